@@ -1,0 +1,320 @@
+package dev.memleak4j.agent;
+
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * The agent's options: {@code -javaagent:memleak4j-agent.jar=key=value,key=value,flag}. Names mirror bcc's memleak.
+ * Parsing is strict: an unknown or repeated key, a value out of range or a malformed number is an
+ * {@link OptionException} whose message names the option and what it accepts.
+ */
+public final class AgentOptions {
+    /** The documented options, in the order {@code help} lists them. */
+    private static final Map<String, Spec> SPECS = new LinkedHashMap<>();
+
+    static {
+        spec("interval", "SECONDS", "5", "print a report every SECONDS seconds (1-86400)");
+        spec("count", "N", "unlimited", "stop after N reports: probes are detached, the application runs on");
+        spec("top", "N", "10", "show the N stacks with the most outstanding bytes (1-10000)");
+        spec("show-allocs", null, "off", "list the address and size of every outstanding allocation per stack");
+        spec("older", "MS", "500", "report only allocations at least MS milliseconds old (hides short-lived ones)");
+        spec("min-size", "BYTES", "0", "track only allocations of at least BYTES (suffixes k, m, g)");
+        spec("max-size", "BYTES", "unlimited", "track only allocations of at most BYTES (suffixes k, m, g)");
+        spec("sample-rate", "N", "1", "track one allocation in N, chosen at random; totals are scaled back and "
+                + "marked as estimates");
+        spec("combined-only", null, "off", "report from the per-stack counters only (no per-address listing, "
+                + "cheaper reports; 'older' and 'show-allocs' do not apply)");
+        spec("obj", "PATH", "the libc this JVM maps", "probe the allocator in this library instead (e.g. a "
+                + "jemalloc .so)");
+        spec("symbols-prefix", "PREFIX", "none", "prefix of the allocator's symbols in 'obj' (e.g. je_)");
+        spec("output", "FILE", "stderr", "write reports to FILE instead of stderr");
+        spec("max-allocs", "N", "1048576", "outstanding allocations tracked at most; more are counted as "
+                + "dropped (about 100 bytes of kernel memory each, allocated as used)");
+        spec("max-stacks", "N", "16384", "distinct stacks stored at most; allocations beyond are tracked "
+                + "without a stack and counted");
+        spec("max-threads", "N", "4096", "threads inside the allocator at the same moment, at most");
+        spec("verbose", null, "off", "print libbpf's messages and where each probe was placed");
+        spec("help", null, "", "print this help; memleak4j does not start");
+    }
+
+    private final Map<String, String> given;
+    private final int intervalSeconds;
+    private final long count;
+    private final int top;
+    private final boolean showAllocs;
+    private final long olderMillis;
+    private final long minSize;
+    private final long maxSize;
+    private final long sampleRate;
+    private final boolean combinedOnly;
+    private final Path obj;
+    private final String symbolsPrefix;
+    private final Path output;
+    private final long maxAllocs;
+    private final long maxStacks;
+    private final long maxThreads;
+    private final boolean verbose;
+    private final boolean help;
+
+    private AgentOptions(Map<String, String> given) {
+        this.given = given;
+        intervalSeconds = (int) number("interval", 5, 1, 86_400);
+        count = number("count", 0, 1, Long.MAX_VALUE);
+        top = (int) number("top", 10, 1, 10_000);
+        showAllocs = flag("show-allocs");
+        olderMillis = number("older", 500, 0, 365L * 24 * 3600 * 1000);
+        minSize = bytes("min-size", 0);
+        maxSize = bytes("max-size", Long.MAX_VALUE);
+        if (minSize > maxSize) {
+            throw new OptionException("min-size=" + given.get("min-size") + " is larger than max-size="
+                    + given.get("max-size"));
+        }
+        sampleRate = number("sample-rate", 1, 1, 1L << 32);
+        combinedOnly = flag("combined-only");
+        obj = given.containsKey("obj") ? Paths.get(nonEmpty("obj")) : null;
+        symbolsPrefix = given.containsKey("symbols-prefix") ? given.get("symbols-prefix") : "";
+        output = given.containsKey("output") ? Paths.get(nonEmpty("output")) : null;
+        maxAllocs = number("max-allocs", 1 << 20, 1, 1 << 28);
+        maxStacks = number("max-stacks", 1 << 14, 1, 1 << 22);
+        maxThreads = number("max-threads", 4096, 16, 1 << 20);
+        verbose = flag("verbose");
+        help = flag("help");
+    }
+
+    /** Parses the agent argument string; null or blank gives the defaults. */
+    public static AgentOptions parse(String arguments) {
+        Map<String, String> given = new LinkedHashMap<>();
+        if (arguments != null) {
+            for (String item : arguments.split(",", -1)) {
+                String trimmed = item.trim();
+                if (trimmed.isEmpty()) {
+                    continue;
+                }
+                int eq = trimmed.indexOf('=');
+                String key = (eq < 0 ? trimmed : trimmed.substring(0, eq)).trim().toLowerCase(Locale.ROOT);
+                String value = eq < 0 ? null : trimmed.substring(eq + 1).trim();
+                if (!SPECS.containsKey(key)) {
+                    throw new OptionException("unknown option '" + printable(key) + "'" + suggestion(key)
+                            + "; known: " + String.join(", ", SPECS.keySet()));
+                }
+                if (given.containsKey(key)) {
+                    throw new OptionException("option '" + key + "' is given twice");
+                }
+                given.put(key, value);
+            }
+        }
+        return new AgentOptions(given);
+    }
+
+    private long number(String key, long fallback, long min, long max) {
+        if (!given.containsKey(key)) {
+            return fallback;
+        }
+        String value = given.get(key);
+        long parsed;
+        try {
+            parsed = Long.parseLong(requireValue(key, value));
+        } catch (NumberFormatException e) {
+            throw new OptionException(key + "=" + printable(value) + " is not a whole number; " + describe(key));
+        }
+        return checkRange(key, value, parsed, min, max);
+    }
+
+    private long bytes(String key, long fallback) {
+        if (!given.containsKey(key)) {
+            return fallback;
+        }
+        String value = requireValue(key, given.get(key)).toLowerCase(Locale.ROOT);
+        int shift = 0;
+        String digits = value;
+        if (!value.isEmpty()) {
+            switch (value.charAt(value.length() - 1)) {
+                case 'k': shift = 10; break;
+                case 'm': shift = 20; break;
+                case 'g': shift = 30; break;
+                default: break;
+            }
+            if (shift > 0) {
+                digits = value.substring(0, value.length() - 1);
+            }
+        }
+        long parsed;
+        try {
+            parsed = Long.parseLong(digits);
+        } catch (NumberFormatException e) {
+            throw new OptionException(key + "=" + printable(value) + " is not a size in bytes (e.g. 4096, 64k, "
+                    + "2m); " + describe(key));
+        }
+        if (parsed < 0 || (shift > 0 && parsed > (Long.MAX_VALUE >> shift))) {
+            throw new OptionException(key + "=" + printable(value) + " is out of range; " + describe(key));
+        }
+        return parsed << shift;
+    }
+
+    private static long checkRange(String key, String value, long parsed, long min, long max) {
+        if (parsed < min || parsed > max) {
+            throw new OptionException(key + "=" + printable(value) + " is out of range " + min + ".."
+                    + (max == Long.MAX_VALUE ? "" : String.valueOf(max)) + "; " + describe(key));
+        }
+        return parsed;
+    }
+
+    private boolean flag(String key) {
+        if (!given.containsKey(key)) {
+            return false;
+        }
+        String value = given.get(key);
+        if (value == null || value.equalsIgnoreCase("true") || value.equals("1") || value.equalsIgnoreCase("on")) {
+            return true;
+        }
+        if (value.equalsIgnoreCase("false") || value.equals("0") || value.equalsIgnoreCase("off")) {
+            return false;
+        }
+        throw new OptionException(key + "=" + printable(value) + ": a flag takes no value, or true/false");
+    }
+
+    private String nonEmpty(String key) {
+        String value = requireValue(key, given.get(key));
+        if (value.isEmpty()) {
+            throw new OptionException(key + " needs a value; " + describe(key));
+        }
+        return value;
+    }
+
+    private static String requireValue(String key, String value) {
+        if (value == null) {
+            throw new OptionException("option '" + key + "' needs a value: " + key + "=" + SPECS.get(key).value);
+        }
+        return value;
+    }
+
+    private static String describe(String key) {
+        Spec spec = SPECS.get(key);
+        return key + "=" + spec.value + ": " + spec.description;
+    }
+
+    /** Keeps error lines on one line and readable whatever bytes the user passed. */
+    private static String printable(String text) {
+        if (text == null) {
+            return "";
+        }
+        StringBuilder out = new StringBuilder();
+        for (int i = 0; i < text.length() && out.length() < 60; i++) {
+            char c = text.charAt(i);
+            out.append(c >= 0x20 && c < 0x7f ? c : '?');
+        }
+        return text.length() > 60 ? out + "..." : out.toString();
+    }
+
+    private static String suggestion(String key) {
+        String best = null;
+        int bestDistance = 3;
+        for (String known : SPECS.keySet()) {
+            int d = editDistance(key, known);
+            if (d < bestDistance) {
+                bestDistance = d;
+                best = known;
+            }
+        }
+        return best == null ? "" : " (did you mean '" + best + "'?)";
+    }
+
+    private static int editDistance(String a, String b) {
+        if (a.length() > 40) {
+            return Integer.MAX_VALUE;
+        }
+        int[] previous = new int[b.length() + 1];
+        int[] current = new int[b.length() + 1];
+        for (int j = 0; j <= b.length(); j++) {
+            previous[j] = j;
+        }
+        for (int i = 1; i <= a.length(); i++) {
+            current[0] = i;
+            for (int j = 1; j <= b.length(); j++) {
+                int substitute = previous[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1);
+                current[j] = Math.min(substitute, Math.min(previous[j], current[j - 1]) + 1);
+            }
+            int[] swap = previous;
+            previous = current;
+            current = swap;
+        }
+        return previous[b.length()];
+    }
+
+    /** The text {@code help} prints. */
+    public static String helpText() {
+        StringBuilder out = new StringBuilder();
+        out.append("memleak4j: outstanding native allocations of this JVM, with their stacks.\n");
+        out.append("usage: -javaagent:memleak4j-agent.jar[=option,option,...]   options are key=value or flags:\n");
+        for (Map.Entry<String, Spec> e : SPECS.entrySet()) {
+            Spec spec = e.getValue();
+            String left = e.getKey() + (spec.value == null ? "" : "=" + spec.value);
+            out.append(String.format("  %-24s %s%s%n", left, spec.description,
+                    spec.fallback.isEmpty() ? "" : " [default: " + spec.fallback + "]"));
+        }
+        return out.toString();
+    }
+
+    /** The option names, for tests and documentation. */
+    public static Set<String> names() {
+        return new TreeSet<>(SPECS.keySet());
+    }
+
+    /** Options the user gave that have no effect together with others, as one warning each. */
+    public List<String> warnings() {
+        List<String> warnings = new ArrayList<>();
+        if (combinedOnly && given.containsKey("older")) {
+            warnings.add("'older' does not apply with combined-only (the per-stack counters carry no ages)");
+        }
+        if (combinedOnly && showAllocs) {
+            warnings.add("'show-allocs' does not apply with combined-only (no per-address state is read)");
+        }
+        if (!symbolsPrefix.isEmpty() && obj == null) {
+            warnings.add("'symbols-prefix' is meant for 'obj': libc's allocator has no prefix");
+        }
+        return warnings;
+    }
+
+    public int intervalSeconds() { return intervalSeconds; }
+    /** 0 for unlimited. */
+    public long count() { return count; }
+    public int top() { return top; }
+    public boolean showAllocs() { return showAllocs; }
+    public long olderMillis() { return olderMillis; }
+    public long minSize() { return minSize; }
+    public long maxSize() { return maxSize; }
+    public long sampleRate() { return sampleRate; }
+    public boolean combinedOnly() { return combinedOnly; }
+    /** null for the libc the process maps. */
+    public Path obj() { return obj; }
+    public String symbolsPrefix() { return symbolsPrefix; }
+    /** null for stderr. */
+    public Path output() { return output; }
+    public long maxAllocs() { return maxAllocs; }
+    public long maxStacks() { return maxStacks; }
+    public long maxThreads() { return maxThreads; }
+    public boolean verbose() { return verbose; }
+    public boolean help() { return help; }
+
+    private static void spec(String name, String value, String fallback, String description) {
+        SPECS.put(name, new Spec(value, fallback, description));
+    }
+
+    private record Spec(String value, String fallback, String description) {}
+
+    /** A bad option: the message is shown to the user as it is. */
+    public static final class OptionException extends IllegalArgumentException {
+        private static final long serialVersionUID = 1L;
+
+        OptionException(String message) {
+            super(message);
+        }
+    }
+}

@@ -1,0 +1,52 @@
+package dev.memleak4j.agent.bpf;
+
+import dev.memleak4j.agent.probes.AllocatorFunction;
+
+/**
+ * The outstanding tracked allocations as read from the {@code allocs} map, packed in one long[] (a million
+ * allocations are 40 MB this way, and several times more as objects).
+ */
+public final class AllocationTable {
+    private static final int WORDS = BpfNative.ALLOC_RECORD_WORDS;
+    private final long[] records;
+    private final int size;
+
+    AllocationTable(long[] records, int size) {
+        this.records = records;
+        this.size = size;
+    }
+
+    public static AllocationTable empty() {
+        return new AllocationTable(new long[0], 0);
+    }
+
+    public int size() {
+        return size;
+    }
+
+    public long address(int i) {
+        return records[i * WORDS];
+    }
+
+    public long bytes(int i) {
+        return records[i * WORDS + 1];
+    }
+
+    /** When the allocation was made, in {@link System#nanoTime()}'s clock (CLOCK_MONOTONIC). */
+    public long timestampNanos(int i) {
+        return records[i * WORDS + 2];
+    }
+
+    /** 0 when the stack could not be stored. */
+    public long stackId(int i) {
+        return records[i * WORDS + 3];
+    }
+
+    public int threadId(int i) {
+        return (int) (records[i * WORDS + 4] >>> 32);
+    }
+
+    public AllocatorFunction function(int i) {
+        return AllocatorFunction.ofOrdinal((int) records[i * WORDS + 4]);
+    }
+}

@@ -1,0 +1,43 @@
+package dev.memleak4j.agent.bpf;
+
+/**
+ * The JNI entry points of libmemleak4j.so (native/src/memleak4j_jni.c). Package-private: {@link BpfTracker}
+ * checks arguments and state before calling in. Failures come back as {@link BpfException}.
+ */
+final class BpfNative {
+    /** Longs per record of {@link #readAllocs0}: address, size, timestamp (ns), stack id, tid &lt;&lt; 32 | function. */
+    static final int ALLOC_RECORD_WORDS = 5;
+    /** Longs per record of {@link #readCombined0}: stack id, bytes, count. */
+    static final int COMBINED_RECORD_WORDS = 3;
+    static final int MAX_STACK_DEPTH = 127;
+
+    private BpfNative() {}
+
+    static native void open0(int tgid, long maxAllocs, long maxStacks, long maxCombined, long maxThreads, boolean verbose);
+
+    static native void attach0(String binary, long fileOffset, int function, boolean returnProbe);
+
+    static native void close0();
+
+    static native boolean isOpen0();
+
+    static native int attachedCount0();
+
+    static native int readAllocs0(long[] out);
+
+    static native int readCombined0(long[] out);
+
+    static native int readStack0(long stackId, long[] out);
+
+    static native void readStats0(long[] out);
+
+    static native void setTuning0(long sampleRate, long minSize, long maxSize, boolean enabled);
+
+    static native void ignoreThread0(int tid, boolean ignore);
+
+    static native int currentThreadId0();
+
+    static native long mapMemoryBytes0();
+
+    static native String demangle0(String mangled);
+}

@@ -1,0 +1,174 @@
+package dev.memleak4j.agent.bpf;
+
+import dev.memleak4j.agent.probes.AllocatorFunction;
+
+import java.util.Arrays;
+
+/**
+ * The loaded BPF programs and their maps, for this JVM. One may be open at a time per process; every method is
+ * safe to call from any thread, and none after {@link #close()} does anything harmful.
+ */
+public final class BpfTracker implements AutoCloseable {
+    /** Map capacities. {@code maxAllocs} bounds the kernel memory most: about 100 bytes per tracked block. */
+    public record Limits(long maxAllocs, long maxStacks, long maxCombined, long maxThreads) {}
+
+    /** Per-stack counters kept in the kernel ({@code combined} map). */
+    public record StackCounters(long stackId, long bytes, long count) {}
+
+    private static final Object LOCK = new Object();
+    private static BpfTracker open;
+    private final Limits limits;
+    private int lastAllocCount = 1024;
+    private boolean closed;
+
+    private BpfTracker(Limits limits) {
+        this.limits = limits;
+    }
+
+    /** Loads the JNI library and the BPF programs (no probe attached yet). */
+    public static BpfTracker open(Limits limits, boolean verbose) {
+        synchronized (LOCK) {
+            if (open != null) {
+                throw new BpfException("memleak4j is already running in this JVM");
+            }
+            NativeLibraryLoader.load();
+            BpfNative.open0((int) ProcessHandle.current().pid(), limits.maxAllocs(), limits.maxStacks(),
+                    limits.maxCombined(), limits.maxThreads(), verbose);
+            open = new BpfTracker(limits);
+            return open;
+        }
+    }
+
+    public Limits limits() {
+        return limits;
+    }
+
+    public void attach(String binary, long fileOffset, AllocatorFunction function, boolean returnProbe) {
+        synchronized (LOCK) {
+            ensureOpen();
+            BpfNative.attach0(binary, fileOffset, function.ordinal(), returnProbe);
+        }
+    }
+
+    public int attachedProbes() {
+        synchronized (LOCK) {
+            return closed ? 0 : BpfNative.attachedCount0();
+        }
+    }
+
+    public AllocationTable readAllocations() {
+        synchronized (LOCK) {
+            if (closed) {
+                return AllocationTable.empty();
+            }
+            long[] records = readGrowing(lastAllocCount, BpfNative.ALLOC_RECORD_WORDS, true);
+            int count = (int) records[records.length - 1];
+            lastAllocCount = Math.max(1024, count + count / 4);
+            return new AllocationTable(records, count);
+        }
+    }
+
+    public StackCounters[] readCombined() {
+        synchronized (LOCK) {
+            if (closed) {
+                return new StackCounters[0];
+            }
+            long[] records = readGrowing(4096, BpfNative.COMBINED_RECORD_WORDS, false);
+            int count = (int) records[records.length - 1];
+            StackCounters[] result = new StackCounters[count];
+            for (int i = 0; i < count; i++) {
+                int at = i * BpfNative.COMBINED_RECORD_WORDS;
+                result[i] = new StackCounters(records[at], records[at + 1], records[at + 2]);
+            }
+            return result;
+        }
+    }
+
+    /**
+     * Reads a hash map into a buffer that grows until everything fits (the map may grow while we read). The record
+     * count is stored in the array's last element.
+     */
+    private static long[] readGrowing(int capacity, int words, boolean allocs) {
+        for (int attempt = 0; ; attempt++) {
+            long[] buffer = new long[capacity * words + 1];
+            int n = allocs ? BpfNative.readAllocs0(buffer) : BpfNative.readCombined0(buffer);
+            if (n >= 0 || attempt >= 8) {
+                buffer[buffer.length - 1] = Math.max(n, 0);
+                return buffer;
+            }
+            capacity = Math.max(-n, capacity * 2);
+        }
+    }
+
+    /** The frames of a stored stack, the allocator's direct caller first; empty when unknown. */
+    public long[] readStack(long stackId) {
+        synchronized (LOCK) {
+            if (closed || stackId == 0) {
+                return new long[0];
+            }
+            long[] frames = new long[BpfNative.MAX_STACK_DEPTH];
+            int n = BpfNative.readStack0(stackId, frames);
+            return Arrays.copyOf(frames, Math.max(n, 0));
+        }
+    }
+
+    /** The counters of {@link Stat}, summed over CPUs, indexed by ordinal. */
+    public long[] readStats() {
+        synchronized (LOCK) {
+            long[] stats = new long[Stat.values().length];
+            if (!closed) {
+                BpfNative.readStats0(stats);
+            }
+            return stats;
+        }
+    }
+
+    public long mapMemoryBytes() {
+        synchronized (LOCK) {
+            return closed ? 0 : BpfNative.mapMemoryBytes0();
+        }
+    }
+
+    /** Changes sampling and the size filter; allocations already tracked stay. */
+    public void tune(long sampleRate, long minSize, long maxSize, boolean enabled) {
+        synchronized (LOCK) {
+            if (!closed) {
+                BpfNative.setTuning0(sampleRate, minSize, maxSize, enabled);
+            }
+        }
+    }
+
+    /** The calling thread's allocations are the agent's own from now on, not the application's. */
+    public void ignoreCurrentThread() {
+        synchronized (LOCK) {
+            if (!closed) {
+                BpfNative.ignoreThread0(BpfNative.currentThreadId0(), true);
+            }
+        }
+    }
+
+    /** Demangles a C++ name with the C++ runtime's demangler; returns the name itself when it cannot. */
+    public static String demangle(String mangled) {
+        String plain = BpfNative.demangle0(mangled);
+        return plain != null ? plain : mangled;
+    }
+
+    /** Detaches every probe and frees the maps. */
+    @Override
+    public void close() {
+        synchronized (LOCK) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            BpfNative.close0();
+            open = null;
+        }
+    }
+
+    private void ensureOpen() {
+        if (closed) {
+            throw new BpfException("memleak4j's probes were stopped");
+        }
+    }
+}

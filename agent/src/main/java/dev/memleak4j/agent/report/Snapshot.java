@@ -1,0 +1,36 @@
+package dev.memleak4j.agent.report;
+
+import dev.memleak4j.agent.bpf.Stat;
+
+import java.time.Instant;
+import java.util.List;
+
+/**
+ * What memleak4j knows at one moment: the top stacks and the counters. Every output (text report, JSON, JFR,
+ * JMX) is made from one of these.
+ *
+ * @param time          wall-clock time of the snapshot
+ * @param stacks        the top stacks, most outstanding bytes first
+ * @param stackCount    how many stacks had outstanding allocations (before the top cut)
+ * @param totalBytes    outstanding bytes over all stacks (estimate when sampled)
+ * @param totalCount    outstanding allocations over all stacks (estimate when sampled)
+ * @param sampleRate    1 when every allocation is tracked
+ * @param stats         the kernel's counters, indexed by {@link Stat} ordinal (raw, not scaled)
+ * @param trackingSince when the probes were attached
+ */
+public record Snapshot(Instant time, List<StackReport> stacks, int stackCount, long totalBytes, long totalCount,
+                       long sampleRate, long[] stats, Instant trackingSince) {
+    public boolean estimated() {
+        return sampleRate > 1;
+    }
+
+    public long stat(Stat stat) {
+        return stats[stat.ordinal()];
+    }
+
+    /** Allocations the kernel side saw but could not track or could not give a stack. */
+    public long dropped() {
+        return stat(Stat.DROPPED_ALLOCS_FULL) + stat(Stat.DROPPED_NO_PENDING) + stat(Stat.DROPPED_STACKS_FULL)
+                + stat(Stat.DROPPED_STACK_ERROR) + stat(Stat.DROPPED_COMBINED_FULL);
+    }
+}

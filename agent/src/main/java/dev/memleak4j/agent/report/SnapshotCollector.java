@@ -1,0 +1,120 @@
+package dev.memleak4j.agent.report;
+
+import dev.memleak4j.agent.bpf.AllocationTable;
+import dev.memleak4j.agent.bpf.BpfTracker;
+import dev.memleak4j.agent.stacks.StackResolver;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/** Reads the kernel's maps and groups what is outstanding by stack into a {@link Snapshot}. */
+public final class SnapshotCollector {
+    /** show-allocs lists at most this many addresses per stack, and says how many it left out. */
+    public static final int MAX_LISTED_ALLOCATIONS = 10_000;
+    private final BpfTracker tracker;
+    private final StackResolver resolver;
+    private final Instant trackingSince;
+
+    public SnapshotCollector(BpfTracker tracker, StackResolver resolver, Instant trackingSince) {
+        this.tracker = tracker;
+        this.resolver = resolver;
+        this.trackingSince = trackingSince;
+    }
+
+    public Snapshot collect(ReportSettings settings) {
+        List<Group> groups = settings.combinedOnly() ? fromCounters() : fromAllocations(settings);
+        groups.sort(Comparator.comparingLong((Group g) -> g.bytes).reversed()
+                .thenComparingLong(g -> g.stackId));
+        long scale = settings.sampleRate();
+        long totalBytes = 0;
+        long totalCount = 0;
+        for (Group group : groups) {
+            totalBytes += group.bytes;
+            totalCount += group.count;
+        }
+        List<StackReport> top = new ArrayList<>();
+        for (Group group : groups.subList(0, Math.min(settings.top(), groups.size()))) {
+            top.add(new StackReport(group.stackId, group.bytes * scale, group.count * scale, group.oldestAgeNanos,
+                    resolver.resolve(tracker.readStack(group.stackId)), group.allocations));
+        }
+        return new Snapshot(Instant.now(), List.copyOf(top), groups.size(), totalBytes * scale, totalCount * scale,
+                scale, tracker.readStats(), trackingSince);
+    }
+
+    private List<Group> fromCounters() {
+        List<Group> groups = new ArrayList<>();
+        for (BpfTracker.StackCounters counters : tracker.readCombined()) {
+            if (counters.count() > 0) {
+                Group group = new Group(counters.stackId());
+                group.bytes = counters.bytes();
+                group.count = counters.count();
+                groups.add(group);
+            }
+        }
+        return groups;
+    }
+
+    private List<Group> fromAllocations(ReportSettings settings) {
+        AllocationTable table = tracker.readAllocations();
+        long now = System.nanoTime();
+        long olderNanos = TimeUnit.MILLISECONDS.toNanos(settings.olderMillis());
+        Map<Long, Group> byStack = new HashMap<>();
+        for (int i = 0; i < table.size(); i++) {
+            long age = now - table.timestampNanos(i);
+            if (age < olderNanos) {
+                continue;
+            }
+            Group group = byStack.computeIfAbsent(table.stackId(i), Group::new);
+            group.bytes += table.bytes(i);
+            group.count++;
+            group.oldestAgeNanos = Math.max(group.oldestAgeNanos, age);
+            if (settings.showAllocs()) {
+                group.add(i);
+            }
+        }
+        if (settings.showAllocs()) {
+            for (Group group : byStack.values()) {
+                group.listAllocations(table, now);
+            }
+        }
+        return new ArrayList<>(byStack.values());
+    }
+
+    private static final class Group {
+        final long stackId;
+        long bytes;
+        long count;
+        long oldestAgeNanos = -1;
+        int[] rows = new int[0];
+        int rowCount;
+        List<Allocation> allocations = List.of();
+
+        Group(long stackId) {
+            this.stackId = stackId;
+        }
+
+        void add(int row) {
+            if (rowCount == rows.length) {
+                rows = Arrays.copyOf(rows, Math.max(8, rowCount * 2));
+            }
+            rows[rowCount++] = row;
+        }
+
+        void listAllocations(AllocationTable table, long now) {
+            List<Allocation> list = new ArrayList<>(Math.min(rowCount, MAX_LISTED_ALLOCATIONS));
+            for (int i = 0; i < rowCount; i++) {
+                int row = rows[i];
+                list.add(new Allocation(table.address(row), table.bytes(row), now - table.timestampNanos(row)));
+            }
+            list.sort(Comparator.comparingLong(Allocation::size).reversed().thenComparingLong(Allocation::address));
+            allocations = List.copyOf(list.subList(0, Math.min(list.size(), MAX_LISTED_ALLOCATIONS)));
+            rows = null;
+        }
+    }
+}

@@ -1,0 +1,67 @@
+package dev.memleak4j.agent.report;
+
+import dev.memleak4j.agent.bpf.Stat;
+import dev.memleak4j.agent.stacks.Frame;
+
+import java.time.ZoneId;
+import java.util.ArrayList;
+import java.util.List;
+import java.time.format.DateTimeFormatter;
+
+/** Formats a {@link Snapshot} in the shape of bcc's memleak report. */
+public final class TextReport {
+    private static final DateTimeFormatter CLOCK = DateTimeFormatter.ofPattern("HH:mm:ss").withZone(ZoneId.systemDefault());
+
+    private TextReport() {}
+
+    public static String format(Snapshot snapshot, int top) {
+        StringBuilder out = new StringBuilder(4096);
+        out.append('[').append(CLOCK.format(snapshot.time())).append("] Top ").append(top)
+                .append(" stacks with outstanding allocations:\n");
+        String estimate = snapshot.estimated()
+                ? " (estimated: 1 in " + snapshot.sampleRate() + " allocations sampled)" : "";
+        for (StackReport stack : snapshot.stacks()) {
+            for (Allocation allocation : stack.allocations()) {
+                out.append("\taddr = ").append(Long.toHexString(allocation.address())).append(" size = ")
+                        .append(allocation.size()).append('\n');
+            }
+            long listed = stack.allocations().size();
+            long sampled = stack.count() / snapshot.sampleRate();
+            if (listed > 0 && listed < sampled) {
+                out.append("\t... ").append(sampled - listed).append(" more allocations not listed\n");
+            }
+            out.append('\t').append(stack.bytes()).append(" bytes in ").append(stack.count())
+                    .append(" allocations from stack").append(estimate).append('\n');
+            if (stack.frames().isEmpty()) {
+                out.append("\t\t[stack not recorded]\n");
+            }
+            for (Frame frame : stack.frames()) {
+                out.append("\t\t").append(String.format("0x%016x", frame.address())).append('\t')
+                        .append(frame.text()).append('\n');
+            }
+        }
+        appendLosses(out, snapshot);
+        return out.toString();
+    }
+
+    /** Nothing is lost silently: every allocation not tracked, or tracked without its stack, is counted here. */
+    private static void appendLosses(StringBuilder out, Snapshot snapshot) {
+        List<String> losses = new ArrayList<>();
+        addLoss(losses, snapshot, Stat.DROPPED_ALLOCS_FULL, "not tracked: allocation map full (raise max-allocs)");
+        addLoss(losses, snapshot, Stat.DROPPED_STACKS_FULL, "tracked without stack: stack map full (raise max-stacks)");
+        addLoss(losses, snapshot, Stat.DROPPED_STACK_ERROR, "tracked without stack: the stack walk failed");
+        addLoss(losses, snapshot, Stat.DROPPED_COMBINED_FULL, "missing from the per-stack counters: map full");
+        addLoss(losses, snapshot, Stat.DROPPED_NO_PENDING,
+                "returns without their entry (calls begun before the probes, or more threads than max-threads)");
+        if (!losses.isEmpty()) {
+            out.append("\t[memleak4j] ").append(String.join("; ", losses)).append('\n');
+        }
+    }
+
+    private static void addLoss(List<String> losses, Snapshot snapshot, Stat stat, String what) {
+        long value = snapshot.stat(stat);
+        if (value > 0) {
+            losses.add(value + " " + what);
+        }
+    }
+}

@@ -1,0 +1,144 @@
+package dev.memleak4j.agent.symbols;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
+import java.util.function.Supplier;
+import java.util.function.UnaryOperator;
+
+/**
+ * Turns native addresses of this process into {@link NativeFrame}s using /proc/self/maps and the
+ * ELF symbol tables of the mapped files. Thread-safe; never throws for an address it cannot resolve.
+ */
+public final class NativeSymbolizer {
+
+    /** Bounds how often addresses outside every known mapping (JIT code, garbage) re-read the maps. */
+    private static final long MAPS_REFRESH_INTERVAL_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+
+    private final Supplier<ProcessMaps> mapsReader;
+    private final UnaryOperator<String> demangler;
+    private final LongSupplier nanoClock;
+    private final ConcurrentHashMap<ModuleKey, LazyModule> modules = new ConcurrentHashMap<>();
+    private final Object refreshLock = new Object();
+    private volatile ProcessMaps maps = ProcessMaps.parse("");
+    /** Guarded by refreshLock. */
+    private long nextRefreshNanos;
+
+    /**
+     * A file is identified by inode too, so that a path reused by a new library is read anew. The
+     * inode is not compared with the file on disk: on overlayfs (containers) /proc/PID/maps may show
+     * the underlying file's inode, which stat does not. A library replaced the usual way (new file
+     * renamed over the old) shows up as " (deleted)" instead, and those are not read at all.
+     */
+    private record ModuleKey(String path, long inode) {
+    }
+
+    /**
+     * Holds one module's symbols, loaded on first use. Loading libjvm.so takes a while, so it runs
+     * under this holder's lock rather than inside ConcurrentHashMap.computeIfAbsent, where it would
+     * block unrelated keys.
+     */
+    private static final class LazyModule {
+        private final ModuleKey key;
+        private ModuleSymbols symbols;
+
+        LazyModule(ModuleKey key) {
+            this.key = key;
+        }
+
+        synchronized ModuleSymbols get() {
+            if (symbols == null) {
+                symbols = ModuleSymbols.load(key.path());
+            }
+            return symbols;
+        }
+    }
+
+    NativeSymbolizer(Supplier<ProcessMaps> mapsReader, UnaryOperator<String> demangler, LongSupplier nanoClock) {
+        this.mapsReader = mapsReader;
+        this.demangler = demangler;
+        this.nanoClock = nanoClock;
+        this.nextRefreshNanos = nanoClock.getAsLong();
+    }
+
+    /** A symbolizer for this process that shows mangled C++ names as they are. */
+    public static NativeSymbolizer forCurrentProcess() {
+        return forCurrentProcess(UnaryOperator.identity());
+    }
+
+    /** A symbolizer for this process; {@code demangler} receives only names starting with "_Z". */
+    public static NativeSymbolizer forCurrentProcess(UnaryOperator<String> demangler) {
+        return new NativeSymbolizer(NativeSymbolizer::readOwnMaps, demangler, System::nanoTime);
+    }
+
+    private static ProcessMaps readOwnMaps() {
+        try {
+            return ProcessMaps.readSelf();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    public NativeFrame symbolize(long address) {
+        ProcessMaps seen = maps;
+        Mapping mapping = seen.find(address);
+        if (mapping == null) {
+            // Libraries get loaded at run time: the address may be in one mapped since the last read.
+            mapping = refreshedMaps(seen).find(address);
+        }
+        String module = mapping == null ? null : mapping.moduleName();
+        if (module == null) {
+            return NativeFrame.unknown(address);
+        }
+        Optional<SymbolTable.Match> match = symbolsOf(mapping).lookup(mapping, address);
+        if (match.isEmpty()) {
+            return new NativeFrame(address, null, mapping.fileOffsetOf(address), module, mapping.pathname());
+        }
+        return new NativeFrame(address, displayName(match.get().name()), match.get().offset(), module,
+                mapping.pathname());
+    }
+
+    private ModuleSymbols symbolsOf(Mapping mapping) {
+        // A deleted file's path may now name another file (or nothing): its symbols are not knowable.
+        if (!mapping.isFile() || mapping.isDeleted()) {
+            return ModuleSymbols.UNAVAILABLE;
+        }
+        return modules.computeIfAbsent(new ModuleKey(mapping.filePath(), mapping.inode()), LazyModule::new).get();
+    }
+
+    /** A newer snapshot than {@code seen}, unless one was read too recently; at most one read per call. */
+    private ProcessMaps refreshedMaps(ProcessMaps seen) {
+        synchronized (refreshLock) {
+            if (maps != seen) {
+                return maps; // another thread refreshed while this one was looking
+            }
+            long now = nanoClock.getAsLong();
+            if (now - nextRefreshNanos < 0) {
+                return seen;
+            }
+            nextRefreshNanos = now + MAPS_REFRESH_INTERVAL_NANOS;
+            try {
+                maps = mapsReader.get();
+            } catch (RuntimeException e) {
+                // Keep the old snapshot; the next miss after the interval tries again.
+            }
+            return maps;
+        }
+    }
+
+    private String displayName(String name) {
+        if (!name.startsWith("_Z")) {
+            return name;
+        }
+        try {
+            String demangled = demangler.apply(name);
+            return demangled != null ? demangled : name;
+        } catch (RuntimeException e) {
+            // A demangler failure must not lose the frame; the mangled name is still informative.
+            return name;
+        }
+    }
+}

@@ -1,0 +1,85 @@
+package dev.memleak4j.agent;
+
+import dev.memleak4j.agent.AgentOptions.OptionException;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.nio.file.Paths;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class AgentOptionsTest {
+    @Test
+    void defaultsMirrorMemleak() {
+        AgentOptions options = AgentOptions.parse(null);
+        assertEquals(5, options.intervalSeconds());
+        assertEquals(10, options.top());
+        assertEquals(0, options.count());
+        assertEquals(500, options.olderMillis());
+        assertEquals(1, options.sampleRate());
+        assertEquals(0, options.minSize());
+        assertEquals(Long.MAX_VALUE, options.maxSize());
+        assertFalse(options.showAllocs());
+        assertNull(options.output());
+        assertEquals(1 << 20, options.maxAllocs());
+    }
+
+    @Test
+    void everyOptionIsParsed() {
+        AgentOptions options = AgentOptions.parse("interval=2, count=3,top=7,show-allocs,older=0,min-size=4k,"
+                + "max-size=2m,sample-rate=10,combined-only=false,obj=/lib/libjemalloc.so.2,symbols-prefix=je_,"
+                + "output=/tmp/r.txt,max-allocs=1000,max-stacks=64,max-threads=128,verbose");
+        assertEquals(2, options.intervalSeconds());
+        assertEquals(3, options.count());
+        assertEquals(7, options.top());
+        assertTrue(options.showAllocs());
+        assertEquals(0, options.olderMillis());
+        assertEquals(4096, options.minSize());
+        assertEquals(2 << 20, options.maxSize());
+        assertEquals(10, options.sampleRate());
+        assertFalse(options.combinedOnly());
+        assertEquals(Paths.get("/lib/libjemalloc.so.2"), options.obj());
+        assertEquals("je_", options.symbolsPrefix());
+        assertEquals(Paths.get("/tmp/r.txt"), options.output());
+        assertEquals(1000, options.maxAllocs());
+        assertEquals(64, options.maxStacks());
+        assertEquals(128, options.maxThreads());
+        assertTrue(options.verbose());
+    }
+
+    @Test
+    void unknownKeyNamesTheClosestKnownOne() {
+        OptionException e = assertThrows(OptionException.class, () -> AgentOptions.parse("intervl=5"));
+        assertTrue(e.getMessage().contains("unknown option 'intervl' (did you mean 'interval'?)"), e.getMessage());
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"interval=0", "interval=x", "top=-1", "count=0", "interval=5,interval=6",
+            "min-size=10,max-size=5", "min-size=-4", "max-size=99999999999g", "sample-rate=0", "show-allocs=maybe",
+            "output=", "obj", "interval", "sample-rate=18446744073709551616", "\u0000\u0001=\u0002"})
+    void badValuesAreRejectedWithTheOptionNamed(String arguments) {
+        OptionException e = assertThrows(OptionException.class, () -> AgentOptions.parse(arguments));
+        assertFalse(e.getMessage().isBlank());
+        assertFalse(e.getMessage().contains("\n"), "one line");
+        assertTrue(e.getMessage().chars().allMatch(c -> c >= 0x20 && c < 0x7f), "printable: " + e.getMessage());
+    }
+
+    @Test
+    void helpListsEveryOption() {
+        String help = AgentOptions.helpText();
+        for (String name : AgentOptions.names()) {
+            assertTrue(help.contains("  " + name), name);
+        }
+    }
+
+    @Test
+    void optionsThatDoNotCombineAreWarnedAbout() {
+        assertEquals(2, AgentOptions.parse("combined-only,older=10,show-allocs").warnings().size());
+        assertTrue(AgentOptions.parse("top=3").warnings().isEmpty());
+    }
+}

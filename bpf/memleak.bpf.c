@@ -1,0 +1,369 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * memleak4j kernel side: uprobes on the allocator of the JVM that loaded us.
+ *
+ * Entry probes note what was asked for in a per-thread `pending` slot; the one return probe
+ * (shared by every allocating function) completes the call: it walks the user stack, stores
+ * it once per distinct stack in `stacks`, records the block in `allocs` and adds it to the
+ * per-stack counters in `combined`. free() removes a block and subtracts it again.
+ *
+ * Semantics the classic tools get wrong and this file gets right:
+ *  - nested allocator calls (realloc(NULL, n) -> malloc, reallocarray -> realloc) do not
+ *    clobber the outer call's state: the inner call only raises the slot's depth;
+ *  - realloc frees the old block only when it succeeds, or when size is 0 (glibc frees and
+ *    returns NULL); a failed allocation is counted as failed, never as outstanding;
+ *  - posix_memalign returns the block through its first argument;
+ *  - a free of an address allocated before the probes existed is a harmless miss.
+ */
+#include <linux/bpf.h>
+#include <linux/ptrace.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include "memleak.h"
+
+#define EEXIST 17
+/* An entry slot older than this when the thread enters again is a leftover, not a nesting. */
+#define STALE_PENDING_NS (1000ULL * 1000 * 1000)
+
+/* Set by the loader before load. */
+const volatile __u32 target_tgid = 0;
+
+/* Changed at run time by the agent through the mmap-ed .data section. */
+volatile __u64 sample_rate = 1;      /* track one allocation in sample_rate, chosen at random */
+volatile __u64 min_size = 0;         /* track only sizes in [min_size, max_size] */
+volatile __u64 max_size = ~0ULL;
+volatile __u32 tracking_enabled = 1; /* 0: count calls, record nothing new (frees still apply) */
+
+/* The state of one thread's allocator call between its entry and its return. */
+struct pending_call {
+	__u64 size;
+	__u64 old_ptr;      /* realloc, reallocarray */
+	__u64 memptr;       /* posix_memalign's out-pointer */
+	__u64 entry_sp;     /* tells a nested call (deeper stack) from a stale slot */
+	__u64 timestamp_ns;
+	__u32 func;
+	__u32 depth;        /* 0: no call pending; 2+: allocator calls nested in the outer one */
+	__u32 tracked;      /* chosen by sampling and size filters */
+	__u32 pad;
+	struct stack_trace stack;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC); /* memory grows with what is outstanding */
+	__uint(max_entries, 1 << 20);
+	__type(key, __u64);
+	__type(value, struct alloc_info);
+} allocs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1 << 16);
+	__type(key, __u64);
+	__type(value, struct combined_info);
+} combined SEC(".maps");
+
+/*
+ * Our own stack store instead of BPF_MAP_TYPE_STACK_TRACE: that map drops (or, with
+ * BPF_F_REUSE_STACKID, overwrites) stacks whose hash buckets collide. Here the key is a 64-bit
+ * hash of the frames, so distinct stacks practically never share a key.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1 << 14);
+	__type(key, __u64);
+	__type(value, struct stack_trace);
+} stacks SEC(".maps");
+
+/* Per-thread slots; LRU so that slots of threads that died are recycled. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct pending_call);
+} pending SEC(".maps");
+
+/* A zeroed pending_call to create slots from (too big for the BPF stack). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pending_call);
+} pending_template SEC(".maps");
+
+/* The agent's own threads: their allocations are not the application's. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 256);
+	__type(key, __u32);
+	__type(value, __u8);
+} ignored_threads SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, STAT_COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");
+
+static __always_inline void stat_add(__u32 index, __u64 value)
+{
+	__u64 *counter = bpf_map_lookup_elem(&stats, &index);
+
+	if (counter)
+		__sync_fetch_and_add(counter, value);
+}
+
+static __always_inline int is_target_process(__u64 pid_tgid)
+{
+	return (pid_tgid >> 32) == target_tgid;
+}
+
+static __always_inline void combined_add(__u64 stack_id, __s64 bytes, __s64 count)
+{
+	struct combined_info *info = bpf_map_lookup_elem(&combined, &stack_id);
+
+	if (!info) {
+		struct combined_info zero = {};
+
+		bpf_map_update_elem(&combined, &stack_id, &zero, BPF_NOEXIST);
+		info = bpf_map_lookup_elem(&combined, &stack_id);
+		if (!info) {
+			stat_add(STAT_DROPPED_COMBINED_FULL, 1);
+			return;
+		}
+	}
+	__sync_fetch_and_add(&info->bytes, bytes);
+	__sync_fetch_and_add(&info->count, count);
+}
+
+/* The block at addr is gone (free, or the old block of a successful realloc). */
+static __always_inline void release(__u64 addr)
+{
+	struct alloc_info *info;
+	__u64 size, stack_id;
+
+	stat_add(STAT_FREE_CALLS, 1);
+	info = bpf_map_lookup_elem(&allocs, &addr);
+	if (!info)
+		return; /* not tracked: sampled out, or allocated before we attached */
+	size = info->size;
+	stack_id = info->stack_id;
+	/* Only the thread whose delete succeeds accounts for the block. */
+	if (bpf_map_delete_elem(&allocs, &addr))
+		return;
+	combined_add(stack_id, -(__s64)size, -1);
+	stat_add(STAT_FREE_TRACKED, 1);
+	stat_add(STAT_BYTES_FREED, size);
+}
+
+/* Walks the user stack into the thread's slot and stores it once; returns its id or 0. */
+static __always_inline __u64 store_stack(struct pt_regs *ctx, struct pending_call *p)
+{
+	/* At the return probe ip is the allocator's caller and rbp the caller's frame, so the
+	 * frame-pointer walk starts at the direct caller (at the entry it would skip it). */
+	long bytes = bpf_get_stack(ctx, p->stack.ips, sizeof(p->stack.ips), BPF_F_USER_STACK);
+	__u64 hash = 14695981039346656037ULL; /* FNV-1a over the frames */
+	__u32 frames;
+	long err;
+
+	if (bytes <= 0) {
+		stat_add(STAT_DROPPED_STACK_ERROR, 1);
+		return 0;
+	}
+	frames = bytes / sizeof(__u64);
+	for (__u32 i = 0; i < MAX_STACK_DEPTH; i++) {
+		if (i >= frames)
+			break;
+		hash ^= p->stack.ips[i];
+		hash *= 1099511628211ULL;
+	}
+	hash |= 1; /* 0 means "no stack" */
+	err = bpf_map_update_elem(&stacks, &hash, &p->stack, BPF_NOEXIST);
+	if (err && err != -EEXIST) {
+		stat_add(STAT_DROPPED_STACKS_FULL, 1);
+		return 0;
+	}
+	return hash;
+}
+
+static __always_inline void record(struct pt_regs *ctx, struct pending_call *p, __u32 tid, __u64 addr)
+{
+	struct alloc_info info = {
+		.size = p->size,
+		.timestamp_ns = p->timestamp_ns,
+		.tid = tid,
+		.func = p->func,
+	};
+	long err;
+
+	info.stack_id = store_stack(ctx, p);
+	err = bpf_map_update_elem(&allocs, &addr, &info, BPF_NOEXIST);
+	if (err == -EEXIST) {
+		/* Still tracked: its free went by a path we do not see. The new block replaces it. */
+		release(addr);
+		err = bpf_map_update_elem(&allocs, &addr, &info, BPF_ANY);
+	}
+	if (err) {
+		stat_add(STAT_DROPPED_ALLOCS_FULL, 1);
+		return;
+	}
+	combined_add(info.stack_id, p->size, 1);
+	stat_add(STAT_ALLOC_TRACKED, 1);
+	stat_add(STAT_BYTES_TRACKED, p->size);
+}
+
+static __always_inline int on_alloc_enter(struct pt_regs *ctx, __u64 size, __u64 old_ptr, __u64 memptr)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)pid_tgid, zero = 0;
+	__u64 now, sp = PT_REGS_SP(ctx);
+	struct pending_call *p;
+
+	if (!is_target_process(pid_tgid))
+		return 0;
+	now = bpf_ktime_get_ns();
+	p = bpf_map_lookup_elem(&pending, &tid);
+	if (p && p->depth > 0) {
+		/* Called from inside the allocator (a deeper stack), or tail-called by it (the same stack
+		 * pointer: glibc's realloc(NULL, n) jumps to malloc): the outer call records. */
+		if (sp <= p->entry_sp && now - p->timestamp_ns < STALE_PENDING_NS) {
+			p->depth++;
+			return 0;
+		}
+		stat_add(STAT_STALE_PENDING, 1); /* its return never came (longjmp, lost probe) */
+	}
+	if (!p) {
+		struct pending_call *blank = bpf_map_lookup_elem(&pending_template, &zero);
+
+		if (!blank)
+			return 0;
+		bpf_map_update_elem(&pending, &tid, blank, BPF_ANY);
+		p = bpf_map_lookup_elem(&pending, &tid);
+		if (!p)
+			return 0;
+	}
+	p->func = (__u32)bpf_get_attach_cookie(ctx);
+	p->depth = 1;
+	p->size = size;
+	p->old_ptr = old_ptr;
+	p->memptr = memptr;
+	p->entry_sp = sp;
+	p->timestamp_ns = now;
+	p->tracked = 0;
+
+	if (bpf_map_lookup_elem(&ignored_threads, &tid)) {
+		stat_add(STAT_IGNORED_CALLS, 1);
+		return 0;
+	}
+	stat_add(STAT_ALLOC_CALLS, 1);
+	if (!tracking_enabled || size < min_size || size > max_size)
+		return 0;
+	if (sample_rate > 1 && bpf_get_prandom_u32() % sample_rate != 0)
+		return 0;
+	p->tracked = 1;
+	stat_add(STAT_ALLOC_SAMPLED, 1);
+	return 0;
+}
+
+SEC("uretprobe")
+int BPF_URETPROBE(alloc_return, __u64 ret)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)pid_tgid;
+	struct pending_call *p;
+	__u64 addr = ret;
+
+	if (!is_target_process(pid_tgid))
+		return 0;
+	p = bpf_map_lookup_elem(&pending, &tid);
+	if (!p || p->depth == 0) {
+		stat_add(STAT_DROPPED_NO_PENDING, 1);
+		return 0;
+	}
+	if (p->depth > 1) {
+		p->depth--;
+		return 0;
+	}
+	p->depth = 0;
+
+	switch (p->func) {
+	case FUNC_POSIX_MEMALIGN:
+		/* Returns 0 or an error number; the block comes back through *memptr. */
+		if ((int)ret != 0 || bpf_probe_read_user(&addr, sizeof(addr), (void *)p->memptr) || !addr) {
+			stat_add(STAT_ALLOC_FAILED, 1);
+			return 0;
+		}
+		break;
+	case FUNC_REALLOC:
+	case FUNC_REALLOCARRAY:
+		if (!ret) {
+			if (p->size == 0 && p->old_ptr)
+				release(p->old_ptr); /* realloc(p, 0) frees p and returns NULL */
+			else
+				stat_add(STAT_ALLOC_FAILED, 1); /* failed: the old block is untouched */
+			return 0;
+		}
+		if (p->old_ptr)
+			release(p->old_ptr); /* moved or resized in place: either way a new record */
+		break;
+	default:
+		if (!ret) {
+			stat_add(STAT_ALLOC_FAILED, 1);
+			return 0;
+		}
+	}
+	if (p->tracked)
+		record(ctx, p, tid, addr);
+	return 0;
+}
+
+/* malloc, valloc, pvalloc */
+SEC("uprobe")
+int BPF_UPROBE(malloc_enter, __u64 size)
+{
+	return on_alloc_enter(ctx, size, 0, 0);
+}
+
+SEC("uprobe")
+int BPF_UPROBE(calloc_enter, __u64 nmemb, __u64 size)
+{
+	return on_alloc_enter(ctx, nmemb * size, 0, 0);
+}
+
+SEC("uprobe")
+int BPF_UPROBE(realloc_enter, __u64 ptr, __u64 size)
+{
+	return on_alloc_enter(ctx, size, ptr, 0);
+}
+
+SEC("uprobe")
+int BPF_UPROBE(reallocarray_enter, __u64 ptr, __u64 nmemb, __u64 size)
+{
+	return on_alloc_enter(ctx, nmemb * size, ptr, 0);
+}
+
+SEC("uprobe")
+int BPF_UPROBE(posix_memalign_enter, __u64 memptr, __u64 alignment, __u64 size)
+{
+	return on_alloc_enter(ctx, size, 0, memptr);
+}
+
+/* aligned_alloc, memalign */
+SEC("uprobe")
+int BPF_UPROBE(memalign_enter, __u64 alignment, __u64 size)
+{
+	return on_alloc_enter(ctx, size, 0, 0);
+}
+
+SEC("uprobe")
+int BPF_UPROBE(free_enter, __u64 ptr)
+{
+	if (!is_target_process(bpf_get_current_pid_tgid()) || !ptr)
+		return 0;
+	release(ptr);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Plain-data types shared by the BPF program (memleak.bpf.c) and the JNI loader
+ * (native/src/bpf_loader.c). Only fixed-width integers: both compilers must agree on layout.
+ */
+#ifndef MEMLEAK4J_MEMLEAK_H
+#define MEMLEAK4J_MEMLEAK_H
+
+#define MAX_STACK_DEPTH 127
+
+/* Which allocator function a probe belongs to; carried in the low byte of the attach cookie. */
+enum alloc_func {
+	FUNC_MALLOC = 0,
+	FUNC_CALLOC,
+	FUNC_REALLOC,
+	FUNC_REALLOCARRAY,
+	FUNC_POSIX_MEMALIGN,
+	FUNC_ALIGNED_ALLOC,
+	FUNC_MEMALIGN,
+	FUNC_VALLOC,
+	FUNC_PVALLOC,
+	FUNC_FREE,
+	FUNC_COUNT,
+};
+
+/* Each entry probe is attached with its alloc_func as the BPF attach cookie. */
+
+/* One outstanding allocation, keyed by its address in the `allocs` map. */
+struct alloc_info {
+	__u64 size;
+	__u64 timestamp_ns; /* CLOCK_MONOTONIC, as System.nanoTime() */
+	__u64 stack_id;     /* key into `stacks`; 0 = stack unknown (map full or walk failed) */
+	__u32 tid;
+	__u32 func;
+};
+
+/* Per-stack counters, keyed by stack id in the `combined` map. */
+struct combined_info {
+	__u64 bytes;
+	__u64 count;
+};
+
+/* A user stack: ips[0] is the allocator's direct caller, then its callers; 0 ends the stack. */
+struct stack_trace {
+	__u64 ips[MAX_STACK_DEPTH];
+};
+
+/* Counters in the per-CPU `stats` array. Userspace sums the CPUs. */
+enum stat {
+	STAT_ALLOC_CALLS = 0,      /* allocator calls seen from the application's threads */
+	STAT_ALLOC_SAMPLED,        /* ... of which chosen by sampling and size filters */
+	STAT_ALLOC_TRACKED,        /* ... of which recorded in `allocs` */
+	STAT_ALLOC_FAILED,         /* allocations that returned NULL/error */
+	STAT_DROPPED_ALLOCS_FULL,  /* not tracked: `allocs` full */
+	STAT_DROPPED_STACKS_FULL,  /* tracked without a stack: `stacks` full */
+	STAT_DROPPED_STACK_ERROR,  /* tracked without a stack: the walk failed */
+	STAT_DROPPED_NO_PENDING,   /* return seen without its entry (per-thread state evicted) */
+	STAT_DROPPED_COMBINED_FULL,/* per-stack counters missing: `combined` full */
+	STAT_FREE_CALLS,           /* free() calls with a non-NULL pointer, realloc's implicit frees */
+	STAT_FREE_TRACKED,         /* ... that released a tracked allocation */
+	STAT_BYTES_TRACKED,        /* bytes of all allocations ever recorded */
+	STAT_BYTES_FREED,          /* bytes of tracked allocations released */
+	STAT_IGNORED_CALLS,        /* allocator calls from the agent's own threads */
+	STAT_STALE_PENDING,        /* per-thread entry state found stale and replaced */
+	STAT_COUNT,
+};
+
+#endif /* MEMLEAK4J_MEMLEAK_H */

@@ -1,0 +1,106 @@
+package dev.memleak4j.it;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+
+import static org.junit.jupiter.api.Assertions.fail;
+
+/** Runs a real JVM with the real agent jar and collects what it printed. */
+final class AgentRun {
+    static final Path AGENT_JAR = Paths.get(System.getProperty("memleak4j.agent.jar"));
+    static final Path TEST_LIBRARY = Paths.get(System.getProperty("leaktest.library"));
+    static final Path TEST_CLASSES = Paths.get(System.getProperty("test.classes"));
+
+    final int exitCode;
+    final String stdout;
+    final String stderr;
+    /** The text of {@code output=FILE}, when the run had one. */
+    final String reports;
+
+    private AgentRun(int exitCode, String stdout, String stderr, String reports) {
+        this.exitCode = exitCode;
+        this.stdout = stdout;
+        this.stderr = stderr;
+        this.reports = reports;
+    }
+
+    /** Runs {@code LeakProgram} under the agent; {@code options} without {@code output=}, which is added. */
+    static AgentRun leakProgram(Path workDir, String options, String... programArgs) throws Exception {
+        List<String> command = new ArrayList<>();
+        command.add(javaBinary());
+        command.add("-Dleaktest.library=" + TEST_LIBRARY);
+        command.add("-cp");
+        command.add(TEST_CLASSES.toString());
+        command.add("dev.memleak4j.it.programs.LeakProgram");
+        command.addAll(List.of(programArgs));
+        return withAgent(workDir, options, command, List.of());
+    }
+
+    /**
+     * Runs {@code javaCommand} (java binary first) with {@code -javaagent} inserted after it, optionally inside
+     * {@code wrapper} (e.g. capsh). The report goes to a file in {@code workDir}.
+     */
+    static AgentRun withAgent(Path workDir, String options, List<String> javaCommand, List<String> wrapper)
+            throws Exception {
+        Path reportFile = workDir.resolve("report.txt");
+        String agentOptions = options == null ? null
+                : (options.isEmpty() ? "" : options + ",") + "output=" + reportFile;
+        List<String> command = new ArrayList<>(javaCommand);
+        command.add(1, "-javaagent:" + AGENT_JAR + (agentOptions == null ? "" : "=" + agentOptions));
+        if (!wrapper.isEmpty()) {
+            String joined = command.stream().map(AgentRun::shellQuote).collect(Collectors.joining(" "));
+            command = new ArrayList<>(wrapper);
+            command.add(joined);
+        }
+        Path out = workDir.resolve("stdout.txt");
+        Path err = workDir.resolve("stderr.txt");
+        Process process = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        if (!process.waitFor(120, TimeUnit.SECONDS)) {
+            process.destroyForcibly();
+            fail("the JVM did not finish in 120 s: " + command + "\nstderr:\n" + Files.readString(err));
+        }
+        String reports = Files.exists(reportFile) ? Files.readString(reportFile, StandardCharsets.UTF_8) : "";
+        return new AgentRun(process.exitValue(), Files.readString(out), Files.readString(err), reports);
+    }
+
+    static String javaBinary() {
+        return Paths.get(System.getProperty("java.home"), "bin", "java").toString();
+    }
+
+    /** The lines the agent printed about itself on stderr. */
+    List<String> agentLines() {
+        return stderr.lines().filter(line -> line.startsWith("memleak4j:")).collect(Collectors.toList());
+    }
+
+    List<Report> parsedReports() {
+        return Report.parseAll(reports);
+    }
+
+    Report lastReport() {
+        List<Report> all = parsedReports();
+        if (all.isEmpty()) {
+            fail("no report was written; stderr:\n" + stderr);
+        }
+        return all.get(all.size() - 1);
+    }
+
+    String describe() {
+        return "exit " + exitCode + "\n--- stderr:\n" + stderr + "\n--- stdout:\n" + stdout + "\n--- reports:\n"
+                + reports;
+    }
+
+    private static String shellQuote(String word) {
+        return "'" + word.replace("'", "'\\''") + "'";
+    }
+
+    static Path tempDir(String name) throws IOException {
+        return Files.createTempDirectory("memleak4j-it-" + name);
+    }
+}

@@ -1,0 +1,104 @@
+package dev.memleak4j.it;
+
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * LeakProgram's all-functions scenario leaks through each of the ten allocator functions, frees some blocks,
+ * reallocates others (grow, shrink, NULL, 0, failing) and makes a failing malloc. The report must show exactly
+ * what is still outstanding per stack, with the allocating JNI function as the direct caller.
+ */
+class AllocatorFunctionsTest {
+    private static final String LIB = "Java_dev_memleak4j_it_programs_LeakLib_";
+    /** Outstanding bytes and allocations per allocating JNI function, as LeakProgram.allFunctions leaves them. */
+    private static final Map<String, long[]> EXPECTED = new LinkedHashMap<>();
+
+    static {
+        EXPECTED.put("viaMalloc", new long[] {3 * 1_999_993L + 1_222_223L, 4});
+        EXPECTED.put("viaCalloc", new long[] {2 * 999_993L, 2});
+        EXPECTED.put("viaRealloc", new long[] {2 * 1_777_771L + 1_555_553L + 1_444_447L, 4});
+        EXPECTED.put("viaReallocarray", new long[] {1_233_339L, 1});
+        EXPECTED.put("viaPosixMemalign", new long[] {1_122_227L, 1});
+        EXPECTED.put("viaAlignedAlloc", new long[] {1_011_712L, 1});
+        EXPECTED.put("viaMemalign", new long[] {988_883L, 1});
+        EXPECTED.put("viaValloc", new long[] {977_777L, 1});
+        EXPECTED.put("viaPvalloc", new long[] {966_661L, 1});
+    }
+
+    private static AgentRun run;
+
+    @BeforeAll
+    static void runLeakProgram() throws Exception {
+        Privileges.assumeBpf();
+        // min-size keeps the JVM's own small allocations out; count=2 makes the agent stop by itself.
+        run = AgentRun.leakProgram(AgentRun.tempDir("functions"),
+                "interval=1,count=2,older=0,top=100,show-allocs,min-size=900000", "all-functions", "3500");
+    }
+
+    @Test
+    void reportShowsExactOutstandingBytesAndCountsPerAllocatorFunction() {
+        assertEquals(0, run.exitCode, run.describe());
+        Report report = run.lastReport();
+        for (Map.Entry<String, long[]> e : EXPECTED.entrySet()) {
+            String frame = LIB + e.getKey() + "+0x";
+            assertEquals(e.getValue()[0], report.bytesFrom(frame), "bytes from " + e.getKey() + "\n" + report);
+            assertEquals(e.getValue()[1], report.countFrom(frame), "allocations from " + e.getKey() + "\n" + report);
+        }
+    }
+
+    @Test
+    void directCallerFrameIsTheJniFunctionInItsLibrary() {
+        Report report = run.lastReport();
+        for (String function : EXPECTED.keySet()) {
+            for (Report.Stack stack : report.stacksFrom(LIB + function + "+0x")) {
+                assertTrue(stack.topFrame().matches(LIB + function + "\\+0x[0-9a-f]+ \\[libleaktest\\.so\\]"),
+                        stack.topFrame());
+            }
+        }
+    }
+
+    @Test
+    void freedAndFailedAllocationsDoNotAppear() {
+        Report report = run.lastReport();
+        Set<Long> sizes = new HashSet<>();
+        report.stacks.forEach(stack -> stack.allocations.forEach(a -> sizes.add(a.size())));
+        // freed by realloc (grow and shrink), by realloc(p, 0), or never made
+        for (long gone : new long[] {1000, 1_900_001, 1_333_331}) {
+            assertFalse(sizes.contains(gone), "size " + gone + " was freed but is reported\n" + report);
+        }
+        assertTrue(report.stacksFrom(LIB + "release").isEmpty());
+    }
+
+    @Test
+    void showAllocsPrintsTheVeryAddressesTheProgramGot() {
+        Map<Long, Long> outstanding = new HashMap<>();
+        for (String line : run.stdout.split("\n")) {
+            String[] parts = line.split(" ");
+            if (parts[0].equals("LEAK")) {
+                outstanding.put(Long.parseUnsignedLong(parts[1], 16), Long.parseLong(parts[2]));
+            } else if (parts[0].equals("FREED")) {
+                outstanding.remove(Long.parseUnsignedLong(parts[1], 16));
+            }
+        }
+        assertEquals(16, outstanding.size(), run.stdout);
+        Map<Long, Long> listed = new HashMap<>();
+        Report report = run.lastReport();
+        for (String function : EXPECTED.keySet()) {
+            for (Report.Stack stack : report.stacksFrom(LIB + function + "+0x")) {
+                stack.allocations.forEach(a -> listed.put(a.address(), a.size()));
+            }
+        }
+        assertEquals(outstanding, listed, report.toString());
+    }
+}

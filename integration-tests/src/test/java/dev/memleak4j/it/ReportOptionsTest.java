@@ -1,0 +1,82 @@
+package dev.memleak4j.it;
+
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** older, min-size, max-size, top, count and sample-rate, each seen in real reports. */
+class ReportOptionsTest {
+    private static final String LIB = "Java_dev_memleak4j_it_programs_LeakLib_";
+
+    @BeforeEach
+    void privileges() throws Exception {
+        Privileges.assumeBpf();
+    }
+
+    @Test
+    void olderHidesAllocationsYoungerThanTheGivenAge() throws Exception {
+        // Leaks at start, then five reports a second apart; older=2500 ms.
+        AgentRun run = AgentRun.leakProgram(AgentRun.tempDir("older"),
+                "interval=1,count=5,older=2500,top=100,min-size=900000", "all-functions", "6000");
+        List<Report> reports = run.parsedReports();
+        assertEquals(5, reports.size(), run.describe());
+        assertEquals(0, reports.get(0).bytesFrom(LIB + "viaMalloc+0x"), "1 s old, hidden:\n" + reports.get(0));
+        assertEquals(3 * 1_999_993L + 1_222_223L, reports.get(4).bytesFrom(LIB + "viaMalloc+0x"),
+                "over 2.5 s old, shown:\n" + reports.get(4));
+    }
+
+    @Test
+    void minAndMaxSizeTrackOnlySizesInRange() throws Exception {
+        AgentRun run = AgentRun.leakProgram(AgentRun.tempDir("sizes"),
+                "interval=1,count=2,older=0,top=100,min-size=1000000,max-size=1500000", "all-functions", "3500");
+        Report report = run.lastReport();
+        assertEquals(1_222_223L, report.bytesFrom(LIB + "viaMalloc+0x"), report.toString());
+        assertEquals(1_444_447L, report.bytesFrom(LIB + "viaRealloc+0x"), report.toString());
+        assertEquals(1_233_339L, report.bytesFrom(LIB + "viaReallocarray+0x"), report.toString());
+        assertEquals(1_122_227L, report.bytesFrom(LIB + "viaPosixMemalign+0x"), report.toString());
+        assertEquals(1_011_712L, report.bytesFrom(LIB + "viaAlignedAlloc+0x"), report.toString());
+        for (String outside : List.of("viaCalloc", "viaMemalign", "viaValloc", "viaPvalloc")) {
+            assertTrue(report.stacksFrom(LIB + outside + "+0x").isEmpty(), outside + " is out of range:\n" + report);
+        }
+        for (Report.Stack stack : report.stacks) {
+            assertTrue(stack.bytes / stack.count >= 1_000_000 && stack.bytes / stack.count <= 1_500_000,
+                    "every tracked block is in range: " + stack);
+        }
+    }
+
+    @Test
+    void topLimitsTheStacksAndCountStopsTheAgent() throws Exception {
+        AgentRun run = AgentRun.leakProgram(AgentRun.tempDir("top"),
+                "interval=1,count=2,older=0,top=2,min-size=900000", "all-functions", "4000", "0");
+        List<Report> reports = run.parsedReports();
+        assertEquals(2, reports.size(), "count=2 prints two reports\n" + run.describe());
+        Report report = reports.get(1);
+        assertEquals(2, report.top);
+        assertEquals(2, report.stacks.size(), report.toString());
+        assertTrue(report.stacks.get(0).topFrame().startsWith(LIB + "viaMalloc+0x"), report.toString());
+        assertTrue(report.stacks.get(1).topFrame().startsWith(LIB + "viaRealloc+0x"), report.toString());
+        assertTrue(run.agentLines().stream().anyMatch(l -> l.contains("stopped after 2 reports")), run.describe());
+        assertEquals(0, run.exitCode, "the application runs on after the agent stops\n" + run.describe());
+        assertTrue(run.stdout.contains("LEAKS DONE"));
+    }
+
+    @Test
+    void sampleRateTenEstimatesTenThousandAllocationsWithinTwentyFivePercent() throws Exception {
+        AgentRun run = AgentRun.leakProgram(AgentRun.tempDir("sampling"),
+                "interval=1,count=2,older=0,top=20,sample-rate=10,min-size=4099,max-size=4099", "many", "3500");
+        assertTrue(run.stdout.contains("MADE 10000"), run.describe());
+        Report report = run.lastReport();
+        List<Report.Stack> stacks = report.stacksFrom(LIB + "mallocMany+0x");
+        assertFalse(stacks.isEmpty(), report.toString());
+        long count = report.countFrom(LIB + "mallocMany+0x");
+        long bytes = report.bytesFrom(LIB + "mallocMany+0x");
+        assertTrue(stacks.stream().allMatch(s -> s.estimated), "sampled totals are marked as estimates");
+        assertTrue(Math.abs(count - 10_000) <= 2_500, "estimated count " + count + " vs 10000");
+        assertTrue(Math.abs(bytes - 40_990_000L) <= 40_990_000L / 4, "estimated bytes " + bytes + " vs 40990000");
+    }
+}

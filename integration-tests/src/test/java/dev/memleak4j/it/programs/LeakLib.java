@@ -1,0 +1,35 @@
+package dev.memleak4j.it.programs;
+
+/**
+ * The test JNI library (src/test/c/leaktest.c): each method calls one allocator function directly and returns the
+ * address it got (0 on failure).
+ */
+public final class LeakLib {
+    static {
+        System.load(System.getProperty("leaktest.library"));
+    }
+
+    private LeakLib() {}
+
+    public static native long viaMalloc(long size);
+
+    public static native long viaCalloc(long count, long size);
+
+    public static native long viaRealloc(long block, long size);
+
+    public static native long viaReallocarray(long block, long count, long size);
+
+    public static native long viaPosixMemalign(long alignment, long size);
+
+    public static native long viaAlignedAlloc(long alignment, long size);
+
+    public static native long viaMemalign(long alignment, long size);
+
+    public static native long viaValloc(long size);
+
+    public static native long viaPvalloc(long size);
+
+    public static native void release(long block);
+
+    public static native int mallocMany(int count, long size);
+}

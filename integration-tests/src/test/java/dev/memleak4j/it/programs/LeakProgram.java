@@ -1,0 +1,95 @@
+package dev.memleak4j.it.programs;
+
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The application the integration tests run under the agent. {@code LeakProgram SCENARIO SLEEP_MS [EXIT_CODE]}:
+ * makes the scenario's allocations, prints each block still outstanding as {@code LEAK <hex address> <size>
+ * <function>}, prints {@code LEAKS DONE}, sleeps, and exits with EXIT_CODE (default 0).
+ */
+public final class LeakProgram {
+    private LeakProgram() {}
+
+    public static void main(String[] args) throws InterruptedException {
+        String scenario = args[0];
+        long sleepMillis = Long.parseLong(args[1]);
+        int exitCode = args.length > 2 ? Integer.parseInt(args[2]) : 0;
+        switch (scenario) {
+            case "all-functions":
+                allFunctions();
+                break;
+            case "many":
+                int made = LeakLib.mallocMany(10_000, 4099);
+                System.out.println("MADE " + made);
+                break;
+            case "nothing":
+                break;
+            default:
+                throw new IllegalArgumentException("unknown scenario " + scenario);
+        }
+        System.out.println("LEAKS DONE");
+        System.out.flush();
+        TimeUnit.MILLISECONDS.sleep(sleepMillis);
+        System.exit(exitCode);
+    }
+
+    /**
+     * Every allocator function leaks a size no JVM allocation has; some blocks are freed, reallocated or fail.
+     * AllocatorFunctionsIT holds the expected outstanding bytes and counts per function.
+     */
+    private static void allFunctions() {
+        for (int i = 0; i < 5; i++) {
+            long block = leak(LeakLib.viaMalloc(1_999_993), 1_999_993, "viaMalloc");
+            if (i >= 3) {
+                LeakLib.release(block); // 3 of 5 stay
+                forget(block);
+            }
+        }
+        for (int i = 0; i < 3; i++) {
+            long block = leak(LeakLib.viaCalloc(3, 333_331), 999_993, "viaCalloc");
+            if (i == 2) {
+                LeakLib.release(block);
+                forget(block);
+            }
+        }
+        // realloc growing and shrinking: the malloc-ed blocks are gone, the realloc-ed ones stay.
+        for (int i = 0; i < 2; i++) {
+            leak(LeakLib.viaRealloc(LeakLib.viaMalloc(1000), 1_777_771), 1_777_771, "viaRealloc");
+        }
+        leak(LeakLib.viaRealloc(LeakLib.viaMalloc(1_900_001), 1_555_553), 1_555_553, "viaRealloc");
+        // realloc(NULL, n) is a malloc.
+        leak(LeakLib.viaRealloc(0, 1_444_447), 1_444_447, "viaRealloc");
+        // realloc(p, 0) frees p and returns NULL.
+        long zeroed = LeakLib.viaRealloc(LeakLib.viaMalloc(1_333_331), 0);
+        if (zeroed != 0) {
+            throw new IllegalStateException("glibc's realloc(p, 0) should return NULL");
+        }
+        // A failing realloc leaves the old block outstanding, from malloc.
+        long kept = leak(LeakLib.viaMalloc(1_222_223), 1_222_223, "viaMalloc");
+        if (LeakLib.viaRealloc(kept, 1L << 62) != 0) {
+            throw new IllegalStateException("realloc of 2^62 bytes should fail");
+        }
+        // A failing malloc is never counted.
+        if (LeakLib.viaMalloc(Long.MAX_VALUE) != 0) {
+            throw new IllegalStateException("malloc of 2^63 bytes should fail");
+        }
+        leak(LeakLib.viaReallocarray(0, 3, 411_113), 1_233_339, "viaReallocarray");
+        leak(LeakLib.viaPosixMemalign(64, 1_122_227), 1_122_227, "viaPosixMemalign");
+        leak(LeakLib.viaAlignedAlloc(4096, 1_011_712), 1_011_712, "viaAlignedAlloc");
+        leak(LeakLib.viaMemalign(64, 988_883), 988_883, "viaMemalign");
+        leak(LeakLib.viaValloc(977_777), 977_777, "viaValloc");
+        leak(LeakLib.viaPvalloc(966_661), 966_661, "viaPvalloc");
+    }
+
+    private static long leak(long block, long size, String function) {
+        if (block == 0) {
+            throw new IllegalStateException(function + "(" + size + ") failed");
+        }
+        System.out.println("LEAK " + Long.toHexString(block) + " " + size + " " + function);
+        return block;
+    }
+
+    private static void forget(long block) {
+        System.out.println("FREED " + Long.toHexString(block));
+    }
+}

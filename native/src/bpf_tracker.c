@@ -1,0 +1,348 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "bpf_tracker.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "memleak.h"
+#include "memleak.skel.h"
+
+#define MAX_LINKS 64
+
+static struct memleak_bpf *skel;
+static struct bpf_link *links[MAX_LINKS];
+static int link_count;
+static bool verbose_libbpf;
+/* The last warning libbpf printed: the best explanation to hand the user on failure. */
+static char last_libbpf_message[512];
+
+static int libbpf_print(enum libbpf_print_level level, const char *format, va_list args)
+{
+	if (level == LIBBPF_WARN) {
+		va_list copy;
+
+		va_copy(copy, args);
+		vsnprintf(last_libbpf_message, sizeof(last_libbpf_message), format, copy);
+		va_end(copy);
+		last_libbpf_message[strcspn(last_libbpf_message, "\n")] = '\0';
+	}
+	/* Warnings reach the user through the error message; verbose shows them all as they come,
+	 * but not libbpf's debug chatter (hundreds of lines per load). */
+	if (!verbose_libbpf || level == LIBBPF_DEBUG)
+		return 0;
+	fputs("memleak4j: libbpf: ", stderr);
+	return vfprintf(stderr, format, args);
+}
+
+static int fail(char *err, size_t err_len, int error, const char *what)
+{
+	if (error > 0)
+		error = -error;
+	if (last_libbpf_message[0])
+		snprintf(err, err_len, "%s: %s (libbpf: %s)", what, strerror(-error), last_libbpf_message);
+	else
+		snprintf(err, err_len, "%s: %s", what, strerror(-error));
+	return error;
+}
+
+bool tracker_is_open(void)
+{
+	return skel != NULL;
+}
+
+int tracker_open(const struct tracker_config *config, char *err, size_t err_len)
+{
+	int error;
+
+	if (skel)
+		return fail(err, err_len, EALREADY, "memleak4j's BPF programs are already loaded");
+	verbose_libbpf = config->verbose;
+	last_libbpf_message[0] = '\0';
+	libbpf_set_print(libbpf_print);
+
+	skel = memleak_bpf__open();
+	if (!skel)
+		return fail(err, err_len, errno, "opening the BPF object failed");
+	skel->rodata->target_tgid = config->tgid;
+	if ((error = bpf_map__set_max_entries(skel->maps.allocs, config->max_allocs)) ||
+	    (error = bpf_map__set_max_entries(skel->maps.stacks, config->max_stacks)) ||
+	    (error = bpf_map__set_max_entries(skel->maps.combined, config->max_combined)) ||
+	    (error = bpf_map__set_max_entries(skel->maps.pending, config->max_threads))) {
+		fail(err, err_len, error, "sizing the BPF maps failed");
+		goto cleanup;
+	}
+	error = memleak_bpf__load(skel);
+	if (error) {
+		fail(err, err_len, error, "loading the BPF programs failed");
+		goto cleanup;
+	}
+	return 0;
+cleanup:
+	memleak_bpf__destroy(skel);
+	skel = NULL;
+	return error ? error : -EINVAL;
+}
+
+static struct bpf_program *entry_program(int func)
+{
+	switch (func) {
+	case FUNC_MALLOC:
+	case FUNC_VALLOC:
+	case FUNC_PVALLOC:
+		return skel->progs.malloc_enter;
+	case FUNC_CALLOC:
+		return skel->progs.calloc_enter;
+	case FUNC_REALLOC:
+		return skel->progs.realloc_enter;
+	case FUNC_REALLOCARRAY:
+		return skel->progs.reallocarray_enter;
+	case FUNC_POSIX_MEMALIGN:
+		return skel->progs.posix_memalign_enter;
+	case FUNC_ALIGNED_ALLOC:
+	case FUNC_MEMALIGN:
+		return skel->progs.memalign_enter;
+	case FUNC_FREE:
+		return skel->progs.free_enter;
+	default:
+		return NULL;
+	}
+}
+
+int tracker_attach(const char *binary, uint64_t file_offset, int func, bool retprobe, char *err, size_t err_len)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = retprobe, .bpf_cookie = (uint64_t)func);
+	struct bpf_program *program;
+	struct bpf_link *link;
+
+	if (!skel)
+		return fail(err, err_len, EINVAL, "BPF programs are not loaded");
+	if (link_count >= MAX_LINKS)
+		return fail(err, err_len, ENOSPC, "too many probes");
+	program = retprobe ? skel->progs.alloc_return : entry_program(func);
+	if (!program)
+		return fail(err, err_len, EINVAL, "unknown allocator function");
+	last_libbpf_message[0] = '\0';
+	link = bpf_program__attach_uprobe_opts(program, (pid_t)skel->rodata->target_tgid, binary,
+					       (size_t)file_offset, &opts);
+	if (!link) {
+		char what[256];
+
+		snprintf(what, sizeof(what), "attaching a %s to %s+0x%llx failed",
+			 retprobe ? "return probe" : "probe", binary, (unsigned long long)file_offset);
+		return fail(err, err_len, errno, what);
+	}
+	links[link_count++] = link;
+	return 0;
+}
+
+int tracker_attached_count(void)
+{
+	return link_count;
+}
+
+void tracker_close(void)
+{
+	/* Links first: no probe may fire into maps that are going away. */
+	for (int i = 0; i < link_count; i++)
+		bpf_link__destroy(links[i]);
+	link_count = 0;
+	if (skel)
+		memleak_bpf__destroy(skel);
+	skel = NULL;
+}
+
+/*
+ * Reads a hash map in batches (one syscall per batch) and falls back to key-by-key
+ * iteration on kernels without batch operations. Returns records read or -(present).
+ */
+static long read_hash_map(int fd, size_t key_size, size_t value_size, uint8_t *keys, uint8_t *values,
+			  size_t capacity)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	uint64_t in_batch = 0, out_batch = 0;
+	size_t total = 0;
+	bool first = true;
+
+	while (total < capacity) {
+		__u32 count = (__u32)(capacity - total);
+		int error = bpf_map_lookup_batch(fd, first ? NULL : &in_batch, &out_batch, keys + total * key_size,
+						 values + total * value_size, &count, &opts);
+
+		total += count;
+		if (error) {
+			if (errno == ENOENT)
+				return (long)total;
+			if (errno == ENOSPC)
+				return -(long)(capacity * 2); /* one bucket holds more than fits: grow */
+			goto iterate;
+		}
+		in_batch = out_batch;
+		first = false;
+	}
+	return -(long)(capacity * 2);
+
+iterate:
+	total = 0;
+	{
+		uint8_t key[16], next[16];
+		void *previous = NULL;
+
+		while (bpf_map_get_next_key(fd, previous, next) == 0) {
+			memcpy(key, next, key_size);
+			previous = key;
+			if (total >= capacity)
+				return -(long)(capacity * 2);
+			if (bpf_map_lookup_elem(fd, key, values + total * value_size) == 0) {
+				memcpy(keys + total * key_size, key, key_size);
+				total++;
+			}
+		}
+	}
+	return (long)total;
+}
+
+long tracker_read_allocs(uint64_t *out, size_t capacity)
+{
+	uint64_t *keys;
+	struct alloc_info *values;
+	long n;
+
+	if (!skel)
+		return 0;
+	keys = malloc(capacity ? capacity * sizeof(*keys) : 1);
+	values = malloc(capacity ? capacity * sizeof(*values) : 1);
+	if (!keys || !values) {
+		free(keys);
+		free(values);
+		return 0;
+	}
+	n = read_hash_map(bpf_map__fd(skel->maps.allocs), sizeof(*keys), sizeof(*values), (uint8_t *)keys,
+			  (uint8_t *)values, capacity);
+	for (long i = 0; i < n; i++) {
+		uint64_t *record = out + i * ALLOC_RECORD_WORDS;
+
+		record[0] = keys[i];
+		record[1] = values[i].size;
+		record[2] = values[i].timestamp_ns;
+		record[3] = values[i].stack_id;
+		record[4] = ((uint64_t)values[i].tid << 32) | values[i].func;
+	}
+	free(keys);
+	free(values);
+	return n;
+}
+
+long tracker_read_combined(uint64_t *out, size_t capacity)
+{
+	uint64_t *keys;
+	struct combined_info *values;
+	long n, written = 0;
+
+	if (!skel)
+		return 0;
+	keys = malloc(capacity ? capacity * sizeof(*keys) : 1);
+	values = malloc(capacity ? capacity * sizeof(*values) : 1);
+	if (!keys || !values) {
+		free(keys);
+		free(values);
+		return 0;
+	}
+	n = read_hash_map(bpf_map__fd(skel->maps.combined), sizeof(*keys), sizeof(*values), (uint8_t *)keys,
+			  (uint8_t *)values, capacity);
+	for (long i = 0; i < n; i++) {
+		uint64_t *record;
+
+		if (values[i].count == 0)
+			continue; /* every block of this stack was freed */
+		record = out + written++ * COMBINED_RECORD_WORDS;
+		record[0] = keys[i];
+		record[1] = values[i].bytes;
+		record[2] = values[i].count;
+	}
+	free(keys);
+	free(values);
+	return n < 0 ? n : written;
+}
+
+int tracker_read_stack(uint64_t stack_id, uint64_t *out, size_t capacity)
+{
+	struct stack_trace trace;
+	int frames = 0;
+
+	if (!skel || bpf_map_lookup_elem(bpf_map__fd(skel->maps.stacks), &stack_id, &trace))
+		return 0;
+	while (frames < MAX_STACK_DEPTH && (size_t)frames < capacity && trace.ips[frames]) {
+		out[frames] = trace.ips[frames];
+		frames++;
+	}
+	return frames;
+}
+
+void tracker_read_stats(uint64_t *out, size_t count)
+{
+	int cpus = libbpf_num_possible_cpus();
+	uint64_t *per_cpu;
+
+	memset(out, 0, count * sizeof(*out));
+	if (!skel || cpus <= 0 || !(per_cpu = calloc((size_t)cpus, sizeof(*per_cpu))))
+		return;
+	for (uint32_t stat = 0; stat < STAT_COUNT && stat < count; stat++) {
+		if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.stats), &stat, per_cpu))
+			continue;
+		for (int cpu = 0; cpu < cpus; cpu++)
+			out[stat] += per_cpu[cpu];
+	}
+	free(per_cpu);
+}
+
+void tracker_set_tuning(uint64_t sample_rate, uint64_t min_size, uint64_t max_size, bool enabled)
+{
+	if (!skel)
+		return;
+	skel->data->sample_rate = sample_rate ? sample_rate : 1;
+	skel->bss->min_size = min_size;
+	skel->data->max_size = max_size;
+	skel->data->tracking_enabled = enabled;
+}
+
+int tracker_ignore_thread(uint32_t tid, bool ignore)
+{
+	uint8_t one = 1;
+
+	if (!skel)
+		return -EINVAL;
+	if (ignore)
+		return bpf_map_update_elem(bpf_map__fd(skel->maps.ignored_threads), &tid, &one, BPF_ANY) ? -errno : 0;
+	return bpf_map_delete_elem(bpf_map__fd(skel->maps.ignored_threads), &tid) ? -errno : 0;
+}
+
+uint64_t tracker_map_memory(void)
+{
+	struct bpf_map *map;
+	uint64_t total = 0;
+
+	if (!skel)
+		return 0;
+	bpf_object__for_each_map(map, skel->obj) {
+		char path[64], line[128];
+		FILE *fdinfo;
+
+		snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", bpf_map__fd(map));
+		if (!(fdinfo = fopen(path, "r")))
+			continue;
+		while (fgets(line, sizeof(line), fdinfo)) {
+			unsigned long long bytes;
+
+			if (sscanf(line, "memlock: %llu", &bytes) == 1)
+				total += bytes;
+		}
+		fclose(fdinfo);
+	}
+	return total;
+}

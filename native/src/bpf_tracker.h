@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The libbpf side of memleak4j: loads bpf/memleak.bpf.c, attaches its probes and reads its
+ * maps. No JNI here (memleak4j_jni.c wraps it). One tracker per process; callers serialize.
+ */
+#ifndef MEMLEAK4J_BPF_TRACKER_H
+#define MEMLEAK4J_BPF_TRACKER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+struct tracker_config {
+	uint32_t tgid;          /* the process whose allocator is traced (ours) */
+	uint32_t max_allocs;    /* capacity of `allocs` (outstanding tracked blocks) */
+	uint32_t max_stacks;    /* capacity of `stacks` (distinct stacks) */
+	uint32_t max_combined;  /* capacity of `combined` (per-stack counters) */
+	uint32_t max_threads;   /* capacity of `pending` (threads inside the allocator at once) */
+	bool verbose;           /* libbpf debug output to stderr */
+};
+
+/* Values a map entry is read back as, in units of uint64_t. */
+#define ALLOC_RECORD_WORDS 5    /* address, size, timestamp_ns, stack_id, tid << 32 | func */
+#define COMBINED_RECORD_WORDS 3 /* stack_id, bytes, count */
+
+/* All return 0 or a negative errno, with a message for the user in err. */
+int tracker_open(const struct tracker_config *config, char *err, size_t err_len);
+int tracker_attach(const char *binary, uint64_t file_offset, int func, bool retprobe, char *err, size_t err_len);
+void tracker_close(void);
+bool tracker_is_open(void);
+
+/* Returns the number of records written, or -(records present) when capacity is too small. */
+long tracker_read_allocs(uint64_t *out, size_t capacity);
+long tracker_read_combined(uint64_t *out, size_t capacity);
+/* Returns the number of frames (0 when the id is unknown). */
+int tracker_read_stack(uint64_t stack_id, uint64_t *out, size_t capacity);
+void tracker_read_stats(uint64_t *out, size_t count);
+void tracker_set_tuning(uint64_t sample_rate, uint64_t min_size, uint64_t max_size, bool enabled);
+int tracker_ignore_thread(uint32_t tid, bool ignore);
+/* Bytes of kernel memory the maps hold now (from /proc/self/fdinfo memlock). */
+uint64_t tracker_map_memory(void);
+int tracker_attached_count(void);
+
+#endif

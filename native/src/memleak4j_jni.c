@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Every JNI export of libmemleak4j.so, for dev.memleak4j.agent.bpf.BpfNative. Each one checks
+ * its arguments, calls into bpf_tracker.c or demangle.c, and turns a failure into a
+ * BpfException whose message tells the user what went wrong.
+ */
+#include <jni.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "bpf_tracker.h"
+#include "demangle.h"
+
+#define EXPORT(ret, name) JNIEXPORT ret JNICALL Java_dev_memleak4j_agent_bpf_BpfNative_##name
+#define EXCEPTION_CLASS "dev/memleak4j/agent/bpf/BpfException"
+
+static void throw_bpf_exception(JNIEnv *env, const char *message)
+{
+	jclass type = (*env)->FindClass(env, EXCEPTION_CLASS);
+
+	if (type)
+		(*env)->ThrowNew(env, type, message);
+}
+
+static jlong narrow_to_u32(jlong value)
+{
+	return value < 0 ? 0 : value > UINT32_MAX ? UINT32_MAX : value;
+}
+
+EXPORT(void, open0)(JNIEnv *env, jclass type, jint tgid, jlong max_allocs, jlong max_stacks, jlong max_combined,
+	      jlong max_threads, jboolean verbose)
+{
+	struct tracker_config config = {
+		.tgid = (uint32_t)tgid,
+		.max_allocs = (uint32_t)narrow_to_u32(max_allocs),
+		.max_stacks = (uint32_t)narrow_to_u32(max_stacks),
+		.max_combined = (uint32_t)narrow_to_u32(max_combined),
+		.max_threads = (uint32_t)narrow_to_u32(max_threads),
+		.verbose = verbose,
+	};
+	char err[768];
+
+	if (tracker_open(&config, err, sizeof(err)))
+		throw_bpf_exception(env, err);
+}
+
+EXPORT(void, attach0)(JNIEnv *env, jclass type, jstring binary, jlong file_offset, jint func, jboolean retprobe)
+{
+	const char *path;
+	char err[768];
+	int error;
+
+	if (!binary || file_offset < 0) {
+		throw_bpf_exception(env, "attach: no binary or a negative offset");
+		return;
+	}
+	path = (*env)->GetStringUTFChars(env, binary, NULL);
+	if (!path)
+		return; /* OutOfMemoryError pending */
+	error = tracker_attach(path, (uint64_t)file_offset, func, retprobe, err, sizeof(err));
+	(*env)->ReleaseStringUTFChars(env, binary, path);
+	if (error)
+		throw_bpf_exception(env, err);
+}
+
+EXPORT(void, close0)(JNIEnv *env, jclass type)
+{
+	tracker_close();
+}
+
+EXPORT(jboolean, isOpen0)(JNIEnv *env, jclass type)
+{
+	return tracker_is_open();
+}
+
+EXPORT(jint, attachedCount0)(JNIEnv *env, jclass type)
+{
+	return tracker_attached_count();
+}
+
+/* Fills a long[] with records of `words` longs each; returns records, or -(present) if it is too small. */
+static jint read_records(JNIEnv *env, jlongArray out, size_t words, long (*reader)(uint64_t *, size_t))
+{
+	jsize length = (*env)->GetArrayLength(env, out);
+	size_t capacity = (size_t)length / words;
+	uint64_t *buffer = malloc(capacity ? capacity * words * sizeof(uint64_t) : 1);
+	long n;
+
+	if (!buffer) {
+		throw_bpf_exception(env, "out of native memory reading the BPF maps");
+		return 0;
+	}
+	n = reader(buffer, capacity);
+	if (n > 0)
+		(*env)->SetLongArrayRegion(env, out, 0, (jsize)(n * (long)words), (const jlong *)buffer);
+	free(buffer);
+	return n < INT32_MIN ? INT32_MIN : n > INT32_MAX ? INT32_MAX : (jint)n;
+}
+
+EXPORT(jint, readAllocs0)(JNIEnv *env, jclass type, jlongArray out)
+{
+	return read_records(env, out, ALLOC_RECORD_WORDS, tracker_read_allocs);
+}
+
+EXPORT(jint, readCombined0)(JNIEnv *env, jclass type, jlongArray out)
+{
+	return read_records(env, out, COMBINED_RECORD_WORDS, tracker_read_combined);
+}
+
+EXPORT(jint, readStack0)(JNIEnv *env, jclass type, jlong stack_id, jlongArray out)
+{
+	uint64_t frames[128];
+	jsize length = (*env)->GetArrayLength(env, out);
+	int n = tracker_read_stack((uint64_t)stack_id, frames, length < 128 ? (size_t)length : 128);
+
+	if (n > 0)
+		(*env)->SetLongArrayRegion(env, out, 0, n, (const jlong *)frames);
+	return n;
+}
+
+EXPORT(void, readStats0)(JNIEnv *env, jclass type, jlongArray out)
+{
+	uint64_t stats[64];
+	jsize length = (*env)->GetArrayLength(env, out);
+	size_t count = length < 64 ? (size_t)length : 64;
+
+	tracker_read_stats(stats, count);
+	(*env)->SetLongArrayRegion(env, out, 0, (jsize)count, (const jlong *)stats);
+}
+
+EXPORT(void, setTuning0)(JNIEnv *env, jclass type, jlong sample_rate, jlong min_size, jlong max_size, jboolean enabled)
+{
+	tracker_set_tuning((uint64_t)sample_rate, (uint64_t)min_size, (uint64_t)max_size, enabled);
+}
+
+EXPORT(void, ignoreThread0)(JNIEnv *env, jclass type, jint tid, jboolean ignore)
+{
+	if (tracker_ignore_thread((uint32_t)tid, ignore) && ignore)
+		throw_bpf_exception(env, "could not register an agent thread (ignored_threads map full)");
+}
+
+EXPORT(jint, currentThreadId0)(JNIEnv *env, jclass type)
+{
+	return (jint)syscall(SYS_gettid);
+}
+
+EXPORT(jlong, mapMemoryBytes0)(JNIEnv *env, jclass type)
+{
+	return (jlong)tracker_map_memory();
+}
+
+EXPORT(jstring, demangle0)(JNIEnv *env, jclass type, jstring mangled)
+{
+	const char *name;
+	char *plain;
+	jstring result = NULL;
+
+	if (!mangled || !(name = (*env)->GetStringUTFChars(env, mangled, NULL)))
+		return NULL;
+	plain = demangle(name);
+	(*env)->ReleaseStringUTFChars(env, mangled, name);
+	if (plain) {
+		result = (*env)->NewStringUTF(env, plain);
+		free(plain);
+	}
+	return result;
+}
