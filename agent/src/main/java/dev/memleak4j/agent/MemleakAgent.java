@@ -6,7 +6,9 @@ import dev.memleak4j.agent.bpf.Preflight;
 import dev.memleak4j.agent.probes.AllocatorProbes;
 import dev.memleak4j.agent.report.ReportSettings;
 import dev.memleak4j.agent.report.Reporter;
+import dev.memleak4j.agent.report.Snapshot;
 import dev.memleak4j.agent.report.SnapshotCollector;
+import dev.memleak4j.agent.report.TextReportWriter;
 import dev.memleak4j.agent.stacks.StackResolver;
 import dev.memleak4j.agent.symbols.NativeSymbolizer;
 
@@ -17,25 +19,59 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import java.util.function.UnaryOperator;
 import java.util.stream.Collectors;
 
 /**
- * One running memleak4j in this JVM: the loaded BPF programs, their probes and the reporter thread. Started once
- * by {@link Agent}; a second start is refused.
+ * memleak4j in this JVM: the options it was started with, the settings in force, and, while the probes are on, the
+ * loaded BPF programs and the reporter thread. There is at most one per JVM ({@link #current()}).
+ *
+ * <p>Life cycle: {@link #start(String)} loads and attaches everything; {@link #stopProbes()} detaches every probe
+ * and frees the BPF maps but keeps the agent (JMX can {@link #startProbes()} again); {@link #shutdown()} also
+ * forgets the agent so that a new attach can start a fresh one.
  */
 public final class MemleakAgent {
-    private static MemleakAgent running;
+    public enum State { RUNNING, STOPPED }
+
+    private static MemleakAgent current;
+    /** Why the last start failed, for the MBean's status; null after a successful start. */
+    private static volatile String lastStartProblem;
 
     private final AgentOptions options;
-    private final BpfTracker tracker;
+    private final Path library;
+    private final NativeSymbolizer symbolizer;
+    private final TextReportWriter textWriter;
+    private final List<Consumer<Snapshot>> extraListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
     private volatile ReportSettings settings;
-    private Reporter reporter;
+    private volatile Snapshot lastSnapshot;
+    private volatile String stopReason;
+    private Session session;
 
-    private MemleakAgent(AgentOptions options, BpfTracker tracker) {
+    /** One attach of the probes: its tracker, collector and reporter thread. */
+    private static final class Session {
+        final BpfTracker tracker;
+        final SnapshotCollector collector;
+        final Reporter reporter;
+        final List<AllocatorProbes.Placement> placements;
+
+        Session(BpfTracker tracker, SnapshotCollector collector, Reporter reporter,
+                List<AllocatorProbes.Placement> placements) {
+            this.tracker = tracker;
+            this.collector = collector;
+            this.reporter = reporter;
+            this.placements = placements;
+        }
+    }
+
+    private MemleakAgent(AgentOptions options, Path library, TextReportWriter textWriter) {
         this.options = options;
-        this.tracker = tracker;
-        this.settings = new ReportSettings(options.top(), options.showAllocs(), options.olderMillis(),
-                options.combinedOnly(), options.sampleRate());
+        this.library = library;
+        this.textWriter = textWriter;
+        this.symbolizer = NativeSymbolizer.forCurrentProcess(BpfTracker::demangle);
+        this.settings = new ReportSettings(options.intervalSeconds(), options.top(), options.showAllocs(),
+                options.olderMillis(), options.combinedOnly(), options.sampleRate(), options.minSize(),
+                options.maxSize());
     }
 
     /** Starts memleak4j; throws with a message for the user when it cannot. */
@@ -45,75 +81,166 @@ public final class MemleakAgent {
             System.err.print(AgentOptions.helpText());
             return;
         }
-        if (running != null) {
+        if (current != null) {
             throw new BpfException("memleak4j is already running in this JVM; the second start is ignored");
         }
-        Optional<String> problem = Preflight.problem();
-        if (problem.isPresent()) {
-            throw new BpfException(problem.get());
-        }
-        for (String warning : options.warnings()) {
-            log("warning: " + warning);
-        }
-        BpfTracker tracker = BpfTracker.open(new BpfTracker.Limits(options.maxAllocs(), options.maxStacks(),
-                options.maxStacks() * 4, options.maxThreads()), options.verbose());
-        MemleakAgent agent = new MemleakAgent(options, tracker);
         try {
-            agent.startTracking();
+            Optional<String> problem = Preflight.problem();
+            if (problem.isPresent()) {
+                throw new BpfException(problem.get());
+            }
+            for (String warning : options.warnings()) {
+                log("warning: " + warning);
+            }
+            Path library = options.obj() != null ? options.obj() : AllocatorProbes.findLibc();
+            MemleakAgent agent = new MemleakAgent(options, library, new TextReportWriter(options.output()));
+            agent.startProbes();
+            current = agent;
+            lastStartProblem = null;
         } catch (IOException | RuntimeException e) {
-            agent.stop();
+            lastStartProblem = e.getMessage() != null ? e.getMessage() : e.toString();
             throw e;
         }
-        running = agent;
     }
 
-    private void startTracking() throws IOException {
-        tracker.tune(options.sampleRate(), options.minSize(), options.maxSize(), true);
-        Path library = options.obj() != null ? options.obj() : AllocatorProbes.findLibc();
-        NativeSymbolizer symbolizer = NativeSymbolizer.forCurrentProcess(BpfTracker::demangle);
-        Instant since = Instant.now();
-        SnapshotCollector collector = new SnapshotCollector(tracker, new StackResolver(symbolizer), since);
-        // The reporter thread exists and is marked as ours before any probe is attached: creating a thread
-        // allocates natively on the creating thread, and that must not be reported as the application's.
-        CountDownLatch marked = new CountDownLatch(1);
-        reporter = new Reporter(collector, () -> settings, TimeUnit.SECONDS.toMillis(options.intervalSeconds()),
-                options.count(), options.output(), () -> {
-                    tracker.ignoreCurrentThread();
-                    marked.countDown();
-                }, message -> {
-                    tracker.close();
-                    log(message.substring("memleak4j: ".length()));
-                });
-        reporter.start();
-        try {
-            marked.await(10, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+    /** The running (or stopped) agent of this JVM, or null when none was started or it was shut down. */
+    public static synchronized MemleakAgent current() {
+        return current;
+    }
+
+    /** Why memleak4j is not running in this JVM, when it tried to start and could not; else null. */
+    public static String lastStartProblem() {
+        return lastStartProblem;
+    }
+
+    /** Detaches everything and forgets this agent: a later attach starts a fresh one. */
+    public static synchronized void shutdown() {
+        if (current != null) {
+            current.stopProbes();
+            current.textWriter.close();
+            current = null;
         }
-        List<AllocatorProbes.Placement> placements = AllocatorProbes.attach(tracker, library,
-                options.symbolsPrefix(), note -> {
-                    if (options.verbose()) {
-                        log(note);
-                    }
-                });
+    }
+
+    /** Loads the BPF programs and attaches the probes; does nothing when they are on. */
+    public synchronized void startProbes() throws IOException {
+        if (session != null) {
+            return;
+        }
+        ReportSettings initial = settings;
+        BpfTracker tracker = BpfTracker.open(new BpfTracker.Limits(options.maxAllocs(), options.maxStacks(),
+                options.maxStacks() * 4, options.maxThreads()), options.verbose());
+        try {
+            tracker.tune(initial.sampleRate(), initial.minSize(), initial.maxSize(), true);
+            SnapshotCollector collector = new SnapshotCollector(tracker, new StackResolver(symbolizer), Instant.now());
+            // The reporter thread exists and is marked as ours before any probe is attached: creating a thread
+            // allocates natively on the creating thread, and that must not be reported as the application's.
+            CountDownLatch marked = new CountDownLatch(1);
+            Reporter reporter = new Reporter(collector, () -> settings, options.count(), () -> {
+                tracker.ignoreCurrentThread();
+                marked.countDown();
+            }, () -> {
+                stopProbes();
+                log("stopped after " + options.count() + " reports (count=" + options.count() + "); probes detached");
+            });
+            reporter.addListener(snapshot -> lastSnapshot = snapshot);
+            reporter.addListener(textWriter);
+            reporter.addListener(snapshot -> extraListeners.forEach(listener -> listener.accept(snapshot)));
+            reporter.start();
+            try {
+                marked.await(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            List<AllocatorProbes.Placement> placements = AllocatorProbes.attach(tracker, library,
+                    options.symbolsPrefix(), note -> {
+                        if (options.verbose()) {
+                            log(note);
+                        }
+                    });
+            session = new Session(tracker, collector, reporter, placements);
+            stopReason = null;
+        } catch (IOException | RuntimeException e) {
+            tracker.close();
+            throw e;
+        }
         if (options.verbose()) {
-            for (AllocatorProbes.Placement p : placements) {
+            for (AllocatorProbes.Placement p : session.placements) {
                 log(String.format("probe %s at file offset 0x%x%s%s%s", p.symbol(), p.fileOffset(),
                         p.entryDelta() == 0 ? "" : " (entry at +" + p.entryDelta() + ")",
                         p.returnProbe() ? " with return probe" : "", p.note() == null ? "" : "; " + p.note()));
             }
         }
         log("tracking native allocations of pid " + ProcessHandle.current().pid() + " in " + library + " ("
-                + placements.stream().map(AllocatorProbes.Placement::symbol).collect(Collectors.joining(", "))
-                + "); report every " + options.intervalSeconds() + " s to "
+                + session.placements.stream().map(AllocatorProbes.Placement::symbol).collect(Collectors.joining(", "))
+                + "); report every " + settings.intervalSeconds() + " s to "
                 + (options.output() == null ? "stderr" : options.output().toString()));
     }
 
-    private void stop() {
-        if (reporter != null) {
-            reporter.stop();
+    /** Detaches every probe and frees the BPF maps; the agent stays (JMX can start the probes again). */
+    public synchronized void stopProbes() {
+        if (session == null) {
+            return;
         }
-        tracker.close();
+        Session stopping = session;
+        session = null;
+        stopping.reporter.stop();
+        stopping.tracker.close();
+        stopReason = "probes stopped";
+    }
+
+    public synchronized State state() {
+        return session != null ? State.RUNNING : State.STOPPED;
+    }
+
+    /** Why the probes are off, or null while they are on. */
+    public String stopReason() {
+        return stopReason;
+    }
+
+    public AgentOptions options() {
+        return options;
+    }
+
+    public Path library() {
+        return library;
+    }
+
+    public ReportSettings settings() {
+        return settings;
+    }
+
+    /** Changes the settings at run time; sampling and the size range reach the kernel side at once. */
+    public synchronized void updateSettings(UnaryOperator<ReportSettings> change) {
+        ReportSettings updated = change.apply(settings);
+        settings = updated;
+        if (session != null) {
+            session.tracker.tune(updated.sampleRate(), updated.minSize(), updated.maxSize(), true);
+        }
+    }
+
+    /** The snapshot of the last interval, or null before the first. */
+    public Snapshot lastSnapshot() {
+        return lastSnapshot;
+    }
+
+    /** A snapshot taken now with the current settings; null while the probes are off. */
+    public synchronized Snapshot snapshotNow() {
+        return session == null ? null : session.collector.collect(settings);
+    }
+
+    /** Called with every interval's snapshot (JSON file, JFR): runs on the reporter thread. */
+    public void addSnapshotListener(Consumer<Snapshot> listener) {
+        extraListeners.add(listener);
+    }
+
+    /** Bytes of kernel memory the BPF maps hold now; 0 while the probes are off. */
+    public synchronized long mapMemoryBytes() {
+        return session == null ? 0 : session.tracker.mapMemoryBytes();
+    }
+
+    public synchronized int attachedProbes() {
+        return session == null ? 0 : session.tracker.attachedProbes();
     }
 
     static void log(String message) {

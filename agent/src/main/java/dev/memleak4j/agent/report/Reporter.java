@@ -1,73 +1,61 @@
 package dev.memleak4j.agent.report;
 
-import java.io.IOException;
-import java.io.OutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 /**
- * The agent's one thread: every interval it takes a snapshot and prints the report. Its own native allocations
- * (symbolizing, reading maps) are excluded from tracking by {@code onStart}, which runs on the thread itself.
+ * The agent's one thread: every interval it takes a snapshot and hands it to every listener (the text report, the
+ * JSON file, the latest-snapshot holder that JFR and JMX read). Its own native allocations (symbolizing, reading
+ * maps) are excluded from tracking by {@code onStart}, which runs on the thread itself before anything else.
  */
 public final class Reporter implements Runnable {
     private final SnapshotCollector collector;
     private final Supplier<ReportSettings> settings;
-    private final long intervalMillis;
     private final long count;
-    private final PrintStream out;
     private final Runnable onStart;
-    private final Consumer<String> onFinish;
+    private final Runnable onCountReached;
+    private final List<Consumer<Snapshot>> listeners = new CopyOnWriteArrayList<>();
     private volatile boolean stopped;
-    private Thread thread;
+    private volatile Thread thread;
 
     /**
-     * @param count    reports before stopping, 0 for unlimited
-     * @param output   the file to write to, or null for stderr
-     * @param onFinish called on the reporter thread when {@code count} reports were printed, with a message
+     * @param count          reports before stopping, 0 for unlimited
+     * @param onCountReached called on the reporter thread after {@code count} reports
      */
-    public Reporter(SnapshotCollector collector, Supplier<ReportSettings> settings, long intervalMillis, long count,
-                    Path output, Runnable onStart, Consumer<String> onFinish) throws IOException {
+    public Reporter(SnapshotCollector collector, Supplier<ReportSettings> settings, long count, Runnable onStart,
+                    Runnable onCountReached) {
         this.collector = collector;
         this.settings = settings;
-        this.intervalMillis = intervalMillis;
         this.count = count;
         this.onStart = onStart;
-        this.onFinish = onFinish;
-        this.out = output == null ? System.err : new PrintStream(openOutput(output), true, StandardCharsets.UTF_8);
+        this.onCountReached = onCountReached;
     }
 
-    private static OutputStream openOutput(Path output) throws IOException {
-        Path parent = output.toAbsolutePath().getParent();
-        if (parent != null) {
-            Files.createDirectories(parent);
-        }
-        return Files.newOutputStream(output);
+    public void addListener(Consumer<Snapshot> listener) {
+        listeners.add(listener);
     }
 
     public synchronized void start() {
-        thread = new Thread(this, "memleak4j-reporter");
-        thread.setDaemon(true);
-        thread.start();
+        Thread started = new Thread(this, "memleak4j-reporter");
+        started.setDaemon(true);
+        thread = started;
+        started.start();
     }
 
+    /** Stops the thread and waits for it (unless called from it). */
     public void stop() {
         stopped = true;
         Thread current = thread;
         if (current != null && current != Thread.currentThread()) {
             current.interrupt();
             try {
-                current.join(TimeUnit.SECONDS.toMillis(5));
+                current.join(TimeUnit.SECONDS.toMillis(10));
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
-        }
-        if (out != System.err) {
-            out.close();
         }
     }
 
@@ -75,32 +63,32 @@ public final class Reporter implements Runnable {
     public void run() {
         onStart.run();
         long printed = 0;
-        long next = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(intervalMillis);
+        long last = System.nanoTime();
         while (!stopped) {
-            long wait = next - System.nanoTime();
+            long due = last + TimeUnit.SECONDS.toNanos(settings.get().intervalSeconds());
+            long wait = due - System.nanoTime();
             if (wait > 0) {
                 try {
-                    TimeUnit.NANOSECONDS.sleep(wait);
+                    // Short naps so that a shorter interval set at run time takes effect soon.
+                    TimeUnit.NANOSECONDS.sleep(Math.min(wait, TimeUnit.MILLISECONDS.toNanos(200)));
                 } catch (InterruptedException e) {
                     return;
                 }
                 continue;
             }
-            next += TimeUnit.MILLISECONDS.toNanos(intervalMillis);
-            ReportSettings current = settings.get();
+            last = due;
             try {
-                String text = TextReport.format(collector.collect(current), current.top());
-                synchronized (out) {
-                    out.print(text);
-                    out.flush();
+                Snapshot snapshot = collector.collect(settings.get());
+                for (Consumer<Snapshot> listener : listeners) {
+                    listener.accept(snapshot);
                 }
             } catch (RuntimeException e) {
                 System.err.println("memleak4j: a report failed: " + e + "; the next interval tries again");
             }
             printed++;
             if (count > 0 && printed >= count) {
-                onFinish.accept("memleak4j: stopped after " + printed + " reports (count=" + count
-                        + "); probes detached");
+                stopped = true;
+                onCountReached.run();
                 return;
             }
         }

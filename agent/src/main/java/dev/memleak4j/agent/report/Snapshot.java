@@ -17,9 +17,10 @@ import java.util.List;
  * @param sampleRate    1 when every allocation is tracked
  * @param stats         the kernel's counters, indexed by {@link Stat} ordinal (raw, not scaled)
  * @param trackingSince when the probes were attached
+ * @param top           how many stacks were asked for
  */
 public record Snapshot(Instant time, List<StackReport> stacks, int stackCount, long totalBytes, long totalCount,
-                       long sampleRate, long[] stats, Instant trackingSince) {
+                       long sampleRate, long[] stats, Instant trackingSince, int top) {
     public boolean estimated() {
         return sampleRate > 1;
     }

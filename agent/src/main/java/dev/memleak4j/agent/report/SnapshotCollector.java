@@ -44,7 +44,7 @@ public final class SnapshotCollector {
                     resolver.resolve(tracker.readStack(group.stackId)), group.allocations));
         }
         return new Snapshot(Instant.now(), List.copyOf(top), groups.size(), totalBytes * scale, totalCount * scale,
-                scale, tracker.readStats(), trackingSince);
+                scale, tracker.readStats(), trackingSince, settings.top());
     }
 
     private List<Group> fromCounters() {

@@ -14,9 +14,9 @@ public final class TextReport {
 
     private TextReport() {}
 
-    public static String format(Snapshot snapshot, int top) {
+    public static String format(Snapshot snapshot) {
         StringBuilder out = new StringBuilder(4096);
-        out.append('[').append(CLOCK.format(snapshot.time())).append("] Top ").append(top)
+        out.append('[').append(CLOCK.format(snapshot.time())).append("] Top ").append(snapshot.top())
                 .append(" stacks with outstanding allocations:\n");
         String estimate = snapshot.estimated()
                 ? " (estimated: 1 in " + snapshot.sampleRate() + " allocations sampled)" : "";
