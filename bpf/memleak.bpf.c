@@ -33,6 +33,9 @@ volatile __u64 sample_rate = 1;      /* track one allocation in sample_rate, cho
 volatile __u64 min_size = 0;         /* track only sizes in [min_size, max_size] */
 volatile __u64 max_size = ~0ULL;
 volatile __u32 tracking_enabled = 1; /* 0: count calls, record nothing new (frees still apply) */
+/* The JVM's template interpreter code, set by the agent once the JVM has told it (0, 0: unknown). */
+volatile __u64 interpreter_start = 0;
+volatile __u64 interpreter_end = 0;
 
 /* The state of one thread's allocator call between its entry and its return. */
 struct pending_call {
@@ -158,21 +161,59 @@ static __always_inline void release(__u64 addr)
 	stat_add(STAT_BYTES_FREED, size);
 }
 
+/*
+ * Walks the frame-pointer chain from the allocator's caller. At the return probe ip is the return
+ * address in the caller and rbp the caller's frame, so the direct caller is frame 0 (at the entry the
+ * kernel's walk would skip it). We walk ourselves rather than with bpf_get_stack because an
+ * interpreted Java frame is named by its Method*, which only this frame's memory holds
+ * ([fp - 3 * 8] on x86-64): such a frame is stored as Method* | FRAME_INTERPRETED.
+ */
+static __always_inline __u32 walk_stack(struct pt_regs *ctx, struct stack_trace *trace)
+{
+	__u64 ip = PT_REGS_IP(ctx), fp = PT_REGS_FP(ctx);
+	__u64 interp_start = interpreter_start, interp_end = interpreter_end;
+	__u32 frames = 0;
+
+	for (__u32 i = 0; i < MAX_STACK_DEPTH; i++) {
+		struct {
+			__u64 next_fp;
+			__u64 return_address;
+		} frame;
+		__u64 value = ip;
+
+		if (ip >= interp_start && ip < interp_end) {
+			__u64 method = 0;
+
+			if (!bpf_probe_read_user(&method, sizeof(method), (void *)(fp - INTERPRETER_FRAME_METHOD_OFFSET)) &&
+			    method && !(method & FRAME_TAG_MASK))
+				value = method | FRAME_INTERPRETED;
+		}
+		trace->ips[i] = value;
+		frames = i + 1;
+		/* The caller's frame lies above ours; anything else is not a frame-pointer chain. */
+		if (!fp || bpf_probe_read_user(&frame, sizeof(frame), (void *)fp) || frame.next_fp <= fp ||
+		    !frame.return_address)
+			break;
+		ip = frame.return_address;
+		fp = frame.next_fp;
+	}
+	/* The slot is reused: end the stack here, before frames of an earlier, deeper one. */
+	if (frames < MAX_STACK_DEPTH)
+		trace->ips[frames] = 0;
+	return frames;
+}
+
 /* Walks the user stack into the thread's slot and stores it once; returns its id or 0. */
 static __always_inline __u64 store_stack(struct pt_regs *ctx, struct pending_call *p)
 {
-	/* At the return probe ip is the allocator's caller and rbp the caller's frame, so the
-	 * frame-pointer walk starts at the direct caller (at the entry it would skip it). */
-	long bytes = bpf_get_stack(ctx, p->stack.ips, sizeof(p->stack.ips), BPF_F_USER_STACK);
 	__u64 hash = 14695981039346656037ULL; /* FNV-1a over the frames */
-	__u32 frames;
+	__u32 frames = walk_stack(ctx, &p->stack);
 	long err;
 
-	if (bytes <= 0) {
+	if (frames == 0) {
 		stat_add(STAT_DROPPED_STACK_ERROR, 1);
 		return 0;
 	}
-	frames = bytes / sizeof(__u64);
 	for (__u32 i = 0; i < MAX_STACK_DEPTH; i++) {
 		if (i >= frames)
 			break;

@@ -40,6 +40,15 @@ struct combined_info {
 	__u64 count;
 };
 
+/*
+ * Frames of an interpreted Java method are stored as its Method* with this tag (user addresses
+ * on x86-64 are below 2^47, so the high bits are free).
+ */
+#define FRAME_INTERPRETED (1ULL << 62)
+#define FRAME_TAG_MASK (3ULL << 62)
+/* HotSpot x86-64: an interpreter frame keeps its Method* at [fp - 3 * wordSize]. */
+#define INTERPRETER_FRAME_METHOD_OFFSET (3 * 8)
+
 /* A user stack: ips[0] is the allocator's direct caller, then its callers; 0 ends the stack. */
 struct stack_trace {
 	__u64 ips[MAX_STACK_DEPTH];

@@ -311,6 +311,16 @@ void tracker_set_tuning(uint64_t sample_rate, uint64_t min_size, uint64_t max_si
 	skel->data->tracking_enabled = enabled;
 }
 
+void tracker_set_interpreter(uint64_t start, uint64_t end)
+{
+	if (!skel)
+		return;
+	/* end first: a half-updated range is then empty, never too wide */
+	skel->bss->interpreter_end = 0;
+	skel->bss->interpreter_start = start;
+	skel->bss->interpreter_end = end;
+}
+
 int tracker_ignore_thread(uint32_t tid, bool ignore)
 {
 	uint8_t one = 1;

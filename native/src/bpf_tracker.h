@@ -37,6 +37,8 @@ int tracker_read_stack(uint64_t stack_id, uint64_t *out, size_t capacity);
 void tracker_read_stats(uint64_t *out, size_t count);
 void tracker_set_tuning(uint64_t sample_rate, uint64_t min_size, uint64_t max_size, bool enabled);
 int tracker_ignore_thread(uint32_t tid, bool ignore);
+/* The JVM's interpreter code: frames there are stored by their Method*. */
+void tracker_set_interpreter(uint64_t start, uint64_t end);
 /* Bytes of kernel memory the maps hold now (from /proc/self/fdinfo memlock). */
 uint64_t tracker_map_memory(void);
 int tracker_attached_count(void);

@@ -136,6 +136,11 @@ EXPORT(void, setTuning0)(JNIEnv *env, jclass type, jlong sample_rate, jlong min_
 	tracker_set_tuning((uint64_t)sample_rate, (uint64_t)min_size, (uint64_t)max_size, enabled);
 }
 
+EXPORT(void, setInterpreterRange0)(JNIEnv *env, jclass type, jlong start, jlong end)
+{
+	tracker_set_interpreter((uint64_t)start, (uint64_t)end);
+}
+
 EXPORT(void, ignoreThread0)(JNIEnv *env, jclass type, jint tid, jboolean ignore)
 {
 	if (tracker_ignore_thread((uint32_t)tid, ignore) && ignore)

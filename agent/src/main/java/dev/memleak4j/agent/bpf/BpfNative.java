@@ -35,6 +35,8 @@ final class BpfNative {
 
     static native void ignoreThread0(int tid, boolean ignore);
 
+    static native void setInterpreterRange0(long start, long end);
+
     static native int currentThreadId0();
 
     static native long mapMemoryBytes0();

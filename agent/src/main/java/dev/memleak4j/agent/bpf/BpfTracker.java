@@ -15,6 +15,8 @@ public final class BpfTracker implements AutoCloseable {
     /** Per-stack counters kept in the kernel ({@code combined} map). */
     public record StackCounters(long stackId, long bytes, long count) {}
 
+    /** A stack value with this bit set is an interpreted frame's Method* (bpf/memleak.h FRAME_INTERPRETED). */
+    public static final long INTERPRETED_FRAME = 1L << 62;
     private static final Object LOCK = new Object();
     private static BpfTracker open;
     private final Limits limits;
@@ -134,6 +136,18 @@ public final class BpfTracker implements AutoCloseable {
         synchronized (LOCK) {
             if (!closed) {
                 BpfNative.setTuning0(sampleRate, minSize, maxSize, enabled);
+            }
+        }
+    }
+
+    /**
+     * Where the JVM's template interpreter code lies: stack frames there are recorded as the interpreted method
+     * (its Method*, tagged with {@link #INTERPRETED_FRAME}) instead of the interpreter's address.
+     */
+    public void setInterpreterRange(long start, long end) {
+        synchronized (LOCK) {
+            if (!closed) {
+                BpfNative.setInterpreterRange0(start, end);
             }
         }
     }

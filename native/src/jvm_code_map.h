@@ -1,0 +1,47 @@
+/*
+ * A live map of the JVM's generated code, kept from JVMTI events (CompiledMethodLoad/Unload,
+ * DynamicCodeGenerated, replayed with GenerateEvents for code that existed before), so that an
+ * instruction address in JIT-compiled code or a JVM stub can be named in this process.
+ */
+#ifndef MEMLEAK4J_JVM_CODE_MAP_H
+#define MEMLEAK4J_JVM_CODE_MAP_H
+
+#include <jni.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum code_frame_kind {
+    CODE_FRAME_JIT = 0,     /* the compiled method itself (outermost frame at this PC) */
+    CODE_FRAME_INLINED = 1, /* a method inlined into it */
+    CODE_FRAME_STUB = 2,    /* a named piece of generated code (interpreter, call stub, adapters...) */
+};
+
+struct code_frame {
+    int kind;                /* enum code_frame_kind */
+    int line;                /* source line, or -1 when unknown */
+    const char *class_name;  /* "pkg.Class" (modified UTF-8); NULL for a stub */
+    const char *name;        /* method name, or the stub's name */
+};
+
+/* Starts the map once per process: JVMTI environment, capabilities, callbacks, replay of existing code.
+ * Returns 0, or -1 with a message in err. Thread-safe; a second call returns 0 at once. */
+int jvm_code_map_start(JNIEnv *env, char *err, size_t err_len);
+
+/* Whether jvm_code_map_start succeeded. */
+int jvm_code_map_started(void);
+
+/* Fills frames (innermost first) for an address in generated code; returns how many (at most max),
+ * 0 when the address is in no known code. The strings stay valid for the life of the process. */
+int jvm_code_map_lookup(uintptr_t pc, struct code_frame *frames, int max);
+
+/* The range of the interpreter's code as announced by DynamicCodeGenerated ("Interpreter"); 0 when not seen. */
+int jvm_code_map_interpreter(uintptr_t *start, uintptr_t *end);
+
+/* Live code ranges ([start, end) pairs) of the compiled method named "pkg.Class.method": at most max pairs. */
+int jvm_code_map_ranges_of(const char *qualified_name, uintptr_t *out, int max);
+
+/* Counters: [0] live compiled methods, [1] stubs, [2] loads seen, [3] unloads seen, [4] bytes mapped for the map,
+ * [5] generation (bumped whenever code is removed or replaced: cached names of code addresses may be stale). */
+void jvm_code_map_stats(uint64_t out[6]);
+
+#endif

@@ -1,0 +1,28 @@
+/*
+ * Reading HotSpot's own metadata in this process through the VMStructs tables libjvm exports
+ * (gHotSpotVMStructs, gHotSpotVMTypes): field offsets are looked up by name, never hard-coded.
+ * Every read of JVM memory goes through process_vm_readv on this process, so a bad pointer fails
+ * the read instead of crashing the JVM.
+ */
+#ifndef MEMLEAK4J_JVM_VMSTRUCTS_H
+#define MEMLEAK4J_JVM_VMSTRUCTS_H
+
+#include <jni.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Finds libjvm (from the address of a JNI function) and the offsets needed. Idempotent, thread-safe.
+ * Returns 0, or -1 with a message in err. */
+int vmstructs_init(JNIEnv *env, char *err, size_t err_len);
+
+/* Writes "pkg.Class.method" (modified UTF-8, NUL-terminated) for a HotSpot Method*, after checking that the
+ * pointer really leads to a method of a loaded class. Returns the length, or -1 when it cannot be resolved. */
+int vmstructs_resolve_method(uintptr_t method, char *out, size_t out_len);
+
+/* The interpreter's code range (AbstractInterpreter::_code's buffer). Returns 0, or -1 when unknown. */
+int vmstructs_interpreter_range(uintptr_t *start, uintptr_t *end);
+
+/* Reads len bytes at addr in this process without faulting: 0 on success, -1 when not readable. */
+int safe_read(void *dst, uintptr_t addr, size_t len);
+
+#endif
