@@ -30,6 +30,7 @@ const volatile __u32 target_tgid = 0;
 
 /* Changed at run time by the agent through the mmap-ed .data section. */
 volatile __u64 sample_rate = 1;      /* track one allocation in sample_rate, chosen at random */
+volatile __u64 sample_bytes = 0;     /* >0: track an allocation of s bytes with probability s/sample_bytes */
 volatile __u64 min_size = 0;         /* track only sizes in [min_size, max_size] */
 volatile __u64 max_size = ~0ULL;
 volatile __u32 tracking_enabled = 1; /* 0: count calls, record nothing new (frees still apply) */
@@ -47,7 +48,9 @@ struct pending_call {
 	__u32 func;
 	__u32 depth;        /* 0: no call pending; 2+: allocator calls nested in the outer one */
 	__u32 tracked;      /* chosen by sampling and size filters */
-	__u32 pad;
+	__u32 session;      /* entered through a uprobe session (its return fires only if asked for) */
+	__u64 est_bytes;       /* the weights sampling gives this call, see struct alloc_info */
+	__u64 est_count_milli;
 	struct stack_trace stack;
 };
 
@@ -123,7 +126,8 @@ static __always_inline int is_target_process(__u64 pid_tgid)
 	return (pid_tgid >> 32) == target_tgid;
 }
 
-static __always_inline void combined_add(__u64 stack_id, __s64 bytes, __s64 count)
+static __always_inline void combined_add(__u64 stack_id, __s64 bytes, __s64 count, __s64 est_bytes,
+					 __s64 est_count_milli)
 {
 	struct combined_info *info = bpf_map_lookup_elem(&combined, &stack_id);
 
@@ -139,13 +143,15 @@ static __always_inline void combined_add(__u64 stack_id, __s64 bytes, __s64 coun
 	}
 	__sync_fetch_and_add(&info->bytes, bytes);
 	__sync_fetch_and_add(&info->count, count);
+	__sync_fetch_and_add(&info->est_bytes, est_bytes);
+	__sync_fetch_and_add(&info->est_count_milli, est_count_milli);
 }
 
 /* The block at addr is gone (free, or the old block of a successful realloc). */
 static __always_inline void release(__u64 addr)
 {
 	struct alloc_info *info;
-	__u64 size, stack_id;
+	__u64 size, stack_id, est_bytes, est_count_milli;
 
 	stat_add(STAT_FREE_CALLS, 1);
 	info = bpf_map_lookup_elem(&allocs, &addr);
@@ -153,10 +159,12 @@ static __always_inline void release(__u64 addr)
 		return; /* not tracked: sampled out, or allocated before we attached */
 	size = info->size;
 	stack_id = info->stack_id;
+	est_bytes = info->est_bytes;
+	est_count_milli = info->est_count_milli;
 	/* Only the thread whose delete succeeds accounts for the block. */
 	if (bpf_map_delete_elem(&allocs, &addr))
 		return;
-	combined_add(stack_id, -(__s64)size, -1);
+	combined_add(stack_id, -(__s64)size, -1, -(__s64)est_bytes, -(__s64)est_count_milli);
 	stat_add(STAT_FREE_TRACKED, 1);
 	stat_add(STAT_BYTES_FREED, size);
 }
@@ -234,6 +242,8 @@ static __always_inline void record(struct pt_regs *ctx, struct pending_call *p, 
 	struct alloc_info info = {
 		.size = p->size,
 		.timestamp_ns = p->timestamp_ns,
+		.est_bytes = p->est_bytes,
+		.est_count_milli = p->est_count_milli,
 		.tid = tid,
 		.func = p->func,
 	};
@@ -250,28 +260,79 @@ static __always_inline void record(struct pt_regs *ctx, struct pending_call *p, 
 		stat_add(STAT_DROPPED_ALLOCS_FULL, 1);
 		return;
 	}
-	combined_add(info.stack_id, p->size, 1);
+	combined_add(info.stack_id, p->size, 1, p->est_bytes, p->est_count_milli);
 	stat_add(STAT_ALLOC_TRACKED, 1);
 	stat_add(STAT_BYTES_TRACKED, p->size);
 }
 
-static __always_inline int on_alloc_enter(struct pt_regs *ctx, __u64 size, __u64 old_ptr, __u64 memptr)
+/*
+ * Decides whether this call is tracked: not from the agent's own threads, within the size range, and
+ * chosen by sampling. By count (sample_rate: 1 in N) every tracked call weighs N; by bytes
+ * (sample_bytes = R) a call of s < R bytes is tracked with probability s/R and then stands for R bytes
+ * and R/s calls, one of s >= R bytes always and for itself: both estimates are unbiased.
+ */
+static __always_inline int choose(__u64 size, __u64 *est_bytes, __u64 *est_count_milli)
+{
+	__u64 rate = sample_rate, interval = sample_bytes;
+
+	if (!tracking_enabled || size < min_size || size > max_size)
+		return 0;
+	if (interval) {
+		if (size >= interval) {
+			*est_bytes = size;
+			*est_count_milli = 1000;
+			return 1;
+		}
+		/* P(track) = size / interval, from a 32-bit random draw */
+		if ((((__u64)bpf_get_prandom_u32() * interval) >> 32) >= size)
+			return 0;
+		*est_bytes = interval;
+		*est_count_milli = size ? interval * 1000 / size : 1000;
+		return 1;
+	}
+	if (rate > 1 && bpf_get_prandom_u32() % rate != 0)
+		return 0;
+	*est_bytes = size * (rate ? rate : 1);
+	*est_count_milli = 1000 * (rate ? rate : 1);
+	return 1;
+}
+
+/*
+ * The entry of an allocating call. Returns whether its return must be seen: always with classic
+ * return probes (they fire anyway); with uprobe sessions only for a tracked call or a realloc of a
+ * tracked block, so that most calls under sampling never pay for a return probe.
+ */
+static __always_inline int on_alloc_enter(struct pt_regs *ctx, __u64 size, __u64 old_ptr, __u64 memptr,
+					  int session)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)pid_tgid, zero = 0;
-	__u64 now, sp = PT_REGS_SP(ctx);
+	__u64 now, sp = PT_REGS_SP(ctx), est_bytes = 0, est_count_milli = 0;
 	struct pending_call *p;
+	int tracked = 0, ignored;
 
 	if (!is_target_process(pid_tgid))
 		return 0;
+	ignored = bpf_map_lookup_elem(&ignored_threads, &tid) != NULL;
+	stat_add(ignored ? STAT_IGNORED_CALLS : STAT_ALLOC_CALLS, 1);
+	if (!ignored) {
+		tracked = choose(size, &est_bytes, &est_count_milli);
+		if (tracked)
+			stat_add(STAT_ALLOC_SAMPLED, 1);
+	}
+	if (session && !tracked && !(old_ptr && bpf_map_lookup_elem(&allocs, &old_ptr)))
+		return 0;
+
 	now = bpf_ktime_get_ns();
 	p = bpf_map_lookup_elem(&pending, &tid);
 	if (p && p->depth > 0) {
 		/* Called from inside the allocator (a deeper stack), or tail-called by it (the same stack
 		 * pointer: glibc's realloc(NULL, n) jumps to malloc): the outer call records. */
 		if (sp <= p->entry_sp && now - p->timestamp_ns < STALE_PENDING_NS) {
+			if (session)
+				return 0; /* its return is not asked for, so depth stays */
 			p->depth++;
-			return 0;
+			return 1;
 		}
 		stat_add(STAT_STALE_PENDING, 1); /* its return never came (longjmp, lost probe) */
 	}
@@ -292,24 +353,14 @@ static __always_inline int on_alloc_enter(struct pt_regs *ctx, __u64 size, __u64
 	p->memptr = memptr;
 	p->entry_sp = sp;
 	p->timestamp_ns = now;
-	p->tracked = 0;
-
-	if (bpf_map_lookup_elem(&ignored_threads, &tid)) {
-		stat_add(STAT_IGNORED_CALLS, 1);
-		return 0;
-	}
-	stat_add(STAT_ALLOC_CALLS, 1);
-	if (!tracking_enabled || size < min_size || size > max_size)
-		return 0;
-	if (sample_rate > 1 && bpf_get_prandom_u32() % sample_rate != 0)
-		return 0;
-	p->tracked = 1;
-	stat_add(STAT_ALLOC_SAMPLED, 1);
-	return 0;
+	p->tracked = tracked;
+	p->session = session;
+	p->est_bytes = est_bytes;
+	p->est_count_milli = est_count_milli;
+	return 1;
 }
 
-SEC("uretprobe")
-int BPF_URETPROBE(alloc_return, __u64 ret)
+static __always_inline int on_alloc_return(struct pt_regs *ctx, __u64 ret)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)pid_tgid;
@@ -360,42 +411,106 @@ int BPF_URETPROBE(alloc_return, __u64 ret)
 	return 0;
 }
 
+SEC("uretprobe")
+int BPF_URETPROBE(alloc_return, __u64 ret)
+{
+	return on_alloc_return(ctx, ret);
+}
+
+/*
+ * Each allocating function has two forms: an entry program for a classic uprobe beside the shared
+ * return probe above, and a uprobe session program (kernel 6.13+) that sees both the entry and the
+ * return, and skips the return when the entry does not need it. The loader uses sessions where the
+ * kernel has them.
+ */
+extern _Bool bpf_session_is_return(void) __ksym __weak;
+
+/* A session program returns 0 to see the call's return, 1 to skip it. */
+#define SESSION(enter_call)                                                      \
+	do {                                                                     \
+		if (bpf_session_is_return())                                     \
+			return on_alloc_return(ctx, PT_REGS_RC(ctx));            \
+		return (enter_call) ? 0 : 1;                                     \
+	} while (0)
+
 /* malloc, valloc, pvalloc */
 SEC("uprobe")
 int BPF_UPROBE(malloc_enter, __u64 size)
 {
-	return on_alloc_enter(ctx, size, 0, 0);
+	on_alloc_enter(ctx, size, 0, 0, 0);
+	return 0;
+}
+
+SEC("uprobe.multi")
+int BPF_UPROBE(malloc_session, __u64 size)
+{
+	SESSION(on_alloc_enter(ctx, size, 0, 0, 1));
 }
 
 SEC("uprobe")
 int BPF_UPROBE(calloc_enter, __u64 nmemb, __u64 size)
 {
-	return on_alloc_enter(ctx, nmemb * size, 0, 0);
+	on_alloc_enter(ctx, nmemb * size, 0, 0, 0);
+	return 0;
+}
+
+SEC("uprobe.multi")
+int BPF_UPROBE(calloc_session, __u64 nmemb, __u64 size)
+{
+	SESSION(on_alloc_enter(ctx, nmemb * size, 0, 0, 1));
 }
 
 SEC("uprobe")
 int BPF_UPROBE(realloc_enter, __u64 ptr, __u64 size)
 {
-	return on_alloc_enter(ctx, size, ptr, 0);
+	on_alloc_enter(ctx, size, ptr, 0, 0);
+	return 0;
+}
+
+SEC("uprobe.multi")
+int BPF_UPROBE(realloc_session, __u64 ptr, __u64 size)
+{
+	SESSION(on_alloc_enter(ctx, size, ptr, 0, 1));
 }
 
 SEC("uprobe")
 int BPF_UPROBE(reallocarray_enter, __u64 ptr, __u64 nmemb, __u64 size)
 {
-	return on_alloc_enter(ctx, nmemb * size, ptr, 0);
+	on_alloc_enter(ctx, nmemb * size, ptr, 0, 0);
+	return 0;
+}
+
+SEC("uprobe.multi")
+int BPF_UPROBE(reallocarray_session, __u64 ptr, __u64 nmemb, __u64 size)
+{
+	SESSION(on_alloc_enter(ctx, nmemb * size, ptr, 0, 1));
 }
 
 SEC("uprobe")
 int BPF_UPROBE(posix_memalign_enter, __u64 memptr, __u64 alignment, __u64 size)
 {
-	return on_alloc_enter(ctx, size, 0, memptr);
+	on_alloc_enter(ctx, size, 0, memptr, 0);
+	return 0;
+}
+
+SEC("uprobe.multi")
+int BPF_UPROBE(posix_memalign_session, __u64 memptr, __u64 alignment, __u64 size)
+{
+	SESSION(on_alloc_enter(ctx, size, 0, memptr, 1));
 }
 
 /* aligned_alloc, memalign */
 SEC("uprobe")
 int BPF_UPROBE(memalign_enter, __u64 alignment, __u64 size)
 {
-	return on_alloc_enter(ctx, size, 0, 0);
+	on_alloc_enter(ctx, size, 0, 0, 0);
+	return 0;
+}
+
+SEC("uprobe.multi")
+int BPF_UPROBE(memalign_session, __u64 alignment, __u64 size)
+{
+	SESSION(on_alloc_enter(ctx, size, 0, 0, 1));
 }
 
 SEC("uprobe")

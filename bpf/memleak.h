@@ -25,19 +25,27 @@ enum alloc_func {
 
 /* Each entry probe is attached with its alloc_func as the BPF attach cookie. */
 
-/* One outstanding allocation, keyed by its address in the `allocs` map. */
+/*
+ * One outstanding allocation, keyed by its address in the `allocs` map. Under sampling a tracked
+ * allocation stands for more than itself: est_bytes and est_count_milli are its unbiased weights,
+ * fixed when it is recorded so that a later change of the sampling does not re-weigh it.
+ */
 struct alloc_info {
 	__u64 size;
-	__u64 timestamp_ns; /* CLOCK_MONOTONIC, as System.nanoTime() */
-	__u64 stack_id;     /* key into `stacks`; 0 = stack unknown (map full or walk failed) */
+	__u64 timestamp_ns;    /* CLOCK_MONOTONIC, as System.nanoTime() */
+	__u64 stack_id;        /* key into `stacks`; 0 = stack unknown (map full or walk failed) */
+	__u64 est_bytes;       /* size when every allocation is tracked */
+	__u64 est_count_milli; /* 1000 when every allocation is tracked */
 	__u32 tid;
 	__u32 func;
 };
 
-/* Per-stack counters, keyed by stack id in the `combined` map. */
+/* Per-stack counters, keyed by stack id in the `combined` map: tracked, and estimated in all. */
 struct combined_info {
 	__u64 bytes;
 	__u64 count;
+	__u64 est_bytes;
+	__u64 est_count_milli;
 };
 
 /*

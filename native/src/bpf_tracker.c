@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/syscall.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -14,10 +15,16 @@
 #include "memleak.skel.h"
 
 #define MAX_LINKS 64
+/* From the kernel's UAPI (6.13+); Debian 12's headers predate it. */
+#define ATTACH_TYPE_UPROBE_SESSION 57
 
 static struct memleak_bpf *skel;
 static struct bpf_link *links[MAX_LINKS];
 static int link_count;
+/* Uprobe session links are made with a raw BPF_LINK_CREATE (libbpf 1.5 cannot), so kept as fds. */
+static int session_links[MAX_LINKS];
+static int session_link_count;
+static bool sessions;
 static bool verbose_libbpf;
 /* The last warning libbpf printed: the best explanation to hand the user on failure. */
 static char last_libbpf_message[512];
@@ -56,20 +63,32 @@ bool tracker_is_open(void)
 	return skel != NULL;
 }
 
-int tracker_open(const struct tracker_config *config, char *err, size_t err_len)
+static struct bpf_program *session_programs(int index)
 {
-	int error;
+	struct bpf_program *all[] = {
+		skel->progs.malloc_session, skel->progs.calloc_session, skel->progs.realloc_session,
+		skel->progs.reallocarray_session, skel->progs.posix_memalign_session, skel->progs.memalign_session,
+	};
 
-	if (skel)
-		return fail(err, err_len, EALREADY, "memleak4j's BPF programs are already loaded");
-	verbose_libbpf = config->verbose;
-	last_libbpf_message[0] = '\0';
-	libbpf_set_print(libbpf_print);
+	return index < (int)(sizeof(all) / sizeof(all[0])) ? all[index] : NULL;
+}
+
+/* Opens and loads the object, with or without the uprobe session programs. */
+static int open_and_load(const struct tracker_config *config, bool with_sessions, char *err, size_t err_len)
+{
+	struct bpf_program *program;
+	int error;
 
 	skel = memleak_bpf__open();
 	if (!skel)
 		return fail(err, err_len, errno, "opening the BPF object failed");
 	skel->rodata->target_tgid = config->tgid;
+	for (int i = 0; (program = session_programs(i)); i++) {
+		if (with_sessions)
+			bpf_program__set_expected_attach_type(program, ATTACH_TYPE_UPROBE_SESSION);
+		else
+			bpf_program__set_autoload(program, false);
+	}
 	if ((error = bpf_map__set_max_entries(skel->maps.allocs, config->max_allocs)) ||
 	    (error = bpf_map__set_max_entries(skel->maps.stacks, config->max_stacks)) ||
 	    (error = bpf_map__set_max_entries(skel->maps.combined, config->max_combined)) ||
@@ -87,6 +106,26 @@ cleanup:
 	memleak_bpf__destroy(skel);
 	skel = NULL;
 	return error ? error : -EINVAL;
+}
+
+int tracker_open(const struct tracker_config *config, char *err, size_t err_len)
+{
+	if (skel)
+		return fail(err, err_len, EALREADY, "memleak4j's BPF programs are already loaded");
+	verbose_libbpf = config->verbose;
+	last_libbpf_message[0] = '\0';
+	libbpf_set_print(libbpf_print);
+	/* Uprobe sessions need kernel 6.13+: where loading them fails, classic probes do the work. */
+	sessions = config->sessions && open_and_load(config, true, err, err_len) == 0;
+	if (sessions)
+		return 0;
+	last_libbpf_message[0] = '\0';
+	return open_and_load(config, false, err, err_len);
+}
+
+bool tracker_sessions(void)
+{
+	return skel && sessions;
 }
 
 static struct bpf_program *entry_program(int func)
@@ -141,9 +180,86 @@ int tracker_attach(const char *binary, uint64_t file_offset, int func, bool retp
 	return 0;
 }
 
+/* The session program for an allocating function, or NULL (free has none). */
+static struct bpf_program *session_program(int func)
+{
+	switch (func) {
+	case FUNC_MALLOC:
+	case FUNC_VALLOC:
+	case FUNC_PVALLOC:
+		return skel->progs.malloc_session;
+	case FUNC_CALLOC:
+		return skel->progs.calloc_session;
+	case FUNC_REALLOC:
+		return skel->progs.realloc_session;
+	case FUNC_REALLOCARRAY:
+		return skel->progs.reallocarray_session;
+	case FUNC_POSIX_MEMALIGN:
+		return skel->progs.posix_memalign_session;
+	case FUNC_ALIGNED_ALLOC:
+	case FUNC_MEMALIGN:
+		return skel->progs.memalign_session;
+	default:
+		return NULL;
+	}
+}
+
+/* The prefix of union bpf_attr that BPF_LINK_CREATE reads for uprobe_multi and session links. */
+struct uprobe_multi_link_attr {
+	uint32_t prog_fd;
+	uint32_t target_fd;
+	uint32_t attach_type;
+	uint32_t flags;
+	uint64_t path;
+	uint64_t offsets;
+	uint64_t ref_ctr_offsets;
+	uint64_t cookies;
+	uint32_t cnt;
+	uint32_t multi_flags;
+	uint32_t pid;
+};
+
+int tracker_attach_session(const char *binary, uint64_t file_offset, int func, char *err, size_t err_len)
+{
+	union {
+		struct uprobe_multi_link_attr attr;
+		uint8_t bytes[144]; /* the kernel wants the unused rest of union bpf_attr zeroed */
+	} request;
+	unsigned long offset = (unsigned long)file_offset;
+	uint64_t cookie = (uint64_t)func;
+	struct bpf_program *program;
+	int fd;
+
+	if (!skel || !sessions)
+		return fail(err, err_len, EINVAL, "uprobe sessions are not loaded");
+	if (session_link_count >= MAX_LINKS)
+		return fail(err, err_len, ENOSPC, "too many probes");
+	program = session_program(func);
+	if (!program)
+		return fail(err, err_len, EINVAL, "no session program for this function");
+	memset(&request, 0, sizeof(request));
+	request.attr.prog_fd = (uint32_t)bpf_program__fd(program);
+	request.attr.attach_type = ATTACH_TYPE_UPROBE_SESSION;
+	request.attr.path = (uint64_t)(uintptr_t)binary;
+	request.attr.offsets = (uint64_t)(uintptr_t)&offset;
+	request.attr.cookies = (uint64_t)(uintptr_t)&cookie;
+	request.attr.cnt = 1;
+	request.attr.pid = skel->rodata->target_tgid;
+	fd = (int)syscall(__NR_bpf, BPF_LINK_CREATE, &request, sizeof(request));
+	if (fd < 0) {
+		char what[256];
+
+		snprintf(what, sizeof(what), "attaching a uprobe session to %s+0x%llx failed", binary,
+			 (unsigned long long)file_offset);
+		return fail(err, err_len, errno, what);
+	}
+	session_links[session_link_count++] = fd;
+	return 0;
+}
+
 int tracker_attached_count(void)
 {
-	return link_count;
+	return link_count + session_link_count;
 }
 
 void tracker_close(void)
@@ -152,6 +268,9 @@ void tracker_close(void)
 	for (int i = 0; i < link_count; i++)
 		bpf_link__destroy(links[i]);
 	link_count = 0;
+	for (int i = 0; i < session_link_count; i++)
+		close(session_links[i]);
+	session_link_count = 0;
 	if (skel)
 		memleak_bpf__destroy(skel);
 	skel = NULL;
@@ -232,6 +351,8 @@ long tracker_read_allocs(uint64_t *out, size_t capacity)
 		record[2] = values[i].timestamp_ns;
 		record[3] = values[i].stack_id;
 		record[4] = ((uint64_t)values[i].tid << 32) | values[i].func;
+		record[5] = values[i].est_bytes;
+		record[6] = values[i].est_count_milli;
 	}
 	free(keys);
 	free(values);
@@ -264,6 +385,8 @@ long tracker_read_combined(uint64_t *out, size_t capacity)
 		record[0] = keys[i];
 		record[1] = values[i].bytes;
 		record[2] = values[i].count;
+		record[3] = values[i].est_bytes;
+		record[4] = values[i].est_count_milli;
 	}
 	free(keys);
 	free(values);
@@ -301,11 +424,13 @@ void tracker_read_stats(uint64_t *out, size_t count)
 	free(per_cpu);
 }
 
-void tracker_set_tuning(uint64_t sample_rate, uint64_t min_size, uint64_t max_size, bool enabled)
+void tracker_set_tuning(uint64_t sample_rate, uint64_t sample_bytes, uint64_t min_size, uint64_t max_size,
+			bool enabled)
 {
 	if (!skel)
 		return;
 	skel->data->sample_rate = sample_rate ? sample_rate : 1;
+	skel->bss->sample_bytes = sample_bytes;
 	skel->bss->min_size = min_size;
 	skel->data->max_size = max_size;
 	skel->data->tracking_enabled = enabled;

@@ -16,16 +16,21 @@ struct tracker_config {
 	uint32_t max_stacks;    /* capacity of `stacks` (distinct stacks) */
 	uint32_t max_combined;  /* capacity of `combined` (per-stack counters) */
 	uint32_t max_threads;   /* capacity of `pending` (threads inside the allocator at once) */
-	bool verbose;           /* libbpf debug output to stderr */
+	bool verbose;           /* libbpf warnings to stderr */
+	bool sessions;          /* use uprobe sessions where the kernel has them */
 };
 
 /* Values a map entry is read back as, in units of uint64_t. */
-#define ALLOC_RECORD_WORDS 5    /* address, size, timestamp_ns, stack_id, tid << 32 | func */
-#define COMBINED_RECORD_WORDS 3 /* stack_id, bytes, count */
+#define ALLOC_RECORD_WORDS 7    /* address, size, timestamp_ns, stack_id, tid << 32 | func, est_bytes, est_count_milli */
+#define COMBINED_RECORD_WORDS 5 /* stack_id, bytes, count, est_bytes, est_count_milli */
 
 /* All return 0 or a negative errno, with a message for the user in err. */
 int tracker_open(const struct tracker_config *config, char *err, size_t err_len);
 int tracker_attach(const char *binary, uint64_t file_offset, int func, bool retprobe, char *err, size_t err_len);
+/* One uprobe session (entry and return in one program) on an allocating function. */
+int tracker_attach_session(const char *binary, uint64_t file_offset, int func, char *err, size_t err_len);
+/* Whether the loaded programs are the uprobe session ones. */
+bool tracker_sessions(void);
 void tracker_close(void);
 bool tracker_is_open(void);
 
@@ -35,7 +40,8 @@ long tracker_read_combined(uint64_t *out, size_t capacity);
 /* Returns the number of frames (0 when the id is unknown). */
 int tracker_read_stack(uint64_t stack_id, uint64_t *out, size_t capacity);
 void tracker_read_stats(uint64_t *out, size_t count);
-void tracker_set_tuning(uint64_t sample_rate, uint64_t min_size, uint64_t max_size, bool enabled);
+void tracker_set_tuning(uint64_t sample_rate, uint64_t sample_bytes, uint64_t min_size, uint64_t max_size,
+			bool enabled);
 int tracker_ignore_thread(uint32_t tid, bool ignore);
 /* The JVM's interpreter code: frames there are stored by their Method*. */
 void tracker_set_interpreter(uint64_t start, uint64_t end);

@@ -31,7 +31,7 @@ static jlong narrow_to_u32(jlong value)
 }
 
 EXPORT(void, open0)(JNIEnv *env, jclass type, jint tgid, jlong max_allocs, jlong max_stacks, jlong max_combined,
-	      jlong max_threads, jboolean verbose)
+	      jlong max_threads, jboolean verbose, jboolean sessions)
 {
 	struct tracker_config config = {
 		.tgid = (uint32_t)tgid,
@@ -40,6 +40,7 @@ EXPORT(void, open0)(JNIEnv *env, jclass type, jint tgid, jlong max_allocs, jlong
 		.max_combined = (uint32_t)narrow_to_u32(max_combined),
 		.max_threads = (uint32_t)narrow_to_u32(max_threads),
 		.verbose = verbose,
+		.sessions = sessions,
 	};
 	char err[768];
 
@@ -64,6 +65,30 @@ EXPORT(void, attach0)(JNIEnv *env, jclass type, jstring binary, jlong file_offse
 	(*env)->ReleaseStringUTFChars(env, binary, path);
 	if (error)
 		throw_bpf_exception(env, err);
+}
+
+EXPORT(void, attachSession0)(JNIEnv *env, jclass type, jstring binary, jlong file_offset, jint func)
+{
+	const char *path;
+	char err[768];
+	int error;
+
+	if (!binary || file_offset < 0) {
+		throw_bpf_exception(env, "attach: no binary or a negative offset");
+		return;
+	}
+	path = (*env)->GetStringUTFChars(env, binary, NULL);
+	if (!path)
+		return;
+	error = tracker_attach_session(path, (uint64_t)file_offset, func, err, sizeof(err));
+	(*env)->ReleaseStringUTFChars(env, binary, path);
+	if (error)
+		throw_bpf_exception(env, err);
+}
+
+EXPORT(jboolean, sessions0)(JNIEnv *env, jclass type)
+{
+	return tracker_sessions();
 }
 
 EXPORT(void, close0)(JNIEnv *env, jclass type)
@@ -131,9 +156,11 @@ EXPORT(void, readStats0)(JNIEnv *env, jclass type, jlongArray out)
 	(*env)->SetLongArrayRegion(env, out, 0, (jsize)count, (const jlong *)stats);
 }
 
-EXPORT(void, setTuning0)(JNIEnv *env, jclass type, jlong sample_rate, jlong min_size, jlong max_size, jboolean enabled)
+EXPORT(void, setTuning0)(JNIEnv *env, jclass type, jlong sample_rate, jlong sample_bytes, jlong min_size, jlong max_size,
+			 jboolean enabled)
 {
-	tracker_set_tuning((uint64_t)sample_rate, (uint64_t)min_size, (uint64_t)max_size, enabled);
+	tracker_set_tuning((uint64_t)sample_rate, (uint64_t)sample_bytes, (uint64_t)min_size, (uint64_t)max_size,
+			   enabled);
 }
 
 EXPORT(void, setInterpreterRange0)(JNIEnv *env, jclass type, jlong start, jlong end)

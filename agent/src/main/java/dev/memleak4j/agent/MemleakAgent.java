@@ -10,6 +10,7 @@ import dev.memleak4j.agent.report.Snapshot;
 import dev.memleak4j.agent.report.SnapshotCollector;
 import dev.memleak4j.agent.report.TextReportWriter;
 import dev.memleak4j.agent.stacks.StackResolver;
+import dev.memleak4j.agent.surfaces.Surfaces;
 import dev.memleak4j.agent.symbols.NativeSymbolizer;
 
 import java.io.IOException;
@@ -70,8 +71,8 @@ public final class MemleakAgent {
         this.textWriter = textWriter;
         this.symbolizer = NativeSymbolizer.forCurrentProcess(BpfTracker::demangle);
         this.settings = new ReportSettings(options.intervalSeconds(), options.top(), options.showAllocs(),
-                options.olderMillis(), options.combinedOnly(), options.sampleRate(), options.minSize(),
-                options.maxSize());
+                options.olderMillis(), options.combinedOnly(), options.sampleRate(), options.sampleBytes(),
+                options.minSize(), options.maxSize());
     }
 
     /** Starts memleak4j; throws with a message for the user when it cannot. */
@@ -96,9 +97,12 @@ public final class MemleakAgent {
             MemleakAgent agent = new MemleakAgent(options, library, new TextReportWriter(options.output()));
             agent.startProbes();
             current = agent;
+            Surfaces.install(agent);
+            RunStatus.started(Instant.now());
             lastStartProblem = null;
         } catch (IOException | RuntimeException e) {
             lastStartProblem = e.getMessage() != null ? e.getMessage() : e.toString();
+            Surfaces.installNotStarted();
             throw e;
         }
     }
@@ -117,8 +121,10 @@ public final class MemleakAgent {
     public static synchronized void shutdown() {
         if (current != null) {
             current.stopProbes();
+            Surfaces.uninstall();
             current.textWriter.close();
             current = null;
+            RunStatus.stopped();
         }
     }
 
@@ -129,9 +135,9 @@ public final class MemleakAgent {
         }
         ReportSettings initial = settings;
         BpfTracker tracker = BpfTracker.open(new BpfTracker.Limits(options.maxAllocs(), options.maxStacks(),
-                options.maxStacks() * 4, options.maxThreads()), options.verbose());
+                options.maxStacks() * 4, options.maxThreads()), options.verbose(), !options.classicProbes());
         try {
-            tracker.tune(initial.sampleRate(), initial.minSize(), initial.maxSize(), true);
+            tracker.tune(initial.sampleRate(), initial.sampleBytes(), initial.minSize(), initial.maxSize(), true);
             SnapshotCollector collector = new SnapshotCollector(tracker, new StackResolver(symbolizer), Instant.now());
             // The reporter thread exists and is marked as ours before any probe is attached: creating a thread
             // allocates natively on the creating thread, and that must not be reported as the application's.
@@ -173,7 +179,7 @@ public final class MemleakAgent {
         }
         log("tracking native allocations of pid " + ProcessHandle.current().pid() + " in " + library + " ("
                 + session.placements.stream().map(AllocatorProbes.Placement::symbol).collect(Collectors.joining(", "))
-                + "); report every " + settings.intervalSeconds() + " s to "
+                + ") with " + probeMode() + " since " + RunStatus.clock(Instant.now()) + "; report every " + settings.intervalSeconds() + " s to "
                 + (options.output() == null ? "stderr" : options.output().toString()));
     }
 
@@ -187,6 +193,14 @@ public final class MemleakAgent {
         stopping.reporter.stop();
         stopping.tracker.close();
         stopReason = "probes stopped";
+    }
+
+    /** How the allocating functions are probed: "uprobe sessions" or "entry and return probes"; null when off. */
+    public synchronized String probeMode() {
+        if (session == null) {
+            return null;
+        }
+        return session.tracker.sessions() ? "uprobe sessions" : "entry and return probes";
     }
 
     public synchronized State state() {
@@ -215,7 +229,8 @@ public final class MemleakAgent {
         ReportSettings updated = change.apply(settings);
         settings = updated;
         if (session != null) {
-            session.tracker.tune(updated.sampleRate(), updated.minSize(), updated.maxSize(), true);
+            session.tracker.tune(updated.sampleRate(), updated.sampleBytes(), updated.minSize(), updated.maxSize(),
+                    true);
         }
     }
 
@@ -227,6 +242,11 @@ public final class MemleakAgent {
     /** A snapshot taken now with the current settings; null while the probes are off. */
     public synchronized Snapshot snapshotNow() {
         return session == null ? null : session.collector.collect(settings);
+    }
+
+    /** A snapshot taken now with changed settings (JFR's Allocation event lists addresses); null while off. */
+    public synchronized Snapshot snapshotNow(UnaryOperator<ReportSettings> change) {
+        return session == null ? null : session.collector.collect(change.apply(settings));
     }
 
     /** Called with every interval's snapshot (JSON file, JFR): runs on the reporter thread. */

@@ -2,6 +2,7 @@ package dev.memleak4j.it;
 
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
 
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -17,8 +18,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * LeakProgram's all-functions scenario leaks through each of the ten allocator functions, frees some blocks,
  * reallocates others (grow, shrink, NULL, 0, failing) and makes a failing malloc. The report must show exactly
- * what is still outstanding per stack, with the allocating JNI function as the direct caller.
+ * what is still outstanding per stack, with the allocating JNI function as the direct caller. This class runs with
+ * the default probes (uprobe sessions where the kernel has them); a subclass runs the same with classic probes.
  */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class AllocatorFunctionsTest {
     private static final String LIB = "Java_dev_memleak4j_it_programs_LeakLib_";
     /** Outstanding bytes and allocations per allocating JNI function, as LeakProgram.allFunctions leaves them. */
@@ -36,14 +39,20 @@ class AllocatorFunctionsTest {
         EXPECTED.put("viaPvalloc", new long[] {966_661L, 1});
     }
 
-    private static AgentRun run;
+    private AgentRun run;
+
+    /** Options beyond the common ones; subclasses choose another probe mode or sampling. */
+    String extraOptions() {
+        return "";
+    }
 
     @BeforeAll
-    static void runLeakProgram() throws Exception {
+    void runLeakProgram() throws Exception {
         Privileges.assumeBpf();
         // min-size keeps the JVM's own small allocations out; count=2 makes the agent stop by itself.
         run = AgentRun.leakProgram(AgentRun.tempDir("functions"),
-                "interval=1,count=2,older=0,top=100,show-allocs,min-size=900000", "all-functions", "3500");
+                "interval=1,count=2,older=0,top=100,show-allocs,min-size=900000" + extraOptions(), "all-functions",
+                "3500");
     }
 
     @Test

@@ -49,4 +49,14 @@ public final class AllocationTable {
     public AllocatorFunction function(int i) {
         return AllocatorFunction.ofOrdinal((int) records[i * WORDS + 4]);
     }
+
+    /** The bytes this tracked allocation stands for under sampling ({@link #bytes} without sampling). */
+    public long estimatedBytes(int i) {
+        return records[i * WORDS + 5];
+    }
+
+    /** The allocations this one stands for under sampling, in thousandths (1000 without sampling). */
+    public long estimatedCountMilli(int i) {
+        return records[i * WORDS + 6];
+    }
 }

@@ -5,17 +5,25 @@ package dev.memleak4j.agent.bpf;
  * checks arguments and state before calling in. Failures come back as {@link BpfException}.
  */
 final class BpfNative {
-    /** Longs per record of {@link #readAllocs0}: address, size, timestamp (ns), stack id, tid &lt;&lt; 32 | function. */
-    static final int ALLOC_RECORD_WORDS = 5;
-    /** Longs per record of {@link #readCombined0}: stack id, bytes, count. */
-    static final int COMBINED_RECORD_WORDS = 3;
+    /**
+     * Longs per record of {@link #readAllocs0}: address, size, timestamp (ns), stack id, tid &lt;&lt; 32 | function,
+     * estimated bytes, estimated count in thousandths.
+     */
+    static final int ALLOC_RECORD_WORDS = 7;
+    /** Longs per record of {@link #readCombined0}: stack id, bytes, count, estimated bytes, estimated count/1000. */
+    static final int COMBINED_RECORD_WORDS = 5;
     static final int MAX_STACK_DEPTH = 127;
 
     private BpfNative() {}
 
-    static native void open0(int tgid, long maxAllocs, long maxStacks, long maxCombined, long maxThreads, boolean verbose);
+    static native void open0(int tgid, long maxAllocs, long maxStacks, long maxCombined, long maxThreads, boolean verbose,
+                              boolean sessions);
 
     static native void attach0(String binary, long fileOffset, int function, boolean returnProbe);
+
+    static native void attachSession0(String binary, long fileOffset, int function);
+
+    static native boolean sessions0();
 
     static native void close0();
 
@@ -31,7 +39,7 @@ final class BpfNative {
 
     static native void readStats0(long[] out);
 
-    static native void setTuning0(long sampleRate, long minSize, long maxSize, boolean enabled);
+    static native void setTuning0(long sampleRate, long sampleBytes, long minSize, long maxSize, boolean enabled);
 
     static native void ignoreThread0(int tid, boolean ignore);
 

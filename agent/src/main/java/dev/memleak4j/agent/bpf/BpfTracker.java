@@ -12,8 +12,8 @@ public final class BpfTracker implements AutoCloseable {
     /** Map capacities. {@code maxAllocs} bounds the kernel memory most: about 100 bytes per tracked block. */
     public record Limits(long maxAllocs, long maxStacks, long maxCombined, long maxThreads) {}
 
-    /** Per-stack counters kept in the kernel ({@code combined} map). */
-    public record StackCounters(long stackId, long bytes, long count) {}
+    /** Per-stack counters kept in the kernel ({@code combined} map): tracked, and estimated under sampling. */
+    public record StackCounters(long stackId, long bytes, long count, long estimatedBytes, long estimatedCountMilli) {}
 
     /** A stack value with this bit set is an interpreted frame's Method* (bpf/memleak.h FRAME_INTERPRETED). */
     public static final long INTERPRETED_FRAME = 1L << 62;
@@ -28,14 +28,14 @@ public final class BpfTracker implements AutoCloseable {
     }
 
     /** Loads the JNI library and the BPF programs (no probe attached yet). */
-    public static BpfTracker open(Limits limits, boolean verbose) {
+    public static BpfTracker open(Limits limits, boolean verbose, boolean sessions) {
         synchronized (LOCK) {
             if (open != null) {
                 throw new BpfException("memleak4j is already running in this JVM");
             }
             NativeLibraryLoader.load();
             BpfNative.open0((int) ProcessHandle.current().pid(), limits.maxAllocs(), limits.maxStacks(),
-                    limits.maxCombined(), limits.maxThreads(), verbose);
+                    limits.maxCombined(), limits.maxThreads(), verbose, sessions);
             open = new BpfTracker(limits);
             return open;
         }
@@ -49,6 +49,21 @@ public final class BpfTracker implements AutoCloseable {
         synchronized (LOCK) {
             ensureOpen();
             BpfNative.attach0(binary, fileOffset, function.ordinal(), returnProbe);
+        }
+    }
+
+    /** One uprobe session (entry and return) on an allocating function; only when {@link #sessions()}. */
+    public void attachSession(String binary, long fileOffset, AllocatorFunction function) {
+        synchronized (LOCK) {
+            ensureOpen();
+            BpfNative.attachSession0(binary, fileOffset, function.ordinal());
+        }
+    }
+
+    /** Whether the kernel took the uprobe session programs (6.13+); otherwise entry and return probes are used. */
+    public boolean sessions() {
+        synchronized (LOCK) {
+            return !closed && BpfNative.sessions0();
         }
     }
 
@@ -80,7 +95,8 @@ public final class BpfTracker implements AutoCloseable {
             StackCounters[] result = new StackCounters[count];
             for (int i = 0; i < count; i++) {
                 int at = i * BpfNative.COMBINED_RECORD_WORDS;
-                result[i] = new StackCounters(records[at], records[at + 1], records[at + 2]);
+                result[i] = new StackCounters(records[at], records[at + 1], records[at + 2], records[at + 3],
+                        records[at + 4]);
             }
             return result;
         }
@@ -131,11 +147,14 @@ public final class BpfTracker implements AutoCloseable {
         }
     }
 
-    /** Changes sampling and the size filter; allocations already tracked stay. */
-    public void tune(long sampleRate, long minSize, long maxSize, boolean enabled) {
+    /**
+     * Changes sampling and the size filter; allocations already tracked stay, with the weights they were
+     * recorded with. {@code sampleBytes} &gt; 0 samples by bytes and takes precedence over {@code sampleRate}.
+     */
+    public void tune(long sampleRate, long sampleBytes, long minSize, long maxSize, boolean enabled) {
         synchronized (LOCK) {
             if (!closed) {
-                BpfNative.setTuning0(sampleRate, minSize, maxSize, enabled);
+                BpfNative.setTuning0(sampleRate, sampleBytes, minSize, maxSize, enabled);
             }
         }
     }

@@ -14,15 +14,16 @@ import java.util.List;
  * @param stackCount    how many stacks had outstanding allocations (before the top cut)
  * @param totalBytes    outstanding bytes over all stacks (estimate when sampled)
  * @param totalCount    outstanding allocations over all stacks (estimate when sampled)
- * @param sampleRate    1 when every allocation is tracked
+ * @param sampleRate    one allocation in sampleRate tracked (1: every one)
+ * @param sampleBytes   &gt; 0: sampled by bytes, an allocation of s bytes tracked with probability s/sampleBytes
  * @param stats         the kernel's counters, indexed by {@link Stat} ordinal (raw, not scaled)
  * @param trackingSince when the probes were attached
  * @param top           how many stacks were asked for
  */
 public record Snapshot(Instant time, List<StackReport> stacks, int stackCount, long totalBytes, long totalCount,
-                       long sampleRate, long[] stats, Instant trackingSince, int top) {
+                       long sampleRate, long sampleBytes, long[] stats, Instant trackingSince, int top) {
     public boolean estimated() {
-        return sampleRate > 1;
+        return sampleRate > 1 || sampleBytes > 0;
     }
 
     public long stat(Stat stat) {

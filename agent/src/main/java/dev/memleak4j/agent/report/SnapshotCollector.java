@@ -29,22 +29,21 @@ public final class SnapshotCollector {
 
     public Snapshot collect(ReportSettings settings) {
         List<Group> groups = settings.combinedOnly() ? fromCounters() : fromAllocations(settings);
-        groups.sort(Comparator.comparingLong((Group g) -> g.bytes).reversed()
+        groups.sort(Comparator.comparingLong((Group g) -> g.estimatedBytes).reversed()
                 .thenComparingLong(g -> g.stackId));
-        long scale = settings.sampleRate();
         long totalBytes = 0;
         long totalCount = 0;
         for (Group group : groups) {
-            totalBytes += group.bytes;
-            totalCount += group.count;
+            totalBytes += group.estimatedBytes;
+            totalCount += group.estimatedCount();
         }
         List<StackReport> top = new ArrayList<>();
         for (Group group : groups.subList(0, Math.min(settings.top(), groups.size()))) {
-            top.add(new StackReport(group.stackId, group.bytes * scale, group.count * scale, group.oldestAgeNanos,
-                    resolver.resolve(tracker.readStack(group.stackId)), group.allocations));
+            top.add(new StackReport(group.stackId, group.estimatedBytes, group.estimatedCount(), group.count,
+                    group.oldestAgeNanos, resolver.resolve(tracker.readStack(group.stackId)), group.allocations));
         }
-        return new Snapshot(Instant.now(), List.copyOf(top), groups.size(), totalBytes * scale, totalCount * scale,
-                scale, tracker.readStats(), trackingSince, settings.top());
+        return new Snapshot(Instant.now(), List.copyOf(top), groups.size(), totalBytes, totalCount,
+                settings.sampleRate(), settings.sampleBytes(), tracker.readStats(), trackingSince, settings.top());
     }
 
     private List<Group> fromCounters() {
@@ -54,6 +53,8 @@ public final class SnapshotCollector {
                 Group group = new Group(counters.stackId());
                 group.bytes = counters.bytes();
                 group.count = counters.count();
+                group.estimatedBytes = counters.estimatedBytes();
+                group.estimatedCountMilli = counters.estimatedCountMilli();
                 groups.add(group);
             }
         }
@@ -73,6 +74,8 @@ public final class SnapshotCollector {
             Group group = byStack.computeIfAbsent(table.stackId(i), Group::new);
             group.bytes += table.bytes(i);
             group.count++;
+            group.estimatedBytes += table.estimatedBytes(i);
+            group.estimatedCountMilli += table.estimatedCountMilli(i);
             group.oldestAgeNanos = Math.max(group.oldestAgeNanos, age);
             if (settings.showAllocs()) {
                 group.add(i);
@@ -90,6 +93,8 @@ public final class SnapshotCollector {
         final long stackId;
         long bytes;
         long count;
+        long estimatedBytes;
+        long estimatedCountMilli;
         long oldestAgeNanos = -1;
         int[] rows = new int[0];
         int rowCount;
@@ -97,6 +102,10 @@ public final class SnapshotCollector {
 
         Group(long stackId) {
             this.stackId = stackId;
+        }
+
+        long estimatedCount() {
+            return (estimatedCountMilli + 500) / 1000;
         }
 
         void add(int row) {

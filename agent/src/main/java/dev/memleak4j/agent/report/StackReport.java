@@ -5,15 +5,17 @@ import dev.memleak4j.agent.stacks.Frame;
 import java.util.List;
 
 /**
- * Outstanding allocations grouped by the stack that made them. Bytes and counts are estimates scaled by the
- * sampling rate when the snapshot is sampled ({@link Snapshot#sampleRate()} &gt; 1).
+ * Outstanding allocations grouped by the stack that made them. Bytes and counts are unbiased estimates when the
+ * snapshot is sampled ({@link Snapshot#estimated()}); {@code trackedCount} is what was really recorded.
  *
  * @param stackId          the kernel side's key for the stack (0: stack not stored)
  * @param bytes            outstanding bytes
  * @param count            outstanding allocations
+ * @param trackedCount     outstanding allocations actually tracked (equals count without sampling)
  * @param oldestAgeNanos   age of the oldest outstanding allocation, -1 when unknown (combined-only)
  * @param frames           the allocator's direct caller first
  * @param allocations      the outstanding allocations (only with show-allocs), largest first
  */
-public record StackReport(long stackId, long bytes, long count, long oldestAgeNanos, List<Frame> frames,
+public record StackReport(long stackId, long bytes, long count, long trackedCount, long oldestAgeNanos,
+                          List<Frame> frames,
                           List<Allocation> allocations) {}

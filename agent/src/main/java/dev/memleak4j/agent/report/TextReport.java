@@ -18,17 +18,17 @@ public final class TextReport {
         StringBuilder out = new StringBuilder(4096);
         out.append('[').append(CLOCK.format(snapshot.time())).append("] Top ").append(snapshot.top())
                 .append(" stacks with outstanding allocations:\n");
-        String estimate = snapshot.estimated()
-                ? " (estimated: 1 in " + snapshot.sampleRate() + " allocations sampled)" : "";
+        String estimate = snapshot.sampleBytes() > 0
+                ? " (estimated: sampled 1 per " + snapshot.sampleBytes() + " bytes)"
+                : snapshot.sampleRate() > 1 ? " (estimated: 1 in " + snapshot.sampleRate() + " allocations sampled)" : "";
         for (StackReport stack : snapshot.stacks()) {
             for (Allocation allocation : stack.allocations()) {
                 out.append("\taddr = ").append(Long.toHexString(allocation.address())).append(" size = ")
                         .append(allocation.size()).append('\n');
             }
             long listed = stack.allocations().size();
-            long sampled = stack.count() / snapshot.sampleRate();
-            if (listed > 0 && listed < sampled) {
-                out.append("\t... ").append(sampled - listed).append(" more allocations not listed\n");
+            if (listed > 0 && listed < stack.trackedCount()) {
+                out.append("\t... ").append(stack.trackedCount() - listed).append(" more allocations not listed\n");
             }
             out.append('\t').append(stack.bytes()).append(" bytes in ").append(stack.count())
                     .append(" allocations from stack").append(estimate).append('\n');
