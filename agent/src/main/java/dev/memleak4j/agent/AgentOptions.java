@@ -29,12 +29,18 @@ public final class AgentOptions {
         spec("max-size", "BYTES", "unlimited", "track only allocations of at most BYTES (suffixes k, m, g)");
         spec("sample-rate", "N", "1", "track one allocation in N, chosen at random; totals are scaled back and "
                 + "marked as estimates");
+        spec("sample-bytes", "BYTES", "0 (off)", "sample by size instead: an allocation of s bytes is tracked with "
+                + "probability s/BYTES (always when s >= BYTES) and counts for BYTES bytes; unbiased estimates, "
+                + "cheapest with uprobe sessions (suffixes k, m, g)");
+        spec("probe-mode", "MODE", "auto", "auto: uprobe sessions where the kernel has them (6.13+), else entry "
+                + "and return probes; classic: always entry and return probes");
         spec("combined-only", null, "off", "report from the per-stack counters only (no per-address listing, "
                 + "cheaper reports; 'older' and 'show-allocs' do not apply)");
         spec("obj", "PATH", "the libc this JVM maps", "probe the allocator in this library instead (e.g. a "
                 + "jemalloc .so)");
         spec("symbols-prefix", "PREFIX", "none", "prefix of the allocator's symbols in 'obj' (e.g. je_)");
         spec("output", "FILE", "stderr", "write reports to FILE instead of stderr");
+        spec("json", "FILE", "none", "also write each report as a JSON document to FILE (replaced atomically)");
         spec("max-allocs", "N", "1048576", "outstanding allocations tracked at most; more are counted as "
                 + "dropped (about 100 bytes of kernel memory each, allocated as used)");
         spec("max-stacks", "N", "16384", "distinct stacks stored at most; allocations beyond are tracked "
@@ -53,10 +59,13 @@ public final class AgentOptions {
     private final long minSize;
     private final long maxSize;
     private final long sampleRate;
+    private final long sampleBytes;
+    private final boolean classicProbes;
     private final boolean combinedOnly;
     private final Path obj;
     private final String symbolsPrefix;
     private final Path output;
+    private final Path json;
     private final long maxAllocs;
     private final long maxStacks;
     private final long maxThreads;
@@ -77,10 +86,20 @@ public final class AgentOptions {
                     + given.get("max-size"));
         }
         sampleRate = number("sample-rate", 1, 1, 1L << 32);
+        sampleBytes = bytes("sample-bytes", 0);
+        if (sampleBytes > (1L << 32)) {
+            throw new OptionException("sample-bytes=" + printable(given.get("sample-bytes")) + " is out of range: "
+                    + "at most 4g; " + describe("sample-bytes"));
+        }
+        if (sampleBytes > 0 && sampleRate > 1) {
+            throw new OptionException("sample-rate and sample-bytes are two ways to sample: give one of them");
+        }
+        classicProbes = choice("probe-mode", "auto", "auto", "classic").equals("classic");
         combinedOnly = flag("combined-only");
         obj = given.containsKey("obj") ? Paths.get(nonEmpty("obj")) : null;
         symbolsPrefix = given.containsKey("symbols-prefix") ? given.get("symbols-prefix") : "";
         output = given.containsKey("output") ? Paths.get(nonEmpty("output")) : null;
+        json = given.containsKey("json") ? Paths.get(nonEmpty("json")) : null;
         maxAllocs = number("max-allocs", 1 << 20, 1, 1 << 28);
         maxStacks = number("max-stacks", 1 << 14, 1, 1 << 22);
         maxThreads = number("max-threads", 4096, 16, 1 << 20);
@@ -164,6 +183,20 @@ public final class AgentOptions {
                     + (max == Long.MAX_VALUE ? "" : String.valueOf(max)) + "; " + describe(key));
         }
         return parsed;
+    }
+
+    private String choice(String key, String fallback, String... allowed) {
+        if (!given.containsKey(key)) {
+            return fallback;
+        }
+        String value = requireValue(key, given.get(key)).toLowerCase(Locale.ROOT);
+        for (String option : allowed) {
+            if (option.equals(value)) {
+                return option;
+            }
+        }
+        throw new OptionException(key + "=" + printable(value) + " is not one of " + String.join(", ", allowed)
+                + "; " + describe(key));
     }
 
     private boolean flag(String key) {
@@ -291,12 +324,18 @@ public final class AgentOptions {
     public long minSize() { return minSize; }
     public long maxSize() { return maxSize; }
     public long sampleRate() { return sampleRate; }
+    /** 0 when not sampling by bytes. */
+    public long sampleBytes() { return sampleBytes; }
+    /** Entry and return probes even where the kernel has uprobe sessions. */
+    public boolean classicProbes() { return classicProbes; }
     public boolean combinedOnly() { return combinedOnly; }
     /** null for the libc the process maps. */
     public Path obj() { return obj; }
     public String symbolsPrefix() { return symbolsPrefix; }
     /** null for stderr. */
     public Path output() { return output; }
+    /** null for no JSON file. */
+    public Path json() { return json; }
     public long maxAllocs() { return maxAllocs; }
     public long maxStacks() { return maxStacks; }
     public long maxThreads() { return maxThreads; }
