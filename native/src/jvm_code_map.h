@@ -14,6 +14,7 @@ enum code_frame_kind {
     CODE_FRAME_JIT = 0,     /* the compiled method itself (outermost frame at this PC) */
     CODE_FRAME_INLINED = 1, /* a method inlined into it */
     CODE_FRAME_STUB = 2,    /* a named piece of generated code (interpreter, call stub, adapters...) */
+    CODE_FRAME_NATIVE_WRAPPER = 3, /* the compiled wrapper of a Java native method (JNI call) */
 };
 
 struct code_frame {
@@ -21,6 +22,7 @@ struct code_frame {
     int line;                /* source line, or -1 when unknown */
     const char *class_name;  /* "pkg.Class" (modified UTF-8); NULL for a stub */
     const char *name;        /* method name, or the stub's name */
+    const char *source_file; /* "Foo.java", or NULL when unknown */
 };
 
 /* Starts the map once per process: JVMTI environment, capabilities, callbacks, replay of existing code.

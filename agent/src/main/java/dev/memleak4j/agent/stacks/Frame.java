@@ -3,19 +3,66 @@ package dev.memleak4j.agent.stacks;
 /**
  * One frame of a reported stack.
  *
- * @param address the instruction address (for a native frame, the return address into it)
+ * @param address the instruction address (for a native frame, the return address into it); for an interpreted
+ *                frame, the value the stack walk recorded: the frame's {@code Method*} tagged with
+ *                {@link JavaFrameResolver#METHOD_TAG}
  * @param kind    where the code comes from
- * @param name    the function or Java method; null when unknown
+ * @param name    the function, the Java method as {@code pkg.Class.method}, or the JVM stub's name; null when unknown
  * @param module  the library file name (native), or null
  * @param offset  bytes from the start of {@code name}, or from the module start when {@code name} is null
+ *                (native frames only)
+ * @param line    the source line of a Java frame, or -1 when unknown
+ * @param file    the source file of a Java frame ({@code Foo.java}), or null when unknown
  */
-public record Frame(long address, Kind kind, String name, String module, long offset) {
+public record Frame(long address, Kind kind, String name, String module, long offset, int line, String file) {
     public enum Kind {
-        NATIVE, JIT, INTERPRETED, INLINED, STUB, UNKNOWN
+        NATIVE, JIT, INTERPRETED, INLINED, STUB, UNKNOWN,
+        /** The JVM's compiled wrapper of a Java {@code native} method: named as the Java method. */
+        NATIVE_WRAPPER;
+
+        /** The label printed after a frame of this kind: {@code jit}, {@code interpreted}, {@code native wrapper}... */
+        public String label() {
+            return name().toLowerCase(java.util.Locale.ROOT).replace('_', ' ');
+        }
     }
 
-    /** As bcc's memleak prints a frame: {@code fibonacci+0x1f [libdemo.so]}. */
+    /** A frame without a source line (native code, stubs, unknown). */
+    public Frame(long address, Kind kind, String name, String module, long offset) {
+        this(address, kind, name, module, offset, -1, null);
+    }
+
+    /** A Java frame: {@code kind} is JIT, INLINED, INTERPRETED or NATIVE_WRAPPER. */
+    public static Frame java(long address, Kind kind, String name, int line) {
+        return java(address, kind, name, line, null);
+    }
+
+    public static Frame java(long address, Kind kind, String name, int line, String file) {
+        return new Frame(address, kind, name, null, 0, line, file);
+    }
+
+    /** A JVM stub ({@code call_stub}, {@code Interpreter}, adapters ...). */
+    public static Frame stub(long address, String name) {
+        return new Frame(address, Kind.STUB, name, null, 0, -1, null);
+    }
+
+    /**
+     * As the report prints a frame. Native frames as bcc's memleak does: {@code fibonacci+0x1f [libdemo.so]};
+     * Java frames with their line and kind: {@code dev.memleak4j.demo.DemoApp.leakEverySecond:52 [jit]},
+     * {@code ... [inlined]}, {@code ... [interpreted]}; a native method's wrapper:
+     * {@code java.util.zip.Inflater.inflateBytesBytes [native wrapper]}; stubs: {@code call_stub [stub]}.
+     */
     public String text() {
+        switch (kind) {
+            case JIT, INLINED, INTERPRETED, NATIVE_WRAPPER -> {
+                return (name != null ? name : "[unknown]") + (line > 0 ? ":" + line : "") + " [" + kind.label() + "]";
+            }
+            case STUB -> {
+                return (name != null ? name : "[unknown]") + " [stub]";
+            }
+            default -> {
+                // native and unknown frames below
+            }
+        }
         if (name != null && module != null) {
             return name + "+0x" + Long.toHexString(offset) + " [" + module + "]";
         }
@@ -30,5 +77,10 @@ public record Frame(long address, Kind kind, String name, String module, long of
 
     public boolean named() {
         return name != null;
+    }
+
+    /** Whether this is a frame of Java code (compiled, inlined or interpreted; not a native method's wrapper). */
+    public boolean isJava() {
+        return kind == Kind.JIT || kind == Kind.INLINED || kind == Kind.INTERPRETED;
     }
 }

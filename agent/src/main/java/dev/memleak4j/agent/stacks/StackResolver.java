@@ -4,45 +4,107 @@ import dev.memleak4j.agent.symbols.NativeFrame;
 import dev.memleak4j.agent.symbols.NativeSymbolizer;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
- * Turns the raw instruction addresses of a stack into named frames. Native code is named from the ELF symbol
- * tables of the mapped files; an address in no file (JIT-compiled Java code, JVM stubs) is kept as unknown.
- * Results are cached: the same return addresses recur in every report.
+ * Turns the raw values of a stack into named frames; one value may expand to several frames (a JIT-compiled PC to
+ * its inlined methods, innermost first, then the compiled method). In order:
+ * <ul>
+ *   <li>a value tagged as an interpreted frame's {@code Method*} ({@link JavaFrameResolver#METHOD_TAG}): one
+ *       {@link Frame.Kind#INTERPRETED} frame;</li>
+ *   <li>an address in a mapped file: the native symbol from the ELF symbol tables;</li>
+ *   <li>an address in code the {@link JvmCodeMap} knows: {@link Frame.Kind#INLINED}/{@link Frame.Kind#JIT} frames,
+ *       or a {@link Frame.Kind#STUB};</li>
+ *   <li>else one unknown frame.</li>
+ * </ul>
+ * Native results are cached: the same return addresses recur in every report. Java results are cached until the
+ * code map says code was unloaded or replaced; unknown addresses are not cached (the code map may learn them later:
+ * load events arrive shortly after the code runs).
  */
 public final class StackResolver {
     private static final int CACHE_LIMIT = 200_000;
     private final NativeSymbolizer symbolizer;
-    private final Map<Long, Frame> cache = new LinkedHashMap<>(1024, 0.75f, true) {
-        private static final long serialVersionUID = 1L;
+    private final JavaFrameResolver java;
+    private final Map<Long, Frame> nativeCache = lru();
+    private final Map<Long, List<Frame>> javaCache = new HashMap<>();
+    private long javaGeneration = Long.MIN_VALUE;
 
-        @Override
-        protected boolean removeEldestEntry(Map.Entry<Long, Frame> eldest) {
-            return size() > CACHE_LIMIT;
-        }
-    };
-
+    /**
+     * Native symbols, plus Java frames when libmemleak4j.so loads: interpreted frames need only the library;
+     * compiled code and stubs need {@link JvmCodeMap#start()} to have run (at agent start-up).
+     */
     public StackResolver(NativeSymbolizer symbolizer) {
+        this(symbolizer, JavaFrameResolver.tryCreate());
+    }
+
+    /** With {@code java} null, Java code stays unknown, as before the code map existed. */
+    public StackResolver(NativeSymbolizer symbolizer, JavaFrameResolver java) {
         this.symbolizer = symbolizer;
+        this.java = java;
+    }
+
+    private static <V> Map<Long, V> lru() {
+        return new LinkedHashMap<>(1024, 0.75f, true) {
+            private static final long serialVersionUID = 1L;
+
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<Long, V> eldest) {
+                return size() > CACHE_LIMIT;
+            }
+        };
     }
 
     public synchronized List<Frame> resolve(long[] addresses) {
-        List<Frame> frames = new ArrayList<>(addresses.length);
+        if (java != null) {
+            long generation = java.generation();
+            if (generation != javaGeneration || javaCache.size() > CACHE_LIMIT) {
+                javaCache.clear();
+                javaGeneration = generation;
+            }
+        }
+        List<Frame> frames = new ArrayList<>(addresses.length + 8);
         for (long address : addresses) {
-            frames.add(cache.computeIfAbsent(address, this::resolveOne));
+            resolveInto(address, frames);
         }
         return frames;
     }
 
-    private Frame resolveOne(long address) {
+    private void resolveInto(long address, List<Frame> frames) {
+        Frame cached = nativeCache.get(address);
+        if (cached != null) {
+            frames.add(cached);
+            return;
+        }
+        List<Frame> javaFrames = javaCache.get(address);
+        if (javaFrames != null) {
+            frames.addAll(javaFrames);
+            return;
+        }
+        if (java != null && JavaFrameResolver.isTaggedMethod(address)) {
+            javaFrames = java.resolve(address);
+            javaCache.put(address, javaFrames);
+            frames.addAll(javaFrames);
+            return;
+        }
         NativeFrame nativeFrame = symbolizer.symbolize(address);
         if (nativeFrame.symbol() != null || nativeFrame.module() != null) {
-            return new Frame(address, Frame.Kind.NATIVE, nativeFrame.symbol(), nativeFrame.module(),
+            Frame frame = new Frame(address, Frame.Kind.NATIVE, nativeFrame.symbol(), nativeFrame.module(),
                     nativeFrame.offset());
+            nativeCache.put(address, frame);
+            frames.add(frame);
+            return;
         }
-        return new Frame(address, Frame.Kind.UNKNOWN, null, null, 0);
+        if (java != null) {
+            javaFrames = java.resolve(address);
+            if (!javaFrames.isEmpty()) {
+                javaCache.put(address, javaFrames);
+                frames.addAll(javaFrames);
+                return;
+            }
+        }
+        frames.add(new Frame(address, Frame.Kind.UNKNOWN, null, null, 0));
     }
 }

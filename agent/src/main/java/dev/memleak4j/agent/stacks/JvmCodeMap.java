@@ -1,0 +1,172 @@
+package dev.memleak4j.agent.stacks;
+
+import dev.memleak4j.agent.bpf.NativeLibraryLoader;
+
+import java.lang.reflect.Executable;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The JVM's generated code, known in process: a map kept live by JVMTI events in libmemleak4j.so
+ * (native/src/jvm_code_map.c) from compiled-method loads and unloads, with their inlining records and line tables,
+ * and from the named stubs of DynamicCodeGenerated; code that existed before {@link #start()} is replayed.
+ * Also names a HotSpot {@code Method*} through VMStructs (native/src/jvm_vmstructs.c), for interpreted frames.
+ *
+ * <p>The map lives in the native library in memory from mmap, not malloc: memleak4j does not report it as the
+ * application's. There is nothing to drain: names are taken when code is loaded, and {@link #lookup} reads them.
+ *
+ * <p>{@link #start()} belongs at agent start-up, before the allocator probes are attached: JVMTI's own set-up
+ * allocates (natively, once) on the starting thread. Any thread may start it; lookups may come from any thread.
+ */
+public final class JvmCodeMap {
+    /** Frames one address expands to, at most (inlining deeper than this keeps the innermost and the compiled). */
+    public static final int MAX_FRAMES_PER_ADDRESS = 64;
+    static final int KIND_JIT = 0;
+    static final int KIND_INLINED = 1;
+    static final int KIND_STUB = 2;
+    static final int KIND_NATIVE_WRAPPER = 3;
+
+    private static volatile boolean started;
+
+    private JvmCodeMap() {}
+
+    /**
+     * Starts the code map once per JVM (a second call does nothing). Throws {@link IllegalStateException} with the
+     * reason when the JVM does not offer what it needs (JVMTI capabilities) or the library cannot be loaded.
+     */
+    public static synchronized void start() {
+        if (started) {
+            return;
+        }
+        NativeLibraryLoader.load();
+        String error = start0();
+        if (error != null) {
+            throw new IllegalStateException(error);
+        }
+        started = true;
+    }
+
+    public static boolean isStarted() {
+        return started;
+    }
+
+    /**
+     * The interpreter's code, {@code {start, end}} (end exclusive), or null when unknown: an address in it is an
+     * interpreted frame, whose {@code Method*} the stack walk reads at {@code [fp - 3*8]} of that (the caller's)
+     * frame. From VMStructs ({@code AbstractInterpreter::_code}); works without {@link #start()}.
+     */
+    public static long[] interpreterRange() {
+        NativeLibraryLoader.load();
+        return interpreterRange0();
+    }
+
+    /**
+     * {@code pkg.Class.method} of a HotSpot {@code Method*} (bit 62, the stack walk's tag, is ignored), or null when
+     * the pointer does not lead to a method of a loaded class. Never faults on a bad pointer. Works without
+     * {@link #start()}.
+     */
+    public static String resolveMethod(long methodPointer) {
+        NativeLibraryLoader.load();
+        return resolveMethod0(methodPointer);
+    }
+
+    /**
+     * The frames of an address in generated code, innermost first: for JIT-compiled code, the methods inlined at
+     * that point as {@link Frame.Kind#INLINED} then the compiled method as {@link Frame.Kind#JIT}, with lines where
+     * the JVM knows them; for the compiled wrapper of a {@code native} method, one {@link Frame.Kind#NATIVE_WRAPPER}
+     * named as the method; for a stub, one {@link Frame.Kind#STUB}. Empty when the address is in no known code.
+     */
+    public static List<Frame> lookup(long address) {
+        if (!started) {
+            return List.of();
+        }
+        int[] kinds = new int[MAX_FRAMES_PER_ADDRESS];
+        int[] lines = new int[MAX_FRAMES_PER_ADDRESS];
+        String[] names = new String[MAX_FRAMES_PER_ADDRESS];
+        String[] files = new String[MAX_FRAMES_PER_ADDRESS];
+        int n = lookup0(address, kinds, lines, names, files);
+        if (n <= 0) {
+            return List.of();
+        }
+        List<Frame> frames = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            frames.add(switch (kinds[i]) {
+                case KIND_JIT -> Frame.java(address, Frame.Kind.JIT, names[i], lines[i], files[i]);
+                case KIND_INLINED -> Frame.java(address, Frame.Kind.INLINED, names[i], lines[i], files[i]);
+                case KIND_NATIVE_WRAPPER -> Frame.java(address, Frame.Kind.NATIVE_WRAPPER, names[i], -1, files[i]);
+                default -> Frame.stub(address, names[i]);
+            });
+        }
+        return List.copyOf(frames);
+    }
+
+    /** The live compiled code ({@code [start, end)} pairs) of {@code pkg.Class.method}: empty when not compiled. */
+    public static long[] codeRangesOf(String qualifiedMethod) {
+        if (!started) {
+            return new long[0];
+        }
+        return codeRangesOf0(qualifiedMethod);
+    }
+
+    /** Counters of the map. */
+    public record Stats(long liveCompiledMethods, long stubs, long loadsSeen, long unloadsSeen, long mappedBytes,
+                        long generation) {}
+
+    public static Stats stats() {
+        if (!started) {
+            return new Stats(0, 0, 0, 0, 0, 0);
+        }
+        long[] s = stats0();
+        return new Stats(s[0], s[1], s[2], s[3], s[4], s[5]);
+    }
+
+    /**
+     * Bumped whenever code is removed or replaced: names cached for code addresses may be stale when it changed.
+     */
+    public static long generation() {
+        return started ? stats0()[5] : 0;
+    }
+
+    /** For tests and diagnostics: the {@code Method*} behind a method's jmethodID (HotSpot up to JDK 24), or 0. */
+    static long methodPointerOf(Executable method) {
+        NativeLibraryLoader.load();
+        return methodPointerOf0(method);
+    }
+
+    /**
+     * For tests: this thread's stack as the BPF side records it (return addresses; an interpreted frame as its
+     * {@code Method*} tagged with bit 62), walked by frame pointers from the native call, the call's own frame
+     * first.
+     */
+    static long[] walkStack(int max) {
+        NativeLibraryLoader.load();
+        return walkStack0(max);
+    }
+
+    /** Returns null, or why VMStructs cannot be used in this JVM. */
+    static String vmStructsProblem() {
+        NativeLibraryLoader.load();
+        return initVmStructs0();
+    }
+
+    private static native String start0();
+
+    static native boolean started0();
+
+    private static native String initVmStructs0();
+
+    private static native int lookup0(long pc, int[] kinds, int[] lines, String[] names, String[] files);
+
+    /** {@code pkg.Class.method} of a HotSpot {@code Method*} (tag bit 62 ignored), or null. Library must be loaded. */
+    public static native String resolveMethod0(long methodPointer);
+
+    private static native long[] interpreterRange0();
+
+    private static native long[] codeRangesOf0(String qualifiedMethod);
+
+    private static native long[] stats0();
+
+    private static native long methodPointerOf0(Executable method);
+
+    private static native long[] walkStack0(int max);
+}

@@ -1,0 +1,91 @@
+package dev.memleak4j.agent.stacks;
+
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** {@link CodeMapProbeMain} in fresh JVMs: this JDK, Temurin 25, and under -Xint. */
+class JvmCodeMapForkTest {
+    static final Path JDK25 = Paths.get("/usr/lib/jvm/temurin-25-jdk-amd64");
+    private static final String PREFIX = "dev.memleak4j.agent.stacks.CodeMapProbeMain.";
+
+    private static Map<String, String> run(Path javaHome, String... jvmOptions) throws IOException, InterruptedException {
+        List<String> command = new ArrayList<>();
+        command.add(javaHome.resolve("bin/java").toString());
+        command.add("-Xcheck:jni");
+        command.add("-Dmemleak4j.library=" + TestLibrary.path());
+        command.addAll(List.of(jvmOptions));
+        command.add("--enable-native-access=ALL-UNNAMED");  // JDK 22+ warns without it; JDK 17 accepts it
+        command.add("-cp");
+        command.add(System.getProperty("java.class.path"));
+        command.add(CodeMapProbeMain.class.getName());
+        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String output;
+        try (var in = process.getInputStream()) {
+            output = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
+        assertTrue(process.waitFor(120, TimeUnit.SECONDS));
+        assertEquals(0, process.exitValue(), output);
+        Map<String, String> facts = new HashMap<>();
+        for (String line : output.split("\n")) {
+            int space = line.indexOf(' ');
+            if (space > 0) {
+                facts.putIfAbsent(line.substring(0, space), line.substring(space + 1));
+            }
+        }
+        facts.put("output", output);
+        return facts;
+    }
+
+    private static void checkCompiled(Map<String, String> facts) {
+        String output = facts.get("output");
+        assertTrue(facts.get("interpreter").matches("[0-9a-f]+-[0-9a-f]+"), output);
+        assertTrue(facts.get("jit").matches("\\Q" + PREFIX + "\\Ehot:\\d+ \\[jit]"), output);
+        assertTrue(facts.get("inlined").matches("\\Q" + PREFIX + "\\Ecallee:\\d+ \\[inlined] \\| \\Q" + PREFIX
+                + "\\Ehot:\\d+ \\[jit]"), output);
+        checkInterpreted(facts);
+        assertEquals(PREFIX + "callee", facts.get("jmethodid"), output);
+        assertTrue(!output.contains("WARNING in native method") && !output.contains("FATAL"), output);
+    }
+
+    private static void checkInterpreted(Map<String, String> facts) {
+        assertTrue(facts.get("interpreted").startsWith("dev.memleak4j.agent.stacks.JvmCodeMap.walkStack0 [interpreted] | "
+                + "dev.memleak4j.agent.stacks.JvmCodeMap.walkStack [interpreted] | " + PREFIX
+                + "interpretedWalk [interpreted] | " + PREFIX + "main [interpreted] | call_stub [stub]"),
+                facts.get("output"));
+    }
+
+    @Test
+    void thisJdk() throws Exception {
+        checkCompiled(run(Paths.get(System.getProperty("java.home"))));
+    }
+
+    @Test
+    void jdk25() throws Exception {
+        Assumptions.assumeTrue(Files.isExecutable(JDK25.resolve("bin/java")), JDK25 + " is not installed");
+        checkCompiled(run(JDK25));
+    }
+
+    @Test
+    void interpretedOnlyOnJdk25AndThisJdk() throws Exception {
+        checkInterpreted(run(Paths.get(System.getProperty("java.home")), "-Xint"));
+        if (Files.isExecutable(JDK25.resolve("bin/java"))) {
+            Map<String, String> facts = run(JDK25, "-Xint");
+            checkInterpreted(facts);
+            assertEquals("0", facts.get("compiled"), facts.get("output"));
+        }
+    }
+}

@@ -1,0 +1,1030 @@
+/*
+ * The live code map: which Java method (with its inlined callees and their lines) or which JVM stub occupies
+ * an address of generated code. Fed by JVMTI: CompiledMethodLoad / CompiledMethodUnload / DynamicCodeGenerated,
+ * with GenerateEvents replaying the code that existed before the map started.
+ *
+ * Where the map's memory comes from. memleak4j tracks malloc on every thread but its reporter thread, and JVMTI
+ * events arrive on the JVM's threads (compiler threads, the service thread, the thread that starts the map), so
+ * a map kept in malloc'ed memory would show up in memleak4j's own report as the application's outstanding
+ * allocations. The two ways out were a raw-event ring drained by the reporter, or keeping the map here in memory
+ * from mmap. This file does the latter: names must be taken while the method is alive (a jmethodID of an
+ * unloaded class names nothing any more, so a ring drained seconds later would lose exactly the code that
+ * churns), and resolving here keeps the Java side to a single lookup call. All long-lived data is in anonymous
+ * mappings through three small allocators below (a bump arena for what lives forever: interned names, method
+ * descriptions; size-class free lists on top of it for the per-nmethod PC tables, which are given back when
+ * code is unloaded; and growable mapped arrays for the tables). The only mallocs left are temporary pairs:
+ * the strings and line tables JVMTI allocates for us, deallocated before the callback returns.
+ *
+ * Concurrency: one mutex guards all of it; events come on several threads at once and lookups on the reporter.
+ * No JVMTI call is made while it is held. Names handed out (struct code_frame) point into the arena, which is
+ * never unmapped, so they stay valid without the lock.
+ *
+ * Unload events are delivered late (deferred to the service thread), so the code cache can already hold new
+ * code at an address whose unload is still in flight. Rules: a load at the start address of a live record
+ * replaces it (newest wins) and, if it is the same method, remembers that one unload for that address and
+ * method is still due to the old record; live records overlapping a newer one are dropped when the sorted
+ * index is rebuilt; an unload removes a record only if the method matches and no older unload is due.
+ */
+#define _GNU_SOURCE
+#include "jvm_code_map.h"
+
+#include <jvmti.h>
+#include <jvmticmlr.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#define NONE UINT32_MAX
+
+static pthread_mutex_t map_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t mapped_bytes;
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Memory from mmap only (all callers hold map_lock).
+ */
+static size_t page_round(size_t n) {
+    return (n + 4095) & ~(size_t)4095;
+}
+
+static void *map_pages(size_t n) {
+    void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) {
+        return NULL;
+    }
+    mapped_bytes += n;
+    return p;
+}
+
+static void unmap_pages(void *p, size_t n) {
+    if (p != NULL && munmap(p, n) == 0) {
+        mapped_bytes -= n;
+    }
+}
+
+#define ARENA_CHUNK ((size_t)1 << 20)
+static char *arena_cur;
+static size_t arena_left;
+
+/* Memory that is never given back, 16-byte aligned. */
+static void *arena_alloc(size_t n) {
+    n = (n + 15) & ~(size_t)15;
+    if (n > ARENA_CHUNK / 4) {
+        return map_pages(page_round(n));
+    }
+    if (n > arena_left) {
+        char *chunk = map_pages(ARENA_CHUNK);
+        if (chunk == NULL) {
+            return NULL;
+        }
+        arena_cur = chunk;
+        arena_left = ARENA_CHUNK;
+    }
+    void *p = arena_cur;
+    arena_cur += n;
+    arena_left -= n;
+    return p;
+}
+
+/* Blocks that can be freed: power-of-two classes from 64 B to 64 KiB carved from the arena and recycled through
+ * free lists; bigger blocks are mappings of their own. A 16-byte header holds the class or the mapping size. */
+#define POOL_CLASSES 11
+#define POOL_HEADER 16
+static void *pool_free_lists[POOL_CLASSES];
+
+static void *pool_alloc(size_t n) {
+    if (n > ((size_t)1 << 32)) {
+        return NULL;
+    }
+    size_t total = n + POOL_HEADER;
+    for (uint64_t c = 0; c < POOL_CLASSES; c++) {
+        size_t size = (size_t)64 << c;
+        if (total <= size) {
+            char *block = pool_free_lists[c];
+            if (block != NULL) {
+                pool_free_lists[c] = *(void **)block;
+            } else {
+                block = arena_alloc(size);
+                if (block == NULL) {
+                    return NULL;
+                }
+            }
+            *(uint64_t *)block = c;
+            return block + POOL_HEADER;
+        }
+    }
+    size_t size = page_round(total);
+    char *block = map_pages(size);
+    if (block == NULL) {
+        return NULL;
+    }
+    *(uint64_t *)block = size;
+    return block + POOL_HEADER;
+}
+
+static void pool_free(void *p) {
+    if (p == NULL) {
+        return;
+    }
+    char *block = (char *)p - POOL_HEADER;
+    uint64_t header = *(uint64_t *)block;
+    if (header < POOL_CLASSES) {
+        *(void **)block = pool_free_lists[header];
+        pool_free_lists[header] = block;
+    } else {
+        unmap_pages(block, header);
+    }
+}
+
+/* A growable array in its own mapping: grows by doubling, copying. */
+static int grow_array(void **array, uint32_t *capacity, size_t element, uint32_t needed) {
+    if (needed <= *capacity) {
+        return 0;
+    }
+    uint32_t cap = *capacity == 0 ? 1024 : *capacity;
+    while (cap < needed) {
+        if (cap > (UINT32_MAX >> 1)) {
+            return -1;
+        }
+        cap *= 2;
+    }
+    void *fresh = map_pages(page_round((size_t)cap * element));
+    if (fresh == NULL) {
+        return -1;
+    }
+    if (*array != NULL) {
+        memcpy(fresh, *array, (size_t)*capacity * element);
+        unmap_pages(*array, page_round((size_t)*capacity * element));
+    }
+    *array = fresh;
+    *capacity = cap;
+    return 0;
+}
+
+static uint64_t hash64(uint64_t x) {
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    x ^= x >> 33;
+    return x;
+}
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Interned strings (class names, method names, stub names): shared, never freed.
+ */
+struct str_slot {
+    uint64_t hash;
+    const char *text;
+};
+static struct str_slot *strings;
+static uint32_t strings_cap, strings_count;
+
+static uint64_t hash_bytes(const char *s, size_t len) {
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < len; i++) {
+        h = (h ^ (unsigned char)s[i]) * 0x100000001b3ULL;
+    }
+    return h | 1;  /* 0 marks an empty slot */
+}
+
+static int strings_rehash(uint32_t cap) {
+    struct str_slot *fresh = map_pages(page_round((size_t)cap * sizeof(*fresh)));
+    if (fresh == NULL) {
+        return -1;
+    }
+    for (uint32_t i = 0; i < strings_cap; i++) {
+        if (strings[i].hash != 0) {
+            uint32_t j = (uint32_t)strings[i].hash & (cap - 1);
+            while (fresh[j].hash != 0) {
+                j = (j + 1) & (cap - 1);
+            }
+            fresh[j] = strings[i];
+        }
+    }
+    unmap_pages(strings, page_round((size_t)strings_cap * sizeof(*strings)));
+    strings = fresh;
+    strings_cap = cap;
+    return 0;
+}
+
+static const char *intern(const char *s, size_t len) {
+    if ((strings_count + 1) * 2 > strings_cap && strings_rehash(strings_cap == 0 ? 4096 : strings_cap * 2) != 0) {
+        return NULL;
+    }
+    uint64_t h = hash_bytes(s, len);
+    uint32_t j = (uint32_t)h & (strings_cap - 1);
+    while (strings[j].hash != 0) {
+        if (strings[j].hash == h && strncmp(strings[j].text, s, len) == 0 && strings[j].text[len] == '\0') {
+            return strings[j].text;
+        }
+        j = (j + 1) & (strings_cap - 1);
+    }
+    char *copy = arena_alloc(len + 1);
+    if (copy == NULL) {
+        return NULL;
+    }
+    memcpy(copy, s, len);
+    copy[len] = '\0';
+    strings[j].hash = h;
+    strings[j].text = copy;
+    strings_count++;
+    return copy;
+}
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Methods, by jmethodID (insert only: HotSpot does not hand out a jmethodID again for another method).
+ */
+struct line_entry {
+    int32_t bci;
+    int32_t line;
+};
+
+struct method_info {
+    jmethodID id;
+    const char *class_name;  /* "pkg.Class" */
+    const char *name;
+    const char *source_file;  /* NULL when unknown */
+    int is_native;
+    uint32_t line_count;
+    struct line_entry *lines;
+};
+
+struct ptr_slot {
+    uintptr_t key;
+    struct method_info *value;
+};
+static struct ptr_slot *methods;
+static uint32_t methods_cap, methods_count;
+
+static struct method_info *methods_find(jmethodID id) {
+    if (methods_cap == 0) {
+        return NULL;
+    }
+    uint32_t j = (uint32_t)hash64((uintptr_t)id) & (methods_cap - 1);
+    while (methods[j].key != 0) {
+        if (methods[j].key == (uintptr_t)id) {
+            return methods[j].value;
+        }
+        j = (j + 1) & (methods_cap - 1);
+    }
+    return NULL;
+}
+
+static int methods_insert(struct method_info *info) {
+    if ((methods_count + 1) * 2 > methods_cap) {
+        uint32_t cap = methods_cap == 0 ? 4096 : methods_cap * 2;
+        struct ptr_slot *fresh = map_pages(page_round((size_t)cap * sizeof(*fresh)));
+        if (fresh == NULL) {
+            return -1;
+        }
+        for (uint32_t i = 0; i < methods_cap; i++) {
+            if (methods[i].key != 0) {
+                uint32_t j = (uint32_t)hash64(methods[i].key) & (cap - 1);
+                while (fresh[j].key != 0) {
+                    j = (j + 1) & (cap - 1);
+                }
+                fresh[j] = methods[i];
+            }
+        }
+        unmap_pages(methods, page_round((size_t)methods_cap * sizeof(*methods)));
+        methods = fresh;
+        methods_cap = cap;
+    }
+    uint32_t j = (uint32_t)hash64((uintptr_t)info->id) & (methods_cap - 1);
+    while (methods[j].key != 0) {
+        j = (j + 1) & (methods_cap - 1);
+    }
+    methods[j].key = (uintptr_t)info->id;
+    methods[j].value = info;
+    methods_count++;
+    return 0;
+}
+
+static int line_of(const struct method_info *m, int32_t bci) {
+    if (m == NULL || bci < 0) {
+        return -1;
+    }
+    int best = -1;
+    int32_t best_bci = -1;
+    for (uint32_t i = 0; i < m->line_count; i++) {
+        if (m->lines[i].bci <= bci && m->lines[i].bci >= best_bci) {
+            best_bci = m->lines[i].bci;
+            best = m->lines[i].line;
+        }
+    }
+    return best;
+}
+
+/* ---------------------------------------------------------------------------------------------------------
+ * Compiled methods: records, an address hash (start -> record) and a sorted index rebuilt when dirty.
+ */
+struct pc_entry {
+    uint32_t pc_offset;  /* from the code start */
+    uint32_t first;      /* index of the innermost frame in the frame array */
+    uint32_t depth;
+};
+
+struct inl_frame {
+    const struct method_info *method;
+    int32_t line;
+};
+
+struct nm {
+    uintptr_t start, end;
+    uint64_t seq;
+    jmethodID id;
+    const struct method_info *method;
+    void *block;          /* struct pc_entry[pc_count], then struct inl_frame[] (pool memory) */
+    uint32_t pc_count;
+    uint32_t pending_unloads;
+    uint32_t next_free;
+    uint8_t live;
+};
+static struct nm *nms;
+static uint32_t nms_cap, nms_used, nms_free = NONE, nms_live;
+
+struct addr_slot {
+    uintptr_t key;
+    uint32_t index;
+};
+static struct addr_slot *by_start;
+static uint32_t by_start_cap, by_start_count;
+
+static uint32_t *sorted;
+static uint32_t sorted_cap, sorted_count;
+static int sorted_dirty;
+
+struct stub {
+    uintptr_t start, end;
+    const char *name;
+};
+static struct stub *stubs;
+static uint32_t stubs_cap, stubs_count;
+static uintptr_t interpreter_start, interpreter_end;
+
+static uint64_t load_seq, loads_seen, unloads_seen, generation;
+static int replaying;
+
+static uint32_t by_start_find(uintptr_t start) {
+    if (by_start_cap == 0) {
+        return NONE;
+    }
+    uint32_t j = (uint32_t)hash64(start) & (by_start_cap - 1);
+    while (by_start[j].key != 0) {
+        if (by_start[j].key == start) {
+            return by_start[j].index;
+        }
+        j = (j + 1) & (by_start_cap - 1);
+    }
+    return NONE;
+}
+
+static int by_start_put(uintptr_t start, uint32_t index) {
+    if ((by_start_count + 1) * 2 > by_start_cap) {
+        uint32_t cap = by_start_cap == 0 ? 4096 : by_start_cap * 2;
+        struct addr_slot *fresh = map_pages(page_round((size_t)cap * sizeof(*fresh)));
+        if (fresh == NULL) {
+            return -1;
+        }
+        for (uint32_t i = 0; i < by_start_cap; i++) {
+            if (by_start[i].key != 0) {
+                uint32_t j = (uint32_t)hash64(by_start[i].key) & (cap - 1);
+                while (fresh[j].key != 0) {
+                    j = (j + 1) & (cap - 1);
+                }
+                fresh[j] = by_start[i];
+            }
+        }
+        unmap_pages(by_start, page_round((size_t)by_start_cap * sizeof(*by_start)));
+        by_start = fresh;
+        by_start_cap = cap;
+    }
+    uint32_t j = (uint32_t)hash64(start) & (by_start_cap - 1);
+    while (by_start[j].key != 0 && by_start[j].key != start) {
+        j = (j + 1) & (by_start_cap - 1);
+    }
+    if (by_start[j].key == 0) {
+        by_start_count++;
+    }
+    by_start[j].key = start;
+    by_start[j].index = index;
+    return 0;
+}
+
+/* Linear probing deletion with backward shift (no tombstones). */
+static void by_start_remove(uintptr_t start) {
+    if (by_start_cap == 0) {
+        return;
+    }
+    uint32_t mask = by_start_cap - 1;
+    uint32_t j = (uint32_t)hash64(start) & mask;
+    while (by_start[j].key != start) {
+        if (by_start[j].key == 0) {
+            return;
+        }
+        j = (j + 1) & mask;
+    }
+    by_start[j].key = 0;
+    by_start_count--;
+    uint32_t hole = j;
+    for (uint32_t k = (j + 1) & mask; by_start[k].key != 0; k = (k + 1) & mask) {
+        uint32_t home = (uint32_t)hash64(by_start[k].key) & mask;
+        /* Move k into the hole unless its home lies cyclically in (hole, k]. */
+        int stays = hole <= k ? (home > hole && home <= k) : (home > hole || home <= k);
+        if (!stays) {
+            by_start[hole] = by_start[k];
+            by_start[k].key = 0;
+            hole = k;
+        }
+    }
+}
+
+static void nm_kill(uint32_t index) {
+    struct nm *r = &nms[index];
+    if (!r->live) {
+        return;
+    }
+    if (by_start_find(r->start) == index) {
+        by_start_remove(r->start);
+    }
+    pool_free(r->block);
+    r->block = NULL;
+    r->live = 0;
+    r->next_free = nms_free;
+    nms_free = index;
+    nms_live--;
+    sorted_dirty = 1;
+    generation++;
+}
+
+static int nm_less(uint32_t a, uint32_t b) {
+    if (nms[a].start != nms[b].start) {
+        return nms[a].start < nms[b].start;
+    }
+    return nms[a].seq < nms[b].seq;
+}
+
+static void sift_down_idx(uint32_t *a, uint32_t root, uint32_t n) {
+    for (;;) {
+        uint32_t child = 2 * root + 1;
+        if (child >= n) {
+            return;
+        }
+        if (child + 1 < n && nm_less(a[child], a[child + 1])) {
+            child++;
+        }
+        if (!nm_less(a[root], a[child])) {
+            return;
+        }
+        uint32_t t = a[root];
+        a[root] = a[child];
+        a[child] = t;
+        root = child;
+    }
+}
+
+static void rebuild_sorted(void) {
+    if (grow_array((void **)&sorted, &sorted_cap, sizeof(uint32_t), nms_live + 1) != 0) {
+        return;  /* keep the old index: lookups may miss newer code, never crash */
+    }
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < nms_used; i++) {
+        if (nms[i].live) {
+            sorted[n++] = i;
+        }
+    }
+    /* heapsort: no malloc, O(n log n) */
+    for (uint32_t i = n / 2; i-- > 0;) {
+        sift_down_idx(sorted, i, n);
+    }
+    for (uint32_t end = n; end-- > 1;) {
+        uint32_t t = sorted[0];
+        sorted[0] = sorted[end];
+        sorted[end] = t;
+        sift_down_idx(sorted, 0, end);
+    }
+    /* Overlapping live records: the space of the older was reused, its unload has not arrived yet. */
+    uint32_t out = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t cur = sorted[i];
+        if (out > 0 && nms[sorted[out - 1]].end > nms[cur].start) {
+            uint32_t prev = sorted[out - 1];
+            if (nms[cur].seq > nms[prev].seq) {
+                nm_kill(prev);
+                sorted[out - 1] = cur;
+            } else {
+                nm_kill(cur);
+            }
+            continue;
+        }
+        sorted[out++] = cur;
+    }
+    sorted_count = out;
+    sorted_dirty = 0;
+}
+
+static int nm_find_containing(uintptr_t pc) {
+    if (sorted_dirty) {
+        rebuild_sorted();
+    }
+    uint32_t lo = 0, hi = sorted_count;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (nms[sorted[mid]].start <= pc) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    if (lo == 0) {
+        return -1;
+    }
+    uint32_t index = sorted[lo - 1];
+    return nms[index].live && pc < nms[index].end ? (int)index : -1;
+}
+
+/* ---------------------------------------------------------------------------------------------------------
+ * JVMTI side.
+ */
+static jvmtiEnv *jvmti;
+static JavaVM *java_vm;
+static int started;
+static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Class signature "Lpkg/Class;" to "pkg.Class", in place. */
+static size_t java_class_name(char *sig) {
+    size_t len = strlen(sig);
+    char *s = sig;
+    if (len >= 2 && s[0] == 'L' && s[len - 1] == ';') {
+        s++;
+        len -= 2;
+    }
+    for (size_t i = 0; i < len; i++) {
+        sig[i] = s[i] == '/' ? '.' : s[i];
+    }
+    sig[len] = '\0';
+    return len;
+}
+
+/* The description of a method, from the cache or from JVMTI (outside the lock). NULL when JVMTI cannot tell. */
+static const struct method_info *method_info_for(jvmtiEnv *env, jmethodID id) {
+    if (id == NULL) {
+        return NULL;
+    }
+    pthread_mutex_lock(&map_lock);
+    const struct method_info *known = methods_find(id);
+    pthread_mutex_unlock(&map_lock);
+    if (known != NULL) {
+        return known;
+    }
+    char *name = NULL, *signature = NULL, *source = NULL;
+    jboolean is_native = JNI_FALSE;
+    jclass holder = NULL;
+    jint line_count = 0;
+    jvmtiLineNumberEntry *lines = NULL;
+    if ((*env)->GetMethodName(env, id, &name, NULL, NULL) != JVMTI_ERROR_NONE) {
+        return NULL;
+    }
+    if ((*env)->GetMethodDeclaringClass(env, id, &holder) == JVMTI_ERROR_NONE && holder != NULL) {
+        if ((*env)->GetClassSignature(env, holder, &signature, NULL) != JVMTI_ERROR_NONE) {
+            signature = NULL;
+        }
+        if ((*env)->GetSourceFileName(env, holder, &source) != JVMTI_ERROR_NONE) {
+            source = NULL;
+        }
+    }
+    if ((*env)->IsMethodNative(env, id, &is_native) != JVMTI_ERROR_NONE) {
+        is_native = JNI_FALSE;
+    }
+    if ((*env)->GetLineNumberTable(env, id, &line_count, &lines) != JVMTI_ERROR_NONE) {
+        line_count = 0;
+        lines = NULL;
+    }
+    size_t class_len = signature != NULL ? java_class_name(signature) : 0;
+
+    pthread_mutex_lock(&map_lock);
+    struct method_info *info = methods_find(id);
+    if (info == NULL) {
+        info = arena_alloc(sizeof(*info));
+        struct line_entry *copy = line_count > 0 ? arena_alloc((size_t)line_count * sizeof(*copy)) : NULL;
+        if (info != NULL) {
+            info->id = id;
+            info->class_name = signature != NULL ? intern(signature, class_len) : intern("[unknown class]", 15);
+            info->name = intern(name, strlen(name));
+            info->source_file = source != NULL ? intern(source, strlen(source)) : NULL;
+            info->is_native = is_native == JNI_TRUE;
+            info->line_count = copy != NULL ? (uint32_t)line_count : 0;
+            info->lines = copy;
+            for (uint32_t i = 0; i < info->line_count; i++) {
+                copy[i].bci = (int32_t)lines[i].start_location;
+                copy[i].line = lines[i].line_number;
+            }
+            if (info->class_name == NULL || info->name == NULL || methods_insert(info) != 0) {
+                info = NULL;  /* out of memory for the map: the arena bytes are lost, nothing else */
+            }
+        }
+    }
+    pthread_mutex_unlock(&map_lock);
+
+    (*env)->Deallocate(env, (unsigned char *)name);
+    if (signature != NULL) {
+        (*env)->Deallocate(env, (unsigned char *)signature);
+    }
+    if (source != NULL) {
+        (*env)->Deallocate(env, (unsigned char *)source);
+    }
+    if (lines != NULL) {
+        (*env)->Deallocate(env, (unsigned char *)lines);
+    }
+    if (holder != NULL && java_vm != NULL) {
+        JNIEnv *jni = NULL;
+        if ((*java_vm)->GetEnv(java_vm, (void **)&jni, JNI_VERSION_1_6) == JNI_OK && jni != NULL) {
+            (*jni)->DeleteLocalRef(jni, holder);
+        }
+    }
+    return info;
+}
+
+static void sort_pcs(struct pc_entry *pcs, uint32_t n) {
+    int ordered = 1;
+    for (uint32_t i = 1; i < n && ordered; i++) {
+        ordered = pcs[i - 1].pc_offset <= pcs[i].pc_offset;
+    }
+    if (ordered) {
+        return;
+    }
+    /* insertion sort on the rare unordered table: n is the number of PC descriptors of one nmethod */
+    for (uint32_t i = 1; i < n; i++) {
+        struct pc_entry e = pcs[i];
+        uint32_t j = i;
+        while (j > 0 && pcs[j - 1].pc_offset > e.pc_offset) {
+            pcs[j] = pcs[j - 1];
+            j--;
+        }
+        pcs[j] = e;
+    }
+}
+
+#define MAX_FRAMES_PER_NMETHOD (1u << 22)
+
+static void JNICALL on_compiled_method_load(jvmtiEnv *env, jmethodID method, jint code_size,
+                                            const void *code_addr, jint map_length,
+                                            const jvmtiAddrLocationMap *map, const void *compile_info) {
+    (void)map_length;
+    (void)map;
+    if (code_addr == NULL || code_size <= 0) {
+        return;
+    }
+    uintptr_t start = (uintptr_t)code_addr, end = start + (uintptr_t)code_size;
+    const struct method_info *info = method_info_for(env, method);
+
+    /* Count what the inlining records hold for PCs inside the code. */
+    uint32_t pc_count = 0, frame_count = 0;
+    for (const jvmtiCompiledMethodLoadRecordHeader *h = compile_info; h != NULL; h = h->next) {
+        if (h->kind != JVMTI_CMLR_INLINE_INFO) {
+            continue;
+        }
+        const jvmtiCompiledMethodLoadInlineRecord *r = (const jvmtiCompiledMethodLoadInlineRecord *)h;
+        for (jint i = 0; i < r->numpcs && r->pcinfo != NULL; i++) {
+            const PCStackInfo *p = &r->pcinfo[i];
+            uintptr_t pc = (uintptr_t)p->pc;
+            if (pc >= start && pc <= end && p->numstackframes > 0 && p->methods != NULL && p->bcis != NULL
+                && frame_count + (uint32_t)p->numstackframes < MAX_FRAMES_PER_NMETHOD) {
+                pc_count++;
+                frame_count += (uint32_t)p->numstackframes;
+            }
+        }
+    }
+    void *block = NULL;
+    if (pc_count > 0) {
+        pthread_mutex_lock(&map_lock);
+        block = pool_alloc((size_t)pc_count * sizeof(struct pc_entry) + (size_t)frame_count * sizeof(struct inl_frame));
+        pthread_mutex_unlock(&map_lock);
+    }
+    if (block != NULL) {
+        /* Private until published below: filled without the lock (method_info_for takes it briefly). */
+        struct pc_entry *pcs = block;
+        struct inl_frame *frames = (struct inl_frame *)(pcs + pc_count);
+        uint32_t pi = 0, fi = 0;
+        for (const jvmtiCompiledMethodLoadRecordHeader *h = compile_info; h != NULL; h = h->next) {
+            if (h->kind != JVMTI_CMLR_INLINE_INFO) {
+                continue;
+            }
+            const jvmtiCompiledMethodLoadInlineRecord *r = (const jvmtiCompiledMethodLoadInlineRecord *)h;
+            for (jint i = 0; i < r->numpcs && r->pcinfo != NULL && pi < pc_count; i++) {
+                const PCStackInfo *p = &r->pcinfo[i];
+                uintptr_t pc = (uintptr_t)p->pc;
+                if (!(pc >= start && pc <= end && p->numstackframes > 0 && p->methods != NULL && p->bcis != NULL
+                      && fi + (uint32_t)p->numstackframes <= frame_count)) {
+                    continue;
+                }
+                pcs[pi].pc_offset = (uint32_t)(pc - start);
+                pcs[pi].first = fi;
+                pcs[pi].depth = (uint32_t)p->numstackframes;
+                for (jint k = 0; k < p->numstackframes; k++) {
+                    const struct method_info *m = p->methods[k] == method ? info : method_info_for(env, p->methods[k]);
+                    frames[fi].method = m;
+                    frames[fi].line = line_of(m, p->bcis[k]);
+                    fi++;
+                }
+                pi++;
+            }
+        }
+        pc_count = pi;
+        sort_pcs(pcs, pc_count);
+    } else {
+        pc_count = 0;
+    }
+
+    pthread_mutex_lock(&map_lock);
+    loads_seen++;
+    uint32_t pending = 0;
+    uint32_t old = by_start_find(start);
+    if (old != NONE && nms[old].live) {
+        int same_method = nms[old].id == method;
+        int duplicate = replaying && same_method && nms[old].end == end;
+        pending = same_method && !duplicate ? nms[old].pending_unloads + 1 : 0;
+        nm_kill(old);
+    }
+    uint32_t index = nms_free;
+    if (index != NONE) {
+        nms_free = nms[index].next_free;
+    } else if (grow_array((void **)&nms, &nms_cap, sizeof(struct nm), nms_used + 1) == 0) {
+        index = nms_used++;
+    }
+    if (index != NONE) {
+        struct nm *r = &nms[index];
+        r->start = start;
+        r->end = end;
+        r->seq = ++load_seq;
+        r->id = method;
+        r->method = info;
+        r->block = block;
+        r->pc_count = pc_count;
+        r->pending_unloads = pending;
+        r->next_free = NONE;
+        r->live = 1;
+        nms_live++;
+        if (by_start_put(start, index) != 0) {
+            nm_kill(index);
+        }
+        sorted_dirty = 1;
+    } else {
+        pool_free(block);
+    }
+    pthread_mutex_unlock(&map_lock);
+}
+
+static void JNICALL on_compiled_method_unload(jvmtiEnv *env, jmethodID method, const void *code_addr) {
+    (void)env;
+    pthread_mutex_lock(&map_lock);
+    unloads_seen++;
+    uint32_t index = by_start_find((uintptr_t)code_addr);
+    if (index != NONE && nms[index].live && nms[index].id == method) {
+        if (nms[index].pending_unloads > 0) {
+            nms[index].pending_unloads--;  /* the unload of an older code blob at this address */
+        } else {
+            nm_kill(index);
+        }
+    }
+    pthread_mutex_unlock(&map_lock);
+}
+
+static void JNICALL on_dynamic_code_generated(jvmtiEnv *env, const char *name, const void *address, jint length) {
+    (void)env;
+    if (name == NULL || address == NULL || length <= 0) {
+        return;
+    }
+    uintptr_t start = (uintptr_t)address, end = start + (uintptr_t)length;
+    pthread_mutex_lock(&map_lock);
+    const char *interned = intern(name, strlen(name));
+    if (interned != NULL) {
+        uint32_t i;
+        /* The same stub again (the replay of GenerateEvents): newest name wins. Stubs are few (~1-3k). */
+        for (i = 0; i < stubs_count; i++) {
+            if (stubs[i].start == start && stubs[i].end == end) {
+                stubs[i].name = interned;
+                break;
+            }
+        }
+        if (i == stubs_count && grow_array((void **)&stubs, &stubs_cap, sizeof(struct stub), stubs_count + 1) == 0) {
+            stubs[stubs_count].start = start;
+            stubs[stubs_count].end = end;
+            stubs[stubs_count].name = interned;
+            stubs_count++;
+        }
+        if (strcmp(name, "Interpreter") == 0) {
+            interpreter_start = start;
+            interpreter_end = end;
+        }
+    }
+    pthread_mutex_unlock(&map_lock);
+}
+
+int jvm_code_map_start(JNIEnv *env, char *err, size_t err_len) {
+    pthread_mutex_lock(&start_lock);
+    if (started) {
+        pthread_mutex_unlock(&start_lock);
+        return 0;
+    }
+    const char *what = NULL;
+    jvmtiError e = JVMTI_ERROR_NONE;
+    jvmtiEnv *ti = NULL;
+    JavaVM *vm = NULL;
+    if ((*env)->GetJavaVM(env, &vm) != 0 || vm == NULL) {
+        what = "GetJavaVM failed";
+        goto fail;
+    }
+    if ((*vm)->GetEnv(vm, (void **)&ti, JVMTI_VERSION_1_2) != JNI_OK || ti == NULL) {
+        what = "this JVM offers no JVMTI 1.2 environment";
+        ti = NULL;
+        goto fail;
+    }
+    jvmtiCapabilities caps;
+    memset(&caps, 0, sizeof(caps));
+    caps.can_generate_compiled_method_load_events = 1;
+    caps.can_get_line_numbers = 1;
+    caps.can_get_source_file_name = 1;
+    if ((e = (*ti)->AddCapabilities(ti, &caps)) != JVMTI_ERROR_NONE) {
+        /* Lines are a bonus: try once more with the one capability that matters. */
+        memset(&caps, 0, sizeof(caps));
+        caps.can_generate_compiled_method_load_events = 1;
+        if ((e = (*ti)->AddCapabilities(ti, &caps)) != JVMTI_ERROR_NONE) {
+            what = "AddCapabilities(can_generate_compiled_method_load_events)";
+            goto fail;
+        }
+    }
+    jvmtiEventCallbacks callbacks;
+    memset(&callbacks, 0, sizeof(callbacks));
+    callbacks.CompiledMethodLoad = on_compiled_method_load;
+    callbacks.CompiledMethodUnload = on_compiled_method_unload;
+    callbacks.DynamicCodeGenerated = on_dynamic_code_generated;
+    java_vm = vm;
+    jvmti = ti;
+    if ((e = (*ti)->SetEventCallbacks(ti, &callbacks, (jint)sizeof(callbacks))) != JVMTI_ERROR_NONE) {
+        what = "SetEventCallbacks";
+        goto fail;
+    }
+    const jvmtiEvent events[] = {JVMTI_EVENT_COMPILED_METHOD_LOAD, JVMTI_EVENT_COMPILED_METHOD_UNLOAD,
+                                 JVMTI_EVENT_DYNAMIC_CODE_GENERATED};
+    for (size_t i = 0; i < sizeof(events) / sizeof(events[0]); i++) {
+        if ((e = (*ti)->SetEventNotificationMode(ti, JVMTI_ENABLE, events[i], NULL)) != JVMTI_ERROR_NONE) {
+            what = "SetEventNotificationMode";
+            goto fail;
+        }
+    }
+    pthread_mutex_lock(&map_lock);
+    replaying = 1;
+    pthread_mutex_unlock(&map_lock);
+    jvmtiError e1 = (*ti)->GenerateEvents(ti, JVMTI_EVENT_DYNAMIC_CODE_GENERATED);
+    jvmtiError e2 = (*ti)->GenerateEvents(ti, JVMTI_EVENT_COMPILED_METHOD_LOAD);
+    pthread_mutex_lock(&map_lock);
+    replaying = 0;
+    pthread_mutex_unlock(&map_lock);
+    if (e1 != JVMTI_ERROR_NONE || e2 != JVMTI_ERROR_NONE) {
+        e = e1 != JVMTI_ERROR_NONE ? e1 : e2;
+        what = "GenerateEvents";
+        goto fail;
+    }
+    started = 1;
+    pthread_mutex_unlock(&start_lock);
+    return 0;
+
+fail:
+    if (ti != NULL) {
+        for (size_t i = 0; i < 3; i++) {
+            (*ti)->SetEventNotificationMode(ti, JVMTI_DISABLE,
+                                            i == 0   ? JVMTI_EVENT_COMPILED_METHOD_LOAD
+                                            : i == 1 ? JVMTI_EVENT_COMPILED_METHOD_UNLOAD
+                                                     : JVMTI_EVENT_DYNAMIC_CODE_GENERATED,
+                                            NULL);
+        }
+        (*ti)->DisposeEnvironment(ti);
+    }
+    jvmti = NULL;
+    if (err != NULL && err_len > 0) {
+        snprintf(err, err_len, "JVMTI code map: %s failed (error %d)", what, (int)e);
+    }
+    pthread_mutex_unlock(&start_lock);
+    return -1;
+}
+
+int jvm_code_map_started(void) {
+    pthread_mutex_lock(&start_lock);
+    int s = started;
+    pthread_mutex_unlock(&start_lock);
+    return s;
+}
+
+static void set_method_frame(struct code_frame *f, int kind, const struct method_info *m, int line) {
+    f->kind = kind;
+    f->line = line;
+    f->class_name = m != NULL ? m->class_name : NULL;
+    f->name = m != NULL ? m->name : NULL;
+    f->source_file = m != NULL ? m->source_file : NULL;
+    if (kind == CODE_FRAME_JIT && m != NULL && m->is_native) {
+        f->kind = CODE_FRAME_NATIVE_WRAPPER;
+    }
+}
+
+int jvm_code_map_lookup(uintptr_t pc, struct code_frame *out, int max) {
+    if (out == NULL || max <= 0) {
+        return 0;
+    }
+    int n = 0;
+    pthread_mutex_lock(&map_lock);
+    int index = nm_find_containing(pc);
+    if (index >= 0) {
+        const struct nm *r = &nms[index];
+        const struct pc_entry *pcs = r->block;
+        const struct inl_frame *frames = (const struct inl_frame *)(pcs + r->pc_count);
+        /* A frame's address is a return address, which is where HotSpot puts the PC descriptor of a call:
+         * take the first descriptor at or after the address. */
+        uint32_t offset = (uint32_t)(pc - r->start);
+        uint32_t lo = 0, hi = r->pc_count;
+        while (lo < hi) {
+            uint32_t mid = lo + (hi - lo) / 2;
+            if (pcs[mid].pc_offset < offset) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        if (lo < r->pc_count && pcs[lo].depth > 0) {
+            const struct pc_entry *p = &pcs[lo];
+            uint32_t depth = p->depth;
+            for (uint32_t k = 0; k + 1 < depth && n < max - 1; k++) {
+                const struct inl_frame *f = &frames[p->first + k];
+                set_method_frame(&out[n++], CODE_FRAME_INLINED, f->method, f->line);
+            }
+            const struct inl_frame *outer = &frames[p->first + depth - 1];
+            set_method_frame(&out[n++], CODE_FRAME_JIT, outer->method != NULL ? outer->method : r->method,
+                             outer->line);
+        } else {
+            set_method_frame(&out[n++], CODE_FRAME_JIT, r->method, -1);
+        }
+    } else {
+        const struct stub *best = NULL;
+        for (uint32_t i = 0; i < stubs_count; i++) {
+            const struct stub *s = &stubs[i];
+            if (pc >= s->start && pc < s->end && (best == NULL || s->end - s->start < best->end - best->start)) {
+                best = s;
+            }
+        }
+        if (best != NULL) {
+            out[n].kind = CODE_FRAME_STUB;
+            out[n].line = -1;
+            out[n].class_name = NULL;
+            out[n].name = best->name;
+            out[n].source_file = NULL;
+            n++;
+        }
+    }
+    pthread_mutex_unlock(&map_lock);
+    return n;
+}
+
+int jvm_code_map_interpreter(uintptr_t *start, uintptr_t *end) {
+    pthread_mutex_lock(&map_lock);
+    int found = interpreter_end > interpreter_start;
+    if (found) {
+        *start = interpreter_start;
+        *end = interpreter_end;
+    }
+    pthread_mutex_unlock(&map_lock);
+    return found;
+}
+
+int jvm_code_map_ranges_of(const char *qualified_name, uintptr_t *out, int max) {
+    const char *dot = strrchr(qualified_name, '.');
+    if (dot == NULL) {
+        return 0;
+    }
+    size_t class_len = (size_t)(dot - qualified_name);
+    int n = 0;
+    pthread_mutex_lock(&map_lock);
+    for (uint32_t i = 0; i < nms_used && n < max; i++) {
+        const struct nm *r = &nms[i];
+        if (r->live && r->method != NULL && strcmp(r->method->name, dot + 1) == 0
+            && strncmp(r->method->class_name, qualified_name, class_len) == 0
+            && r->method->class_name[class_len] == '\0') {
+            out[2 * n] = r->start;
+            out[2 * n + 1] = r->end;
+            n++;
+        }
+    }
+    pthread_mutex_unlock(&map_lock);
+    return n;
+}
+
+void jvm_code_map_stats(uint64_t out[6]) {
+    pthread_mutex_lock(&map_lock);
+    out[0] = nms_live;
+    out[1] = stubs_count;
+    out[2] = loads_seen;
+    out[3] = unloads_seen;
+    out[4] = mapped_bytes;
+    out[5] = generation;
+    pthread_mutex_unlock(&map_lock);
+}

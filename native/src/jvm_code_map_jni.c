@@ -1,0 +1,231 @@
+/*
+ * JNI exports of dev.memleak4j.agent.stacks.JvmCodeMap: the live code map (jvm_code_map.c) and the Method*
+ * resolution through VMStructs (jvm_vmstructs.c). Kept apart from memleak4j_jni.c, the BPF side's exports.
+ */
+#define _GNU_SOURCE
+#include <jni.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "jvm_code_map.h"
+#include "jvm_vmstructs.h"
+
+#define EXPORT(ret, name) JNIEXPORT ret JNICALL Java_dev_memleak4j_agent_stacks_JvmCodeMap_##name
+
+#define METHOD_TAG (1ULL << 62)
+#define MAX_NAME 8192
+
+/* Returns null, or why the code map could not start. */
+EXPORT(jstring, start0)(JNIEnv *env, jclass cls) {
+    (void)cls;
+    char err[256];
+    err[0] = '\0';
+    vmstructs_init(env, NULL, 0);  /* optional here: resolveMethod0 reports its own failure */
+    if (jvm_code_map_start(env, err, sizeof(err)) != 0) {
+        return (*env)->NewStringUTF(env, err);
+    }
+    return NULL;
+}
+
+EXPORT(jboolean, started0)(JNIEnv *env, jclass cls) {
+    (void)env;
+    (void)cls;
+    return jvm_code_map_started() ? JNI_TRUE : JNI_FALSE;
+}
+
+/* Returns null when VMStructs can be used, else why not. */
+EXPORT(jstring, initVmStructs0)(JNIEnv *env, jclass cls) {
+    (void)cls;
+    char err[256];
+    if (vmstructs_init(env, err, sizeof(err)) != 0) {
+        return (*env)->NewStringUTF(env, err);
+    }
+    return NULL;
+}
+
+/*
+ * Frames at pc, innermost first: kinds[i] (0 JIT, 1 INLINED, 2 STUB, 3 NATIVE_WRAPPER), lines[i] (-1 unknown),
+ * names[i] ("pkg.Class.method", or the stub's name; null when unknown) and files[i] (source file or null).
+ * Returns how many, 0 when pc is in no known code.
+ */
+EXPORT(jint, lookup0)(JNIEnv *env, jclass cls, jlong pc, jintArray kinds, jintArray lines, jobjectArray names,
+                      jobjectArray files) {
+    (void)cls;
+    jsize capacity = (*env)->GetArrayLength(env, kinds);
+    if ((*env)->GetArrayLength(env, lines) < capacity) {
+        capacity = (*env)->GetArrayLength(env, lines);
+    }
+    if ((*env)->GetArrayLength(env, names) < capacity) {
+        capacity = (*env)->GetArrayLength(env, names);
+    }
+    if ((*env)->GetArrayLength(env, files) < capacity) {
+        capacity = (*env)->GetArrayLength(env, files);
+    }
+    if (capacity > 256) {
+        capacity = 256;
+    }
+    struct code_frame frames[256];
+    int n = jvm_code_map_lookup((uintptr_t)pc, frames, capacity);
+    char name[MAX_NAME];
+    for (int i = 0; i < n; i++) {
+        jint kind = frames[i].kind, line = frames[i].line;
+        (*env)->SetIntArrayRegion(env, kinds, i, 1, &kind);
+        (*env)->SetIntArrayRegion(env, lines, i, 1, &line);
+        jstring text = NULL;
+        if (frames[i].name != NULL) {
+            if (frames[i].class_name != NULL) {
+                snprintf(name, sizeof(name), "%s.%s", frames[i].class_name, frames[i].name);
+            } else {
+                snprintf(name, sizeof(name), "%s", frames[i].name);
+            }
+            text = (*env)->NewStringUTF(env, name);
+            if (text == NULL) {
+                return -1;  /* OutOfMemoryError pending */
+            }
+        }
+        (*env)->SetObjectArrayElement(env, names, i, text);
+        if (text != NULL) {
+            (*env)->DeleteLocalRef(env, text);
+        }
+        jstring file = NULL;
+        if (frames[i].source_file != NULL) {
+            file = (*env)->NewStringUTF(env, frames[i].source_file);
+            if (file == NULL) {
+                return -1;
+            }
+        }
+        (*env)->SetObjectArrayElement(env, files, i, file);
+        if (file != NULL) {
+            (*env)->DeleteLocalRef(env, file);
+        }
+    }
+    return n;
+}
+
+/* "pkg.Class.method" of a HotSpot Method* (the tag bit 62 is ignored), or null. */
+EXPORT(jstring, resolveMethod0)(JNIEnv *env, jclass cls, jlong method) {
+    (void)cls;
+    if (vmstructs_init(env, NULL, 0) != 0) {
+        return NULL;
+    }
+    char name[MAX_NAME];
+    if (vmstructs_resolve_method((uintptr_t)method & ~(uintptr_t)METHOD_TAG, name, sizeof(name)) < 0) {
+        return NULL;
+    }
+    return (*env)->NewStringUTF(env, name);
+}
+
+/* {start, end} of the interpreter's code, from VMStructs, else from DynamicCodeGenerated; or null. */
+EXPORT(jlongArray, interpreterRange0)(JNIEnv *env, jclass cls) {
+    (void)cls;
+    uintptr_t start = 0, end = 0;
+    int found = vmstructs_init(env, NULL, 0) == 0 && vmstructs_interpreter_range(&start, &end) == 0;
+    if (!found) {
+        found = jvm_code_map_interpreter(&start, &end);
+    }
+    if (!found) {
+        return NULL;
+    }
+    jlongArray out = (*env)->NewLongArray(env, 2);
+    if (out != NULL) {
+        jlong values[2] = {(jlong)start, (jlong)end};
+        (*env)->SetLongArrayRegion(env, out, 0, 2, values);
+    }
+    return out;
+}
+
+/* Live [start, end) pairs of compiled code of "pkg.Class.method". */
+EXPORT(jlongArray, codeRangesOf0)(JNIEnv *env, jclass cls, jstring qualified) {
+    (void)cls;
+    const char *name = (*env)->GetStringUTFChars(env, qualified, NULL);
+    if (name == NULL) {
+        return NULL;
+    }
+    uintptr_t ranges[2 * 64];
+    int n = jvm_code_map_ranges_of(name, ranges, 64);
+    (*env)->ReleaseStringUTFChars(env, qualified, name);
+    jlongArray out = (*env)->NewLongArray(env, 2 * n);
+    if (out != NULL && n > 0) {
+        jlong values[2 * 64];
+        for (int i = 0; i < 2 * n; i++) {
+            values[i] = (jlong)ranges[i];
+        }
+        (*env)->SetLongArrayRegion(env, out, 0, 2 * n, values);
+    }
+    return out;
+}
+
+EXPORT(jlongArray, stats0)(JNIEnv *env, jclass cls) {
+    (void)cls;
+    uint64_t stats[6];
+    jvm_code_map_stats(stats);
+    jlongArray out = (*env)->NewLongArray(env, 6);
+    if (out != NULL) {
+        jlong values[6];
+        for (int i = 0; i < 6; i++) {
+            values[i] = (jlong)stats[i];
+        }
+        (*env)->SetLongArrayRegion(env, out, 0, 6, values);
+    }
+    return out;
+}
+
+/*
+ * The Method* HotSpot keeps behind a jmethodID (a pointer to a Method* slot up to JDK 24; JDK 25 may differ,
+ * in which case the value read does not resolve). 0 when unreadable. For tests.
+ */
+EXPORT(jlong, methodPointerOf0)(JNIEnv *env, jclass cls, jobject executable) {
+    (void)cls;
+    jmethodID id = (*env)->FromReflectedMethod(env, executable);
+    uintptr_t method = 0;
+    if (id == NULL || safe_read(&method, (uintptr_t)id, sizeof(method)) != 0) {
+        return 0;
+    }
+    return (jlong)method;
+}
+
+/*
+ * Walks this thread's frame-pointer chain from here the way the BPF side does: the return address of each
+ * frame, except that a return address into the interpreter is replaced by the interpreted caller's Method*
+ * (read at [caller's fp - 3*8]) with bit 62 set. Up to max values; for tests of the interpreted path.
+ */
+__attribute__((noinline, optimize("no-omit-frame-pointer")))
+EXPORT(jlongArray, walkStack0)(JNIEnv *env, jclass cls, jint max) {
+    (void)cls;
+    jlong values[256];
+    int n = 0;
+    uintptr_t istart = 0, iend = 0;
+    int have_interpreter = vmstructs_init(env, NULL, 0) == 0 && vmstructs_interpreter_range(&istart, &iend) == 0;
+    if (!have_interpreter) {
+        have_interpreter = jvm_code_map_interpreter(&istart, &iend);
+    }
+    if (max > 256) {
+        max = 256;
+    }
+    uintptr_t fp = (uintptr_t)__builtin_frame_address(0);
+    while (n < max) {
+        uintptr_t next_fp = 0, ret = 0;
+        if (safe_read(&next_fp, fp, sizeof(next_fp)) != 0 || safe_read(&ret, fp + 8, sizeof(ret)) != 0
+            || ret == 0) {
+            break;
+        }
+        jlong value = (jlong)ret;
+        if (have_interpreter && ret >= istart && ret < iend) {
+            uintptr_t method = 0;
+            if (safe_read(&method, next_fp - 3 * 8, sizeof(method)) == 0 && method != 0) {
+                value = (jlong)(method | METHOD_TAG);
+            }
+        }
+        values[n++] = value;
+        if (next_fp <= fp || next_fp - fp > (64u << 20) || (next_fp & 7) != 0) {
+            break;
+        }
+        fp = next_fp;
+    }
+    jlongArray out = (*env)->NewLongArray(env, n);
+    if (out != NULL && n > 0) {
+        (*env)->SetLongArrayRegion(env, out, 0, n, values);
+    }
+    return out;
+}

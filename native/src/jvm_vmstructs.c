@@ -1,0 +1,401 @@
+/*
+ * HotSpot Method* -> "pkg.Class.method" through VMStructs, for interpreted frames: the BPF stack walk reads the
+ * Method* of an interpreted frame from the frame itself ([fp - 3*8] on x86-64) and the reporter resolves it here.
+ *
+ * Method::_constMethod -> ConstMethod::_constants -> ConstantPool::_pool_holder -> Klass::_name (a Symbol),
+ * and ConstMethod::_name_index, an index into the constant pool's slots (which follow the ConstantPool object:
+ * base + sizeof(ConstantPool)), holding the Symbol* of the name.
+ *
+ * A value from a stack may be garbage (the frame was not really interpreted, the class was unloaded since):
+ * every read goes through process_vm_readv on this very process, which fails with EFAULT instead of faulting,
+ * and the chain is checked (alignment, constant pool index and tag, the holder class knowing the method or
+ * its constant pool) before anything is believed. Nothing here allocates on the C heap after initialisation.
+ */
+#define _GNU_SOURCE
+#include "jvm_vmstructs.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#define JVM_CONSTANT_UTF8 1
+#define MAX_SYMBOL 65535
+#define MAX_METHODS_SCANNED 65536
+
+static struct {
+    int ready;  /* 1: all offsets found; -1: failed (message in error) */
+    char error[256];
+    long method_const_method;
+    long const_method_constants;
+    long const_method_name_index;
+    long cp_tags;
+    long cp_pool_holder;
+    long cp_length;
+    long klass_name;
+    long ik_constants;
+    long ik_methods;
+    long symbol_length;
+    long symbol_body;
+    long array_length;       /* Array<T>::_length */
+    long array_u1_data;      /* Array<u1>::_data */
+    long array_ptr_data;     /* Array<Method*>::_data */
+    long sizeof_cp;          /* sizeof(ConstantPool) */
+    uintptr_t interpreter_code; /* address of the static AbstractInterpreter::_code (a StubQueue*) */
+    long stubq_buffer;
+    long stubq_limit;
+} vm;
+
+static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
+static pid_t self_pid;
+
+int safe_read(void *dst, uintptr_t addr, size_t len) {
+    if (len == 0) {
+        return 0;
+    }
+    /* User space on x86-64 ends at 2^47; the first page is never mapped. */
+    if (addr < 4096 || addr >= (1ULL << 47) || len > (1ULL << 30) || addr + len > (1ULL << 47)) {
+        return -1;
+    }
+    struct iovec local = {.iov_base = dst, .iov_len = len};
+    struct iovec remote = {.iov_base = (void *)addr, .iov_len = len};
+    pid_t pid = __atomic_load_n(&self_pid, __ATOMIC_RELAXED);
+    if (pid == 0) {
+        pid = getpid();
+        __atomic_store_n(&self_pid, pid, __ATOMIC_RELAXED);
+    }
+    ssize_t n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+    return n == (ssize_t)len ? 0 : -1;
+}
+
+static int read_ptr(uintptr_t addr, uintptr_t *out) {
+    return safe_read(out, addr, sizeof(*out));
+}
+
+/* Reads a global of libjvm holding a pointer or a 64-bit number. */
+static int jvm_global(void *handle, const char *name, uint64_t *out) {
+    void *p = dlsym(handle, name);
+    if (p == NULL) {
+        return -1;
+    }
+    return safe_read(out, (uintptr_t)p, sizeof(*out));
+}
+
+struct table {
+    uintptr_t base;
+    uint64_t stride;
+    uint64_t type_name, field_name, is_static, offset, address, size;
+};
+
+static int read_cstring(uintptr_t addr, char *out, size_t len) {
+    /* Strings of the VMStructs tables are in libjvm's read-only data; read them defensively anyway. */
+    for (size_t i = 0; i + 1 < len; i++) {
+        if (safe_read(&out[i], addr + i, 1) != 0) {
+            return -1;
+        }
+        if (out[i] == '\0') {
+            return 0;
+        }
+    }
+    out[len - 1] = '\0';
+    return 0;
+}
+
+/* Finds type::field in gHotSpotVMStructs: its offset (non-static) or its address (static). -1 when absent. */
+static int find_field(const struct table *t, const char *type, const char *field, long *offset, uintptr_t *address) {
+    for (int i = 0; i < 100000; i++) {
+        uintptr_t entry = t->base + (uintptr_t)i * t->stride;
+        uintptr_t type_ptr = 0, field_ptr = 0;
+        if (read_ptr(entry + t->type_name, &type_ptr) != 0) {
+            return -1;
+        }
+        if (type_ptr == 0) {
+            return -1;  /* end of table */
+        }
+        if (read_ptr(entry + t->field_name, &field_ptr) != 0 || field_ptr == 0) {
+            continue;
+        }
+        char type_name[128], field_name[128];
+        if (read_cstring(type_ptr, type_name, sizeof(type_name)) != 0
+            || read_cstring(field_ptr, field_name, sizeof(field_name)) != 0) {
+            continue;
+        }
+        if (strcmp(type_name, type) != 0 || strcmp(field_name, field) != 0) {
+            continue;
+        }
+        int32_t is_static = 0;
+        uint64_t off = 0;
+        uintptr_t addr = 0;
+        if (safe_read(&is_static, entry + t->is_static, sizeof(is_static)) != 0
+            || safe_read(&off, entry + t->offset, sizeof(off)) != 0
+            || read_ptr(entry + t->address, &addr) != 0) {
+            return -1;
+        }
+        if (offset != NULL) {
+            *offset = (long)off;
+        }
+        if (address != NULL) {
+            *address = addr;
+        }
+        return 0;
+    }
+    return -1;
+}
+
+static int find_type_size(const struct table *t, const char *type, long *size) {
+    for (int i = 0; i < 100000; i++) {
+        uintptr_t entry = t->base + (uintptr_t)i * t->stride;
+        uintptr_t type_ptr = 0;
+        if (read_ptr(entry + t->type_name, &type_ptr) != 0 || type_ptr == 0) {
+            return -1;
+        }
+        char type_name[128];
+        if (read_cstring(type_ptr, type_name, sizeof(type_name)) != 0 || strcmp(type_name, type) != 0) {
+            continue;
+        }
+        uint64_t s = 0;
+        if (safe_read(&s, entry + t->size, sizeof(s)) != 0) {
+            return -1;
+        }
+        *size = (long)s;
+        return 0;
+    }
+    return -1;
+}
+
+static void *find_libjvm(JNIEnv *env) {
+    /* The JNI function table lives in libjvm (also the checked one of -Xcheck:jni). */
+    Dl_info info;
+    if (env != NULL && dladdr((void *)(*env)->GetVersion, &info) != 0 && info.dli_fname != NULL) {
+        void *handle = dlopen(info.dli_fname, RTLD_LAZY | RTLD_NOLOAD);
+        if (handle != NULL) {
+            return handle;
+        }
+    }
+    return dlopen("libjvm.so", RTLD_LAZY | RTLD_NOLOAD);
+}
+
+static int fail(const char *what) {
+    snprintf(vm.error, sizeof(vm.error), "%s", what);
+    vm.ready = -1;
+    return -1;
+}
+
+static int do_init(JNIEnv *env) {
+    void *jvm = find_libjvm(env);
+    if (jvm == NULL) {
+        return fail("libjvm.so is not loaded in this process (not HotSpot?)");
+    }
+    struct table fields, types;
+    uint64_t v;
+#define GLOBAL(name, dst)                                                  \
+    do {                                                                   \
+        if (jvm_global(jvm, name, &v) != 0) {                              \
+            return fail("libjvm does not export " name " (not HotSpot?)"); \
+        }                                                                  \
+        dst = v;                                                           \
+    } while (0)
+    GLOBAL("gHotSpotVMStructs", fields.base);
+    GLOBAL("gHotSpotVMStructEntryArrayStride", fields.stride);
+    GLOBAL("gHotSpotVMStructEntryTypeNameOffset", fields.type_name);
+    GLOBAL("gHotSpotVMStructEntryFieldNameOffset", fields.field_name);
+    GLOBAL("gHotSpotVMStructEntryIsStaticOffset", fields.is_static);
+    GLOBAL("gHotSpotVMStructEntryOffsetOffset", fields.offset);
+    GLOBAL("gHotSpotVMStructEntryAddressOffset", fields.address);
+    fields.size = 0;
+    GLOBAL("gHotSpotVMTypes", types.base);
+    GLOBAL("gHotSpotVMTypeEntryArrayStride", types.stride);
+    GLOBAL("gHotSpotVMTypeEntryTypeNameOffset", types.type_name);
+    GLOBAL("gHotSpotVMTypeEntrySizeOffset", types.size);
+    types.field_name = types.is_static = types.offset = types.address = 0;
+#undef GLOBAL
+    /* libjvm stays loaded for the life of the JVM: the handle's reference is never dropped. */
+#define FIELD(type, field, dst)                                              \
+    do {                                                                     \
+        if (find_field(&fields, type, field, &dst, NULL) != 0) {             \
+            return fail("VMStructs has no " type "::" field);                \
+        }                                                                    \
+    } while (0)
+    FIELD("Method", "_constMethod", vm.method_const_method);
+    FIELD("ConstMethod", "_constants", vm.const_method_constants);
+    FIELD("ConstMethod", "_name_index", vm.const_method_name_index);
+    FIELD("ConstantPool", "_tags", vm.cp_tags);
+    FIELD("ConstantPool", "_pool_holder", vm.cp_pool_holder);
+    FIELD("ConstantPool", "_length", vm.cp_length);
+    FIELD("Klass", "_name", vm.klass_name);
+    FIELD("InstanceKlass", "_constants", vm.ik_constants);
+    FIELD("InstanceKlass", "_methods", vm.ik_methods);
+    FIELD("Symbol", "_length", vm.symbol_length);
+    FIELD("Symbol", "_body", vm.symbol_body);
+    FIELD("Array<int>", "_length", vm.array_length);
+    FIELD("Array<u1>", "_data", vm.array_u1_data);
+    FIELD("Array<Method*>", "_data", vm.array_ptr_data);
+#undef FIELD
+    if (find_type_size(&types, "ConstantPool", &vm.sizeof_cp) != 0 || vm.sizeof_cp <= 0) {
+        return fail("VMTypes has no ConstantPool");
+    }
+    /* Optional: the interpreter's code. */
+    if (find_field(&fields, "AbstractInterpreter", "_code", NULL, &vm.interpreter_code) != 0
+        || find_field(&fields, "StubQueue", "_stub_buffer", &vm.stubq_buffer, NULL) != 0
+        || find_field(&fields, "StubQueue", "_buffer_limit", &vm.stubq_limit, NULL) != 0) {
+        vm.interpreter_code = 0;
+    }
+    vm.ready = 1;
+    return 0;
+}
+
+int vmstructs_init(JNIEnv *env, char *err, size_t err_len) {
+    pthread_mutex_lock(&init_lock);
+    if (vm.ready == 0) {
+        do_init(env);
+    }
+    int ok = vm.ready == 1 ? 0 : -1;
+    if (ok != 0 && err != NULL && err_len > 0) {
+        snprintf(err, err_len, "%s", vm.error);
+    }
+    pthread_mutex_unlock(&init_lock);
+    return ok;
+}
+
+static int ready(void) {
+    /* vm is written once under init_lock before ready becomes 1. */
+    return __atomic_load_n(&vm.ready, __ATOMIC_ACQUIRE) == 1;
+}
+
+/* Checks modified UTF-8 as the JVM stores names (no NUL, no control characters in a name). */
+static int plausible_utf8(const unsigned char *s, size_t len) {
+    size_t i = 0;
+    while (i < len) {
+        unsigned char c = s[i];
+        if (c < 0x80) {
+            if (c < 0x20 || c == 0x7f) {
+                return 0;
+            }
+            i++;
+        } else if ((c & 0xe0) == 0xc0) {
+            if (i + 1 >= len || (s[i + 1] & 0xc0) != 0x80) {
+                return 0;
+            }
+            i += 2;
+        } else if ((c & 0xf0) == 0xe0) {
+            if (i + 2 >= len || (s[i + 1] & 0xc0) != 0x80 || (s[i + 2] & 0xc0) != 0x80) {
+                return 0;
+            }
+            i += 3;
+        } else {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Appends a Symbol's text to out at *pos; dots_for_slashes turns "java/lang/String" into "java.lang.String". */
+static int append_symbol(uintptr_t symbol, char *out, size_t out_len, size_t *pos, int dots_for_slashes) {
+    uint16_t len = 0;
+    if ((symbol & 3) != 0 || safe_read(&len, symbol + vm.symbol_length, sizeof(len)) != 0 || len == 0) {
+        return -1;
+    }
+    if (*pos + len + 1 > out_len) {
+        return -1;
+    }
+    unsigned char *dst = (unsigned char *)out + *pos;
+    if (safe_read(dst, symbol + vm.symbol_body, len) != 0 || !plausible_utf8(dst, len)) {
+        return -1;
+    }
+    if (dots_for_slashes) {
+        for (size_t i = 0; i < len; i++) {
+            if (dst[i] == '/') {
+                dst[i] = '.';
+            }
+        }
+    }
+    *pos += len;
+    out[*pos] = '\0';
+    return 0;
+}
+
+/* Whether the class's method array holds this Method* (read in one go, in slices). */
+static int class_has_method(uintptr_t klass, uintptr_t method) {
+    uintptr_t methods = 0;
+    int32_t count = 0;
+    if (read_ptr(klass + vm.ik_methods, &methods) != 0 || (methods & 7) != 0
+        || safe_read(&count, methods + vm.array_length, sizeof(count)) != 0 || count <= 0
+        || count > MAX_METHODS_SCANNED) {
+        return 0;
+    }
+    uintptr_t slice[256];
+    for (int32_t done = 0; done < count;) {
+        int32_t n = count - done < 256 ? count - done : 256;
+        if (safe_read(slice, methods + vm.array_ptr_data + (uintptr_t)done * sizeof(uintptr_t),
+                      (size_t)n * sizeof(uintptr_t)) != 0) {
+            return 0;
+        }
+        for (int32_t i = 0; i < n; i++) {
+            if (slice[i] == method) {
+                return 1;
+            }
+        }
+        done += n;
+    }
+    return 0;
+}
+
+int vmstructs_resolve_method(uintptr_t method, char *out, size_t out_len) {
+    if (!ready() || out == NULL || out_len < 4 || (method & 7) != 0) {
+        return -1;
+    }
+    uintptr_t const_method = 0, cp = 0, holder = 0, holder_cp = 0, class_name = 0, name = 0, tags = 0;
+    uint16_t name_index = 0;
+    int32_t cp_length = 0;
+    uint8_t tag = 0;
+    if (read_ptr(method + vm.method_const_method, &const_method) != 0 || (const_method & 7) != 0
+        || read_ptr(const_method + vm.const_method_constants, &cp) != 0 || (cp & 7) != 0
+        || read_ptr(cp + vm.cp_pool_holder, &holder) != 0 || (holder & 7) != 0
+        || read_ptr(holder + vm.ik_constants, &holder_cp) != 0
+        || safe_read(&name_index, const_method + vm.const_method_name_index, sizeof(name_index)) != 0
+        || safe_read(&cp_length, cp + vm.cp_length, sizeof(cp_length)) != 0) {
+        return -1;
+    }
+    /* The holder must know this constant pool (its current one) or this very method (a method of an older
+     * version of a redefined class keeps the older pool). */
+    if (holder_cp != cp && !class_has_method(holder, method)) {
+        return -1;
+    }
+    if (name_index == 0 || (int32_t)name_index >= cp_length
+        || read_ptr(cp + vm.cp_tags, &tags) != 0 || (tags & 3) != 0
+        || safe_read(&tag, tags + vm.array_u1_data + name_index, 1) != 0 || tag != JVM_CONSTANT_UTF8
+        || read_ptr(cp + (uintptr_t)vm.sizeof_cp + (uintptr_t)name_index * sizeof(uintptr_t), &name) != 0
+        || read_ptr(holder + vm.klass_name, &class_name) != 0) {
+        return -1;
+    }
+    size_t pos = 0;
+    out[0] = '\0';
+    if (append_symbol(class_name, out, out_len, &pos, 1) != 0 || pos + 2 > out_len) {
+        return -1;
+    }
+    out[pos++] = '.';
+    out[pos] = '\0';
+    if (append_symbol(name, out, out_len, &pos, 0) != 0) {
+        return -1;
+    }
+    return (int)pos;
+}
+
+int vmstructs_interpreter_range(uintptr_t *start, uintptr_t *end) {
+    if (!ready() || vm.interpreter_code == 0) {
+        return -1;
+    }
+    uintptr_t queue = 0, buffer = 0;
+    int32_t limit = 0;
+    if (read_ptr(vm.interpreter_code, &queue) != 0 || queue == 0
+        || read_ptr(queue + vm.stubq_buffer, &buffer) != 0 || buffer == 0
+        || safe_read(&limit, queue + vm.stubq_limit, sizeof(limit)) != 0 || limit <= 0) {
+        return -1;
+    }
+    *start = buffer;
+    *end = buffer + (uintptr_t)limit;
+    return 0;
+}
