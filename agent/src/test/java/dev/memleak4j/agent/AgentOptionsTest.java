@@ -26,6 +26,7 @@ class AgentOptionsTest {
         assertEquals(Long.MAX_VALUE, options.maxSize());
         assertFalse(options.showAllocs());
         assertNull(options.output());
+        assertNull(options.json());
         assertEquals(1 << 20, options.maxAllocs());
     }
 
@@ -33,7 +34,7 @@ class AgentOptionsTest {
     void everyOptionIsParsed() {
         AgentOptions options = AgentOptions.parse("interval=2, count=3,top=7,show-allocs,older=0,min-size=4k,"
                 + "max-size=2m,sample-rate=10,combined-only=false,obj=/lib/libjemalloc.so.2,symbols-prefix=je_,"
-                + "output=/tmp/r.txt,max-allocs=1000,max-stacks=64,max-threads=128,verbose");
+                + "output=/tmp/r.txt,json=/tmp/r.json,max-allocs=1000,max-stacks=64,max-threads=128,verbose");
         assertEquals(2, options.intervalSeconds());
         assertEquals(3, options.count());
         assertEquals(7, options.top());
@@ -46,6 +47,7 @@ class AgentOptionsTest {
         assertEquals(Paths.get("/lib/libjemalloc.so.2"), options.obj());
         assertEquals("je_", options.symbolsPrefix());
         assertEquals(Paths.get("/tmp/r.txt"), options.output());
+        assertEquals(Paths.get("/tmp/r.json"), options.json());
         assertEquals(1000, options.maxAllocs());
         assertEquals(64, options.maxStacks());
         assertEquals(128, options.maxThreads());
@@ -61,7 +63,7 @@ class AgentOptionsTest {
     @ParameterizedTest
     @ValueSource(strings = {"interval=0", "interval=x", "top=-1", "count=0", "interval=5,interval=6",
             "min-size=10,max-size=5", "min-size=-4", "max-size=99999999999g", "sample-rate=0", "show-allocs=maybe",
-            "output=", "obj", "interval", "sample-rate=18446744073709551616", "\u0000\u0001=\u0002"})
+            "output=", "json=", "json", "obj", "interval", "sample-rate=18446744073709551616", "\u0000\u0001=\u0002"})
     void badValuesAreRejectedWithTheOptionNamed(String arguments) {
         OptionException e = assertThrows(OptionException.class, () -> AgentOptions.parse(arguments));
         assertFalse(e.getMessage().isBlank());

@@ -3,7 +3,8 @@ package dev.memleak4j.it.programs;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The application the integration tests run under the agent. {@code LeakProgram SCENARIO SLEEP_MS [EXIT_CODE]}:
+ * The application the integration tests run under the agent. {@code LeakProgram SCENARIO SLEEP_MS [EXIT_CODE]}
+ * (SLEEP_MS -1: commands from stdin, see {@link #commands()}):
  * makes the scenario's allocations, prints each block still outstanding as {@code LEAK <hex address> <size>
  * <function>}, prints {@code LEAKS DONE}, sleeps, and exits with EXIT_CODE (default 0).
  */
@@ -24,12 +25,20 @@ public final class LeakProgram {
                 break;
             case "nothing":
                 break;
+            case "three-leaks":
+                for (int i = 0; i < 3; i++) {
+                    leak(LeakLib.viaMalloc(1_999_993), 1_999_993, "viaMalloc");
+                }
+                break;
             default:
                 throw new IllegalArgumentException("unknown scenario " + scenario);
         }
         System.out.println("LEAKS DONE");
         System.out.flush();
-        TimeUnit.MILLISECONDS.sleep(sleepMillis);
+        if (sleepMillis < 0) {
+            commands();
+        }
+        TimeUnit.MILLISECONDS.sleep(Math.max(0, sleepMillis));
         System.exit(exitCode);
     }
 
@@ -79,6 +88,27 @@ public final class LeakProgram {
         leak(LeakLib.viaMemalign(64, 988_883), 988_883, "viaMemalign");
         leak(LeakLib.viaValloc(977_777), 977_777, "viaValloc");
         leak(LeakLib.viaPvalloc(966_661), 966_661, "viaPvalloc");
+    }
+
+    /**
+     * SLEEP_MS -1: the test drives the program through stdin: {@code many} makes 10,000 leaks of 4099 bytes from one
+     * stack (prints {@code MADE n}), {@code exit} (or the end of stdin) ends it.
+     */
+    private static void commands() {
+        java.io.BufferedReader in = new java.io.BufferedReader(new java.io.InputStreamReader(System.in,
+                java.nio.charset.StandardCharsets.UTF_8));
+        try {
+            for (String line = in.readLine(); line != null && !line.equals("exit"); line = in.readLine()) {
+                if (line.equals("many")) {
+                    System.out.println("MADE " + LeakLib.mallocMany(10_000, 4099));
+                } else {
+                    System.out.println("UNKNOWN " + line);
+                }
+                System.out.flush();
+            }
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     private static long leak(long block, long size, String function) {

@@ -1,0 +1,173 @@
+package dev.memleak4j.agent.jfr;
+
+import dev.memleak4j.agent.MemleakAgent;
+import dev.memleak4j.agent.bpf.Stat;
+import dev.memleak4j.agent.report.Allocation;
+import dev.memleak4j.agent.report.ReportSettings;
+import dev.memleak4j.agent.report.Snapshot;
+import dev.memleak4j.agent.report.StackReport;
+import dev.memleak4j.agent.surfaces.Frames;
+import dev.memleak4j.agent.surfaces.ReportView;
+import dev.memleak4j.agent.surfaces.Surfaces;
+import dev.memleak4j.jfr.AllocationEvent;
+import dev.memleak4j.jfr.OutstandingStackEvent;
+import dev.memleak4j.jfr.StatisticsEvent;
+import jdk.jfr.FlightRecorder;
+
+import java.time.Duration;
+import java.time.Instant;
+
+/**
+ * memleak4j's JFR events. The periodic ones are committed by JFR's periodic thread from the latest report, which
+ * JFR calls only while a recording has them enabled: without a recording they cost nothing. Allocation events come
+ * from the reporter thread, after a report, only while a recording has them enabled.
+ */
+public final class JfrEvents {
+    /** The Allocation event reads the allocations of at most this many stacks per report. */
+    static final int ALLOCATION_STACKS = 1000;
+
+    private final Surfaces surfaces;
+    private final Runnable statistics = this::emitStatistics;
+    private final Runnable stacks = this::emitStacks;
+    /** Until when the Allocation events have listed allocations (reporter thread only). */
+    private Instant listedUntil;
+
+    private JfrEvents(Surfaces surfaces) {
+        this.surfaces = surfaces;
+    }
+
+    public static JfrEvents install(Surfaces surfaces) {
+        JfrEvents events = new JfrEvents(surfaces);
+        FlightRecorder.register(AllocationEvent.class);
+        FlightRecorder.addPeriodicEvent(StatisticsEvent.class, events.statistics);
+        FlightRecorder.addPeriodicEvent(OutstandingStackEvent.class, events.stacks);
+        return events;
+    }
+
+    public void uninstall() {
+        FlightRecorder.removePeriodicEvent(statistics);
+        FlightRecorder.removePeriodicEvent(stacks);
+        FlightRecorder.unregister(StatisticsEvent.class);
+        FlightRecorder.unregister(OutstandingStackEvent.class);
+        FlightRecorder.unregister(AllocationEvent.class);
+    }
+
+    private void emitStatistics() {
+        ReportView view = surfaces.view();
+        if (view == null) {
+            return;
+        }
+        StatisticsEvent event = new StatisticsEvent();
+        if (!event.shouldCommit()) {
+            return;
+        }
+        Snapshot snapshot = view.snapshot();
+        MemleakAgent agent = surfaces.agent();
+        boolean running = agent.stopReason() == null;
+        event.snapshotTime = snapshot.time().toEpochMilli();
+        event.probeMode = running ? view.probeMode() : "stopped: " + agent.stopReason();
+        event.probesAttached = running ? view.attachedProbes() : 0;
+        event.allocator = String.valueOf(agent.library());
+        event.outstandingBytes = snapshot.totalBytes();
+        event.outstandingAllocations = snapshot.totalCount();
+        event.stacks = snapshot.stackCount();
+        event.estimated = snapshot.estimated();
+        event.sampleRate = snapshot.sampleRate();
+        event.bytesAllocated = view.bytesAllocated();
+        event.bytesFreed = view.bytesFreed();
+        event.allocationCalls = view.sinceBaseline(Stat.ALLOC_CALLS);
+        event.failedAllocations = view.sinceBaseline(Stat.ALLOC_FAILED);
+        event.allocationRate = view.bytesPerSecond();
+        event.allocationCallRate = view.callsPerSecond();
+        event.allocationsNotTracked = view.notTracked();
+        event.allocationsWithoutStack = view.withoutStack();
+        event.allocationMapFill = view.allocationMapFill();
+        event.mapMemory = running ? view.mapMemoryBytes() : 0;
+        event.commit();
+    }
+
+    private void emitStacks() {
+        ReportView view = surfaces.view();
+        if (view == null) {
+            return;
+        }
+        long time = view.snapshot().time().toEpochMilli();
+        boolean estimated = view.snapshot().estimated();
+        for (ReportView.StackView stack : view.stacks()) {
+            OutstandingStackEvent event = new OutstandingStackEvent();
+            if (!event.shouldCommit()) {
+                return;
+            }
+            StackReport report = stack.report();
+            event.snapshotTime = time;
+            event.rank = stack.rank();
+            event.stackId = report.stackId();
+            event.bytes = report.bytes();
+            event.allocations = report.count();
+            event.estimated = estimated;
+            event.oldestAge = report.oldestAgeNanos() < 0 ? Long.MIN_VALUE : report.oldestAgeNanos();
+            event.growth = stack.growthBytes();
+            event.allocationGrowth = stack.growthAllocations();
+            event.topJavaFrame = stack.topJavaFrame();
+            event.topNativeFrame = stack.topNativeFrame();
+            event.frameCount = report.frames().size();
+            event.stack = stack.stackText();
+            event.commit();
+        }
+    }
+
+    /**
+     * On the reporter thread after each report: when a recording wants Allocation events, reads the outstanding
+     * allocations once more with their addresses and commits those made since the previous report.
+     */
+    public void afterReport(ReportView view, MemleakAgent agent) {
+        if (!new AllocationEvent().isEnabled() || view.snapshot().stat(Stat.ALLOC_TRACKED) == 0) {
+            return;
+        }
+        Snapshot full = agent.snapshotNow(settings -> listingAll(settings));
+        if (full == null) {
+            return;
+        }
+        // Each allocation once: those made after the previous listing (or the previous report, or the attach).
+        Instant from = listedUntil != null && listedUntil.isAfter(view.intervalStart()) ? listedUntil
+                : view.intervalStart();
+        listedUntil = full.time();
+        long windowNanos = Duration.between(from, full.time()).toNanos();
+        long sampleRate = full.sampleRate();
+        for (StackReport stack : full.stacks()) {
+            String javaFrame = null;
+            String nativeFrame = null;
+            String text = null;
+            for (Allocation allocation : stack.allocations()) {
+                if (allocation.ageNanos() > windowNanos) {
+                    continue;
+                }
+                AllocationEvent event = new AllocationEvent();
+                event.size = allocation.size();
+                if (!event.shouldCommit()) {
+                    break; // below minSize: the rest of the list is smaller still
+                }
+                if (text == null) {
+                    javaFrame = Frames.topJava(stack.frames());
+                    nativeFrame = Frames.topNative(stack.frames());
+                    text = Frames.text(stack.frames());
+                }
+                event.address = allocation.address();
+                event.age = allocation.ageNanos();
+                event.allocationTime = full.time().minusNanos(allocation.ageNanos()).toEpochMilli();
+                event.sampleRate = sampleRate;
+                event.stackId = stack.stackId();
+                event.topJavaFrame = javaFrame;
+                event.topNativeFrame = nativeFrame;
+                event.stack = text;
+                event.commit();
+            }
+        }
+    }
+
+    /** The report's settings, but every allocation of the first ALLOCATION_STACKS stacks, however young. */
+    private static ReportSettings listingAll(ReportSettings s) {
+        return new ReportSettings(s.intervalSeconds(), Math.max(s.top(), ALLOCATION_STACKS), true, 0,
+                false, s.sampleRate(), s.sampleBytes(), s.minSize(), s.maxSize());
+    }
+}

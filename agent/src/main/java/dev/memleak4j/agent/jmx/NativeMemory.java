@@ -1,0 +1,327 @@
+package dev.memleak4j.agent.jmx;
+
+import dev.memleak4j.agent.MemleakAgent;
+import dev.memleak4j.agent.bpf.Stat;
+import dev.memleak4j.agent.json.JsonSnapshot;
+import dev.memleak4j.agent.report.ReportSettings;
+import dev.memleak4j.agent.report.TextReport;
+import dev.memleak4j.agent.stacks.Frame;
+import dev.memleak4j.agent.surfaces.ReportView;
+import dev.memleak4j.agent.surfaces.Surfaces;
+
+import javax.management.InstanceNotFoundException;
+import javax.management.JMException;
+import javax.management.MBeanServer;
+import javax.management.ObjectName;
+import java.lang.management.ManagementFactory;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.UnaryOperator;
+
+/**
+ * The MBean. It holds nothing: every call reads the agent and its latest report, so one registration serves a
+ * running agent, a stopped one and one that never started. Exceptions thrown to clients are JDK classes carrying
+ * only a message, so a client without our classes can read them.
+ */
+public final class NativeMemory implements NativeMemoryMXBean {
+    private NativeMemory() {}
+
+    /** Registers the MBean on the platform MBeanServer, unless it is there already. */
+    public static void register() throws JMException {
+        MBeanServer server = ManagementFactory.getPlatformMBeanServer();
+        ObjectName name = new ObjectName(OBJECT_NAME);
+        if (!server.isRegistered(name)) {
+            server.registerMBean(new NativeMemory(), name);
+        }
+    }
+
+    public static void unregister() throws JMException {
+        try {
+            ManagementFactory.getPlatformMBeanServer().unregisterMBean(new ObjectName(OBJECT_NAME));
+        } catch (InstanceNotFoundException e) {
+            // not registered
+        }
+    }
+
+    private static MemleakAgent agent() {
+        return MemleakAgent.current();
+    }
+
+    private static ReportView view() {
+        Surfaces surfaces = Surfaces.current();
+        return surfaces == null ? null : surfaces.view();
+    }
+
+    private static MemleakAgent requireAgent() {
+        MemleakAgent agent = agent();
+        if (agent == null) {
+            String problem = MemleakAgent.lastStartProblem();
+            throw new IllegalStateException("memleak4j is not running" + (problem == null ? "" : ": " + problem));
+        }
+        return agent;
+    }
+
+    @Override
+    public String getStatus() {
+        MemleakAgent agent = agent();
+        if (agent == null) {
+            String problem = MemleakAgent.lastStartProblem();
+            return "not started: " + (problem == null ? "memleak4j was not started or was shut down" : problem);
+        }
+        String reason = agent.stopReason();
+        return reason == null ? "running" : "stopped: " + reason;
+    }
+
+    @Override
+    public boolean isRunning() {
+        MemleakAgent agent = agent();
+        return agent != null && agent.stopReason() == null;
+    }
+
+    @Override
+    public String getProbeMode() {
+        MemleakAgent agent = agent();
+        return agent == null ? getStatus() : Surfaces.probeMode(agent);
+    }
+
+    @Override
+    public int getAttachedProbes() {
+        MemleakAgent agent = agent();
+        return agent == null ? 0 : agent.attachedProbes();
+    }
+
+    @Override
+    public String getAllocator() {
+        MemleakAgent agent = agent();
+        return agent == null ? "" : String.valueOf(agent.library());
+    }
+
+    @Override
+    public String getSnapshotTime() {
+        ReportView view = view();
+        return view == null ? "" : view.snapshot().time().toString();
+    }
+
+    @Override
+    public long getOutstandingBytes() {
+        ReportView view = view();
+        return view == null ? 0 : view.snapshot().totalBytes();
+    }
+
+    @Override
+    public long getOutstandingAllocations() {
+        ReportView view = view();
+        return view == null ? 0 : view.snapshot().totalCount();
+    }
+
+    @Override
+    public int getStackCount() {
+        ReportView view = view();
+        return view == null ? 0 : view.snapshot().stackCount();
+    }
+
+    @Override
+    public boolean isEstimated() {
+        ReportView view = view();
+        return view != null && view.snapshot().estimated();
+    }
+
+    @Override
+    public String getBaselineTime() {
+        ReportView view = view();
+        return view == null ? "" : view.baselineTime().toString();
+    }
+
+    @Override
+    public long getBytesAllocated() {
+        ReportView view = view();
+        return view == null ? 0 : view.bytesAllocated();
+    }
+
+    @Override
+    public long getBytesFreed() {
+        ReportView view = view();
+        return view == null ? 0 : view.bytesFreed();
+    }
+
+    @Override
+    public long getAllocationCalls() {
+        return since(Stat.ALLOC_CALLS);
+    }
+
+    @Override
+    public long getFreeCalls() {
+        return since(Stat.FREE_CALLS);
+    }
+
+    @Override
+    public long getFailedAllocations() {
+        return since(Stat.ALLOC_FAILED);
+    }
+
+    private static long since(Stat stat) {
+        ReportView view = view();
+        return view == null ? 0 : view.sinceBaseline(stat);
+    }
+
+    @Override
+    public long getAllocationBytesPerSecond() {
+        ReportView view = view();
+        return view == null ? 0 : view.bytesPerSecond();
+    }
+
+    @Override
+    public long getAllocationCallsPerSecond() {
+        ReportView view = view();
+        return view == null ? 0 : view.callsPerSecond();
+    }
+
+    @Override
+    public long getAllocationsNotTracked() {
+        ReportView view = view();
+        return view == null ? 0 : view.notTracked();
+    }
+
+    @Override
+    public long getAllocationsWithoutStack() {
+        ReportView view = view();
+        return view == null ? 0 : view.withoutStack();
+    }
+
+    @Override
+    public long getMapMemoryBytes() {
+        ReportView view = view();
+        return view == null || !isRunning() ? 0 : view.mapMemoryBytes();
+    }
+
+    @Override
+    public StackInfo[] getTopStacks() {
+        ReportView view = view();
+        if (view == null) {
+            return new StackInfo[0];
+        }
+        List<ReportView.StackView> stacks = view.stacks();
+        StackInfo[] infos = new StackInfo[stacks.size()];
+        for (int i = 0; i < infos.length; i++) {
+            ReportView.StackView stack = stacks.get(i);
+            List<Frame> frames = stack.report().frames();
+            String[] texts = new String[frames.size()];
+            for (int f = 0; f < texts.length; f++) {
+                texts[f] = frames.get(f).text();
+            }
+            long age = stack.report().oldestAgeNanos();
+            infos[i] = new StackInfo(stack.rank(), Long.toHexString(stack.report().stackId()), stack.report().bytes(),
+                    stack.report().count(), age < 0 ? -1 : TimeUnit.NANOSECONDS.toMillis(age), stack.growthBytes(),
+                    stack.growthSinceBaselineBytes(), orEmpty(stack.topJavaFrame()), orEmpty(stack.topNativeFrame()),
+                    texts);
+        }
+        return infos;
+    }
+
+    @Override
+    public SettingsInfo getSettings() {
+        MemleakAgent agent = requireAgent();
+        ReportSettings s = agent.settings();
+        return new SettingsInfo(s.intervalSeconds(), s.top(), s.showAllocs(), s.olderMillis(), s.combinedOnly(),
+                s.sampleRate(), s.sampleBytes(), s.minSize(), s.maxSize(),
+                agent.options().json() == null ? "" : agent.options().json().toString(),
+                agent.options().output() == null ? "" : agent.options().output().toString());
+    }
+
+    @Override
+    public int getIntervalSeconds() {
+        return requireAgent().settings().intervalSeconds();
+    }
+
+    @Override
+    public void setIntervalSeconds(int seconds) {
+        check(seconds >= 1 && seconds <= 86_400, "interval " + seconds + " is out of range 1..86400");
+        update(s -> s.withIntervalSeconds(seconds));
+    }
+
+    @Override
+    public int getTop() {
+        return requireAgent().settings().top();
+    }
+
+    @Override
+    public void setTop(int top) {
+        check(top >= 1 && top <= 10_000, "top " + top + " is out of range 1..10000");
+        update(s -> s.withTop(top));
+    }
+
+    @Override
+    public long getSampleRate() {
+        return requireAgent().settings().sampleRate();
+    }
+
+    @Override
+    public void setSampleRate(long rate) {
+        check(rate >= 1 && rate <= (1L << 32), "sample rate " + rate + " is out of range 1..4294967296");
+        update(s -> s.withSampleRate(rate));
+    }
+
+    @Override
+    public void setSizeRange(long min, long max) {
+        check(min >= 0 && max >= min, "size range " + min + ".." + max + ": need 0 <= min <= max");
+        update(s -> s.withSizeRange(min, max));
+    }
+
+    @Override
+    public String textSnapshot() {
+        ReportView view = view();
+        return view == null ? "no report yet (" + getStatus() + ")\n" : TextReport.format(view.snapshot());
+    }
+
+    @Override
+    public String jsonSnapshot() {
+        ReportView view = view();
+        if (view == null) {
+            throw new IllegalStateException("no report yet (" + getStatus() + ")");
+        }
+        return JsonSnapshot.toJson(view, requireAgent());
+    }
+
+    @Override
+    public void resetBaseline() {
+        requireAgent();
+        Surfaces surfaces = Surfaces.current();
+        if (surfaces != null) {
+            surfaces.resetBaseline();
+        }
+    }
+
+    @Override
+    public void stopProbes() {
+        requireAgent().stopProbes();
+    }
+
+    @Override
+    public void startProbes() {
+        try {
+            requireAgent().startProbes();
+        } catch (Exception e) {
+            // Only the message crosses: the client may not have our exception classes.
+            throw new IllegalStateException("probes not started: " + (e.getMessage() != null ? e.getMessage()
+                    : e.getClass().getSimpleName()));
+        }
+    }
+
+    private static void update(UnaryOperator<ReportSettings> change) {
+        try {
+            requireAgent().updateSettings(change);
+        } catch (RuntimeException e) {
+            throw new IllegalStateException(e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName());
+        }
+    }
+
+    private static void check(boolean ok, String message) {
+        if (!ok) {
+            throw new IllegalArgumentException(message);
+        }
+    }
+
+    private static String orEmpty(String text) {
+        return text == null ? "" : text;
+    }
+}

@@ -1,0 +1,167 @@
+package dev.memleak4j.agent.json;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.memleak4j.agent.MemleakAgent;
+import dev.memleak4j.agent.bpf.Stat;
+import dev.memleak4j.agent.report.Allocation;
+import dev.memleak4j.agent.report.ReportSettings;
+import dev.memleak4j.agent.report.Snapshot;
+import dev.memleak4j.agent.report.StackReport;
+import dev.memleak4j.agent.stacks.Frame;
+import dev.memleak4j.agent.surfaces.Frames;
+import dev.memleak4j.agent.surfaces.ReportView;
+
+import java.util.Locale;
+
+/**
+ * A report as JSON, the document {@code json=FILE} writes and the MBean's jsonSnapshot returns. The schema is in the
+ * README ("JSON"); {@link #SCHEMA_VERSION} changes when a field changes meaning or goes away (new fields may come
+ * without). 64-bit addresses and stack ids are hex strings: JSON numbers lose precision above 2^53 in most readers.
+ */
+public final class JsonSnapshot {
+    public static final String SCHEMA = "memleak4j-snapshot";
+    public static final int SCHEMA_VERSION = 1;
+    private static final ObjectMapper MAPPER = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    private JsonSnapshot() {}
+
+    public static String toJson(ReportView view, MemleakAgent agent) {
+        try {
+            return MAPPER.writeValueAsString(document(view, agent)) + "\n";
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("JSON snapshot failed: " + e.getMessage());
+        }
+    }
+
+    static ObjectNode document(ReportView view, MemleakAgent agent) {
+        Snapshot snapshot = view.snapshot();
+        ObjectNode root = MAPPER.createObjectNode();
+        root.put("schema", SCHEMA);
+        root.put("version", SCHEMA_VERSION);
+        root.put("time", snapshot.time().toString());
+        root.put("timeMillis", snapshot.time().toEpochMilli());
+        root.put("pid", ProcessHandle.current().pid());
+        root.put("trackingSince", snapshot.trackingSince().toString());
+        root.put("baselineTime", view.baselineTime().toString());
+        root.put("allocator", String.valueOf(agent.library()));
+        root.put("probeMode", view.probeMode());
+        root.put("attachedProbes", view.attachedProbes());
+        root.put("mapMemoryBytes", view.mapMemoryBytes());
+
+        ReportSettings s = agent.settings();
+        ObjectNode settings = root.putObject("settings");
+        settings.put("intervalSeconds", s.intervalSeconds());
+        settings.put("top", s.top());
+        settings.put("showAllocs", s.showAllocs());
+        settings.put("olderMillis", s.olderMillis());
+        settings.put("combinedOnly", s.combinedOnly());
+        settings.put("sampleRate", s.sampleRate());
+        settings.put("sampleBytes", s.sampleBytes());
+        settings.put("minSize", s.minSize());
+        settings.put("maxSize", s.maxSize());
+
+        ObjectNode sampling = root.putObject("sampling");
+        sampling.put("estimated", snapshot.estimated());
+        sampling.put("sampleRate", snapshot.sampleRate());
+        sampling.put("sampleBytes", snapshot.sampleBytes());
+
+        ObjectNode outstanding = root.putObject("outstanding");
+        outstanding.put("bytes", snapshot.totalBytes());
+        outstanding.put("allocations", snapshot.totalCount());
+        outstanding.put("stacks", snapshot.stackCount());
+        outstanding.put("top", snapshot.top());
+
+        ObjectNode since = root.putObject("sinceBaseline");
+        since.put("bytesAllocated", view.bytesAllocated());
+        since.put("bytesFreed", view.bytesFreed());
+        since.put("allocationCalls", view.sinceBaseline(Stat.ALLOC_CALLS));
+        since.put("freeCalls", view.sinceBaseline(Stat.FREE_CALLS));
+        since.put("failedAllocations", view.sinceBaseline(Stat.ALLOC_FAILED));
+        since.put("notTracked", view.notTracked());
+        since.put("withoutStack", view.withoutStack());
+
+        ObjectNode rates = root.putObject("rates");
+        rates.put("intervalStart", view.intervalStart().toString());
+        rates.put("bytesPerSecond", view.bytesPerSecond());
+        rates.put("allocationCallsPerSecond", view.callsPerSecond());
+
+        // The kernel's counters since the attach, raw, by name: the text report's losses line comes from these.
+        ObjectNode counters = root.putObject("counters");
+        for (Stat stat : Stat.values()) {
+            counters.put(camel(stat.name()), snapshot.stat(stat));
+        }
+        ObjectNode losses = root.putObject("losses");
+        losses.put("allocationMapFull", snapshot.stat(Stat.DROPPED_ALLOCS_FULL));
+        losses.put("stackMapFull", snapshot.stat(Stat.DROPPED_STACKS_FULL));
+        losses.put("stackWalkFailed", snapshot.stat(Stat.DROPPED_STACK_ERROR));
+        losses.put("combinedMapFull", snapshot.stat(Stat.DROPPED_COMBINED_FULL));
+        losses.put("returnsWithoutEntry", snapshot.stat(Stat.DROPPED_NO_PENDING));
+
+        ArrayNode stacks = root.putArray("stacks");
+        for (ReportView.StackView stack : view.stacks()) {
+            StackReport report = stack.report();
+            ObjectNode node = stacks.addObject();
+            node.put("rank", stack.rank());
+            node.put("stackId", hex(report.stackId()));
+            node.put("bytes", report.bytes());
+            node.put("allocations", report.count());
+            node.put("trackedAllocations", report.trackedCount());
+            node.put("oldestAgeNanos", report.oldestAgeNanos());
+            node.put("growthBytes", stack.growthBytes());
+            node.put("growthAllocations", stack.growthAllocations());
+            node.put("growthSinceBaselineBytes", stack.growthSinceBaselineBytes());
+            node.put("topJavaFrame", stack.topJavaFrame());
+            node.put("topNativeFrame", stack.topNativeFrame());
+            ArrayNode frames = node.putArray("frames");
+            for (Frame frame : report.frames()) {
+                ObjectNode f = frames.addObject();
+                f.put("address", hex(frame.address()));
+                f.put("kind", Frames.kind(frame));
+                f.put("name", frame.name());
+                f.put("module", frame.module());
+                f.put("offset", frame.offset());
+                f.put("file", Frames.file(frame));
+                int line = Frames.line(frame);
+                if (line > 0) {
+                    f.put("line", line);
+                } else {
+                    f.putNull("line");
+                }
+                f.put("text", frame.text());
+            }
+            ArrayNode allocations = node.putArray("allocationList");
+            for (Allocation allocation : report.allocations()) {
+                ObjectNode a = allocations.addObject();
+                a.put("address", hex(allocation.address()));
+                a.put("size", allocation.size());
+                a.put("ageNanos", allocation.ageNanos());
+            }
+            node.put("allocationsNotListed", report.allocations().isEmpty() ? 0
+                    : Math.max(0, report.trackedCount() - report.allocations().size()));
+        }
+        return root;
+    }
+
+    private static String hex(long value) {
+        return "0x" + Long.toHexString(value);
+    }
+
+    /** ALLOC_CALLS → allocCalls. */
+    private static String camel(String constant) {
+        StringBuilder out = new StringBuilder();
+        boolean upper = false;
+        for (char c : constant.toLowerCase(Locale.ROOT).toCharArray()) {
+            if (c == '_') {
+                upper = true;
+            } else {
+                out.append(upper ? Character.toUpperCase(c) : c);
+                upper = false;
+            }
+        }
+        return out.toString();
+    }
+}
