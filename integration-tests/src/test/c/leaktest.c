@@ -9,6 +9,8 @@
 #include <malloc.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #define EXPORT(ret, name) JNIEXPORT ret JNICALL Java_dev_memleak4j_it_programs_LeakLib_##name
 
@@ -82,4 +84,41 @@ EXPORT(jint, mallocMany)(JNIEnv *env, jclass type, jint count, jlong size)
 		leaktest_sink = block;
 	}
 	return made;
+}
+
+/* Short-lived blocks from one stack: malloc and free in a loop, for churn; returns the iterations done. */
+EXPORT(jint, churn)(JNIEnv *env, jclass type, jint iterations, jlong size)
+{
+	for (jint i = 0; i < iterations; i++) {
+		void *volatile block = malloc((size_t)size); /* local: several threads churn at once */
+
+		free(block);
+	}
+	return iterations;
+}
+
+/* The soak's known leak: its own export, so its stack is told apart from the churn's. */
+EXPORT(jlong, soakLeak)(JNIEnv *env, jclass type, jlong size)
+{
+	return (jlong)(uintptr_t)(leaktest_sink = malloc((size_t)size));
+}
+
+/*
+ * fork() from the JVM: the child leaks a block of `size` and exits at once (it must not be
+ * tracked); returns the child's exit status, or -1 when fork or waitpid failed.
+ */
+EXPORT(jint, forkChild)(JNIEnv *env, jclass type, jlong size)
+{
+	int status = 0;
+	pid_t child = fork();
+
+	if (child < 0)
+		return -1;
+	if (child == 0) {
+		leaktest_sink = malloc((size_t)size);
+		_exit(leaktest_sink ? 42 : 1);
+	}
+	if (waitpid(child, &status, 0) != child)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }

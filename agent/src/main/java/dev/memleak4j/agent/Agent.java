@@ -19,13 +19,36 @@ public final class Agent {
     /** Loaded into a running JVM through the Attach API. */
     public static void agentmain(String arguments, Instrumentation instrumentation) {
         try {
+            if (arguments != null && arguments.trim().equals(RunStatus.DETACH)) {
+                detach();
+                return;
+            }
             MemleakAgent.start(arguments);
         } catch (OptionException e) {
-            MemleakAgent.log("bad option: " + e.getMessage() + "; memleak4j is not started, the application runs "
+            failed("bad option: " + e.getMessage() + "; memleak4j is not started, the application runs "
                     + "on ('help' lists the options)");
         } catch (Throwable e) {
             String message = e.getMessage() != null ? e.getMessage() : e.toString();
-            MemleakAgent.log("not started: " + message + "; the application runs on without memleak4j");
+            failed("not started: " + message + "; the application runs on without memleak4j");
+        }
+    }
+
+    /** {@code java -jar memleak4j-agent.jar detach PID} loads the agent again with {@code detach}. */
+    private static void detach() {
+        if (MemleakAgent.current() == null) {
+            MemleakAgent.log("detach: memleak4j is not running in this JVM");
+            return;
+        }
+        MemleakAgent.shutdown();
+        MemleakAgent.log("detached: every probe removed, BPF maps freed; the application runs on");
+    }
+
+    private static void failed(String line) {
+        MemleakAgent.log(line);
+        try {
+            RunStatus.failed(line);
+        } catch (RuntimeException e) {
+            // A security manager may forbid setting properties; the line above already told the user.
         }
     }
 }

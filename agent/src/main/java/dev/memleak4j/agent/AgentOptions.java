@@ -96,10 +96,11 @@ public final class AgentOptions {
         }
         classicProbes = choice("probe-mode", "auto", "auto", "classic").equals("classic");
         combinedOnly = flag("combined-only");
-        obj = given.containsKey("obj") ? Paths.get(nonEmpty("obj")) : null;
-        symbolsPrefix = given.containsKey("symbols-prefix") ? given.get("symbols-prefix") : "";
-        output = given.containsKey("output") ? Paths.get(nonEmpty("output")) : null;
-        json = given.containsKey("json") ? Paths.get(nonEmpty("json")) : null;
+        obj = given.containsKey("obj") ? path("obj") : null;
+        symbolsPrefix = given.containsKey("symbols-prefix") ? requireValue("symbols-prefix", given.get("symbols-prefix"))
+                : "";
+        output = given.containsKey("output") ? path("output") : null;
+        json = given.containsKey("json") ? path("json") : null;
         maxAllocs = number("max-allocs", 1 << 20, 1, 1 << 28);
         maxStacks = number("max-stacks", 1 << 14, 1, 1 << 22);
         maxThreads = number("max-threads", 4096, 16, 1 << 20);
@@ -211,6 +212,15 @@ public final class AgentOptions {
             return false;
         }
         throw new OptionException(key + "=" + printable(value) + ": a flag takes no value, or true/false");
+    }
+
+    private Path path(String key) {
+        String value = nonEmpty(key);
+        try {
+            return Paths.get(value);
+        } catch (java.nio.file.InvalidPathException e) {
+            throw new OptionException(key + "=" + printable(value) + " is not a usable path; " + describe(key));
+        }
     }
 
     private String nonEmpty(String key) {

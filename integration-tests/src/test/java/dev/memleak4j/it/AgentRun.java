@@ -70,6 +70,20 @@ final class AgentRun {
         return new AgentRun(process.exitValue(), Files.readString(out), Files.readString(err), reports);
     }
 
+    /** Runs {@code javaCommand} with {@code -javaagent:JAR=options} exactly as given (no output= added). */
+    static AgentRun rawAgent(Path workDir, String options, List<String> javaCommand) throws Exception {
+        List<String> command = new ArrayList<>(javaCommand);
+        command.add(1, "-javaagent:" + AGENT_JAR + "=" + options);
+        Path out = workDir.resolve("stdout.txt");
+        Path err = workDir.resolve("stderr.txt");
+        Process process = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        if (!process.waitFor(120, TimeUnit.SECONDS)) {
+            process.destroyForcibly();
+            fail("the JVM did not finish in 120 s: " + command + "\nstderr:\n" + Files.readString(err));
+        }
+        return new AgentRun(process.exitValue(), Files.readString(out), Files.readString(err), "");
+    }
+
     static String javaBinary() {
         return Paths.get(System.getProperty("java.home"), "bin", "java").toString();
     }

@@ -54,7 +54,9 @@ public final class TextReport {
         addLoss(losses, snapshot, Stat.DROPPED_NO_PENDING,
                 "returns without their entry (calls begun before the probes, or more threads than max-threads)");
         if (!losses.isEmpty()) {
-            out.append("\t[memleak4j] ").append(String.join("; ", losses)).append('\n');
+            // The counters run from the attach: after a run-time attach, "since" tells what they cover.
+            out.append("\t[memleak4j] ").append(String.join("; ", losses)).append("; counted since ")
+                    .append(CLOCK.format(snapshot.trackingSince())).append('\n');
         }
     }
 

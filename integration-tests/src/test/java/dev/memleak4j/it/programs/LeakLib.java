@@ -32,4 +32,11 @@ public final class LeakLib {
     public static native void release(long block);
 
     public static native int mallocMany(int count, long size);
+
+    public static native int churn(int iterations, long size);
+
+    public static native long soakLeak(long size);
+
+    /** fork(): the child mallocs {@code size} bytes and exits with 42; returns its exit status or -1. */
+    public static native int forkChild(long size);
 }

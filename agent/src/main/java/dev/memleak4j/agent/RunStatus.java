@@ -1,0 +1,46 @@
+package dev.memleak4j.agent;
+
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.format.DateTimeFormatter;
+
+/**
+ * What other JVMs see of memleak4j in this one, through the Attach API's view of the system properties: the
+ * command-line tool ({@code list}, {@code attach}, {@code detach}) reads them.
+ */
+public final class RunStatus {
+    /** Set while memleak4j runs in this JVM: its version and since when it tracks. */
+    public static final String RUNNING = "memleak4j.running";
+    /** Set when the last start failed: the line the agent printed, for the tool to show. */
+    public static final String PROBLEM = "memleak4j.problem";
+    /** The argument that makes {@code agentmain} shut memleak4j down instead of starting it. */
+    public static final String DETACH = "detach";
+
+    private static final DateTimeFormatter CLOCK = DateTimeFormatter.ofPattern("HH:mm:ss")
+            .withZone(ZoneId.systemDefault());
+
+    private RunStatus() {}
+
+    static void started(Instant since) {
+        System.setProperty(RUNNING, version() + ", tracking since " + CLOCK.format(since));
+        System.clearProperty(PROBLEM);
+    }
+
+    static void stopped() {
+        System.clearProperty(RUNNING);
+    }
+
+    static void failed(String line) {
+        System.setProperty(PROBLEM, line);
+    }
+
+    /** HH:mm:ss in this JVM's time zone, as the reports print times. */
+    public static String clock(Instant instant) {
+        return CLOCK.format(instant);
+    }
+
+    public static String version() {
+        String version = RunStatus.class.getPackage().getImplementationVersion();
+        return version != null ? version : "dev";
+    }
+}
