@@ -1,0 +1,858 @@
+package dev.memleak4j.bench;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.EnumMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/**
+ * The benchmark's parent: runs every workload in fresh child JVMs ({@link ChildMain}) without a tool, with memleak4j
+ * and with async-profiler's {@code nativemem}, the configurations alternating round after round, then prints the
+ * machine and one Markdown table. See {@link #usage()}.
+ */
+public final class BenchMain {
+    private static final String CHILD_HEAP = "256m";
+
+    /** What a child JVM runs with. */
+    enum Config {
+        BASELINE("baseline", "no tool"),
+        MEMLEAK4J("memleak4j", "memleak4j"),
+        ASYNC_PROFILER("async-profiler", "async-profiler nativemem"),
+        COUNT("count", "allocator-call counter (LD_PRELOAD)");
+
+        final String id;
+        final String label;
+
+        Config(String id, String label) {
+            this.id = id;
+            this.label = label;
+        }
+    }
+
+    /** One child JVM's results. */
+    static final class Run {
+        String error;
+        long ops;
+        long nanos;
+        long cpuNanos = -1;
+        long calls = -1;
+        long rssKb = -1;
+        long hwmKb = -1;
+        long bpfMapBytes = -1;
+        int bpfMaps;
+        long bpfProgBytes = -1;
+        long heldAllocNanos = -1;
+        Run before;
+        long reportedAllocations = -1;
+        /** CPUs busy with other processes while this child ran (machine busy time minus the child's), average. */
+        double otherCpus = Double.NaN;
+        String untrackedLine;
+        Path log;
+
+        boolean ok() {
+            return error == null;
+        }
+
+        double opsPerSecond() {
+            return ops * 1e9 / nanos;
+        }
+
+        double cpuNanosPerOp() {
+            return cpuNanos < 0 ? Double.NaN : (double) cpuNanos / ops;
+        }
+    }
+
+    private final Options options;
+    private final Path benchJar;
+    private final Path benchLibrary;
+    private final Path countLibrary;
+    private final List<String> notes = new ArrayList<>();
+    private final List<Double> otherCpus = new ArrayList<>();
+    private long stealTicks;
+    private String millionAgentOptions;
+    private long totalTicks;
+
+    private BenchMain(Options options) throws IOException {
+        this.options = options;
+        this.benchJar = Path.of(BenchMain.class.getProtectionDomain().getCodeSource().getLocation().getPath());
+        Path nativeDir = Files.createDirectories(options.workDir.resolve("native"));
+        Files.createDirectories(options.workDir.resolve("logs"));
+        this.benchLibrary = extract("libmemleak4jbench.so", nativeDir);
+        this.countLibrary = extract("libbenchcount.so", nativeDir);
+    }
+
+    public static void main(String[] args) throws Exception {
+        Options options;
+        try {
+            options = Options.parse(args);
+        } catch (IllegalArgumentException e) {
+            System.err.println("memleak4j-bench: " + e.getMessage());
+            System.err.println(usage());
+            System.exit(2);
+            return;
+        }
+        if (options.help) {
+            System.out.println(usage());
+            return;
+        }
+        new BenchMain(options).run();
+    }
+
+    static String usage() {
+        return String.join("\n",
+                "usage: java -jar memleak4j-bench.jar [options]   (scripts/bench.sh builds, fetches async-profiler, runs)",
+                "  --agent PATH              memleak4j agent jar (default agent/target/memleak4j-agent.jar)",
+                "  --agent-options OPTS      the agent's options (default interval=5, i.e. its defaults)",
+                "  --async-profiler PATH     libasyncProfiler.so, run as -agentpath:PATH=start,nativemem,file=...",
+                "  --no-async-profiler WHY   skip the async-profiler column, saying why",
+                "  --rounds N                rounds of alternating configurations (default 3)",
+                "  --warmup SECONDS          warm-up per child before measuring (default 2)",
+                "  --measure SECONDS         measurement window per child (default 5)",
+                "  --workloads A,B,...       of jni-malloc-free,direct-buffer,gzip,mix (default all)",
+                "  --no-count                skip the allocator-call counting runs (no ns-per-call estimates)",
+                "  --million N               outstanding allocations in the agent-memory mode (default 1000000; 0 skips)",
+                "  --million-hold SECONDS    how long they are held before memory is read (default 8)",
+                "  --java PATH               java for the child JVMs (default: this JVM's)",
+                "  --jvm-arg ARG             an extra argument for every child JVM (repeatable)",
+                "  --work-dir DIR            logs, extracted libraries, async-profiler output (default /tmp/memleak4j-bench)");
+    }
+
+    private void run() throws Exception {
+        String started = ZonedDateTime.now().format(DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm zzz"));
+        StringBuilder out = new StringBuilder();
+        out.append("# memleak4j benchmark, ").append(started).append("\n\n");
+        for (Map.Entry<String, String> entry : machine().entrySet()) {
+            out.append("- ").append(entry.getKey()).append(": ").append(entry.getValue()).append('\n');
+        }
+        out.append("- memleak4j: `-javaagent:").append(options.agent).append(agentSuffix(options.agentOptions))
+                .append("`\n");
+        out.append("- async-profiler: ").append(options.asyncProfiler != null
+                ? "`-agentpath:" + options.asyncProfiler + "=start,nativemem,file=<work-dir>/async-profiler.jfr`"
+                : "skipped: " + options.noAsyncProfilerReason).append('\n');
+        out.append("- load average at start: ").append(read("/proc/loadavg")).append('\n');
+        out.append("- child JVMs: `").append(String.join(" ", baseJvmArgs())).append("`; ")
+                .append(options.rounds).append(" rounds of ").append(seconds(options.warmupMs)).append(" s warm-up + ")
+                .append(seconds(options.measureMs)).append(" s measurement, configurations alternating\n");
+        System.out.print(out);
+        System.out.flush();
+
+        if (!Files.isRegularFile(options.agent)) {
+            throw new IllegalStateException("no agent jar at " + options.agent + ": build it (mvn -B -q install "
+                    + "-DskipTests) or give --agent PATH");
+        }
+        List<Config> configs = new ArrayList<>(List.of(Config.BASELINE, Config.MEMLEAK4J));
+        if (options.asyncProfiler != null) {
+            configs.add(Config.ASYNC_PROFILER);
+        }
+
+        Map<Workload, Double> callsPerOp = new EnumMap<>(Workload.class);
+        Map<Workload, Map<Config, List<Run>>> results = new EnumMap<>(Workload.class);
+        for (Workload workload : options.workloads) {
+            if (options.count) {
+                Run count = runChild(workload, Config.COUNT, 0, 1000, 2000, List.of());
+                if (count.ok() && count.calls >= 0 && count.ops > 0) {
+                    callsPerOp.put(workload, (double) count.calls / count.ops);
+                    progress(workload.id + " count: " + format(count.calls / (double) count.ops, 1)
+                            + " allocator calls/op");
+                } else {
+                    notes.add(workload.id + ": allocator calls not counted (" + describe(count) + ")");
+                }
+            }
+            Map<Config, List<Run>> byConfig = new EnumMap<>(Config.class);
+            for (int round = 1; round <= options.rounds; round++) {
+                for (Config config : configs) {
+                    Run run = runChild(workload, config, round, options.warmupMs, options.measureMs, List.of());
+                    byConfig.computeIfAbsent(config, c -> new ArrayList<>()).add(run);
+                    progress(workload.id + " round " + round + "/" + options.rounds + " " + config.id + ": "
+                            + (run.ok() ? formatRate(run.opsPerSecond()) + " ops/s, RSS " + run.rssKb / 1024
+                                    + " MiB" + (run.bpfMaps > 0 ? ", BPF maps " + mib(run.bpfMapBytes) + " MiB" : "")
+                                    + ", other processes busy " + format(run.otherCpus, 2) + " CPUs"
+                                    : "FAILED: " + run.error + " (log: " + run.log + ")"));
+                }
+            }
+            results.put(workload, byConfig);
+        }
+        Run millionBaseline = null;
+        Run millionAgent = null;
+        if (options.million > 0) {
+            List<String> extra = List.of(String.valueOf(options.million), "32");
+            millionBaseline = runChild(Workload.MILLION, Config.BASELINE, 0, 0, options.millionHoldMs, extra);
+            progress("million baseline: " + (millionBaseline.ok() ? "RSS " + millionBaseline.rssKb / 1024 + " MiB"
+                    : "FAILED: " + millionBaseline.error));
+            millionAgent = runChild(Workload.MILLION, Config.MEMLEAK4J, 0, 0, options.millionHoldMs, extra);
+            progress("million memleak4j: " + (millionAgent.ok() ? "RSS " + millionAgent.rssKb / 1024 + " MiB, BPF maps "
+                    + mib(millionAgent.bpfMapBytes) + " MiB" : "FAILED: " + millionAgent.error));
+        }
+
+        out.setLength(0);
+        out.append('\n').append(workloadTable(configs, results, callsPerOp));
+        if (millionBaseline != null) {
+            out.append('\n').append(millionTable(millionBaseline, millionAgent));
+        }
+        out.append('\n').append(legend());
+        if (!otherCpus.isEmpty()) {
+            double average = otherCpus.stream().mapToDouble(Double::doubleValue).average().orElse(0);
+            double max = otherCpus.stream().mapToDouble(Double::doubleValue).max().orElse(0);
+            String load = "while the child JVMs ran, other processes kept on average " + format(average, 2)
+                    + " of " + Runtime.getRuntime().availableProcessors() + " CPUs busy (at most " + format(max, 2)
+                    + " during one child); steal time " + format(100.0 * stealTicks / Math.max(1, totalTicks), 1)
+                    + "%; load average at the end: " + read("/proc/loadavg");
+            notes.add(0, average > 0.2 || max > 0.5 ? load + ". The machine was not quiet: the ratios are noisy."
+                    : load + ".");
+        }
+        if (!notes.isEmpty()) {
+            out.append("\nNotes:\n");
+            for (String note : notes) {
+                out.append("- ").append(note).append('\n');
+            }
+        }
+        System.out.print(out);
+    }
+
+    // ---------------------------------------------------------------------------------------------- child JVMs
+
+    private List<String> baseJvmArgs() {
+        List<String> args = new ArrayList<>(List.of("-Xms" + CHILD_HEAP, "-Xmx" + CHILD_HEAP, "-XX:+AlwaysPreTouch",
+                "-XX:MaxDirectMemorySize=64m"));
+        args.addAll(options.jvmArgs);
+        return args;
+    }
+
+    private Run runChild(Workload workload, Config config, int round, long warmupMs, long measureMs,
+            List<String> extra) throws IOException, InterruptedException {
+        Run run = new Run();
+        String name = workload.id + "-" + config.id + (round > 0 ? "-r" + round : "");
+        run.log = options.workDir.resolve("logs").resolve(name + ".log");
+        Path jfr = options.workDir.resolve("async-profiler.jfr");
+        List<String> command = new ArrayList<>();
+        command.add(options.java.toString());
+        command.addAll(baseJvmArgs());
+        String agentOptions = workload == Workload.MILLION ? millionAgentOptions() : options.agentOptions;
+        switch (config) {
+            case MEMLEAK4J:
+                command.add("-javaagent:" + options.agent + agentSuffix(agentOptions));
+                break;
+            case ASYNC_PROFILER:
+                command.add("-agentpath:" + options.asyncProfiler + "=start,nativemem,file=" + jfr);
+                break;
+            default:
+                break;
+        }
+        command.add("-D" + NativeBench.LIBRARY_PROPERTY + "=" + benchLibrary);
+        command.addAll(List.of("-cp", benchJar.toString(), ChildMain.class.getName(), workload.id,
+                String.valueOf(warmupMs), String.valueOf(measureMs)));
+        command.addAll(extra);
+        Files.writeString(run.log, "# " + String.join(" ", command) + "\n");
+        ProcessBuilder builder = new ProcessBuilder(command)
+                .redirectError(ProcessBuilder.Redirect.appendTo(run.log.toFile()));
+        if (config == Config.COUNT) {
+            builder.environment().put("LD_PRELOAD", countLibrary.toString());
+        }
+        long[] cpuBefore = machineCpu();
+        Process process = builder.start();
+        long deadline = warmupMs + measureMs + TimeUnit.SECONDS.toMillis(120);
+        Thread watchdog = new Thread(() -> {
+            try {
+                if (!process.waitFor(deadline, TimeUnit.MILLISECONDS)) {
+                    process.destroyForcibly();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, "watchdog");
+        watchdog.setDaemon(true);
+        watchdog.start();
+        List<String> otherLines = new ArrayList<>();
+        boolean sampled = false;
+        try (BufferedReader reader = new BufferedReader(
+                new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+                OutputStream stdin = process.getOutputStream()) {
+            for (String line; (line = reader.readLine()) != null; ) {
+                if (line.startsWith("BENCH result ")) {
+                    Map<String, String> values = fields(line.substring("BENCH result ".length()));
+                    run.ops = Long.parseLong(values.get("ops"));
+                    run.nanos = Long.parseLong(values.get("nanos"));
+                    run.cpuNanos = Long.parseLong(values.get("cpu_nanos"));
+                    run.calls = Long.parseLong(values.get("calls"));
+                } else if (line.startsWith("BENCH held ")) {
+                    run.heldAllocNanos = Long.parseLong(fields(line.substring("BENCH held ".length()))
+                            .get("alloc_nanos"));
+                } else if (line.startsWith("BENCH before")) {
+                    run.before = new Run();
+                    sample(process.pid(), run.before);
+                    stdin.write('\n');
+                    stdin.flush();
+                } else if (line.startsWith("BENCH waiting")) {
+                    sample(process.pid(), run);
+                    long[] cpuAfter = machineCpu();
+                    long childTicks = processTicks(process.pid());
+                    if (cpuBefore != null && cpuAfter != null && childTicks >= 0 && cpuAfter[1] > cpuBefore[1]) {
+                        double cpus = Runtime.getRuntime().availableProcessors();
+                        run.otherCpus = Math.max(0, (cpuAfter[0] - cpuBefore[0] - childTicks) * cpus
+                                / (cpuAfter[1] - cpuBefore[1]));
+                        otherCpus.add(run.otherCpus);
+                        stealTicks += cpuAfter[2] - cpuBefore[2];
+                        totalTicks += cpuAfter[1] - cpuBefore[1];
+                    }
+                    sampled = true;
+                    stdin.write('\n');
+                    stdin.flush();
+                } else if (line.startsWith("BENCH error ")) {
+                    run.error = line.substring("BENCH error ".length());
+                } else if (!line.startsWith("BENCH ")) {
+                    otherLines.add(line);
+                }
+            }
+        }
+        int exit = process.waitFor();
+        if (run.error == null && (exit != 0 || !sampled)) {
+            run.error = "child JVM exited with " + exit + firstLine(run.log, otherLines);
+        }
+        String log = Files.readString(run.log, StandardCharsets.UTF_8);
+        if (config == Config.MEMLEAK4J) {
+            Matcher notStarted = Pattern.compile("memleak4j: not started[^\n]*").matcher(log);
+            if (notStarted.find()) {
+                run.error = notStarted.group();
+            }
+            Matcher report = Pattern.compile("(\\d+) bytes in (\\d+) allocations from stack").matcher(log);
+            while (report.find()) {
+                run.reportedAllocations = Math.max(run.reportedAllocations, Long.parseLong(report.group(2)));
+            }
+            Matcher untracked = Pattern.compile("\\[memleak4j\\] [^\n]*not tracked[^\n]*").matcher(log);
+            while (untracked.find()) {
+                run.untrackedLine = untracked.group();
+            }
+            if (run.ok() && run.bpfMaps == 0) {
+                notes.add(name + ": no BPF map open in the child: memleak4j may not have attached (log: "
+                        + run.log + ")");
+            }
+        }
+        Files.deleteIfExists(jfr);
+        return run;
+    }
+
+    /** The machine's busy, total and steal clock ticks from /proc/stat, or null. */
+    private static long[] machineCpu() {
+        List<String> stat = lines("/proc/stat");
+        if (stat.isEmpty() || !stat.get(0).startsWith("cpu ")) {
+            return null;
+        }
+        String[] f = stat.get(0).trim().split("\\s+");
+        long user = Long.parseLong(f[1]);
+        long nice = Long.parseLong(f[2]);
+        long system = Long.parseLong(f[3]);
+        long idle = Long.parseLong(f[4]);
+        long iowait = Long.parseLong(f[5]);
+        long irq = Long.parseLong(f[6]);
+        long softirq = Long.parseLong(f[7]);
+        long steal = f.length > 8 ? Long.parseLong(f[8]) : 0;
+        long busy = user + nice + system + irq + softirq;
+        return new long[] {busy, busy + idle + iowait + steal, steal};
+    }
+
+    /** utime + stime of a process, in clock ticks, or -1. */
+    private static long processTicks(long pid) {
+        String stat = read("/proc/" + pid + "/stat");
+        int close = stat.lastIndexOf(')');
+        if (close < 0) {
+            return -1;
+        }
+        String[] f = stat.substring(close + 2).split(" ");
+        return Long.parseLong(f[11]) + Long.parseLong(f[12]);
+    }
+
+    /** Reads the child's RSS and the memory of the BPF maps and programs it holds open. */
+    private static void sample(long pid, Run run) {
+        Path proc = Path.of("/proc", String.valueOf(pid));
+        try {
+            for (String line : Files.readAllLines(proc.resolve("status"))) {
+                if (line.startsWith("VmRSS:")) {
+                    run.rssKb = Long.parseLong(line.replaceAll("[^0-9]", ""));
+                } else if (line.startsWith("VmHWM:")) {
+                    run.hwmKb = Long.parseLong(line.replaceAll("[^0-9]", ""));
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        long maps = 0;
+        long progs = 0;
+        int mapCount = 0;
+        try (Stream<Path> fds = Files.list(proc.resolve("fd"))) {
+            for (Path fd : (Iterable<Path>) fds::iterator) {
+                String target;
+                try {
+                    target = Files.readSymbolicLink(fd).toString();
+                } catch (IOException e) {
+                    continue;
+                }
+                boolean map = target.equals("anon_inode:bpf-map");
+                if (!map && !target.equals("anon_inode:bpf-prog")) {
+                    continue;
+                }
+                long memlock = 0;
+                try {
+                    for (String line : Files.readAllLines(proc.resolve("fdinfo").resolve(fd.getFileName()))) {
+                        if (line.startsWith("memlock:")) {
+                            memlock = Long.parseLong(line.substring("memlock:".length()).trim());
+                        }
+                    }
+                } catch (IOException e) {
+                    continue;
+                }
+                if (map) {
+                    maps += memlock;
+                    mapCount++;
+                } else {
+                    progs += memlock;
+                }
+            }
+        } catch (IOException e) {
+            run.bpfMapBytes = -1;
+            return;
+        }
+        run.bpfMapBytes = maps;
+        run.bpfMaps = mapCount;
+        run.bpfProgBytes = progs;
+    }
+
+    // ------------------------------------------------------------------------------------------------- tables
+
+    private String workloadTable(List<Config> configs, Map<Workload, Map<Config, List<Run>>> results,
+            Map<Workload, Double> callsPerOp) {
+        StringBuilder table = new StringBuilder();
+        table.append("| workload | tool | ops/s (median) | ratio with/without: median [min–max] | ns added/op "
+                + "| allocator calls/op | ns added/allocator call | RSS added (MiB) | BPF maps (MiB) |\n");
+        table.append("|---|---|---:|---|---:|---:|---:|---:|---:|\n");
+        for (Map.Entry<Workload, Map<Config, List<Run>>> entry : results.entrySet()) {
+            Workload workload = entry.getKey();
+            List<Run> base = entry.getValue().get(Config.BASELINE);
+            Double calls = callsPerOp.get(workload);
+            for (Config config : configs) {
+                List<Run> runs = entry.getValue().get(config);
+                List<Double> rates = new ArrayList<>();
+                List<Double> ratios = new ArrayList<>();
+                List<Double> nsPerOp = new ArrayList<>();
+                List<Double> nsPerCall = new ArrayList<>();
+                List<Double> rss = new ArrayList<>();
+                List<Double> bpf = new ArrayList<>();
+                String failure = null;
+                for (int i = 0; i < runs.size(); i++) {
+                    Run run = runs.get(i);
+                    Run ref = base.get(i);
+                    if (!run.ok()) {
+                        failure = run.error;
+                        continue;
+                    }
+                    rates.add(run.opsPerSecond());
+                    if (run.bpfMapBytes > 0) {
+                        bpf.add(run.bpfMapBytes / 1048576.0);
+                    }
+                    if (!ref.ok() || config == Config.BASELINE) {
+                        continue;
+                    }
+                    ratios.add(run.opsPerSecond() / ref.opsPerSecond());
+                    nsPerOp.add(1e9 / run.opsPerSecond() - 1e9 / ref.opsPerSecond());
+                    if (calls != null && calls > 0 && run.cpuNanos >= 0 && ref.cpuNanos >= 0) {
+                        nsPerCall.add((run.cpuNanosPerOp() - ref.cpuNanosPerOp()) / calls);
+                    }
+                    rss.add((run.rssKb - ref.rssKb) / 1024.0);
+                }
+                if (failure != null) {
+                    notes.add(workload.id + " / " + config.id + ": " + (runs.size() - rates.size()) + " of "
+                            + runs.size() + " runs failed: " + failure);
+                }
+                boolean baseline = config == Config.BASELINE;
+                table.append("| ").append(baseline ? workload.id : "").append(" | ").append(config.label)
+                        .append(" | ").append(rates.isEmpty() ? "failed" : formatRate(median(rates)))
+                        .append(" | ").append(baseline ? "1 (reference)" : spread(ratios))
+                        .append(" | ").append(baseline || nsPerOp.isEmpty() ? "" : format(median(nsPerOp), 0))
+                        .append(" | ").append(baseline && calls != null ? format(calls, 1) : "")
+                        .append(" | ").append(baseline || nsPerCall.isEmpty() ? "" : format(median(nsPerCall), 0))
+                        .append(" | ").append(baseline || rss.isEmpty() ? "" : format(median(rss), 1))
+                        .append(" | ").append(bpf.isEmpty() ? "" : format(median(bpf), 1))
+                        .append(" |\n");
+            }
+        }
+        return table.toString();
+    }
+
+    private String millionTable(Run baseline, Run agent) {
+        StringBuilder table = new StringBuilder();
+        table.append("Agent memory with ").append(String.format(Locale.ROOT, "%,d", options.million))
+                .append(" outstanding 32-byte allocations (JNI malloc, kept; agent options `")
+                .append(millionAgentOptions()).append("`; read after ").append(seconds(options.millionHoldMs))
+                .append(" s held, one report or more included):\n\n");
+        table.append("| | RSS (MiB) | RSS added (MiB) | peak RSS added (MiB) | BPF maps before → after (MiB) "
+                + "| BPF maps per allocation (bytes) | agent memory per allocation (bytes) "
+                + "| time to allocate them (s) | largest count in a report |\n");
+        table.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        table.append("| no tool | ").append(baseline.ok() ? format(baseline.rssKb / 1024.0, 1) : "failed")
+                .append(" | | | | | | ").append(baseline.ok() ? format(baseline.heldAllocNanos / 1e9, 2) : "")
+                .append(" | |\n");
+        if (!agent.ok() || !baseline.ok()) {
+            table.append("| memleak4j | failed | | | | | | | |\n");
+            notes.add("million: " + (agent.ok() ? baseline.error : agent.error) + " (log: "
+                    + (agent.ok() ? baseline.log : agent.log) + ")");
+            return table.toString();
+        }
+        double rssAdded = (agent.rssKb - baseline.rssKb) / 1024.0;
+        double peakAdded = (agent.hwmKb - baseline.hwmKb) / 1024.0;
+        double maps = agent.bpfMapBytes / 1048576.0;
+        long mapsBefore = agent.before != null ? agent.before.bpfMapBytes : -1;
+        double perAllocation = ((agent.rssKb - baseline.rssKb) * 1024.0 + agent.bpfMapBytes) / options.million;
+        table.append("| memleak4j | ").append(format(agent.rssKb / 1024.0, 1)).append(" | ")
+                .append(format(rssAdded, 1)).append(" | ").append(format(peakAdded, 1)).append(" | ")
+                .append(mapsBefore < 0 ? "?" : mib(mapsBefore)).append(" → ").append(format(maps, 1)).append(" | ")
+                .append(mapsBefore < 0 ? "" : format((agent.bpfMapBytes - mapsBefore) / (double) options.million, 0))
+                .append(" | ").append(format(perAllocation, 0)).append(" | ")
+                .append(format(agent.heldAllocNanos / 1e9, 2)).append(" | ")
+                .append(agent.reportedAllocations < 0 ? "no report" : String.format(Locale.ROOT, "%,d",
+                        agent.reportedAllocations)).append(" |\n");
+        table.append("\nTotal agent memory (RSS added + BPF maps): ").append(format(rssAdded + maps, 1))
+                .append(" MiB; at the RSS peak: ").append(format(peakAdded + maps, 1)).append(" MiB.\n");
+        if (agent.untrackedLine != null) {
+            notes.add("million: the agent's last report said: " + agent.untrackedLine.trim());
+        }
+        return table.toString();
+    }
+
+    /**
+     * The agent's options in the million mode: room for every block, and every allocation tracked exactly when the
+     * agent samples by default (it has {@code sample-bytes}): the mode measures the cost of tracked allocations.
+     */
+    private String millionAgentOptions() {
+        if (millionAgentOptions == null) {
+            long maxAllocs = Math.max(2_000_000L, 2L * options.million);
+            String help = command(options.java.toString(), "-javaagent:" + options.agent + "=help", "-version");
+            String extra = "max-allocs=" + maxAllocs + (help.contains("sample-bytes") ? ",sample-bytes=0" : "");
+            millionAgentOptions = options.agentOptions.isEmpty() ? extra : options.agentOptions + "," + extra;
+        }
+        return millionAgentOptions;
+    }
+
+    private static String legend() {
+        return String.join("\n",
+                "Legend:",
+                "- ratio: throughput with the tool / without it, per round (each round runs every configuration once, "
+                        + "in order, each in a fresh JVM); median and min–max over the rounds. 1.00 = no cost.",
+                "- ns added/op: 1e9/(ops/s with) − 1e9/(ops/s without), median over rounds (wall time per op of "
+                        + "the whole process; for jni-malloc-free, ns per malloc/free pair).",
+                "- allocator calls/op: malloc/calloc/realloc/free/... calls per op, counted in a separate run "
+                        + "with an LD_PRELOAD counter (JVM threads included: GC, JIT, Cleaner).",
+                "- ns added/allocator call: process CPU time per op with − without, divided by allocator "
+                        + "calls/op, median over rounds (an estimate: includes everything the tool adds).",
+                "- RSS added: the child's VmRSS at the end of measurement, with − without, same round; "
+                        + "BPF maps: sum of `memlock:` in /proc/PID/fdinfo of the child's bpf-map fds.",
+                "");
+    }
+
+    // ------------------------------------------------------------------------------------------------ machine
+
+    private Map<String, String> machine() {
+        Map<String, String> machine = new LinkedHashMap<>();
+        machine.put("CPU", cpuinfo("model name") + ", " + Runtime.getRuntime().availableProcessors() + " CPUs (nproc)");
+        machine.put("memory", meminfo());
+        machine.put("OS", osRelease() + ", kernel " + read("/proc/sys/kernel/osrelease") + ", "
+                + command("getconf", "GNU_LIBC_VERSION"));
+        machine.put("JDK", javaVersion());
+        return machine;
+    }
+
+    private static String cpuinfo(String key) {
+        for (String line : lines("/proc/cpuinfo")) {
+            if (line.startsWith(key)) {
+                return line.substring(line.indexOf(':') + 1).trim();
+            }
+        }
+        return "unknown";
+    }
+
+    private static String meminfo() {
+        for (String line : lines("/proc/meminfo")) {
+            if (line.startsWith("MemTotal:")) {
+                return format(Long.parseLong(line.replaceAll("[^0-9]", "")) / 1048576.0, 1) + " GiB";
+            }
+        }
+        return "unknown";
+    }
+
+    private static String osRelease() {
+        for (String line : lines("/etc/os-release")) {
+            if (line.startsWith("PRETTY_NAME=")) {
+                return line.substring("PRETTY_NAME=".length()).replace("\"", "");
+            }
+        }
+        return "Linux";
+    }
+
+    private String javaVersion() {
+        String version = command(options.java.toString(), "-XshowSettings:properties", "-version");
+        String vendor = "";
+        String runtime = "";
+        for (String line : version.split("\n")) {
+            line = line.trim();
+            if (line.startsWith("java.vm.vendor = ")) {
+                vendor = line.substring("java.vm.vendor = ".length());
+            } else if (line.startsWith("java.runtime.version = ")) {
+                runtime = line.substring("java.runtime.version = ".length());
+            }
+        }
+        return (vendor + " " + runtime).trim() + " (" + options.java + ")";
+    }
+
+    private static String command(String... command) {
+        try {
+            Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+            String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+            process.waitFor();
+            return output;
+        } catch (IOException | InterruptedException e) {
+            return "unknown";
+        }
+    }
+
+    private static List<String> lines(String path) {
+        try {
+            return Files.readAllLines(Path.of(path));
+        } catch (IOException e) {
+            return List.of();
+        }
+    }
+
+    private static String read(String path) {
+        return String.join(" ", lines(path)).trim();
+    }
+
+    // ------------------------------------------------------------------------------------------------ helpers
+
+    private static Path extract(String name, Path dir) throws IOException {
+        Path target = dir.resolve(name);
+        try (InputStream in = BenchMain.class.getResourceAsStream("/native/" + name)) {
+            if (in == null) {
+                throw new IllegalStateException(name + " is not in the bench jar: build it with mvn package");
+            }
+            Files.copy(in, target, StandardCopyOption.REPLACE_EXISTING);
+        }
+        return target;
+    }
+
+    private static Map<String, String> fields(String text) {
+        Map<String, String> values = new LinkedHashMap<>();
+        for (String field : text.trim().split("\\s+")) {
+            int eq = field.indexOf('=');
+            if (eq > 0) {
+                values.put(field.substring(0, eq), field.substring(eq + 1));
+            }
+        }
+        return values;
+    }
+
+    private static String firstLine(Path log, List<String> stdout) {
+        try {
+            for (String line : Files.readAllLines(log)) {
+                if (!line.startsWith("#") && !line.isBlank()) {
+                    return ": " + line.trim();
+                }
+            }
+        } catch (IOException e) {
+            // fall through
+        }
+        return stdout.isEmpty() ? "" : ": " + stdout.get(0);
+    }
+
+    private static String describe(Run run) {
+        if (!run.ok()) {
+            return run.error + ", log: " + run.log;
+        }
+        return "the counter library was not preloaded";
+    }
+
+    private static String agentSuffix(String agentOptions) {
+        return agentOptions.isEmpty() ? "" : "=" + agentOptions;
+    }
+
+    private static void progress(String message) {
+        System.err.println("[bench] " + message);
+    }
+
+    static double median(List<Double> values) {
+        double[] sorted = values.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        int n = sorted.length;
+        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+    }
+
+    private static String spread(List<Double> ratios) {
+        if (ratios.isEmpty()) {
+            return "failed";
+        }
+        double min = ratios.stream().mapToDouble(Double::doubleValue).min().orElse(Double.NaN);
+        double max = ratios.stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN);
+        return format(median(ratios), 3) + " [" + format(min, 3) + "–" + format(max, 3) + "]";
+    }
+
+    private static String format(double value, int decimals) {
+        return String.format(Locale.ROOT, "%,." + decimals + "f", value);
+    }
+
+    private static String formatRate(double perSecond) {
+        if (perSecond >= 1e6) {
+            return format(perSecond / 1e6, 2) + " M";
+        }
+        if (perSecond >= 1e3) {
+            return format(perSecond / 1e3, 1) + " k";
+        }
+        return format(perSecond, 1);
+    }
+
+    private static String mib(long bytes) {
+        return format(bytes / 1048576.0, 1);
+    }
+
+    private static String seconds(long millis) {
+        return millis % 1000 == 0 ? String.valueOf(millis / 1000) : format(millis / 1000.0, 1);
+    }
+
+    /** Command-line options. */
+    static final class Options {
+        boolean help;
+        Path agent = Path.of("agent/target/memleak4j-agent.jar").toAbsolutePath();
+        String agentOptions = "interval=5";
+        Path asyncProfiler;
+        String noAsyncProfilerReason = "not given (--async-profiler PATH)";
+        int rounds = 3;
+        long warmupMs = 2000;
+        long measureMs = 5000;
+        List<Workload> workloads = new ArrayList<>(List.of(Workload.JNI_MALLOC_FREE, Workload.DIRECT_BUFFER,
+                Workload.GZIP, Workload.MIX));
+        boolean count = true;
+        long million = 1_000_000;
+        long millionHoldMs = 8000;
+        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
+        List<String> jvmArgs = new ArrayList<>();
+        Path workDir = Path.of("/tmp/memleak4j-bench");
+
+        static Options parse(String[] args) {
+            Options options = new Options();
+            for (int i = 0; i < args.length; i++) {
+                String arg = args[i];
+                switch (arg) {
+                    case "-h":
+                    case "--help":
+                        options.help = true;
+                        break;
+                    case "--no-count":
+                        options.count = false;
+                        break;
+                    default:
+                        if (i + 1 >= args.length) {
+                            throw new IllegalArgumentException("unknown option or missing value: " + arg);
+                        }
+                        String value = args[++i];
+                        options.set(arg, value);
+                }
+            }
+            return options;
+        }
+
+        private void set(String name, String value) {
+            switch (name) {
+                case "--agent":
+                    agent = Path.of(value).toAbsolutePath();
+                    break;
+                case "--agent-options":
+                    agentOptions = value;
+                    break;
+                case "--async-profiler":
+                    asyncProfiler = Path.of(value).toAbsolutePath();
+                    if (!Files.isRegularFile(asyncProfiler)) {
+                        throw new IllegalArgumentException("no async-profiler library at " + value);
+                    }
+                    break;
+                case "--no-async-profiler":
+                    asyncProfiler = null;
+                    noAsyncProfilerReason = value;
+                    break;
+                case "--rounds":
+                    rounds = positive(name, value);
+                    break;
+                case "--warmup":
+                    warmupMs = millis(name, value, true);
+                    break;
+                case "--measure":
+                    measureMs = millis(name, value, false);
+                    break;
+                case "--workloads":
+                    workloads = new ArrayList<>();
+                    for (String id : value.split(",")) {
+                        Workload workload = Workload.byId(id.trim());
+                        if (workload == Workload.MILLION) {
+                            throw new IllegalArgumentException("million is a mode: use --million N");
+                        }
+                        workloads.add(workload);
+                    }
+                    break;
+                case "--million":
+                    million = Long.parseLong(value);
+                    if (million < 0 || million > 100_000_000) {
+                        throw new IllegalArgumentException("--million must be 0..100000000");
+                    }
+                    break;
+                case "--million-hold":
+                    millionHoldMs = millis(name, value, false);
+                    break;
+                case "--java":
+                    java = Path.of(value);
+                    break;
+                case "--jvm-arg":
+                    jvmArgs.add(value);
+                    break;
+                case "--work-dir":
+                    workDir = Path.of(value).toAbsolutePath();
+                    break;
+                default:
+                    throw new IllegalArgumentException("unknown option: " + name);
+            }
+        }
+
+        private static int positive(String name, String value) {
+            int n = Integer.parseInt(value);
+            if (n < 1) {
+                throw new IllegalArgumentException(name + " must be at least 1");
+            }
+            return n;
+        }
+
+        private static long millis(String name, String value, boolean zeroAllowed) {
+            double seconds = Double.parseDouble(value);
+            if (seconds < 0 || (!zeroAllowed && seconds == 0) || seconds > 3600) {
+                throw new IllegalArgumentException(name + " out of range: " + value);
+            }
+            return Math.round(seconds * 1000);
+        }
+
+        @Override
+        public String toString() {
+            return Arrays.asList(agent, agentOptions, asyncProfiler, rounds, warmupMs, measureMs, workloads).toString();
+        }
+    }
+}

@@ -1,0 +1,122 @@
+package dev.memleak4j.bench;
+
+import java.lang.management.ManagementFactory;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * One measurement in a fresh JVM, started by {@link BenchMain}: {@code ChildMain WORKLOAD WARMUP_MS MEASURE_MS
+ * [COUNT SIZE]}. Runs the workload's threads, lets them warm up, counts the operations done during the measurement
+ * window, and prints one line the parent parses:
+ *
+ * <pre>BENCH result ops=N nanos=N cpu_nanos=N calls=N threads=N</pre>
+ *
+ * ({@code calls} is -1 unless the allocator-call counter is preloaded). Then it prints {@code BENCH waiting} and
+ * waits for a line on stdin, so that the parent can read its memory (/proc/PID/status, the fdinfo of its BPF maps)
+ * while everything the tool under test built is still alive. The {@code million} workload instead prints
+ * {@code BENCH before} and waits for a line (the parent reads the memory before), then allocates COUNT blocks of SIZE
+ * bytes through JNI, keeps them, holds for MEASURE_MS and reports like the others.
+ */
+public final class ChildMain {
+    /** Counters one per cache line pair, so the threads do not share a line. */
+    private static final int PAD = 16;
+
+    private static volatile boolean stop;
+
+    private static final java.lang.management.OperatingSystemMXBean OS = ManagementFactory.getOperatingSystemMXBean();
+
+    private ChildMain() {}
+
+    public static void main(String[] args) throws Exception {
+        Workload workload = Workload.byId(args[0]);
+        long warmupMs = Long.parseLong(args[1]);
+        long measureMs = Long.parseLong(args[2]);
+        NativeBench.load();
+        System.out.println("BENCH started pid=" + ProcessHandle.current().pid());
+        if (workload == Workload.MILLION) {
+            holdMillion(Integer.parseInt(args[3]), Integer.parseInt(args[4]), measureMs);
+        } else {
+            measure(workload, warmupMs, measureMs);
+        }
+        System.out.println("BENCH waiting");
+        System.out.flush();
+        System.in.read();
+        System.exit(0);
+    }
+
+    private static void measure(Workload workload, long warmupMs, long measureMs) throws InterruptedException {
+        int threads = workload.threads;
+        AtomicLongArray counts = new AtomicLongArray(threads * PAD);
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        Thread[] workers = new Thread[threads];
+        for (int t = 0; t < threads; t++) {
+            int slot = t * PAD;
+            workers[t] = new Thread(() -> {
+                try {
+                    Workload.Batch batch = workload.newBatch();
+                    while (!stop) {
+                        long done = batch.run();
+                        counts.lazySet(slot, counts.get(slot) + done);
+                    }
+                } catch (Throwable e) {
+                    failure.compareAndSet(null, e);
+                }
+            }, "bench-" + workload.id + "-" + t);
+            workers[t].setDaemon(true);
+            workers[t].start();
+        }
+        processCpuNanos(); // loads the management classes now, not inside the window
+        TimeUnit.MILLISECONDS.sleep(warmupMs);
+        // Operations and allocator calls are read back to back, so both cover the same window.
+        long ops0 = sum(counts);
+        long calls0 = NativeBench.allocatorCalls();
+        long t0 = System.nanoTime();
+        long cpu0 = processCpuNanos();
+        TimeUnit.MILLISECONDS.sleep(measureMs);
+        long ops1 = sum(counts);
+        long calls1 = NativeBench.allocatorCalls();
+        long t1 = System.nanoTime();
+        long cpu1 = processCpuNanos();
+        stop = true;
+        for (Thread worker : workers) {
+            worker.join(10_000);
+        }
+        if (failure.get() != null) {
+            System.out.println("BENCH error " + failure.get().toString().replace('\n', ' '));
+            failure.get().printStackTrace();
+            System.exit(1);
+        }
+        System.out.println("BENCH result ops=" + (ops1 - ops0) + " nanos=" + (t1 - t0) + " cpu_nanos=" + (cpu1 - cpu0)
+                + " calls=" + (calls0 < 0 ? -1 : calls1 - calls0) + " threads=" + threads);
+    }
+
+    private static void holdMillion(int count, int size, long holdMs) throws Exception {
+        System.out.println("BENCH before");
+        System.out.flush();
+        System.in.read(); // the parent reads the memory before the blocks exist, then answers
+        long t0 = System.nanoTime();
+        long handle = NativeBench.holdBlocks(count, size);
+        long t1 = System.nanoTime();
+        if (handle == 0) {
+            System.out.println("BENCH error malloc failed");
+            System.exit(1);
+        }
+        System.out.println("BENCH held count=" + count + " size=" + size + " alloc_nanos=" + (t1 - t0));
+        TimeUnit.MILLISECONDS.sleep(holdMs);
+        System.out.println("BENCH result ops=" + count + " nanos=" + (t1 - t0) + " cpu_nanos=-1 calls=-1 threads=1");
+    }
+
+    private static long sum(AtomicLongArray counts) {
+        long total = 0;
+        for (int i = 0; i < counts.length(); i += PAD) {
+            total += counts.get(i);
+        }
+        return total;
+    }
+
+    private static long processCpuNanos() {
+        return OS instanceof com.sun.management.OperatingSystemMXBean
+                ? ((com.sun.management.OperatingSystemMXBean) OS).getProcessCpuTime() : -1;
+    }
+}

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Measures what memleak4j costs: every workload of bench/ in fresh JVMs without a tool, with memleak4j (default
+# settings) and with async-profiler 4.2's nativemem, alternating in rounds, then agent memory with 1M outstanding
+# allocations; prints the machine and a Markdown table (about 5-6 minutes with the defaults).
+#   scripts/bench.sh                                   # build, fetch async-profiler, run everything
+#   scripts/bench.sh --rounds 5 --measure 10           # options go to the benchmark (--help lists them)
+#   BENCH_AGENT=/path/to/memleak4j-agent.jar scripts/bench.sh   # measure that jar (the agent is not built)
+#   BENCH_SKIP_BUILD=1 scripts/bench.sh                # use the jars already built
+# async-profiler comes from Maven Central (tools.profiler:async-profiler:4.2) and is cached in BENCH_CACHE
+# (default /tmp/memleak4j-bench); when it cannot be fetched its column is skipped with the reason.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cache=${BENCH_CACHE:-/tmp/memleak4j-bench}
+agent=${BENCH_AGENT:-agent/target/memleak4j-agent.jar}
+mkdir -p "$cache"
+
+if [ "${BENCH_SKIP_BUILD:-0}" != 1 ]; then
+    if [ -n "${BENCH_AGENT:-}" ]; then
+        echo "[bench] building the benchmark (mvn package -pl bench)" >&2
+        mvn -B -q package -DskipTests -pl bench
+    else
+        scripts/install-toolchain.sh
+        echo "[bench] building memleak4j's agent and the benchmark (mvn package -pl agent,bench -am)" >&2
+        mvn -B -q package -DskipTests -pl agent,bench -am
+    fi
+fi
+
+profiler_version=4.2
+profiler="$cache/async-profiler-$profiler_version/libasyncProfiler.so"
+profiler_args=()
+if [ ! -f "$profiler" ]; then
+    echo "[bench] fetching async-profiler $profiler_version from Maven Central" >&2
+    fetch_log="$cache/async-profiler-fetch.log"
+    if mvn -B -q dependency:copy -Dartifact="tools.profiler:async-profiler:$profiler_version" \
+            -DoutputDirectory="$cache/async-profiler-$profiler_version" >"$fetch_log" 2>&1 \
+        && unzip -o -q -j "$cache/async-profiler-$profiler_version/async-profiler-$profiler_version.jar" \
+            linux-x64/libasyncProfiler.so -d "$cache/async-profiler-$profiler_version" >>"$fetch_log" 2>&1; then
+        :
+    else
+        echo "[bench] could not fetch async-profiler (see $fetch_log): its column is skipped" >&2
+    fi
+fi
+if [ -f "$profiler" ]; then
+    profiler_args=(--async-profiler "$profiler")
+else
+    profiler_args=(--no-async-profiler "tools.profiler:async-profiler:$profiler_version could not be fetched from Maven Central (see $cache/async-profiler-fetch.log)")
+fi
+
+exec java -Xmx128m -jar bench/target/memleak4j-bench.jar --agent "$agent" --work-dir "$cache" \
+    "${profiler_args[@]}" "$@"
