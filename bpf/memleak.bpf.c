@@ -106,6 +106,25 @@ struct {
 	__type(value, __u8);
 } ignored_threads SEC(".maps");
 
+/*
+ * JNI marks, one slot per registered Java thread, written by the JVM through an mmap of this array (struct
+ * jni_mark); `thread_slots` maps a thread id to its slot. Both sized to max-threads by the loader.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct jni_mark);
+} jni_marks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u32);
+} thread_slots SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, STAT_COUNT);
@@ -247,8 +266,19 @@ static __always_inline void record(struct pt_regs *ctx, struct pending_call *p, 
 		.tid = tid,
 		.func = p->func,
 	};
+	__u32 *slot = bpf_map_lookup_elem(&thread_slots, &tid);
 	long err;
 
+	if (slot) {
+		/* Inside a wrapped JNI method: keep the call's mark, and tell the wrapper it was hit. */
+		struct jni_mark *mark = bpf_map_lookup_elem(&jni_marks, slot);
+		__u64 value = mark ? *(volatile __u64 *)&mark->mark : 0;
+
+		if (value) {
+			info.java_mark = value;
+			*(volatile __u64 *)&mark->hit = value;
+		}
+	}
 	info.stack_id = store_stack(ctx, p);
 	err = bpf_map_update_elem(&allocs, &addr, &info, BPF_NOEXIST);
 	if (err == -EEXIST) {

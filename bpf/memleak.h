@@ -38,6 +38,18 @@ struct alloc_info {
 	__u64 est_count_milli; /* 1000 when every allocation is tracked */
 	__u32 tid;
 	__u32 func;
+	__u64 java_mark;       /* the thread's JNI mark when it allocated (see struct jni_mark); 0: none */
+};
+
+/*
+ * One Java thread's slot in the mmap-able `jni_marks` array, which the JVM writes and BPF reads. While the thread
+ * is inside a wrapped JNI method, `mark` is that call's non-zero mark (0 outside). An allocation recorded under a
+ * mark carries it (alloc_info.java_mark), and BPF sets `hit` to it, so that the wrapper, when the call returns, knows
+ * to capture the Java stack and bind it to the mark: the Java half of a stack the frame-pointer walk cannot reach.
+ */
+struct jni_mark {
+	__u64 mark;
+	__u64 hit;
 };
 
 /* Per-stack counters, keyed by stack id in the `combined` map: tracked, and estimated in all. */

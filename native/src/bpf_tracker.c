@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -92,7 +93,9 @@ static int open_and_load(const struct tracker_config *config, bool with_sessions
 	if ((error = bpf_map__set_max_entries(skel->maps.allocs, config->max_allocs)) ||
 	    (error = bpf_map__set_max_entries(skel->maps.stacks, config->max_stacks)) ||
 	    (error = bpf_map__set_max_entries(skel->maps.combined, config->max_combined)) ||
-	    (error = bpf_map__set_max_entries(skel->maps.pending, config->max_threads))) {
+	    (error = bpf_map__set_max_entries(skel->maps.pending, config->max_threads)) ||
+	    (error = bpf_map__set_max_entries(skel->maps.jni_marks, config->max_threads)) ||
+	    (error = bpf_map__set_max_entries(skel->maps.thread_slots, config->max_threads))) {
 		fail(err, err_len, error, "sizing the BPF maps failed");
 		goto cleanup;
 	}
@@ -353,6 +356,7 @@ long tracker_read_allocs(uint64_t *out, size_t capacity)
 		record[4] = ((uint64_t)values[i].tid << 32) | values[i].func;
 		record[5] = values[i].est_bytes;
 		record[6] = values[i].est_count_milli;
+		record[7] = values[i].java_mark;
 	}
 	free(keys);
 	free(values);
@@ -480,4 +484,37 @@ uint64_t tracker_map_memory(void)
 		fclose(fdinfo);
 	}
 	return total;
+}
+
+_Static_assert(sizeof(struct jni_mark) == 16, "the JVM reads jni_marks as 16-byte slots");
+
+void *tracker_map_jni_marks(size_t *slots, char *err, size_t err_len)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), bytes;
+	void *memory;
+
+	*slots = 0;
+	if (!skel) {
+		fail(err, err_len, EINVAL, "BPF programs are not loaded");
+		return NULL;
+	}
+	*slots = bpf_map__max_entries(skel->maps.jni_marks);
+	bytes = (*slots * sizeof(struct jni_mark) + page - 1) / page * page;
+	/* Never unmapped: JNI wrappers may still write to it; the mapping keeps the map alive after close. */
+	memory = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(skel->maps.jni_marks), 0);
+	if (memory == MAP_FAILED) {
+		*slots = 0;
+		fail(err, err_len, errno, "mapping the jni_marks BPF array failed");
+		return NULL;
+	}
+	return memory;
+}
+
+int tracker_set_thread_slot(uint32_t tid, uint32_t slot, bool set)
+{
+	if (!skel)
+		return -EINVAL;
+	if (set)
+		return bpf_map_update_elem(bpf_map__fd(skel->maps.thread_slots), &tid, &slot, BPF_ANY) ? -errno : 0;
+	return bpf_map_delete_elem(bpf_map__fd(skel->maps.thread_slots), &tid) ? -errno : 0;
 }

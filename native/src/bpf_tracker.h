@@ -21,7 +21,8 @@ struct tracker_config {
 };
 
 /* Values a map entry is read back as, in units of uint64_t. */
-#define ALLOC_RECORD_WORDS 7    /* address, size, timestamp_ns, stack_id, tid << 32 | func, est_bytes, est_count_milli */
+#define ALLOC_RECORD_WORDS 8    /* address, size, timestamp_ns, stack_id, tid << 32 | func, est_bytes, est_count_milli,
+				 * java_mark */
 #define COMBINED_RECORD_WORDS 5 /* stack_id, bytes, count, est_bytes, est_count_milli */
 
 /* All return 0 or a negative errno, with a message for the user in err. */
@@ -48,5 +49,12 @@ void tracker_set_interpreter(uint64_t start, uint64_t end);
 /* Bytes of kernel memory the maps hold now (from /proc/self/fdinfo memlock). */
 uint64_t tracker_map_memory(void);
 int tracker_attached_count(void);
+/*
+ * Maps the `jni_marks` array (struct jni_mark per slot) into this process for the JVM to write; *slots gets its
+ * length. Returns NULL with a message in err on failure. The mapping is never unmapped (see the .c file).
+ */
+void *tracker_map_jni_marks(size_t *slots, char *err, size_t err_len);
+/* Binds (set) or unbinds a thread id to a `jni_marks` slot in `thread_slots`. 0 or a negative errno. */
+int tracker_set_thread_slot(uint32_t tid, uint32_t slot, bool set);
 
 #endif

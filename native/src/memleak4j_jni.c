@@ -174,6 +174,53 @@ EXPORT(void, ignoreThread0)(JNIEnv *env, jclass type, jint tid, jboolean ignore)
 		throw_bpf_exception(env, "could not register an agent thread (ignored_threads map full)");
 }
 
+/* The jni_marks array as a direct buffer of 16 bytes per slot (mark, hit); throws when it cannot be mapped. */
+EXPORT(jobject, mapJniMarks0)(JNIEnv *env, jclass type)
+{
+	char err[768];
+	size_t slots;
+	void *memory = tracker_map_jni_marks(&slots, err, sizeof(err));
+
+	if (!memory) {
+		throw_bpf_exception(env, err);
+		return NULL;
+	}
+	return (*env)->NewDirectByteBuffer(env, memory, (jlong)(slots * 16));
+}
+
+EXPORT(jboolean, setThreadSlot0)(JNIEnv *env, jclass type, jint tid, jint slot, jboolean set)
+{
+	return tracker_set_thread_slot((uint32_t)tid, (uint32_t)slot, set) == 0;
+}
+
+/*
+ * Defines a class in the bootstrap loader (JNI DefineClass with no loader): the JNI mark bridge, which JDK classes
+ * such as java.util.zip.Inflater must see. Unlike appending a jar to the boot class path, this keeps class data
+ * sharing on and prints no warning. Returns false when the class could not be defined (its exception is cleared).
+ */
+EXPORT(jboolean, defineBootstrapClass0)(JNIEnv *env, jclass type, jstring name, jbyteArray bytes)
+{
+	const char *internal_name;
+	jbyte *data;
+	jsize length;
+	jclass defined;
+
+	if (!name || !bytes || !(internal_name = (*env)->GetStringUTFChars(env, name, NULL)))
+		return JNI_FALSE;
+	length = (*env)->GetArrayLength(env, bytes);
+	data = (*env)->GetByteArrayElements(env, bytes, NULL);
+	defined = data ? (*env)->DefineClass(env, internal_name, NULL, data, length) : NULL;
+	if (data)
+		(*env)->ReleaseByteArrayElements(env, bytes, data, JNI_ABORT);
+	(*env)->ReleaseStringUTFChars(env, name, internal_name);
+	if (!defined) {
+		(*env)->ExceptionClear(env);
+		return JNI_FALSE;
+	}
+	(*env)->DeleteLocalRef(env, defined);
+	return JNI_TRUE;
+}
+
 EXPORT(jint, currentThreadId0)(JNIEnv *env, jclass type)
 {
 	return (jint)syscall(SYS_gettid);

@@ -23,6 +23,7 @@ public final class Agent {
                 detach();
                 return;
             }
+            MemleakAgent.useInstrumentation(instrumentation);
             MemleakAgent.start(arguments);
         } catch (OptionException e) {
             failed("bad option: " + e.getMessage() + "; memleak4j is not started, the application runs "

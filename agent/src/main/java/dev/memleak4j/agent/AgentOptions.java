@@ -46,9 +46,16 @@ public final class AgentOptions {
         spec("max-stacks", "N", "16384", "distinct stacks stored at most; allocations beyond are tracked "
                 + "without a stack and counted");
         spec("max-threads", "N", "4096", "threads inside the allocator at the same moment, at most");
+        spec("jni-classes", "GLOBS", AgentOptions.DEFAULT_JNI_CLASSES, "classes whose JNI methods mark the calling thread, so "
+                + "that allocations in native code without frame pointers still show their Java callers: globs "
+                + "separated by ':' (* any characters); '*' is every application class, JDK classes only when "
+                + "named (java.util.zip.*); none: off");
         spec("verbose", null, "off", "print libbpf's messages and where each probe was placed");
         spec("help", null, "", "print this help; memleak4j does not start");
     }
+
+    /** Inflater and Deflater (zlib has no frame pointers), and every application class with native methods. */
+    public static final String DEFAULT_JNI_CLASSES = "java.util.zip.Inflater:java.util.zip.Deflater:*";
 
     private final Map<String, String> given;
     private final int intervalSeconds;
@@ -69,6 +76,7 @@ public final class AgentOptions {
     private final long maxAllocs;
     private final long maxStacks;
     private final long maxThreads;
+    private final String jniClasses;
     private final boolean verbose;
     private final boolean help;
 
@@ -104,6 +112,7 @@ public final class AgentOptions {
         maxAllocs = number("max-allocs", 1 << 20, 1, 1 << 28);
         maxStacks = number("max-stacks", 1 << 14, 1, 1 << 22);
         maxThreads = number("max-threads", 4096, 16, 1 << 20);
+        jniClasses = given.containsKey("jni-classes") ? classGlobs("jni-classes") : DEFAULT_JNI_CLASSES;
         verbose = flag("verbose");
         help = flag("help");
     }
@@ -212,6 +221,26 @@ public final class AgentOptions {
             return false;
         }
         throw new OptionException(key + "=" + printable(value) + ": a flag takes no value, or true/false");
+    }
+
+    /** A ':'-separated list of class name globs, or none. */
+    private String classGlobs(String key) {
+        String value = nonEmpty(key);
+        if (value.equalsIgnoreCase("none")) {
+            return "none";
+        }
+        for (String glob : value.split(":", -1)) {
+            if (glob.isBlank()) {
+                throw new OptionException(key + "=" + printable(value) + " has an empty glob; " + describe(key));
+            }
+            for (char c : glob.trim().toCharArray()) {
+                if (!(Character.isJavaIdentifierPart(c) || c == '.' || c == '*' || c == '?')) {
+                    throw new OptionException(key + "=" + printable(value) + ": '" + printable(String.valueOf(c))
+                            + "' is not part of a class name or glob; " + describe(key));
+                }
+            }
+        }
+        return value;
     }
 
     private Path path(String key) {
@@ -349,6 +378,8 @@ public final class AgentOptions {
     public long maxAllocs() { return maxAllocs; }
     public long maxStacks() { return maxStacks; }
     public long maxThreads() { return maxThreads; }
+    /** Class name globs separated by ':', or "none" (see {@code jni-classes}). */
+    public String jniClasses() { return jniClasses; }
     public boolean verbose() { return verbose; }
     public boolean help() { return help; }
 

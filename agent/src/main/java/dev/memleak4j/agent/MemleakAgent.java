@@ -3,6 +3,7 @@ package dev.memleak4j.agent;
 import dev.memleak4j.agent.bpf.BpfException;
 import dev.memleak4j.agent.bpf.BpfTracker;
 import dev.memleak4j.agent.bpf.Preflight;
+import dev.memleak4j.agent.jni.JniMarks;
 import dev.memleak4j.agent.probes.AllocatorProbes;
 import dev.memleak4j.agent.report.ReportSettings;
 import dev.memleak4j.agent.report.Reporter;
@@ -38,6 +39,8 @@ public final class MemleakAgent {
     private static MemleakAgent current;
     /** Why the last start failed, for the MBean's status; null after a successful start. */
     private static volatile String lastStartProblem;
+    /** From premain/agentmain: Byte Buddy wraps JNI methods through it (jni-classes); null when not given. */
+    private static volatile java.lang.instrument.Instrumentation instrumentation;
 
     private final AgentOptions options;
     private final Path library;
@@ -138,6 +141,8 @@ public final class MemleakAgent {
                 options.maxStacks() * 4, options.maxThreads()), options.verbose(), !options.classicProbes());
         try {
             tracker.tune(initial.sampleRate(), initial.sampleBytes(), initial.minSize(), initial.maxSize(), true);
+            // Before the reporter's clock starts: wrapping the JNI methods takes a second or two at start-up.
+            JniMarks.start(instrumentation, tracker, options.jniClasses(), options.verbose(), MemleakAgent::log);
             SnapshotCollector collector = new SnapshotCollector(tracker, new StackResolver(symbolizer), Instant.now());
             // The reporter thread exists and is marked as ours before any probe is attached: creating a thread
             // allocates natively on the creating thread, and that must not be reported as the application's.
@@ -167,6 +172,7 @@ public final class MemleakAgent {
             session = new Session(tracker, collector, reporter, placements);
             stopReason = null;
         } catch (IOException | RuntimeException e) {
+            JniMarks.stop();
             tracker.close();
             throw e;
         }
@@ -190,6 +196,7 @@ public final class MemleakAgent {
         }
         Session stopping = session;
         session = null;
+        JniMarks.stop();
         stopping.reporter.stop();
         stopping.tracker.close();
         stopReason = "probes stopped";
@@ -261,6 +268,10 @@ public final class MemleakAgent {
 
     public synchronized int attachedProbes() {
         return session == null ? 0 : session.tracker.attachedProbes();
+    }
+
+    static void useInstrumentation(java.lang.instrument.Instrumentation given) {
+        instrumentation = given;
     }
 
     static void log(String message) {

@@ -84,4 +84,18 @@ class AgentOptionsTest {
         assertEquals(2, AgentOptions.parse("combined-only,older=10,show-allocs").warnings().size());
         assertTrue(AgentOptions.parse("top=3").warnings().isEmpty());
     }
+
+    @Test
+    void jniClassesAreGlobsSeparatedByColons() {
+        assertEquals(AgentOptions.DEFAULT_JNI_CLASSES, AgentOptions.parse(null).jniClasses());
+        assertEquals("java.util.zip.Inflater:java.util.zip.Deflater:*", AgentOptions.DEFAULT_JNI_CLASSES);
+        assertEquals("none", AgentOptions.parse("jni-classes=NONE").jniClasses());
+        assertEquals("org.rocksdb.*:com.example.Native?", AgentOptions.parse("jni-classes=org.rocksdb.*:com.example.Native?")
+                .jniClasses());
+        for (String bad : new String[] {"jni-classes=", "jni-classes", "jni-classes=a::b", "jni-classes=a/b",
+                "jni-classes=org.x;y"}) {
+            OptionException e = assertThrows(OptionException.class, () -> AgentOptions.parse(bad), bad);
+            assertTrue(e.getMessage().contains("jni-classes"), e.getMessage());
+        }
+    }
 }

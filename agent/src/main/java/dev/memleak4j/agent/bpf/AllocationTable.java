@@ -59,4 +59,9 @@ public final class AllocationTable {
     public long estimatedCountMilli(int i) {
         return records[i * WORDS + 6];
     }
+
+    /** The JNI mark of the thread when it made this allocation inside a wrapped JNI method; 0 for none. */
+    public long javaMark(int i) {
+        return records[i * WORDS + 7];
+    }
 }

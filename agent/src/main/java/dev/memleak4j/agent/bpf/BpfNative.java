@@ -7,9 +7,9 @@ package dev.memleak4j.agent.bpf;
 final class BpfNative {
     /**
      * Longs per record of {@link #readAllocs0}: address, size, timestamp (ns), stack id, tid &lt;&lt; 32 | function,
-     * estimated bytes, estimated count in thousandths.
+     * estimated bytes, estimated count in thousandths, JNI mark (0: none).
      */
-    static final int ALLOC_RECORD_WORDS = 7;
+    static final int ALLOC_RECORD_WORDS = 8;
     /** Longs per record of {@link #readCombined0}: stack id, bytes, count, estimated bytes, estimated count/1000. */
     static final int COMBINED_RECORD_WORDS = 5;
     static final int MAX_STACK_DEPTH = 127;
@@ -46,6 +46,14 @@ final class BpfNative {
     static native void setInterpreterRange0(long start, long end);
 
     static native int currentThreadId0();
+
+    /** The {@code jni_marks} BPF array, mmap-ed: 16 bytes (mark, hit) per slot, native byte order. */
+    static native java.nio.ByteBuffer mapJniMarks0();
+
+    static native boolean setThreadSlot0(int tid, int slot, boolean set);
+
+    /** Defines a class in the bootstrap loader; {@code name} as {@code pkg/Class}. False when it could not. */
+    static native boolean defineBootstrapClass0(String name, byte[] bytes);
 
     static native long mapMemoryBytes0();
 

@@ -180,6 +180,46 @@ public final class BpfTracker implements AutoCloseable {
         }
     }
 
+    /**
+     * Maps the kernel side's {@code jni_marks} array into the JVM: 16 bytes per slot (mark, hit), native byte order.
+     * The mapping outlives {@link #close()} (wrappers may still write to it) and is never unmapped.
+     */
+    public java.nio.ByteBuffer mapJniMarks() {
+        synchronized (LOCK) {
+            ensureOpen();
+            return BpfNative.mapJniMarks0().order(java.nio.ByteOrder.nativeOrder());
+        }
+    }
+
+    /** Binds a thread id to a {@code jni_marks} slot ({@code set}), or unbinds it; false when the map refused. */
+    public boolean setThreadSlot(int tid, int slot, boolean set) {
+        synchronized (LOCK) {
+            return !closed && BpfNative.setThreadSlot0(tid, slot, set);
+        }
+    }
+
+    /** Whether the calling thread's allocations are the agent's own (true) or the application's again (false). */
+    public void ignoreCurrentThread(boolean ignore) {
+        synchronized (LOCK) {
+            if (!closed) {
+                BpfNative.ignoreThread0(BpfNative.currentThreadId0(), ignore);
+            }
+        }
+    }
+
+    /**
+     * Defines a class in the bootstrap class loader from its class file ({@code name} as {@code pkg.Class}); false
+     * when the JVM refused it (for instance, a class of that name is there already).
+     */
+    public static boolean defineBootstrapClass(String name, byte[] classFile) {
+        return BpfNative.defineBootstrapClass0(name.replace('.', '/'), classFile);
+    }
+
+    /** The calling thread's kernel thread id. */
+    public static int currentThreadId() {
+        return BpfNative.currentThreadId0();
+    }
+
     /** Demangles a C++ name with the C++ runtime's demangler; returns the name itself when it cannot. */
     public static String demangle(String mangled) {
         String plain = BpfNative.demangle0(mangled);

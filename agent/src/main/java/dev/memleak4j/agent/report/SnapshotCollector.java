@@ -2,6 +2,8 @@ package dev.memleak4j.agent.report;
 
 import dev.memleak4j.agent.bpf.AllocationTable;
 import dev.memleak4j.agent.bpf.BpfTracker;
+import dev.memleak4j.agent.jni.JavaStack;
+import dev.memleak4j.agent.jni.JniMarks;
 import dev.memleak4j.agent.stacks.StackResolver;
 
 import java.time.Instant;
@@ -30,7 +32,7 @@ public final class SnapshotCollector {
     public Snapshot collect(ReportSettings settings) {
         List<Group> groups = settings.combinedOnly() ? fromCounters() : fromAllocations(settings);
         groups.sort(Comparator.comparingLong((Group g) -> g.estimatedBytes).reversed()
-                .thenComparingLong(g -> g.stackId));
+                .thenComparingLong(Group::reportId));
         long totalBytes = 0;
         long totalCount = 0;
         for (Group group : groups) {
@@ -39,14 +41,19 @@ public final class SnapshotCollector {
         }
         List<StackReport> top = new ArrayList<>();
         for (Group group : groups.subList(0, Math.min(settings.top(), groups.size()))) {
-            top.add(new StackReport(group.stackId, group.estimatedBytes, group.estimatedCount(), group.count,
-                    group.oldestAgeNanos, resolver.resolve(tracker.readStack(group.stackId)), group.allocations));
+            top.add(new StackReport(group.reportId(), group.estimatedBytes, group.estimatedCount(), group.count,
+                    group.oldestAgeNanos, JniMarks.merge(resolver.resolve(tracker.readStack(group.stackId)),
+                    group.java), group.allocations));
         }
         return new Snapshot(Instant.now(), List.copyOf(top), groups.size(), totalBytes, totalCount,
                 settings.sampleRate(), settings.sampleBytes(), tracker.readStats(), trackingSince, settings.top());
     }
 
     private List<Group> fromCounters() {
+        JniMarks marks = JniMarks.active();
+        if (marks != null) {
+            marks.prune(marks.pruneBegin(), new long[0]); // the counters carry no marks: nothing to bind
+        }
         List<Group> groups = new ArrayList<>();
         for (BpfTracker.StackCounters counters : tracker.readCombined()) {
             if (counters.count() > 0) {
@@ -62,16 +69,32 @@ public final class SnapshotCollector {
     }
 
     private List<Group> fromAllocations(ReportSettings settings) {
+        JniMarks marks = JniMarks.active();
+        long pruneBegin = marks != null ? marks.pruneBegin() : 0;
         AllocationTable table = tracker.readAllocations();
         long now = System.nanoTime();
         long olderNanos = TimeUnit.MILLISECONDS.toNanos(settings.olderMillis());
-        Map<Long, Group> byStack = new HashMap<>();
+        // Grouped by native stack and, for allocations made inside a wrapped JNI method, by its Java callers.
+        Map<GroupKey, Group> byStack = new HashMap<>();
+        long[] seenMarks = new long[marks != null ? 16 : 0];
+        int seen = 0;
         for (int i = 0; i < table.size(); i++) {
+            long mark = table.javaMark(i);
+            JavaStack java = null;
+            if (mark != 0 && marks != null) {
+                if (seen == seenMarks.length) {
+                    seenMarks = Arrays.copyOf(seenMarks, seen * 2);
+                }
+                seenMarks[seen++] = mark;
+                java = marks.callerOf(mark);
+            }
             long age = now - table.timestampNanos(i);
             if (age < olderNanos) {
                 continue;
             }
-            Group group = byStack.computeIfAbsent(table.stackId(i), Group::new);
+            JavaStack callers = java;
+            Group group = byStack.computeIfAbsent(new GroupKey(table.stackId(i), java),
+                    key -> new Group(key.stackId(), callers));
             group.bytes += table.bytes(i);
             group.count++;
             group.estimatedBytes += table.estimatedBytes(i);
@@ -86,11 +109,21 @@ public final class SnapshotCollector {
                 group.listAllocations(table, now);
             }
         }
+        if (marks != null) {
+            long[] sorted = Arrays.copyOf(seenMarks, seen);
+            Arrays.sort(sorted);
+            marks.prune(pruneBegin, sorted);
+        }
         return new ArrayList<>(byStack.values());
     }
 
+    /** A native stack and, when the allocation was made in a wrapped JNI call, its Java callers (interned). */
+    private record GroupKey(long stackId, JavaStack java) {}
+
     private static final class Group {
         final long stackId;
+        /** The Java callers bound to the allocations' JNI mark, or null. */
+        final JavaStack java;
         long bytes;
         long count;
         long estimatedBytes;
@@ -101,7 +134,17 @@ public final class SnapshotCollector {
         List<Allocation> allocations = List.of();
 
         Group(long stackId) {
+            this(stackId, null);
+        }
+
+        Group(long stackId, JavaStack java) {
             this.stackId = stackId;
+            this.java = java;
+        }
+
+        /** The stack's id in reports: the native stack's, mixed with its Java callers' when there are some. */
+        long reportId() {
+            return java == null ? stackId : (stackId ^ (java.hash() * 0x9E3779B97F4A7C15L)) | 1;
         }
 
         long estimatedCount() {

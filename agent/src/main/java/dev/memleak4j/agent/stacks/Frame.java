@@ -18,7 +18,12 @@ public record Frame(long address, Kind kind, String name, String module, long of
     public enum Kind {
         NATIVE, JIT, INTERPRETED, INLINED, STUB, UNKNOWN,
         /** The JVM's compiled wrapper of a Java {@code native} method: named as the Java method. */
-        NATIVE_WRAPPER;
+        NATIVE_WRAPPER,
+        /**
+         * A Java caller of a JNI method, captured when the call returned (jni-classes): the frame-pointer walk did not
+         * reach Java (native code without frame pointers). Compiled or interpreted is not known.
+         */
+        JAVA_CALLER;
 
         /** The label printed after a frame of this kind: {@code jit}, {@code interpreted}, {@code native wrapper}... */
         public String label() {
@@ -53,7 +58,7 @@ public record Frame(long address, Kind kind, String name, String module, long of
      */
     public String text() {
         switch (kind) {
-            case JIT, INLINED, INTERPRETED, NATIVE_WRAPPER -> {
+            case JIT, INLINED, INTERPRETED, NATIVE_WRAPPER, JAVA_CALLER -> {
                 return (name != null ? name : "[unknown]") + (line > 0 ? ":" + line : "") + " [" + kind.label() + "]";
             }
             case STUB -> {
@@ -81,6 +86,6 @@ public record Frame(long address, Kind kind, String name, String module, long of
 
     /** Whether this is a frame of Java code (compiled, inlined or interpreted; not a native method's wrapper). */
     public boolean isJava() {
-        return kind == Kind.JIT || kind == Kind.INLINED || kind == Kind.INTERPRETED;
+        return kind == Kind.JIT || kind == Kind.INLINED || kind == Kind.INTERPRETED || kind == Kind.JAVA_CALLER;
     }
 }

@@ -1,0 +1,248 @@
+package dev.memleak4j.agent.jni;
+
+import dev.memleak4j.agent.bpf.BpfTracker;
+import dev.memleak4j.agent.stacks.Frame;
+
+import java.lang.instrument.Instrumentation;
+import java.lang.ref.WeakReference;
+import java.lang.reflect.Method;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+import java.util.stream.Collectors;
+
+/**
+ * The Java half of stacks that native code without frame pointers cuts short. Wrapped JNI methods
+ * ({@link JniWrapping}) mark their thread through {@link JniMarkBridge}; the kernel side stores the mark with every
+ * allocation made under it; when such a call returns, the Java stack is captured and bound to its mark here. The
+ * report then appends the bound Java callers to the native frames the walk found ({@link #merge}).
+ *
+ * <p>Bindings are kept only while an outstanding allocation carries their mark: {@link #prune} runs on every
+ * snapshot with the marks of all outstanding allocations. Slots of threads that ended are recycled there too.
+ */
+public final class JniMarks {
+    /** Java frames kept per captured stack. */
+    static final int MAX_JAVA_FRAMES = 64;
+    /** Marks bound at most between two snapshots; beyond, allocations keep only their native frames. */
+    static final int MAX_BINDINGS = 1 << 18;
+    private static final StackWalker WALKER = StackWalker.getInstance();
+    private static final Method IS_VIRTUAL = isVirtualMethod();
+    private static volatile JniMarks active;
+
+    private final BpfTracker tracker;
+    private final int slots;
+    private final ByteBuffer buffer;
+    private final Object lock = new Object();
+    private final List<Registration> registrations = new ArrayList<>();
+    private final int[] freeSlots;
+    private int freeCount;
+    private int nextSlot;
+    private final ConcurrentHashMap<Long, Binding> bindings = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<List<Frame>, JavaStack> stacks = new ConcurrentHashMap<>();
+    private final AtomicLong sequence = new AtomicLong();
+    private final AtomicLong dropped = new AtomicLong();
+
+    private record Registration(WeakReference<Thread> thread, int tid, int slot) {}
+
+    private record Binding(JavaStack stack, long sequence) {}
+
+    private JniMarks(BpfTracker tracker, ByteBuffer buffer) {
+        this.tracker = tracker;
+        this.buffer = buffer;
+        this.slots = buffer.capacity() / 16;
+        this.freeSlots = new int[slots];
+    }
+
+    /**
+     * Starts the marks for an open tracker (before or after its probes are attached): wraps the JNI methods of {@code classes} once per JVM,
+     * maps the kernel's array and switches the wrappers on. Whatever fails, says so in one line through {@code log}
+     * and leaves the feature off; never throws.
+     */
+    public static synchronized void start(Instrumentation instrumentation, BpfTracker tracker, String classes,
+                                          boolean verbose, Consumer<String> log) {
+        if (active != null || JniWrapping.globs(classes).isEmpty()) {
+            return;
+        }
+        try {
+            if (instrumentation == null) {
+                log.accept("note: Java callers of JNI methods will not be known: no Instrumentation (jni-classes)");
+                return;
+            }
+            long started = System.nanoTime();
+            ByteBuffer buffer = tracker.mapJniMarks();
+            // Loading and running Byte Buddy allocates natively on this thread (it may be the application's main
+            // thread, in premain): that is the agent's, not the application's, should the probes be on already.
+            tracker.ignoreCurrentThread(true);
+            try {
+                if (!JniWrapping.install(instrumentation, classes, verbose, log)) {
+                    return;
+                }
+            } finally {
+                tracker.ignoreCurrentThread(false);
+            }
+            JniMarks marks = new JniMarks(tracker, buffer);
+            Bridge.install(marks);
+            active = marks;
+            if (verbose) {
+                log.accept("JNI marks on (jni-classes=" + classes + ") in "
+                        + (System.nanoTime() - started) / 1_000_000 + " ms");
+            }
+        } catch (RuntimeException | LinkageError e) {
+            log.accept("note: Java callers of JNI methods will not be known: " + e.getMessage()
+                    + " (jni-classes=none turns this off)");
+        }
+    }
+
+    /** Switches the wrappers off (they stay, and cost a volatile read per call); bindings are forgotten. */
+    public static synchronized void stop() {
+        if (active != null) {
+            try {
+                Bridge.uninstall();
+            } catch (LinkageError e) {
+                // the bridge never loaded: nothing to switch off
+            }
+            active = null;
+        }
+    }
+
+    /** The marks of the running session, or null when off. */
+    public static JniMarks active() {
+        return active;
+    }
+
+    /**
+     * The frames to report for an allocation: the native walk's, followed by the Java callers bound to its mark,
+     * unless the walk already reached Java code (then they would only repeat it).
+     */
+    public static List<Frame> merge(List<Frame> nativeFrames, JavaStack java) {
+        if (java == null) {
+            return nativeFrames;
+        }
+        for (Frame frame : nativeFrames) {
+            String kind = frame.kind().name();
+            if (kind.equals("JIT") || kind.equals("INLINED") || kind.equals("INTERPRETED")) {
+                return nativeFrames;
+            }
+        }
+        List<Frame> merged = new ArrayList<>(nativeFrames.size() + java.frames().size());
+        merged.addAll(nativeFrames);
+        merged.addAll(java.frames());
+        return merged;
+    }
+
+    /** The Java callers bound to a mark, or null. */
+    public JavaStack callerOf(long mark) {
+        Binding binding = bindings.get(mark);
+        return binding == null ? null : binding.stack;
+    }
+
+    /** Call before reading the outstanding allocations; pass the result to {@link #prune}. */
+    public long pruneBegin() {
+        return sequence.incrementAndGet();
+    }
+
+    /**
+     * Forgets bindings made before {@code begin} whose mark no outstanding allocation carries ({@code seenMarks}
+     * sorted), the stacks no binding uses, and the slots of threads that ended.
+     */
+    public void prune(long begin, long[] seenMarks) {
+        bindings.entrySet().removeIf(e -> e.getValue().sequence < begin && Arrays.binarySearch(seenMarks, e.getKey()) < 0);
+        Set<JavaStack> used = new HashSet<>();
+        for (Binding binding : bindings.values()) {
+            used.add(binding.stack);
+        }
+        stacks.values().removeIf(stack -> !used.contains(stack));
+        synchronized (lock) {
+            for (Iterator<Registration> it = registrations.iterator(); it.hasNext(); ) {
+                Registration registration = it.next();
+                Thread thread = registration.thread.get();
+                if (thread == null || !thread.isAlive()) {
+                    tracker.setThreadSlot(registration.tid, registration.slot, false);
+                    buffer.putLong(registration.slot * 16, 0);
+                    buffer.putLong(registration.slot * 16 + 8, 0);
+                    freeSlots[freeCount++] = registration.slot;
+                    it.remove();
+                }
+            }
+        }
+    }
+
+    /** Gives the calling thread a slot; -1 when none is free or the thread is virtual (its carrier changes). */
+    int register() {
+        Thread thread = Thread.currentThread();
+        if (isVirtual(thread)) {
+            return -1;
+        }
+        int tid = BpfTracker.currentThreadId();
+        synchronized (lock) {
+            int slot = freeCount > 0 ? freeSlots[--freeCount] : nextSlot < slots ? nextSlot++ : -1;
+            if (slot < 0) {
+                return -1;
+            }
+            if (!tracker.setThreadSlot(tid, slot, true)) {
+                freeSlots[freeCount++] = slot;
+                return -1;
+            }
+            registrations.add(new Registration(new WeakReference<>(thread), tid, slot));
+            return slot;
+        }
+    }
+
+    /** On the thread whose JNI call was hit, as it returns: binds the mark to the Java callers. */
+    void bind(long mark) {
+        if (bindings.size() >= MAX_BINDINGS) {
+            dropped.incrementAndGet();
+            return;
+        }
+        List<Frame> frames = WALKER.walk(s -> s.dropWhile(f -> f.getClassName().startsWith(JniMarks.class.getPackageName() + "."))
+                .limit(MAX_JAVA_FRAMES)
+                .map(f -> Frame.java(0, Frame.Kind.JAVA_CALLER, f.getClassName() + "." + f.getMethodName(),
+                        f.getLineNumber(), f.getFileName()))
+                .collect(Collectors.toList()));
+        if (frames.isEmpty()) {
+            return;
+        }
+        JavaStack stack = stacks.computeIfAbsent(frames, JavaStack::new);
+        bindings.put(mark, new Binding(stack, sequence.get()));
+    }
+
+    private static boolean isVirtual(Thread thread) {
+        try {
+            return IS_VIRTUAL != null && (Boolean) IS_VIRTUAL.invoke(thread);
+        } catch (ReflectiveOperationException e) {
+            return false;
+        }
+    }
+
+    private static Method isVirtualMethod() {
+        try {
+            return Thread.class.getMethod("isVirtual");
+        } catch (NoSuchMethodException e) {
+            return null; // JDK 17: no virtual threads
+        }
+    }
+
+    /**
+     * The only class that names {@link JniMarkBridge}: loaded after {@link JniWrapping#install} has put the bridge
+     * into the bootstrap loader, so the agent and the wrapped JDK classes share that one copy.
+     */
+    private static final class Bridge {
+        static void install(JniMarks marks) {
+            if (JniMarkBridge.class.getClassLoader() != null) {
+                throw new IllegalStateException("the JNI mark bridge is not in the bootstrap class loader");
+            }
+            JniMarkBridge.install(marks.buffer, marks::register, marks::bind);
+        }
+
+        static void uninstall() {
+            JniMarkBridge.uninstall();
+        }
+    }
+}

@@ -1,0 +1,129 @@
+package dev.memleak4j.it;
+
+import dev.memleak4j.it.programs.JniMarkProgram;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Collectors;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Native code without frame pointers must not cost the Java half of the stack: wrapped JNI methods mark their
+ * thread, and the report appends the Java callers bound to the mark after the native frames the walk found.
+ */
+class JniMarksTest {
+    static final Path NOFP_LIBRARY = AgentRun.TEST_LIBRARY.resolveSibling("libnofp.so");
+    private static final String PROGRAM = "dev.memleak4j.it.programs.JniMarkProgram";
+    private static final String JAVA_CALLER = " [java caller]";
+
+    static AgentRun run(String name, String options, String... args) throws Exception {
+        List<String> command = new ArrayList<>(List.of(AgentRun.javaBinary(), "-Dnofp.library=" + NOFP_LIBRARY, "-cp",
+                AgentRun.TEST_CLASSES.toString(), PROGRAM));
+        command.addAll(List.of(args));
+        return AgentRun.withAgent(AgentRun.tempDir(name), options, command, List.of());
+    }
+
+    private static int indexOf(List<String> frames, String prefix) {
+        for (int i = 0; i < frames.size(); i++) {
+            if (frames.get(i).startsWith(prefix)) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    @Test
+    void leakInLibraryWithoutFramePointersShowsItsJavaCallers() throws Exception {
+        Privileges.assumeBpf();
+        AgentRun run = run("jni-nofp", "interval=1,older=0,top=50,sample-bytes=0,min-size=1000000", "nofp",
+                "3000");
+        assertEquals(0, run.exitCode, run.describe());
+        Report report = run.lastReport();
+        List<Report.Stack> stacks = report.stacks.stream()
+                .filter(s -> s.frames.stream().anyMatch(f -> f.startsWith("nofp_allocate_state+0x")))
+                .collect(Collectors.toList());
+        assertEquals(2, stacks.size(), "one stack per Java caller:\n" + report + run.describe());
+        String[] callers = {"leakFromFirstCaller", "leakFromSecondCaller"};
+        long[] counts = {1, 2};
+        for (int c = 0; c < callers.length; c++) {
+            String caller = "dev.memleak4j.it.programs.JniMarkProgram." + callers[c];
+            Report.Stack stack = stacks.stream().filter(s -> indexOf(s.frames, caller) >= 0).findFirst()
+                    .orElseThrow(() -> new AssertionError(caller + " in no stack:\n" + report));
+            assertEquals(counts[c] * JniMarkProgram.NOFP_SIZE, stack.bytes, stack.toString());
+            assertEquals(counts[c], stack.count, stack.toString());
+            List<String> frames = stack.frames;
+            assertTrue(frames.get(0).matches("nofp_allocate_state\\+0x[0-9a-f]+ \\[libnofp\\.so\\]"), frames.toString());
+            int jni = indexOf(frames, "dev.memleak4j.it.programs.NoFpLib.leak ");
+            int method = indexOf(frames, caller + ":");
+            int run1 = indexOf(frames, "dev.memleak4j.it.programs.JniMarkProgram.run:");
+            int main = indexOf(frames, "dev.memleak4j.it.programs.JniMarkProgram.main:");
+            assertTrue(jni > 0 && jni < method && method < run1 && run1 < main, "JNI method, " + callers[c]
+                    + ", run, main in call order: " + frames);
+            assertTrue(frames.get(method).endsWith(JAVA_CALLER), frames.get(method));
+        }
+    }
+
+    @Test
+    void inflaterNeverEndedShowsTheJavaMethodThatMadeIt() throws Exception {
+        Privileges.assumeBpf();
+        AgentRun run = run("jni-inflater", "interval=1,older=0,top=100,sample-bytes=0,min-size=4000",
+                "inflater", "3000");
+        assertEquals(0, run.exitCode, run.describe());
+        Report report = run.lastReport();
+        // Java frames print as "Class.method:line [kind]", or "Class.method [kind]" when the line is not known.
+        String method = "dev.memleak4j.it.programs.JniMarkProgram.inflaterNeverEnded";
+        List<Report.Stack> zlib = report.stacks.stream()
+                .filter(s -> s.frames.stream().anyMatch(f -> f.startsWith("java.util.zip.Inflater.")))
+                .filter(s -> indexOf(s.frames, method) >= 0)
+                .collect(Collectors.toList());
+        assertTrue(!zlib.isEmpty(), "zlib's allocations name inflaterNeverEnded:\n" + report + run.describe());
+        long count = zlib.stream().mapToLong(s -> s.count).sum();
+        long bytes = zlib.stream().mapToLong(s -> s.bytes).sum();
+        // Each Inflater keeps zlib's inflate state (~7 KB, at init) and its 32 KB window (at the first inflate).
+        assertTrue(count >= 2L * JniMarkProgram.INFLATERS, count + " allocations:\n" + report);
+        assertTrue(bytes >= JniMarkProgram.INFLATERS * (32L * 1024 + 4000), bytes + " bytes:\n" + report);
+        for (Report.Stack stack : zlib) {
+            int at = indexOf(stack.frames, method);
+            assertTrue(indexOf(stack.frames, "dev.memleak4j.it.programs.JniMarkProgram.run") > at,
+                    "with its caller: " + stack.frames);
+            assertTrue(stack.frames.get(0).contains("[libz.so") || stack.frames.get(0).contains("[libzip.so"),
+                    "the native frames the walk found come first: " + stack.frames);
+        }
+    }
+
+    @Test
+    void jniClassesNoneLeavesTheNativeFramesAlone() throws Exception {
+        Privileges.assumeBpf();
+        AgentRun run = run("jni-none", "interval=1,older=0,top=50,sample-bytes=0,min-size=1000000,"
+                + "jni-classes=none", "nofp", "3000");
+        assertEquals(0, run.exitCode, run.describe());
+        Report report = run.lastReport();
+        List<Report.Stack> stacks = report.stacks.stream()
+                .filter(s -> s.frames.stream().anyMatch(f -> f.startsWith("nofp_allocate_state+0x")))
+                .collect(Collectors.toList());
+        assertEquals(1, stacks.size(), report.toString());
+        assertEquals(3 * JniMarkProgram.NOFP_SIZE, stacks.get(0).bytes);
+        assertTrue(stacks.get(0).frames.stream().noneMatch(f -> f.endsWith(JAVA_CALLER)), stacks.toString());
+    }
+
+    /** Prints the cost of the mark per JNI call (not asserted: timing depends on the machine). */
+    @Test
+    void costOfTheMarkPerJniCall() throws Exception {
+        Privileges.assumeBpf();
+        AgentRun with = run("jni-bench-on", "interval=60,sample-bytes=0", "noop-bench", "0");
+        AgentRun without = run("jni-bench-off", "interval=60,sample-bytes=0,jni-classes=none", "noop-bench", "0");
+        assertEquals(0, with.exitCode, with.describe());
+        assertEquals(0, without.exitCode, without.describe());
+        System.out.println("JNI no-op, 10M calls, with the JNI mark:    " + noopLines(with));
+        System.out.println("JNI no-op, 10M calls, jni-classes=none:     " + noopLines(without));
+    }
+
+    private static String noopLines(AgentRun run) {
+        return run.stdout.lines().filter(l -> l.startsWith("NOOP ") && l.contains("ns/call"))
+                .map(l -> l.substring(5)).collect(Collectors.joining(", "));
+    }
+}

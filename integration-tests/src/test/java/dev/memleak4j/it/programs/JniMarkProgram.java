@@ -1,0 +1,102 @@
+package dev.memleak4j.it.programs;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.zip.Deflater;
+import java.util.zip.Inflater;
+
+/**
+ * Leaks whose native stacks do not reach Java: {@code JniMarkProgram SCENARIO SLEEP_MS}, SCENARIO one of
+ * <ul>
+ *   <li>{@code nofp}: 1,777,777 bytes once from {@link #leakFromFirstCaller} and twice from
+ *       {@link #leakFromSecondCaller}, through a JNI library without frame pointers;</li>
+ *   <li>{@code inflater}: five {@link Inflater}s that inflated some data and were never ended, made in
+ *       {@link #inflaterNeverEnded} and kept in a static list (zlib's state and window stay allocated);</li>
+ *   <li>{@code noop-bench}: times 10 million calls of a JNI method that does nothing and prints ns/call.</li>
+ * </ul>
+ * Prints {@code LEAKS DONE}, sleeps, exits 0.
+ */
+public final class JniMarkProgram {
+    public static final long NOFP_SIZE = 1_777_777;
+    public static final int INFLATERS = 5;
+    private static final List<Object> KEPT = new ArrayList<>();
+
+    private JniMarkProgram() {}
+
+    public static void main(String[] args) throws Exception {
+        run(args[0]);
+        System.out.println("LEAKS DONE");
+        System.out.flush();
+        TimeUnit.MILLISECONDS.sleep(Long.parseLong(args[1]));
+        System.exit(0);
+    }
+
+    private static void run(String scenario) throws Exception {
+        switch (scenario) {
+            case "nofp" -> {
+                leakFromFirstCaller();
+                for (int i = 0; i < 2; i++) {
+                    leakFromSecondCaller(); // one call site: one Java stack
+                }
+            }
+            case "inflater" -> {
+                byte[] compressed = compressed();
+                for (int i = 0; i < INFLATERS; i++) {
+                    inflaterNeverEnded(compressed);
+                }
+            }
+            case "noop-bench" -> noopBench();
+            default -> throw new IllegalArgumentException("unknown scenario " + scenario);
+        }
+    }
+
+    private static void leakFromFirstCaller() {
+        KEPT.add(NoFpLib.leak(NOFP_SIZE));
+    }
+
+    private static void leakFromSecondCaller() {
+        KEPT.add(NoFpLib.leak(NOFP_SIZE));
+    }
+
+    private static void inflaterNeverEnded(byte[] compressed) throws Exception {
+        Inflater inflater = new Inflater();
+        inflater.setInput(compressed);
+        byte[] out = new byte[64 * 1024];
+        int n = inflater.inflate(out);
+        if (n <= 0) {
+            throw new IllegalStateException("inflate gave " + n);
+        }
+        KEPT.add(inflater); // never ended: its zlib memory stays
+    }
+
+    private static byte[] compressed() {
+        byte[] input = new byte[200_000];
+        for (int i = 0; i < input.length; i++) {
+            input[i] = (byte) (i * 31 % 251);
+        }
+        Deflater deflater = new Deflater();
+        deflater.setInput(input);
+        deflater.finish();
+        byte[] buffer = new byte[input.length];
+        int n = deflater.deflate(buffer);
+        deflater.end();
+        return java.util.Arrays.copyOf(buffer, n);
+    }
+
+    /** 10 million JNI no-ops, after warm-up: the cost of a call with whatever marks the agent puts on it. */
+    private static void noopBench() {
+        int value = 0;
+        for (int round = 0; round < 5; round++) {
+            long start = System.nanoTime();
+            for (int i = 0; i < 10_000_000; i++) {
+                value = NoFpLib.noop(value);
+            }
+            long elapsed = System.nanoTime() - start;
+            if (round >= 2) {
+                System.out.printf("NOOP %.2f ns/call%n", elapsed / 10_000_000.0);
+            }
+        }
+        System.out.println("NOOP result " + value);
+    }
+}

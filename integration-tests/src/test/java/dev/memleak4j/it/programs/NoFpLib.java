@@ -1,0 +1,16 @@
+package dev.memleak4j.it.programs;
+
+/** The JNI library built without frame pointers (src/test/c/nofp.c). */
+public final class NoFpLib {
+    static {
+        System.load(System.getProperty("nofp.library"));
+    }
+
+    private NoFpLib() {}
+
+    /** Leaks {@code size} bytes through two nested C functions; returns the block's address (0 on failure). */
+    public static native long leak(long size);
+
+    /** Returns {@code value + 1}: a JNI call that does nothing. */
+    public static native int noop(int value);
+}
