@@ -122,19 +122,24 @@ public final class JniMarks {
      * unless the walk already reached Java code (then they would only repeat it).
      */
     public static List<Frame> merge(List<Frame> nativeFrames, JavaStack java) {
-        if (java == null) {
+        if (java == null || reachesJava(nativeFrames)) {
             return nativeFrames;
-        }
-        for (Frame frame : nativeFrames) {
-            String kind = frame.kind().name();
-            if (kind.equals("JIT") || kind.equals("INLINED") || kind.equals("INTERPRETED")) {
-                return nativeFrames;
-            }
         }
         List<Frame> merged = new ArrayList<>(nativeFrames.size() + java.frames().size());
         merged.addAll(nativeFrames);
         merged.addAll(java.frames());
         return merged;
+    }
+
+    /** Whether the frame-pointer walk reached Java code (compiled, inlined or interpreted frames). */
+    public static boolean reachesJava(List<Frame> nativeFrames) {
+        for (Frame frame : nativeFrames) {
+            String kind = frame.kind().name();
+            if (kind.equals("JIT") || kind.equals("INLINED") || kind.equals("INTERPRETED")) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** The Java callers bound to a mark, or null. */

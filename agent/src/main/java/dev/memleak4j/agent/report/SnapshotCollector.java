@@ -76,6 +76,7 @@ public final class SnapshotCollector {
         long olderNanos = TimeUnit.MILLISECONDS.toNanos(settings.olderMillis());
         // Grouped by native stack and, for allocations made inside a wrapped JNI method, by its Java callers.
         Map<GroupKey, Group> byStack = new HashMap<>();
+        Map<Long, Boolean> reachesJava = new HashMap<>();
         long[] seenMarks = new long[marks != null ? 16 : 0];
         int seen = 0;
         for (int i = 0; i < table.size(); i++) {
@@ -91,6 +92,10 @@ public final class SnapshotCollector {
             long age = now - table.timestampNanos(i);
             if (age < olderNanos) {
                 continue;
+            }
+            if (java != null && reachesJava.computeIfAbsent(table.stackId(i),
+                    id -> JniMarks.reachesJava(resolver.resolve(tracker.readStack(id))))) {
+                java = null; // the walk has the Java frames itself: one group per native stack, as without marks
             }
             JavaStack callers = java;
             Group group = byStack.computeIfAbsent(new GroupKey(table.stackId(i), java),
