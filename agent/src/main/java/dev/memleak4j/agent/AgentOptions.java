@@ -16,6 +16,12 @@ import java.util.TreeSet;
  * {@link OptionException} whose message names the option and what it accepts.
  */
 public final class AgentOptions {
+    /**
+     * Default sampling: allocations of 8 KiB and more are tracked exactly, smaller ones in proportion to their size,
+     * so that most calls (small ones) skip the return probe and the stack walk. See README, "Sampling".
+     */
+    public static final long DEFAULT_SAMPLE_BYTES = 0;
+
     /** The documented options, in the order {@code help} lists them. */
     private static final Map<String, Spec> SPECS = new LinkedHashMap<>();
 
@@ -27,11 +33,11 @@ public final class AgentOptions {
         spec("older", "MS", "500", "report only allocations at least MS milliseconds old (hides short-lived ones)");
         spec("min-size", "BYTES", "0", "track only allocations of at least BYTES (suffixes k, m, g)");
         spec("max-size", "BYTES", "unlimited", "track only allocations of at most BYTES (suffixes k, m, g)");
-        spec("sample-rate", "N", "1", "track one allocation in N, chosen at random; totals are scaled back and "
-                + "marked as estimates");
-        spec("sample-bytes", "BYTES", "0 (off)", "sample by size instead: an allocation of s bytes is tracked with "
-                + "probability s/BYTES (always when s >= BYTES) and counts for BYTES bytes; unbiased estimates, "
-                + "cheapest with uprobe sessions (suffixes k, m, g)");
+        spec("sample-bytes", "BYTES", DEFAULT_SAMPLE_BYTES == 0 ? "0" : DEFAULT_SAMPLE_BYTES / 1024 + "k", "an allocation of s bytes is tracked with probability s/BYTES, always "
+                + "when s >= BYTES, and then counts for BYTES bytes and BYTES/s allocations: unbiased estimates; "
+                + "0 tracks every allocation exactly (suffixes k, m, g)");
+        spec("sample-rate", "N", "1", "sample by count instead: track one allocation in N, chosen at random; "
+                + "totals are scaled back and marked as estimates (turns sample-bytes off)");
         spec("probe-mode", "MODE", "auto", "auto: uprobe sessions where the kernel has them (6.13+), else entry "
                 + "and return probes; classic: always entry and return probes");
         spec("combined-only", null, "off", "report from the per-stack counters only (no per-address listing, "
@@ -55,7 +61,7 @@ public final class AgentOptions {
     }
 
     /** Inflater and Deflater (zlib has no frame pointers), and every application class with native methods. */
-    public static final String DEFAULT_JNI_CLASSES = "java.util.zip.Inflater:java.util.zip.Deflater:*";
+    public static final String DEFAULT_JNI_CLASSES = "java.util.zip.Inflater:java.util.zip.Deflater";
 
     private final Map<String, String> given;
     private final int intervalSeconds;
@@ -94,7 +100,8 @@ public final class AgentOptions {
                     + given.get("max-size"));
         }
         sampleRate = number("sample-rate", 1, 1, 1L << 32);
-        sampleBytes = bytes("sample-bytes", 0);
+        // Sampling by count replaces the default sampling by bytes; asking for both at once is an error.
+        sampleBytes = bytes("sample-bytes", given.containsKey("sample-rate") ? 0 : DEFAULT_SAMPLE_BYTES);
         if (sampleBytes > (1L << 32)) {
             throw new OptionException("sample-bytes=" + printable(given.get("sample-bytes")) + " is out of range: "
                     + "at most 4g; " + describe("sample-bytes"));

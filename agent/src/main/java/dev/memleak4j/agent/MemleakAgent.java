@@ -10,6 +10,8 @@ import dev.memleak4j.agent.report.Reporter;
 import dev.memleak4j.agent.report.Snapshot;
 import dev.memleak4j.agent.report.SnapshotCollector;
 import dev.memleak4j.agent.report.TextReportWriter;
+import dev.memleak4j.agent.stacks.FramePointers;
+import dev.memleak4j.agent.stacks.JvmCodeMap;
 import dev.memleak4j.agent.stacks.StackResolver;
 import dev.memleak4j.agent.surfaces.Surfaces;
 import dev.memleak4j.agent.symbols.NativeSymbolizer;
@@ -98,9 +100,16 @@ public final class MemleakAgent {
             }
             Path library = options.obj() != null ? options.obj() : AllocatorProbes.findLibc();
             MemleakAgent agent = new MemleakAgent(options, library, new TextReportWriter(options.output()));
-            agent.startProbes();
-            current = agent;
+            // JMX and JFR set-up allocate natively in bulk: done before the probes, none of it is the application's.
             Surfaces.install(agent);
+            try {
+                agent.startProbes();
+            } catch (IOException | RuntimeException e) {
+                Surfaces.uninstall();
+                throw e;
+            }
+            current = agent;
+            FramePointers.warning().ifPresent(warning -> log("note: " + warning));
             RunStatus.started(Instant.now());
             lastStartProblem = null;
         } catch (IOException | RuntimeException e) {
@@ -139,8 +148,10 @@ public final class MemleakAgent {
         ReportSettings initial = settings;
         BpfTracker tracker = BpfTracker.open(new BpfTracker.Limits(options.maxAllocs(), options.maxStacks(),
                 options.maxStacks() * 4, options.maxThreads()), options.verbose(), !options.classicProbes());
+        Reporter starting = null;
         try {
             tracker.tune(initial.sampleRate(), initial.sampleBytes(), initial.minSize(), initial.maxSize(), true);
+            startJavaFrameNaming(tracker);
             // Before the reporter's clock starts: wrapping the JNI methods takes a second or two at start-up.
             JniMarks.start(instrumentation, tracker, options.jniClasses(), options.verbose(), MemleakAgent::log);
             SnapshotCollector collector = new SnapshotCollector(tracker, new StackResolver(symbolizer), Instant.now());
@@ -157,6 +168,7 @@ public final class MemleakAgent {
             reporter.addListener(snapshot -> lastSnapshot = snapshot);
             reporter.addListener(textWriter);
             reporter.addListener(snapshot -> extraListeners.forEach(listener -> listener.accept(snapshot)));
+            starting = reporter;
             reporter.start();
             try {
                 marked.await(10, TimeUnit.SECONDS);
@@ -171,7 +183,11 @@ public final class MemleakAgent {
                     });
             session = new Session(tracker, collector, reporter, placements);
             stopReason = null;
+            reporter.trackingStarted();
         } catch (IOException | RuntimeException e) {
+            if (starting != null) {
+                starting.stop();
+            }
             JniMarks.stop();
             tracker.close();
             throw e;
@@ -189,17 +205,43 @@ public final class MemleakAgent {
                 + (options.output() == null ? "stderr" : options.output().toString()));
     }
 
-    /** Detaches every probe and frees the BPF maps; the agent stays (JMX can start the probes again). */
-    public synchronized void stopProbes() {
-        if (session == null) {
-            return;
+    /**
+     * Starts the live map of JIT-compiled code and tells the kernel side where the interpreter is, so interpreted
+     * frames are recorded by method. Runs on the starting thread before any probe is attached: the JVMTI set-up
+     * allocates once, and that is not the application's. Failing costs only Java frame names, never the start.
+     */
+    private static void startJavaFrameNaming(BpfTracker tracker) {
+        try {
+            JvmCodeMap.start();
+        } catch (RuntimeException | LinkageError e) {
+            log("note: JIT-compiled Java frames will not be named: " + e.getMessage());
         }
-        Session stopping = session;
-        session = null;
+        try {
+            long[] interpreter = JvmCodeMap.interpreterRange();
+            if (interpreter != null) {
+                tracker.setInterpreterRange(interpreter[0], interpreter[1]);
+            }
+        } catch (RuntimeException | LinkageError e) {
+            log("note: interpreted Java frames will not be named: " + e.getMessage());
+        }
+    }
+
+    /** Detaches every probe and frees the BPF maps; the agent stays (JMX can start the probes again). */
+    public void stopProbes() {
+        Session stopping;
+        synchronized (this) {
+            if (session == null) {
+                return;
+            }
+            stopping = session;
+            session = null;
+            stopReason = "probes stopped";
+        }
+        // Outside the lock: the reporter thread may be waiting for it (a listener reading the agent's state), and
+        // joining it while holding the lock would stall until the join times out.
         JniMarks.stop();
         stopping.reporter.stop();
         stopping.tracker.close();
-        stopReason = "probes stopped";
     }
 
     /** How the allocating functions are probed: "uprobe sessions" or "entry and return probes"; null when off. */

@@ -22,6 +22,7 @@ class AgentOptionsTest {
         assertEquals(0, options.count());
         assertEquals(500, options.olderMillis());
         assertEquals(1, options.sampleRate());
+        assertEquals(AgentOptions.DEFAULT_SAMPLE_BYTES, options.sampleBytes());
         assertEquals(0, options.minSize());
         assertEquals(Long.MAX_VALUE, options.maxSize());
         assertFalse(options.showAllocs());
@@ -52,6 +53,14 @@ class AgentOptionsTest {
         assertEquals(64, options.maxStacks());
         assertEquals(128, options.maxThreads());
         assertTrue(options.verbose());
+    }
+
+    @Test
+    void samplingByCountReplacesTheDefaultSamplingByBytes() {
+        assertEquals(0, AgentOptions.parse("sample-rate=10").sampleBytes());
+        assertEquals(10, AgentOptions.parse("sample-rate=10").sampleRate());
+        assertEquals(0, AgentOptions.parse("sample-bytes=0").sampleBytes());
+        assertThrows(OptionException.class, () -> AgentOptions.parse("sample-rate=10,sample-bytes=64k"));
     }
 
     @Test
@@ -88,7 +97,7 @@ class AgentOptionsTest {
     @Test
     void jniClassesAreGlobsSeparatedByColons() {
         assertEquals(AgentOptions.DEFAULT_JNI_CLASSES, AgentOptions.parse(null).jniClasses());
-        assertEquals("java.util.zip.Inflater:java.util.zip.Deflater:*", AgentOptions.DEFAULT_JNI_CLASSES);
+        assertEquals("java.util.zip.Inflater:java.util.zip.Deflater", AgentOptions.DEFAULT_JNI_CLASSES);
         assertEquals("none", AgentOptions.parse("jni-classes=NONE").jniClasses());
         assertEquals("org.rocksdb.*:com.example.Native?", AgentOptions.parse("jni-classes=org.rocksdb.*:com.example.Native?")
                 .jniClasses());

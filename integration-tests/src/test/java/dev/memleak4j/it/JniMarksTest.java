@@ -39,7 +39,7 @@ class JniMarksTest {
     @Test
     void leakInLibraryWithoutFramePointersShowsItsJavaCallers() throws Exception {
         Privileges.assumeBpf();
-        AgentRun run = run("jni-nofp", "interval=1,older=0,top=50,sample-bytes=0,min-size=1000000", "nofp",
+        AgentRun run = run("jni-nofp", "interval=1,older=0,top=50,sample-bytes=0,min-size=1000000,jni-classes=*", "nofp",
                 "3000");
         assertEquals(0, run.exitCode, run.describe());
         Report report = run.lastReport();
@@ -114,7 +114,7 @@ class JniMarksTest {
     @Test
     void costOfTheMarkPerJniCall() throws Exception {
         Privileges.assumeBpf();
-        AgentRun with = run("jni-bench-on", "interval=60,sample-bytes=0", "noop-bench", "0");
+        AgentRun with = run("jni-bench-on", "interval=60,sample-bytes=0,jni-classes=*", "noop-bench", "0");
         AgentRun without = run("jni-bench-off", "interval=60,sample-bytes=0,jni-classes=none", "noop-bench", "0");
         assertEquals(0, with.exitCode, with.describe());
         assertEquals(0, without.exitCode, without.describe());

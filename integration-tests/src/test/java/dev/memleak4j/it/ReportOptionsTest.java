@@ -93,4 +93,14 @@ class ReportOptionsTest {
         assertTrue(Math.abs(count - 10_000) <= 2_500, "estimated count " + count + " vs 10000");
         assertTrue(Math.abs(bytes - 40_990_000L) <= 40_990_000L / 4, "estimated bytes " + bytes + " vs 40990000");
     }
+
+    @Test
+    void threeHundredThousandOutstandingAllocationsAreAllReported() throws Exception {
+        AgentRun run = AgentRun.leakProgram(AgentRun.tempDir("300k"),
+                "interval=2,count=2,older=0,top=5,sample-bytes=0,min-size=23,max-size=23", "300k", "4500");
+        assertTrue(run.stdout.contains("MADE 300000"), run.describe());
+        Report report = run.lastReport();
+        assertEquals(300_000L, report.countFrom(LIB + "mallocMany+0x"), report.toString());
+        assertEquals(300_000L * 23, report.bytesFrom(LIB + "mallocMany+0x"), report.toString());
+    }
 }

@@ -78,7 +78,7 @@ public final class BpfTracker implements AutoCloseable {
             if (closed) {
                 return AllocationTable.empty();
             }
-            long[] records = readGrowing(lastAllocCount, BpfNative.ALLOC_RECORD_WORDS, true);
+            long[] records = readGrowing(lastAllocCount, BpfNative.ALLOC_RECORD_WORDS, true, limits.maxAllocs());
             int count = (int) records[records.length - 1];
             lastAllocCount = Math.max(1024, count + count / 4);
             return new AllocationTable(records, count);
@@ -90,7 +90,7 @@ public final class BpfTracker implements AutoCloseable {
             if (closed) {
                 return new StackCounters[0];
             }
-            long[] records = readGrowing(4096, BpfNative.COMBINED_RECORD_WORDS, false);
+            long[] records = readGrowing(4096, BpfNative.COMBINED_RECORD_WORDS, false, limits.maxCombined());
             int count = (int) records[records.length - 1];
             StackCounters[] result = new StackCounters[count];
             for (int i = 0; i < count; i++) {
@@ -103,18 +103,19 @@ public final class BpfTracker implements AutoCloseable {
     }
 
     /**
-     * Reads a hash map into a buffer that grows until everything fits (the map may grow while we read). The record
-     * count is stored in the array's last element.
+     * Reads a hash map into a buffer sized from the last read; when the map has grown past it, once more with room
+     * for the map's capacity (plus slack: a batch read needs room for a whole hash bucket). The record count is
+     * stored in the array's last element.
      */
-    private static long[] readGrowing(int capacity, int words, boolean allocs) {
-        for (int attempt = 0; ; attempt++) {
-            long[] buffer = new long[capacity * words + 1];
+    private static long[] readGrowing(int capacity, int words, boolean allocs, long maxEntries) {
+        int fullCapacity = (int) Math.min(Integer.MAX_VALUE / words - 2, maxEntries + 1024);
+        for (int size = Math.min(capacity, fullCapacity); ; size = fullCapacity) {
+            long[] buffer = new long[size * words + 1];
             int n = allocs ? BpfNative.readAllocs0(buffer) : BpfNative.readCombined0(buffer);
-            if (n >= 0 || attempt >= 8) {
+            if (n >= 0 || size == fullCapacity) {
                 buffer[buffer.length - 1] = Math.max(n, 0);
                 return buffer;
             }
-            capacity = Math.max(-n, capacity * 2);
         }
     }
 

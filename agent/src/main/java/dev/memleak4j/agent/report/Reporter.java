@@ -2,6 +2,7 @@ package dev.memleak4j.agent.report;
 
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
@@ -18,6 +19,7 @@ public final class Reporter implements Runnable {
     private final Runnable onStart;
     private final Runnable onCountReached;
     private final List<Consumer<Snapshot>> listeners = new CopyOnWriteArrayList<>();
+    private final CountDownLatch tracking = new CountDownLatch(1);
     private volatile boolean stopped;
     private volatile Thread thread;
 
@@ -45,6 +47,11 @@ public final class Reporter implements Runnable {
         started.start();
     }
 
+    /** Starts the interval clock: called once the probes are attached, so the first report covers a full interval. */
+    public void trackingStarted() {
+        tracking.countDown();
+    }
+
     /** Stops the thread and waits for it (unless called from it). */
     public void stop() {
         stopped = true;
@@ -62,6 +69,11 @@ public final class Reporter implements Runnable {
     @Override
     public void run() {
         onStart.run();
+        try {
+            tracking.await();
+        } catch (InterruptedException e) {
+            return;
+        }
         long printed = 0;
         long last = System.nanoTime();
         while (!stopped) {

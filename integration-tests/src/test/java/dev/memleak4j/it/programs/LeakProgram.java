@@ -23,6 +23,10 @@ public final class LeakProgram {
                 int made = LeakLib.mallocMany(10_000, 4099);
                 System.out.println("MADE " + made);
                 break;
+            case "300k":
+                // More outstanding blocks than a report's first read buffer grows to at once.
+                System.out.println("MADE " + LeakLib.mallocMany(300_000, 23));
+                break;
             case "nothing":
                 break;
             case "three-leaks":

@@ -1,0 +1,90 @@
+package dev.memleak4j.it;
+
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * The Java half of a leak's stack is named, in call order with the native half: JIT-compiled frames with an
+ * inlined caller after warm-up, interpreted frames under -Xint, on JDK 17 and on JDK 25.
+ */
+class JavaFramesTest {
+    private static final String PROGRAM = "dev.memleak4j.it.programs.JavaFramesProgram";
+    private static final Path JDK25 = Paths.get("/usr/lib/jvm/temurin-25-jdk-amd64/bin/java");
+
+    private static AgentRun run(String java, String... jvmFlags) throws Exception {
+        List<String> command = new ArrayList<>(List.of(java));
+        command.addAll(List.of(jvmFlags));
+        command.addAll(List.of("-Dleaktest.library=" + AgentRun.TEST_LIBRARY, "-cp", AgentRun.TEST_CLASSES.toString(),
+                PROGRAM, "3000"));
+        return AgentRun.withAgent(AgentRun.tempDir("javaframes"),
+                "interval=1,count=2,older=0,top=20,sample-bytes=0,min-size=1555557,max-size=1555557", command,
+                List.of());
+    }
+
+    /** The leak's stack: exactly 3 blocks, the JNI function first, then named Java frames. */
+    private static Report.Stack leakStack(AgentRun run) {
+        Report report = run.lastReport();
+        List<Report.Stack> stacks = report.stacksFrom("Java_dev_memleak4j_it_programs_LeakLib_viaMalloc+0x");
+        assertEquals(1, stacks.size(), run.describe());
+        Report.Stack stack = stacks.get(0);
+        assertEquals(3 * 1_555_557L, stack.bytes, stack.toString());
+        assertEquals(3, stack.count, stack.toString());
+        return stack;
+    }
+
+    private static int indexOf(Report.Stack stack, String regex) {
+        for (int i = 0; i < stack.frames.size(); i++) {
+            if (stack.frames.get(i).matches(regex)) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    private static void assertCompiledWithInlinedCaller(Report.Stack stack) {
+        int allocate = indexOf(stack, "dev\\.memleak4j\\.it\\.programs\\.JavaFramesProgram\\.allocate(:\\d+)? \\[inlined\\]");
+        int caller = indexOf(stack, "dev\\.memleak4j\\.it\\.programs\\.JavaFramesProgram\\.callSite(:\\d+)? \\[jit\\]");
+        int main = indexOf(stack, "dev\\.memleak4j\\.it\\.programs\\.JavaFramesProgram\\.main(:\\d+)? \\[(interpreted|jit)\\]");
+        assertTrue(allocate > 0, "allocate is named as inlined: " + stack);
+        assertTrue(caller == allocate + 1, "callSite's compiled frame follows its inlined callee: " + stack);
+        assertTrue(main == caller + 1, "main calls callSite: " + stack);
+    }
+
+    @Test
+    void jitCompiledFramesWithAnInlinedCallerAreNamedOnJdk17() throws Exception {
+        Privileges.assumeBpf();
+        AgentRun run = run(AgentRun.javaBinary(), "-XX:+PreserveFramePointer");
+        assertCompiledWithInlinedCaller(leakStack(run));
+    }
+
+    @Test
+    void interpretedFramesAreNamedUnderXint() throws Exception {
+        Privileges.assumeBpf();
+        Report.Stack stack = leakStack(run(AgentRun.javaBinary(), "-Xint"));
+        int allocate = indexOf(stack, "dev\\.memleak4j\\.it\\.programs\\.JavaFramesProgram\\.allocate \\[interpreted\\]");
+        int caller = indexOf(stack, "dev\\.memleak4j\\.it\\.programs\\.JavaFramesProgram\\.callSite \\[interpreted\\]");
+        int main = indexOf(stack, "dev\\.memleak4j\\.it\\.programs\\.JavaFramesProgram\\.main \\[interpreted\\]");
+        assertTrue(allocate > 0 && caller == allocate + 1 && main == caller + 1, stack.toString());
+        assertTrue(stack.frames.stream().noneMatch(f -> f.startsWith("[unknown]") && !f.contains("libc.so")),
+                "every frame named: " + stack);
+    }
+
+    @Test
+    void jitAndInterpretedFramesAreNamedOnJdk25() throws Exception {
+        Privileges.assumeBpf();
+        assumeTrue(Files.isExecutable(JDK25), "skipped: no JDK 25 at " + JDK25);
+        assertCompiledWithInlinedCaller(leakStack(run(JDK25.toString(), "-XX:+PreserveFramePointer")));
+        Report.Stack interpreted = leakStack(run(JDK25.toString(), "-Xint"));
+        assertTrue(indexOf(interpreted, "dev\\.memleak4j\\.it\\.programs\\.JavaFramesProgram\\.callSite \\[interpreted\\]") > 0,
+                interpreted.toString());
+    }
+}
