@@ -280,121 +280,132 @@ void tracker_close(void)
 }
 
 /*
- * Reads a hash map in batches (one syscall per batch) and falls back to key-by-key
- * iteration on kernels without batch operations. Returns records read or -(present).
+ * Reads a hash map in chunks of CHUNK entries (one batch syscall each; key-by-key iteration on kernels
+ * without batch operations), converts each chunk into records and hands them to the sink. Only one
+ * chunk is ever held here, so reading a million allocations costs a few MB of native memory, not
+ * hundreds. Returns the records written, or -(2 * capacity) when the map holds more than capacity.
  */
-static long read_hash_map(int fd, size_t key_size, size_t value_size, uint8_t *keys, uint8_t *values,
-			  size_t capacity)
+#define CHUNK 16384
+
+typedef size_t (*convert_fn)(const uint8_t *keys, const uint8_t *values, size_t n, uint64_t *records);
+
+static long read_hash_map(int fd, size_t key_size, size_t value_size, size_t words, size_t capacity,
+			  convert_fn convert, struct record_sink *sink)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	uint8_t *keys = malloc(CHUNK * key_size), *values = malloc(CHUNK * value_size);
+	uint64_t *records = malloc(CHUNK * words * sizeof(uint64_t));
 	uint64_t in_batch = 0, out_batch = 0;
-	size_t total = 0;
-	bool first = true;
+	size_t written = 0;
+	bool first = true, batches = true, done = false;
+	uint8_t key[16], next[16];
+	void *previous = NULL;
+	long result;
 
-	while (total < capacity) {
-		__u32 count = (__u32)(capacity - total);
-		int error = bpf_map_lookup_batch(fd, first ? NULL : &in_batch, &out_batch, keys + total * key_size,
-						 values + total * value_size, &count, &opts);
-
-		total += count;
-		if (error) {
-			if (errno == ENOENT)
-				return (long)total;
-			if (errno == ENOSPC)
-				return -(long)(capacity * 2); /* one bucket holds more than fits: grow */
-			goto iterate;
-		}
-		in_batch = out_batch;
-		first = false;
+	if (!keys || !values || !records) {
+		result = 0;
+		goto out;
 	}
-	return -(long)(capacity * 2);
+	while (!done) {
+		size_t n = 0, converted;
 
-iterate:
-	total = 0;
-	{
-		uint8_t key[16], next[16];
-		void *previous = NULL;
+		if (batches) {
+			__u32 count = CHUNK;
+			int error = bpf_map_lookup_batch(fd, first ? NULL : &in_batch, &out_batch, keys, values, &count,
+							 &opts);
 
-		while (bpf_map_get_next_key(fd, previous, next) == 0) {
-			memcpy(key, next, key_size);
-			previous = key;
-			if (total >= capacity)
-				return -(long)(capacity * 2);
-			if (bpf_map_lookup_elem(fd, key, values + total * value_size) == 0) {
-				memcpy(keys + total * key_size, key, key_size);
-				total++;
+			if (error && errno != ENOENT && first) {
+				batches = false; /* no batch operations here: iterate key by key */
+				continue;
 			}
+			if (error && errno != ENOENT) {
+				result = -(long)(capacity * 2); /* ENOSPC: one bucket larger than a chunk */
+				goto out;
+			}
+			n = count;
+			done = error != 0;
+			in_batch = out_batch;
+			first = false;
+		} else {
+			while (n < CHUNK && bpf_map_get_next_key(fd, previous, next) == 0) {
+				memcpy(key, next, key_size);
+				previous = key;
+				if (bpf_map_lookup_elem(fd, key, values + n * value_size) == 0)
+					memcpy(keys + n++ * key_size, key, key_size);
+			}
+			done = n < CHUNK;
 		}
+		converted = convert(keys, values, n, records);
+		if (written + converted > capacity) {
+			result = -(long)(capacity * 2);
+			goto out;
+		}
+		sink->write(sink, written, records, converted);
+		written += converted;
 	}
-	return (long)total;
-}
-
-long tracker_read_allocs(uint64_t *out, size_t capacity)
-{
-	uint64_t *keys;
-	struct alloc_info *values;
-	long n;
-
-	if (!skel)
-		return 0;
-	keys = malloc(capacity ? capacity * sizeof(*keys) : 1);
-	values = malloc(capacity ? capacity * sizeof(*values) : 1);
-	if (!keys || !values) {
-		free(keys);
-		free(values);
-		return 0;
-	}
-	n = read_hash_map(bpf_map__fd(skel->maps.allocs), sizeof(*keys), sizeof(*values), (uint8_t *)keys,
-			  (uint8_t *)values, capacity);
-	for (long i = 0; i < n; i++) {
-		uint64_t *record = out + i * ALLOC_RECORD_WORDS;
-
-		record[0] = keys[i];
-		record[1] = values[i].size;
-		record[2] = values[i].timestamp_ns;
-		record[3] = values[i].stack_id;
-		record[4] = ((uint64_t)values[i].tid << 32) | values[i].func;
-		record[5] = values[i].est_bytes;
-		record[6] = values[i].est_count_milli;
-		record[7] = values[i].java_mark;
-	}
+	result = (long)written;
+out:
 	free(keys);
 	free(values);
+	free(records);
+	return result;
+}
+
+static size_t convert_allocs(const uint8_t *keys, const uint8_t *values, size_t n, uint64_t *records)
+{
+	const uint64_t *addresses = (const uint64_t *)keys;
+	const struct alloc_info *infos = (const struct alloc_info *)values;
+
+	for (size_t i = 0; i < n; i++) {
+		uint64_t *record = records + i * ALLOC_RECORD_WORDS;
+
+		record[0] = addresses[i];
+		record[1] = infos[i].size;
+		record[2] = infos[i].timestamp_ns;
+		record[3] = infos[i].stack_id;
+		record[4] = ((uint64_t)infos[i].tid << 32) | infos[i].func;
+		record[5] = infos[i].est_bytes;
+		record[6] = infos[i].est_count_milli;
+		record[7] = infos[i].java_mark;
+	}
 	return n;
 }
 
-long tracker_read_combined(uint64_t *out, size_t capacity)
+static size_t convert_combined(const uint8_t *keys, const uint8_t *values, size_t n, uint64_t *records)
 {
-	uint64_t *keys;
-	struct combined_info *values;
-	long n, written = 0;
+	const uint64_t *stack_ids = (const uint64_t *)keys;
+	const struct combined_info *infos = (const struct combined_info *)values;
+	size_t written = 0;
 
-	if (!skel)
-		return 0;
-	keys = malloc(capacity ? capacity * sizeof(*keys) : 1);
-	values = malloc(capacity ? capacity * sizeof(*values) : 1);
-	if (!keys || !values) {
-		free(keys);
-		free(values);
-		return 0;
-	}
-	n = read_hash_map(bpf_map__fd(skel->maps.combined), sizeof(*keys), sizeof(*values), (uint8_t *)keys,
-			  (uint8_t *)values, capacity);
-	for (long i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++) {
 		uint64_t *record;
 
-		if (values[i].count == 0)
+		if (infos[i].count == 0)
 			continue; /* every block of this stack was freed */
-		record = out + written++ * COMBINED_RECORD_WORDS;
-		record[0] = keys[i];
-		record[1] = values[i].bytes;
-		record[2] = values[i].count;
-		record[3] = values[i].est_bytes;
-		record[4] = values[i].est_count_milli;
+		record = records + written++ * COMBINED_RECORD_WORDS;
+		record[0] = stack_ids[i];
+		record[1] = infos[i].bytes;
+		record[2] = infos[i].count;
+		record[3] = infos[i].est_bytes;
+		record[4] = infos[i].est_count_milli;
 	}
-	free(keys);
-	free(values);
-	return n < 0 ? n : written;
+	return written;
+}
+
+long tracker_read_allocs(struct record_sink *sink, size_t capacity)
+{
+	if (!skel)
+		return 0;
+	return read_hash_map(bpf_map__fd(skel->maps.allocs), sizeof(uint64_t), sizeof(struct alloc_info),
+			     ALLOC_RECORD_WORDS, capacity, convert_allocs, sink);
+}
+
+long tracker_read_combined(struct record_sink *sink, size_t capacity)
+{
+	if (!skel)
+		return 0;
+	return read_hash_map(bpf_map__fd(skel->maps.combined), sizeof(uint64_t), sizeof(struct combined_info),
+			     COMBINED_RECORD_WORDS, capacity, convert_combined, sink);
 }
 
 int tracker_read_stack(uint64_t stack_id, uint64_t *out, size_t capacity)

@@ -35,9 +35,14 @@ bool tracker_sessions(void);
 void tracker_close(void);
 bool tracker_is_open(void);
 
-/* Returns the number of records written, or -(records present) when capacity is too small. */
-long tracker_read_allocs(uint64_t *out, size_t capacity);
-long tracker_read_combined(uint64_t *out, size_t capacity);
+/* Receives records as they are read, chunk by chunk, starting at record `index`. */
+struct record_sink {
+	void (*write)(struct record_sink *self, size_t index, const uint64_t *records, size_t count);
+};
+
+/* Returns the number of records written, or a negative number when capacity is too small. */
+long tracker_read_allocs(struct record_sink *sink, size_t capacity);
+long tracker_read_combined(struct record_sink *sink, size_t capacity);
 /* Returns the number of frames (0 when the id is unknown). */
 int tracker_read_stack(uint64_t stack_id, uint64_t *out, size_t capacity);
 void tracker_read_stats(uint64_t *out, size_t count);

@@ -106,22 +106,30 @@ EXPORT(jint, attachedCount0)(JNIEnv *env, jclass type)
 	return tracker_attached_count();
 }
 
-/* Fills a long[] with records of `words` longs each; returns records, or -(present) if it is too small. */
-static jint read_records(JNIEnv *env, jlongArray out, size_t words, long (*reader)(uint64_t *, size_t))
-{
-	jsize length = (*env)->GetArrayLength(env, out);
-	size_t capacity = (size_t)length / words;
-	uint64_t *buffer = malloc(capacity ? capacity * words * sizeof(uint64_t) : 1);
-	long n;
+/* Writes each chunk of records straight into the Java array. */
+struct java_array_sink {
+	struct record_sink sink;
+	JNIEnv *env;
+	jlongArray out;
+	size_t words;
+};
 
-	if (!buffer) {
-		throw_bpf_exception(env, "out of native memory reading the BPF maps");
-		return 0;
-	}
-	n = reader(buffer, capacity);
-	if (n > 0)
-		(*env)->SetLongArrayRegion(env, out, 0, (jsize)(n * (long)words), (const jlong *)buffer);
-	free(buffer);
+static void write_to_java_array(struct record_sink *sink, size_t index, const uint64_t *records, size_t count)
+{
+	struct java_array_sink *self = (struct java_array_sink *)sink;
+
+	if (count)
+		(*self->env)->SetLongArrayRegion(self->env, self->out, (jsize)(index * self->words),
+						 (jsize)(count * self->words), (const jlong *)records);
+}
+
+/* Fills a long[] with records of `words` longs each; returns records, or a negative number if it is too small. */
+static jint read_records(JNIEnv *env, jlongArray out, size_t words, long (*reader)(struct record_sink *, size_t))
+{
+	struct java_array_sink sink = { { write_to_java_array }, env, out, words };
+	jsize length = (*env)->GetArrayLength(env, out);
+	long n = reader(&sink.sink, (size_t)length / words);
+
 	return n < INT32_MIN ? INT32_MIN : n > INT32_MAX ? INT32_MAX : (jint)n;
 }
 

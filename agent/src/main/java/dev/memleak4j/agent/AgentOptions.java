@@ -20,7 +20,7 @@ public final class AgentOptions {
      * Default sampling: allocations of 8 KiB and more are tracked exactly, smaller ones in proportion to their size,
      * so that most calls (small ones) skip the return probe and the stack walk. See README, "Sampling".
      */
-    public static final long DEFAULT_SAMPLE_BYTES = 0;
+    public static final long DEFAULT_SAMPLE_BYTES = 8192;
 
     /** The documented options, in the order {@code help} lists them. */
     private static final Map<String, Spec> SPECS = new LinkedHashMap<>();

@@ -20,7 +20,8 @@ class BoundedMemoryTest {
     void fiveThousandLeaksWithMaxAllocsThousandAreTrackedUpToTheLimitAndTheRestCounted() throws Exception {
         Privileges.assumeBpf();
         AgentRun run = ThreadsAndProcessesTest.robustness(AgentRun.tempDir("bounded"),
-                "interval=1,older=0,top=10,max-allocs=1000,min-size=" + BOUNDED_SIZE + ",max-size=" + BOUNDED_SIZE,
+                "interval=1,older=0,top=10,sample-bytes=0,max-allocs=1000,min-size=" + BOUNDED_SIZE
+                        + ",max-size=" + BOUNDED_SIZE,
                 "bounded", List.of());
         assertEquals(0, run.exitCode, run.describe());
         assertTrue(run.stdout.contains("MADE " + BOUNDED_BLOCKS), run.describe());

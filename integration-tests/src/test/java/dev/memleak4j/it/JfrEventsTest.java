@@ -40,7 +40,7 @@ class JfrEventsTest {
     private static final String FRAME = "Java_dev_memleak4j_it_programs_LeakLib_viaMalloc";
     private static final long BYTES = 3 * 1_999_993L;
     /** Only the test's leak is in range: the JVM never allocates exactly this many bytes. */
-    private static final String OPTIONS = "interval=1,older=0,min-size=1999993,max-size=1999993";
+    private static final String OPTIONS = "interval=1,older=0,sample-bytes=0,min-size=1999993,max-size=1999993";
     private static final String PERIODS = "memleak4j.Statistics#period=1s,memleak4j.OutstandingStack#period=1s";
 
     private static Path jfc;

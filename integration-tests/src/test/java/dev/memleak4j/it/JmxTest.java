@@ -41,7 +41,8 @@ class JmxTest {
         List<String> jmx = List.of("-Dcom.sun.management.jmxremote.port=" + port,
                 "-Dcom.sun.management.jmxremote.authenticate=false", "-Dcom.sun.management.jmxremote.ssl=false",
                 "-Dcom.sun.management.jmxremote.host=127.0.0.1", "-Djava.rmi.server.hostname=127.0.0.1");
-        try (LiveProgram program = LiveProgram.leakProgram(dir, "interval=1,older=0,top=20,min-size=4099", jmx,
+        try (LiveProgram program = LiveProgram.leakProgram(dir,
+                "interval=1,older=0,top=20,sample-bytes=0,min-size=4099", jmx,
                 "three-leaks"); Client client = Client.start(dir, port)) {
             program.await("LEAKS DONE", 30);
             assertEquals("OK absent", client.call("classes").get(0));

@@ -53,7 +53,8 @@ class JsonSnapshotTest {
         Privileges.assumeBpf();
         Path dir = AgentRun.tempDir("json");
         Path json = dir.resolve("snapshot.json");
-        run = AgentRun.leakProgram(dir, "interval=1,count=2,older=0,top=100,show-allocs,min-size=900000,json=" + json,
+        run = AgentRun.leakProgram(dir,
+                "interval=1,count=2,older=0,top=100,show-allocs,sample-bytes=0,min-size=900000,json=" + json,
                 "all-functions", "3500");
         assertEquals(0, run.exitCode, run.describe());
         document = new ObjectMapper().readTree(Files.readString(json));

@@ -54,7 +54,8 @@ class ThreadsAndProcessesTest {
 
     @Test
     void shortLivedConcurrentAndCrossThreadAllocationsAreCountedExactly() throws Exception {
-        AgentRun run = robustness(AgentRun.tempDir("threads"), "interval=1,older=0,top=200,min-size=3980,max-size=4010",
+        AgentRun run = robustness(AgentRun.tempDir("threads"),
+                "interval=1,older=0,top=200,sample-bytes=0,min-size=3980,max-size=4010",
                 "threads", List.of());
         assertEquals(0, run.exitCode, run.describe());
         assertTrue(run.stdout.contains("CONCURRENT MADE " + THREADS * PER_THREAD), run.describe());
@@ -74,7 +75,8 @@ class ThreadsAndProcessesTest {
 
     @Test
     void forkAndExecFromTheJvmLeaveTheParentsNumbersExactAndTheChildUntracked() throws Exception {
-        AgentRun run = robustness(AgentRun.tempDir("fork"), "interval=1,older=0,top=200,min-size=3990,max-size=4010",
+        AgentRun run = robustness(AgentRun.tempDir("fork"),
+                "interval=1,older=0,top=200,sample-bytes=0,min-size=3990,max-size=4010",
                 "fork", List.of());
         assertEquals(0, run.exitCode, run.describe());
         assertTrue(run.stdout.contains("FORKED"), run.describe());

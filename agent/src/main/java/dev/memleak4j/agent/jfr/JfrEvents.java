@@ -92,7 +92,6 @@ public final class JfrEvents {
             return;
         }
         long time = view.snapshot().time().toEpochMilli();
-        boolean estimated = view.snapshot().estimated();
         for (ReportView.StackView stack : view.stacks()) {
             OutstandingStackEvent event = new OutstandingStackEvent();
             if (!event.shouldCommit()) {
@@ -104,7 +103,7 @@ public final class JfrEvents {
             event.stackId = report.stackId();
             event.bytes = report.bytes();
             event.allocations = report.count();
-            event.estimated = estimated;
+            event.estimated = report.estimated();
             event.oldestAge = report.oldestAgeNanos() < 0 ? Long.MIN_VALUE : report.oldestAgeNanos();
             event.growth = stack.growthBytes();
             event.allocationGrowth = stack.growthAllocations();

@@ -42,6 +42,7 @@ public final class SnapshotCollector {
         List<StackReport> top = new ArrayList<>();
         for (Group group : groups.subList(0, Math.min(settings.top(), groups.size()))) {
             top.add(new StackReport(group.reportId(), group.estimatedBytes, group.estimatedCount(), group.count,
+                    group.bytes,
                     group.oldestAgeNanos, JniMarks.merge(resolver.resolve(tracker.readStack(group.stackId)),
                     group.java), group.allocations));
         }

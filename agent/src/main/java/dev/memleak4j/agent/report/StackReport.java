@@ -12,10 +12,18 @@ import java.util.List;
  * @param bytes            outstanding bytes
  * @param count            outstanding allocations
  * @param trackedCount     outstanding allocations actually tracked (equals count without sampling)
+ * @param trackedBytes     their bytes
  * @param oldestAgeNanos   age of the oldest outstanding allocation, -1 when unknown (combined-only)
  * @param frames           the allocator's direct caller first
  * @param allocations      the outstanding allocations (only with show-allocs), largest first
  */
-public record StackReport(long stackId, long bytes, long count, long trackedCount, long oldestAgeNanos,
-                          List<Frame> frames,
-                          List<Allocation> allocations) {}
+public record StackReport(long stackId, long bytes, long count, long trackedCount, long trackedBytes,
+                          long oldestAgeNanos, List<Frame> frames, List<Allocation> allocations) {
+    /**
+     * Whether sampling scaled this stack's numbers. Under sampling by bytes a stack whose allocations are all at
+     * least the sampling interval is tracked exactly, and says so.
+     */
+    public boolean estimated() {
+        return count != trackedCount || bytes != trackedBytes;
+    }
+}

@@ -31,7 +31,7 @@ public final class TextReport {
                 out.append("\t... ").append(stack.trackedCount() - listed).append(" more allocations not listed\n");
             }
             out.append('\t').append(stack.bytes()).append(" bytes in ").append(stack.count())
-                    .append(" allocations from stack").append(estimate).append('\n');
+                    .append(" allocations from stack").append(stack.estimated() ? estimate : "").append('\n');
             if (stack.frames().isEmpty()) {
                 out.append("\t\t[stack not recorded]\n");
             }
