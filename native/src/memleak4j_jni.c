@@ -48,7 +48,25 @@ EXPORT(void, open0)(JNIEnv *env, jclass type, jint tgid, jlong max_allocs, jlong
 		throw_bpf_exception(env, err);
 }
 
-EXPORT(void, attach0)(JNIEnv *env, jclass type, jstring binary, jlong file_offset, jint func, jboolean retprobe)
+/* What attaching to one function of a binary does: a classic probe or a uprobe session. */
+typedef int (*attach_fn)(const char *binary, uint64_t file_offset, int func, bool retprobe, char *err,
+			 size_t err_len);
+
+static int attach_classic(const char *binary, uint64_t file_offset, int func, bool retprobe, char *err,
+			  size_t err_len)
+{
+	return tracker_attach(binary, file_offset, func, retprobe, err, err_len);
+}
+
+static int attach_session(const char *binary, uint64_t file_offset, int func, bool retprobe, char *err,
+			  size_t err_len)
+{
+	return tracker_attach_session(binary, file_offset, func, err, err_len);
+}
+
+/* Checks the arguments, holds the path while attaching, and turns a failure into a BpfException. */
+static void attach_with(JNIEnv *env, attach_fn attach, jstring binary, jlong file_offset, jint func,
+			bool retprobe)
 {
 	const char *path;
 	char err[768];
@@ -61,29 +79,20 @@ EXPORT(void, attach0)(JNIEnv *env, jclass type, jstring binary, jlong file_offse
 	path = (*env)->GetStringUTFChars(env, binary, NULL);
 	if (!path)
 		return; /* OutOfMemoryError pending */
-	error = tracker_attach(path, (uint64_t)file_offset, func, retprobe, err, sizeof(err));
+	error = attach(path, (uint64_t)file_offset, func, retprobe, err, sizeof(err));
 	(*env)->ReleaseStringUTFChars(env, binary, path);
 	if (error)
 		throw_bpf_exception(env, err);
 }
 
+EXPORT(void, attach0)(JNIEnv *env, jclass type, jstring binary, jlong file_offset, jint func, jboolean retprobe)
+{
+	attach_with(env, attach_classic, binary, file_offset, func, retprobe);
+}
+
 EXPORT(void, attachSession0)(JNIEnv *env, jclass type, jstring binary, jlong file_offset, jint func)
 {
-	const char *path;
-	char err[768];
-	int error;
-
-	if (!binary || file_offset < 0) {
-		throw_bpf_exception(env, "attach: no binary or a negative offset");
-		return;
-	}
-	path = (*env)->GetStringUTFChars(env, binary, NULL);
-	if (!path)
-		return;
-	error = tracker_attach_session(path, (uint64_t)file_offset, func, err, sizeof(err));
-	(*env)->ReleaseStringUTFChars(env, binary, path);
-	if (error)
-		throw_bpf_exception(env, err);
+	attach_with(env, attach_session, binary, file_offset, func, false);
 }
 
 EXPORT(jboolean, sessions0)(JNIEnv *env, jclass type)

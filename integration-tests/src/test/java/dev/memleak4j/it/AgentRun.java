@@ -59,6 +59,11 @@ final class AgentRun {
             command = new ArrayList<>(wrapper);
             command.add(joined);
         }
+        return run(workDir, command, reportFile);
+    }
+
+    /** Runs the command to its end (at most 120 s) and collects stdout, stderr and the report file, if any. */
+    private static AgentRun run(Path workDir, List<String> command, Path reportFile) throws Exception {
         Path out = workDir.resolve("stdout.txt");
         Path err = workDir.resolve("stderr.txt");
         Process process = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
@@ -66,7 +71,8 @@ final class AgentRun {
             process.destroyForcibly();
             fail("the JVM did not finish in 120 s: " + command + "\nstderr:\n" + Files.readString(err));
         }
-        String reports = Files.exists(reportFile) ? Files.readString(reportFile, StandardCharsets.UTF_8) : "";
+        String reports = reportFile != null && Files.exists(reportFile)
+                ? Files.readString(reportFile, StandardCharsets.UTF_8) : "";
         return new AgentRun(process.exitValue(), Files.readString(out), Files.readString(err), reports);
     }
 
@@ -74,14 +80,7 @@ final class AgentRun {
     static AgentRun rawAgent(Path workDir, String options, List<String> javaCommand) throws Exception {
         List<String> command = new ArrayList<>(javaCommand);
         command.add(1, "-javaagent:" + AGENT_JAR + "=" + options);
-        Path out = workDir.resolve("stdout.txt");
-        Path err = workDir.resolve("stderr.txt");
-        Process process = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
-        if (!process.waitFor(120, TimeUnit.SECONDS)) {
-            process.destroyForcibly();
-            fail("the JVM did not finish in 120 s: " + command + "\nstderr:\n" + Files.readString(err));
-        }
-        return new AgentRun(process.exitValue(), Files.readString(out), Files.readString(err), "");
+        return run(workDir, command, null);
     }
 
     static String javaBinary() {

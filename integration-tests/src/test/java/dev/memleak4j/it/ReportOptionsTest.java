@@ -67,29 +67,26 @@ class ReportOptionsTest {
 
     @Test
     void sampleRateTenEstimatesTenThousandAllocationsWithinTwentyFivePercent() throws Exception {
-        AgentRun run = AgentRun.leakProgram(AgentRun.tempDir("sampling"),
-                "interval=1,count=2,older=0,top=20,sample-rate=10,min-size=4099,max-size=4099", "many", "3500");
+        assertSampledEstimateOfTenThousandAllocations("sampling", "sample-rate=10");
+    }
+
+    @Test
+    void sampleBytesEstimatesSmallAllocationsWithinTwentyFivePercent() throws Exception {
+        // 4099-byte blocks sampled 1 per 40990 bytes: each tracked with probability 1/10, counting for 10.
+        assertSampledEstimateOfTenThousandAllocations("bytesampling", "sample-bytes=40990");
+    }
+
+    /** 10,000 blocks of 4099 bytes from one stack, sampled about 1 in 10: the estimates are within 25%. */
+    private static void assertSampledEstimateOfTenThousandAllocations(String name, String sampling) throws Exception {
+        AgentRun run = AgentRun.leakProgram(AgentRun.tempDir(name),
+                "interval=1,count=2,older=0,top=20,min-size=4099,max-size=4099," + sampling, "many", "3500");
         assertTrue(run.stdout.contains("MADE 10000"), run.describe());
         Report report = run.lastReport();
         List<Report.Stack> stacks = report.stacksFrom(LIB + "mallocMany+0x");
         assertFalse(stacks.isEmpty(), report.toString());
         long count = report.countFrom(LIB + "mallocMany+0x");
         long bytes = report.bytesFrom(LIB + "mallocMany+0x");
-        assertTrue(stacks.stream().allMatch(s -> s.estimated), "sampled totals are marked as estimates");
-        assertTrue(Math.abs(count - 10_000) <= 2_500, "estimated count " + count + " vs 10000");
-        assertTrue(Math.abs(bytes - 40_990_000L) <= 40_990_000L / 4, "estimated bytes " + bytes + " vs 40990000");
-    }
-
-    @Test
-    void sampleBytesEstimatesSmallAllocationsWithinTwentyFivePercent() throws Exception {
-        // 4099-byte blocks sampled 1 per 40990 bytes: each tracked with probability 1/10, counting for 10.
-        AgentRun run = AgentRun.leakProgram(AgentRun.tempDir("bytesampling"),
-                "interval=1,count=2,older=0,top=20,sample-bytes=40990,min-size=4099,max-size=4099", "many", "3500");
-        assertTrue(run.stdout.contains("MADE 10000"), run.describe());
-        Report report = run.lastReport();
-        long count = report.countFrom(LIB + "mallocMany+0x");
-        long bytes = report.bytesFrom(LIB + "mallocMany+0x");
-        assertTrue(report.stacksFrom(LIB + "mallocMany+0x").stream().allMatch(s -> s.estimated), report.toString());
+        assertTrue(stacks.stream().allMatch(s -> s.estimated), "sampled totals are marked as estimates\n" + report);
         assertTrue(Math.abs(count - 10_000) <= 2_500, "estimated count " + count + " vs 10000");
         assertTrue(Math.abs(bytes - 40_990_000L) <= 40_990_000L / 4, "estimated bytes " + bytes + " vs 40990000");
     }
