@@ -49,8 +49,8 @@ struct pending_call {
 	__u32 depth;        /* 0: no call pending; 2+: allocator calls nested in the outer one */
 	__u32 tracked;      /* chosen by sampling and size filters */
 	__u32 session;      /* entered through a uprobe session (its return fires only if asked for) */
-	__u64 est_bytes;       /* the weights sampling gives this call, see struct alloc_info */
-	__u64 est_count_milli;
+	__u32 sampling;     /* how this call was chosen, see struct alloc_info */
+	__u32 pad2;
 	struct stack_trace stack;
 };
 
@@ -171,6 +171,7 @@ static __always_inline void release(__u64 addr)
 {
 	struct alloc_info *info;
 	__u64 size, stack_id, est_bytes, est_count_milli;
+	__u32 sampling;
 
 	stat_add(STAT_FREE_CALLS, 1);
 	info = bpf_map_lookup_elem(&allocs, &addr);
@@ -178,11 +179,11 @@ static __always_inline void release(__u64 addr)
 		return; /* not tracked: sampled out, or allocated before we attached */
 	size = info->size;
 	stack_id = info->stack_id;
-	est_bytes = info->est_bytes;
-	est_count_milli = info->est_count_milli;
+	sampling = info->sampling;
 	/* Only the thread whose delete succeeds accounts for the block. */
 	if (bpf_map_delete_elem(&allocs, &addr))
 		return;
+	sampling_weights(size, sampling, &est_bytes, &est_count_milli);
 	combined_add(stack_id, -(__s64)size, -1, -(__s64)est_bytes, -(__s64)est_count_milli);
 	stat_add(STAT_FREE_TRACKED, 1);
 	stat_add(STAT_BYTES_FREED, size);
@@ -261,12 +262,11 @@ static __always_inline void record(struct pt_regs *ctx, struct pending_call *p, 
 	struct alloc_info info = {
 		.size = p->size,
 		.timestamp_ns = p->timestamp_ns,
-		.est_bytes = p->est_bytes,
-		.est_count_milli = p->est_count_milli,
-		.tid = tid,
+		.sampling = p->sampling,
 		.func = p->func,
 	};
 	__u32 *slot = bpf_map_lookup_elem(&thread_slots, &tid);
+	__u64 est_bytes, est_count_milli;
 	long err;
 
 	if (slot) {
@@ -290,7 +290,8 @@ static __always_inline void record(struct pt_regs *ctx, struct pending_call *p, 
 		stat_add(STAT_DROPPED_ALLOCS_FULL, 1);
 		return;
 	}
-	combined_add(info.stack_id, p->size, 1, p->est_bytes, p->est_count_milli);
+	sampling_weights(p->size, p->sampling, &est_bytes, &est_count_milli);
+	combined_add(info.stack_id, p->size, 1, est_bytes, est_count_milli);
 	stat_add(STAT_ALLOC_TRACKED, 1);
 	stat_add(STAT_BYTES_TRACKED, p->size);
 }
@@ -301,30 +302,19 @@ static __always_inline void record(struct pt_regs *ctx, struct pending_call *p, 
  * (sample_bytes = R) a call of s < R bytes is tracked with probability s/R and then stands for R bytes
  * and R/s calls, one of s >= R bytes always and for itself: both estimates are unbiased.
  */
-static __always_inline int choose(__u64 size, __u64 *est_bytes, __u64 *est_count_milli)
+static __always_inline int choose(__u64 size, __u32 *sampling)
 {
 	__u64 rate = sample_rate, interval = sample_bytes;
 
 	if (!tracking_enabled || size < min_size || size > max_size)
 		return 0;
 	if (interval) {
-		if (size >= interval) {
-			*est_bytes = size;
-			*est_count_milli = 1000;
-			return 1;
-		}
-		/* P(track) = size / interval, from a 32-bit random draw */
-		if ((((__u64)bpf_get_prandom_u32() * interval) >> 32) >= size)
-			return 0;
-		*est_bytes = interval;
-		*est_count_milli = size ? interval * 1000 / size : 1000;
-		return 1;
+		*sampling = SAMPLING_BY_BYTES | (__u32)interval;
+		/* P(track) = size / interval, from a 32-bit random draw; always when size >= interval */
+		return size >= interval || (((__u64)bpf_get_prandom_u32() * interval) >> 32) < size;
 	}
-	if (rate > 1 && bpf_get_prandom_u32() % rate != 0)
-		return 0;
-	*est_bytes = size * (rate ? rate : 1);
-	*est_count_milli = 1000 * (rate ? rate : 1);
-	return 1;
+	*sampling = rate ? (__u32)rate : 1;
+	return rate <= 1 || bpf_get_prandom_u32() % rate == 0;
 }
 
 /*
@@ -337,7 +327,8 @@ static __always_inline int on_alloc_enter(struct pt_regs *ctx, __u64 size, __u64
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)pid_tgid, zero = 0;
-	__u64 now, sp = PT_REGS_SP(ctx), est_bytes = 0, est_count_milli = 0;
+	__u64 now, sp = PT_REGS_SP(ctx);
+	__u32 sampling = 1;
 	struct pending_call *p;
 	int tracked = 0, ignored;
 
@@ -346,7 +337,7 @@ static __always_inline int on_alloc_enter(struct pt_regs *ctx, __u64 size, __u64
 	ignored = bpf_map_lookup_elem(&ignored_threads, &tid) != NULL;
 	stat_add(ignored ? STAT_IGNORED_CALLS : STAT_ALLOC_CALLS, 1);
 	if (!ignored) {
-		tracked = choose(size, &est_bytes, &est_count_milli);
+		tracked = choose(size, &sampling);
 		if (tracked)
 			stat_add(STAT_ALLOC_SAMPLED, 1);
 	}
@@ -385,8 +376,7 @@ static __always_inline int on_alloc_enter(struct pt_regs *ctx, __u64 size, __u64
 	p->timestamp_ns = now;
 	p->tracked = tracked;
 	p->session = session;
-	p->est_bytes = est_bytes;
-	p->est_count_milli = est_count_milli;
+	p->sampling = sampling;
 	return 1;
 }
 

@@ -34,12 +34,44 @@ struct alloc_info {
 	__u64 size;
 	__u64 timestamp_ns;    /* CLOCK_MONOTONIC, as System.nanoTime() */
 	__u64 stack_id;        /* key into `stacks`; 0 = stack unknown (map full or walk failed) */
-	__u64 est_bytes;       /* size when every allocation is tracked */
-	__u64 est_count_milli; /* 1000 when every allocation is tracked */
-	__u32 tid;
-	__u32 func;
 	__u64 java_mark;       /* the thread's JNI mark when it allocated (see struct jni_mark); 0: none */
+	__u32 sampling;        /* SAMPLING_BY_BYTES | interval, or the count rate (1: not sampled) */
+	__u32 func;
 };
+/*
+ * 40 bytes on purpose: with the hash element's 48-byte header and the 8-byte key, one tracked
+ * allocation fits a 96-byte kernel object (56 bytes of value would take a 128-byte one).
+ */
+
+/* alloc_info.sampling: the top bit says "by bytes", the rest is the interval or the rate. */
+#define SAMPLING_BY_BYTES 0x80000000u
+#define SAMPLING_VALUE(s) ((s) & ~SAMPLING_BY_BYTES)
+
+/*
+ * The unbiased weights of one tracked allocation (see choose() in memleak.bpf.c): by bytes with interval
+ * R, an allocation of s < R bytes stands for R bytes and R/s allocations, one of s >= R for itself; by
+ * count with rate N, for N times itself. Shared by the kernel side (per-stack counters) and the loader
+ * (the estimates it hands the agent), so both count the same.
+ */
+static inline void sampling_weights(__u64 size, __u32 sampling, __u64 *est_bytes, __u64 *est_count_milli)
+{
+	__u64 value = SAMPLING_VALUE(sampling);
+
+	if (sampling & SAMPLING_BY_BYTES) {
+		if (size >= value || size == 0) {
+			*est_bytes = size;
+			*est_count_milli = 1000;
+		} else {
+			*est_bytes = value;
+			*est_count_milli = value * 1000 / size;
+		}
+		return;
+	}
+	if (value == 0)
+		value = 1;
+	*est_bytes = size * value;
+	*est_count_milli = 1000 * value;
+}
 
 /*
  * One Java thread's slot in the mmap-able `jni_marks` array, which the JVM writes and BPF reads. While the thread

@@ -358,14 +358,16 @@ static size_t convert_allocs(const uint8_t *keys, const uint8_t *values, size_t 
 
 	for (size_t i = 0; i < n; i++) {
 		uint64_t *record = records + i * ALLOC_RECORD_WORDS;
+		__u64 est_bytes, est_count_milli;
 
+		sampling_weights(infos[i].size, infos[i].sampling, &est_bytes, &est_count_milli);
 		record[0] = addresses[i];
 		record[1] = infos[i].size;
 		record[2] = infos[i].timestamp_ns;
 		record[3] = infos[i].stack_id;
-		record[4] = ((uint64_t)infos[i].tid << 32) | infos[i].func;
-		record[5] = infos[i].est_bytes;
-		record[6] = infos[i].est_count_milli;
+		record[4] = infos[i].func;
+		record[5] = est_bytes;
+		record[6] = est_count_milli;
 		record[7] = infos[i].java_mark;
 	}
 	return n;

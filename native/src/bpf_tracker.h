@@ -21,7 +21,7 @@ struct tracker_config {
 };
 
 /* Values a map entry is read back as, in units of uint64_t. */
-#define ALLOC_RECORD_WORDS 8    /* address, size, timestamp_ns, stack_id, tid << 32 | func, est_bytes, est_count_milli,
+#define ALLOC_RECORD_WORDS 8    /* address, size, timestamp_ns, stack_id, func, est_bytes, est_count_milli,
 				 * java_mark */
 #define COMBINED_RECORD_WORDS 5 /* stack_id, bytes, count, est_bytes, est_count_milli */
 

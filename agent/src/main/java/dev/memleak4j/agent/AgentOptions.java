@@ -99,12 +99,12 @@ public final class AgentOptions {
             throw new OptionException("min-size=" + given.get("min-size") + " is larger than max-size="
                     + given.get("max-size"));
         }
-        sampleRate = number("sample-rate", 1, 1, 1L << 32);
+        sampleRate = number("sample-rate", 1, 1, (1L << 31) - 1);
         // Sampling by count replaces the default sampling by bytes; asking for both at once is an error.
         sampleBytes = bytes("sample-bytes", given.containsKey("sample-rate") ? 0 : DEFAULT_SAMPLE_BYTES);
-        if (sampleBytes > (1L << 32)) {
+        if (sampleBytes >= (1L << 31)) { // the kernel side keeps it in 31 bits per allocation
             throw new OptionException("sample-bytes=" + printable(given.get("sample-bytes")) + " is out of range: "
-                    + "at most 4g; " + describe("sample-bytes"));
+                    + "below 2g; " + describe("sample-bytes"));
         }
         if (sampleBytes > 0 && sampleRate > 1) {
             throw new OptionException("sample-rate and sample-bytes are two ways to sample: give one of them");

@@ -42,10 +42,6 @@ public final class AllocationTable {
         return records[i * WORDS + 3];
     }
 
-    public int threadId(int i) {
-        return (int) (records[i * WORDS + 4] >>> 32);
-    }
-
     public AllocatorFunction function(int i) {
         return AllocatorFunction.ofOrdinal((int) records[i * WORDS + 4]);
     }

@@ -6,7 +6,7 @@ package dev.memleak4j.agent.bpf;
  */
 final class BpfNative {
     /**
-     * Longs per record of {@link #readAllocs0}: address, size, timestamp (ns), stack id, tid &lt;&lt; 32 | function,
+     * Longs per record of {@link #readAllocs0}: address, size, timestamp (ns), stack id, function,
      * estimated bytes, estimated count in thousandths, JNI mark (0: none).
      */
     static final int ALLOC_RECORD_WORDS = 8;

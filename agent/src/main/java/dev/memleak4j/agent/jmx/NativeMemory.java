@@ -257,7 +257,7 @@ public final class NativeMemory implements NativeMemoryMXBean {
 
     @Override
     public void setSampleRate(long rate) {
-        check(rate >= 1 && rate <= (1L << 32), "sample rate " + rate + " is out of range 1..4294967296");
+        check(rate >= 1 && rate < (1L << 31), "sample rate " + rate + " is out of range 1..2147483647");
         update(s -> s.withSampleRate(rate));
     }
 
