@@ -283,7 +283,8 @@ void tracker_close(void)
  * Reads a hash map in chunks of CHUNK entries (one batch syscall each; key-by-key iteration on kernels
  * without batch operations), converts each chunk into records and hands them to the sink. Only one
  * chunk is ever held here, so reading a million allocations costs a few MB of native memory, not
- * hundreds. Returns the records written, or -(2 * capacity) when the map holds more than capacity.
+ * hundreds. Returns the records written, or -(records found) when there are more than capacity: the
+ * caller then knows the size to ask for (the read goes on counting once the sink is full).
  */
 #define CHUNK 16384
 
@@ -296,7 +297,7 @@ static long read_hash_map(int fd, size_t key_size, size_t value_size, size_t wor
 	uint8_t *keys = malloc(CHUNK * key_size), *values = malloc(CHUNK * value_size);
 	uint64_t *records = malloc(CHUNK * words * sizeof(uint64_t));
 	uint64_t in_batch = 0, out_batch = 0;
-	size_t written = 0;
+	size_t written = 0, found = 0;
 	bool first = true, batches = true, done = false;
 	uint8_t key[16], next[16];
 	void *previous = NULL;
@@ -336,14 +337,13 @@ static long read_hash_map(int fd, size_t key_size, size_t value_size, size_t wor
 			done = n < CHUNK;
 		}
 		converted = convert(keys, values, n, records);
-		if (written + converted > capacity) {
-			result = -(long)(capacity * 2);
-			goto out;
-		}
+		found += converted;
+		if (found > capacity)
+			continue; /* too small: only count the rest */
 		sink->write(sink, written, records, converted);
 		written += converted;
 	}
-	result = (long)written;
+	result = found > capacity ? -(long)found : (long)written;
 out:
 	free(keys);
 	free(values);

@@ -103,19 +103,23 @@ public final class BpfTracker implements AutoCloseable {
     }
 
     /**
-     * Reads a hash map into a buffer sized from the last read; when the map has grown past it, once more with room
-     * for the map's capacity (plus slack: a batch read needs room for a whole hash bucket). The record count is
-     * stored in the array's last element.
+     * Reads a hash map into a buffer sized from the last read. When the map has grown past it, the read says how
+     * many records it found, and the next buffer is sized from that (the map may still grow in between, hence a
+     * margin and a few attempts). Never larger than the map's capacity needs. The record count is stored in the
+     * array's last element.
      */
     private static long[] readGrowing(int capacity, int words, boolean allocs, long maxEntries) {
         int fullCapacity = (int) Math.min(Integer.MAX_VALUE / words - 2, maxEntries + 1024);
-        for (int size = Math.min(capacity, fullCapacity); ; size = fullCapacity) {
+        int size = Math.min(capacity, fullCapacity);
+        for (int attempt = 0; ; attempt++) {
             long[] buffer = new long[size * words + 1];
             int n = allocs ? BpfNative.readAllocs0(buffer) : BpfNative.readCombined0(buffer);
-            if (n >= 0 || size == fullCapacity) {
+            if (n >= 0 || size == fullCapacity || attempt == 4) {
                 buffer[buffer.length - 1] = Math.max(n, 0);
                 return buffer;
             }
+            long found = -(long) n;
+            size = (int) Math.min(fullCapacity, found + found / 8 + 1024);
         }
     }
 

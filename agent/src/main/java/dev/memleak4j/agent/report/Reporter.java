@@ -94,7 +94,9 @@ public final class Reporter implements Runnable {
                 for (Consumer<Snapshot> listener : listeners) {
                     listener.accept(snapshot);
                 }
-            } catch (RuntimeException e) {
+            } catch (RuntimeException | OutOfMemoryError e) {
+                // The reporter must outlive a bad interval (a heap too small for this many allocations, a
+                // listener's bug): say so, and try again at the next one.
                 System.err.println("memleak4j: a report failed: " + e + "; the next interval tries again");
             }
             printed++;
