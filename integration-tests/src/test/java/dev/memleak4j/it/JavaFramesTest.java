@@ -23,8 +23,11 @@ class JavaFramesTest {
     private static AgentRun run(String java, String... jvmFlags) throws Exception {
         List<String> command = new ArrayList<>(List.of(java));
         command.addAll(List.of(jvmFlags));
+        // Under -Xint the agent's own code is interpreted too, so its first report (parsing libjvm's symbols)
+        // takes seconds: the program waits longer for it.
+        String sleepMillis = List.of(jvmFlags).contains("-Xint") ? "12000" : "3000";
         command.addAll(List.of("-Dleaktest.library=" + AgentRun.TEST_LIBRARY, "-cp", AgentRun.TEST_CLASSES.toString(),
-                PROGRAM, "3000"));
+                PROGRAM, sleepMillis));
         return AgentRun.withAgent(AgentRun.tempDir("javaframes"),
                 "interval=1,count=2,older=0,top=20,sample-bytes=0,min-size=1555557,max-size=1555557", command,
                 List.of());

@@ -63,7 +63,18 @@ class JmxTest {
             assertEquals("10", client.composite("Settings").get("sampleRate"));
             program.send("many");
             assertEquals("MADE 10000", program.await("MADE", 30));
+            // TopStacks comes from the last interval's report, which may have been taken mid-burst: wait for the
+            // first report after the burst (its count stops changing).
             Map<String, String> many = client.awaitStack(MANY_FRAME, 10);
+            for (int i = 0; i < 20; i++) {
+                Thread.sleep(1200); // longer than interval=1: the next read comes from a newer report
+                Map<String, String> next = client.awaitStack(MANY_FRAME, 10);
+                boolean settled = next.get("allocations").equals(many.get("allocations"));
+                many = next;
+                if (settled) {
+                    break;
+                }
+            }
             long count = Long.parseLong(many.get("allocations"));
             assertEquals(0, count % 10, many.toString());
             assertTrue(count >= 7_500 && count <= 12_500, many.toString());
