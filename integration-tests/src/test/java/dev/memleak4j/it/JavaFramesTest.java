@@ -90,4 +90,27 @@ class JavaFramesTest {
         assertTrue(indexOf(interpreted, "dev\\.memleak4j\\.it\\.programs\\.JavaFramesProgram\\.callSite \\[interpreted\\]") > 0,
                 interpreted.toString());
     }
+
+    @Test
+    void directBufferLeakNamesTheTestMethodThatAllocatedIt() throws Exception {
+        Privileges.assumeBpf();
+        List<String> command = List.of(AgentRun.javaBinary(), "-cp", AgentRun.TEST_CLASSES.toString(),
+                "dev.memleak4j.it.programs.DirectBufferProgram", "3000");
+        AgentRun run = AgentRun.withAgent(AgentRun.tempDir("directbuffer"),
+                "interval=1,count=2,older=0,top=20,min-size=1333337,max-size=1333360", command, List.of());
+        assertTrue(run.stdout.contains("LEAKS DONE 3"), run.describe());
+        Report report = run.lastReport();
+        Report.Stack stack = report.stacks.stream()
+                .filter(s -> s.frames.stream().anyMatch(f -> f.startsWith("os::malloc")))
+                .findFirst().orElseThrow(() -> new AssertionError(report.toString()));
+        // The JVM's os::malloc rounds the request up to 8 bytes (1,333,337 -> 1,333,344 on JDK 17).
+        assertTrue(stack.bytes >= 3 * 1_333_337L && stack.bytes <= 3 * 1_333_360L, stack.toString());
+        assertEquals(3, stack.count, stack.toString());
+        int allocateDirect = indexOf(stack, "java\\.nio\\.ByteBuffer\\.allocateDirect(:\\d+)? \\[(interpreted|jit|inlined)\\]");
+        int leak = indexOf(stack,
+                "dev\\.memleak4j\\.it\\.programs\\.DirectBufferProgram\\.leakDirectBuffers(:\\d+)? \\[(interpreted|jit|inlined)\\]");
+        int main = indexOf(stack, "dev\\.memleak4j\\.it\\.programs\\.DirectBufferProgram\\.main(:\\d+)? \\[(interpreted|jit)\\]");
+        assertTrue(allocateDirect > 0 && leak > allocateDirect && main == leak + 1,
+                "the Java callers, in order, above the JVM's os::malloc: " + stack);
+    }
 }
