@@ -9,6 +9,7 @@ scripts/install-toolchain.sh
 echo "[demo] building memleak4j (mvn package, tests skipped)" >&2
 mvn -B -q package -DskipTests
 options=${AGENT_OPTIONS:-interval=5,top=10,show-allocs}
-echo "[demo] java -javaagent:agent/target/memleak4j-agent.jar=$options -jar demo-app/target/demo-app.jar" >&2
-exec java -javaagent:agent/target/memleak4j-agent.jar="$options" -jar demo-app/target/demo-app.jar \
+# -XX:+PreserveFramePointer: complete stacks through JIT-compiled Java code (README, "Java frames").
+echo "[demo] java -XX:+PreserveFramePointer -javaagent:agent/target/memleak4j-agent.jar=$options -jar demo-app/target/demo-app.jar" >&2
+exec java -XX:+PreserveFramePointer -javaagent:agent/target/memleak4j-agent.jar="$options" -jar demo-app/target/demo-app.jar \
     --seconds "${DEMO_SECONDS:-16}"
