@@ -33,14 +33,24 @@ final class AgentRun {
 
     /** Runs {@code LeakProgram} under the agent; {@code options} without {@code output=}, which is added. */
     static AgentRun leakProgram(Path workDir, String options, String... programArgs) throws Exception {
+        return withAgent(workDir, options,
+                programCommand(javaBinary(), List.of(), "dev.memleak4j.it.programs.LeakProgram", programArgs), List.of());
+    }
+
+    /**
+     * The command line of one of the test programs: {@code java}, the JVM flags, the test JNI library and the test
+     * classes, the main class and its arguments (the agent is inserted by {@link #withAgent}).
+     */
+    static List<String> programCommand(String java, List<String> jvmFlags, String mainClass, String... args) {
         List<String> command = new ArrayList<>();
-        command.add(javaBinary());
+        command.add(java);
+        command.addAll(jvmFlags);
         command.add("-Dleaktest.library=" + TEST_LIBRARY);
         command.add("-cp");
         command.add(TEST_CLASSES.toString());
-        command.add("dev.memleak4j.it.programs.LeakProgram");
-        command.addAll(List.of(programArgs));
-        return withAgent(workDir, options, command, List.of());
+        command.add(mainClass);
+        command.addAll(List.of(args));
+        return command;
     }
 
     /**

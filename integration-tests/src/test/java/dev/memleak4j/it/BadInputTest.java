@@ -13,8 +13,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 /** Nasty option strings and wrong allocator libraries through the real -javaagent: one line, the app runs on. */
 class BadInputTest {
     private static List<String> program(String exitCode) {
-        return List.of(AgentRun.javaBinary(), "-Dleaktest.library=" + AgentRun.TEST_LIBRARY, "-cp",
-                AgentRun.TEST_CLASSES.toString(), "dev.memleak4j.it.programs.LeakProgram", "nothing", "0", exitCode);
+        return AgentRun.programCommand(AgentRun.javaBinary(), List.of(), "dev.memleak4j.it.programs.LeakProgram",
+                "nothing", "0", exitCode);
     }
 
     @Test

@@ -14,8 +14,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 /** Whatever is wrong, the agent says it in one line and the application runs on with its own exit code. */
 class BadStartTest {
     private static List<String> program(String exitCode) {
-        return List.of(AgentRun.javaBinary(), "-Dleaktest.library=" + AgentRun.TEST_LIBRARY, "-cp",
-                AgentRun.TEST_CLASSES.toString(), "dev.memleak4j.it.programs.LeakProgram", "nothing", "0", exitCode);
+        return AgentRun.programCommand(AgentRun.javaBinary(), List.of(), "dev.memleak4j.it.programs.LeakProgram",
+                "nothing", "0", exitCode);
     }
 
     @Test

@@ -5,7 +5,6 @@ import org.junit.jupiter.api.Test;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
-import java.util.ArrayList;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -21,13 +20,10 @@ class JavaFramesTest {
     private static final Path JDK25 = Paths.get("/usr/lib/jvm/temurin-25-jdk-amd64/bin/java");
 
     private static AgentRun run(String java, String... jvmFlags) throws Exception {
-        List<String> command = new ArrayList<>(List.of(java));
-        command.addAll(List.of(jvmFlags));
         // Under -Xint the agent's own code is interpreted too, so its first report (parsing libjvm's symbols)
         // takes seconds: the program waits longer for it.
         String sleepMillis = List.of(jvmFlags).contains("-Xint") ? "12000" : "3000";
-        command.addAll(List.of("-Dleaktest.library=" + AgentRun.TEST_LIBRARY, "-cp", AgentRun.TEST_CLASSES.toString(),
-                PROGRAM, sleepMillis));
+        List<String> command = AgentRun.programCommand(java, List.of(jvmFlags), PROGRAM, sleepMillis);
         return AgentRun.withAgent(AgentRun.tempDir("javaframes"),
                 "interval=1,count=2,older=0,top=20,sample-bytes=0,min-size=1555557,max-size=1555557", command,
                 List.of());
@@ -94,7 +90,7 @@ class JavaFramesTest {
     @Test
     void directBufferLeakNamesTheTestMethodThatAllocatedIt() throws Exception {
         Privileges.assumeBpf();
-        List<String> command = List.of(AgentRun.javaBinary(), "-cp", AgentRun.TEST_CLASSES.toString(),
+        List<String> command = AgentRun.programCommand(AgentRun.javaBinary(), List.of(),
                 "dev.memleak4j.it.programs.DirectBufferProgram", "3000");
         AgentRun run = AgentRun.withAgent(AgentRun.tempDir("directbuffer"),
                 "interval=1,count=2,older=0,top=20,min-size=1333337,max-size=1333360", command, List.of());

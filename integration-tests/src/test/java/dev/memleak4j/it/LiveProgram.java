@@ -56,16 +56,8 @@ final class LiveProgram implements AutoCloseable {
     /** LeakProgram SCENARIO -1 under the agent, with extra JVM options before the class path. */
     static LiveProgram leakProgram(Path workDir, String agentOptions, List<String> jvmOptions, String scenario)
             throws IOException {
-        List<String> command = new ArrayList<>();
-        command.add(AgentRun.javaBinary());
-        command.addAll(jvmOptions);
-        command.add("-Dleaktest.library=" + AgentRun.TEST_LIBRARY);
-        command.add("-cp");
-        command.add(AgentRun.TEST_CLASSES.toString());
-        command.add("dev.memleak4j.it.programs.LeakProgram");
-        command.add(scenario);
-        command.add("-1");
-        return start(workDir, agentOptions, command);
+        return start(workDir, agentOptions, AgentRun.programCommand(AgentRun.javaBinary(), jvmOptions,
+                "dev.memleak4j.it.programs.LeakProgram", scenario, "-1"));
     }
 
     long pid() {

@@ -5,7 +5,6 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -30,15 +29,8 @@ class ThreadsAndProcessesTest {
 
     static AgentRun robustness(Path dir, String options, String scenario, List<String> jvmFlags)
             throws Exception {
-        List<String> command = new ArrayList<>();
-        command.add(AgentRun.javaBinary());
-        command.addAll(jvmFlags);
-        command.add("-Dleaktest.library=" + AgentRun.TEST_LIBRARY);
-        command.add("-cp");
-        command.add(AgentRun.TEST_CLASSES.toString());
-        command.add(RobustnessProgram.class.getName());
-        command.add(scenario);
-        command.add(dir.resolve("report.txt").toString());
+        List<String> command = AgentRun.programCommand(AgentRun.javaBinary(), jvmFlags,
+                RobustnessProgram.class.getName(), scenario, dir.resolve("report.txt").toString());
         return AgentRun.withAgent(dir, options, command, List.of());
     }
 
