@@ -29,8 +29,9 @@
 const volatile __u32 target_tgid = 0;
 
 /* Changed at run time by the agent through the mmap-ed .data section. */
-volatile __u64 sample_rate = 1;      /* track one allocation in sample_rate, chosen at random */
-volatile __u64 sample_bytes = 0;     /* >0: track an allocation of s bytes with probability s/sample_bytes */
+/* The sampling settings (see memleak.h) and the current one's index; setting 0 is "track every call". */
+volatile __u32 sampling_settings[SAMPLING_SETTINGS] = { 1 };
+volatile __u32 sampling_current = 0;
 volatile __u64 min_size = 0;         /* track only sizes in [min_size, max_size] */
 volatile __u64 max_size = ~0ULL;
 volatile __u32 tracking_enabled = 1; /* 0: count calls, record nothing new (frees still apply) */
@@ -49,7 +50,7 @@ struct pending_call {
 	__u32 depth;        /* 0: no call pending; 2+: allocator calls nested in the outer one */
 	__u32 tracked;      /* chosen by sampling and size filters */
 	__u32 session;      /* entered through a uprobe session (its return fires only if asked for) */
-	__u32 sampling;     /* how this call was chosen, see struct alloc_info */
+	__u32 setting;      /* the sampling setting it was chosen under (index) */
 	__u32 pad2;
 	struct stack_trace stack;
 };
@@ -64,6 +65,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC); /* one element per stack seen, not max_entries up front */
 	__uint(max_entries, 1 << 16);
 	__type(key, __u64);
 	__type(value, struct combined_info);
@@ -167,23 +169,29 @@ static __always_inline void combined_add(__u64 stack_id, __s64 bytes, __s64 coun
 }
 
 /* The block at addr is gone (free, or the old block of a successful realloc). */
+/* A sampling setting by its index (indexes are 8 bits: always in range). */
+static __always_inline __u32 sampling_setting(__u32 index)
+{
+	return sampling_settings[index & (SAMPLING_SETTINGS - 1)];
+}
+
 static __always_inline void release(__u64 addr)
 {
 	struct alloc_info *info;
 	__u64 size, stack_id, est_bytes, est_count_milli;
-	__u32 sampling;
+	__u32 setting;
 
 	stat_add(STAT_FREE_CALLS, 1);
 	info = bpf_map_lookup_elem(&allocs, &addr);
 	if (!info)
 		return; /* not tracked: sampled out, or allocated before we attached */
-	size = info->size;
+	size = alloc_size(info->tags);
 	stack_id = info->stack_id;
-	sampling = info->sampling;
+	setting = alloc_setting(info->tags);
 	/* Only the thread whose delete succeeds accounts for the block. */
 	if (bpf_map_delete_elem(&allocs, &addr))
 		return;
-	sampling_weights(size, sampling, &est_bytes, &est_count_milli);
+	sampling_weights(size, sampling_setting(setting), &est_bytes, &est_count_milli);
 	combined_add(stack_id, -(__s64)size, -1, -(__s64)est_bytes, -(__s64)est_count_milli);
 	stat_add(STAT_FREE_TRACKED, 1);
 	stat_add(STAT_BYTES_FREED, size);
@@ -260,10 +268,8 @@ static __always_inline __u64 store_stack(struct pt_regs *ctx, struct pending_cal
 static __always_inline void record(struct pt_regs *ctx, struct pending_call *p, __u32 tid, __u64 addr)
 {
 	struct alloc_info info = {
-		.size = p->size,
+		.tags = alloc_tags(p->size, p->func, p->setting),
 		.timestamp_ns = p->timestamp_ns,
-		.sampling = p->sampling,
-		.func = p->func,
 	};
 	__u32 *slot = bpf_map_lookup_elem(&thread_slots, &tid);
 	__u64 est_bytes, est_count_milli;
@@ -290,7 +296,7 @@ static __always_inline void record(struct pt_regs *ctx, struct pending_call *p, 
 		stat_add(STAT_DROPPED_ALLOCS_FULL, 1);
 		return;
 	}
-	sampling_weights(p->size, p->sampling, &est_bytes, &est_count_milli);
+	sampling_weights(p->size, sampling_setting(p->setting), &est_bytes, &est_count_milli);
 	combined_add(info.stack_id, p->size, 1, est_bytes, est_count_milli);
 	stat_add(STAT_ALLOC_TRACKED, 1);
 	stat_add(STAT_BYTES_TRACKED, p->size);
@@ -302,19 +308,19 @@ static __always_inline void record(struct pt_regs *ctx, struct pending_call *p, 
  * (sample_bytes = R) a call of s < R bytes is tracked with probability s/R and then stands for R bytes
  * and R/s calls, one of s >= R bytes always and for itself: both estimates are unbiased.
  */
-static __always_inline int choose(__u64 size, __u32 *sampling)
+static __always_inline int choose(__u64 size, __u32 *setting)
 {
-	__u64 rate = sample_rate, interval = sample_bytes;
+	__u32 index = sampling_current & (SAMPLING_SETTINGS - 1);
+	__u32 word = sampling_setting(index);
+	__u64 value = SAMPLING_VALUE(word);
 
 	if (!tracking_enabled || size < min_size || size > max_size)
 		return 0;
-	if (interval) {
-		*sampling = SAMPLING_BY_BYTES | (__u32)interval;
+	*setting = index;
+	if (word & SAMPLING_BY_BYTES)
 		/* P(track) = size / interval, from a 32-bit random draw; always when size >= interval */
-		return size >= interval || (((__u64)bpf_get_prandom_u32() * interval) >> 32) < size;
-	}
-	*sampling = rate ? (__u32)rate : 1;
-	return rate <= 1 || bpf_get_prandom_u32() % rate == 0;
+		return size >= value || (((__u64)bpf_get_prandom_u32() * value) >> 32) < size;
+	return value <= 1 || bpf_get_prandom_u32() % value == 0;
 }
 
 /*
@@ -328,7 +334,7 @@ static __always_inline int on_alloc_enter(struct pt_regs *ctx, __u64 size, __u64
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)pid_tgid, zero = 0;
 	__u64 now, sp = PT_REGS_SP(ctx);
-	__u32 sampling = 1;
+	__u32 setting = 0;
 	struct pending_call *p;
 	int tracked = 0, ignored;
 
@@ -337,7 +343,7 @@ static __always_inline int on_alloc_enter(struct pt_regs *ctx, __u64 size, __u64
 	ignored = bpf_map_lookup_elem(&ignored_threads, &tid) != NULL;
 	stat_add(ignored ? STAT_IGNORED_CALLS : STAT_ALLOC_CALLS, 1);
 	if (!ignored) {
-		tracked = choose(size, &sampling);
+		tracked = choose(size, &setting);
 		if (tracked)
 			stat_add(STAT_ALLOC_SAMPLED, 1);
 	}
@@ -376,7 +382,7 @@ static __always_inline int on_alloc_enter(struct pt_regs *ctx, __u64 size, __u64
 	p->timestamp_ns = now;
 	p->tracked = tracked;
 	p->session = session;
-	p->sampling = sampling;
+	p->setting = setting;
 	return 1;
 }
 

@@ -27,23 +27,53 @@ enum alloc_func {
 
 /*
  * One outstanding allocation, keyed by its address in the `allocs` map. Under sampling a tracked
- * allocation stands for more than itself: est_bytes and est_count_milli are its unbiased weights,
- * fixed when it is recorded so that a later change of the sampling does not re-weigh it.
+ * allocation stands for more than itself: its weights (sampling_weights) come from the sampling
+ * setting it was chosen under, kept by index, so that a later change of the sampling does not
+ * re-weigh it.
  */
 struct alloc_info {
-	__u64 size;
+	__u64 tags;            /* size (bits 0-47) | alloc_func << 48 | sampling setting index << 56 */
 	__u64 timestamp_ns;    /* CLOCK_MONOTONIC, as System.nanoTime() */
 	__u64 stack_id;        /* key into `stacks`; 0 = stack unknown (map full or walk failed) */
 	__u64 java_mark;       /* the thread's JNI mark when it allocated (see struct jni_mark); 0: none */
-	__u32 sampling;        /* SAMPLING_BY_BYTES | interval, or the count rate (1: not sampled) */
-	__u32 func;
 };
 /*
- * 40 bytes on purpose: with the hash element's 48-byte header and the 8-byte key, one tracked
- * allocation fits a 96-byte kernel object (56 bytes of value would take a 128-byte one).
+ * 32 bytes on purpose. A hash element is a 48-byte header, the 8-byte key and the value, and the
+ * kernel's BPF allocator adds an 8-byte list node: 48 + 8 + 32 + 8 = 96 bytes is one object of its
+ * 96-byte cache; a 40-byte value (104 bytes) would take a 128-byte object. A block that succeeded
+ * is below 2^47 bytes on x86-64, so 48 bits hold its size.
  */
+#define ALLOC_SIZE_MASK ((1ULL << 48) - 1)
+#define ALLOC_FUNC_SHIFT 48
+#define ALLOC_SETTING_SHIFT 56
 
-/* alloc_info.sampling: the top bit says "by bytes", the rest is the interval or the rate. */
+static inline __u64 alloc_tags(__u64 size, __u32 func, __u32 setting)
+{
+	return (size & ALLOC_SIZE_MASK) | (__u64)(func & 0xff) << ALLOC_FUNC_SHIFT |
+	       (__u64)(setting & 0xff) << ALLOC_SETTING_SHIFT;
+}
+
+static inline __u64 alloc_size(__u64 tags)
+{
+	return tags & ALLOC_SIZE_MASK;
+}
+
+static inline __u32 alloc_func(__u64 tags)
+{
+	return (__u32)(tags >> ALLOC_FUNC_SHIFT) & 0xff;
+}
+
+static inline __u32 alloc_setting(__u64 tags)
+{
+	return (__u32)(tags >> ALLOC_SETTING_SHIFT);
+}
+
+/*
+ * The sampling settings used since the start, indexed by alloc_info's setting index: the loader
+ * appends a setting when the sampling changes and then publishes its index; entries never change
+ * once published. A setting word: the top bit says "by bytes", the rest is the interval or the rate.
+ */
+#define SAMPLING_SETTINGS 256
 #define SAMPLING_BY_BYTES 0x80000000u
 #define SAMPLING_VALUE(s) ((s) & ~SAMPLING_BY_BYTES)
 

@@ -2,6 +2,7 @@
 #include "bpf_tracker.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,8 @@ static int link_count;
 static int session_links[MAX_LINKS];
 static int session_link_count;
 static bool sessions;
+/* Entries of the BPF side's sampling_settings in use; entry 0 ("every call") is there from the start. */
+static int sampling_settings_used;
 static bool verbose_libbpf;
 /* The last warning libbpf printed: the best explanation to hand the user on failure. */
 static char last_libbpf_message[512];
@@ -84,6 +87,7 @@ static int open_and_load(const struct tracker_config *config, bool with_sessions
 	if (!skel)
 		return fail(err, err_len, errno, "opening the BPF object failed");
 	skel->rodata->target_tgid = config->tgid;
+	sampling_settings_used = 1;
 	for (int i = 0; (program = session_programs(i)); i++) {
 		if (with_sessions)
 			bpf_program__set_expected_attach_type(program, ATTACH_TYPE_UPROBE_SESSION);
@@ -119,11 +123,16 @@ int tracker_open(const struct tracker_config *config, char *err, size_t err_len)
 	last_libbpf_message[0] = '\0';
 	libbpf_set_print(libbpf_print);
 	/* Uprobe sessions need kernel 6.13+: where loading them fails, classic probes do the work. */
+	int error;
+
 	sessions = config->sessions && open_and_load(config, true, err, err_len) == 0;
-	if (sessions)
-		return 0;
-	last_libbpf_message[0] = '\0';
-	return open_and_load(config, false, err, err_len);
+	if (!sessions) {
+		last_libbpf_message[0] = '\0';
+		error = open_and_load(config, false, err, err_len);
+		if (error)
+			return error;
+	}
+	return 0;
 }
 
 bool tracker_sessions(void)
@@ -360,12 +369,15 @@ static size_t convert_allocs(const uint8_t *keys, const uint8_t *values, size_t 
 		uint64_t *record = records + i * ALLOC_RECORD_WORDS;
 		__u64 est_bytes, est_count_milli;
 
-		sampling_weights(infos[i].size, infos[i].sampling, &est_bytes, &est_count_milli);
+		uint64_t size = alloc_size(infos[i].tags);
+
+		sampling_weights(size, skel->data->sampling_settings[alloc_setting(infos[i].tags)], &est_bytes,
+				 &est_count_milli);
 		record[0] = addresses[i];
-		record[1] = infos[i].size;
+		record[1] = size;
 		record[2] = infos[i].timestamp_ns;
 		record[3] = infos[i].stack_id;
-		record[4] = infos[i].func;
+		record[4] = alloc_func(infos[i].tags);
 		record[5] = est_bytes;
 		record[6] = est_count_milli;
 		record[7] = infos[i].java_mark;
@@ -441,16 +453,40 @@ void tracker_read_stats(uint64_t *out, size_t count)
 	free(per_cpu);
 }
 
-void tracker_set_tuning(uint64_t sample_rate, uint64_t sample_bytes, uint64_t min_size, uint64_t max_size,
-			bool enabled)
+int tracker_set_tuning(uint64_t sample_rate, uint64_t sample_bytes, uint64_t min_size, uint64_t max_size,
+		       bool enabled)
 {
+	uint32_t word = sample_bytes ? SAMPLING_BY_BYTES | (uint32_t)sample_bytes : sample_rate ? (uint32_t)sample_rate : 1;
+	volatile uint32_t *settings;
+	int index;
+
 	if (!skel)
-		return;
-	skel->data->sample_rate = sample_rate ? sample_rate : 1;
-	skel->bss->sample_bytes = sample_bytes;
+		return 0;
+	if (sample_bytes >= SAMPLING_BY_BYTES || sample_rate >= SAMPLING_BY_BYTES)
+		return -ERANGE;
+	/*
+	 * Tracked allocations name their setting by index, so a published setting never changes: a new one
+	 * is appended, then made current (x86-64 keeps the two stores in order for the BPF side).
+	 */
+	settings = skel->data->sampling_settings;
+	for (index = 0; index < sampling_settings_used && settings[index] != word; index++)
+		;
+	if (index == sampling_settings_used) {
+		if (index == SAMPLING_SETTINGS)
+			return -ENOSPC;
+		settings[index] = word;
+		sampling_settings_used++;
+	}
+	skel->bss->sampling_current = (uint32_t)index;
 	skel->bss->min_size = min_size;
 	skel->data->max_size = max_size;
 	skel->data->tracking_enabled = enabled;
+	return 0;
+}
+
+void tracker_return_freed_memory(void)
+{
+	malloc_trim(0);
 }
 
 void tracker_set_interpreter(uint64_t start, uint64_t end)

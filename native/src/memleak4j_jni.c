@@ -4,6 +4,7 @@
  * its arguments, calls into bpf_tracker.c or demangle.c, and turns a failure into a
  * BpfException whose message tells the user what went wrong.
  */
+#include <errno.h>
 #include <jni.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -142,9 +143,48 @@ static jint read_records(JNIEnv *env, jlongArray out, size_t words, long (*reade
 	return n < INT32_MIN ? INT32_MIN : n > INT32_MAX ? INT32_MAX : (jint)n;
 }
 
-EXPORT(jint, readAllocs0)(JNIEnv *env, jclass type, jlongArray out)
+/*
+ * Hands each chunk of records to Java as it is read: copied to the start of one reused long[], then
+ * consumer.accept(count). Java then holds one chunk, not every outstanding allocation at once.
+ */
+struct java_callback_sink {
+	struct record_sink sink;
+	JNIEnv *env;
+	jlongArray chunk;
+	jsize chunk_records;
+	jobject consumer;
+	jmethodID accept;
+	size_t words;
+	bool failed;
+};
+
+static void call_java(struct record_sink *sink, size_t index, const uint64_t *records, size_t count)
 {
-	return read_records(env, out, ALLOC_RECORD_WORDS, tracker_read_allocs);
+	struct java_callback_sink *self = (struct java_callback_sink *)sink;
+	JNIEnv *env = self->env;
+
+	while (count > 0 && !self->failed) {
+		jsize n = count < (size_t)self->chunk_records ? (jsize)count : self->chunk_records;
+
+		(*env)->SetLongArrayRegion(env, self->chunk, 0, n * (jsize)self->words, (const jlong *)records);
+		(*env)->CallVoidMethod(env, self->consumer, self->accept, n);
+		self->failed = (*env)->ExceptionCheck(env); /* thrown on to Java once the read is over */
+		records += (size_t)n * self->words;
+		count -= (size_t)n;
+	}
+}
+
+EXPORT(jlong, forEachAllocationChunk0)(JNIEnv *env, jclass type, jlongArray chunk, jobject consumer)
+{
+	jclass consumer_type = (*env)->GetObjectClass(env, consumer);
+	struct java_callback_sink sink = { { call_java }, env, chunk,
+					   (*env)->GetArrayLength(env, chunk) / ALLOC_RECORD_WORDS, consumer,
+					   (*env)->GetMethodID(env, consumer_type, "accept", "(I)V"), ALLOC_RECORD_WORDS,
+					   false };
+
+	if (!sink.accept || sink.chunk_records <= 0)
+		return 0; /* NoSuchMethodError pending, or no room: nothing read */
+	return tracker_read_allocs(&sink.sink, SIZE_MAX);
 }
 
 EXPORT(jint, readCombined0)(JNIEnv *env, jclass type, jlongArray out)
@@ -176,8 +216,19 @@ EXPORT(void, readStats0)(JNIEnv *env, jclass type, jlongArray out)
 EXPORT(void, setTuning0)(JNIEnv *env, jclass type, jlong sample_rate, jlong sample_bytes, jlong min_size, jlong max_size,
 			 jboolean enabled)
 {
-	tracker_set_tuning((uint64_t)sample_rate, (uint64_t)sample_bytes, (uint64_t)min_size, (uint64_t)max_size,
-			   enabled);
+	int error = tracker_set_tuning((uint64_t)sample_rate, (uint64_t)sample_bytes, (uint64_t)min_size,
+				       (uint64_t)max_size, enabled);
+
+	if (error == -ENOSPC)
+		throw_bpf_exception(env, "the sampling was changed to 255 different settings since the start; "
+					 "restart the agent (detach, attach) to change it again");
+	else if (error)
+		throw_bpf_exception(env, "sample-rate and sample-bytes must be below 2^31");
+}
+
+EXPORT(void, returnFreedMemory0)(JNIEnv *env, jclass type)
+{
+	tracker_return_freed_memory();
 }
 
 EXPORT(void, setInterpreterRange0)(JNIEnv *env, jclass type, jlong start, jlong end)

@@ -23,6 +23,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import java.util.function.UnaryOperator;
 import java.util.stream.Collectors;
@@ -37,6 +38,9 @@ import java.util.stream.Collectors;
  */
 public final class MemleakAgent {
     public enum State { RUNNING, STOPPED }
+
+    /** Reports after which freed memory is handed back to the kernel ({@link BpfTracker#returnFreedMemory}). */
+    private static final int TRIMMED_REPORTS = 12;
 
     private static MemleakAgent current;
     /** Why the last start failed, for the MBean's status; null after a successful start. */
@@ -166,6 +170,14 @@ public final class MemleakAgent {
                 log("stopped after " + options.count() + " reports (count=" + options.count() + "); probes detached");
             });
             reporter.addListener(snapshot -> lastSnapshot = snapshot);
+            // The JIT compiles the agent's code during its first minute or so, and the memory it frees afterwards
+            // stays in glibc's arenas: hand it back after each of the first reports (then never again).
+            AtomicInteger trims = new AtomicInteger(TRIMMED_REPORTS);
+            reporter.addListener(snapshot -> {
+                if (trims.getAndDecrement() > 0) {
+                    BpfTracker.returnFreedMemory();
+                }
+            });
             reporter.addListener(textWriter);
             reporter.addListener(snapshot -> extraListeners.forEach(listener -> listener.accept(snapshot)));
             starting = reporter;
@@ -184,6 +196,7 @@ public final class MemleakAgent {
             session = new Session(tracker, collector, reporter, placements);
             stopReason = null;
             reporter.trackingStarted();
+            BpfTracker.returnFreedMemory(); // what loading the programs and wrapping the JNI methods freed
         } catch (IOException | RuntimeException e) {
             if (starting != null) {
                 starting.stop();

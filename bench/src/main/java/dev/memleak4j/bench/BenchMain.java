@@ -542,7 +542,9 @@ public final class BenchMain {
      */
     private String millionAgentOptions() {
         if (millionAgentOptions == null) {
-            long maxAllocs = Math.max(2_000_000L, 2L * options.million);
+            // Room for the blocks and the JVM's own outstanding ones (a few thousand), rounded up to a power of two:
+            // the kernel sizes the map's bucket array to the next power of two of max-allocs anyway.
+            long maxAllocs = Long.highestOneBit(options.million + options.million / 32 + 16_384 - 1) << 1;
             String help = command(options.java.toString(), "-javaagent:" + options.agent + "=help", "-version");
             String extra = "max-allocs=" + maxAllocs + (help.contains("sample-bytes") ? ",sample-bytes=0" : "");
             millionAgentOptions = options.agentOptions.isEmpty() ? extra : options.agentOptions + "," + extra;

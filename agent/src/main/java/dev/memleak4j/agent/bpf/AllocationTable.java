@@ -3,8 +3,8 @@ package dev.memleak4j.agent.bpf;
 import dev.memleak4j.agent.probes.AllocatorFunction;
 
 /**
- * The outstanding tracked allocations as read from the {@code allocs} map, packed in one long[] (a million
- * allocations are 40 MB this way, and several times more as objects).
+ * A chunk of the outstanding tracked allocations as read from the {@code allocs} map, packed in one long[] (see
+ * {@link BpfTracker#forEachAllocationChunk}); valid while its consumer runs.
  */
 public final class AllocationTable {
     private static final int WORDS = BpfNative.ALLOC_RECORD_WORDS;
@@ -14,10 +14,6 @@ public final class AllocationTable {
     AllocationTable(long[] records, int size) {
         this.records = records;
         this.size = size;
-    }
-
-    public static AllocationTable empty() {
-        return new AllocationTable(new long[0], 0);
     }
 
     public int size() {

@@ -6,7 +6,7 @@ package dev.memleak4j.agent.bpf;
  */
 final class BpfNative {
     /**
-     * Longs per record of {@link #readAllocs0}: address, size, timestamp (ns), stack id, function,
+     * Longs per record of {@link #forEachAllocationChunk0}: address, size, timestamp (ns), stack id, function,
      * estimated bytes, estimated count in thousandths, JNI mark (0: none).
      */
     static final int ALLOC_RECORD_WORDS = 8;
@@ -31,7 +31,11 @@ final class BpfNative {
 
     static native int attachedCount0();
 
-    static native int readAllocs0(long[] out);
+    /**
+     * Reads the outstanding allocations a chunk at a time: each chunk is copied to the start of {@code chunk} and
+     * {@code consumer.accept(records)} runs before the next is read. Returns the number of records.
+     */
+    static native long forEachAllocationChunk0(long[] chunk, java.util.function.IntConsumer consumer);
 
     static native int readCombined0(long[] out);
 
@@ -44,6 +48,8 @@ final class BpfNative {
     static native void ignoreThread0(int tid, boolean ignore);
 
     static native void setInterpreterRange0(long start, long end);
+
+    static native void returnFreedMemory0();
 
     static native int currentThreadId0();
 

@@ -3,6 +3,7 @@ package dev.memleak4j.agent.bpf;
 import dev.memleak4j.agent.probes.AllocatorFunction;
 
 import java.util.Arrays;
+import java.util.function.Consumer;
 
 /**
  * The loaded BPF programs and their maps, for this JVM. One may be open at a time per process; every method is
@@ -12,6 +13,9 @@ public final class BpfTracker implements AutoCloseable {
     /** Map capacities. {@code maxAllocs} bounds the kernel memory most: about 100 bytes per tracked block. */
     public record Limits(long maxAllocs, long maxStacks, long maxCombined, long maxThreads) {}
 
+    /** Allocations per chunk of {@link #forEachAllocationChunk}: 1 MB of records. */
+    public static final int ALLOCATION_CHUNK = 16_384;
+
     /** Per-stack counters kept in the kernel ({@code combined} map): tracked, and estimated under sampling. */
     public record StackCounters(long stackId, long bytes, long count, long estimatedBytes, long estimatedCountMilli) {}
 
@@ -20,7 +24,8 @@ public final class BpfTracker implements AutoCloseable {
     private static final Object LOCK = new Object();
     private static BpfTracker open;
     private final Limits limits;
-    private int lastAllocCount = 1024;
+    /** Reused by every read of the allocations (under LOCK). */
+    private long[] allocationChunk;
     private boolean closed;
 
     private BpfTracker(Limits limits) {
@@ -73,15 +78,21 @@ public final class BpfTracker implements AutoCloseable {
         }
     }
 
-    public AllocationTable readAllocations() {
+    /**
+     * Hands the outstanding tracked allocations to {@code chunks}, {@link #ALLOCATION_CHUNK} or fewer at a time, as
+     * they are read from the kernel: memory for one chunk, not for every allocation (a million would be 64 MB of
+     * heap). Each table is valid only during its call. Returns the number of allocations.
+     */
+    public long forEachAllocationChunk(Consumer<AllocationTable> chunks) {
         synchronized (LOCK) {
             if (closed) {
-                return AllocationTable.empty();
+                return 0;
             }
-            long[] records = readGrowing(lastAllocCount, BpfNative.ALLOC_RECORD_WORDS, true, limits.maxAllocs());
-            int count = (int) records[records.length - 1];
-            lastAllocCount = Math.max(1024, count + count / 4);
-            return new AllocationTable(records, count);
+            if (allocationChunk == null) {
+                allocationChunk = new long[ALLOCATION_CHUNK * BpfNative.ALLOC_RECORD_WORDS];
+            }
+            long[] buffer = allocationChunk;
+            return BpfNative.forEachAllocationChunk0(buffer, count -> chunks.accept(new AllocationTable(buffer, count)));
         }
     }
 
@@ -90,7 +101,7 @@ public final class BpfTracker implements AutoCloseable {
             if (closed) {
                 return new StackCounters[0];
             }
-            long[] records = readGrowing(4096, BpfNative.COMBINED_RECORD_WORDS, false, limits.maxCombined());
+            long[] records = readGrowing(4096, BpfNative.COMBINED_RECORD_WORDS, limits.maxCombined());
             int count = (int) records[records.length - 1];
             StackCounters[] result = new StackCounters[count];
             for (int i = 0; i < count; i++) {
@@ -103,17 +114,17 @@ public final class BpfTracker implements AutoCloseable {
     }
 
     /**
-     * Reads a hash map into a buffer sized from the last read. When the map has grown past it, the read says how
-     * many records it found, and the next buffer is sized from that (the map may still grow in between, hence a
-     * margin and a few attempts). Never larger than the map's capacity needs. The record count is stored in the
+     * Reads the per-stack counters into a buffer sized from the last read. When the map has grown past it, the
+     * read says how many records it found, and the next buffer is sized from that (the map may still grow in
+     * between, hence a margin and a few attempts). Never larger than the map's capacity needs. The record count is stored in the
      * array's last element.
      */
-    private static long[] readGrowing(int capacity, int words, boolean allocs, long maxEntries) {
+    private static long[] readGrowing(int capacity, int words, long maxEntries) {
         int fullCapacity = (int) Math.min(Integer.MAX_VALUE / words - 2, maxEntries + 1024);
         int size = Math.min(capacity, fullCapacity);
         for (int attempt = 0; ; attempt++) {
             long[] buffer = new long[size * words + 1];
-            int n = allocs ? BpfNative.readAllocs0(buffer) : BpfNative.readCombined0(buffer);
+            int n = BpfNative.readCombined0(buffer);
             if (n >= 0 || size == fullCapacity || attempt == 4) {
                 buffer[buffer.length - 1] = Math.max(n, 0);
                 return buffer;
@@ -218,6 +229,16 @@ public final class BpfTracker implements AutoCloseable {
      */
     public static boolean defineBootstrapClass(String name, byte[] classFile) {
         return BpfNative.defineBootstrapClass0(name.replace('.', '/'), classFile);
+    }
+
+    /**
+     * Hands memory the process freed back to the kernel (glibc's malloc_trim). The agent's start-up and first report
+     * free megabytes (libbpf's copy of the kernel's BTF, the JIT compiling the agent, Byte Buddy) that glibc would
+     * otherwise keep in its per-thread arenas, in the process's RSS, for good: measured here 11-16 MB. Called
+     * twice, not periodically, so the application's own allocator behaviour is left alone.
+     */
+    public static void returnFreedMemory() {
+        BpfNative.returnFreedMemory0();
     }
 
     /** The calling thread's kernel thread id. */

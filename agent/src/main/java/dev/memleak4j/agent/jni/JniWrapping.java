@@ -155,22 +155,25 @@ public final class JniWrapping {
         ElementMatcher.Junction<TypeDescription> ours = nameStartsWith("dev.memleak4j.agent.")
                 .or(nameStartsWith("dev.memleak4j.shaded.")).or(nameStartsWith("net.bytebuddy."));
 
-        // Application classes defined from now on: wrap their native methods.
-        new AgentBuilder.Default(byteBuddy)
-                .with(AgentBuilder.PoolStrategy.Default.FAST)
-                .with(AgentBuilder.InjectionStrategy.Disabled.INSTANCE)
-                .with(AgentBuilder.InitializationStrategy.NoOp.INSTANCE)
-                .enableNativeMethodPrefix(NATIVE_PREFIX)
-                .with(AgentBuilder.RedefinitionStrategy.DISABLED)
-                .with(listener)
-                .ignore(isSynthetic().or(ours))
-                .type((type, loader, module, classBeingRedefined, domain) -> classBeingRedefined == null
-                        && !isJdkClass(type.getName(), loader) && selected(globs, type.getName(), false)
-                        && declaresMethod(isNative()).matches(type))
-                .transform((builder, type, loader, module, domain) ->
-                        builder.method(isNative()).intercept(Advice.to(JniAdvice.class)))
-                .assureReadEdgeTo(instrumentation, bridge)
-                .installOn(instrumentation);
+        // Application classes defined from now on: wrap their native methods. Only when a glob can select one (the
+        // default names JDK classes only): this transformer sees every class the application loads.
+        if (globs.stream().anyMatch(glob -> !glob.jdk())) {
+            new AgentBuilder.Default(byteBuddy)
+                    .with(AgentBuilder.PoolStrategy.Default.FAST)
+                    .with(AgentBuilder.InjectionStrategy.Disabled.INSTANCE)
+                    .with(AgentBuilder.InitializationStrategy.NoOp.INSTANCE)
+                    .enableNativeMethodPrefix(NATIVE_PREFIX)
+                    .with(AgentBuilder.RedefinitionStrategy.DISABLED)
+                    .with(listener)
+                    .ignore(isSynthetic().or(ours))
+                    .type((type, loader, module, classBeingRedefined, domain) -> classBeingRedefined == null
+                            && !isJdkClass(type.getName(), loader) && selected(globs, type.getName(), false)
+                            && declaresMethod(isNative()).matches(type))
+                    .transform((builder, type, loader, module, domain) ->
+                            builder.method(isNative()).intercept(Advice.to(JniAdvice.class)))
+                    .assureReadEdgeTo(instrumentation, bridge)
+                    .installOn(instrumentation);
+        }
 
         // JDK classes, loaded or not: advice on the methods that call their natives.
         List<Class<?>> loaded = new ArrayList<>();

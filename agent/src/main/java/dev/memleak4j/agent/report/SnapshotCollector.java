@@ -1,6 +1,5 @@
 package dev.memleak4j.agent.report;
 
-import dev.memleak4j.agent.bpf.AllocationTable;
 import dev.memleak4j.agent.bpf.BpfTracker;
 import dev.memleak4j.agent.jni.JavaStack;
 import dev.memleak4j.agent.jni.JniMarks;
@@ -19,6 +18,8 @@ import java.util.concurrent.TimeUnit;
 public final class SnapshotCollector {
     /** show-allocs lists at most this many addresses per stack, and says how many it left out. */
     public static final int MAX_LISTED_ALLOCATIONS = 10_000;
+    private static final Comparator<Allocation> LISTING_ORDER =
+            Comparator.comparingLong(Allocation::size).reversed().thenComparingLong(Allocation::address);
     private final BpfTracker tracker;
     private final StackResolver resolver;
     private final Instant trackingSince;
@@ -44,7 +45,7 @@ public final class SnapshotCollector {
             top.add(new StackReport(group.reportId(), group.estimatedBytes, group.estimatedCount(), group.count,
                     group.bytes,
                     group.oldestAgeNanos, JniMarks.merge(resolver.resolve(tracker.readStack(group.stackId)),
-                    group.java), group.allocations));
+                    group.java), group.listed()));
         }
         return new Snapshot(Instant.now(), List.copyOf(top), groups.size(), totalBytes, totalCount,
                 settings.sampleRate(), settings.sampleBytes(), tracker.readStats(), trackingSince, settings.top());
@@ -69,58 +70,71 @@ public final class SnapshotCollector {
         return groups;
     }
 
+    /**
+     * Groups the outstanding allocations by stack as the kernel hands them over, a chunk at a time: the heap holds
+     * one chunk and the groups, never every allocation (with show-allocs, each group keeps its largest blocks).
+     */
     private List<Group> fromAllocations(ReportSettings settings) {
         JniMarks marks = JniMarks.active();
         long pruneBegin = marks != null ? marks.pruneBegin() : 0;
-        AllocationTable table = tracker.readAllocations();
         long now = System.nanoTime();
         long olderNanos = TimeUnit.MILLISECONDS.toNanos(settings.olderMillis());
         // Grouped by native stack and, for allocations made inside a wrapped JNI method, by its Java callers.
         Map<GroupKey, Group> byStack = new HashMap<>();
         Map<Long, Boolean> reachesJava = new HashMap<>();
-        long[] seenMarks = new long[marks != null ? 16 : 0];
-        int seen = 0;
-        for (int i = 0; i < table.size(); i++) {
-            long mark = table.javaMark(i);
-            JavaStack java = null;
-            if (mark != 0 && marks != null) {
-                if (seen == seenMarks.length) {
-                    seenMarks = Arrays.copyOf(seenMarks, seen * 2);
+        MarkList seenMarks = new MarkList();
+        tracker.forEachAllocationChunk(table -> {
+            for (int i = 0; i < table.size(); i++) {
+                long mark = table.javaMark(i);
+                JavaStack java = null;
+                if (mark != 0 && marks != null) {
+                    seenMarks.add(mark);
+                    java = marks.callerOf(mark);
                 }
-                seenMarks[seen++] = mark;
-                java = marks.callerOf(mark);
+                long age = now - table.timestampNanos(i);
+                if (age < olderNanos) {
+                    continue;
+                }
+                if (java != null && reachesJava.computeIfAbsent(table.stackId(i),
+                        id -> JniMarks.reachesJava(resolver.resolve(tracker.readStack(id))))) {
+                    java = null; // the walk has the Java frames itself: one group per native stack, as without marks
+                }
+                JavaStack callers = java;
+                Group group = byStack.computeIfAbsent(new GroupKey(table.stackId(i), java),
+                        key -> new Group(key.stackId(), callers));
+                group.bytes += table.bytes(i);
+                group.count++;
+                group.estimatedBytes += table.estimatedBytes(i);
+                group.estimatedCountMilli += table.estimatedCountMilli(i);
+                group.oldestAgeNanos = Math.max(group.oldestAgeNanos, age);
+                if (settings.showAllocs()) {
+                    group.list(new Allocation(table.address(i), table.bytes(i), age));
+                }
             }
-            long age = now - table.timestampNanos(i);
-            if (age < olderNanos) {
-                continue;
-            }
-            if (java != null && reachesJava.computeIfAbsent(table.stackId(i),
-                    id -> JniMarks.reachesJava(resolver.resolve(tracker.readStack(id))))) {
-                java = null; // the walk has the Java frames itself: one group per native stack, as without marks
-            }
-            JavaStack callers = java;
-            Group group = byStack.computeIfAbsent(new GroupKey(table.stackId(i), java),
-                    key -> new Group(key.stackId(), callers));
-            group.bytes += table.bytes(i);
-            group.count++;
-            group.estimatedBytes += table.estimatedBytes(i);
-            group.estimatedCountMilli += table.estimatedCountMilli(i);
-            group.oldestAgeNanos = Math.max(group.oldestAgeNanos, age);
-            if (settings.showAllocs()) {
-                group.add(i);
-            }
-        }
-        if (settings.showAllocs()) {
-            for (Group group : byStack.values()) {
-                group.listAllocations(table, now);
-            }
-        }
+        });
         if (marks != null) {
-            long[] sorted = Arrays.copyOf(seenMarks, seen);
-            Arrays.sort(sorted);
-            marks.prune(pruneBegin, sorted);
+            marks.prune(pruneBegin, seenMarks.sorted());
         }
         return new ArrayList<>(byStack.values());
+    }
+
+    /** The JNI marks still carried by outstanding allocations (their bindings must be kept). */
+    private static final class MarkList {
+        private long[] marks = new long[16];
+        private int count;
+
+        void add(long mark) {
+            if (count == marks.length) {
+                marks = Arrays.copyOf(marks, count * 2);
+            }
+            marks[count++] = mark;
+        }
+
+        long[] sorted() {
+            long[] sorted = Arrays.copyOf(marks, count);
+            Arrays.sort(sorted);
+            return sorted;
+        }
     }
 
     /** A native stack and, when the allocation was made in a wrapped JNI call, its Java callers (interned). */
@@ -135,9 +149,7 @@ public final class SnapshotCollector {
         long estimatedBytes;
         long estimatedCountMilli;
         long oldestAgeNanos = -1;
-        int[] rows = new int[0];
-        int rowCount;
-        List<Allocation> allocations = List.of();
+        final List<Allocation> allocations = new ArrayList<>();
 
         Group(long stackId) {
             this(stackId, null);
@@ -157,22 +169,25 @@ public final class SnapshotCollector {
             return (estimatedCountMilli + 500) / 1000;
         }
 
-        void add(int row) {
-            if (rowCount == rows.length) {
-                rows = Arrays.copyOf(rows, Math.max(8, rowCount * 2));
+        /** Lists one block (show-allocs); keeps the MAX_LISTED_ALLOCATIONS largest, lowest address first on ties. */
+        void list(Allocation allocation) {
+            allocations.add(allocation);
+            if (allocations.size() >= 2 * MAX_LISTED_ALLOCATIONS) {
+                trimListed();
             }
-            rows[rowCount++] = row;
         }
 
-        void listAllocations(AllocationTable table, long now) {
-            List<Allocation> list = new ArrayList<>(Math.min(rowCount, MAX_LISTED_ALLOCATIONS));
-            for (int i = 0; i < rowCount; i++) {
-                int row = rows[i];
-                list.add(new Allocation(table.address(row), table.bytes(row), now - table.timestampNanos(row)));
+        /** The listed blocks, largest first. */
+        List<Allocation> listed() {
+            trimListed();
+            return List.copyOf(allocations);
+        }
+
+        private void trimListed() {
+            allocations.sort(LISTING_ORDER);
+            if (allocations.size() > MAX_LISTED_ALLOCATIONS) {
+                allocations.subList(MAX_LISTED_ALLOCATIONS, allocations.size()).clear();
             }
-            list.sort(Comparator.comparingLong(Allocation::size).reversed().thenComparingLong(Allocation::address));
-            allocations = List.copyOf(list.subList(0, Math.min(list.size(), MAX_LISTED_ALLOCATIONS)));
-            rows = null;
         }
     }
 }
