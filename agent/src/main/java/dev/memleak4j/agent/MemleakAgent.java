@@ -164,11 +164,15 @@ public final class MemleakAgent {
             CountDownLatch marked = new CountDownLatch(1);
             Reporter reporter = new Reporter(collector, () -> settings, options.count(), () -> {
                 tracker.ignoreCurrentThread();
+                BpfTracker.runInBackground(); // reports never compete with the application for a CPU
                 marked.countDown();
             }, () -> {
                 stopProbes();
                 log("stopped after " + options.count() + " reports (count=" + options.count() + "); probes detached");
             });
+            if (options.verbose()) {
+                reporter.setVerboseLog(MemleakAgent::log);
+            }
             reporter.addListener(snapshot -> lastSnapshot = snapshot);
             // The JIT compiles the agent's code during its first minute or so, and the memory it frees afterwards
             // stays in glibc's arenas: hand it back after each of the first reports (then never again).

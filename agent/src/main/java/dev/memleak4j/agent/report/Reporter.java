@@ -1,5 +1,7 @@
 package dev.memleak4j.agent.report;
 
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
@@ -20,6 +22,7 @@ public final class Reporter implements Runnable {
     private final Runnable onCountReached;
     private final List<Consumer<Snapshot>> listeners = new CopyOnWriteArrayList<>();
     private final CountDownLatch tracking = new CountDownLatch(1);
+    private volatile Consumer<String> verboseLog;
     private volatile boolean stopped;
     private volatile Thread thread;
 
@@ -34,6 +37,11 @@ public final class Reporter implements Runnable {
         this.count = count;
         this.onStart = onStart;
         this.onCountReached = onCountReached;
+    }
+
+    /** With verbose: one line per report saying what it cost (wall and CPU time of this thread). */
+    public void setVerboseLog(Consumer<String> log) {
+        this.verboseLog = log;
     }
 
     public void addListener(Consumer<Snapshot> listener) {
@@ -66,6 +74,11 @@ public final class Reporter implements Runnable {
         }
     }
 
+    private static long threadCpuNanos() {
+        ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+        return threads.isCurrentThreadCpuTimeSupported() ? threads.getCurrentThreadCpuTime() : 0;
+    }
+
     @Override
     public void run() {
         onStart.run();
@@ -90,9 +103,16 @@ public final class Reporter implements Runnable {
             }
             last = due;
             try {
+                long wall = System.nanoTime();
+                long cpu = threadCpuNanos();
                 Snapshot snapshot = collector.collect(settings.get());
                 for (Consumer<Snapshot> listener : listeners) {
                     listener.accept(snapshot);
+                }
+                Consumer<String> log = verboseLog;
+                if (log != null) {
+                    log.accept(String.format("report %d took %d ms (%d ms of CPU)", printed + 1,
+                            (System.nanoTime() - wall) / 1_000_000, (threadCpuNanos() - cpu) / 1_000_000));
                 }
             } catch (RuntimeException | OutOfMemoryError e) {
                 // The reporter must outlive a bad interval (a heap too small for this many allocations, a
