@@ -48,7 +48,7 @@ public final class AgentOptions {
         spec("output", "FILE", "stderr", "write reports to FILE instead of stderr");
         spec("json", "FILE", "none", "also write each report as a JSON document to FILE (replaced atomically)");
         spec("max-allocs", "N", "1048576", "outstanding allocations tracked at most; more are counted as "
-                + "dropped (about 100 bytes of kernel memory each, allocated as used)");
+                + "dropped (96 bytes of kernel memory each, allocated as used)");
         spec("max-stacks", "N", "16384", "distinct stacks stored at most; allocations beyond are tracked "
                 + "without a stack and counted");
         spec("max-threads", "N", "4096", "threads inside the allocator at the same moment, at most");
