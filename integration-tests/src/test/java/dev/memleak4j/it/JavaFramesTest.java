@@ -40,19 +40,10 @@ class JavaFramesTest {
         return stack;
     }
 
-    private static int indexOf(Report.Stack stack, String regex) {
-        for (int i = 0; i < stack.frames.size(); i++) {
-            if (stack.frames.get(i).matches(regex)) {
-                return i;
-            }
-        }
-        return -1;
-    }
-
     private static void assertCompiledWithInlinedCaller(Report.Stack stack) {
-        int allocate = indexOf(stack, "dev\\.memleak4j\\.it\\.programs\\.JavaFramesProgram\\.allocate(:\\d+)? \\[inlined\\]");
-        int caller = indexOf(stack, "dev\\.memleak4j\\.it\\.programs\\.JavaFramesProgram\\.callSite(:\\d+)? \\[jit\\]");
-        int main = indexOf(stack, "dev\\.memleak4j\\.it\\.programs\\.JavaFramesProgram\\.main(:\\d+)? \\[(interpreted|jit)\\]");
+        int allocate = stack.indexOf("dev\\.memleak4j\\.it\\.programs\\.JavaFramesProgram\\.allocate(:\\d+)? \\[inlined\\]");
+        int caller = stack.indexOf("dev\\.memleak4j\\.it\\.programs\\.JavaFramesProgram\\.callSite(:\\d+)? \\[jit\\]");
+        int main = stack.indexOf("dev\\.memleak4j\\.it\\.programs\\.JavaFramesProgram\\.main(:\\d+)? \\[(interpreted|jit)\\]");
         assertTrue(allocate > 0, "allocate is named as inlined: " + stack);
         assertTrue(caller == allocate + 1, "callSite's compiled frame follows its inlined callee: " + stack);
         assertTrue(main == caller + 1, "main calls callSite: " + stack);
@@ -69,9 +60,9 @@ class JavaFramesTest {
     void interpretedFramesAreNamedUnderXint() throws Exception {
         Privileges.assumeBpf();
         Report.Stack stack = leakStack(run(AgentRun.javaBinary(), "-Xint"));
-        int allocate = indexOf(stack, "dev\\.memleak4j\\.it\\.programs\\.JavaFramesProgram\\.allocate \\[interpreted\\]");
-        int caller = indexOf(stack, "dev\\.memleak4j\\.it\\.programs\\.JavaFramesProgram\\.callSite \\[interpreted\\]");
-        int main = indexOf(stack, "dev\\.memleak4j\\.it\\.programs\\.JavaFramesProgram\\.main \\[interpreted\\]");
+        int allocate = stack.indexOf("dev\\.memleak4j\\.it\\.programs\\.JavaFramesProgram\\.allocate \\[interpreted\\]");
+        int caller = stack.indexOf("dev\\.memleak4j\\.it\\.programs\\.JavaFramesProgram\\.callSite \\[interpreted\\]");
+        int main = stack.indexOf("dev\\.memleak4j\\.it\\.programs\\.JavaFramesProgram\\.main \\[interpreted\\]");
         assertTrue(allocate > 0 && caller == allocate + 1 && main == caller + 1, stack.toString());
         assertTrue(stack.frames.stream().noneMatch(f -> f.startsWith("[unknown]") && !f.contains("libc.so")),
                 "every frame named: " + stack);
@@ -83,7 +74,7 @@ class JavaFramesTest {
         assumeTrue(Files.isExecutable(JDK25), "skipped: no JDK 25 at " + JDK25);
         assertCompiledWithInlinedCaller(leakStack(run(JDK25.toString(), "-XX:+PreserveFramePointer")));
         Report.Stack interpreted = leakStack(run(JDK25.toString(), "-Xint"));
-        assertTrue(indexOf(interpreted, "dev\\.memleak4j\\.it\\.programs\\.JavaFramesProgram\\.callSite \\[interpreted\\]") > 0,
+        assertTrue(interpreted.indexOf("dev\\.memleak4j\\.it\\.programs\\.JavaFramesProgram\\.callSite \\[interpreted\\]") > 0,
                 interpreted.toString());
     }
 
@@ -102,10 +93,10 @@ class JavaFramesTest {
         // The JVM's os::malloc rounds the request up to 8 bytes (1,333,337 -> 1,333,344 on JDK 17).
         assertTrue(stack.bytes >= 3 * 1_333_337L && stack.bytes <= 3 * 1_333_360L, stack.toString());
         assertEquals(3, stack.count, stack.toString());
-        int allocateDirect = indexOf(stack, "java\\.nio\\.ByteBuffer\\.allocateDirect(:\\d+)? \\[(interpreted|jit|inlined)\\]");
-        int leak = indexOf(stack,
+        int allocateDirect = stack.indexOf("java\\.nio\\.ByteBuffer\\.allocateDirect(:\\d+)? \\[(interpreted|jit|inlined)\\]");
+        int leak = stack.indexOf(
                 "dev\\.memleak4j\\.it\\.programs\\.DirectBufferProgram\\.leakDirectBuffers(:\\d+)? \\[(interpreted|jit|inlined)\\]");
-        int main = indexOf(stack, "dev\\.memleak4j\\.it\\.programs\\.DirectBufferProgram\\.main(:\\d+)? \\[(interpreted|jit)\\]");
+        int main = stack.indexOf("dev\\.memleak4j\\.it\\.programs\\.DirectBufferProgram\\.main(:\\d+)? \\[(interpreted|jit)\\]");
         assertTrue(allocateDirect > 0 && leak > allocateDirect && main == leak + 1,
                 "the Java callers, in order, above the JVM's os::malloc: " + stack);
     }

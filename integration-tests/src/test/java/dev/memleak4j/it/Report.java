@@ -28,6 +28,16 @@ final class Report {
             this.allocations = allocations;
         }
 
+        /** The index of the first frame that matches {@code regex}, or -1. */
+        int indexOf(String regex) {
+            for (int i = 0; i < frames.size(); i++) {
+                if (frames.get(i).matches(regex)) {
+                    return i;
+                }
+            }
+            return -1;
+        }
+
         /** The allocator's direct caller, as printed. */
         String topFrame() {
             return frames.isEmpty() ? "" : frames.get(0);

@@ -70,7 +70,8 @@ public final class JniMarkProgram {
         KEPT.add(inflater); // never ended: its zlib memory stays
     }
 
-    private static byte[] compressed() {
+    /** 200,000 bytes of a repeating pattern, deflated. */
+    static byte[] compressed() {
         byte[] input = new byte[200_000];
         for (int i = 0; i < input.length; i++) {
             input[i] = (byte) (i * 31 % 251);
