@@ -985,6 +985,42 @@ int jvm_code_map_lookup(uintptr_t pc, struct code_frame *out, int max) {
     return n;
 }
 
+/*
+ * The calling thread's Java frames from JVMTI, innermost first: a few hundred nanoseconds per frame, several
+ * times cheaper than StackWalker, which names every frame as it goes; here names come later, once per method.
+ */
+int jvm_code_map_capture(int max, uint64_t *methods, int64_t *locations) {
+    jvmtiFrameInfo frames[JVM_CODE_MAP_MAX_CAPTURE];
+    jint count = 0;
+    if (jvmti == NULL || max <= 0) {
+        return -1;
+    }
+    if (max > JVM_CODE_MAP_MAX_CAPTURE) {
+        max = JVM_CODE_MAP_MAX_CAPTURE;
+    }
+    if ((*jvmti)->GetStackTrace(jvmti, NULL, 0, max, frames, &count) != JVMTI_ERROR_NONE) {
+        return -1;
+    }
+    for (jint i = 0; i < count; i++) {
+        methods[i] = (uint64_t)(uintptr_t)frames[i].method;
+        locations[i] = (int64_t)frames[i].location;
+    }
+    return (int)count;
+}
+
+int jvm_code_map_describe(uint64_t method, int64_t location, struct code_frame *out) {
+    const struct method_info *m = jvmti != NULL ? method_info_for(jvmti, (jmethodID)(uintptr_t)method) : NULL;
+    if (m == NULL) {
+        return -1;
+    }
+    out->kind = CODE_FRAME_JIT;
+    out->line = line_of(m, location >= 0 && location <= INT32_MAX ? (int32_t)location : -1);
+    out->class_name = m->class_name;
+    out->name = m->name;
+    out->source_file = m->source_file;
+    return 0;
+}
+
 int jvm_code_map_interpreter(uintptr_t *start, uintptr_t *end) {
     pthread_mutex_lock(&map_lock);
     int found = interpreter_end > interpreter_start;

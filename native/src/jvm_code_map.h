@@ -39,6 +39,18 @@ int jvm_code_map_lookup(uintptr_t pc, struct code_frame *frames, int max);
 /* The range of the interpreter's code as announced by DynamicCodeGenerated ("Interpreter"); 0 when not seen. */
 int jvm_code_map_interpreter(uintptr_t *start, uintptr_t *end);
 
+/* Most frames jvm_code_map_capture returns. */
+#define JVM_CODE_MAP_MAX_CAPTURE 256
+
+/*
+ * The calling thread's Java frames (JVMTI GetStackTrace), innermost first: jmethodIDs and bytecode indexes (-1 for a
+ * native method). Returns how many, or -1 when the map has no JVMTI environment.
+ */
+int jvm_code_map_capture(int max, uint64_t *methods, int64_t *locations);
+
+/* Names a captured frame (class, method, source file, line of the bytecode index); -1 when JVMTI cannot tell. */
+int jvm_code_map_describe(uint64_t method, int64_t location, struct code_frame *out);
+
 /* Live code ranges ([start, end) pairs) of the compiled method named "pkg.Class.method": at most max pairs. */
 int jvm_code_map_ranges_of(const char *qualified_name, uintptr_t *out, int max);
 

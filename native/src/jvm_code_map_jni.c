@@ -103,6 +103,43 @@ EXPORT(jint, lookup0)(JNIEnv *env, jclass cls, jlong pc, jintArray kinds, jintAr
     return n;
 }
 
+/* This thread's Java frames, innermost first: out[2i] the jmethodID, out[2i + 1] the bytecode index. -1: no JVMTI. */
+EXPORT(jint, captureJavaStack0)(JNIEnv *env, jclass cls, jlongArray out) {
+    (void)cls;
+    uint64_t methods[JVM_CODE_MAP_MAX_CAPTURE];
+    int64_t locations[JVM_CODE_MAP_MAX_CAPTURE];
+    jlong pairs[2 * JVM_CODE_MAP_MAX_CAPTURE];
+    int n = jvm_code_map_capture((*env)->GetArrayLength(env, out) / 2, methods, locations);
+    for (int i = 0; i < n; i++) {
+        pairs[2 * i] = (jlong)methods[i];
+        pairs[2 * i + 1] = (jlong)locations[i];
+    }
+    if (n > 0) {
+        (*env)->SetLongArrayRegion(env, out, 0, 2 * n, pairs);
+    }
+    return n;
+}
+
+/* A captured frame: names[0] = "pkg.Class.method", names[1] = its source file or null; returns the line (-1
+ * unknown), or -2 when the method cannot be named (its class unloaded). */
+EXPORT(jint, describeJavaFrame0)(JNIEnv *env, jclass cls, jlong method, jlong location, jobjectArray names) {
+    (void)cls;
+    struct code_frame frame;
+    char name[MAX_NAME];
+    if (jvm_code_map_describe((uint64_t)method, (int64_t)location, &frame) != 0) {
+        return -2;
+    }
+    snprintf(name, sizeof(name), "%s.%s", frame.class_name, frame.name);
+    jstring text = (*env)->NewStringUTF(env, name);
+    jstring file = frame.source_file != NULL ? (*env)->NewStringUTF(env, frame.source_file) : NULL;
+    if (text == NULL || (frame.source_file != NULL && file == NULL)) {
+        return -2;  /* OutOfMemoryError pending */
+    }
+    (*env)->SetObjectArrayElement(env, names, 0, text);
+    (*env)->SetObjectArrayElement(env, names, 1, file);
+    return frame.line;
+}
+
 /* "pkg.Class.method" of a HotSpot Method* (the tag bit 62 is ignored), or null. */
 EXPORT(jstring, resolveMethod0)(JNIEnv *env, jclass cls, jlong method) {
     (void)cls;

@@ -127,6 +127,22 @@ public final class JvmCodeMap {
         return started ? stats0()[5] : 0;
     }
 
+    /**
+     * The calling thread's Java frames, innermost first, as (jmethodID, bytecode index) pairs in {@code out}: a cheap
+     * capture, named later by {@link #describeJavaFrame}. Returns how many frames, or -1 when the code map is not
+     * running (no JVMTI).
+     */
+    public static int captureJavaStack(long[] out) {
+        return started ? captureJavaStack0(out) : -1;
+    }
+
+    /** Names a frame of {@link #captureJavaStack} as a frame of {@code kind}; null when its method is unknown. */
+    public static Frame describeJavaFrame(long method, long location, Frame.Kind kind) {
+        String[] names = new String[2];
+        int line = describeJavaFrame0(method, location, names);
+        return line < -1 || names[0] == null ? null : Frame.java(0, kind, names[0], line, names[1]);
+    }
+
     /** For tests and diagnostics: the {@code Method*} behind a method's jmethodID (HotSpot up to JDK 24), or 0. */
     static long methodPointerOf(Executable method) {
         NativeLibraryLoader.load();
@@ -169,4 +185,8 @@ public final class JvmCodeMap {
     private static native long methodPointerOf0(Executable method);
 
     private static native long[] walkStack0(int max);
+
+    private static native int captureJavaStack0(long[] out);
+
+    private static native int describeJavaFrame0(long method, long location, String[] names);
 }
