@@ -102,6 +102,12 @@ public final class MemleakAgent {
             for (String warning : options.warnings()) {
                 log("warning: " + warning);
             }
+            // First, before the agent's start-up code gets hot: C2 would compile it at length, beside the application.
+            OwnCodeCompilation.keepOutOfC2(message -> {
+                if (options.verbose()) {
+                    log(message);
+                }
+            });
             Path library = options.obj() != null ? options.obj() : AllocatorProbes.findLibc();
             MemleakAgent agent = new MemleakAgent(options, library, new TextReportWriter(options.output()));
             // JMX and JFR set-up allocate natively in bulk: done before the probes, none of it is the application's.
