@@ -280,6 +280,11 @@ static __always_inline void record(struct pt_regs *ctx, struct pending_call *p, 
 		struct jni_mark *mark = bpf_map_lookup_elem(&jni_marks, slot);
 		__u64 value = mark ? *(volatile __u64 *)&mark->mark : 0;
 
+		if (value == JNI_MARK_AGENT) {
+			/* The agent capturing this thread's Java callers (JVMTI allocates): not the application's. */
+			stat_add(STAT_IGNORED_CALLS, 1);
+			return;
+		}
 		if (value) {
 			info.java_mark = value;
 			*(volatile __u64 *)&mark->hit = value;

@@ -109,6 +109,9 @@ static inline void sampling_weights(__u64 size, __u32 sampling, __u64 *est_bytes
  * mark carries it (alloc_info.java_mark), and BPF sets `hit` to it, so that the wrapper, when the call returns, knows
  * to capture the Java stack and bind it to the mark: the Java half of a stack the frame-pointer walk cannot reach.
  */
+/* A slot's mark while the agent itself works on that thread (capturing the Java callers): nothing is recorded then. */
+#define JNI_MARK_AGENT (~0ULL)
+
 struct jni_mark {
 	__u64 mark;
 	__u64 hit;
@@ -151,7 +154,7 @@ enum stat {
 	STAT_FREE_TRACKED,         /* ... that released a tracked allocation */
 	STAT_BYTES_TRACKED,        /* bytes of all allocations ever recorded */
 	STAT_BYTES_FREED,          /* bytes of tracked allocations released */
-	STAT_IGNORED_CALLS,        /* allocator calls from the agent's own threads */
+	STAT_IGNORED_CALLS,        /* allocator calls from the agent's own threads or its own work on others */
 	STAT_STALE_PENDING,        /* per-thread entry state found stale and replaced */
 	STAT_COUNT,
 };

@@ -19,6 +19,8 @@ import java.util.function.LongConsumer;
 public final class JniMarkBridge {
     /** {@link #enter} returns this when nothing was marked; never a mark (slots are below 2^23). */
     public static final long NOT_MARKED = -1L;
+    /** The slot's mark while the agent captures the thread's Java callers (bpf/memleak.h JNI_MARK_AGENT). */
+    public static final long AGENT_MARK = -1L;
     /** A mark is {@code slot << SLOT_SHIFT | counter}; the counter is never 0, so neither is a mark. */
     public static final int SLOT_SHIFT = 40;
     private static final long COUNTER_MASK = (1L << SLOT_SHIFT) - 1;
@@ -108,11 +110,15 @@ public final class JniMarkBridge {
             LongConsumer hook = onHit;
             if (hook != null) {
                 slot.busy = true;
+                // What the capture allocates natively (JVMTI's resource chunks) is the agent's, not this call's
+                // or the application's: the kernel side records nothing under this mark.
+                buffer.putLong(slot.offset, AGENT_MARK);
                 try {
                     hook.accept(mark);
                 } catch (Throwable e) {
                     // never the application's problem: the allocation is reported without its Java callers
                 } finally {
+                    buffer.putLong(slot.offset, previous);
                     slot.busy = false;
                 }
             }

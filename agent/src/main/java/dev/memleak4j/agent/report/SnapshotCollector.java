@@ -4,6 +4,7 @@ import dev.memleak4j.agent.bpf.BpfTracker;
 import dev.memleak4j.agent.jni.JavaStack;
 import dev.memleak4j.agent.jni.JniMarks;
 import dev.memleak4j.agent.stacks.StackResolver;
+import dev.memleak4j.agent.stacks.WalkedStackTrimmer;
 
 import java.time.Instant;
 import java.util.ArrayList;
@@ -22,6 +23,7 @@ public final class SnapshotCollector {
             Comparator.comparingLong(Allocation::size).reversed().thenComparingLong(Allocation::address);
     private final BpfTracker tracker;
     private final StackResolver resolver;
+    private final WalkedStackTrimmer trimmer = new WalkedStackTrimmer();
     private final Instant trackingSince;
 
     public SnapshotCollector(BpfTracker tracker, StackResolver resolver, Instant trackingSince) {
@@ -30,7 +32,9 @@ public final class SnapshotCollector {
         this.trackingSince = trackingSince;
     }
 
-    public Snapshot collect(ReportSettings settings) {
+    /** Synchronized: the reporter and JMX clients may ask at once, and the stack trimmer is not thread-safe. */
+    public synchronized Snapshot collect(ReportSettings settings) {
+        trimmer.newReport();
         List<Group> groups = settings.combinedOnly() ? fromCounters() : fromAllocations(settings);
         groups.sort(Comparator.comparingLong((Group g) -> g.estimatedBytes).reversed()
                 .thenComparingLong(Group::reportId));
@@ -44,11 +48,22 @@ public final class SnapshotCollector {
         for (Group group : groups.subList(0, Math.min(settings.top(), groups.size()))) {
             top.add(new StackReport(group.reportId(), group.estimatedBytes, group.estimatedCount(), group.count,
                     group.bytes,
-                    group.oldestAgeNanos, JniMarks.merge(resolver.resolve(tracker.readStack(group.stackId)),
+                    group.oldestAgeNanos, JniMarks.merge(resolver.resolve(framesOf(group.stackId)),
                     group.java), group.listed()));
         }
         return new Snapshot(Instant.now(), List.copyOf(top), groups.size(), totalBytes, totalCount,
                 settings.sampleRate(), settings.sampleBytes(), tracker.readStats(), trackingSince, settings.top());
+    }
+
+    /** The stack id the report groups by: the kernel's, or a shared one when a garbage tail was cut off. */
+    private long canonicalId(long stackId) {
+        return trimmer.canonicalId(stackId, tracker::readStack);
+    }
+
+    /** The frames of an id from {@link #canonicalId}. */
+    private long[] framesOf(long canonicalId) {
+        long[] frames = trimmer.framesOf(canonicalId);
+        return frames != null ? frames : tracker.readStack(canonicalId);
     }
 
     private List<Group> fromCounters() {
@@ -56,18 +71,17 @@ public final class SnapshotCollector {
         if (marks != null) {
             marks.prune(marks.pruneBegin(), new long[0]); // the counters carry no marks: nothing to bind
         }
-        List<Group> groups = new ArrayList<>();
+        Map<Long, Group> groups = new HashMap<>();
         for (BpfTracker.StackCounters counters : tracker.readCombined()) {
             if (counters.count() > 0) {
-                Group group = new Group(counters.stackId());
-                group.bytes = counters.bytes();
-                group.count = counters.count();
-                group.estimatedBytes = counters.estimatedBytes();
-                group.estimatedCountMilli = counters.estimatedCountMilli();
-                groups.add(group);
+                Group group = groups.computeIfAbsent(canonicalId(counters.stackId()), Group::new);
+                group.bytes += counters.bytes();
+                group.count += counters.count();
+                group.estimatedBytes += counters.estimatedBytes();
+                group.estimatedCountMilli += counters.estimatedCountMilli();
             }
         }
-        return groups;
+        return new ArrayList<>(groups.values());
     }
 
     /**
@@ -95,12 +109,13 @@ public final class SnapshotCollector {
                 if (age < olderNanos) {
                     continue;
                 }
-                if (java != null && reachesJava.computeIfAbsent(table.stackId(i),
-                        id -> JniMarks.reachesJava(resolver.resolve(tracker.readStack(id))))) {
+                long stackId = canonicalId(table.stackId(i));
+                if (java != null && reachesJava.computeIfAbsent(stackId,
+                        id -> JniMarks.reachesJava(resolver.resolve(framesOf(id))))) {
                     java = null; // the walk has the Java frames itself: one group per native stack, as without marks
                 }
                 JavaStack callers = java;
-                Group group = byStack.computeIfAbsent(new GroupKey(table.stackId(i), java),
+                Group group = byStack.computeIfAbsent(new GroupKey(stackId, java),
                         key -> new Group(key.stackId(), callers));
                 group.bytes += table.bytes(i);
                 group.count++;
