@@ -116,8 +116,8 @@ public final class BpfTracker implements AutoCloseable {
     /**
      * Reads the per-stack counters into a buffer sized from the last read. When the map has grown past it, the
      * read says how many records it found, and the next buffer is sized from that (the map may still grow in
-     * between, hence a margin and a few attempts). Never larger than the map's capacity needs. The record count is stored in the
-     * array's last element.
+     * between, hence a margin and a few attempts). Never larger than the map's capacity needs. The record count is
+     * stored in the array's last element.
      */
     private static long[] readGrowing(int capacity, int words, long maxEntries) {
         int fullCapacity = (int) Math.min(Integer.MAX_VALUE / words - 2, maxEntries + 1024);
@@ -234,8 +234,8 @@ public final class BpfTracker implements AutoCloseable {
     /**
      * Hands memory the process freed back to the kernel (glibc's malloc_trim). The agent's start-up and first report
      * free megabytes (libbpf's copy of the kernel's BTF, the JIT compiling the agent, Byte Buddy) that glibc would
-     * otherwise keep in its per-thread arenas, in the process's RSS, for good: measured here 11-16 MB. Called
-     * twice, not periodically, so the application's own allocator behaviour is left alone.
+     * otherwise keep in its per-thread arenas, in the process's RSS, for good: measured here 10-16 MB. Called after
+     * the start and after each of the first reports only, so the application's own allocator is left alone after.
      */
     public static void returnFreedMemory() {
         BpfNative.returnFreedMemory0();

@@ -227,8 +227,8 @@ public final class JniMarks {
 
     /**
      * The Java callers through JVMTI (the code map's environment): method ids and bytecode indexes only, named once
-     * per distinct call path. ~2-3x cheaper than StackWalker, which names every frame of every capture. Null when the
-     * code map does not run.
+     * per distinct call path. Cheaper than StackWalker, which names every frame of every capture (the mix benchmark
+     * went from 0.34 to 0.42 with this). Null when the code map does not run.
      */
     private JavaStack captureFromJvmti() {
         long[] buffer = captureBuffer.get();
