@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -298,6 +299,20 @@ EXPORT(jint, currentThreadId0)(JNIEnv *env, jclass type)
  * Nice 10 for the calling thread (Linux nice values are per thread): the reporter's work (reading maps,
  * symbolizing) then yields to the application's threads whenever they compete for a CPU.
  */
+#define BACKGROUND_NICE 10
+
+EXPORT(jboolean, runInBackground0)(JNIEnv *env, jclass type)
+{
+	pid_t tid = (pid_t)syscall(SYS_gettid);
+	int current;
+
+	errno = 0;
+	current = getpriority(PRIO_PROCESS, (id_t)tid);
+	if (errno)
+		return JNI_FALSE;
+	return current >= BACKGROUND_NICE || setpriority(PRIO_PROCESS, (id_t)tid, BACKGROUND_NICE) == 0;
+}
+
 EXPORT(jlong, mapMemoryBytes0)(JNIEnv *env, jclass type)
 {
 	return (jlong)tracker_map_memory();

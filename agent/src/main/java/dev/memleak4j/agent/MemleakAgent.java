@@ -170,6 +170,7 @@ public final class MemleakAgent {
             CountDownLatch marked = new CountDownLatch(1);
             Reporter reporter = new Reporter(collector, () -> settings, options.count(), () -> {
                 tracker.ignoreCurrentThread();
+                BpfTracker.runInBackground(); // reports never compete with the application for a CPU
                 marked.countDown();
             }, () -> {
                 stopProbes();

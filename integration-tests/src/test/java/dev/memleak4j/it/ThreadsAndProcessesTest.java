@@ -98,7 +98,7 @@ class ThreadsAndProcessesTest {
         Path dir = AgentRun.tempDir("xcheck");
         List<String> command = List.of(AgentRun.javaBinary(), "-Xcheck:jni",
                 "-Dleaktest.library=" + AgentRun.TEST_LIBRARY, "-cp", AgentRun.TEST_CLASSES.toString(),
-                "dev.memleak4j.it.programs.LeakProgram", "all-functions", "2500");
+                "dev.memleak4j.it.programs.LeakProgram", "all-functions", "4000");
         AgentRun run = AgentRun.withAgent(dir, "interval=1,older=0,top=100,min-size=900000", command, List.of());
         assertEquals(0, run.exitCode, run.describe());
         assertEquals(3 * 1_999_993L + 1_222_223L, run.lastReport().bytesFrom(LIB + "viaMalloc+0x"), run.describe());

@@ -53,6 +53,8 @@ final class BpfNative {
 
     static native int currentThreadId0();
 
+    static native boolean runInBackground0();
+
     /** The {@code jni_marks} BPF array, mmap-ed: 16 bytes (mark, hit) per slot, native byte order. */
     static native java.nio.ByteBuffer mapJniMarks0();
 

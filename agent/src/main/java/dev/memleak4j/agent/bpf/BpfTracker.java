@@ -241,6 +241,14 @@ public final class BpfTracker implements AutoCloseable {
         BpfNative.returnFreedMemory0();
     }
 
+    /**
+     * Lowers the calling thread's scheduling priority to nice 10, so that its work yields to the application's
+     * threads when they compete for a CPU. False when the kernel refused.
+     */
+    public static boolean runInBackground() {
+        return BpfNative.runInBackground0();
+    }
+
     /** The calling thread's kernel thread id. */
     public static int currentThreadId() {
         return BpfNative.currentThreadId0();
