@@ -72,13 +72,20 @@ public final class WalkedStackTrimmer {
         }
         long[] walked = frames.apply(stackId);
         long[] kept = trim(walked);
-        long id = kept.length == walked.length ? stackId : hash(kept);
+        if (kept.length == walked.length) {
+            canonicalIds.put(stackId, stackId);
+            return stackId; // nothing cut: its frames stay in the kernel's map, not here
+        }
+        long id = hash(kept);
         canonicalIds.put(stackId, id);
         framesById.putIfAbsent(id, kept);
         return id;
     }
 
-    /** The frames of a canonical id from {@link #canonicalId}; null when it is not known here. */
+    /**
+     * The frames left of a stack whose tail {@link #canonicalId} cut, by the id it gave; null for any other id (its
+     * frames are the kernel's stored stack).
+     */
     public long[] framesOf(long canonicalId) {
         return framesById.get(canonicalId);
     }
