@@ -53,6 +53,12 @@ final class AgentRun {
         return command;
     }
 
+    /** A test program that allocates nothing of its own and exits with {@code exitCode}: for start-up failures. */
+    static List<String> idleProgram(String exitCode) {
+        return programCommand(javaBinary(), List.of(), "dev.memleak4j.it.programs.LeakProgram", "nothing", "0",
+                exitCode);
+    }
+
     /**
      * Runs {@code javaCommand} (java binary first) with {@code -javaagent} inserted after it, optionally inside
      * {@code wrapper} (e.g. capsh). The report goes to a file in {@code workDir}.

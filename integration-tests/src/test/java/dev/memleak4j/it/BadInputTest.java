@@ -12,18 +12,13 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** Nasty option strings and wrong allocator libraries through the real -javaagent: one line, the app runs on. */
 class BadInputTest {
-    private static List<String> program(String exitCode) {
-        return AgentRun.programCommand(AgentRun.javaBinary(), List.of(), "dev.memleak4j.it.programs.LeakProgram",
-                "nothing", "0", exitCode);
-    }
-
     @Test
     void nastyOptionStringsGiveOneLineAndTheApplicationsExitCode() throws Exception {
         List<String> nasty = List.of("interval=" + "9".repeat(5000), "max-allocs=-1", "max-stacks=0",
                 "top=1,top=1", "=,=,=", "interval=1\u0001\u007f", "obj", "symbols-prefix", "min-size=8589934592g",
                 "count=99999999999999999999", "INTERVAL=2,interval=3", "older=-0x10", "sample-rate=0");
         for (String options : nasty) {
-            AgentRun run = AgentRun.rawAgent(AgentRun.tempDir("nasty"), options, program("6"));
+            AgentRun run = AgentRun.rawAgent(AgentRun.tempDir("nasty"), options, AgentRun.idleProgram("6"));
             assertEquals(6, run.exitCode, options + "\n" + run.describe());
             assertTrue(run.stdout.contains("LEAKS DONE"), run.describe());
             assertEquals(1, run.stderr.lines().count(), options + "\n" + run.describe());
@@ -34,7 +29,7 @@ class BadInputTest {
     @Test
     void anObjThatDoesNotExistOrIsNoAllocatorGivesOneLineAndTheApplicationRunsOn() throws Exception {
         Privileges.assumeBpf();
-        AgentRun missing = AgentRun.rawAgent(AgentRun.tempDir("obj"), "obj=/does/not/exist", program("6"));
+        AgentRun missing = AgentRun.rawAgent(AgentRun.tempDir("obj"), "obj=/does/not/exist", AgentRun.idleProgram("6"));
         assertEquals(6, missing.exitCode, missing.describe());
         assertTrue(missing.stdout.contains("LEAKS DONE"), missing.describe());
         assertEquals(List.of("memleak4j: not started: obj=/does/not/exist does not exist or is not a file; the "
@@ -42,14 +37,14 @@ class BadInputTest {
 
         String libz = "/lib/x86_64-linux-gnu/libz.so.1";
         assumeTrue(Files.exists(Paths.get(libz)), "skipped: no " + libz);
-        AgentRun notAllocator = AgentRun.rawAgent(AgentRun.tempDir("obj"), "obj=" + libz, program("6"));
+        AgentRun notAllocator = AgentRun.rawAgent(AgentRun.tempDir("obj"), "obj=" + libz, AgentRun.idleProgram("6"));
         assertEquals(6, notAllocator.exitCode, notAllocator.describe());
         assertTrue(notAllocator.stdout.contains("LEAKS DONE"), notAllocator.describe());
         assertEquals(1, notAllocator.stderr.lines().count(), notAllocator.describe());
         assertTrue(notAllocator.stderr.startsWith("memleak4j: not started: " + libz + " has no function 'malloc'"),
                 notAllocator.describe());
 
-        AgentRun notElf = AgentRun.rawAgent(AgentRun.tempDir("obj"), "obj=/etc/hostname", program("6"));
+        AgentRun notElf = AgentRun.rawAgent(AgentRun.tempDir("obj"), "obj=/etc/hostname", AgentRun.idleProgram("6"));
         assertEquals(6, notElf.exitCode, notElf.describe());
         assertEquals(1, notElf.stderr.lines().count(), notElf.describe());
         assertTrue(notElf.stderr.startsWith("memleak4j: not started: "), notElf.describe());

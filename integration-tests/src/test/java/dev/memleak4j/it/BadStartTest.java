@@ -13,16 +13,11 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** Whatever is wrong, the agent says it in one line and the application runs on with its own exit code. */
 class BadStartTest {
-    private static List<String> program(String exitCode) {
-        return AgentRun.programCommand(AgentRun.javaBinary(), List.of(), "dev.memleak4j.it.programs.LeakProgram",
-                "nothing", "0", exitCode);
-    }
-
     @Test
     void withoutPrivilegesTheAgentPrintsOneLineAndTheApplicationKeepsItsExitCode() throws Exception {
         Path capsh = Paths.get("/usr/sbin/capsh");
         assumeTrue(Files.isExecutable(capsh), "skipped: capsh (libcap2-bin) is not installed");
-        AgentRun run = AgentRun.withAgent(AgentRun.tempDir("nocaps"), "interval=1", program("7"),
+        AgentRun run = AgentRun.withAgent(AgentRun.tempDir("nocaps"), "interval=1", AgentRun.idleProgram("7"),
                 List.of(capsh.toString(), "--drop=cap_bpf,cap_perfmon,cap_sys_admin", "--", "-c"));
         assertEquals(7, run.exitCode, run.describe());
         assertTrue(run.stdout.contains("LEAKS DONE"), run.describe());
@@ -35,7 +30,8 @@ class BadStartTest {
     void aBadOptionPrintsOneLineAndTheApplicationKeepsItsExitCode() throws Exception {
         for (String options : List.of("intervl=5", "interval=abc", "top=-3", "interval=5,interval=6",
                 "sample-rate=99999999999999999999", "show-allocs=maybe")) {
-            AgentRun run = AgentRun.withAgent(AgentRun.tempDir("badopt"), options, program("3"), List.of());
+            AgentRun run = AgentRun.withAgent(AgentRun.tempDir("badopt"), options, AgentRun.idleProgram("3"),
+                    List.of());
             assertEquals(3, run.exitCode, options + "\n" + run.describe());
             assertTrue(run.stdout.contains("LEAKS DONE"), run.describe());
             assertEquals(1, run.stderr.lines().count(), options + "\n" + run.describe());
@@ -45,7 +41,7 @@ class BadStartTest {
 
     @Test
     void helpListsEveryOptionAndDoesNotStart() throws Exception {
-        AgentRun run = AgentRun.withAgent(AgentRun.tempDir("help"), "help", program("0"), List.of());
+        AgentRun run = AgentRun.withAgent(AgentRun.tempDir("help"), "help", AgentRun.idleProgram("0"), List.of());
         assertEquals(0, run.exitCode, run.describe());
         for (String option : List.of("interval", "count", "top", "show-allocs", "older", "min-size", "max-size",
                 "sample-rate", "combined-only", "obj", "symbols-prefix", "output")) {
