@@ -22,6 +22,12 @@ public final class AgentOptions {
      */
     public static final long DEFAULT_SAMPLE_BYTES = 8192;
 
+    /**
+     * Default budget of tracked allocations per second (see {@code sampling.TrackingBudget}): at ~3 µs each (alloc
+     * and free), tracking stays near 3% of one CPU however fast the application allocates. See README, "Sampling".
+     */
+    public static final long DEFAULT_MAX_TRACKED = 10_000;
+
     /** The documented options, in the order {@code help} lists them. */
     private static final Map<String, Spec> SPECS = new LinkedHashMap<>();
 
@@ -36,6 +42,9 @@ public final class AgentOptions {
         spec("sample-bytes", "BYTES", DEFAULT_SAMPLE_BYTES == 0 ? "0" : DEFAULT_SAMPLE_BYTES / 1024 + "k", "an allocation of s bytes is tracked with probability s/BYTES, always "
                 + "when s >= BYTES, and then counts for BYTES bytes and BYTES/s allocations: unbiased estimates; "
                 + "0 tracks every allocation exactly (suffixes k, m, g)");
+        spec("max-tracked", "N", String.valueOf(DEFAULT_MAX_TRACKED), "allocations tracked per second at most, "
+                + "on average: above it sample-bytes is raised (x2, x4, ...) until the rate fits, and lowered again "
+                + "when it falls; estimates stay unbiased; 0: sample-bytes stays as given");
         spec("sample-rate", "N", "1", "sample by count instead: track one allocation in N, chosen at random; "
                 + "totals are scaled back and marked as estimates (turns sample-bytes off)");
         spec("probe-mode", "MODE", "auto", "auto: uprobe sessions where the kernel has them (6.13+), else entry "
@@ -73,6 +82,7 @@ public final class AgentOptions {
     private final long maxSize;
     private final long sampleRate;
     private final long sampleBytes;
+    private final long maxTracked;
     private final boolean classicProbes;
     private final boolean combinedOnly;
     private final Path obj;
@@ -109,6 +119,7 @@ public final class AgentOptions {
         if (sampleBytes > 0 && sampleRate > 1) {
             throw new OptionException("sample-rate and sample-bytes are two ways to sample: give one of them");
         }
+        maxTracked = number("max-tracked", DEFAULT_MAX_TRACKED, 0, 1_000_000_000);
         classicProbes = choice("probe-mode", "auto", "auto", "classic").equals("classic");
         combinedOnly = flag("combined-only");
         obj = given.containsKey("obj") ? path("obj") : null;
@@ -372,6 +383,9 @@ public final class AgentOptions {
     public long sampleRate() { return sampleRate; }
     /** 0 when not sampling by bytes. */
     public long sampleBytes() { return sampleBytes; }
+
+    /** Tracked allocations per second at most (raising sample-bytes); 0: no limit. */
+    public long maxTracked() { return maxTracked; }
     /** Entry and return probes even where the kernel has uprobe sessions. */
     public boolean classicProbes() { return classicProbes; }
     public boolean combinedOnly() { return combinedOnly; }

@@ -3,6 +3,7 @@ package dev.memleak4j.agent;
 import dev.memleak4j.agent.bpf.BpfException;
 import dev.memleak4j.agent.bpf.BpfTracker;
 import dev.memleak4j.agent.bpf.Preflight;
+import dev.memleak4j.agent.bpf.Stat;
 import dev.memleak4j.agent.jni.JniMarks;
 import dev.memleak4j.agent.probes.AllocatorProbes;
 import dev.memleak4j.agent.report.ReportSettings;
@@ -10,6 +11,7 @@ import dev.memleak4j.agent.report.Reporter;
 import dev.memleak4j.agent.report.Snapshot;
 import dev.memleak4j.agent.report.SnapshotCollector;
 import dev.memleak4j.agent.report.TextReportWriter;
+import dev.memleak4j.agent.sampling.TrackingBudget;
 import dev.memleak4j.agent.stacks.FramePointers;
 import dev.memleak4j.agent.stacks.JvmCodeMap;
 import dev.memleak4j.agent.stacks.StackResolver;
@@ -64,13 +66,15 @@ public final class MemleakAgent {
         final SnapshotCollector collector;
         final Reporter reporter;
         final List<AllocatorProbes.Placement> placements;
+        final TrackingBudget budget;
 
         Session(BpfTracker tracker, SnapshotCollector collector, Reporter reporter,
-                List<AllocatorProbes.Placement> placements) {
+                List<AllocatorProbes.Placement> placements, TrackingBudget budget) {
             this.tracker = tracker;
             this.collector = collector;
             this.reporter = reporter;
             this.placements = placements;
+            this.budget = budget;
         }
     }
 
@@ -159,8 +163,10 @@ public final class MemleakAgent {
         BpfTracker tracker = BpfTracker.open(new BpfTracker.Limits(options.maxAllocs(), options.maxStacks(),
                 options.maxStacks() * 4, options.maxThreads()), options.verbose(), !options.classicProbes());
         Reporter starting = null;
+        TrackingBudget budget = new TrackingBudget(options.maxTracked());
         try {
-            tracker.tune(initial.sampleRate(), initial.sampleBytes(), initial.minSize(), initial.maxSize(), true);
+            tracker.tune(initial.sampleRate(), budget.reset(initial.sampleBytes()), initial.minSize(),
+                    initial.maxSize(), true);
             startJavaFrameNaming(tracker);
             // Before the reporter's clock starts: wrapping the JNI methods takes a second or two at start-up.
             JniMarks.start(instrumentation, tracker, options.jniClasses(), options.verbose(), MemleakAgent::log);
@@ -179,6 +185,7 @@ public final class MemleakAgent {
             if (options.verbose()) {
                 reporter.setVerboseLog(MemleakAgent::log);
             }
+            reporter.setBetweenReports(() -> keepTrackingWithinBudget(tracker, budget));
             reporter.addListener(snapshot -> lastSnapshot = snapshot);
             // The JIT compiles the agent's code during its first minute or so, and the memory it frees afterwards
             // stays in glibc's arenas: hand it back after each of the first reports (then never again).
@@ -203,7 +210,7 @@ public final class MemleakAgent {
                             log(note);
                         }
                     });
-            session = new Session(tracker, collector, reporter, placements);
+            session = new Session(tracker, collector, reporter, placements, budget);
             stopReason = null;
             reporter.trackingStarted();
             BpfTracker.returnFreedMemory(); // what loading the programs and wrapping the JNI methods freed
@@ -246,6 +253,28 @@ public final class MemleakAgent {
             }
         } catch (RuntimeException | LinkageError e) {
             log("note: interpreted Java frames will not be named: " + e.getMessage());
+        }
+    }
+
+    /**
+     * max-tracked: raises or lowers the sampling interval for new allocations when the rate of tracked ones says so.
+     * Runs on the reporter thread; under the agent's lock so that it never undoes a JMX change made meanwhile.
+     */
+    private void keepTrackingWithinBudget(BpfTracker tracker, TrackingBudget budget) {
+        long next = budget.check(System.nanoTime(), () -> tracker.readStats()[Stat.ALLOC_SAMPLED.ordinal()]);
+        if (next == 0) {
+            return;
+        }
+        synchronized (this) {
+            if (session == null || session.budget != budget || budget.current() != next) {
+                return;
+            }
+            ReportSettings now = settings;
+            tracker.tune(now.sampleRate(), next, now.minSize(), now.maxSize(), true);
+        }
+        if (options.verbose()) {
+            log(String.format("sampling new allocations 1 per %d bytes (%.0f tracked/s in the last second, "
+                    + "max-tracked=%d)", next, budget.lastRate(), budget.maxTrackedPerSecond()));
         }
     }
 
@@ -301,9 +330,17 @@ public final class MemleakAgent {
         ReportSettings updated = change.apply(settings);
         settings = updated;
         if (session != null) {
-            session.tracker.tune(updated.sampleRate(), updated.sampleBytes(), updated.minSize(), updated.maxSize(),
-                    true);
+            session.tracker.tune(updated.sampleRate(), session.budget.reset(updated.sampleBytes()), updated.minSize(),
+                    updated.maxSize(), true);
         }
+    }
+
+    /**
+     * The byte-sampling interval new allocations are chosen under: sample-bytes, or more while max-tracked holds the
+     * tracked rate down; 0 when not sampling by bytes or while the probes are off.
+     */
+    public synchronized long sampleBytesNow() {
+        return session == null ? 0 : session.tracker.sampleBytesNow();
     }
 
     /** The snapshot of the last interval, or null before the first. */

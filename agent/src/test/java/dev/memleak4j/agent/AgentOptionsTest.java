@@ -23,6 +23,7 @@ class AgentOptionsTest {
         assertEquals(500, options.olderMillis());
         assertEquals(1, options.sampleRate());
         assertEquals(AgentOptions.DEFAULT_SAMPLE_BYTES, options.sampleBytes());
+        assertEquals(AgentOptions.DEFAULT_MAX_TRACKED, options.maxTracked());
         assertEquals(0, options.minSize());
         assertEquals(Long.MAX_VALUE, options.maxSize());
         assertFalse(options.showAllocs());
@@ -35,7 +36,7 @@ class AgentOptionsTest {
     void everyOptionIsParsed() {
         AgentOptions options = AgentOptions.parse("interval=2, count=3,top=7,show-allocs,older=0,min-size=4k,"
                 + "max-size=2m,sample-rate=10,combined-only=false,obj=/lib/libjemalloc.so.2,symbols-prefix=je_,"
-                + "output=/tmp/r.txt,json=/tmp/r.json,max-allocs=1000,max-stacks=64,max-threads=128,verbose");
+                + "output=/tmp/r.txt,json=/tmp/r.json,max-allocs=1000,max-stacks=64,max-threads=128,verbose,max-tracked=0");
         assertEquals(2, options.intervalSeconds());
         assertEquals(3, options.count());
         assertEquals(7, options.top());
@@ -53,6 +54,8 @@ class AgentOptionsTest {
         assertEquals(64, options.maxStacks());
         assertEquals(128, options.maxThreads());
         assertTrue(options.verbose());
+        assertEquals(0, options.maxTracked());
+        assertEquals(2500, AgentOptions.parse("max-tracked=2500").maxTracked());
     }
 
     @Test
@@ -72,7 +75,7 @@ class AgentOptionsTest {
     @ParameterizedTest
     @ValueSource(strings = {"interval=0", "interval=x", "top=-1", "count=0", "interval=5,interval=6",
             "min-size=10,max-size=5", "min-size=-4", "max-size=99999999999g", "sample-rate=0", "show-allocs=maybe",
-            "output=", "json=", "json", "obj", "interval", "sample-rate=18446744073709551616", "\u0000\u0001=\u0002"})
+            "output=", "json=", "json", "obj", "interval", "sample-rate=18446744073709551616", "max-tracked=-1", "max-tracked=1k", "\u0000\u0001=\u0002"})
     void badValuesAreRejectedWithTheOptionNamed(String arguments) {
         OptionException e = assertThrows(OptionException.class, () -> AgentOptions.parse(arguments));
         assertFalse(e.getMessage().isBlank());

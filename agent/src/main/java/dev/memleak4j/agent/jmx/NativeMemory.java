@@ -256,6 +256,11 @@ public final class NativeMemory implements NativeMemoryMXBean {
     }
 
     @Override
+    public long getSampleBytesNow() {
+        return requireAgent().sampleBytesNow();
+    }
+
+    @Override
     public void setSampleRate(long rate) {
         check(rate >= 1 && rate < (1L << 31), "sample rate " + rate + " is out of range 1..2147483647");
         update(s -> s.withSampleRate(rate));

@@ -80,6 +80,12 @@ public interface NativeMemoryMXBean {
 
     long getSampleRate();
 
+    /**
+     * The byte-sampling interval new allocations are chosen under now: the sample-bytes setting, or a multiple of it
+     * while max-tracked holds the rate of tracked allocations down; 0 when not sampling by bytes or stopped.
+     */
+    long getSampleBytesNow();
+
     /** Track one allocation in {@code rate} (1: every one), at once in the kernel. */
     void setSampleRate(long rate);
 

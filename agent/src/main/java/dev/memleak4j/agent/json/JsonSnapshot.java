@@ -61,6 +61,7 @@ public final class JsonSnapshot {
         settings.put("combinedOnly", s.combinedOnly());
         settings.put("sampleRate", s.sampleRate());
         settings.put("sampleBytes", s.sampleBytes());
+        settings.put("maxTracked", agent.options().maxTracked());
         settings.put("minSize", s.minSize());
         settings.put("maxSize", s.maxSize());
 
@@ -68,6 +69,7 @@ public final class JsonSnapshot {
         sampling.put("estimated", snapshot.estimated());
         sampling.put("sampleRate", snapshot.sampleRate());
         sampling.put("sampleBytes", snapshot.sampleBytes());
+        sampling.put("sampleBytesNow", snapshot.sampleBytesNow());
 
         ObjectNode outstanding = root.putObject("outstanding");
         outstanding.put("bytes", snapshot.totalBytes());

@@ -23,6 +23,7 @@ public final class Reporter implements Runnable {
     private final List<Consumer<Snapshot>> listeners = new CopyOnWriteArrayList<>();
     private final CountDownLatch tracking = new CountDownLatch(1);
     private volatile Consumer<String> verboseLog;
+    private volatile Runnable betweenReports = () -> { };
     private volatile boolean stopped;
     private volatile Thread thread;
 
@@ -42,6 +43,14 @@ public final class Reporter implements Runnable {
     /** With verbose: one line per report saying what it cost (wall and CPU time of this thread). */
     public void setVerboseLog(Consumer<String> log) {
         this.verboseLog = log;
+    }
+
+    /**
+     * Runs {@code task} on this thread between reports, every 200 ms or so (the sampling budget's check): on this
+     * thread because its allocations are the agent's own, never tracked.
+     */
+    public void setBetweenReports(Runnable task) {
+        this.betweenReports = task;
     }
 
     public void addListener(Consumer<Snapshot> listener) {
@@ -90,6 +99,11 @@ public final class Reporter implements Runnable {
         long printed = 0;
         long last = System.nanoTime();
         while (!stopped) {
+            try {
+                betweenReports.run();
+            } catch (RuntimeException e) {
+                System.err.println("memleak4j: " + e + " between reports; reports go on");
+            }
             long due = last + TimeUnit.SECONDS.toNanos(settings.get().intervalSeconds());
             long wait = due - System.nanoTime();
             if (wait > 0) {

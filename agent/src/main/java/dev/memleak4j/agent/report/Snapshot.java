@@ -16,14 +16,21 @@ import java.util.List;
  * @param totalCount    outstanding allocations over all stacks (estimate when sampled)
  * @param sampleRate    one allocation in sampleRate tracked (1: every one)
  * @param sampleBytes   &gt; 0: sampled by bytes, an allocation of s bytes tracked with probability s/sampleBytes
+ * @param sampleBytesNow the interval new allocations are chosen under: sampleBytes, or more while max-tracked
+ *                      holds the tracked rate down (what is already tracked keeps the weight it was chosen with)
  * @param stats         the kernel's counters, indexed by {@link Stat} ordinal (raw, not scaled)
  * @param trackingSince when the probes were attached
  * @param top           how many stacks were asked for
  */
 public record Snapshot(Instant time, List<StackReport> stacks, int stackCount, long totalBytes, long totalCount,
-                       long sampleRate, long sampleBytes, long[] stats, Instant trackingSince, int top) {
+                       long sampleRate, long sampleBytes, long sampleBytesNow, long[] stats, Instant trackingSince, int top) {
     public boolean estimated() {
         return sampleRate > 1 || sampleBytes > 0;
+    }
+
+    /** Whether max-tracked has raised the interval above sample-bytes. */
+    public boolean samplingRaised() {
+        return sampleBytes > 0 && sampleBytesNow > sampleBytes;
     }
 
     public long stat(Stat stat) {

@@ -52,7 +52,7 @@ public final class SnapshotCollector {
                     group.java), group.listed()));
         }
         return new Snapshot(Instant.now(), List.copyOf(top), groups.size(), totalBytes, totalCount,
-                settings.sampleRate(), settings.sampleBytes(), tracker.readStats(), trackingSince, settings.top());
+                settings.sampleRate(), settings.sampleBytes(), tracker.sampleBytesNow(), tracker.readStats(), trackingSince, settings.top());
     }
 
     /** The stack id the report groups by: the kernel's, or a shared one when a garbage tail was cut off. */

@@ -18,8 +18,10 @@ public final class TextReport {
         StringBuilder out = new StringBuilder(4096);
         out.append('[').append(CLOCK.format(snapshot.time())).append("] Top ").append(snapshot.top())
                 .append(" stacks with outstanding allocations:\n");
-        String estimate = snapshot.sampleBytes() > 0
-                ? " (estimated: sampled 1 per " + snapshot.sampleBytes() + " bytes)"
+        String estimate = snapshot.samplingRaised()
+                ? " (estimated: sampled 1 per " + snapshot.sampleBytes() + " bytes; 1 per " + snapshot.sampleBytesNow()
+                        + " now, over max-tracked)"
+                : snapshot.sampleBytes() > 0 ? " (estimated: sampled 1 per " + snapshot.sampleBytes() + " bytes)"
                 : snapshot.sampleRate() > 1 ? " (estimated: 1 in " + snapshot.sampleRate() + " allocations sampled)" : "";
         for (StackReport stack : snapshot.stacks()) {
             for (Allocation allocation : stack.allocations()) {

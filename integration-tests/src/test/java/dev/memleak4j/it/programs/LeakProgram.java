@@ -29,6 +29,9 @@ public final class LeakProgram {
                 break;
             case "nothing":
                 break;
+            case "budget":
+                budget();
+                break;
             case "three-leaks":
                 for (int i = 0; i < 3; i++) {
                     leak(LeakLib.viaMalloc(1_999_993), 1_999_993, "viaMalloc");
@@ -44,6 +47,22 @@ public final class LeakProgram {
         }
         TimeUnit.MILLISECONDS.sleep(Math.max(0, sleepMillis));
         System.exit(exitCode);
+    }
+
+    /**
+     * For max-tracked: 5 s of malloc(4096)/free churn, far more than the budget would track, with blocks of 4099
+     * bytes leaked from their own stack in between. Prints how many pairs were churned and blocks leaked.
+     */
+    private static void budget() {
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        long churned = 0;
+        long leaked = 0;
+        while (System.nanoTime() < end) {
+            churned += LeakLib.churn(2000, 4096);
+            leaked += LeakLib.mallocMany(10, 4099);
+        }
+        System.out.println("CHURNED " + churned);
+        System.out.println("MADE " + leaked);
     }
 
     /**
