@@ -201,17 +201,54 @@ public final class ElfFile implements Closeable {
     private Collection<ElfSymbol> readFunctionSymbols() throws IOException {
         Map<NameAndValue, ElfSymbol> unique = new LinkedHashMap<>();
         // .dynsym first, so that of the twins found in both tables the one with version info is kept.
+        forEachFunction((strings, nameOffset, value, size, local, dynamic, hidden, ifunc, sectionEnd) -> {
+            String name = nameAt(strings, nameOffset);
+            if (!name.isEmpty()) {
+                unique.putIfAbsent(new NameAndValue(name, value),
+                        new ElfSymbol(name, value, size, local, dynamic, hidden, ifunc, sectionEnd));
+            }
+        });
+        return unique.values();
+    }
+
+    /**
+     * The same symbols as {@link #functionSymbols()}, indexed by address, built straight from the file's tables
+     * without an object per symbol (what symbolizing libjvm.so at the first report needs; see {@link SymbolTable}).
+     */
+    public SymbolTable functionTable() throws IOException {
+        SymbolTable.Builder builder = new SymbolTable.Builder();
+        byte[][] registered = new byte[1][];
+        int[] table = new int[1];
+        forEachFunction((strings, nameOffset, value, size, local, dynamic, hidden, ifunc, sectionEnd) -> {
+            if (registered[0] != strings) {
+                registered[0] = strings;
+                table[0] = builder.strings(strings);
+            }
+            if (!builder.emptyName(table[0], nameOffset)) {
+                builder.add(value, size, sectionEnd, local, hidden, table[0], nameOffset);
+            }
+        });
+        return builder.build();
+    }
+
+    /** One defined FUNC or IFUNC symbol as the file has it: its name is the NUL-ended string at nameOffset. */
+    private interface FunctionVisitor {
+        void visit(byte[] strings, int nameOffset, long value, long size, boolean local, boolean dynamic,
+                   boolean hiddenVersion, boolean ifunc, long sectionEnd);
+    }
+
+    /** Every defined function symbol of .dynsym, then of .symtab. */
+    private void forEachFunction(FunctionVisitor visitor) throws IOException {
         for (int i = 0; i < sections.size(); i++) {
             if (sections.get(i).type() == SHT_DYNSYM) {
-                readFunctionSymbols(sections.get(i), versionsOf(i), true, unique);
+                forEachFunction(sections.get(i), versionsOf(i), true, visitor);
             }
         }
         for (Section s : sections) {
             if (s.type() == SHT_SYMTAB) {
-                readFunctionSymbols(s, null, false, unique);
+                forEachFunction(s, null, false, visitor);
             }
         }
-        return unique.values();
     }
 
     /** The .gnu.version array (one 16-bit entry per symbol) that belongs to symbol table {@code index}. */
@@ -224,8 +261,8 @@ public final class ElfFile implements Closeable {
         return null;
     }
 
-    private void readFunctionSymbols(Section symtab, ByteBuffer versions, boolean dynamic,
-                                     Map<NameAndValue, ElfSymbol> into) throws IOException {
+    private void forEachFunction(Section symtab, ByteBuffer versions, boolean dynamic, FunctionVisitor visitor)
+            throws IOException {
         if (symtab.link() <= 0 || symtab.link() >= sections.size()) {
             throw new IOException(path + ": symbol table without a string table");
         }
@@ -244,16 +281,11 @@ public final class ElfFile implements Closeable {
                     || sectionIndex == SHN_UNDEF || sectionIndex >= SHN_LORESERVE || sectionIndex >= sections.size()) {
                 continue;
             }
-            String name = nameAt(strings, symbols.getInt(base));
-            if (name.isEmpty()) {
-                continue;
-            }
             boolean hidden = versions != null && 2L * i + 1 < versions.limit()
                     && (versions.getShort(2 * i) & VERSYM_HIDDEN) != 0;
             Section section = sections.get(sectionIndex);
-            into.putIfAbsent(new NameAndValue(name, value), new ElfSymbol(name, value, symbols.getLong(base + 16),
-                    (info >>> 4) == STB_LOCAL, dynamic, hidden, symbolType == STT_GNU_IFUNC,
-                    section.addr() + section.size()));
+            visitor.visit(strings, symbols.getInt(base), value, symbols.getLong(base + 16), (info >>> 4) == STB_LOCAL,
+                    dynamic, hidden, symbolType == STT_GNU_IFUNC, section.addr() + section.size());
         }
     }
 

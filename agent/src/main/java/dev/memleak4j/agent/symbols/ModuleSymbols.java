@@ -39,7 +39,7 @@ final class ModuleSymbols {
             }
             try (ElfFile elf = ElfFile.open(file)) {
                 return new ModuleSymbols(elf.type() == ElfFile.ET_EXEC, elf.loadSegments(),
-                        SymbolTable.of(elf.functionSymbols()));
+                        elf.functionTable());
             }
         } catch (IOException | RuntimeException e) {
             // RuntimeException too: a corrupt file can surface as an index or arithmetic error.
