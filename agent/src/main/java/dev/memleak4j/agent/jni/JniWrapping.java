@@ -30,7 +30,6 @@ import static net.bytebuddy.matcher.ElementMatchers.isNative;
 import static net.bytebuddy.matcher.ElementMatchers.isPublic;
 import static net.bytebuddy.matcher.ElementMatchers.isSynthetic;
 import static net.bytebuddy.matcher.ElementMatchers.isTypeInitializer;
-import static net.bytebuddy.matcher.ElementMatchers.nameStartsWith;
 import static net.bytebuddy.matcher.ElementMatchers.named;
 import static net.bytebuddy.matcher.ElementMatchers.namedOneOf;
 import static net.bytebuddy.matcher.ElementMatchers.not;
@@ -60,8 +59,8 @@ public final class JniWrapping {
 
     private JniWrapping() {}
 
-    /** One compiled glob, and whether it may select JDK classes. */
-    record Glob(Pattern pattern, boolean jdk) {
+    /** One compiled glob, whether it may select JDK classes, and the class it names when it has no wildcard. */
+    record Glob(Pattern pattern, boolean jdk, String exactName) {
         boolean matches(String className, boolean jdkClass) {
             return (!jdkClass || jdk) && pattern.matcher(className).matches();
         }
@@ -85,7 +84,7 @@ public final class JniWrapping {
             int wildcard = indexOfWildcard(glob);
             String literal = wildcard < 0 ? glob : glob.substring(0, wildcard);
             boolean jdk = JDK_PREFIXES.stream().anyMatch(literal::startsWith);
-            globs.add(new Glob(Pattern.compile(regex.toString()), jdk));
+            globs.add(new Glob(Pattern.compile(regex.toString()), jdk, wildcard < 0 ? glob : null));
         }
         return globs;
     }
@@ -94,6 +93,12 @@ public final class JniWrapping {
         int star = glob.indexOf('*');
         int question = glob.indexOf('?');
         return star < 0 ? question : question < 0 ? star : Math.min(star, question);
+    }
+
+    /** The agent's classes and the libraries shaded into it are never wrapped. */
+    private static boolean ours(String name) {
+        return name.startsWith("dev.memleak4j.agent.") || name.startsWith("dev.memleak4j.shaded.")
+                || name.startsWith("net.bytebuddy.");
     }
 
     static boolean isJdkClass(String name, ClassLoader loader) {
@@ -152,8 +157,14 @@ public final class JniWrapping {
             }
         };
         Class<?> bridge = bridgeClass();
-        ElementMatcher.Junction<TypeDescription> ours = nameStartsWith("dev.memleak4j.agent.")
-                .or(nameStartsWith("dev.memleak4j.shaded.")).or(nameStartsWith("net.bytebuddy."));
+        // What is ignored is decided on names only: the transformers see every class the JVM loads, and a matcher on
+        // anything else (isSynthetic looks at modifiers) makes Byte Buddy's pool parse that class's file first, on
+        // the loading thread. Seen as Byte Buddy's parser being compiled again at the first report, which loads
+        // classes of the agent's own.
+        AgentBuilder.RawMatcher notSelectedApplicationClass = (type, loader, module, redefined, domain) ->
+                ours(type.getName()) || isJdkClass(type.getName(), loader) || !selected(globs, type.getName(), false);
+        AgentBuilder.RawMatcher notSelectedJdkClass = (type, loader, module, redefined, domain) ->
+                ours(type.getName()) || !isJdkClass(type.getName(), loader) || !selected(globs, type.getName(), true);
 
         // Application classes defined from now on: wrap their native methods. Only when a glob can select one (the
         // default names JDK classes only): this transformer sees every class the application loads.
@@ -165,17 +176,20 @@ public final class JniWrapping {
                     .enableNativeMethodPrefix(NATIVE_PREFIX)
                     .with(AgentBuilder.RedefinitionStrategy.DISABLED)
                     .with(listener)
-                    .ignore(isSynthetic().or(ours))
+                    .ignore(notSelectedApplicationClass)
                     .type((type, loader, module, classBeingRedefined, domain) -> classBeingRedefined == null
-                            && !isJdkClass(type.getName(), loader) && selected(globs, type.getName(), false)
-                            && declaresMethod(isNative()).matches(type))
+                            && !type.isSynthetic() && declaresMethod(isNative()).matches(type))
                     .transform((builder, type, loader, module, domain) ->
                             builder.method(isNative()).intercept(Advice.to(JniAdvice.class)))
                     .assureReadEdgeTo(instrumentation, bridge)
                     .installOn(instrumentation);
         }
 
-        // JDK classes, loaded or not: advice on the methods that call their natives.
+        // JDK classes, loaded or not: advice on the methods that call their natives. Those named exactly are loaded
+        // now (not initialized), so that they are woven here at start-up: left to their first use (the application's
+        // first GZIPOutputStream loads Deflater), Byte Buddy's weaving ran on the application's thread, and its code
+        // and the JDK code it uses were compiled during the application's first seconds (gzip benchmark, 2-7 s).
+        loadNamedJdkClasses(globs);
         List<Class<?>> loaded = new ArrayList<>();
         for (Class<?> type : instrumentation.getAllLoadedClasses()) {
             if (isJdkClass(type.getName(), type.getClassLoader()) && selected(globs, type.getName(), true)
@@ -191,9 +205,8 @@ public final class JniWrapping {
                 .with(AgentBuilder.RedefinitionStrategy.RETRANSFORMATION)
                 .with(new AgentBuilder.RedefinitionStrategy.DiscoveryStrategy.Explicit(loaded.toArray(new Class<?>[0])))
                 .with(listener)
-                .ignore(isSynthetic().or(ours))
-                .type((type, loader, module, classBeingRedefined, domain) -> isJdkClass(type.getName(), loader)
-                        && selected(globs, type.getName(), true))
+                .ignore(notSelectedJdkClass)
+                .type(not(isSynthetic()))
                 .transform((builder, type, loader, module, domain) -> {
                     Set<String> known = KNOWN_JDK_METHODS.get(type.getName());
                     ElementMatcher.Junction<MethodDescription> methods = known != null
@@ -208,6 +221,19 @@ public final class JniWrapping {
                 .installOn(instrumentation);
         installed = true;
         return true;
+    }
+
+    /** Loads (without initializing) each JDK class named without a wildcard; a name that is no class is skipped. */
+    private static void loadNamedJdkClasses(List<Glob> globs) {
+        for (Glob glob : globs) {
+            if (glob.jdk() && glob.exactName() != null) {
+                try {
+                    Class.forName(glob.exactName(), false, ClassLoader.getPlatformClassLoader());
+                } catch (ClassNotFoundException | LinkageError e) {
+                    // not a class of the JDK this runs on: nothing to wrap
+                }
+            }
+        }
     }
 
     /** Defines {@link JniMarkBridge} (and its nested class) in the bootstrap loader, from the agent's own bytes. */

@@ -38,7 +38,7 @@ public final class TextReport {
                 out.append("\t\t[stack not recorded]\n");
             }
             for (Frame frame : stack.frames()) {
-                out.append("\t\t").append(String.format("0x%016x", frame.address())).append('\t')
+                out.append("\t\t").append(frame.addressText()).append('\t')
                         .append(frame.text()).append('\n');
             }
         }

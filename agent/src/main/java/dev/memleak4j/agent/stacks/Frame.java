@@ -50,6 +50,22 @@ public record Frame(long address, Kind kind, String name, String module, long of
         return new Frame(address, Kind.STUB, name, null, 0, -1, null);
     }
 
+    private static final char[] HEX = "0123456789abcdef".toCharArray();
+
+    /**
+     * The address as reports print it, {@code 0x} and 16 hex digits. Not String.format: reports print thousands, and
+     * the Formatter parses its pattern each time (regex), work the application's CPUs pay for.
+     */
+    public String addressText() {
+        char[] text = new char[18];
+        text[0] = '0';
+        text[1] = 'x';
+        for (int i = 0; i < 16; i++) {
+            text[17 - i] = HEX[(int) (address >>> (4 * i)) & 0xf];
+        }
+        return new String(text);
+    }
+
     /**
      * As the report prints a frame. Native frames as bcc's memleak does: {@code fibonacci+0x1f [libdemo.so]};
      * Java frames with their line and kind: {@code dev.memleak4j.demo.DemoApp.leakEverySecond:52 [jit]},

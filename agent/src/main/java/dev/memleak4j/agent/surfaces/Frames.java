@@ -55,7 +55,7 @@ public final class Frames {
             if (out.length() > 0) {
                 out.append('\n');
             }
-            out.append(String.format("0x%016x", frame.address())).append(' ').append(frame.text());
+            out.append(frame.addressText()).append(' ').append(frame.text());
         }
         return out.toString();
     }
