@@ -106,6 +106,11 @@ public final class JniWrapping {
                 || JDK_PREFIXES.stream().anyMatch(name::startsWith);
     }
 
+    /** Whether a class is wrapped: not ours, of the JDK or not as asked, and selected by a glob. */
+    private static boolean selectedClass(List<Glob> globs, String name, ClassLoader loader, boolean jdk) {
+        return !ours(name) && isJdkClass(name, loader) == jdk && selected(globs, name, jdk);
+    }
+
     private static boolean selected(List<Glob> globs, String name, boolean jdk) {
         for (Glob glob : globs) {
             if (glob.matches(name, jdk)) {
@@ -162,9 +167,9 @@ public final class JniWrapping {
         // the loading thread. Seen as Byte Buddy's parser being compiled again at the first report, which loads
         // classes of the agent's own.
         AgentBuilder.RawMatcher notSelectedApplicationClass = (type, loader, module, redefined, domain) ->
-                ours(type.getName()) || isJdkClass(type.getName(), loader) || !selected(globs, type.getName(), false);
+                !selectedClass(globs, type.getName(), loader, false);
         AgentBuilder.RawMatcher notSelectedJdkClass = (type, loader, module, redefined, domain) ->
-                ours(type.getName()) || !isJdkClass(type.getName(), loader) || !selected(globs, type.getName(), true);
+                !selectedClass(globs, type.getName(), loader, true);
 
         // Application classes defined from now on: wrap their native methods. Only when a glob can select one (the
         // default names JDK classes only): this transformer sees every class the application loads.
@@ -192,7 +197,7 @@ public final class JniWrapping {
         loadNamedJdkClasses(globs);
         List<Class<?>> loaded = new ArrayList<>();
         for (Class<?> type : instrumentation.getAllLoadedClasses()) {
-            if (isJdkClass(type.getName(), type.getClassLoader()) && selected(globs, type.getName(), true)
+            if (selectedClass(globs, type.getName(), type.getClassLoader(), true)
                     && instrumentation.isModifiableClass(type)) {
                 loaded.add(type);
             }

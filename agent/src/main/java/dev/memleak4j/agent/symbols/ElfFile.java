@@ -291,14 +291,23 @@ public final class ElfFile implements Closeable {
 
     /** NUL-terminated name at {@code offset}, without the "@VER"/"@@VER" that .symtab names may carry. */
     private static String nameAt(byte[] strings, int offset) {
+        int length = nameLength(strings, offset);
+        return length == 0 ? "" : new String(strings, offset, length, StandardCharsets.UTF_8);
+    }
+
+    /**
+     * Length of the symbol name at {@code offset} of a string table: up to its NUL, or to the "@VER"/"@@VER" that
+     * .symtab names may carry; 0 for an offset outside the table.
+     */
+    static int nameLength(byte[] strings, int offset) {
         if (offset < 0 || offset >= strings.length) {
-            return "";
+            return 0;
         }
         int end = offset;
         while (end < strings.length && strings[end] != 0 && strings[end] != '@') {
             end++;
         }
-        return new String(strings, offset, end - offset, StandardCharsets.UTF_8);
+        return end - offset;
     }
 
     private ByteBuffer read(long offset, long length) throws IOException {

@@ -95,8 +95,7 @@ public final class SymbolTable {
 
         /** Whether the name at {@code offset} of string table {@code table} is empty (such symbols are skipped). */
         boolean emptyName(int table, int offset) {
-            byte[] strings = stringTables.get(table);
-            return offset < 0 || offset >= strings.length || strings[offset] == 0 || strings[offset] == '@';
+            return ElfFile.nameLength(stringTables.get(table), offset) == 0;
         }
 
         void add(long value, long size, long sectionEnd, boolean local, boolean hiddenVersion,
@@ -222,12 +221,7 @@ public final class SymbolTable {
         }
 
         private int nameLength(int s) {
-            byte[] strings = stringTables.get(tables[s]);
-            int end = nameOffsets[s];
-            while (end < strings.length && strings[end] != 0 && strings[end] != '@') {
-                end++;
-            }
-            return end - nameOffsets[s];
+            return ElfFile.nameLength(stringTables.get(tables[s]), nameOffsets[s]);
         }
 
         private int leadingUnderscores(int s) {
