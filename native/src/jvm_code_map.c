@@ -364,6 +364,8 @@ static uint32_t stubs_cap, stubs_count;
 static uintptr_t interpreter_start, interpreter_end;
 
 static uint64_t load_seq, loads_seen, unloads_seen, generation;
+/* Garbage collections finished since the map started; -1 while the event is off (see jvm_code_map_gc_count). */
+static int64_t gc_finished = -1;
 static int replaying;
 
 static uint32_t by_start_find(uintptr_t start) {
@@ -822,6 +824,16 @@ static void JNICALL on_dynamic_code_generated(jvmtiEnv *env, const char *name, c
     pthread_mutex_unlock(&map_lock);
 }
 
+static void JNICALL on_garbage_collection_finish(jvmtiEnv *ti) {
+    (void)ti;
+    /* Only a counter: JNI and most of JVMTI may not be used in this callback. */
+    __atomic_fetch_add(&gc_finished, 1, __ATOMIC_RELEASE);
+}
+
+int64_t jvm_code_map_gc_count(void) {
+    return __atomic_load_n(&gc_finished, __ATOMIC_ACQUIRE);
+}
+
 int jvm_code_map_start(JNIEnv *env, char *err, size_t err_len) {
     pthread_mutex_lock(&start_lock);
     if (started) {
@@ -855,8 +867,15 @@ int jvm_code_map_start(JNIEnv *env, char *err, size_t err_len) {
             goto fail;
         }
     }
+    /* Optional: garbage collection ends, which is when classes (and the Method*s of their frames) can go. */
+    memset(&caps, 0, sizeof(caps));
+    caps.can_generate_garbage_collection_events = 1;
+    int gc_events = (*ti)->AddCapabilities(ti, &caps) == JVMTI_ERROR_NONE;
     jvmtiEventCallbacks callbacks;
     memset(&callbacks, 0, sizeof(callbacks));
+    if (gc_events) {
+        callbacks.GarbageCollectionFinish = on_garbage_collection_finish;
+    }
     callbacks.CompiledMethodLoad = on_compiled_method_load;
     callbacks.CompiledMethodUnload = on_compiled_method_unload;
     callbacks.DynamicCodeGenerated = on_dynamic_code_generated;
@@ -873,6 +892,10 @@ int jvm_code_map_start(JNIEnv *env, char *err, size_t err_len) {
             what = "SetEventNotificationMode";
             goto fail;
         }
+    }
+    if (gc_events && (*ti)->SetEventNotificationMode(ti, JVMTI_ENABLE, JVMTI_EVENT_GARBAGE_COLLECTION_FINISH, NULL)
+                         == JVMTI_ERROR_NONE) {
+        __atomic_store_n(&gc_finished, 0, __ATOMIC_RELEASE);
     }
     pthread_mutex_lock(&map_lock);
     replaying = 1;

@@ -48,6 +48,9 @@ int jvm_code_map_interpreter(uintptr_t *start, uintptr_t *end);
  */
 int jvm_code_map_capture(int max, uint64_t *methods, int64_t *locations);
 
+/* Garbage collections finished since the map started (JVMTI GarbageCollectionFinish), or -1 when this JVM does
+ * not deliver the event. Classes are unloaded only in a collection: a Method* seen before an increase may be gone. */
+int64_t jvm_code_map_gc_count(void);
 /* Names a captured frame (class, method, source file, line of the bytecode index); -1 when JVMTI cannot tell. */
 int jvm_code_map_describe(uint64_t method, int64_t location, struct code_frame *out);
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "jvm_code_map.h"
+#include "jvm_frame_walk.h"
 #include "jvm_vmstructs.h"
 
 #define EXPORT(ret, name) JNIEXPORT ret JNICALL Java_dev_memleak4j_agent_stacks_JvmCodeMap_##name
@@ -118,6 +119,47 @@ EXPORT(jint, captureJavaStack0)(JNIEnv *env, jclass cls, jlongArray out) {
         (*env)->SetLongArrayRegion(env, out, 0, 2 * n, pairs);
     }
     return n;
+}
+
+/* Returns null, or why this JVM's Java frames cannot be walked here (then every JNI-mark capture uses JVMTI). */
+EXPORT(jstring, initFrameWalk0)(JNIEnv *env, jclass cls) {
+    (void)cls;
+    char err[256];
+    if (jvm_frame_walk_init(env, err, sizeof(err)) == 0) {
+        return NULL;
+    }
+    return (*env)->NewStringUTF(env, err);
+}
+
+/*
+ * The key of the calling thread's Java call path (jvm_frame_walk): out[0] is the garbage collection count the key
+ * is valid in when it holds an interpreted frame's Method*, -1 when it is valid for good; frames from out[1], two
+ * words each. Returns how many frames, or -1 when there is no key.
+ */
+EXPORT(jint, walkJavaStack0)(JNIEnv *env, jclass cls, jobject thread, jlongArray out) {
+    (void)cls;
+    uint64_t words[2 * JVM_CODE_MAP_MAX_CAPTURE];
+    int max = ((*env)->GetArrayLength(env, out) - 1) / 2, interpreted = 0;
+    if (max > JVM_CODE_MAP_MAX_CAPTURE) {
+        max = JVM_CODE_MAP_MAX_CAPTURE;
+    }
+    int n = max > 0 ? jvm_frame_walk(env, thread, words, max, &interpreted) : -1;
+    if (n <= 0) {
+        return -1;
+    }
+    jlong epoch = interpreted ? (jlong)jvm_code_map_gc_count() : -1;
+    if (interpreted && epoch < 0) {
+        return -1; /* no collection events: a Method* key could outlive its class */
+    }
+    (*env)->SetLongArrayRegion(env, out, 0, 1, &epoch);
+    (*env)->SetLongArrayRegion(env, out, 1, 2 * n, (const jlong *)words);
+    return n;
+}
+
+EXPORT(jlong, gcCount0)(JNIEnv *env, jclass cls) {
+    (void)env;
+    (void)cls;
+    return (jlong)jvm_code_map_gc_count();
 }
 
 /* A captured frame: names[0] = "pkg.Class.method", names[1] = its source file or null; returns the line (-1

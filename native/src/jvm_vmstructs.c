@@ -52,6 +52,14 @@ static struct {
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
 static pid_t self_pid;
 
+struct table {
+    uintptr_t base;
+    uint64_t stride;
+    uint64_t type_name, field_name, is_static, offset, address, size;
+};
+/* The three tables, kept for the look-ups of other files (vmstructs_field...); valid once vm.ready == 1. */
+static struct table fields, types, int_constants;
+
 int safe_read(void *dst, uintptr_t addr, size_t len) {
     if (len == 0) {
         return 0;
@@ -83,12 +91,6 @@ static int jvm_global(void *handle, const char *name, uint64_t *out) {
     }
     return safe_read(out, (uintptr_t)p, sizeof(*out));
 }
-
-struct table {
-    uintptr_t base;
-    uint64_t stride;
-    uint64_t type_name, field_name, is_static, offset, address, size;
-};
 
 static int read_cstring(uintptr_t addr, char *out, size_t len) {
     /* Strings of the VMStructs tables are in libjvm's read-only data; read them defensively anyway. */
@@ -189,7 +191,6 @@ static int do_init(JNIEnv *env) {
     if (jvm == NULL) {
         return fail("libjvm.so is not loaded in this process (not HotSpot?)");
     }
-    struct table fields, types;
     uint64_t v;
 #define GLOBAL(name, dst)                                                  \
     do {                                                                   \
@@ -211,6 +212,15 @@ static int do_init(JNIEnv *env) {
     GLOBAL("gHotSpotVMTypeEntryTypeNameOffset", types.type_name);
     GLOBAL("gHotSpotVMTypeEntrySizeOffset", types.size);
     types.field_name = types.is_static = types.offset = types.address = 0;
+    /* The integer constants are optional (only the frame walk reads them). */
+    if (jvm_global(jvm, "gHotSpotVMIntConstants", &v) == 0) {
+        int_constants.base = v;
+        if (jvm_global(jvm, "gHotSpotVMIntConstantEntryArrayStride", &int_constants.stride) != 0
+            || jvm_global(jvm, "gHotSpotVMIntConstantEntryNameOffset", &int_constants.type_name) != 0
+            || jvm_global(jvm, "gHotSpotVMIntConstantEntryValueOffset", &int_constants.offset) != 0) {
+            int_constants.base = 0;
+        }
+    }
 #undef GLOBAL
     /* libjvm stays loaded for the life of the JVM: the handle's reference is never dropped. */
 #define FIELD(type, field, dst)                                              \
@@ -382,6 +392,32 @@ int vmstructs_resolve_method(uintptr_t method, char *out, size_t out_len) {
         return -1;
     }
     return (int)pos;
+}
+
+int vmstructs_field(const char *type, const char *field, long *offset, uintptr_t *address) {
+    return ready() ? find_field(&fields, type, field, offset, address) : -1;
+}
+
+int vmstructs_type_size(const char *type, long *size) {
+    return ready() ? find_type_size(&types, type, size) : -1;
+}
+
+int vmstructs_int_constant(const char *name, int32_t *value) {
+    if (!ready() || int_constants.base == 0) {
+        return -1;
+    }
+    for (int i = 0; i < 100000; i++) {
+        uintptr_t entry = int_constants.base + (uintptr_t)i * int_constants.stride;
+        uintptr_t name_ptr = 0;
+        char text[128];
+        if (read_ptr(entry + int_constants.type_name, &name_ptr) != 0 || name_ptr == 0) {
+            return -1;
+        }
+        if (read_cstring(name_ptr, text, sizeof(text)) == 0 && strcmp(text, name) == 0) {
+            return safe_read(value, entry + int_constants.offset, sizeof(*value));
+        }
+    }
+    return -1;
 }
 
 int vmstructs_interpreter_range(uintptr_t *start, uintptr_t *end) {

@@ -22,6 +22,11 @@ int vmstructs_resolve_method(uintptr_t method, char *out, size_t out_len);
 /* The interpreter's code range (AbstractInterpreter::_code's buffer). Returns 0, or -1 when unknown. */
 int vmstructs_interpreter_range(uintptr_t *start, uintptr_t *end);
 
+/* Look-ups for other readers of JVM memory (after a successful vmstructs_init): a field's offset (non-static)
+ * or address (static), a type's size, an integer constant. Each returns 0, or -1 when this JVM does not have it. */
+int vmstructs_field(const char *type, const char *field, long *offset, uintptr_t *address);
+int vmstructs_type_size(const char *type, long *size);
+int vmstructs_int_constant(const char *name, int32_t *value);
 /* Reads len bytes at addr in this process without faulting: 0 on success, -1 when not readable. */
 int safe_read(void *dst, uintptr_t addr, size_t len);
 

@@ -3,13 +3,18 @@ package dev.memleak4j.it;
 import dev.memleak4j.it.programs.JniMarkProgram;
 import org.junit.jupiter.api.Test;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * Native code without frame pointers must not cost the Java half of the stack: wrapped JNI methods mark their
@@ -19,6 +24,11 @@ class JniMarksTest {
     static final Path NOFP_LIBRARY = AgentRun.TEST_LIBRARY.resolveSibling("libnofp.so");
     private static final String PROGRAM = "dev.memleak4j.it.programs.JniMarkProgram";
     private static final String JAVA_CALLER = " [java caller]";
+    private static final Path JDK25 = Paths.get("/usr/lib/jvm/temurin-25-jdk-amd64/bin/java");
+    /** Every zlib block of a Deflater is tracked (no sampling); the JVM's small blocks are left out. */
+    private static final String PATHS_OPTIONS = "interval=1,older=0,top=200,sample-bytes=0,min-size=4000,verbose";
+    private static final Pattern CAPTURES =
+            Pattern.compile("JNI calls captured (\\d+) times, (\\d+) from known call paths");
 
     static AgentRun run(String name, String options, String... args) throws Exception {
         List<String> command = new ArrayList<>(List.of(AgentRun.javaBinary(), "-Dnofp.library=" + NOFP_LIBRARY, "-cp",
@@ -93,6 +103,83 @@ class JniMarksTest {
             assertTrue(stack.frames.get(0).contains("[libz.so") || stack.frames.get(0).contains("[libzip.so"),
                     "the native frames the walk found come first: " + stack.frames);
         }
+    }
+
+    @Test
+    void knownCallPathsKeepTheirOwnJavaCallers() throws Exception {
+        Privileges.assumeBpf();
+        assertCallPathsApart(run("jni-paths", PATHS_OPTIONS, "paths", "2500"));
+    }
+
+    @Test
+    void knownCallPathsKeepTheirOwnJavaCallersInterpreted() throws Exception {
+        Privileges.assumeBpf();
+        assertCallPathsApart(AgentRun.withAgent(AgentRun.tempDir("jni-paths-xint"), PATHS_OPTIONS,
+                List.of(AgentRun.javaBinary(), "-Xint", "-cp", AgentRun.TEST_CLASSES.toString(), PROGRAM, "paths",
+                        "2500"), List.of()));
+    }
+
+    @Test
+    void knownCallPathsKeepTheirOwnJavaCallersOnJdk25() throws Exception {
+        Privileges.assumeBpf();
+        assumeTrue(Files.isExecutable(JDK25), "skipped: no JDK 25 at " + JDK25);
+        assertCallPathsApart(AgentRun.withAgent(AgentRun.tempDir("jni-paths-25"), PATHS_OPTIONS,
+                List.of(JDK25.toString(), "-cp", AgentRun.TEST_CLASSES.toString(), PROGRAM, "paths", "2500"),
+                List.of()));
+    }
+
+    /**
+     * The paths scenario: thousands of Deflaters made and ended through one helper from roundA and roundB, a few
+     * kept. Java callers of repeated call paths come from the frame walk's memory, not a new capture; the kept
+     * ones must still be reported under the round that made them, each round with its own count.
+     */
+    private static void assertCallPathsApart(AgentRun run) {
+        assertEquals(0, run.exitCode, run.describe());
+        assertTrue(run.stderr.contains("named once per call path (frame walk)"), "the frame walk is on:\n"
+                + run.describe());
+        Report report = run.lastReport();
+        String roundA = "dev.memleak4j.it.programs.JniMarkProgram.roundA:";
+        String roundB = "dev.memleak4j.it.programs.JniMarkProgram.roundB:";
+        List<Report.Stack> deflaters = report.stacks.stream()
+                .filter(s -> indexOf(s.frames, "java.util.zip.Deflater.") >= 0)
+                .collect(Collectors.toList());
+        long[] counts = new long[2];
+        long[] bytes = new long[2];
+        for (Report.Stack stack : deflaters) {
+            int a = indexOf(stack.frames, roundA);
+            int b = indexOf(stack.frames, roundB);
+            assertTrue(a < 0 || b < 0, "one round per stack: " + stack.frames);
+            int round = a >= 0 ? 0 : b >= 0 ? 1 : -1;
+            assertTrue(round >= 0, "a Deflater's stack names its round:\n" + stack + "\n" + report);
+            int helper = indexOf(stack.frames, "dev.memleak4j.it.programs.JniMarkProgram.newDeflater:");
+            assertTrue(helper >= 0 && helper < Math.max(a, b), "helper, then round: " + stack.frames);
+            counts[round] += stack.count;
+            bytes[round] += stack.bytes;
+        }
+        // Each kept Deflater holds the same zlib blocks: per Deflater, both rounds show the same count and bytes.
+        assertTrue(counts[0] > 0 && counts[0] % JniMarkProgram.PATH_A_LEAKS == 0, counts[0] + " allocations from "
+                + "roundA, not a multiple of " + JniMarkProgram.PATH_A_LEAKS + ":\n" + report);
+        assertEquals(counts[0] / JniMarkProgram.PATH_A_LEAKS, counts[1] / JniMarkProgram.PATH_B_LEAKS,
+                "allocations per kept Deflater, roundA vs roundB:\n" + report);
+        assertEquals(counts[1], counts[1] / JniMarkProgram.PATH_B_LEAKS * JniMarkProgram.PATH_B_LEAKS);
+        assertEquals(bytes[0] / JniMarkProgram.PATH_A_LEAKS, bytes[1] / JniMarkProgram.PATH_B_LEAKS,
+                "bytes per kept Deflater, roundA vs roundB:\n" + report);
+        long[] captures = lastCaptureCounts(run.stderr);
+        assertTrue(captures[0] >= 2L * 20_000 && captures[1] >= captures[0] / 2, "most of the "
+                + captures[0] + " captures came from known call paths, not JVMTI: " + captures[1]);
+    }
+
+    /** From the last verbose report line: [captures, captures of known call paths]. */
+    private static long[] lastCaptureCounts(String stderr) {
+        Matcher last = null;
+        for (String line : stderr.lines().collect(Collectors.toList())) {
+            Matcher m = CAPTURES.matcher(line);
+            if (m.find()) {
+                last = m;
+            }
+        }
+        assertTrue(last != null, "no verbose report line with capture counts:\n" + stderr);
+        return new long[] {Long.parseLong(last.group(1)), Long.parseLong(last.group(2))};
     }
 
     @Test

@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
 import java.util.stream.Collectors;
 
@@ -24,6 +25,10 @@ import java.util.stream.Collectors;
  * ({@link JniWrapping}) mark their thread through {@link JniMarkBridge}; the kernel side stores the mark with every
  * allocation made under it; when such a call returns, the Java stack is captured and bound to its mark here. The
  * report then appends the bound Java callers to the native frames the walk found ({@link #merge}).
+ *
+ * <p>Capturing costs: JVMTI decodes every frame (~10 us a capture on this kind of machine, several a gzip round
+ * trip). So each capture first walks the thread's raw frames ({@link JvmCodeMap#walkJavaStack}, a few reads per
+ * frame) and reuses the Java stack named for the same raw path before; JVMTI runs once per new path.
  *
  * <p>Bindings are kept only while an outstanding allocation carries their mark: {@link #prune} runs on every
  * snapshot with the marks of all outstanding allocations. Slots of threads that ended are recycled there too.
@@ -37,6 +42,11 @@ public final class JniMarks {
     static final int MAX_NAMED_PATHS = 1 << 16;
     /** Room for the agent's own frames on top of a capture (this class, the bridge, the hook). */
     private static final int OWN_FRAMES = 8;
+    /**
+     * Raw call paths remembered with their Java stack; when full, forgotten at once and learnt again (keys of
+     * recompiled code are never seen again, so they are not worth keeping one by one).
+     */
+    static final int MAX_WALKED_PATHS = 1 << 12;
     private static final String OWN_PACKAGE = JniMarks.class.getPackageName() + ".";
     private static final StackWalker WALKER = StackWalker.getInstance();
     private static final Method IS_VIRTUAL = isVirtualMethod();
@@ -56,6 +66,17 @@ public final class JniMarks {
     private final ConcurrentHashMap<CapturedFrames, JavaStack> named = new ConcurrentHashMap<>();
     private final ThreadLocal<long[]> captureBuffer =
             ThreadLocal.withInitial(() -> new long[2 * (MAX_JAVA_FRAMES + OWN_FRAMES)]);
+    /**
+     * Java stacks by raw call path. A raw frame holds one or more Java frames (inlining), so a path of as many raw
+     * frames as a capture keeps Java frames decides all of the capture.
+     */
+    private final ConcurrentHashMap<WalkedPath, JavaStack> walked = new ConcurrentHashMap<>();
+    private final ThreadLocal<long[]> walkBuffer =
+            ThreadLocal.withInitial(() -> new long[1 + 2 * (MAX_JAVA_FRAMES + OWN_FRAMES)]);
+    /** Null when raw walks work in this JVM, else why not (then every capture goes through JVMTI). */
+    private final String walkProblem;
+    private final LongAdder captures = new LongAdder();
+    private final LongAdder capturesOfKnownPaths = new LongAdder();
     private final AtomicLong sequence = new AtomicLong();
     private final AtomicLong dropped = new AtomicLong();
 
@@ -63,8 +84,9 @@ public final class JniMarks {
 
     private record Binding(JavaStack stack, long sequence) {}
 
-    private JniMarks(BpfTracker tracker, ByteBuffer buffer) {
+    private JniMarks(BpfTracker tracker, ByteBuffer buffer, String walkProblem) {
         this.tracker = tracker;
+        this.walkProblem = walkProblem;
         this.buffer = buffer;
         this.slots = buffer.capacity() / 16;
         this.freeSlots = new int[slots];
@@ -97,16 +119,27 @@ public final class JniMarks {
             } finally {
                 tracker.ignoreCurrentThread(false);
             }
-            JniMarks marks = new JniMarks(tracker, buffer);
+            String walkProblem = frameWalkProblem();
+            JniMarks marks = new JniMarks(tracker, buffer, walkProblem);
             Bridge.install(marks);
             active = marks;
             if (verbose) {
                 log.accept("JNI marks on (jni-classes=" + classes + ") in "
-                        + (System.nanoTime() - started) / 1_000_000 + " ms");
+                        + (System.nanoTime() - started) / 1_000_000 + " ms; Java callers "
+                        + (walkProblem == null ? "named once per call path (frame walk)"
+                                : "captured through JVMTI every time: " + walkProblem));
             }
         } catch (RuntimeException | LinkageError e) {
             log.accept("note: Java callers of JNI methods will not be known: " + e.getMessage()
                     + " (jni-classes=none turns this off)");
+        }
+    }
+
+    private static String frameWalkProblem() {
+        try {
+            return JvmCodeMap.frameWalkProblem();
+        } catch (RuntimeException | LinkageError e) {
+            return String.valueOf(e.getMessage());
         }
     }
 
@@ -168,6 +201,8 @@ public final class JniMarks {
      * sorted), the stacks no binding uses, and the slots of threads that ended.
      */
     public void prune(long begin, long[] seenMarks) {
+        long collections = JvmCodeMap.gcCount();
+        walked.keySet().removeIf(path -> path.validIn() >= 0 && path.validIn() != collections);
         bindings.entrySet().removeIf(e -> e.getValue().sequence < begin && Arrays.binarySearch(seenMarks, e.getKey()) < 0);
         Set<JavaStack> used = new HashSet<>();
         for (Binding binding : bindings.values()) {
@@ -216,13 +251,52 @@ public final class JniMarks {
             dropped.incrementAndGet();
             return;
         }
+        JavaStack stack = javaCallers();
+        if (stack != null) {
+            bindings.put(mark, new Binding(stack, sequence.get()));
+        }
+    }
+
+    /** The calling thread's Java callers: known by its raw call path, or captured and named (then remembered). */
+    private JavaStack javaCallers() {
+        captures.increment();
+        WalkedPath path = null;
+        if (walkProblem == null) {
+            long[] buffer = walkBuffer.get();
+            int n = JvmCodeMap.walkJavaStack(buffer);
+            if (n > 0) {
+                path = new WalkedPath(Arrays.copyOf(buffer, 1 + 2 * n));
+                JavaStack known = walked.get(path);
+                if (known != null) {
+                    capturesOfKnownPaths.increment();
+                    return known;
+                }
+            }
+        }
         JavaStack stack = captureFromJvmti();
         if (stack == null) {
             stack = captureWithStackWalker();
         }
-        if (stack != null) {
-            bindings.put(mark, new Binding(stack, sequence.get()));
+        if (path != null && stack != null) {
+            if (walked.size() >= MAX_WALKED_PATHS) {
+                walked.clear();
+            }
+            walked.put(path, stack);
         }
+        return stack;
+    }
+
+    /**
+     * Captures of Java callers so far: {@code [0]} all, {@code [1]} those of a call path walked before (no JVMTI).
+     * For diagnostics (verbose) and tests.
+     */
+    public long[] captureCounts() {
+        return new long[] {captures.sum(), capturesOfKnownPaths.sum()};
+    }
+
+    /** Why raw call-path walks are off in this JVM, or null when they are used. */
+    public String walkProblem() {
+        return walkProblem;
     }
 
     /**
@@ -270,6 +344,23 @@ public final class JniMarks {
                         f.getLineNumber(), f.getFileName()))
                 .collect(Collectors.toList()));
         return frames.isEmpty() ? null : stacks.computeIfAbsent(frames, JavaStack::new);
+    }
+
+    /** A raw call path from {@link JvmCodeMap#walkJavaStack}: word 0 the collection count it is valid in. */
+    private record WalkedPath(long[] words) {
+        long validIn() {
+            return words[0];
+        }
+
+        @Override
+        public boolean equals(Object other) {
+            return other instanceof WalkedPath that && Arrays.equals(words, that.words);
+        }
+
+        @Override
+        public int hashCode() {
+            return Arrays.hashCode(words);
+        }
     }
 
     /** A captured call path as (jmethodID, bytecode index) pairs; equal by content. */

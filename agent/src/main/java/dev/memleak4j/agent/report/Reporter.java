@@ -1,5 +1,7 @@
 package dev.memleak4j.agent.report;
 
+import dev.memleak4j.agent.jni.JniMarks;
+
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.util.List;
@@ -83,6 +85,16 @@ public final class Reporter implements Runnable {
         }
     }
 
+    /** For the verbose line: how the JNI marks found Java callers so far (the frame walk's share of known paths). */
+    private static String jniCaptures() {
+        JniMarks marks = JniMarks.active();
+        if (marks == null) {
+            return "";
+        }
+        long[] counts = marks.captureCounts();
+        return "; Java callers of JNI calls captured " + counts[0] + " times, " + counts[1] + " from known call paths";
+    }
+
     private static long threadCpuNanos() {
         ThreadMXBean threads = ManagementFactory.getThreadMXBean();
         return threads.isCurrentThreadCpuTimeSupported() ? threads.getCurrentThreadCpuTime() : 0;
@@ -125,8 +137,9 @@ public final class Reporter implements Runnable {
                 }
                 Consumer<String> log = verboseLog;
                 if (log != null) {
-                    log.accept(String.format("report %d took %d ms (%d ms of CPU)", printed + 1,
-                            (System.nanoTime() - wall) / 1_000_000, (threadCpuNanos() - cpu) / 1_000_000));
+                    log.accept(String.format("report %d took %d ms (%d ms of CPU)%s", printed + 1,
+                            (System.nanoTime() - wall) / 1_000_000, (threadCpuNanos() - cpu) / 1_000_000,
+                            jniCaptures()));
                 }
             } catch (RuntimeException | OutOfMemoryError e) {
                 // The reporter must outlive a bad interval (a heap too small for this many allocations, a

@@ -136,6 +136,28 @@ public final class JvmCodeMap {
         return started ? captureJavaStack0(out) : -1;
     }
 
+    /**
+     * Prepares {@link #walkJavaStack}; returns null when it works in this JVM, else why not (then every capture goes
+     * through {@link #captureJavaStack}). Needs the code map running (its collection count dates keys).
+     */
+    public static String frameWalkProblem() {
+        return started ? initFrameWalk0() : "the JVMTI code map is not running";
+    }
+
+    /**
+     * A key for the calling thread's Java call path, a few reads per frame (native/src/jvm_frame_walk.c): equal keys
+     * mean equal Java frames. {@code out[0]} is the {@link #gcCount} the key is valid in (-1: always), then two words
+     * per frame, at most {@code (out.length - 1) / 2} frames. Returns how many frames, or -1 when there is no key.
+     */
+    public static int walkJavaStack(long[] out) {
+        return started ? walkJavaStack0(Thread.currentThread(), out) : -1;
+    }
+
+    /** Garbage collections finished since the code map started, or -1 when this JVM does not tell. */
+    public static long gcCount() {
+        return started ? gcCount0() : -1;
+    }
+
     /** Names a frame of {@link #captureJavaStack} as a frame of {@code kind}; null when its method is unknown. */
     public static Frame describeJavaFrame(long method, long location, Frame.Kind kind) {
         String[] names = new String[2];
@@ -187,6 +209,12 @@ public final class JvmCodeMap {
     private static native long[] walkStack0(int max);
 
     private static native int captureJavaStack0(long[] out);
+
+    private static native String initFrameWalk0();
+
+    private static native int walkJavaStack0(Thread current, long[] out);
+
+    private static native long gcCount0();
 
     private static native int describeJavaFrame0(long method, long location, String[] names);
 }

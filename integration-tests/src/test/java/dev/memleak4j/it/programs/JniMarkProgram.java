@@ -13,6 +13,10 @@ import java.util.zip.Inflater;
  *       {@link #leakFromSecondCaller}, through a JNI library without frame pointers;</li>
  *   <li>{@code inflater}: five {@link Inflater}s that inflated some data and were never ended, made in
  *       {@link #inflaterNeverEnded} and kept in a static list (zlib's state and window stay allocated);</li>
+ *   <li>{@code paths}: 20,000 rounds of a {@link Deflater} made (through one helper) and ended in {@link #roundA}
+ *       and in {@link #roundB}, where late rounds keep theirs instead: {@link #PATH_A_LEAKS} from roundA and
+ *       {@link #PATH_B_LEAKS} from roundB, made by compiled code whose call paths the agent has seen thousands of
+ *       times;</li>
  *   <li>{@code noop-bench}: times 10 million calls of a JNI method that does nothing and prints ns/call.</li>
  * </ul>
  * Prints {@code LEAKS DONE}, sleeps, exits 0.
@@ -20,6 +24,9 @@ import java.util.zip.Inflater;
 public final class JniMarkProgram {
     public static final long NOFP_SIZE = 1_777_777;
     public static final int INFLATERS = 5;
+    public static final int PATH_A_LEAKS = 3;
+    public static final int PATH_B_LEAKS = 5;
+    private static final int PATH_ROUNDS = 20_000;
     private static final List<Object> KEPT = new ArrayList<>();
 
     private JniMarkProgram() {}
@@ -46,6 +53,12 @@ public final class JniMarkProgram {
                     inflaterNeverEnded(compressed);
                 }
             }
+            case "paths" -> {
+                for (int i = 1; i <= PATH_ROUNDS; i++) {
+                    roundA(i % 4000 == 0 && i > PATH_ROUNDS - 4000 * PATH_A_LEAKS);
+                    roundB(i % 2000 == 0 && i > PATH_ROUNDS - 2000 * PATH_B_LEAKS);
+                }
+            }
             case "noop-bench" -> noopBench();
             default -> throw new IllegalArgumentException("unknown scenario " + scenario);
         }
@@ -57,6 +70,27 @@ public final class JniMarkProgram {
 
     private static void leakFromSecondCaller() {
         KEPT.add(NoFpLib.leak(NOFP_SIZE));
+    }
+
+    private static void roundA(boolean keep) {
+        keepOrEnd(newDeflater(), keep);
+    }
+
+    private static void roundB(boolean keep) {
+        keepOrEnd(newDeflater(), keep);
+    }
+
+    /** The frames nearest the JNI call are the same for both rounds: only the callers further down differ. */
+    private static Deflater newDeflater() {
+        return new Deflater();
+    }
+
+    private static void keepOrEnd(Deflater deflater, boolean keep) {
+        if (keep) {
+            KEPT.add(deflater);
+        } else {
+            deflater.end();
+        }
     }
 
     private static void inflaterNeverEnded(byte[] compressed) throws Exception {

@@ -1,0 +1,27 @@
+/*
+ * The calling thread's Java frames as raw HotSpot frames, walked in this process from the thread's frame anchor:
+ * a key for "the same Java call path" that costs a few reads per frame, where JVMTI's GetStackTrace decodes every
+ * frame's scopes (~10 us a capture here). The JNI marks capture with JVMTI once per distinct key and reuse the
+ * names after that (see JniMarks).
+ */
+#ifndef MEMLEAK4J_JVM_FRAME_WALK_H
+#define MEMLEAK4J_JVM_FRAME_WALK_H
+#include <jni.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Tag of an interpreted frame's first word (its Method*); a compiled frame's first word is its pc. */
+#define FRAME_WALK_INTERPRETED (1ULL << 63)
+
+/* Finds the offsets the walk needs (after vmstructs_init). Returns 0, or -1 with the reason in err. Idempotent. */
+int jvm_frame_walk_init(JNIEnv *env, char *err, size_t err_len);
+
+/*
+ * Walks the calling thread's Java frames (the caller must be in a JNI call: its frame anchor is set), innermost
+ * first, two words a frame into out: a compiled frame as (pc, compile id of its nmethod), an interpreted one as
+ * (Method* | FRAME_WALK_INTERPRETED, bytecode pointer). Stops after max frames. Returns how many frames, or -1 when
+ * the walk met something it does not know (a stub, a frame being deoptimized...): then there is no key.
+ * *interpreted is set when an interpreted frame is in the key (its Method* is only valid while its class lives).
+ */
+int jvm_frame_walk(JNIEnv *env, jobject thread, uint64_t *out, int max, int *interpreted);
+#endif
