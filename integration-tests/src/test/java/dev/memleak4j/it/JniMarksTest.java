@@ -80,8 +80,27 @@ class JniMarksTest {
     @Test
     void inflaterNeverEndedShowsTheJavaMethodThatMadeIt() throws Exception {
         Privileges.assumeBpf();
-        AgentRun run = run("jni-inflater", "interval=1,older=0,top=100,sample-bytes=0,min-size=4000",
-                "inflater", "3000");
+        assertInflaterLeaks(run("jni-inflater", "interval=1,older=0,top=100,sample-bytes=0,min-size=4000",
+                "inflater", "3000"));
+    }
+
+    /**
+     * With only JDK classes selected (the default), Byte Buddy is needed at start only: its classes go at the next
+     * full GC, and the woven Inflater keeps marking. Flight Recorder is not started by the agent either.
+     */
+    @Test
+    void byteBuddyIsUnloadedAndTheMarksStay() throws Exception {
+        Privileges.assumeBpf();
+        AgentRun run = AgentRun.withAgent(AgentRun.tempDir("jni-unload"), "interval=1,older=0,top=100,sample-bytes=0,"
+                        + "min-size=4000", List.of(AgentRun.javaBinary(), "-Xlog:class+unload=info:stdout", "-cp",
+                        AgentRun.TEST_CLASSES.toString(), PROGRAM, "inflater-after-gc", "3000"), List.of());
+        long unloaded = run.stdout.lines().filter(l -> l.contains("dev.memleak4j.shaded.bytebuddy.")).count();
+        assertTrue(unloaded > 500, unloaded + " Byte Buddy classes unloaded:\n" + run.describe());
+        assertTrue(run.stdout.contains("JFR initialized: false"), run.describe());
+        assertInflaterLeaks(run);
+    }
+
+    private static void assertInflaterLeaks(AgentRun run) {
         assertEquals(0, run.exitCode, run.describe());
         Report report = run.lastReport();
         // Java frames print as "Class.method:line [kind]", or "Class.method [kind]" when the line is not known.

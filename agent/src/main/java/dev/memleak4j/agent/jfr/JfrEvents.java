@@ -13,6 +13,7 @@ import dev.memleak4j.jfr.AllocationEvent;
 import dev.memleak4j.jfr.OutstandingStackEvent;
 import dev.memleak4j.jfr.StatisticsEvent;
 import jdk.jfr.FlightRecorder;
+import jdk.jfr.FlightRecorderListener;
 
 import java.time.Duration;
 import java.time.Instant;
@@ -21,6 +22,11 @@ import java.time.Instant;
  * memleak4j's JFR events. The periodic ones are committed by JFR's periodic thread from the latest report, which
  * JFR calls only while a recording has them enabled: without a recording they cost nothing. Allocation events come
  * from the reporter thread, after a report, only while a recording has them enabled.
+ *
+ * <p>The events are registered when Flight Recorder starts (a {@link FlightRecorderListener}; at once when it runs
+ * already), not when the agent does: registering initializes JFR, ~280 classes and thousands of objects of metadata,
+ * which every full GC then walks (+3.8 ms per {@code System.gc()} in a small JVM). An application that never records
+ * does not pay for it; {@code -XX:StartFlightRecording}, {@code jcmd JFR.start} and JMC all start it the same way.
  */
 public final class JfrEvents {
     /** The Allocation event reads the allocations of at most this many stacks per report. */
@@ -31,6 +37,14 @@ public final class JfrEvents {
     private final Runnable stacks = this::emitStacks;
     /** Until when the Allocation events have listed allocations (reporter thread only). */
     private Instant listedUntil;
+    private final FlightRecorderListener onRecorderStart = new FlightRecorderListener() {
+        @Override
+        public void recorderInitialized(FlightRecorder recorder) {
+            register();
+        }
+    };
+    private boolean registered;
+    private boolean uninstalled;
 
     private JfrEvents(Surfaces surfaces) {
         this.surfaces = surfaces;
@@ -38,13 +52,34 @@ public final class JfrEvents {
 
     public static JfrEvents install(Surfaces surfaces) {
         JfrEvents events = new JfrEvents(surfaces);
-        FlightRecorder.register(AllocationEvent.class);
-        FlightRecorder.addPeriodicEvent(StatisticsEvent.class, events.statistics);
-        FlightRecorder.addPeriodicEvent(OutstandingStackEvent.class, events.stacks);
+        FlightRecorder.addListener(events.onRecorderStart); // calls register() at once when JFR runs already
         return events;
     }
 
+    /** Whether the events are registered with Flight Recorder (it has started since the agent did). */
+    public synchronized boolean registered() {
+        return registered;
+    }
+
+    private synchronized void register() {
+        if (registered || uninstalled) {
+            return;
+        }
+        registered = true;
+        FlightRecorder.register(AllocationEvent.class);
+        FlightRecorder.addPeriodicEvent(StatisticsEvent.class, statistics);
+        FlightRecorder.addPeriodicEvent(OutstandingStackEvent.class, stacks);
+    }
+
     public void uninstall() {
+        FlightRecorder.removeListener(onRecorderStart);
+        synchronized (this) {
+            uninstalled = true;
+            if (!registered) {
+                return;
+            }
+            registered = false;
+        }
         FlightRecorder.removePeriodicEvent(statistics);
         FlightRecorder.removePeriodicEvent(stacks);
         FlightRecorder.unregister(StatisticsEvent.class);
@@ -120,7 +155,7 @@ public final class JfrEvents {
      * allocations once more with their addresses and commits those made since the previous report.
      */
     public void afterReport(ReportView view, MemleakAgent agent) {
-        if (!new AllocationEvent().isEnabled() || view.snapshot().stat(Stat.ALLOC_TRACKED) == 0) {
+        if (!registered() || !new AllocationEvent().isEnabled() || view.snapshot().stat(Stat.ALLOC_TRACKED) == 0) {
             return;
         }
         Snapshot full = agent.snapshotNow(settings -> listingAll(settings));

@@ -1,44 +1,29 @@
 package dev.memleak4j.agent.jni;
 
-import net.bytebuddy.ByteBuddy;
-import net.bytebuddy.agent.builder.AgentBuilder;
-import net.bytebuddy.dynamic.scaffold.TypeValidation;
-import net.bytebuddy.asm.Advice;
-import net.bytebuddy.description.method.MethodDescription;
-import net.bytebuddy.description.type.TypeDescription;
-import net.bytebuddy.dynamic.DynamicType;
-import net.bytebuddy.matcher.ElementMatcher;
-import net.bytebuddy.utility.JavaModule;
 
 import dev.memleak4j.agent.bpf.BpfTracker;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.lang.instrument.ClassFileTransformer;
 import java.lang.instrument.Instrumentation;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Method;
+import java.security.ProtectionDomain;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 
-import static net.bytebuddy.matcher.ElementMatchers.declaresMethod;
-import static net.bytebuddy.matcher.ElementMatchers.isAbstract;
-import static net.bytebuddy.matcher.ElementMatchers.isConstructor;
-import static net.bytebuddy.matcher.ElementMatchers.isNative;
-import static net.bytebuddy.matcher.ElementMatchers.isPublic;
-import static net.bytebuddy.matcher.ElementMatchers.isSynthetic;
-import static net.bytebuddy.matcher.ElementMatchers.isTypeInitializer;
-import static net.bytebuddy.matcher.ElementMatchers.named;
-import static net.bytebuddy.matcher.ElementMatchers.namedOneOf;
-import static net.bytebuddy.matcher.ElementMatchers.not;
 
 /**
  * Which classes get JNI marks, and the Byte Buddy transformations that put them there; installed once per JVM.
  * <ul>
  *   <li>Application classes (not the JDK's) loaded from now on whose name matches {@code jni-classes}: every
- *       {@code native} method is renamed with a prefix ({@link #NATIVE_PREFIX}; the JVM binds it to the same C
+ *       {@code native} method is renamed with a prefix ({@link JniWeaver#NATIVE_PREFIX}; the JVM binds it to the same C
  *       function) and a Java method of the original name, holding {@link JniAdvice}, calls it.</li>
  *   <li>JDK classes are loaded before the agent and cannot get new methods: their methods that call the natives
  *       get {@link JniAdvice} through retransformation — for {@code java.util.zip.Inflater} and {@code Deflater}
@@ -50,17 +35,15 @@ import static net.bytebuddy.matcher.ElementMatchers.not;
  * names that package itself: the default {@code *} means every application class.
  */
 public final class JniWrapping {
-    static final String NATIVE_PREFIX = "memleak4j$jni$";
     private static final List<String> JDK_PREFIXES = List.of("java.", "javax.", "jdk.", "sun.", "com.sun.");
-    private static final Map<String, Set<String>> KNOWN_JDK_METHODS = Map.of(
-            "java.util.zip.Inflater", Set.of("inflate", "setDictionary", "reset"),
-            "java.util.zip.Deflater", Set.of("deflate", "setDictionary", "reset"));
     private static boolean installed;
+    /** The weaver's loader while its transformer serves application classes (null when Byte Buddy was let go). */
+    private static ClassLoader weaverInUse;
 
     private JniWrapping() {}
 
     /** One compiled glob, whether it may select JDK classes, and the class it names when it has no wildcard. */
-    record Glob(Pattern pattern, boolean jdk, String exactName) {
+    public record Glob(Pattern pattern, boolean jdk, String exactName) {
         boolean matches(String className, boolean jdkClass) {
             return (!jdkClass || jdk) && pattern.matcher(className).matches();
         }
@@ -101,13 +84,13 @@ public final class JniWrapping {
                 || name.startsWith("net.bytebuddy.");
     }
 
-    static boolean isJdkClass(String name, ClassLoader loader) {
+    public static boolean isJdkClass(String name, ClassLoader loader) {
         return loader == null || loader == ClassLoader.getPlatformClassLoader()
                 || JDK_PREFIXES.stream().anyMatch(name::startsWith);
     }
 
     /** Whether a class is wrapped: not ours, of the JDK or not as asked, and selected by a glob. */
-    private static boolean selectedClass(List<Glob> globs, String name, ClassLoader loader, boolean jdk) {
+    public static boolean selectedClass(List<Glob> globs, String name, ClassLoader loader, boolean jdk) {
         return !ours(name) && isJdkClass(name, loader) == jdk && selected(globs, name, jdk);
     }
 
@@ -136,64 +119,9 @@ public final class JniWrapping {
             return false;
         }
         injectBridge();
-        // Cheaper set-up: no validation of the generated code (only Advice and a delegation are generated), type
-        // descriptions from class files only.
-        ByteBuddy byteBuddy = new ByteBuddy().with(TypeValidation.DISABLED);
-        // No "Nexus" class injected into the system loader (our initialization strategy never uses it; on JDK 24+
-        // its injection also prints sun.misc.Unsafe warnings). The property is in our relocated namespace, so an
-        // application's own Byte Buddy is not affected.
-        System.setProperty(ByteBuddy.class.getPackageName() + ".nexus.disabled", "true");
-        AtomicInteger failures = new AtomicInteger();
-        AgentBuilder.Listener listener = new AgentBuilder.Listener.Adapter() {
-            @Override
-            public void onError(String typeName, ClassLoader classLoader, JavaModule module, boolean loaded,
-                                Throwable throwable) {
-                if (failures.incrementAndGet() == 1 || verbose) {
-                    log.accept("note: JNI methods of " + typeName + " not wrapped: " + throwable);
-                }
-            }
-
-            @Override
-            public void onTransformation(TypeDescription typeDescription, ClassLoader classLoader, JavaModule module,
-                                         boolean loaded, DynamicType dynamicType) {
-                if (verbose) {
-                    log.accept("JNI marks in " + typeDescription.getName());
-                }
-            }
-        };
-        Class<?> bridge = bridgeClass();
-        // What is ignored is decided on names only: the transformers see every class the JVM loads, and a matcher on
-        // anything else (isSynthetic looks at modifiers) makes Byte Buddy's pool parse that class's file first, on
-        // the loading thread. Seen as Byte Buddy's parser being compiled again at the first report, which loads
-        // classes of the agent's own.
-        AgentBuilder.RawMatcher notSelectedApplicationClass = (type, loader, module, redefined, domain) ->
-                !selectedClass(globs, type.getName(), loader, false);
-        AgentBuilder.RawMatcher notSelectedJdkClass = (type, loader, module, redefined, domain) ->
-                !selectedClass(globs, type.getName(), loader, true);
-
-        // Application classes defined from now on: wrap their native methods. Only when a glob can select one (the
-        // default names JDK classes only): this transformer sees every class the application loads.
-        if (globs.stream().anyMatch(glob -> !glob.jdk())) {
-            new AgentBuilder.Default(byteBuddy)
-                    .with(AgentBuilder.PoolStrategy.Default.FAST)
-                    .with(AgentBuilder.InjectionStrategy.Disabled.INSTANCE)
-                    .with(AgentBuilder.InitializationStrategy.NoOp.INSTANCE)
-                    .enableNativeMethodPrefix(NATIVE_PREFIX)
-                    .with(AgentBuilder.RedefinitionStrategy.DISABLED)
-                    .with(listener)
-                    .ignore(notSelectedApplicationClass)
-                    .type((type, loader, module, classBeingRedefined, domain) -> classBeingRedefined == null
-                            && !type.isSynthetic() && declaresMethod(isNative()).matches(type))
-                    .transform((builder, type, loader, module, domain) ->
-                            builder.method(isNative()).intercept(Advice.to(JniAdvice.class)))
-                    .assureReadEdgeTo(instrumentation, bridge)
-                    .installOn(instrumentation);
-        }
-
-        // JDK classes, loaded or not: advice on the methods that call their natives. Those named exactly are loaded
-        // now (not initialized), so that they are woven here at start-up: left to their first use (the application's
-        // first GZIPOutputStream loads Deflater), Byte Buddy's weaving ran on the application's thread, and its code
-        // and the JDK code it uses were compiled during the application's first seconds (gzip benchmark, 2-7 s).
+        // JDK classes named exactly are loaded now (not initialized), so that they are woven here at start-up: left
+        // to their first use (the application's first GZIPOutputStream loads Deflater), the weaving ran on the
+        // application's thread, and its code was compiled during the application's first seconds (gzip, 2-7 s).
         loadNamedJdkClasses(globs);
         List<Class<?>> loaded = new ArrayList<>();
         for (Class<?> type : instrumentation.getAllLoadedClasses()) {
@@ -202,30 +130,104 @@ public final class JniWrapping {
                 loaded.add(type);
             }
         }
-        new AgentBuilder.Default(byteBuddy)
-                .with(AgentBuilder.PoolStrategy.Default.FAST)
-                .with(AgentBuilder.InjectionStrategy.Disabled.INSTANCE)
-                .with(AgentBuilder.InitializationStrategy.NoOp.INSTANCE)
-                .disableClassFormatChanges()
-                .with(AgentBuilder.RedefinitionStrategy.RETRANSFORMATION)
-                .with(new AgentBuilder.RedefinitionStrategy.DiscoveryStrategy.Explicit(loaded.toArray(new Class<?>[0])))
-                .with(listener)
-                .ignore(notSelectedJdkClass)
-                .type(not(isSynthetic()))
-                .transform((builder, type, loader, module, domain) -> {
-                    Set<String> known = KNOWN_JDK_METHODS.get(type.getName());
-                    ElementMatcher.Junction<MethodDescription> methods = known != null
-                            ? namedOneOf(known.toArray(new String[0]))
-                            : isPublic();
-                    return builder
-                            .visit(Advice.to(JniAdvice.ForConstructor.class).on(isConstructor()))
-                            .visit(Advice.to(JniAdvice.class).on(methods.and(not(isConstructor()))
-                                    .and(not(isTypeInitializer())).and(not(isNative())).and(not(isAbstract()))));
-                })
-                .assureReadEdgeTo(instrumentation, bridge)
-                .installOn(instrumentation);
+        WeaverLoader loader = new WeaverLoader(JniWrapping.class.getClassLoader());
+        boolean stays;
+        try {
+            Method weave = loader.loadClass(JniWrapping.class.getPackageName() + ".JniWeaver").getMethod("weave",
+                    Instrumentation.class, List.class, Class.class, List.class, boolean.class, Consumer.class);
+            stays = (Boolean) weave.invoke(null, instrumentation, globs, bridgeClass(), loaded, verbose, log);
+        } catch (InvocationTargetException e) {
+            Throwable cause = e.getCause();
+            if (cause instanceof RuntimeException runtime) {
+                throw runtime;
+            }
+            if (cause instanceof Error error) {
+                throw error;
+            }
+            throw new IllegalStateException(String.valueOf(cause), cause);
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException("the JNI weaver did not load: " + e, e);
+        }
+        if (stays) {
+            weaverInUse = loader; // its transformer serves application classes loaded later
+        } else {
+            // Byte Buddy and the weaver become garbage with this loader (classes unloaded at a later full GC).
+            watchRetransformations(instrumentation, loaded, log);
+        }
         installed = true;
         return true;
+    }
+
+    /**
+     * Once Byte Buddy is let go, a retransformation of a woven class by another agent (or a debugger) takes the
+     * advice out again, and nothing would put it back: say so once, rather than lose the Java callers silently.
+     */
+    private static void watchRetransformations(Instrumentation instrumentation, List<Class<?>> woven,
+                                               Consumer<String> log) {
+        Set<String> names = woven.stream().map(type -> type.getName().replace('.', '/')).collect(Collectors.toSet());
+        AtomicBoolean said = new AtomicBoolean();
+        instrumentation.addTransformer(new ClassFileTransformer() {
+            @Override
+            public byte[] transform(Module module, ClassLoader loader, String name, Class<?> redefined,
+                                    ProtectionDomain domain, byte[] classFile) {
+                if (redefined != null && names.contains(name) && !said.getAndSet(true)) {
+                    log.accept("note: " + name.replace('/', '.') + " was retransformed by another agent: the JNI "
+                            + "marks in it are gone, its allocations will show no Java callers from now on");
+                }
+                return null;
+            }
+        }, true);
+    }
+
+    /**
+     * The class loader of {@link JniWeaver}, {@link JniAdvice} and the shaded Byte Buddy: they are defined here from
+     * the agent jar's bytes, everything else comes from the agent's loader (the parent). Classes of a loader can be
+     * unloaded together once nothing refers to it.
+     */
+    static final class WeaverLoader extends ClassLoader {
+        static {
+            registerAsParallelCapable();
+        }
+
+        private final ClassLoader agentLoader;
+
+        WeaverLoader(ClassLoader agentLoader) {
+            super("memleak4j-weaver", agentLoader);
+            this.agentLoader = agentLoader;
+        }
+
+        static boolean definedHere(String name) {
+            String jni = JniWrapping.class.getPackageName() + ".";
+            return name.startsWith("dev.memleak4j.shaded.bytebuddy.") || name.startsWith(jni + "JniWeaver")
+                    || name.startsWith(jni + "JniAdvice");
+        }
+
+        @Override
+        protected Class<?> loadClass(String name, boolean resolve) throws ClassNotFoundException {
+            if (!definedHere(name)) {
+                return super.loadClass(name, resolve);
+            }
+            synchronized (getClassLoadingLock(name)) {
+                Class<?> type = findLoadedClass(name);
+                if (type == null) {
+                    byte[] classFile;
+                    try (InputStream in = agentLoader.getResourceAsStream(name.replace('.', '/') + ".class")) {
+                        if (in == null) {
+                            throw new ClassNotFoundException(name);
+                        }
+                        classFile = in.readAllBytes();
+                    } catch (IOException e) {
+                        throw new ClassNotFoundException(name, e);
+                    }
+                    type = defineClass(name, classFile, 0, classFile.length,
+                            JniWrapping.class.getProtectionDomain());
+                }
+                if (resolve) {
+                    resolveClass(type);
+                }
+                return type;
+            }
+        }
     }
 
     /** Loads (without initializing) each JDK class named without a wildcard; a name that is no class is skipped. */

@@ -13,6 +13,8 @@ import java.util.zip.Inflater;
  *       {@link #leakFromSecondCaller}, through a JNI library without frame pointers;</li>
  *   <li>{@code inflater}: five {@link Inflater}s that inflated some data and were never ended, made in
  *       {@link #inflaterNeverEnded} and kept in a static list (zlib's state and window stay allocated);</li>
+ *   <li>{@code inflater-after-gc}: two full GCs, whether Flight Recorder runs ({@code JFR initialized: ...}), then
+ *       the five Inflaters of {@code inflater};</li>
  *   <li>{@code paths}: 20,000 rounds of a {@link Deflater} made (through one helper) and ended in {@link #roundA}
  *       and in {@link #roundB}, where late rounds keep theirs instead: {@link #PATH_A_LEAKS} from roundA and
  *       {@link #PATH_B_LEAKS} from roundB, made by compiled code whose call paths the agent has seen thousands of
@@ -48,6 +50,16 @@ public final class JniMarkProgram {
                 }
             }
             case "inflater" -> {
+                byte[] compressed = compressed();
+                for (int i = 0; i < INFLATERS; i++) {
+                    inflaterNeverEnded(compressed);
+                }
+            }
+            case "inflater-after-gc" -> {
+                for (int i = 0; i < 2; i++) {
+                    System.gc(); // the agent's Byte Buddy classes can go now
+                }
+                System.out.println("JFR initialized: " + jdk.jfr.FlightRecorder.isInitialized());
                 byte[] compressed = compressed();
                 for (int i = 0; i < INFLATERS; i++) {
                     inflaterNeverEnded(compressed);
