@@ -8,6 +8,9 @@ import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.jar.Attributes;
+import java.util.jar.JarOutputStream;
+import java.util.jar.Manifest;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
@@ -98,6 +101,28 @@ class JniMarksTest {
         assertTrue(unloaded > 500, unloaded + " Byte Buddy classes unloaded:\n" + run.describe());
         assertTrue(run.stdout.contains("JFR initialized: false"), run.describe());
         assertInflaterLeaks(run);
+    }
+
+    /** Once Byte Buddy is gone, another agent's retransformation takes the marks out: said in one line. */
+    @Test
+    void retransformationByAnotherAgentIsReported() throws Exception {
+        Privileges.assumeBpf();
+        Path dir = AgentRun.tempDir("jni-retransformed");
+        Path otherAgent = dir.resolve("other-agent.jar");
+        Manifest manifest = new Manifest();
+        manifest.getMainAttributes().put(Attributes.Name.MANIFEST_VERSION, "1.0");
+        manifest.getMainAttributes().putValue("Premain-Class", "dev.memleak4j.it.programs.RetransformingAgent");
+        manifest.getMainAttributes().putValue("Can-Retransform-Classes", "true");
+        try (JarOutputStream jar = new JarOutputStream(Files.newOutputStream(otherAgent), manifest)) {
+            // the class itself comes from the class path
+        }
+        AgentRun run = AgentRun.withAgent(dir, "interval=60", List.of(AgentRun.javaBinary(),
+                "-javaagent:" + otherAgent, "-cp", AgentRun.TEST_CLASSES.toString(), PROGRAM, "retransformed", "0"),
+                List.of());
+        assertEquals(0, run.exitCode, run.describe());
+        assertTrue(run.stdout.contains("RETRANSFORMED"), run.describe());
+        assertTrue(run.stderr.contains("memleak4j: note: java.util.zip.Inflater was retransformed by another agent: "
+                + "the JNI marks in it are gone"), run.describe());
     }
 
     private static void assertInflaterLeaks(AgentRun run) {

@@ -13,6 +13,7 @@ import java.util.zip.Inflater;
  *       {@link #leakFromSecondCaller}, through a JNI library without frame pointers;</li>
  *   <li>{@code inflater}: five {@link Inflater}s that inflated some data and were never ended, made in
  *       {@link #inflaterNeverEnded} and kept in a static list (zlib's state and window stay allocated);</li>
+ *   <li>{@code retransformed}: {@link Inflater} retransformed by {@link RetransformingAgent} (another agent);</li>
  *   <li>{@code inflater-after-gc}: two full GCs, whether Flight Recorder runs ({@code JFR initialized: ...}), then
  *       the five Inflaters of {@code inflater};</li>
  *   <li>{@code paths}: 20,000 rounds of a {@link Deflater} made (through one helper) and ended in {@link #roundA}
@@ -54,6 +55,10 @@ public final class JniMarkProgram {
                 for (int i = 0; i < INFLATERS; i++) {
                     inflaterNeverEnded(compressed);
                 }
+            }
+            case "retransformed" -> {
+                RetransformingAgent.retransform(Inflater.class);
+                System.out.println("RETRANSFORMED");
             }
             case "inflater-after-gc" -> {
                 for (int i = 0; i < 2; i++) {
