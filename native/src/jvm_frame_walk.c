@@ -76,31 +76,36 @@ static int init_fail(const char *what) {
 }
 
 static int do_init(JNIEnv *env) {
-#define FIELD(type, field, dst)                                                     \
-    do {                                                                            \
-        if (vmstructs_field(type, field, &dst, NULL) != 0) {                        \
-            return init_fail("VMStructs has no " type "::" field);                  \
-        }                                                                           \
-    } while (0)
-    FIELD("JavaThread", "_anchor", w.thread_anchor);
-    FIELD("JavaThread", "_stack_base", w.thread_stack_base);
-    FIELD("JavaFrameAnchor", "_last_Java_sp", w.anchor_sp);
-    FIELD("JavaFrameAnchor", "_last_Java_pc", w.anchor_pc);
-    FIELD("JavaFrameAnchor", "_last_Java_fp", w.anchor_fp);
-    FIELD("JavaCallWrapper", "_anchor", w.call_wrapper_anchor);
-    FIELD("GrowableArrayBase", "_len", w.array_len);
-    FIELD("GrowableArray<int>", "_data", w.array_data);
-    FIELD("CodeHeap", "_memory", w.heap_memory);
-    FIELD("CodeHeap", "_segmap", w.heap_segmap);
-    FIELD("CodeHeap", "_log2_segment_size", w.heap_log2_segment);
-    FIELD("VirtualSpace", "_low", w.vs_low);
-    FIELD("VirtualSpace", "_high", w.vs_high);
-    FIELD("HeapBlock::Header", "_used", w.block_used);
-    FIELD("CodeBlob", "_name", w.blob_name);
-    FIELD("CodeBlob", "_size", w.blob_size);
-    FIELD("CodeBlob", "_frame_size", w.blob_frame_size);
-    FIELD("nmethod", "_compile_id", w.nm_compile_id);
-#undef FIELD
+    const struct {
+        const char *type, *field;
+        long *offset;
+    } needed[] = {
+        {"JavaThread", "_anchor", &w.thread_anchor},
+        {"JavaThread", "_stack_base", &w.thread_stack_base},
+        {"JavaFrameAnchor", "_last_Java_sp", &w.anchor_sp},
+        {"JavaFrameAnchor", "_last_Java_pc", &w.anchor_pc},
+        {"JavaFrameAnchor", "_last_Java_fp", &w.anchor_fp},
+        {"JavaCallWrapper", "_anchor", &w.call_wrapper_anchor},
+        {"GrowableArrayBase", "_len", &w.array_len},
+        {"GrowableArray<int>", "_data", &w.array_data},
+        {"CodeHeap", "_memory", &w.heap_memory},
+        {"CodeHeap", "_segmap", &w.heap_segmap},
+        {"CodeHeap", "_log2_segment_size", &w.heap_log2_segment},
+        {"VirtualSpace", "_low", &w.vs_low},
+        {"VirtualSpace", "_high", &w.vs_high},
+        {"HeapBlock::Header", "_used", &w.block_used},
+        {"CodeBlob", "_name", &w.blob_name},
+        {"CodeBlob", "_size", &w.blob_size},
+        {"CodeBlob", "_frame_size", &w.blob_frame_size},
+        {"nmethod", "_compile_id", &w.nm_compile_id},
+    };
+    for (size_t i = 0; i < sizeof(needed) / sizeof(needed[0]); i++) {
+        if (vmstructs_field(needed[i].type, needed[i].field, needed[i].offset, NULL) != 0) {
+            snprintf(w.error, sizeof(w.error), "VMStructs has no %s::%s", needed[i].type, needed[i].field);
+            w.ready = -1;
+            return -1;
+        }
+    }
     if (vmstructs_field("nmethod", "_deopt_handler_offset", &w.deopt, NULL) == 0
         && vmstructs_field("nmethod", "_deopt_mh_handler_offset", &w.deopt_mh, NULL) == 0) {
         w.deopt_relative = 1;
@@ -139,16 +144,7 @@ int jvm_frame_walk_init(JNIEnv *env, char *err, size_t err_len) {
         snprintf(err, err_len, "%s", why);
         return -1;
     }
-    pthread_mutex_lock(&init_lock);
-    if (w.ready == 0) {
-        do_init(env);
-    }
-    int ok = w.ready == 1 ? 0 : -1;
-    if (ok != 0 && err != NULL && err_len > 0) {
-        snprintf(err, err_len, "%s", w.error);
-    }
-    pthread_mutex_unlock(&init_lock);
-    return ok;
+    return vmstructs_init_once(&init_lock, &w.ready, do_init, env, w.error, err, err_len);
 }
 
 /* The part of this thread's stack that holds its callers' frames: [lo, hi). */

@@ -257,17 +257,22 @@ static int do_init(JNIEnv *env) {
     return 0;
 }
 
-int vmstructs_init(JNIEnv *env, char *err, size_t err_len) {
-    pthread_mutex_lock(&init_lock);
-    if (vm.ready == 0) {
-        do_init(env);
+int vmstructs_init_once(pthread_mutex_t *lock, int *ready, int (*init)(JNIEnv *), JNIEnv *env, const char *error,
+                        char *err, size_t err_len) {
+    pthread_mutex_lock(lock);
+    if (*ready == 0) {
+        init(env);
     }
-    int ok = vm.ready == 1 ? 0 : -1;
+    int ok = *ready == 1 ? 0 : -1;
     if (ok != 0 && err != NULL && err_len > 0) {
-        snprintf(err, err_len, "%s", vm.error);
+        snprintf(err, err_len, "%s", error);
     }
-    pthread_mutex_unlock(&init_lock);
+    pthread_mutex_unlock(lock);
     return ok;
+}
+
+int vmstructs_init(JNIEnv *env, char *err, size_t err_len) {
+    return vmstructs_init_once(&init_lock, &vm.ready, do_init, env, vm.error, err, err_len);
 }
 
 static int ready(void) {

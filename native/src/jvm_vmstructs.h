@@ -22,6 +22,11 @@ int vmstructs_resolve_method(uintptr_t method, char *out, size_t out_len);
 /* The interpreter's code range (AbstractInterpreter::_code's buffer). Returns 0, or -1 when unknown. */
 int vmstructs_interpreter_range(uintptr_t *start, uintptr_t *end);
 
+/* Runs init once under lock (ready: 0 not yet, 1 done, -1 failed with its message in error). Returns 0, or -1 with
+ * the message copied to err. For this file's and other readers' one-time set-up. */
+#include <pthread.h>
+int vmstructs_init_once(pthread_mutex_t *lock, int *ready, int (*init)(JNIEnv *), JNIEnv *env, const char *error,
+                        char *err, size_t err_len);
 /* Look-ups for other readers of JVM memory (after a successful vmstructs_init): a field's offset (non-static)
  * or address (static), a type's size, an integer constant. Each returns 0, or -1 when this JVM does not have it. */
 int vmstructs_field(const char *type, const char *field, long *offset, uintptr_t *address);

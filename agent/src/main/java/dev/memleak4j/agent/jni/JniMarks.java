@@ -63,14 +63,14 @@ public final class JniMarks {
     private final ConcurrentHashMap<Long, Binding> bindings = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<List<Frame>, JavaStack> stacks = new ConcurrentHashMap<>();
     /** Captured frames (jmethodID, bytecode index pairs) already named: most calls repeat a few call paths. */
-    private final ConcurrentHashMap<CapturedFrames, JavaStack> named = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<PathKey, JavaStack> named = new ConcurrentHashMap<>();
     private final ThreadLocal<long[]> captureBuffer =
             ThreadLocal.withInitial(() -> new long[2 * (MAX_JAVA_FRAMES + OWN_FRAMES)]);
     /**
      * Java stacks by raw call path. A raw frame holds one or more Java frames (inlining), so a path of as many raw
      * frames as a capture keeps Java frames decides all of the capture.
      */
-    private final ConcurrentHashMap<WalkedPath, JavaStack> walked = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<PathKey, JavaStack> walked = new ConcurrentHashMap<>();
     private final ThreadLocal<long[]> walkBuffer =
             ThreadLocal.withInitial(() -> new long[1 + 2 * (MAX_JAVA_FRAMES + OWN_FRAMES)]);
     /** Null when raw walks work in this JVM, else why not (then every capture goes through JVMTI). */
@@ -202,7 +202,7 @@ public final class JniMarks {
      */
     public void prune(long begin, long[] seenMarks) {
         long collections = JvmCodeMap.gcCount();
-        walked.keySet().removeIf(path -> path.validIn() >= 0 && path.validIn() != collections);
+        walked.keySet().removeIf(path -> path.words()[0] >= 0 && path.words()[0] != collections);
         bindings.entrySet().removeIf(e -> e.getValue().sequence < begin && Arrays.binarySearch(seenMarks, e.getKey()) < 0);
         Set<JavaStack> used = new HashSet<>();
         for (Binding binding : bindings.values()) {
@@ -260,12 +260,12 @@ public final class JniMarks {
     /** The calling thread's Java callers: known by its raw call path, or captured and named (then remembered). */
     private JavaStack javaCallers() {
         captures.increment();
-        WalkedPath path = null;
+        PathKey path = null;
         if (walkProblem == null) {
             long[] buffer = walkBuffer.get();
             int n = JvmCodeMap.walkJavaStack(buffer);
             if (n > 0) {
-                path = new WalkedPath(Arrays.copyOf(buffer, 1 + 2 * n));
+                path = new PathKey(Arrays.copyOf(buffer, 1 + 2 * n));
                 JavaStack known = walked.get(path);
                 if (known != null) {
                     capturesOfKnownPaths.increment();
@@ -310,7 +310,7 @@ public final class JniMarks {
         if (n < 0) {
             return null;
         }
-        CapturedFrames key = new CapturedFrames(Arrays.copyOf(buffer, 2 * n));
+        PathKey key = new PathKey(Arrays.copyOf(buffer, 2 * n));
         JavaStack known = named.get(key);
         if (known != null) {
             return known;
@@ -346,33 +346,19 @@ public final class JniMarks {
         return frames.isEmpty() ? null : stacks.computeIfAbsent(frames, JavaStack::new);
     }
 
-    /** A raw call path from {@link JvmCodeMap#walkJavaStack}: word 0 the collection count it is valid in. */
-    private record WalkedPath(long[] words) {
-        long validIn() {
-            return words[0];
-        }
-
+    /**
+     * A call path as a key, equal by content: captured (jmethodID, bytecode index pairs) or walked (word 0 the
+     * collection count it is valid in, see {@link JvmCodeMap#walkJavaStack}, then the raw frames).
+     */
+    private record PathKey(long[] words) {
         @Override
         public boolean equals(Object other) {
-            return other instanceof WalkedPath that && Arrays.equals(words, that.words);
+            return other instanceof PathKey that && Arrays.equals(words, that.words);
         }
 
         @Override
         public int hashCode() {
             return Arrays.hashCode(words);
-        }
-    }
-
-    /** A captured call path as (jmethodID, bytecode index) pairs; equal by content. */
-    private record CapturedFrames(long[] pairs) {
-        @Override
-        public boolean equals(Object other) {
-            return other instanceof CapturedFrames that && Arrays.equals(pairs, that.pairs);
-        }
-
-        @Override
-        public int hashCode() {
-            return Arrays.hashCode(pairs);
         }
     }
 
