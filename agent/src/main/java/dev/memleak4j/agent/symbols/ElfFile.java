@@ -224,9 +224,7 @@ public final class ElfFile implements Closeable {
                 registered[0] = strings;
                 table[0] = builder.strings(strings);
             }
-            if (!builder.emptyName(table[0], nameOffset)) {
-                builder.add(value, size, sectionEnd, local, hidden, table[0], nameOffset);
-            }
+            builder.add(value, size, sectionEnd, local, hidden, table[0], nameOffset);
         });
         return builder.build();
     }

@@ -83,6 +83,8 @@ public final class SymbolTable {
         private long[] sizes = new long[1024];
         private long[] sectionEnds = new long[1024];
         private int[] nameOffsets = new int[1024];
+        /** Each name's length, found once (a name ends at its NUL or "@VER"; sorting compares names many times). */
+        private int[] nameLengths = new int[1024];
         private int[] tables = new int[1024];
         private byte[] flags = new byte[1024];
         private int count;
@@ -93,19 +95,20 @@ public final class SymbolTable {
             return stringTables.size() - 1;
         }
 
-        /** Whether the name at {@code offset} of string table {@code table} is empty (such symbols are skipped). */
-        boolean emptyName(int table, int offset) {
-            return ElfFile.nameLength(stringTables.get(table), offset) == 0;
-        }
-
+        /** Adds a symbol whose name is at {@code nameOffset} of string table {@code table}; an empty name is skipped. */
         void add(long value, long size, long sectionEnd, boolean local, boolean hiddenVersion,
                  int table, int nameOffset) {
+            int nameLength = ElfFile.nameLength(stringTables.get(table), nameOffset);
+            if (nameLength == 0) {
+                return;
+            }
             if (count == values.length) {
                 int grown = count * 2;
                 values = Arrays.copyOf(values, grown);
                 sizes = Arrays.copyOf(sizes, grown);
                 sectionEnds = Arrays.copyOf(sectionEnds, grown);
                 nameOffsets = Arrays.copyOf(nameOffsets, grown);
+                nameLengths = Arrays.copyOf(nameLengths, grown);
                 tables = Arrays.copyOf(tables, grown);
                 flags = Arrays.copyOf(flags, grown);
             }
@@ -113,6 +116,7 @@ public final class SymbolTable {
             sizes[count] = size;
             sectionEnds[count] = sectionEnd;
             nameOffsets[count] = nameOffset;
+            nameLengths[count] = nameLength;
             tables[count] = table;
             flags[count] = (byte) ((local ? LOCAL : 0) | (hiddenVersion ? HIDDEN_VERSION : 0));
             count++;
@@ -197,6 +201,9 @@ public final class SymbolTable {
          * (.dynsym comes first, so a .symtab twin never replaces the entry that carries the version).
          */
         private boolean twinOfEarlier(int s, int[] order, int groupStart, int groupEnd) {
+            if (groupEnd - groupStart == 1) {
+                return false; // the only symbol at its address (most are)
+            }
             for (int k = groupStart; k < groupEnd; k++) {
                 int other = order[k];
                 if (other < s && compareNames(s, other) == 0) {
@@ -221,7 +228,7 @@ public final class SymbolTable {
         }
 
         private int nameLength(int s) {
-            return ElfFile.nameLength(stringTables.get(tables[s]), nameOffsets[s]);
+            return nameLengths[s];
         }
 
         private int leadingUnderscores(int s) {
