@@ -184,8 +184,9 @@ class JniMarksTest {
         Report report = run.lastReport();
         String roundA = "dev.memleak4j.it.programs.JniMarkProgram.roundA:";
         String roundB = "dev.memleak4j.it.programs.JniMarkProgram.roundB:";
-        // zlib's blocks only (libz, or libzip where the JDK bundles zlib): the JVM may allocate under the same call too (a GC's side tables at a TLAB refill), and
-        // those are rightly reported with these Java callers, but they are not one per Deflater.
+        // zlib's blocks only (libz, or libzip where the JDK bundles zlib): the JVM may allocate under the same call
+        // too (a GC's side tables at a TLAB refill), and those are rightly reported with these Java callers, but
+        // they are not one per Deflater.
         List<Report.Stack> deflaters = report.stacks.stream()
                 .filter(s -> indexOf(s.frames, "java.util.zip.Deflater.") >= 0)
                 .filter(s -> s.frames.get(0).contains("[libz.so") || s.frames.get(0).contains("[libzip.so"))

@@ -1,6 +1,5 @@
 package dev.memleak4j.agent.jni;
 
-
 import dev.memleak4j.agent.bpf.BpfTracker;
 
 import java.io.IOException;
@@ -18,13 +17,13 @@ import java.util.function.Consumer;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
-
 /**
- * Which classes get JNI marks, and the Byte Buddy transformations that put them there; installed once per JVM.
+ * Which classes get JNI marks, and the installation of the Byte Buddy transformations that put them there
+ * ({@link JniWeaver}, run in a class loader of its own so that it can be let go); installed once per JVM.
  * <ul>
  *   <li>Application classes (not the JDK's) loaded from now on whose name matches {@code jni-classes}: every
- *       {@code native} method is renamed with a prefix ({@link JniWeaver#NATIVE_PREFIX}; the JVM binds it to the same C
- *       function) and a Java method of the original name, holding {@link JniAdvice}, calls it.</li>
+ *       {@code native} method is renamed with a prefix ({@link JniWeaver#NATIVE_PREFIX}; the JVM binds it to the
+ *       same C function) and a Java method of the original name, holding {@link JniAdvice}, calls it.</li>
  *   <li>JDK classes are loaded before the agent and cannot get new methods: their methods that call the natives
  *       get {@link JniAdvice} through retransformation — for {@code java.util.zip.Inflater} and {@code Deflater}
  *       a known list (constructors, inflate/deflate, setDictionary, reset), for other JDK classes named explicitly

@@ -95,7 +95,7 @@ public final class SymbolTable {
             return stringTables.size() - 1;
         }
 
-        /** Adds a symbol whose name is at {@code nameOffset} of string table {@code table}; an empty name is skipped. */
+        /** Adds a symbol named at {@code nameOffset} of string table {@code table}; an empty name is skipped. */
         void add(long value, long size, long sectionEnd, boolean local, boolean hiddenVersion,
                  int table, int nameOffset) {
             int nameLength = ElfFile.nameLength(stringTables.get(table), nameOffset);
