@@ -163,6 +163,16 @@ class JniMarksTest {
                         "2500"), List.of()));
     }
 
+    /** JDK 17's native reflection: the walk crosses the JVM's call stub (Java, native, Java) on every call. */
+    @Test
+    void knownCallPathsKeepTheirOwnJavaCallersThroughNativeReflection() throws Exception {
+        Privileges.assumeBpf();
+        assertCallPathsApart(AgentRun.withAgent(AgentRun.tempDir("jni-paths-reflected"), PATHS_OPTIONS,
+                List.of(AgentRun.javaBinary(), "-Dsun.reflect.noInflation=false",
+                        "-Dsun.reflect.inflationThreshold=2147483647", "-cp", AgentRun.TEST_CLASSES.toString(),
+                        PROGRAM, "paths-reflected", "2500"), List.of()));
+    }
+
     @Test
     void knownCallPathsKeepTheirOwnJavaCallersOnJdk25() throws Exception {
         Privileges.assumeBpf();

@@ -13,6 +13,8 @@ import java.util.zip.Inflater;
  *       {@link #leakFromSecondCaller}, through a JNI library without frame pointers;</li>
  *   <li>{@code inflater}: five {@link Inflater}s that inflated some data and were never ended, made in
  *       {@link #inflaterNeverEnded} and kept in a static list (zlib's state and window stay allocated);</li>
+ *   <li>{@code paths-reflected}: the same, but both rounds call one shared method through {@code Method.invoke},
+ *       which makes the Deflater;</li>
  *   <li>{@code retransformed}: {@link Inflater} retransformed by {@link RetransformingAgent} (another agent);</li>
  *   <li>{@code inflater-after-gc}: two full GCs, whether Flight Recorder runs ({@code JFR initialized: ...}), then
  *       the five Inflaters of {@code inflater};</li>
@@ -30,6 +32,7 @@ public final class JniMarkProgram {
     public static final int PATH_A_LEAKS = 3;
     public static final int PATH_B_LEAKS = 5;
     private static final int PATH_ROUNDS = 20_000;
+    private static java.lang.reflect.Method reflectedRound;
     private static final List<Object> KEPT = new ArrayList<>();
 
     private JniMarkProgram() {}
@@ -76,6 +79,16 @@ public final class JniMarkProgram {
                     roundB(i % 2000 == 0 && i > PATH_ROUNDS - 2000 * PATH_B_LEAKS);
                 }
             }
+            case "paths-reflected" -> {
+                // Each round calls one shared method through Method.invoke: on JDK 17 with inflation off, that goes
+                // native and back into Java, so the JVM's call stub sits between the shared frames (the same for
+                // both rounds) and the round that decides where the Deflater was made.
+                reflectedRound = JniMarkProgram.class.getDeclaredMethod("round", boolean.class);
+                for (int i = 1; i <= PATH_ROUNDS; i++) {
+                    roundA(i % 4000 == 0 && i > PATH_ROUNDS - 4000 * PATH_A_LEAKS);
+                    roundB(i % 2000 == 0 && i > PATH_ROUNDS - 2000 * PATH_B_LEAKS);
+                }
+            }
             case "noop-bench" -> noopBench();
             default -> throw new IllegalArgumentException("unknown scenario " + scenario);
         }
@@ -89,11 +102,24 @@ public final class JniMarkProgram {
         KEPT.add(NoFpLib.leak(NOFP_SIZE));
     }
 
-    private static void roundA(boolean keep) {
-        keepOrEnd(newDeflater(), keep);
+    private static void roundA(boolean keep) throws Exception {
+        if (reflectedRound != null) {
+            reflectedRound.invoke(null, keep);
+        } else {
+            keepOrEnd(newDeflater(), keep);
+        }
     }
 
-    private static void roundB(boolean keep) {
+    private static void roundB(boolean keep) throws Exception {
+        if (reflectedRound != null) {
+            reflectedRound.invoke(null, keep);
+        } else {
+            keepOrEnd(newDeflater(), keep);
+        }
+    }
+
+    /** The shared part of both rounds in {@code paths-reflected}. */
+    private static void round(boolean keep) {
         keepOrEnd(newDeflater(), keep);
     }
 
