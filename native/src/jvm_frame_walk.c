@@ -56,6 +56,7 @@ static struct {
     long blob_name, blob_size, blob_frame_size;
     long nm_compile_id;
     long deopt, deopt_mh;
+    long blob_fields_end; /* bytes past a blob's start that the walk reads */
     int deopt_relative; /* JDK 23+: int offsets from the blob; before: absolute addresses */
     uintptr_t interpreter_start, interpreter_end;
 } w;
@@ -101,9 +102,9 @@ static int do_init(JNIEnv *env) {
     };
     for (size_t i = 0; i < sizeof(needed) / sizeof(needed[0]); i++) {
         if (vmstructs_field(needed[i].type, needed[i].field, needed[i].offset, NULL) != 0) {
-            snprintf(w.error, sizeof(w.error), "VMStructs has no %s::%s", needed[i].type, needed[i].field);
-            w.ready = -1;
-            return -1;
+            char what[160];
+            snprintf(what, sizeof(what), "VMStructs has no %s::%s", needed[i].type, needed[i].field);
+            return init_fail(what);
         }
     }
     if (vmstructs_field("nmethod", "_deopt_handler_offset", &w.deopt, NULL) == 0
@@ -112,6 +113,11 @@ static int do_init(JNIEnv *env) {
     } else if (vmstructs_field("CompiledMethod", "_deopt_handler_begin", &w.deopt, NULL) != 0
                || vmstructs_field("CompiledMethod", "_deopt_mh_handler_begin", &w.deopt_mh, NULL) != 0) {
         return init_fail("VMStructs has no deoptimization handlers of nmethods");
+    }
+    /* The blob header fields read below must lie inside the code heap: how far they reach past the blob's start. */
+    const long blob_fields[] = {w.blob_name, w.blob_size, w.blob_frame_size, w.nm_compile_id, w.deopt, w.deopt_mh};
+    for (size_t i = 0; i < sizeof(blob_fields) / sizeof(blob_fields[0]); i++) {
+        w.blob_fields_end = blob_fields[i] + 8 > w.blob_fields_end ? blob_fields[i] + 8 : w.blob_fields_end;
     }
     uintptr_t stub_return = 0;
     if (vmstructs_field("CodeCache", "_heaps", NULL, &w.code_heaps) != 0 || w.code_heaps == 0
@@ -222,12 +228,7 @@ static uintptr_t find_nmethod(uintptr_t pc) {
         }
         uintptr_t block = low + (index << log2);
         uintptr_t blob = block + (uintptr_t)w.block_size;
-        long last_field = w.blob_name;
-        const long offsets[] = {w.blob_size, w.blob_frame_size, w.nm_compile_id, w.deopt, w.deopt_mh};
-        for (size_t k = 0; k < sizeof(offsets) / sizeof(offsets[0]); k++) {
-            last_field = offsets[k] > last_field ? offsets[k] : last_field;
-        }
-        if (blob + (uintptr_t)last_field + 8 > high || !*(const uint8_t *)(block + w.block_used)) {
+        if (blob + (uintptr_t)w.blob_fields_end > high || !*(const uint8_t *)(block + w.block_used)) {
             return 0;
         }
         int32_t size = *(const int32_t *)(blob + w.blob_size);

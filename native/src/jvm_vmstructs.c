@@ -55,7 +55,7 @@ static pid_t self_pid;
 struct table {
     uintptr_t base;
     uint64_t stride;
-    uint64_t type_name, field_name, is_static, offset, address, size;
+    uint64_t type_name, field_name, offset, address, size; /* offsets within an entry */
 };
 /* The three tables, kept for the look-ups of other files (vmstructs_field...); valid once vm.ready == 1. */
 static struct table fields, types, int_constants;
@@ -106,66 +106,56 @@ static int read_cstring(uintptr_t addr, char *out, size_t len) {
     return 0;
 }
 
-/* Finds type::field in gHotSpotVMStructs: its offset (non-static) or its address (static). -1 when absent. */
-static int find_field(const struct table *t, const char *type, const char *field, long *offset, uintptr_t *address) {
+/*
+ * The entry of one of the tables whose name (its type name, or a constant's name) is {@code name} and, when field is
+ * not NULL, whose field name is field; 0 when there is none. The tables end with an entry without a name.
+ */
+static uintptr_t find_entry(const struct table *t, const char *name, const char *field) {
     for (int i = 0; i < 100000; i++) {
         uintptr_t entry = t->base + (uintptr_t)i * t->stride;
-        uintptr_t type_ptr = 0, field_ptr = 0;
-        if (read_ptr(entry + t->type_name, &type_ptr) != 0) {
-            return -1;
+        uintptr_t name_ptr = 0, field_ptr = 0;
+        if (read_ptr(entry + t->type_name, &name_ptr) != 0 || name_ptr == 0) {
+            return 0; /* unreadable, or the end of the table */
         }
-        if (type_ptr == 0) {
-            return -1;  /* end of table */
-        }
-        if (read_ptr(entry + t->field_name, &field_ptr) != 0 || field_ptr == 0) {
+        char text[128];
+        if (read_cstring(name_ptr, text, sizeof(text)) != 0 || strcmp(text, name) != 0) {
             continue;
         }
-        char type_name[128], field_name[128];
-        if (read_cstring(type_ptr, type_name, sizeof(type_name)) != 0
-            || read_cstring(field_ptr, field_name, sizeof(field_name)) != 0) {
+        if (field != NULL && (read_ptr(entry + t->field_name, &field_ptr) != 0 || field_ptr == 0
+                              || read_cstring(field_ptr, text, sizeof(text)) != 0 || strcmp(text, field) != 0)) {
             continue;
         }
-        if (strcmp(type_name, type) != 0 || strcmp(field_name, field) != 0) {
-            continue;
-        }
-        int32_t is_static = 0;
-        uint64_t off = 0;
-        uintptr_t addr = 0;
-        if (safe_read(&is_static, entry + t->is_static, sizeof(is_static)) != 0
-            || safe_read(&off, entry + t->offset, sizeof(off)) != 0
-            || read_ptr(entry + t->address, &addr) != 0) {
-            return -1;
-        }
-        if (offset != NULL) {
-            *offset = (long)off;
-        }
-        if (address != NULL) {
-            *address = addr;
-        }
-        return 0;
+        return entry;
     }
-    return -1;
+    return 0;
+}
+
+/* Finds type::field in gHotSpotVMStructs: its offset (non-static) or its address (static). -1 when absent. */
+static int find_field(const struct table *t, const char *type, const char *field, long *offset, uintptr_t *address) {
+    uintptr_t entry = find_entry(t, type, field);
+    uint64_t off = 0;
+    uintptr_t addr = 0;
+    if (entry == 0 || safe_read(&off, entry + t->offset, sizeof(off)) != 0
+        || read_ptr(entry + t->address, &addr) != 0) {
+        return -1;
+    }
+    if (offset != NULL) {
+        *offset = (long)off;
+    }
+    if (address != NULL) {
+        *address = addr;
+    }
+    return 0;
 }
 
 static int find_type_size(const struct table *t, const char *type, long *size) {
-    for (int i = 0; i < 100000; i++) {
-        uintptr_t entry = t->base + (uintptr_t)i * t->stride;
-        uintptr_t type_ptr = 0;
-        if (read_ptr(entry + t->type_name, &type_ptr) != 0 || type_ptr == 0) {
-            return -1;
-        }
-        char type_name[128];
-        if (read_cstring(type_ptr, type_name, sizeof(type_name)) != 0 || strcmp(type_name, type) != 0) {
-            continue;
-        }
-        uint64_t s = 0;
-        if (safe_read(&s, entry + t->size, sizeof(s)) != 0) {
-            return -1;
-        }
-        *size = (long)s;
-        return 0;
+    uintptr_t entry = find_entry(t, type, NULL);
+    uint64_t s = 0;
+    if (entry == 0 || safe_read(&s, entry + t->size, sizeof(s)) != 0) {
+        return -1;
     }
-    return -1;
+    *size = (long)s;
+    return 0;
 }
 
 static void *find_libjvm(JNIEnv *env) {
@@ -203,7 +193,6 @@ static int do_init(JNIEnv *env) {
     GLOBAL("gHotSpotVMStructEntryArrayStride", fields.stride);
     GLOBAL("gHotSpotVMStructEntryTypeNameOffset", fields.type_name);
     GLOBAL("gHotSpotVMStructEntryFieldNameOffset", fields.field_name);
-    GLOBAL("gHotSpotVMStructEntryIsStaticOffset", fields.is_static);
     GLOBAL("gHotSpotVMStructEntryOffsetOffset", fields.offset);
     GLOBAL("gHotSpotVMStructEntryAddressOffset", fields.address);
     fields.size = 0;
@@ -211,7 +200,7 @@ static int do_init(JNIEnv *env) {
     GLOBAL("gHotSpotVMTypeEntryArrayStride", types.stride);
     GLOBAL("gHotSpotVMTypeEntryTypeNameOffset", types.type_name);
     GLOBAL("gHotSpotVMTypeEntrySizeOffset", types.size);
-    types.field_name = types.is_static = types.offset = types.address = 0;
+    types.field_name = types.offset = types.address = 0;
     /* The integer constants are optional (only the frame walk reads them). */
     if (jvm_global(jvm, "gHotSpotVMIntConstants", &v) == 0) {
         int_constants.base = v;
@@ -411,18 +400,8 @@ int vmstructs_int_constant(const char *name, int32_t *value) {
     if (!ready() || int_constants.base == 0) {
         return -1;
     }
-    for (int i = 0; i < 100000; i++) {
-        uintptr_t entry = int_constants.base + (uintptr_t)i * int_constants.stride;
-        uintptr_t name_ptr = 0;
-        char text[128];
-        if (read_ptr(entry + int_constants.type_name, &name_ptr) != 0 || name_ptr == 0) {
-            return -1;
-        }
-        if (read_cstring(name_ptr, text, sizeof(text)) == 0 && strcmp(text, name) == 0) {
-            return safe_read(value, entry + int_constants.offset, sizeof(*value));
-        }
-    }
-    return -1;
+    uintptr_t entry = find_entry(&int_constants, name, NULL);
+    return entry != 0 ? safe_read(value, entry + int_constants.offset, sizeof(*value)) : -1;
 }
 
 int vmstructs_interpreter_range(uintptr_t *start, uintptr_t *end) {

@@ -8,6 +8,7 @@
 #define MEMLEAK4J_JVM_VMSTRUCTS_H
 
 #include <jni.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,7 +25,6 @@ int vmstructs_interpreter_range(uintptr_t *start, uintptr_t *end);
 
 /* Runs init once under lock (ready: 0 not yet, 1 done, -1 failed with its message in error). Returns 0, or -1 with
  * the message copied to err. For this file's and other readers' one-time set-up. */
-#include <pthread.h>
 int vmstructs_init_once(pthread_mutex_t *lock, int *ready, int (*init)(JNIEnv *), JNIEnv *env, const char *error,
                         char *err, size_t err_len);
 /* Look-ups for other readers of JVM memory (after a successful vmstructs_init): a field's offset (non-static)
