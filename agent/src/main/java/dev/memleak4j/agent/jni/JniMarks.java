@@ -294,11 +294,6 @@ public final class JniMarks {
         return new long[] {captures.sum(), capturesOfKnownPaths.sum()};
     }
 
-    /** Why raw call-path walks are off in this JVM, or null when they are used. */
-    public String walkProblem() {
-        return walkProblem;
-    }
-
     /**
      * The Java callers through JVMTI (the code map's environment): method ids and bytecode indexes only, named once
      * per distinct call path. Cheaper than StackWalker, which names every frame of every capture (the mix benchmark

@@ -36,8 +36,6 @@ import java.util.stream.Collectors;
 public final class JniWrapping {
     private static final List<String> JDK_PREFIXES = List.of("java.", "javax.", "jdk.", "sun.", "com.sun.");
     private static boolean installed;
-    /** The weaver's loader while its transformer serves application classes (null when Byte Buddy was let go). */
-    private static ClassLoader weaverInUse;
 
     private JniWrapping() {}
 
@@ -147,10 +145,9 @@ public final class JniWrapping {
         } catch (ReflectiveOperationException e) {
             throw new IllegalStateException("the JNI weaver did not load: " + e, e);
         }
-        if (stays) {
-            weaverInUse = loader; // its transformer serves application classes loaded later
-        } else {
-            // Byte Buddy and the weaver become garbage with this loader (classes unloaded at a later full GC).
+        // When it stays, the registered transformer keeps the weaver's loader (for application classes loaded later);
+        // otherwise Byte Buddy and the weaver become garbage with it (classes unloaded at a later full GC).
+        if (!stays) {
             watchRetransformations(instrumentation, loaded, log);
         }
         installed = true;
@@ -210,13 +207,13 @@ public final class JniWrapping {
                 Class<?> type = findLoadedClass(name);
                 if (type == null) {
                     byte[] classFile;
-                    try (InputStream in = agentLoader.getResourceAsStream(name.replace('.', '/') + ".class")) {
-                        if (in == null) {
-                            throw new ClassNotFoundException(name);
-                        }
-                        classFile = in.readAllBytes();
+                    try {
+                        classFile = classFile(agentLoader, name);
                     } catch (IOException e) {
                         throw new ClassNotFoundException(name, e);
+                    }
+                    if (classFile == null) {
+                        throw new ClassNotFoundException(name);
                     }
                     type = defineClass(name, classFile, 0, classFile.length,
                             JniWrapping.class.getProtectionDomain());
@@ -252,19 +249,25 @@ public final class JniWrapping {
             // define it below
         }
         for (String className : List.of(name, name + "$ThreadSlot")) {
-            String resource = className.replace('.', '/') + ".class";
             byte[] classFile;
-            try (InputStream in = JniWrapping.class.getClassLoader().getResourceAsStream(resource)) {
-                if (in == null) {
-                    throw new IllegalStateException(resource + " is missing from the agent jar");
-                }
-                classFile = in.readAllBytes();
+            try {
+                classFile = classFile(JniWrapping.class.getClassLoader(), className);
             } catch (IOException e) {
-                throw new IllegalStateException("could not read " + resource + ": " + e.getMessage(), e);
+                throw new IllegalStateException("could not read " + className + ": " + e.getMessage(), e);
+            }
+            if (classFile == null) {
+                throw new IllegalStateException(className + " is missing from the agent jar");
             }
             if (!BpfTracker.defineBootstrapClass(className, classFile)) {
                 throw new IllegalStateException("the JVM refused to define " + className + " in the bootstrap loader");
             }
+        }
+    }
+
+    /** The class file of {@code className} as {@code loader} finds it (the agent jar), or null when it has none. */
+    private static byte[] classFile(ClassLoader loader, String className) throws IOException {
+        try (InputStream in = loader.getResourceAsStream(className.replace('.', '/') + ".class")) {
+            return in == null ? null : in.readAllBytes();
         }
     }
 
