@@ -211,24 +211,6 @@ public final class ElfFile implements Closeable {
         return unique.values();
     }
 
-    /**
-     * The same symbols as {@link #functionSymbols()}, indexed by address, built straight from the file's tables
-     * without an object per symbol (what symbolizing libjvm.so at the first report needs; see {@link SymbolTable}).
-     */
-    public SymbolTable functionTable() throws IOException {
-        SymbolTable.Builder builder = new SymbolTable.Builder();
-        byte[][] registered = new byte[1][];
-        int[] table = new int[1];
-        forEachFunction((strings, nameOffset, value, size, local, dynamic, hidden, ifunc, sectionEnd) -> {
-            if (registered[0] != strings) {
-                registered[0] = strings;
-                table[0] = builder.strings(strings);
-            }
-            builder.add(value, size, sectionEnd, local, hidden, table[0], nameOffset);
-        });
-        return builder.build();
-    }
-
     /** One defined FUNC or IFUNC symbol as the file has it: its name is the NUL-ended string at nameOffset. */
     private interface FunctionVisitor {
         void visit(byte[] strings, int nameOffset, long value, long size, boolean local, boolean dynamic,
@@ -297,7 +279,7 @@ public final class ElfFile implements Closeable {
      * Length of the symbol name at {@code offset} of a string table: up to its NUL, or to the "@VER"/"@@VER" that
      * .symtab names may carry; 0 for an offset outside the table.
      */
-    static int nameLength(byte[] strings, int offset) {
+    private static int nameLength(byte[] strings, int offset) {
         if (offset < 0 || offset >= strings.length) {
             return 0;
         }

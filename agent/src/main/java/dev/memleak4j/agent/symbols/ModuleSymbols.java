@@ -8,7 +8,8 @@ import java.util.OptionalLong;
 
 /**
  * What symbolization needs from one mapped ELF file: how runtime addresses become link-time
- * addresses, and its function symbols. Read once, kept after the file is closed; immutable.
+ * addresses (read here, from its headers), and its function symbols (a native {@link ElfSymbolIndex}). Read once,
+ * kept after the file is closed; immutable.
  */
 final class ModuleSymbols {
 
@@ -18,9 +19,9 @@ final class ModuleSymbols {
     /** ET_EXEC: loaded at its link-time addresses, so runtime address and vaddr coincide. */
     private final boolean fixedAddress;
     private final LoadSegments segments;
-    private final SymbolTable table;
+    private final ElfSymbolIndex table;
 
-    private ModuleSymbols(boolean fixedAddress, LoadSegments segments, SymbolTable table) {
+    private ModuleSymbols(boolean fixedAddress, LoadSegments segments, ElfSymbolIndex table) {
         this.fixedAddress = fixedAddress;
         this.segments = segments;
         this.table = table;
@@ -39,16 +40,17 @@ final class ModuleSymbols {
             }
             try (ElfFile elf = ElfFile.open(file)) {
                 return new ModuleSymbols(elf.type() == ElfFile.ET_EXEC, elf.loadSegments(),
-                        elf.functionTable());
+                        ElfSymbolIndex.load(path));
             }
-        } catch (IOException | RuntimeException e) {
-            // RuntimeException too: a corrupt file can surface as an index or arithmetic error.
+        } catch (IOException | RuntimeException | LinkageError e) {
+            // RuntimeException too: a corrupt file can surface as an index or arithmetic error; LinkageError when
+            // the native library is missing (then no file has symbols, and frames keep their module and offset).
             return UNAVAILABLE;
         }
     }
 
     /** The function containing runtime {@code address}, which lies in {@code mapping} of this file. */
-    Optional<SymbolTable.Match> lookup(Mapping mapping, long address) {
+    Optional<ElfSymbolIndex.Match> lookup(Mapping mapping, long address) {
         if (table == null) {
             return Optional.empty();
         }

@@ -21,7 +21,11 @@ public final class NativeSymbolizer {
     private final Supplier<ProcessMaps> mapsReader;
     private final UnaryOperator<String> demangler;
     private final LongSupplier nanoClock;
-    private final ConcurrentHashMap<ModuleKey, LazyModule> modules = new ConcurrentHashMap<>();
+    /**
+     * Every file's symbols, shared by all symbolizers of the process and kept for its life: a file's symbols do not
+     * change, a later attach of the agent finds them ready, and the native indexes are never freed under a lookup.
+     */
+    private static final ConcurrentHashMap<ModuleKey, LazyModule> MODULES = new ConcurrentHashMap<>();
     private final Object refreshLock = new Object();
     private volatile ProcessMaps maps = ProcessMaps.parse("");
     /** Guarded by refreshLock. */
@@ -93,7 +97,7 @@ public final class NativeSymbolizer {
         if (module == null) {
             return NativeFrame.unknown(address);
         }
-        Optional<SymbolTable.Match> match = symbolsOf(mapping).lookup(mapping, address);
+        Optional<ElfSymbolIndex.Match> match = symbolsOf(mapping).lookup(mapping, address);
         if (match.isEmpty()) {
             return new NativeFrame(address, null, mapping.fileOffsetOf(address), module, mapping.pathname());
         }
@@ -106,7 +110,7 @@ public final class NativeSymbolizer {
         if (!mapping.isFile() || mapping.isDeleted()) {
             return ModuleSymbols.UNAVAILABLE;
         }
-        return modules.computeIfAbsent(new ModuleKey(mapping.filePath(), mapping.inode()), LazyModule::new).get();
+        return MODULES.computeIfAbsent(new ModuleKey(mapping.filePath(), mapping.inode()), LazyModule::new).get();
     }
 
     /** A newer snapshot than {@code seen}, unless one was read too recently; at most one read per call. */

@@ -26,10 +26,38 @@ final class DemoBinaries {
             "int main(int argc, char **argv) { return exported_entry(argc); }",
             "");
 
+    /**
+     * Groups of functions at one address, each deciding one naming rule (exported before local, default version
+     * before compat, fewer leading underscores, byte order, a .symtab twin of a .dynsym name skipped), and a
+     * size-less symbol whose local alias has the size. See {@link ElfSymbolIndexTest}.
+     */
+    private static final String ALIASES_ASSEMBLY = String.join("\n",
+            "\t.text",
+            "\t.globl thing, __libc_thing, __x, _y, zeta, alpha, _exported, f, older_but_default, old_impl",
+            "\t.type thing,@function; .type __libc_thing,@function; .type thing_local,@function",
+            "\t.type __x,@function; .type _y,@function; .type zeta,@function; .type alpha,@function",
+            "\t.type static_fn,@function; .type _exported,@function; .type f,@function; .type f_impl,@function",
+            "\t.type old_impl,@function; .type older_but_default,@function",
+            "__libc_thing:", "thing:", "thing_local:", "\tnop", "\tret",
+            "\t.size __libc_thing, 2; .size thing, 2; .size thing_local, 2",
+            "__x:", "_y:", "\tret", "\t.size __x, 1; .size _y, 1",
+            "zeta:", "alpha:", "\tret", "\t.size zeta, 1; .size alpha, 1",
+            "static_fn:", "_exported:", "\tret", "\t.size static_fn, 1; .size _exported, 1",
+            "f:", "f_impl:", "\t.fill 32, 1, 0x90", "\t.size f_impl, 32",
+            "old_impl:", "older_but_default:", "\tret", "\t.size old_impl, 1; .size older_but_default, 1",
+            "\t.symver old_impl, old@VER_1",
+            "\t.section .note.GNU-stack,\"\",@progbits",
+            "");
+    private static final String ALIASES_VERSIONS = String.join("\n",
+            "VER_1 { global: old; local: *; };",
+            "VER_2 { global: thing; __libc_thing; __x; _y; zeta; alpha; _exported; f; older_but_default; } VER_1;",
+            "");
+
     static final Path SHARED_LIBRARY;
     static final Path PIE_EXECUTABLE;
     static final Path FIXED_EXECUTABLE;
     static final Path STRIPPED_LIBRARY;
+    static final Path ALIASES_LIBRARY;
 
     static {
         try {
@@ -41,6 +69,9 @@ final class DemoBinaries {
             FIXED_EXECUTABLE = gcc(source, dir.resolve("demo-nopie"), "-fno-pie", "-no-pie");
             STRIPPED_LIBRARY = dir.resolve("libdemo-stripped.so");
             TestSupport.run("strip", "--strip-all", "-o", STRIPPED_LIBRARY.toString(), SHARED_LIBRARY.toString());
+            Path versions = Files.writeString(dir.resolve("aliases.map"), ALIASES_VERSIONS);
+            ALIASES_LIBRARY = gcc(Files.writeString(dir.resolve("aliases.s"), ALIASES_ASSEMBLY),
+                    dir.resolve("libaliases.so"), "-shared", "-Wl,--version-script=" + versions);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } catch (InterruptedException e) {

@@ -1,0 +1,61 @@
+package dev.memleak4j.agent.symbols;
+
+import dev.memleak4j.agent.bpf.NativeLibraryLoader;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.Optional;
+
+/**
+ * Address-to-function index over one ELF file's function symbols, built and held in native memory
+ * ({@code native/src/elf_symbols.c}, which documents which of several names for one address is shown).
+ *
+ * <p>Why native: the first report names libjvm.so's frames, and building its index (~57k functions) in Java ran as
+ * cold code beside the application, ~250 ms of CPU with the interpreter, class loading and JIT compiles it brought
+ * (the gzip benchmark lost ~1.5% of its 2-7 s window to that one report); the C build takes milliseconds. The index
+ * also stays out of the Java heap, which the application's full collections would otherwise move.
+ *
+ * <p>An index is never freed: {@link NativeSymbolizer} keeps one per file for the life of the process (a file's
+ * symbols do not change), so no lookup can race with a free. Immutable; lookups on several threads at once.
+ */
+final class ElfSymbolIndex {
+    private final long handle;
+
+    /** A symbol that contains a looked-up address. */
+    record Match(String name, long start, long offset) {
+    }
+
+    private ElfSymbolIndex(long handle) {
+        this.handle = handle;
+    }
+
+    /**
+     * Reads the symbols of the ELF file at {@code path}; throws when it is unreadable or not 64-bit ELF, and
+     * {@link LinkageError} or {@link IllegalStateException} when the native library does not load.
+     */
+    static ElfSymbolIndex load(String path) throws IOException {
+        NativeLibraryLoader.load();
+        return new ElfSymbolIndex(load0(path.getBytes(StandardCharsets.UTF_8)));
+    }
+
+    /** Number of distinct symbol addresses. */
+    int size() {
+        return size0(handle);
+    }
+
+    /** The symbol whose extent contains {@code vaddr} (a link-time virtual address), if any. */
+    Optional<Match> lookup(long vaddr) {
+        long[] start = new long[1];
+        byte[] name = lookup0(handle, vaddr, start);
+        if (name == null) {
+            return Optional.empty();
+        }
+        return Optional.of(new Match(new String(name, StandardCharsets.UTF_8), start[0], vaddr - start[0]));
+    }
+
+    private static native long load0(byte[] path) throws IOException;
+
+    private static native byte[] lookup0(long handle, long vaddr, long[] start);
+
+    private static native int size0(long handle);
+}
