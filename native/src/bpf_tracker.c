@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <malloc.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,6 +79,31 @@ static struct bpf_program *session_programs(int index)
 	return index < (int)(sizeof(all) / sizeof(all[0])) ? all[index] : NULL;
 }
 
+/*
+ * Loads the object with asynchronous signals held back on this thread. The verifier gives up with EAGAIN when a
+ * signal is pending for the loading thread, and libbpf retries only a few times: in a JVM where a sampling profiler
+ * signals every thread each millisecond (async-profiler's cpu or itimer mode, started before us with -agentpath),
+ * loading failed every time ("failed to load BPF skeleton: -11"). The signals are delivered once the load is done;
+ * faults (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP) are never blocked: the JVM relies on them.
+ */
+static int load_without_interruptions(void)
+{
+	sigset_t held, previous;
+	int error;
+
+	sigfillset(&held);
+	sigdelset(&held, SIGSEGV);
+	sigdelset(&held, SIGBUS);
+	sigdelset(&held, SIGFPE);
+	sigdelset(&held, SIGILL);
+	sigdelset(&held, SIGTRAP);
+	if (pthread_sigmask(SIG_BLOCK, &held, &previous))
+		return memleak_bpf__load(skel);
+	error = memleak_bpf__load(skel);
+	pthread_sigmask(SIG_SETMASK, &previous, NULL);
+	return error;
+}
+
 /* Opens and loads the object, with or without the uprobe session programs. */
 static int open_and_load(const struct tracker_config *config, bool with_sessions, char *err, size_t err_len)
 {
@@ -103,7 +130,7 @@ static int open_and_load(const struct tracker_config *config, bool with_sessions
 		fail(err, err_len, error, "sizing the BPF maps failed");
 		goto cleanup;
 	}
-	error = memleak_bpf__load(skel);
+	error = load_without_interruptions();
 	if (error) {
 		fail(err, err_len, error, "loading the BPF programs failed");
 		goto cleanup;

@@ -65,11 +65,20 @@ final class AgentRun {
      */
     static AgentRun withAgent(Path workDir, String options, List<String> javaCommand, List<String> wrapper)
             throws Exception {
+        return withAgent(workDir, options, javaCommand, wrapper, 1);
+    }
+
+    /**
+     * As {@link #withAgent(Path, String, List, List)}, with {@code -javaagent} inserted at {@code agentIndex} of
+     * {@code javaCommand}: JVMTI agents start in command-line order, so one given before it starts first.
+     */
+    static AgentRun withAgent(Path workDir, String options, List<String> javaCommand, List<String> wrapper,
+                              int agentIndex) throws Exception {
         Path reportFile = workDir.resolve("report.txt");
         String agentOptions = options == null ? null
                 : (options.isEmpty() ? "" : options + ",") + "output=" + reportFile;
         List<String> command = new ArrayList<>(javaCommand);
-        command.add(1, "-javaagent:" + AGENT_JAR + (agentOptions == null ? "" : "=" + agentOptions));
+        command.add(agentIndex, "-javaagent:" + AGENT_JAR + (agentOptions == null ? "" : "=" + agentOptions));
         if (!wrapper.isEmpty()) {
             String joined = command.stream().map(AgentRun::shellQuote).collect(Collectors.joining(" "));
             command = new ArrayList<>(wrapper);
