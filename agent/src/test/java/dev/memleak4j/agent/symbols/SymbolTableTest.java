@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
+/** The reference statement of the naming rules ({@link SymbolTable}), rule by rule, on made-up symbols. */
 class SymbolTableTest {
 
     private static final long TEXT_END = 0x2000;
