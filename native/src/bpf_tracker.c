@@ -89,6 +89,7 @@ static struct bpf_program *session_programs(int index)
 static int load_without_interruptions(void)
 {
 	sigset_t held, previous;
+	bool blocked;
 	int error;
 
 	sigfillset(&held);
@@ -97,10 +98,10 @@ static int load_without_interruptions(void)
 	sigdelset(&held, SIGFPE);
 	sigdelset(&held, SIGILL);
 	sigdelset(&held, SIGTRAP);
-	if (pthread_sigmask(SIG_BLOCK, &held, &previous))
-		return memleak_bpf__load(skel);
+	blocked = pthread_sigmask(SIG_BLOCK, &held, &previous) == 0;
 	error = memleak_bpf__load(skel);
-	pthread_sigmask(SIG_SETMASK, &previous, NULL);
+	if (blocked)
+		pthread_sigmask(SIG_SETMASK, &previous, NULL);
 	return error;
 }
 

@@ -51,10 +51,9 @@ struct raw_symbols {
 	size_t capacity;
 };
 
-static int fail(char *err, size_t err_len, const char *path, const char *what)
+static void fail(char *err, size_t err_len, const char *path, const char *what)
 {
 	snprintf(err, err_len, "%s: %s", path, what);
-	return -1;
 }
 
 /* Length of a symbol name: up to its NUL, or to the "@VER"/"@@VER" that .symtab names may carry. */
@@ -95,9 +94,12 @@ static Elf_Data *versions_of(Elf *elf, size_t symtab_index)
 	return NULL;
 }
 
-/* Adds the defined FUNC and IFUNC symbols of one symbol table; false only when memory ran out. */
-static bool read_table(Elf *elf, Elf_Scn *table, const GElf_Shdr *table_header, bool dynamic, size_t section_count,
-		       struct raw_symbols *symbols)
+/*
+ * Adds the defined FUNC and IFUNC symbols of one symbol table; false only when memory ran out. section_ends holds
+ * each section's end address, which bounds a size-less symbol.
+ */
+static bool read_table(Elf *elf, Elf_Scn *table, const GElf_Shdr *table_header, bool dynamic,
+		       const uint64_t *section_ends, size_t section_count, struct raw_symbols *symbols)
 {
 	Elf_Data *data = elf_getdata(table, NULL);
 	Elf_Data *versions = dynamic ? versions_of(elf, elf_ndxscn(table)) : NULL;
@@ -110,10 +112,9 @@ static bool read_table(Elf *elf, Elf_Scn *table, const GElf_Shdr *table_header, 
 	/* Entry 0 is the reserved null symbol. */
 	for (size_t i = 1; i < count; i++) {
 		GElf_Sym sym;
-		GElf_Shdr section;
-		Elf_Scn *section_scn;
 		const char *name;
 		struct raw_symbol symbol;
+		uint32_t length;
 		int type;
 
 		if (!gelf_getsym(data, (int)i, &sym))
@@ -123,17 +124,14 @@ static bool read_table(Elf *elf, Elf_Scn *table, const GElf_Shdr *table_header, 
 		    sym.st_shndx >= SHN_LORESERVE || sym.st_shndx >= section_count)
 			continue;
 		name = elf_strptr(elf, table_header->sh_link, sym.st_name);
-		if (!name || name_length(name) == 0)
-			continue;
-		section_scn = elf_getscn(elf, sym.st_shndx);
-		if (!section_scn || !gelf_getshdr(section_scn, &section))
+		if (!name || (length = name_length(name)) == 0)
 			continue;
 		symbol = (struct raw_symbol){
 			.value = sym.st_value,
 			.size = sym.st_size,
-			.section_end = section.sh_addr + section.sh_size,
+			.section_end = section_ends[sym.st_shndx],
 			.name = name,
-			.name_length = name_length(name),
+			.name_length = length,
 			.flags = (GELF_ST_BIND(sym.st_info) == STB_LOCAL ? FLAG_LOCAL : 0),
 		};
 		if (versions && (i + 1) * sizeof(uint16_t) <= versions->d_size &&
@@ -145,21 +143,31 @@ static bool read_table(Elf *elf, Elf_Scn *table, const GElf_Shdr *table_header, 
 	return true;
 }
 
-/* Every defined function symbol of .dynsym, then of .symtab. */
+/* Every defined function symbol of .dynsym, then of .symtab; false only when memory ran out. */
 static bool read_symbols(Elf *elf, size_t section_count, struct raw_symbols *symbols)
 {
-	for (int pass = 0; pass < 2; pass++) {
-		Elf_Scn *scn = NULL;
-		GElf_Shdr shdr;
+	/* Each section's end, read once (libelf has every header once elf_getshdrnum succeeded): a symbol's extent may
+	 * need its section's. */
+	uint64_t *section_ends = calloc(section_count ? section_count : 1, sizeof(uint64_t));
+	Elf_Scn *scn = NULL;
+	GElf_Shdr shdr;
+	bool ok = true;
 
-		while ((scn = elf_nextscn(elf, scn))) {
-			if (!gelf_getshdr(scn, &shdr) || shdr.sh_type != (pass == 0 ? SHT_DYNSYM : SHT_SYMTAB))
-				continue;
-			if (!read_table(elf, scn, &shdr, pass == 0, section_count, symbols))
-				return false;
+	if (!section_ends)
+		return false;
+	while ((scn = elf_nextscn(elf, scn))) {
+		if (gelf_getshdr(scn, &shdr) && elf_ndxscn(scn) < section_count)
+			section_ends[elf_ndxscn(scn)] = shdr.sh_addr + shdr.sh_size;
+	}
+	for (int pass = 0; pass < 2 && ok; pass++) {
+		scn = NULL;
+		while (ok && (scn = elf_nextscn(elf, scn))) {
+			if (gelf_getshdr(scn, &shdr) && shdr.sh_type == (pass == 0 ? SHT_DYNSYM : SHT_SYMTAB))
+				ok = read_table(elf, scn, &shdr, pass == 0, section_ends, section_count, symbols);
 		}
 	}
-	return true;
+	free(section_ends);
+	return ok;
 }
 
 static int by_address(const void *a, const void *b)

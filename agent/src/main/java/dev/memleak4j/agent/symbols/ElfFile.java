@@ -198,37 +198,21 @@ public final class ElfFile implements Closeable {
         return result;
     }
 
+    /** Every defined function symbol of .dynsym, then of .symtab, each (name, address) once. */
     private Collection<ElfSymbol> readFunctionSymbols() throws IOException {
         Map<NameAndValue, ElfSymbol> unique = new LinkedHashMap<>();
         // .dynsym first, so that of the twins found in both tables the one with version info is kept.
-        forEachFunction((strings, nameOffset, value, size, local, dynamic, hidden, ifunc, sectionEnd) -> {
-            String name = nameAt(strings, nameOffset);
-            if (!name.isEmpty()) {
-                unique.putIfAbsent(new NameAndValue(name, value),
-                        new ElfSymbol(name, value, size, local, dynamic, hidden, ifunc, sectionEnd));
-            }
-        });
-        return unique.values();
-    }
-
-    /** One defined FUNC or IFUNC symbol as the file has it: its name is the NUL-ended string at nameOffset. */
-    private interface FunctionVisitor {
-        void visit(byte[] strings, int nameOffset, long value, long size, boolean local, boolean dynamic,
-                   boolean hiddenVersion, boolean ifunc, long sectionEnd);
-    }
-
-    /** Every defined function symbol of .dynsym, then of .symtab. */
-    private void forEachFunction(FunctionVisitor visitor) throws IOException {
         for (int i = 0; i < sections.size(); i++) {
             if (sections.get(i).type() == SHT_DYNSYM) {
-                forEachFunction(sections.get(i), versionsOf(i), true, visitor);
+                readFunctions(sections.get(i), versionsOf(i), true, unique);
             }
         }
         for (Section s : sections) {
             if (s.type() == SHT_SYMTAB) {
-                forEachFunction(s, null, false, visitor);
+                readFunctions(s, null, false, unique);
             }
         }
+        return unique.values();
     }
 
     /** The .gnu.version array (one 16-bit entry per symbol) that belongs to symbol table {@code index}. */
@@ -241,8 +225,9 @@ public final class ElfFile implements Closeable {
         return null;
     }
 
-    private void forEachFunction(Section symtab, ByteBuffer versions, boolean dynamic, FunctionVisitor visitor)
-            throws IOException {
+    /** Adds the defined FUNC and IFUNC symbols of one symbol table that {@code unique} does not have yet. */
+    private void readFunctions(Section symtab, ByteBuffer versions, boolean dynamic,
+                               Map<NameAndValue, ElfSymbol> unique) throws IOException {
         if (symtab.link() <= 0 || symtab.link() >= sections.size()) {
             throw new IOException(path + ": symbol table without a string table");
         }
@@ -261,33 +246,32 @@ public final class ElfFile implements Closeable {
                     || sectionIndex == SHN_UNDEF || sectionIndex >= SHN_LORESERVE || sectionIndex >= sections.size()) {
                 continue;
             }
+            String name = nameAt(strings, symbols.getInt(base));
+            if (name.isEmpty()) {
+                continue;
+            }
             boolean hidden = versions != null && 2L * i + 1 < versions.limit()
                     && (versions.getShort(2 * i) & VERSYM_HIDDEN) != 0;
             Section section = sections.get(sectionIndex);
-            visitor.visit(strings, symbols.getInt(base), value, symbols.getLong(base + 16), (info >>> 4) == STB_LOCAL,
-                    dynamic, hidden, symbolType == STT_GNU_IFUNC, section.addr() + section.size());
+            unique.putIfAbsent(new NameAndValue(name, value), new ElfSymbol(name, value, symbols.getLong(base + 16),
+                    (info >>> 4) == STB_LOCAL, dynamic, hidden, symbolType == STT_GNU_IFUNC,
+                    section.addr() + section.size()));
         }
     }
 
-    /** NUL-terminated name at {@code offset}, without the "@VER"/"@@VER" that .symtab names may carry. */
-    private static String nameAt(byte[] strings, int offset) {
-        int length = nameLength(strings, offset);
-        return length == 0 ? "" : new String(strings, offset, length, StandardCharsets.UTF_8);
-    }
-
     /**
-     * Length of the symbol name at {@code offset} of a string table: up to its NUL, or to the "@VER"/"@@VER" that
-     * .symtab names may carry; 0 for an offset outside the table.
+     * The symbol name at {@code offset} of a string table: up to its NUL, or to the "@VER"/"@@VER" that .symtab
+     * names may carry; empty for an offset outside the table.
      */
-    private static int nameLength(byte[] strings, int offset) {
+    private static String nameAt(byte[] strings, int offset) {
         if (offset < 0 || offset >= strings.length) {
-            return 0;
+            return "";
         }
         int end = offset;
         while (end < strings.length && strings[end] != 0 && strings[end] != '@') {
             end++;
         }
-        return end - offset;
+        return new String(strings, offset, end - offset, StandardCharsets.UTF_8);
     }
 
     private ByteBuffer read(long offset, long length) throws IOException {
