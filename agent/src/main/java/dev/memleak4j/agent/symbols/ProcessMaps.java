@@ -7,16 +7,9 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.regex.Pattern;
 
 /** A parsed snapshot of /proc/PID/maps with address lookup. Immutable and thread-safe. */
 public final class ProcessMaps {
-
-    /**
-     * Five fields separated by spaces, then the pathname: the kernel pads before it with a run of
-     * spaces, and whatever follows is the pathname verbatim, spaces included.
-     */
-    private static final Pattern FIELD_SEPARATOR = Pattern.compile(" +");
 
     private final List<Mapping> mappings;
 
@@ -45,28 +38,64 @@ public final class ProcessMaps {
                 result.add(parseLine(line));
             }
         }
-        result.sort(Comparator.comparing(Mapping::start, Long::compareUnsigned));
+        // The kernel lists mappings in address order; sorted only if a text does not (a lambda's first use costs).
+        for (int i = 1; i < result.size(); i++) {
+            if (Long.compareUnsigned(result.get(i - 1).start(), result.get(i).start()) > 0) {
+                result.sort(Comparator.comparing(Mapping::start, Long::compareUnsigned));
+                break;
+            }
+        }
         return new ProcessMaps(List.copyOf(result));
     }
 
+    /**
+     * Five fields separated by spaces, then the pathname: the kernel pads before it with a run of spaces, and whatever
+     * follows is the pathname verbatim, spaces included. Scanned by hand, not with a regular expression: a JVM has
+     * hundreds of mappings, read at start and by early reports, while the JVM still interprets this code (a regex
+     * split cost ~10x the CPU there and made the JIT compile the regex engine, competing with the application).
+     */
     private static Mapping parseLine(String line) {
-        String[] fields = FIELD_SEPARATOR.split(line, 6);
-        int dash = fields[0].indexOf('-');
-        if (fields.length < 5 || dash < 0) {
-            throw new IllegalArgumentException("Malformed maps line: " + line);
+        int[] bounds = new int[2 * 5];
+        int at = 0;
+        for (int field = 0; field < 5; field++) {
+            at = skipSpaces(line, at);
+            int begin = at;
+            while (at < line.length() && line.charAt(at) != ' ') {
+                at++;
+            }
+            if (begin == at) {
+                throw malformed(line, null);
+            }
+            bounds[2 * field] = begin;
+            bounds[2 * field + 1] = at;
+        }
+        int dash = line.indexOf('-', bounds[0]);
+        if (dash < 0 || dash >= bounds[1]) {
+            throw malformed(line, null);
         }
         try {
             return new Mapping(
-                    Long.parseUnsignedLong(fields[0], 0, dash, 16),
-                    Long.parseUnsignedLong(fields[0], dash + 1, fields[0].length(), 16),
-                    fields[1],
-                    Long.parseUnsignedLong(fields[2], 16),
-                    fields[3],
-                    Long.parseLong(fields[4]),
-                    fields.length == 6 ? fields[5] : "");
+                    Long.parseUnsignedLong(line, bounds[0], dash, 16),
+                    Long.parseUnsignedLong(line, dash + 1, bounds[1], 16),
+                    line.substring(bounds[2], bounds[3]),
+                    Long.parseUnsignedLong(line, bounds[4], bounds[5], 16),
+                    line.substring(bounds[6], bounds[7]),
+                    Long.parseLong(line, bounds[8], bounds[9], 10),
+                    line.substring(skipSpaces(line, at)));
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("Malformed maps line: " + line, e);
+            throw malformed(line, e);
         }
+    }
+
+    private static int skipSpaces(String line, int at) {
+        while (at < line.length() && line.charAt(at) == ' ') {
+            at++;
+        }
+        return at;
+    }
+
+    private static IllegalArgumentException malformed(String line, Exception cause) {
+        return new IllegalArgumentException("Malformed maps line: " + line, cause);
     }
 
     /** All mappings in ascending address order. */

@@ -8,6 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -73,6 +75,13 @@ class ProcessMapsTest {
     }
 
     @Test
+    void sortsATextNotInAddressOrder() {
+        List<String> lines = new java.util.ArrayList<>(SAMPLE.lines().toList());
+        java.util.Collections.reverse(lines);
+        assertEquals(maps.mappings(), ProcessMaps.parse(String.join("\n", lines)).mappings());
+    }
+
+    @Test
     void findsNothingInGapsAndAtExclusiveEnds() {
         assertEquals(9, maps.mappings().size());
         assertNull(maps.find(0x1000));
@@ -86,6 +95,27 @@ class ProcessMapsTest {
     void rejectsMalformedLines() {
         assertThrows(IllegalArgumentException.class, () -> ProcessMaps.parse("not a maps line"));
         assertThrows(IllegalArgumentException.class, () -> ProcessMaps.parse("zz-10 r-xp 0 00:00 0 x"));
+        assertThrows(IllegalArgumentException.class, () -> ProcessMaps.parse("10-20 r-xp 0 00:00"));
+        assertThrows(IllegalArgumentException.class, () -> ProcessMaps.parse("1020 r-xp 0 00:00 0 /lib/x.so"));
+        assertThrows(IllegalArgumentException.class, () -> ProcessMaps.parse("10-20 r-xp 0 00-00 zero /lib/x.so"));
+        assertThrows(IllegalArgumentException.class, () -> ProcessMaps.parse("10- r-xp 0 00:00 0"));
+    }
+
+    /** Every line of a real maps file, field by field, against a plain split of the same line. */
+    @Test
+    void readsEveryLineOfARealMapsFileAsWritten() throws IOException {
+        String text = Files.readString(Path.of("/proc/self/maps"));
+        List<String> lines = text.lines().toList();
+        List<Mapping> parsed = ProcessMaps.parse(text).mappings();
+        assertEquals(lines.size(), parsed.size());
+        for (int i = 0; i < lines.size(); i++) {
+            String[] fields = lines.get(i).split(" +", 6);
+            String[] range = fields[0].split("-");
+            Mapping expected = new Mapping(Long.parseUnsignedLong(range[0], 16), Long.parseUnsignedLong(range[1], 16),
+                    fields[1], Long.parseUnsignedLong(fields[2], 16), fields[3], Long.parseLong(fields[4]),
+                    fields.length == 6 ? fields[5] : "");
+            assertEquals(expected, parsed.get(i), lines.get(i));
+        }
     }
 
     @Test
