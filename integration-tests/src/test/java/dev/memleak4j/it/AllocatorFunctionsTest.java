@@ -25,7 +25,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class AllocatorFunctionsTest {
     private static final String LIB = "Java_dev_memleak4j_it_programs_LeakLib_";
     /** Outstanding bytes and allocations per allocating JNI function, as LeakProgram.allFunctions leaves them. */
-    private static final Map<String, long[]> EXPECTED = new LinkedHashMap<>();
+    static final Map<String, long[]> EXPECTED = new LinkedHashMap<>();
 
     static {
         EXPECTED.put("viaMalloc", new long[] {3 * 1_999_993L + 1_222_223L, 4});
