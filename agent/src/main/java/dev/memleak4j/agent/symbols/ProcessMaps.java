@@ -52,7 +52,7 @@ public final class ProcessMaps {
      * Five fields separated by spaces, then the pathname: the kernel pads before it with a run of spaces, and whatever
      * follows is the pathname verbatim, spaces included. Scanned by hand, not with a regular expression: a JVM has
      * hundreds of mappings, read at start and by early reports, while the JVM still interprets this code (a regex
-     * split cost ~10x the CPU there and made the JIT compile the regex engine, competing with the application).
+     * split took twice the CPU on a JVM's first read, and made the JIT compile the regex engine beside the application).
      */
     private static Mapping parseLine(String line) {
         int[] bounds = new int[2 * 5];
