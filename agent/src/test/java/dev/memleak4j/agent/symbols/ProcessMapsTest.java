@@ -10,6 +10,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -76,8 +78,8 @@ class ProcessMapsTest {
 
     @Test
     void sortsATextNotInAddressOrder() {
-        List<String> lines = new java.util.ArrayList<>(SAMPLE.lines().toList());
-        java.util.Collections.reverse(lines);
+        List<String> lines = new ArrayList<>(SAMPLE.lines().toList());
+        Collections.reverse(lines);
         assertEquals(maps.mappings(), ProcessMaps.parse(String.join("\n", lines)).mappings());
     }
 
