@@ -88,8 +88,10 @@ class JniMarksTest {
     }
 
     /**
-     * With only JDK classes selected (the default), Byte Buddy is needed at start only: its classes go at the next
-     * full GC, and the woven Inflater keeps marking. Flight Recorder is not started by the agent either.
+     * With only JDK classes selected (the default), Byte Buddy is needed at start only: its classes go at a full GC
+     * (usually the first; the program collects for up to 15 s: with both CPUs busy, 8 runs in 38 needed a later
+     * one), and the woven Inflater keeps marking. Flight Recorder is not started by
+     * the agent either.
      */
     @Test
     void byteBuddyIsUnloadedAndTheMarksStay() throws Exception {

@@ -1,5 +1,7 @@
 package dev.memleak4j.it.programs;
 
+import java.lang.management.ClassLoadingMXBean;
+import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -16,8 +18,9 @@ import java.util.zip.Inflater;
  *   <li>{@code paths-reflected}: the same, but both rounds call one shared method through {@code Method.invoke},
  *       which makes the Deflater;</li>
  *   <li>{@code retransformed}: {@link Inflater} retransformed by {@link RetransformingAgent} (another agent);</li>
- *   <li>{@code inflater-after-gc}: two full GCs, whether Flight Recorder runs ({@code JFR initialized: ...}), then
- *       the five Inflaters of {@code inflater};</li>
+ *   <li>{@code inflater-after-gc}: full GCs until the agent's Byte Buddy classes are unloaded (for at most 15 s;
+ *       prints how many it took, -1 when they never were), whether Flight Recorder runs
+ *       ({@code JFR initialized: ...}), then the five Inflaters of {@code inflater};</li>
  *   <li>{@code paths}: 20,000 rounds of a {@link Deflater} made (through one helper) and ended in {@link #roundA}
  *       and in {@link #roundB}, where late rounds keep theirs instead: {@link #PATH_A_LEAKS} from roundA and
  *       {@link #PATH_B_LEAKS} from roundB, made by compiled code whose call paths the agent has seen thousands of
@@ -45,6 +48,26 @@ public final class JniMarkProgram {
         System.exit(0);
     }
 
+    /**
+     * The agent's Byte Buddy classes can go now. Usually the first full GC unloads them, but under CPU load their
+     * loader can stay reachable for a few seconds more (both CPUs kept busy: 8 runs in 38 needed a later GC; with C1
+     * only, {@code -XX:TieredStopAtLevel=1}, none in 20, so most likely a long C2 compilation of JDK code profiled
+     * with Byte Buddy's types holds them), so this collects every 250 ms, for at most 15 s, until the JVM has unloaded
+     * 500 classes.
+     */
+    private static int fullGcsUntilUnloaded() throws InterruptedException {
+        ClassLoadingMXBean classLoading = ManagementFactory.getClassLoadingMXBean();
+        long before = classLoading.getUnloadedClassCount();
+        for (int gcs = 1; gcs <= 60; gcs++) {
+            System.gc();
+            if (classLoading.getUnloadedClassCount() - before >= 500) {
+                return gcs;
+            }
+            TimeUnit.MILLISECONDS.sleep(250);
+        }
+        return -1;
+    }
+
     private static void run(String scenario) throws Exception {
         switch (scenario) {
             case "nofp" -> {
@@ -64,9 +87,7 @@ public final class JniMarkProgram {
                 System.out.println("RETRANSFORMED");
             }
             case "inflater-after-gc" -> {
-                for (int i = 0; i < 2; i++) {
-                    System.gc(); // the agent's Byte Buddy classes can go now
-                }
+                System.out.println("full GCs until Byte Buddy was unloaded: " + fullGcsUntilUnloaded());
                 System.out.println("JFR initialized: " + jdk.jfr.FlightRecorder.isInitialized());
                 byte[] compressed = compressed();
                 for (int i = 0; i < INFLATERS; i++) {
