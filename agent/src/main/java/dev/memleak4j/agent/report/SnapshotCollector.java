@@ -13,7 +13,11 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongFunction;
+import java.util.function.LongPredicate;
+import java.util.function.LongUnaryOperator;
 
 /** Reads the kernel's maps and groups what is outstanding by stack into a {@link Snapshot}. */
 public final class SnapshotCollector {
@@ -24,12 +28,15 @@ public final class SnapshotCollector {
     private final BpfTracker tracker;
     private final StackResolver resolver;
     private final WalkedStackTrimmer trimmer = new WalkedStackTrimmer();
+    /** Made once: a method reference is a new object at every evaluation (C1 does not elide it). */
+    private final LongFunction<long[]> readStack;
     private final Instant trackingSince;
 
     public SnapshotCollector(BpfTracker tracker, StackResolver resolver, Instant trackingSince) {
         this.tracker = tracker;
         this.resolver = resolver;
         this.trackingSince = trackingSince;
+        this.readStack = tracker::readStack;
     }
 
     /** Synchronized: the reporter and JMX clients may ask at once, and the stack trimmer is not thread-safe. */
@@ -57,7 +64,7 @@ public final class SnapshotCollector {
 
     /** The stack id the report groups by: the kernel's, or a shared one when a garbage tail was cut off. */
     private long canonicalId(long stackId) {
-        return trimmer.canonicalId(stackId, tracker::readStack);
+        return trimmer.canonicalId(stackId, readStack);
     }
 
     /** The frames of an id from {@link #canonicalId}. */
@@ -87,15 +94,20 @@ public final class SnapshotCollector {
     /**
      * Groups the outstanding allocations by stack as the kernel hands them over, a chunk at a time: the heap holds
      * one chunk and the groups, never every allocation (with show-allocs, each group keeps its largest blocks).
+     *
+     * <p>Two passes, because the first runs once per allocation (a million and more): it only adds the allocation to
+     * the group of its kernel stack id (and Java callers), with no boxing and no lambda; the second, once per group,
+     * maps the id to the one the report uses (a garbage tail cut off) and drops Java callers the walk already has.
      */
     private List<Group> fromAllocations(ReportSettings settings) {
         JniMarks marks = JniMarks.active();
         long pruneBegin = marks != null ? marks.pruneBegin() : 0;
         long now = System.nanoTime();
         long olderNanos = TimeUnit.MILLISECONDS.toNanos(settings.olderMillis());
+        boolean showAllocs = settings.showAllocs();
         // Grouped by native stack and, for allocations made inside a wrapped JNI method, by its Java callers.
-        Map<GroupKey, Group> byStack = new HashMap<>();
-        Map<Long, Boolean> reachesJava = new HashMap<>();
+        LongObjectMap<Group> byStack = new LongObjectMap<>();
+        Map<GroupKey, Group> byStackAndCallers = new HashMap<>();
         MarkList seenMarks = new MarkList();
         tracker.forEachAllocationChunk(table -> {
             for (int i = 0; i < table.size(); i++) {
@@ -109,20 +121,28 @@ public final class SnapshotCollector {
                 if (age < olderNanos) {
                     continue;
                 }
-                long stackId = canonicalId(table.stackId(i));
-                if (java != null && reachesJava.computeIfAbsent(stackId,
-                        id -> JniMarks.reachesJava(resolver.resolve(framesOf(id))))) {
-                    java = null; // the walk has the Java frames itself: one group per native stack, as without marks
+                long stackId = table.stackId(i);
+                Group group;
+                if (java == null) {
+                    group = byStack.get(stackId);
+                    if (group == null) {
+                        group = new Group(stackId, null);
+                        byStack.put(stackId, group);
+                    }
+                } else {
+                    GroupKey key = new GroupKey(stackId, java);
+                    group = byStackAndCallers.get(key);
+                    if (group == null) {
+                        group = new Group(stackId, java);
+                        byStackAndCallers.put(key, group);
+                    }
                 }
-                JavaStack callers = java;
-                Group group = byStack.computeIfAbsent(new GroupKey(stackId, java),
-                        key -> new Group(key.stackId(), callers));
                 group.bytes += table.bytes(i);
                 group.count++;
                 group.estimatedBytes += table.estimatedBytes(i);
                 group.estimatedCountMilli += table.estimatedCountMilli(i);
                 group.oldestAgeNanos = Math.max(group.oldestAgeNanos, age);
-                if (settings.showAllocs()) {
+                if (showAllocs) {
                     group.list(new Allocation(table.address(i), table.bytes(i), age));
                 }
             }
@@ -130,7 +150,32 @@ public final class SnapshotCollector {
         if (marks != null) {
             marks.prune(pruneBegin, seenMarks.sorted());
         }
-        return new ArrayList<>(byStack.values());
+        List<Group> raw = byStack.values();
+        raw.addAll(byStackAndCallers.values());
+        Map<Long, Boolean> reachesJava = new HashMap<>();
+        return merged(raw, this::canonicalId, id -> reachesJava.computeIfAbsent(id,
+                canonical -> JniMarks.reachesJava(resolver.resolve(framesOf(canonical)))));
+    }
+
+    /**
+     * The groups as the report shows them: kernel stacks with the same {@code canonicalId} (they differ only in a
+     * garbage tail) are one, and Java callers bound to a JNI mark are dropped where {@code reachesJava} says the
+     * stack's own walk reached Java code (one group per native stack then, as without marks).
+     */
+    static List<Group> merged(List<Group> raw, LongUnaryOperator canonicalId, LongPredicate reachesJava) {
+        Map<GroupKey, Group> merged = new HashMap<>();
+        for (Group group : raw) {
+            long id = canonicalId.applyAsLong(group.stackId);
+            JavaStack java = group.java != null && reachesJava.test(id) ? null : group.java;
+            GroupKey key = new GroupKey(id, java);
+            Group into = merged.get(key);
+            if (into == null) {
+                merged.put(key, group.stackId == id && group.java == java ? group : new Group(id, java).absorb(group));
+            } else {
+                into.absorb(group);
+            }
+        }
+        return new ArrayList<>(merged.values());
     }
 
     /** The JNI marks still carried by outstanding allocations (their bindings must be kept). */
@@ -153,9 +198,31 @@ public final class SnapshotCollector {
     }
 
     /** A native stack and, when the allocation was made in a wrapped JNI call, its Java callers (interned). */
-    private record GroupKey(long stackId, JavaStack java) {}
+    /**
+     * A native stack and, when the allocation was made in a wrapped JNI call, its Java callers (interned). Not a
+     * record: a record's equals and hashCode go through method handles, slow in the C1-only code of the agent.
+     */
+    private static final class GroupKey {
+        final long stackId;
+        final JavaStack java;
 
-    private static final class Group {
+        GroupKey(long stackId, JavaStack java) {
+            this.stackId = stackId;
+            this.java = java;
+        }
+
+        @Override
+        public boolean equals(Object other) {
+            return other instanceof GroupKey that && that.stackId == stackId && Objects.equals(that.java, java);
+        }
+
+        @Override
+        public int hashCode() {
+            return Long.hashCode(stackId) * 31 + (java == null ? 0 : java.hashCode());
+        }
+    }
+
+    static final class Group {
         final long stackId;
         /** The Java callers bound to the allocations' JNI mark, or null. */
         final JavaStack java;
@@ -182,6 +249,19 @@ public final class SnapshotCollector {
 
         long estimatedCount() {
             return (estimatedCountMilli + 500) / 1000;
+        }
+
+        /** Adds {@code other}'s allocations to this group's (two kernel stacks that the report shows as one). */
+        Group absorb(Group other) {
+            bytes += other.bytes;
+            count += other.count;
+            estimatedBytes += other.estimatedBytes;
+            estimatedCountMilli += other.estimatedCountMilli;
+            oldestAgeNanos = Math.max(oldestAgeNanos, other.oldestAgeNanos);
+            for (Allocation allocation : other.allocations) {
+                list(allocation);
+            }
+            return this;
         }
 
         /** Lists one block (show-allocs); keeps the MAX_LISTED_ALLOCATIONS largest, lowest address first on ties. */
