@@ -73,3 +73,11 @@ JNIEXPORT jlong JNICALL Java_dev_memleak4j_bench_NativeBench_allocatorCalls(JNIE
 
 	return calls ? (jlong)calls() : -1;
 }
+
+/* The address of the malloc this library calls (libc's, unless something is preloaded): where a bare uprobe goes. */
+JNIEXPORT jlong JNICALL Java_dev_memleak4j_bench_NativeBench_mallocAddress(JNIEnv *env, jclass type)
+{
+	void *(*volatile address)(size_t) = malloc;
+
+	return (jlong)(uintptr_t)address;
+}

@@ -577,6 +577,7 @@ public final class BenchMain {
         machine.put("OS", osRelease() + ", kernel " + read("/proc/sys/kernel/osrelease") + ", "
                 + command("getconf", "GNU_LIBC_VERSION"));
         machine.put("JDK", javaVersion());
+        machine.put("bare uprobe hit", BareUprobe.measure(benchLibrary));
         return machine;
     }
 

@@ -28,6 +28,9 @@ final class NativeBench {
     /** Allocator calls counted so far by the preloaded libbenchcount.so, or -1 when it is not preloaded. */
     static native long allocatorCalls();
 
+    /** The address of the malloc the loop above calls (for a bare probe on it, {@link BareUprobe}). */
+    static native long mallocAddress();
+
     /** Loads the library (the static initializer). */
     static void load() {}
 }
