@@ -197,7 +197,6 @@ public final class SnapshotCollector {
         }
     }
 
-    /** A native stack and, when the allocation was made in a wrapped JNI call, its Java callers (interned). */
     /**
      * A native stack and, when the allocation was made in a wrapped JNI call, its Java callers (interned). Not a
      * record: a record's equals and hashCode go through method handles, slow in the C1-only code of the agent.
