@@ -10,6 +10,8 @@ import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -64,6 +66,22 @@ class AllocatorFunctionsTest {
             assertEquals(e.getValue()[0], report.bytesFrom(frame), "bytes from " + e.getKey() + "\n" + report);
             assertEquals(e.getValue()[1], report.countFrom(frame), "allocations from " + e.getKey() + "\n" + report);
         }
+    }
+
+    /**
+     * The start line says what every allocator call now pays: the trap, timed on the starting thread before and
+     * after the attach. Any uprobe hit costs at least a few hundred ns (an exception into the kernel and back); the
+     * starting thread, ignored while it is timed, is the application's main thread again afterwards (its leaks above
+     * are counted).
+     */
+    @Test
+    void startLineSaysWhatAnAllocatorCallCostsOnThisHost() {
+        String line = run.agentLines().stream().filter(l -> l.contains("tracking native allocations")).findFirst()
+                .orElseThrow(() -> new AssertionError("no start line\n" + run.describe()));
+        Matcher cost = Pattern.compile("each allocator call now costs ~([0-9]+\\.[0-9]) us more").matcher(line);
+        assertTrue(cost.find(), line);
+        double micros = Double.parseDouble(cost.group(1));
+        assertTrue(micros >= 0.1 && micros < 1000, line);
     }
 
     @Test

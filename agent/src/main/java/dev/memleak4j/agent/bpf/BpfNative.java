@@ -55,6 +55,8 @@ final class BpfNative {
 
     static native boolean runInBackground0();
 
+    static native double allocatorPairNanos0(int pairs);
+
     /** The {@code jni_marks} BPF array, mmap-ed: 16 bytes (mark, hit) per slot, native byte order. */
     static native java.nio.ByteBuffer mapJniMarks0();
 

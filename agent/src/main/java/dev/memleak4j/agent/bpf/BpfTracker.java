@@ -257,6 +257,14 @@ public final class BpfTracker implements AutoCloseable {
         return BpfNative.runInBackground0();
     }
 
+    /**
+     * ns per malloc(64)/free pair on the calling thread (best of three runs of {@code pairs}); with the probes on and
+     * the thread ignored, the difference to a run before they were attached is what the traps add to every call.
+     */
+    public static double allocatorPairNanos(int pairs) {
+        return BpfNative.allocatorPairNanos0(pairs);
+    }
+
     /** The calling thread's kernel thread id. */
     public static int currentThreadId() {
         return BpfNative.currentThreadId0();
