@@ -400,6 +400,14 @@ public final class MemleakAgent {
         return session == null ? 0 : session.tracker.attachedProbes();
     }
 
+    /**
+     * ns the probes add to each allocator call of the application (the kernel's trap), timed when they were last
+     * attached; 0 while stopped or when it could not be told.
+     */
+    public synchronized long allocatorCallCostNanos() {
+        return session == null ? 0 : Math.round(callCostNanos);
+    }
+
     static void useInstrumentation(java.lang.instrument.Instrumentation given) {
         instrumentation = given;
     }

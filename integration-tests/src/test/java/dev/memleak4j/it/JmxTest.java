@@ -87,12 +87,16 @@ class JmxTest {
             client.call("invoke stopProbes");
             assertEquals("OK stopped: probes stopped", client.value("Status"));
             assertEquals("OK 0", client.value("AttachedProbes"));
+            assertEquals("OK 0", client.value("AllocatorCallCostNanos"), "no probes, no cost");
             assertTrue(client.value("ProbeMode").startsWith("OK stopped"));
             assertEquals(0, bpfLinks(program.pid()), "BPF links left after stopProbes (" + linksBefore + " before)");
 
             client.call("invoke startProbes");
             assertEquals("OK running", client.value("Status"));
             assertTrue(Integer.parseInt(client.value("AttachedProbes").substring(3)) > 0);
+            // timed again at this start, on the JMX client's connection thread: any trap costs 100 ns and more
+            long cost = Long.parseLong(client.value("AllocatorCallCostNanos").substring(3));
+            assertTrue(cost >= 100 && cost < 1_000_000, "AllocatorCallCostNanos " + cost);
             assertEquals(0, program.exit(), program.stderrText());
         }
     }

@@ -91,6 +91,12 @@ public final class NativeMemory implements NativeMemoryMXBean {
     }
 
     @Override
+    public long getAllocatorCallCostNanos() {
+        MemleakAgent agent = agent();
+        return agent == null ? 0 : agent.allocatorCallCostNanos();
+    }
+
+    @Override
     public String getAllocator() {
         MemleakAgent agent = agent();
         return agent == null ? "" : String.valueOf(agent.library());

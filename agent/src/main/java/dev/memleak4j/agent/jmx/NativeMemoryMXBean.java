@@ -24,6 +24,12 @@ public interface NativeMemoryMXBean {
     /** Uprobes attached now (0 when stopped). */
     int getAttachedProbes();
 
+    /**
+     * ns every allocator call of this JVM pays for the probes (the kernel's trap), timed at the last start; 0 when
+     * stopped. Times {@link #getAllocationCallsPerSecond()} and the free calls, it is the CPU the probes take.
+     */
+    long getAllocatorCallCostNanos();
+
     /** The library whose allocator is probed. */
     String getAllocator();
 
