@@ -1,7 +1,6 @@
 package dev.memleak4j.agent.report;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -106,6 +105,6 @@ final class LongObjectMap<V> {
 
     @Override
     public String toString() {
-        return "LongObjectMap" + Arrays.toString(values().toArray());
+        return "LongObjectMap" + values();
     }
 }
