@@ -1,9 +1,12 @@
 package dev.memleak4j.agent;
 
+import dev.memleak4j.agent.files.SafeFiles;
+
 import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.function.Consumer;
 import javax.management.MBeanServer;
 import javax.management.ObjectName;
@@ -31,10 +34,13 @@ final class OwnCodeCompilation {
 
     /** Adds the directive; on any failure (no such MBean, a JVM without directives) says why through {@code log}. */
     static void keepOutOfC2(Consumer<String> log) {
-        Path file = null;
+        Path dir = null;
         try {
-            file = Files.createTempFile("memleak4j-directives", ".json");
-            Files.writeString(file, DIRECTIVE, StandardCharsets.UTF_8);
+            // The JVM reads the file by name after this returns: in a private directory nobody else can swap it.
+            dir = SafeFiles.createPrivateDirectory(SafeFiles.temporaryDirectory(), "memleak4j-directives-");
+            Path file = dir.resolve("directives.json");
+            Files.writeString(file, DIRECTIVE, StandardCharsets.UTF_8, StandardOpenOption.CREATE_NEW,
+                    StandardOpenOption.WRITE);
             MBeanServer server = ManagementFactory.getPlatformMBeanServer();
             Object result = server.invoke(new ObjectName("com.sun.management:type=DiagnosticCommand"),
                     "compilerDirectivesAdd", new Object[] {new String[] {file.toString()}},
@@ -45,11 +51,11 @@ final class OwnCodeCompilation {
         } catch (Exception | LinkageError e) {
             log.accept("note: the agent's own code may be compiled by C2 (compiler directive not added: " + e + ")");
         } finally {
-            if (file != null) {
+            if (dir != null) {
                 try {
-                    Files.deleteIfExists(file);
+                    SafeFiles.deletePrivateDirectory(dir);
                 } catch (Exception e) {
-                    // a temporary file left behind is harmless
+                    // a private directory left behind is harmless
                 }
             }
         }

@@ -1,24 +1,43 @@
 package dev.memleak4j.agent.bpf;
 
+import dev.memleak4j.agent.files.SafeFiles;
+
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.Paths;
-import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.HexFormat;
+import java.util.Arrays;
 import java.util.List;
 
 /**
- * Loads libmemleak4j.so once per JVM. Tries, in order: the path in system property {@code memleak4j.library}, the
- * copy inside the agent jar (extracted under a content-hashed name so that two agent versions never share a file),
- * then {@code System.loadLibrary("memleak4j")}. A failure lists every place tried.
+ * Loads libmemleak4j.so once per JVM. Tries, in order: the path in system property {@code memleak4j.library} (the
+ * command line's own choice), the copy inside the agent jar, then {@code System.loadLibrary("memleak4j")}. A failure
+ * lists every place tried.
+ *
+ * <p>The agent runs as root, and whatever this class loads runs as root in the application. So the jar's copy is never
+ * looked up at a known path, where another user could have put a library of their own first: it is written into a new
+ * {@linkplain SafeFiles#createPrivateDirectory private directory} (mode 0700, made and checked by this process, under
+ * a path no other user can rename), read back and compared with the jar's bytes, and only then loaded. An anonymous
+ * file ({@code memfd_create}) would need native code before the native library is loaded, and
+ * {@code System.load} resolves {@code /proc/self/fd/N} to the memfd's name, which cannot be opened.
+ *
+ * <p>The file stays while the JVM runs (the kernel attaches uprobes to the library by its path, and the symbolizer
+ * reads it) and is deleted at exit; a directory left by a JVM that was killed is deleted by the next start of the
+ * same user once that JVM's pid is gone.
  */
 public final class NativeLibraryLoader {
     static final String RESOURCE = "/native/linux-x86_64/libmemleak4j.so";
+    static final String DIRECTORY_PREFIX = "memleak4j-lib-";
+    private static final String FILE_NAME = "libmemleak4j.so";
+    private static Path loadedFrom;
     private static boolean loaded;
 
     private NativeLibraryLoader() {}
@@ -35,12 +54,15 @@ public final class NativeLibraryLoader {
         try {
             Path extracted = extractFromJar();
             if (extracted != null && tryLoad(extracted, tried)) {
+                deleteAtExit(extracted.getParent());
                 return;
             }
             if (extracted == null) {
                 tried.add("jar resource " + RESOURCE + ": not in the agent jar");
+            } else {
+                SafeFiles.deletePrivateDirectory(extracted.getParent());
             }
-        } catch (IOException e) {
+        } catch (IOException | RuntimeException e) {
             tried.add("extracting " + RESOURCE + ": " + e.getMessage());
         }
         try {
@@ -54,10 +76,16 @@ public final class NativeLibraryLoader {
                 + System.getProperty("os.arch") + "; tried: " + String.join("; ", tried));
     }
 
+    /** The file the library was loaded from, or null when it came from {@code java.library.path} or is not loaded. */
+    public static synchronized Path loadedFrom() {
+        return loadedFrom;
+    }
+
     private static boolean tryLoad(Path path, List<String> tried) {
         try {
             System.load(path.toAbsolutePath().toString());
             loaded = true;
+            loadedFrom = path.toAbsolutePath();
             return true;
         } catch (UnsatisfiedLinkError e) {
             tried.add(path + ": " + e.getMessage());
@@ -65,7 +93,8 @@ public final class NativeLibraryLoader {
         }
     }
 
-    private static Path extractFromJar() throws IOException {
+    /** Writes the jar's library into a new private directory and returns its path, or null if the jar has none. */
+    static Path extractFromJar() throws IOException {
         byte[] content;
         try (InputStream in = NativeLibraryLoader.class.getResourceAsStream(RESOURCE)) {
             if (in == null) {
@@ -73,21 +102,69 @@ public final class NativeLibraryLoader {
             }
             content = in.readAllBytes();
         }
-        Path dir = Paths.get(System.getProperty("java.io.tmpdir"), "memleak4j-" + System.getProperty("user.name"));
-        Files.createDirectories(dir);
-        Path target = dir.resolve("libmemleak4j-" + sha256(content).substring(0, 16) + ".so");
-        if (!Files.exists(target) || Files.size(target) != content.length) {
-            // Write beside, then rename: another JVM may be loading the same file right now.
-            Path temp = Files.createTempFile(dir, "libmemleak4j", ".tmp");
-            Files.write(temp, content);
-            Files.move(temp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        deleteDirectoriesOfEndedProcesses(SafeFiles.temporaryDirectory());
+        Path dir = SafeFiles.createPrivateDirectory(SafeFiles.temporaryDirectory(), DIRECTORY_PREFIX);
+        try {
+            Path library = dir.resolve(FILE_NAME);
+            try (OutputStream out = Files.newOutputStream(library, StandardOpenOption.CREATE_NEW,
+                    StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
+                out.write(content);
+            }
+            Files.setPosixFilePermissions(library, PosixFilePermissions.fromString("r-x------"));
+            if (!Arrays.equals(sha256(Files.readAllBytes(library)), sha256(content))) {
+                throw new IOException(library + " does not hold the bytes just written to it");
+            }
+            return library;
+        } catch (IOException | RuntimeException e) {
+            SafeFiles.deletePrivateDirectory(dir);
+            throw e;
         }
-        return target;
     }
 
-    private static String sha256(byte[] content) {
+    /**
+     * Deletes our user's library directories whose JVM has ended (killed before its exit hook ran), so they do not pile
+     * up. Only directories that are still ours and private are touched, never through a link.
+     */
+    static void deleteDirectoriesOfEndedProcesses(Path parent) {
+        try (var entries = Files.newDirectoryStream(parent, DIRECTORY_PREFIX + "*")) {
+            int uid = SafeFiles.currentUid();
+            for (Path dir : entries) {
+                try {
+                    String rest = dir.getFileName().toString().substring(DIRECTORY_PREFIX.length());
+                    long pid = Long.parseLong(rest.substring(0, rest.indexOf('-')));
+                    var attributes = Files.readAttributes(dir, "unix:uid,mode,isDirectory", LinkOption.NOFOLLOW_LINKS);
+                    boolean privateAndOurs = (Boolean) attributes.get("isDirectory")
+                            && (Integer) attributes.get("uid") == uid
+                            && ((Integer) attributes.get("mode") & 07777) == 0700;
+                    if (privateAndOurs && ProcessHandle.of(pid).isEmpty()) {
+                        SafeFiles.deletePrivateDirectory(dir);
+                    }
+                } catch (IOException | RuntimeException e) {
+                    // Not one of ours, or gone meanwhile.
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // Leftovers cost disk space only; loading goes on.
+        }
+    }
+
+    private static void deleteAtExit(Path dir) {
         try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(content));
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                try {
+                    SafeFiles.deletePrivateDirectory(dir);
+                } catch (IOException e) {
+                    // The next start deletes it.
+                }
+            }, "memleak4j-library-cleanup"));
+        } catch (IllegalStateException e) {
+            // The JVM is already exiting.
+        }
+    }
+
+    private static byte[] sha256(byte[] content) {
+        try {
+            return MessageDigest.getInstance("SHA-256").digest(content);
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }

@@ -1,5 +1,7 @@
 package dev.memleak4j.agent.report;
 
+import dev.memleak4j.agent.files.SafeFiles;
+
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -7,7 +9,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.function.Consumer;
 
-/** Prints each snapshot as a memleak-style report, to stderr or to {@code output=FILE}. */
+/**
+ * Prints each snapshot as a memleak-style report, to stderr or to {@code output=FILE}, a new file that replaces what
+ * was there (see {@link SafeFiles#replaceWithStream}).
+ */
 public final class TextReportWriter implements Consumer<Snapshot>, AutoCloseable {
     private final PrintStream out;
 
@@ -20,7 +25,7 @@ public final class TextReportWriter implements Consumer<Snapshot>, AutoCloseable
             if (parent != null) {
                 Files.createDirectories(parent);
             }
-            out = new PrintStream(Files.newOutputStream(output), true, StandardCharsets.UTF_8);
+            out = new PrintStream(SafeFiles.replaceWithStream(output), true, StandardCharsets.UTF_8);
         }
     }
 
