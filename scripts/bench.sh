@@ -7,12 +7,18 @@
 #   BENCH_AGENT=/path/to/memleak4j-agent.jar scripts/bench.sh   # measure that jar (the agent is not built)
 #   BENCH_SKIP_BUILD=1 scripts/bench.sh                # use the jars already built
 # async-profiler comes from Maven Central (tools.profiler:async-profiler:4.2) and is cached in BENCH_CACHE
-# (default /tmp/memleak4j-bench); when it cannot be fetched its column is skipped with the reason.
+# (default ~/.cache/memleak4j-bench); when it cannot be fetched its column is skipped with the reason.
+# The bench runs as root and loads libraries from the cache, so the cache must be ours alone: never a shared /tmp
+# path another user could have made first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cache=${BENCH_CACHE:-/tmp/memleak4j-bench}
+cache=${BENCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/memleak4j-bench}
 agent=${BENCH_AGENT:-agent/target/memleak4j-agent.jar}
-mkdir -p "$cache"
+mkdir -p -m 0700 "$cache"
+if [ -L "$cache" ] || [ "$(stat -c %u "$cache")" != "$(id -u)" ] || [ $(( 0$(stat -c %a "$cache") & 022 )) -ne 0 ]; then
+    echo "[bench] $cache must be a directory of $(id -un) that no one else can write (set BENCH_CACHE)" >&2
+    exit 2
+fi
 
 if [ "${BENCH_SKIP_BUILD:-0}" != 1 ]; then
     if [ -n "${BENCH_AGENT:-}" ]; then

@@ -8,6 +8,7 @@ import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.ZonedDateTime;
@@ -94,6 +95,7 @@ public final class BenchMain {
     private BenchMain(Options options) throws IOException {
         this.options = options;
         this.benchJar = Path.of(BenchMain.class.getProtectionDomain().getCodeSource().getLocation().getPath());
+        checkOursAlone(Files.createDirectories(options.workDir));
         Path nativeDir = Files.createDirectories(options.workDir.resolve("native"));
         Files.createDirectories(options.workDir.resolve("logs"));
         this.benchLibrary = extract("libmemleak4jbench.so", nativeDir);
@@ -133,7 +135,7 @@ public final class BenchMain {
                 "  --million-hold SECONDS    how long they are held before memory is read (default 8)",
                 "  --java PATH               java for the child JVMs (default: this JVM's)",
                 "  --jvm-arg ARG             an extra argument for every child JVM (repeatable)",
-                "  --work-dir DIR            logs, extracted libraries, async-profiler output (default /tmp/memleak4j-bench)");
+                "  --work-dir DIR            logs, extracted libraries, async-profiler output (default ~/.cache/memleak4j-bench; ours alone)");
     }
 
     private void run() throws Exception {
@@ -648,6 +650,20 @@ public final class BenchMain {
 
     // ------------------------------------------------------------------------------------------------ helpers
 
+    /**
+     * The bench runs as root and loads the libraries it extracts into the work directory: a directory another user
+     * made or can write (a predictable /tmp path) would let them swap those libraries.
+     */
+    private static void checkOursAlone(Path dir) throws IOException {
+        Map<String, Object> attributes = Files.readAttributes(dir, "unix:uid,mode", LinkOption.NOFOLLOW_LINKS);
+        int uid = (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+        if (Files.isSymbolicLink(dir) || (Integer) attributes.get("uid") != uid
+                || ((Integer) attributes.get("mode") & 022) != 0) {
+            throw new IllegalStateException("the work directory " + dir + " must belong to uid " + uid
+                    + " and be writable by it alone: give another with --work-dir");
+        }
+    }
+
     private static Path extract(String name, Path dir) throws IOException {
         Path target = dir.resolve(name);
         try (InputStream in = BenchMain.class.getResourceAsStream("/native/" + name)) {
@@ -752,7 +768,7 @@ public final class BenchMain {
         long millionHoldMs = 8000;
         Path java = Path.of(System.getProperty("java.home"), "bin", "java");
         List<String> jvmArgs = new ArrayList<>();
-        Path workDir = Path.of("/tmp/memleak4j-bench");
+        Path workDir = Path.of(System.getProperty("user.home"), ".cache", "memleak4j-bench");
 
         static Options parse(String[] args) {
             Options options = new Options();
