@@ -2,6 +2,7 @@ package dev.memleak4j.agent;
 
 import java.nio.file.Path;
 import java.nio.file.Paths;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -65,6 +66,11 @@ public final class AgentOptions {
                 + "that allocations in native code without frame pointers still show their Java callers: globs "
                 + "separated by ':' (* any characters); '*' is every application class, JDK classes only when "
                 + "named (java.util.zip.*); none: off");
+        spec("leak-window", "SECONDS", "60", "how far back leak suspects look: a stack is growing when its "
+                + "outstanding bytes rose over this window with nothing freed (at least 3 reports; 10-86400)");
+        spec("exit-report", null, "on", "when the JVM exits (end of main, System.exit, SIGTERM), report what is "
+                + "still outstanding, however young ('older' does not apply), in every output, marked as the exit report; "
+                + "off: only the periodic reports");
         spec("verbose", null, "off", "print libbpf's messages and where each probe was placed");
         spec("help", null, "", "print this help; memleak4j does not start");
     }
@@ -93,6 +99,8 @@ public final class AgentOptions {
     private final long maxStacks;
     private final long maxThreads;
     private final String jniClasses;
+    private final boolean exitReport;
+    private final Duration leakWindow;
     private final boolean verbose;
     private final boolean help;
 
@@ -131,6 +139,8 @@ public final class AgentOptions {
         maxStacks = number("max-stacks", 1 << 14, 1, 1 << 22);
         maxThreads = number("max-threads", 4096, 16, 1 << 20);
         jniClasses = given.containsKey("jni-classes") ? classGlobs("jni-classes") : DEFAULT_JNI_CLASSES;
+        exitReport = !given.containsKey("exit-report") || flag("exit-report");
+        leakWindow = Duration.ofSeconds(number("leak-window", 60, 10, 86_400));
         verbose = flag("verbose");
         help = flag("help");
     }
@@ -396,6 +406,13 @@ public final class AgentOptions {
     public Path output() { return output; }
     /** null for no JSON file. */
     public Path json() { return json; }
+
+    /** How far back the leak detector looks. */
+    public Duration leakWindow() { return leakWindow; }
+
+    /** Whether the JVM's exit takes one more report of what is still outstanding. */
+    public boolean exitReport() { return exitReport; }
+
     public long maxAllocs() { return maxAllocs; }
     public long maxStacks() { return maxStacks; }
     public long maxThreads() { return maxThreads; }

@@ -175,7 +175,8 @@ public final class MemleakAgent {
             startJavaFrameNaming(tracker);
             // Before the reporter's clock starts: wrapping the JNI methods takes a second or two at start-up.
             JniMarks.start(instrumentation, tracker, options.jniClasses(), options.verbose(), MemleakAgent::log);
-            SnapshotCollector collector = new SnapshotCollector(tracker, new StackResolver(symbolizer), Instant.now());
+            SnapshotCollector collector = new SnapshotCollector(tracker, new StackResolver(symbolizer), Instant.now(),
+                    options.leakWindow());
             // The reporter thread exists and is marked as ours before any probe is attached: creating a thread
             // allocates natively on the creating thread, and that must not be reported as the application's.
             CountDownLatch marked = new CountDownLatch(1);
@@ -202,6 +203,9 @@ public final class MemleakAgent {
             });
             reporter.addListener(textWriter);
             reporter.addListener(snapshot -> extraListeners.forEach(listener -> listener.accept(snapshot)));
+            if (options.exitReport()) {
+                reporter.reportAtExit();
+            }
             starting = reporter;
             reporter.start();
             try {

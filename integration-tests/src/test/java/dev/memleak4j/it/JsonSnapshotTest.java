@@ -26,7 +26,8 @@ class JsonSnapshotTest {
     /** Field → JSON type, for the document, each stack, each frame and each listed allocation. */
     private static final Map<String, String> DOCUMENT = Map.ofEntries(Map.entry("schema", "string"),
             Map.entry("version", "number"), Map.entry("time", "string"), Map.entry("timeMillis", "number"),
-            Map.entry("pid", "number"), Map.entry("trackingSince", "string"), Map.entry("baselineTime", "string"),
+            Map.entry("pid", "number"), Map.entry("exitReport", "boolean"), Map.entry("trackingSince", "string"),
+            Map.entry("baselineTime", "string"),
             Map.entry("allocator", "string"), Map.entry("probeMode", "string"), Map.entry("attachedProbes", "number"),
             Map.entry("mapMemoryBytes", "number"), Map.entry("settings", "object"), Map.entry("sampling", "object"),
             Map.entry("outstanding", "object"), Map.entry("sinceBaseline", "object"), Map.entry("rates", "object"),

@@ -7,12 +7,26 @@ import java.util.regex.Pattern;
 
 /** One memleak-style report, parsed back from the agent's text output the way a user reads it. */
 final class Report {
+    private static final Pattern EXIT = Pattern.compile("^\\[\\d\\d:\\d\\d:\\d\\d\\] Exit report: .*$");
+    private static final Pattern SUSPECTS = Pattern.compile(
+            "^\\[\\d\\d:\\d\\d:\\d\\d\\] Leak suspects: (none|\\d+) growing over the last (\\d+) s \\((\\d+) steady, (\\d+) "
+                    + "transient, (\\d+) too new to tell\\)$");
+    private static final Pattern SUSPECT = Pattern.compile(
+            "^\\t#(\\d+) growing (-?\\d+) bytes/min since (\\S+), confidence (\\w+) \\((.*)\\): (\\d+) bytes in (\\d+) "
+                    + "allocations now$");
     private static final Pattern HEADER = Pattern.compile("^\\[\\d\\d:\\d\\d:\\d\\d\\] Top (\\d+) stacks with outstanding allocations:$");
     private static final Pattern ADDR = Pattern.compile("^\\taddr = ([0-9a-f]+) size = (\\d+)$");
     private static final Pattern SUMMARY = Pattern.compile("^\\t(\\d+) bytes in (\\d+) allocations from stack(.*)$");
     private static final Pattern FRAME = Pattern.compile("^\\t\\t0x([0-9a-f]{16})\\t(.*)$");
 
     record Allocation(long address, long size) {}
+
+    /** One entry of the "Leak suspects" section that comes before a report's top stacks. */
+    record Suspect(int rank, long bytesPerMinute, String since, String confidence, String evidence, long bytes,
+                   long count, List<String> frames) {}
+
+    /** The "Leak suspects" section's counts. */
+    record SuspectCounts(int growing, int steady, int transients, int tooNew) {}
 
     static final class Stack {
         final long bytes;
@@ -50,6 +64,11 @@ final class Report {
     }
 
     final int top;
+    /** Whether the JVM's exit took this report (an "Exit report:" line came right before its header). */
+    boolean atExit;
+    /** The leak suspects printed before this report's top stacks; null when there was no such section. */
+    List<Suspect> suspects;
+    SuspectCounts suspectCounts;
     final List<Stack> stacks = new ArrayList<>();
     final List<String> otherLines = new ArrayList<>();
 
@@ -61,10 +80,35 @@ final class Report {
         List<Report> reports = new ArrayList<>();
         Report current = null;
         List<Allocation> pendingAllocations = new ArrayList<>();
+        boolean exitLine = false;
+        List<Suspect> suspects = null;
+        SuspectCounts counts = null;
         for (String line : text.split("\n")) {
             Matcher m;
-            if ((m = HEADER.matcher(line)).matches()) {
+            if (EXIT.matcher(line).matches()) {
+                exitLine = true;
+            } else if ((m = SUSPECTS.matcher(line)).matches()) {
+                suspects = new ArrayList<>();
+                counts = new SuspectCounts(m.group(1).equals("none") ? 0 : Integer.parseInt(m.group(1)),
+                        Integer.parseInt(m.group(3)), Integer.parseInt(m.group(4)), Integer.parseInt(m.group(5)));
+            } else if (suspects != null && (m = SUSPECT.matcher(line)).matches()) {
+                suspects.add(new Suspect(Integer.parseInt(m.group(1)), Long.parseLong(m.group(2)), m.group(3),
+                        m.group(4), m.group(5), Long.parseLong(m.group(6)), Long.parseLong(m.group(7)),
+                        new ArrayList<>()));
+            } else if (suspects != null && line.startsWith("\t\t")) {
+                if (!suspects.isEmpty()) {
+                    suspects.get(suspects.size() - 1).frames().add(line.substring(2));
+                }
+            } else if (suspects != null && line.startsWith("\t... ")) {
+                continue; // more growing stacks than top
+            } else if ((m = HEADER.matcher(line)).matches()) {
                 current = new Report(Integer.parseInt(m.group(1)));
+                current.atExit = exitLine;
+                current.suspects = suspects;
+                current.suspectCounts = counts;
+                suspects = null;
+                counts = null;
+                exitLine = false;
                 reports.add(current);
                 pendingAllocations = new ArrayList<>();
             } else if (current == null) {

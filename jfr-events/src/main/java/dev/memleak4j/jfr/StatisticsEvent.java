@@ -112,4 +112,14 @@ public final class StatisticsEvent extends Event {
     @Description("Kernel memory held by memleak4j's BPF maps")
     @DataAmount
     public long mapMemory;
+
+    @Label("Memory Verdict")
+    @Description("The report's verdict on the process's memory: native-leak, arena-retention, untracked-malloc, "
+            + "outside-malloc or nothing-growing, with its figures")
+    public String memoryVerdict;
+
+    @Label("Resident Set")
+    @Description("The process's RSS at the report")
+    @DataAmount
+    public long rss;
 }

@@ -2,6 +2,7 @@ package dev.memleak4j.agent.jfr;
 
 import dev.memleak4j.agent.MemleakAgent;
 import dev.memleak4j.agent.bpf.Stat;
+import dev.memleak4j.agent.leaks.LeakDetector;
 import dev.memleak4j.agent.report.Allocation;
 import dev.memleak4j.agent.report.ReportSettings;
 import dev.memleak4j.agent.report.Snapshot;
@@ -10,6 +11,7 @@ import dev.memleak4j.agent.surfaces.Frames;
 import dev.memleak4j.agent.surfaces.ReportView;
 import dev.memleak4j.agent.surfaces.Surfaces;
 import dev.memleak4j.jfr.AllocationEvent;
+import dev.memleak4j.jfr.LeakSuspectEvent;
 import dev.memleak4j.jfr.OutstandingStackEvent;
 import dev.memleak4j.jfr.StatisticsEvent;
 import jdk.jfr.FlightRecorder;
@@ -35,6 +37,7 @@ public final class JfrEvents {
     private final Surfaces surfaces;
     private final Runnable statistics = this::emitStatistics;
     private final Runnable stacks = this::emitStacks;
+    private final Runnable suspects = this::emitSuspects;
     /** Until when the Allocation events have listed allocations (reporter thread only). */
     private Instant listedUntil;
     private final FlightRecorderListener onRecorderStart = new FlightRecorderListener() {
@@ -69,6 +72,7 @@ public final class JfrEvents {
         FlightRecorder.register(AllocationEvent.class);
         FlightRecorder.addPeriodicEvent(StatisticsEvent.class, statistics);
         FlightRecorder.addPeriodicEvent(OutstandingStackEvent.class, stacks);
+        FlightRecorder.addPeriodicEvent(LeakSuspectEvent.class, suspects);
     }
 
     public void uninstall() {
@@ -82,8 +86,10 @@ public final class JfrEvents {
         }
         FlightRecorder.removePeriodicEvent(statistics);
         FlightRecorder.removePeriodicEvent(stacks);
+        FlightRecorder.removePeriodicEvent(suspects);
         FlightRecorder.unregister(StatisticsEvent.class);
         FlightRecorder.unregister(OutstandingStackEvent.class);
+        FlightRecorder.unregister(LeakSuspectEvent.class);
         FlightRecorder.unregister(AllocationEvent.class);
     }
 
@@ -118,6 +124,10 @@ public final class JfrEvents {
         event.allocationsWithoutStack = view.withoutStack();
         event.allocationMapFill = view.allocationMapFill();
         event.mapMemory = running ? view.mapMemoryBytes() : 0;
+        if (snapshot.memory() != null) {
+            event.memoryVerdict = snapshot.memory().text();
+            event.rss = snapshot.memory().now().rssBytes();
+        }
         event.commit();
     }
 
@@ -146,6 +156,34 @@ public final class JfrEvents {
             event.topNativeFrame = stack.topNativeFrame();
             event.frameCount = report.frames().size();
             event.stack = stack.stackText();
+            event.commit();
+        }
+    }
+
+    private void emitSuspects() {
+        ReportView view = surfaces.view();
+        if (view == null || view.snapshot().leaks() == null) {
+            return;
+        }
+        long time = view.snapshot().time().toEpochMilli();
+        int rank = 0;
+        for (LeakDetector.Suspect suspect : view.snapshot().leaks().suspects()) {
+            LeakSuspectEvent event = new LeakSuspectEvent();
+            if (!event.shouldCommit()) {
+                return;
+            }
+            event.snapshotTime = time;
+            event.rank = ++rank;
+            event.stackId = suspect.stackId();
+            event.bytesPerMinute = Math.round(suspect.bytesPerMinute());
+            event.since = suspect.since().toEpochMilli();
+            event.confidence = suspect.confidence().text();
+            event.evidence = suspect.evidence();
+            event.bytes = suspect.bytes();
+            event.allocations = suspect.count();
+            event.topJavaFrame = Frames.topJava(suspect.frames());
+            event.topNativeFrame = Frames.topNative(suspect.frames());
+            event.stack = Frames.text(suspect.frames());
             event.commit();
         }
     }

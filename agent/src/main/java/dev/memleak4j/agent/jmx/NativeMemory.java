@@ -3,6 +3,7 @@ package dev.memleak4j.agent.jmx;
 import dev.memleak4j.agent.MemleakAgent;
 import dev.memleak4j.agent.bpf.Stat;
 import dev.memleak4j.agent.json.JsonSnapshot;
+import dev.memleak4j.agent.leaks.LeakDetector;
 import dev.memleak4j.agent.report.ReportSettings;
 import dev.memleak4j.agent.report.TextReport;
 import dev.memleak4j.agent.stacks.Frame;
@@ -201,6 +202,43 @@ public final class NativeMemory implements NativeMemoryMXBean {
     }
 
     @Override
+    public String getMemoryVerdict() {
+        ReportView view = view();
+        return view == null || view.snapshot().memory() == null ? "" : view.snapshot().memory().text();
+    }
+
+    @Override
+    public long getRssBytes() {
+        ReportView view = view();
+        return view == null || view.snapshot().memory() == null ? 0 : view.snapshot().memory().now().rssBytes();
+    }
+
+    @Override
+    public SuspectInfo[] getLeakSuspects() {
+        ReportView view = view();
+        if (view == null || view.snapshot().leaks() == null) {
+            return new SuspectInfo[0];
+        }
+        List<LeakDetector.Suspect> suspects = view.snapshot().leaks().suspects();
+        SuspectInfo[] infos = new SuspectInfo[suspects.size()];
+        for (int i = 0; i < infos.length; i++) {
+            LeakDetector.Suspect suspect = suspects.get(i);
+            infos[i] = new SuspectInfo(i + 1, Long.toHexString(suspect.stackId()),
+                    Math.round(suspect.bytesPerMinute()), suspect.since().toString(), suspect.confidence().text(),
+                    suspect.evidence(), suspect.bytes(), suspect.count(), texts(suspect.frames()));
+        }
+        return infos;
+    }
+
+    private static String[] texts(List<Frame> frames) {
+        String[] texts = new String[frames.size()];
+        for (int f = 0; f < texts.length; f++) {
+            texts[f] = frames.get(f).text();
+        }
+        return texts;
+    }
+
+    @Override
     public StackInfo[] getTopStacks() {
         ReportView view = view();
         if (view == null) {
@@ -210,11 +248,7 @@ public final class NativeMemory implements NativeMemoryMXBean {
         StackInfo[] infos = new StackInfo[stacks.size()];
         for (int i = 0; i < infos.length; i++) {
             ReportView.StackView stack = stacks.get(i);
-            List<Frame> frames = stack.report().frames();
-            String[] texts = new String[frames.size()];
-            for (int f = 0; f < texts.length; f++) {
-                texts[f] = frames.get(f).text();
-            }
+            String[] texts = texts(stack.report().frames());
             long age = stack.report().oldestAgeNanos();
             infos[i] = new StackInfo(stack.rank(), Long.toHexString(stack.report().stackId()), stack.report().bytes(),
                     stack.report().count(), age < 0 ? -1 : TimeUnit.NANOSECONDS.toMillis(age), stack.growthBytes(),

@@ -69,6 +69,21 @@ public interface NativeMemoryMXBean {
     /** Kernel memory of the BPF maps at the latest report. */
     long getMapMemoryBytes();
 
+    /**
+     * The latest report's verdict on the process's memory, one line: native leak, glibc arenas keeping freed memory,
+     * growth outside malloc or nothing growing, with RSS, glibc's figures and the JVM's pools; empty before the first.
+     */
+    String getMemoryVerdict();
+
+    /** The process's resident set at the latest report (0 before the first). */
+    long getRssBytes();
+
+    /**
+     * The leak suspects of the latest report: stacks whose outstanding bytes grew over the leak window with nothing
+     * freed, fastest-growing first; empty before the third report.
+     */
+    SuspectInfo[] getLeakSuspects();
+
     /** The latest report's top stacks, most outstanding bytes first. */
     StackInfo[] getTopStacks();
 

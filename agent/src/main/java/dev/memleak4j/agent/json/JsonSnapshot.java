@@ -7,6 +7,10 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.memleak4j.agent.MemleakAgent;
 import dev.memleak4j.agent.bpf.Stat;
+import dev.memleak4j.agent.leaks.LeakDetector;
+import dev.memleak4j.agent.memory.MallocStats;
+import dev.memleak4j.agent.memory.MemoryVerdict;
+import dev.memleak4j.agent.memory.ProcessMemory;
 import dev.memleak4j.agent.report.Allocation;
 import dev.memleak4j.agent.report.ReportSettings;
 import dev.memleak4j.agent.report.Snapshot;
@@ -15,6 +19,7 @@ import dev.memleak4j.agent.stacks.Frame;
 import dev.memleak4j.agent.surfaces.Frames;
 import dev.memleak4j.agent.surfaces.ReportView;
 
+import java.util.List;
 import java.util.Locale;
 
 /**
@@ -45,6 +50,7 @@ public final class JsonSnapshot {
         root.put("time", snapshot.time().toString());
         root.put("timeMillis", snapshot.time().toEpochMilli());
         root.put("pid", ProcessHandle.current().pid());
+        root.put("exitReport", snapshot.atExit());
         root.put("trackingSince", snapshot.trackingSince().toString());
         root.put("baselineTime", view.baselineTime().toString());
         root.put("allocator", String.valueOf(agent.library()));
@@ -103,6 +109,9 @@ public final class JsonSnapshot {
         losses.put("combinedMapFull", snapshot.stat(Stat.DROPPED_COMBINED_FULL));
         losses.put("returnsWithoutEntry", snapshot.stat(Stat.DROPPED_NO_PENDING));
 
+        putSuspects(root, snapshot.leaks());
+        putMemory(root, snapshot.memory());
+
         ArrayNode stacks = root.putArray("stacks");
         for (ReportView.StackView stack : view.stacks()) {
             StackReport report = stack.report();
@@ -118,23 +127,7 @@ public final class JsonSnapshot {
             node.put("growthSinceBaselineBytes", stack.growthSinceBaselineBytes());
             node.put("topJavaFrame", stack.topJavaFrame());
             node.put("topNativeFrame", stack.topNativeFrame());
-            ArrayNode frames = node.putArray("frames");
-            for (Frame frame : report.frames()) {
-                ObjectNode f = frames.addObject();
-                f.put("address", hex(frame.address()));
-                f.put("kind", Frames.kind(frame));
-                f.put("name", frame.name());
-                f.put("module", frame.module());
-                f.put("offset", frame.offset());
-                f.put("file", Frames.file(frame));
-                int line = Frames.line(frame);
-                if (line > 0) {
-                    f.put("line", line);
-                } else {
-                    f.putNull("line");
-                }
-                f.put("text", frame.text());
-            }
+            putFrames(node.putArray("frames"), report.frames());
             ArrayNode allocations = node.putArray("allocationList");
             for (Allocation allocation : report.allocations()) {
                 ObjectNode a = allocations.addObject();
@@ -146,6 +139,85 @@ public final class JsonSnapshot {
                     : Math.max(0, report.trackedCount() - report.allocations().size()));
         }
         return root;
+    }
+
+    /** The leak suspects of a periodic report (null in a snapshot taken on demand). */
+    private static void putSuspects(ObjectNode root, LeakDetector.Verdicts leaks) {
+        if (leaks == null) {
+            root.putNull("leakSuspects");
+            return;
+        }
+        ObjectNode node = root.putObject("leakSuspects");
+        node.put("windowSeconds", leaks.window().toSeconds());
+        node.put("steadyStacks", leaks.steady());
+        node.put("transientStacks", leaks.transients());
+        node.put("tooNewStacks", leaks.tooNew());
+        ArrayNode suspects = node.putArray("suspects");
+        int rank = 0;
+        for (LeakDetector.Suspect suspect : leaks.suspects()) {
+            ObjectNode s = suspects.addObject();
+            s.put("rank", ++rank);
+            s.put("stackId", hex(suspect.stackId()));
+            s.put("bytesPerMinute", Math.round(suspect.bytesPerMinute()));
+            s.put("since", suspect.since().toString());
+            s.put("confidence", suspect.confidence().text());
+            s.put("grewInIntervals", suspect.grewIn());
+            s.put("intervals", suspect.intervals());
+            s.put("bytes", suspect.bytes());
+            s.put("allocations", suspect.count());
+            putFrames(s.putArray("frames"), suspect.frames());
+        }
+    }
+
+    /** The verdict on the process's memory and its figures (null in a snapshot taken on demand). */
+    private static void putMemory(ObjectNode root, MemoryVerdict verdict) {
+        if (verdict == null) {
+            root.putNull("memory");
+            return;
+        }
+        ObjectNode node = root.putObject("memory");
+        ProcessMemory now = verdict.now();
+        node.put("verdict", verdict.kind().text());
+        node.put("text", verdict.text());
+        node.put("rssBytes", now.rssBytes());
+        node.put("rssGrowthBytesPerMinute", Math.round(verdict.rssGrowthPerMinute()));
+        MallocStats malloc = now.malloc();
+        if (malloc != null) {
+            node.put("mallocInUseBytes", malloc.allocatedBytes());
+            node.put("mallocFreeInArenasBytes", malloc.freeBytes());
+            node.put("mallocTopPadBytes", malloc.topPadBytes());
+            node.put("mallocMmappedBytes", malloc.mmappedBytes());
+        }
+        node.put("trackedBytes", now.trackedBytes());
+        node.put("heapCommittedBytes", now.heapCommittedBytes());
+        node.put("nonHeapCommittedBytes", now.nonHeapCommittedBytes());
+        node.put("directBufferBytes", now.directBufferBytes());
+        node.put("mappedBufferBytes", now.mappedBufferBytes());
+        node.put("threads", now.threads());
+        if (now.nmtCommittedBytes() >= 0) {
+            node.put("nmtCommittedBytes", now.nmtCommittedBytes());
+        } else {
+            node.putNull("nmtCommittedBytes");
+        }
+    }
+
+    private static void putFrames(ArrayNode frames, List<Frame> stack) {
+        for (Frame frame : stack) {
+            ObjectNode f = frames.addObject();
+            f.put("address", hex(frame.address()));
+            f.put("kind", Frames.kind(frame));
+            f.put("name", frame.name());
+            f.put("module", frame.module());
+            f.put("offset", frame.offset());
+            f.put("file", Frames.file(frame));
+            int line = Frames.line(frame);
+            if (line > 0) {
+                f.put("line", line);
+            } else {
+                f.putNull("line");
+            }
+            f.put("text", frame.text());
+        }
     }
 
     private static String hex(long value) {

@@ -15,6 +15,11 @@ import java.util.function.Supplier;
  * The agent's one thread: every interval it takes a snapshot and hands it to every listener (the text report, the
  * JSON file, the latest-snapshot holder that JFR and JMX read). Its own native allocations (symbolizing, reading
  * maps) are excluded from tracking by {@code onStart}, which runs on the thread itself before anything else.
+ *
+ * <p>With {@link #reportAtExit()}, the JVM's exit (end of {@code main}, {@code System.exit}, SIGTERM) makes it take
+ * one more snapshot, marked as the exit report, so that a JVM shorter than the interval, and the last interval of
+ * every JVM, are reported too. The exit hook only asks: the snapshot is taken on this thread, whose allocations are
+ * not tracked, and never on the hook's.
  */
 public final class Reporter implements Runnable {
     private final SnapshotCollector collector;
@@ -28,6 +33,11 @@ public final class Reporter implements Runnable {
     private volatile Runnable betweenReports = () -> { };
     private volatile boolean stopped;
     private volatile Thread thread;
+    /** Naps between reports wait on this, so that the exit hook can end them at once. */
+    private final Object wakeUp = new Object();
+    private volatile boolean exitRequested;
+    private final CountDownLatch exitReported = new CountDownLatch(1);
+    private Thread exitHook;
 
     /**
      * @param count          reports before stopping, 0 for unlimited
@@ -71,9 +81,41 @@ public final class Reporter implements Runnable {
         tracking.countDown();
     }
 
+    /**
+     * Takes one more report when the JVM exits, marked as the exit report; the JVM's exit waits for it at most
+     * {@code EXIT_REPORT_WAIT_SECONDS}. Call before {@link #start()}.
+     */
+    public synchronized void reportAtExit() {
+        exitHook = new Thread(this::exitReport, "memleak4j-exit-report");
+        Runtime.getRuntime().addShutdownHook(exitHook);
+    }
+
+    /** How long the JVM's exit waits for the exit report: a report of a million allocations takes ~1 s. */
+    private static final long EXIT_REPORT_WAIT_SECONDS = 10;
+
+    /** On the exit hook's thread: asks the reporter thread for the exit report and waits for it. */
+    private void exitReport() {
+        if (stopped || thread == null) {
+            return;
+        }
+        exitRequested = true;
+        synchronized (wakeUp) {
+            wakeUp.notifyAll();
+        }
+        try {
+            if (!exitReported.await(EXIT_REPORT_WAIT_SECONDS, TimeUnit.SECONDS)) {
+                System.err.println("memleak4j: the exit report took more than " + EXIT_REPORT_WAIT_SECONDS
+                        + " s; the JVM exits without it");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     /** Stops the thread and waits for it (unless called from it). */
     public void stop() {
         stopped = true;
+        removeExitHook();
         Thread current = thread;
         if (current != null && current != Thread.currentThread()) {
             current.interrupt();
@@ -82,6 +124,17 @@ public final class Reporter implements Runnable {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
+        }
+    }
+
+    private synchronized void removeExitHook() {
+        if (exitHook != null && Thread.currentThread() != exitHook) {
+            try {
+                Runtime.getRuntime().removeShutdownHook(exitHook);
+            } catch (IllegalStateException e) {
+                // The JVM is exiting already: the hook sees that the reporter stopped and returns.
+            }
+            exitHook = null;
         }
     }
 
@@ -102,15 +155,31 @@ public final class Reporter implements Runnable {
 
     @Override
     public void run() {
+        try {
+            report();
+        } finally {
+            exitReported.countDown();
+        }
+    }
+
+    private void report() {
         onStart.run();
         try {
-            tracking.await();
+            while (!tracking.await(200, TimeUnit.MILLISECONDS)) {
+                if (stopped || exitRequested) {
+                    return; // no probe was attached: nothing to report at exit
+                }
+            }
         } catch (InterruptedException e) {
             return;
         }
         long printed = 0;
         long last = System.nanoTime();
         while (!stopped) {
+            if (exitRequested) {
+                takeReport(printed, true);
+                return;
+            }
             try {
                 betweenReports.run();
             } catch (RuntimeException e) {
@@ -121,37 +190,50 @@ public final class Reporter implements Runnable {
             if (wait > 0) {
                 try {
                     // Short naps so that a shorter interval set at run time takes effect soon.
-                    TimeUnit.NANOSECONDS.sleep(Math.min(wait, TimeUnit.MILLISECONDS.toNanos(200)));
+                    synchronized (wakeUp) {
+                        if (!exitRequested) {
+                            TimeUnit.NANOSECONDS.timedWait(wakeUp, Math.min(wait,
+                                    TimeUnit.MILLISECONDS.toNanos(200)));
+                        }
+                    }
                 } catch (InterruptedException e) {
                     return;
                 }
                 continue;
             }
             last = due;
-            try {
-                long wall = System.nanoTime();
-                long cpu = threadCpuNanos();
-                Snapshot snapshot = collector.collect(settings.get());
-                for (Consumer<Snapshot> listener : listeners) {
-                    listener.accept(snapshot);
-                }
-                Consumer<String> log = verboseLog;
-                if (log != null) {
-                    log.accept(String.format("report %d took %d ms (%d ms of CPU)%s", printed + 1,
-                            (System.nanoTime() - wall) / 1_000_000, (threadCpuNanos() - cpu) / 1_000_000,
-                            jniCaptures()));
-                }
-            } catch (RuntimeException | OutOfMemoryError e) {
-                // The reporter must outlive a bad interval (a heap too small for this many allocations, a
-                // listener's bug): say so, and try again at the next one.
-                System.err.println("memleak4j: a report failed: " + e + "; the next interval tries again");
-            }
+            takeReport(printed, false);
             printed++;
             if (count > 0 && printed >= count) {
                 stopped = true;
+                removeExitHook();
                 onCountReached.run();
                 return;
             }
+        }
+    }
+
+    private void takeReport(long printed, boolean atExit) {
+        try {
+            long wall = System.nanoTime();
+            long cpu = threadCpuNanos();
+            // At exit nothing will be freed any more: 'older' (which hides blocks in flight) does not apply.
+            Snapshot snapshot = atExit ? collector.collectForReport(settings.get().withOlderMillis(0)).asExitReport()
+                    : collector.collectForReport(settings.get());
+            for (Consumer<Snapshot> listener : listeners) {
+                listener.accept(snapshot);
+            }
+            Consumer<String> log = verboseLog;
+            if (log != null) {
+                log.accept(String.format("%s took %d ms (%d ms of CPU)%s",
+                        atExit ? "the exit report" : "report " + (printed + 1),
+                        (System.nanoTime() - wall) / 1_000_000, (threadCpuNanos() - cpu) / 1_000_000,
+                        jniCaptures()));
+            }
+        } catch (RuntimeException | OutOfMemoryError e) {
+            // The reporter must outlive a bad interval (a heap too small for this many allocations, a
+            // listener's bug): say so, and try again at the next one.
+            System.err.println("memleak4j: a report failed: " + e + "; the next interval tries again");
         }
     }
 }

@@ -1,6 +1,8 @@
 package dev.memleak4j.agent.report;
 
 import dev.memleak4j.agent.bpf.Stat;
+import dev.memleak4j.agent.leaks.LeakDetector;
+import dev.memleak4j.agent.memory.MemoryVerdict;
 
 import java.time.Instant;
 import java.util.List;
@@ -21,9 +23,19 @@ import java.util.List;
  * @param stats         the kernel's counters, indexed by {@link Stat} ordinal (raw, not scaled)
  * @param trackingSince when the probes were attached
  * @param top           how many stacks were asked for
+ * @param atExit        taken when the JVM exited: what was still outstanding then
+ * @param leaks         the leak suspects and how the other stacks behave; null in a snapshot taken on demand
+ * @param memory        the verdict on the process's memory; null in a snapshot taken on demand
  */
 public record Snapshot(Instant time, List<StackReport> stacks, int stackCount, long totalBytes, long totalCount,
-                       long sampleRate, long sampleBytes, long sampleBytesNow, long[] stats, Instant trackingSince, int top) {
+                       long sampleRate, long sampleBytes, long sampleBytesNow, long[] stats, Instant trackingSince, int top,
+                       boolean atExit, LeakDetector.Verdicts leaks, MemoryVerdict memory) {
+    /** The same snapshot, marked as the one taken when the JVM exited. */
+    public Snapshot asExitReport() {
+        return new Snapshot(time, stacks, stackCount, totalBytes, totalCount, sampleRate, sampleBytes, sampleBytesNow,
+                stats, trackingSince, top, true, leaks, memory);
+    }
+
     public boolean estimated() {
         return sampleRate > 1 || sampleBytes > 0;
     }

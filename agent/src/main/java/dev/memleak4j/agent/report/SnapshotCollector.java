@@ -3,9 +3,14 @@ package dev.memleak4j.agent.report;
 import dev.memleak4j.agent.bpf.BpfTracker;
 import dev.memleak4j.agent.jni.JavaStack;
 import dev.memleak4j.agent.jni.JniMarks;
+import dev.memleak4j.agent.leaks.LeakDetector;
+import dev.memleak4j.agent.memory.MemoryVerdict;
+import dev.memleak4j.agent.memory.ProcessMemory;
+import dev.memleak4j.agent.stacks.Frame;
 import dev.memleak4j.agent.stacks.StackResolver;
 import dev.memleak4j.agent.stacks.WalkedStackTrimmer;
 
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -31,16 +36,37 @@ public final class SnapshotCollector {
     /** Made once: a method reference is a new object at every evaluation (C1 does not elide it). */
     private final LongFunction<long[]> readStack;
     private final Instant trackingSince;
+    private final LeakDetector leaks;
+    private final MemoryVerdict.Watch memory;
+    private final boolean nmtOn;
 
-    public SnapshotCollector(BpfTracker tracker, StackResolver resolver, Instant trackingSince) {
+    /** @param leakWindow how far back the leak suspects and the memory verdict look */
+    public SnapshotCollector(BpfTracker tracker, StackResolver resolver, Instant trackingSince, Duration leakWindow) {
         this.tracker = tracker;
         this.resolver = resolver;
         this.trackingSince = trackingSince;
         this.readStack = tracker::readStack;
+        this.leaks = new LeakDetector(leakWindow);
+        this.memory = new MemoryVerdict.Watch(leakWindow);
+        this.nmtOn = ProcessMemory.nmtOn();
+    }
+
+    /** A snapshot on demand (JMX, JFR): its stacks and counters, without leak suspects. */
+    public Snapshot collect(ReportSettings settings) {
+        return collect(settings, false);
+    }
+
+    /**
+     * The periodic report's snapshot: as {@link #collect}, and every stack's totals go into the leak detector's
+     * history, whose suspects the snapshot carries, with the verdict on the process's memory. Only the reporter calls
+     * this, once per report, so the histories have one point per interval.
+     */
+    public Snapshot collectForReport(ReportSettings settings) {
+        return collect(settings, true);
     }
 
     /** Synchronized: the reporter and JMX clients may ask at once, and the stack trimmer is not thread-safe. */
-    public synchronized Snapshot collect(ReportSettings settings) {
+    private synchronized Snapshot collect(ReportSettings settings, boolean forReport) {
         trimmer.newReport();
         List<Group> groups = settings.combinedOnly() ? fromCounters() : fromAllocations(settings);
         groups.sort(Comparator.comparingLong((Group g) -> g.estimatedBytes).reversed()
@@ -54,12 +80,35 @@ public final class SnapshotCollector {
         List<StackReport> top = new ArrayList<>();
         for (Group group : groups.subList(0, Math.min(settings.top(), groups.size()))) {
             top.add(new StackReport(group.reportId(), group.estimatedBytes, group.estimatedCount(), group.count,
-                    group.bytes,
-                    group.oldestAgeNanos, JniMarks.merge(resolver.resolve(framesOf(group.stackId)),
-                    group.java), group.listed()));
+                    group.bytes, group.oldestAgeNanos, frames(group), group.listed()));
         }
-        return new Snapshot(Instant.now(), List.copyOf(top), groups.size(), totalBytes, totalCount,
-                settings.sampleRate(), settings.sampleBytes(), tracker.sampleBytesNow(), tracker.readStats(), trackingSince, settings.top());
+        Instant time = Instant.now();
+        LeakDetector.Verdicts verdicts = forReport ? suspects(time, groups) : null;
+        MemoryVerdict verdict = forReport ? memory.update(ProcessMemory.readNow(totalBytes, nmtOn), verdicts) : null;
+        return new Snapshot(time, List.copyOf(top), groups.size(), totalBytes, totalCount,
+                settings.sampleRate(), settings.sampleBytes(), tracker.sampleBytesNow(), tracker.readStats(),
+                trackingSince, settings.top(), false, verdicts, verdict);
+    }
+
+    private List<Frame> frames(Group group) {
+        return JniMarks.merge(resolver.resolve(framesOf(group.stackId)), group.java);
+    }
+
+    /** Every stack into the leak detector; the suspects it finds, named. */
+    private LeakDetector.Verdicts suspects(Instant time, List<Group> groups) {
+        List<LeakDetector.StackTotals> totals = new ArrayList<>(groups.size());
+        Map<Long, Group> byId = new HashMap<>(groups.size() * 2);
+        for (Group group : groups) {
+            totals.add(new LeakDetector.StackTotals(group.reportId(), group.estimatedBytes, group.estimatedCount(),
+                    group.oldestAgeNanos));
+            byId.put(group.reportId(), group);
+        }
+        LeakDetector.Verdicts verdicts = leaks.update(time, totals);
+        List<LeakDetector.Suspect> named = new ArrayList<>(verdicts.suspects().size());
+        for (LeakDetector.Suspect suspect : verdicts.suspects()) {
+            named.add(suspect.withFrames(frames(byId.get(suspect.stackId()))));
+        }
+        return verdicts.withSuspects(named);
     }
 
     /** The stack id the report groups by: the kernel's, or a shared one when a garbage tail was cut off. */

@@ -1,6 +1,7 @@
 package dev.memleak4j.agent.report;
 
 import dev.memleak4j.agent.bpf.Stat;
+import dev.memleak4j.agent.leaks.LeakDetector;
 import dev.memleak4j.agent.stacks.Frame;
 
 import java.time.ZoneId;
@@ -16,6 +17,17 @@ public final class TextReport {
 
     public static String format(Snapshot snapshot) {
         StringBuilder out = new StringBuilder(4096);
+        if (snapshot.atExit()) {
+            out.append('[').append(CLOCK.format(snapshot.time()))
+                    .append("] Exit report: what was still outstanding when the JVM exited\n");
+        }
+        if (snapshot.leaks() != null) {
+            appendSuspects(out, snapshot);
+        }
+        if (snapshot.memory() != null) {
+            out.append('[').append(CLOCK.format(snapshot.time())).append("] Memory: ").append(snapshot.memory().text())
+                    .append('\n');
+        }
         out.append('[').append(CLOCK.format(snapshot.time())).append("] Top ").append(snapshot.top())
                 .append(" stacks with outstanding allocations:\n");
         String estimate = snapshot.samplingRaised()
@@ -44,6 +56,37 @@ public final class TextReport {
         }
         appendLosses(out, snapshot);
         return out.toString();
+    }
+
+    /** Frames of a suspect printed in the section: enough to recognise it; the whole stack is in the Top N. */
+    private static final int SUSPECT_FRAMES = 8;
+
+    /** "Leak suspects": the growing stacks, fastest first, and how many stacks are steady, transient or too new. */
+    private static void appendSuspects(StringBuilder out, Snapshot snapshot) {
+        LeakDetector.Verdicts leaks = snapshot.leaks();
+        List<LeakDetector.Suspect> suspects = leaks.suspects();
+        out.append('[').append(CLOCK.format(snapshot.time())).append("] Leak suspects: ")
+                .append(suspects.isEmpty() ? "none" : String.valueOf(suspects.size()))
+                .append(" growing over the last ").append(leaks.window().toSeconds()).append(" s (")
+                .append(leaks.steady()).append(" steady, ").append(leaks.transients()).append(" transient, ")
+                .append(leaks.tooNew()).append(" too new to tell)\n");
+        int rank = 0;
+        for (LeakDetector.Suspect suspect : suspects.subList(0, Math.min(snapshot.top(), suspects.size()))) {
+            out.append("\t#").append(++rank).append(" growing ").append(Math.round(suspect.bytesPerMinute()))
+                    .append(" bytes/min since ").append(CLOCK.format(suspect.since())).append(", confidence ")
+                    .append(suspect.confidence().text()).append(" (").append(suspect.evidence()).append("): ")
+                    .append(suspect.bytes()).append(" bytes in ").append(suspect.count()).append(" allocations now\n");
+            List<Frame> frames = suspect.frames();
+            for (Frame frame : frames.subList(0, Math.min(SUSPECT_FRAMES, frames.size()))) {
+                out.append("\t\t").append(frame.text()).append('\n');
+            }
+            if (frames.size() > SUSPECT_FRAMES) {
+                out.append("\t\t... ").append(frames.size() - SUSPECT_FRAMES).append(" more frames\n");
+            }
+        }
+        if (suspects.size() > snapshot.top()) {
+            out.append("\t... ").append(suspects.size() - snapshot.top()).append(" more growing stacks\n");
+        }
     }
 
     /** Nothing is lost silently: every allocation not tracked, or tracked without its stack, is counted here. */

@@ -1,0 +1,200 @@
+package dev.memleak4j.agent.leaks;
+
+import dev.memleak4j.agent.stacks.Frame;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Tells leaks from memory that is merely in use, from a short history of every stack's outstanding allocations over
+ * the last reports (not only the top N). Fed once per periodic report, on the reporter thread.
+ *
+ * <p>A stack is
+ * <ul>
+ *   <li><b>growing</b> when, over the window, its outstanding bytes rose in at least two intervals and in at least
+ *       half of them, most recently in the later half of the window, its allocation count never fell (nothing it
+ *       tracked was freed), and its oldest block has been outstanding for at least half the window (old blocks are
+ *       not being recycled): a leak suspect;</li>
+ *   <li><b>transient</b> when its blocks come and go: its count fell or reached zero in the window while its blocks
+ *       stayed young (compiler arenas, buffers in flight);</li>
+ *   <li><b>steady</b> otherwise: outstanding, but not growing (pools, caches that have filled);</li>
+ *   <li><b>too new to tell</b> while it has fewer than {@link #MIN_POINTS} reports of history.</li>
+ * </ul>
+ * Under sampling the counts are estimates that change only when a sampled block is allocated or freed, which keeps
+ * "never fell" meaningful: an estimate falls only when a tracked block was freed.
+ */
+public final class LeakDetector {
+    /** Reports of history a stack needs before it is classified: two intervals of change. */
+    public static final int MIN_POINTS = 3;
+
+    /** What the detector knows of one stack at one report. */
+    public record StackTotals(long stackId, long bytes, long count, long oldestAgeNanos) {}
+
+    private record Point(long timeNanos, long bytes, long count, long oldestAgeNanos) {}
+
+    private final Duration window;
+    private final Map<Long, List<Point>> histories = new HashMap<>();
+
+    public LeakDetector(Duration window) {
+        this.window = window;
+    }
+
+    public Duration window() {
+        return window;
+    }
+
+    /**
+     * Adds one report's totals (every stack with outstanding allocations) and classifies every stack.
+     *
+     * @param time when the report was taken
+     */
+    public Verdicts update(Instant time, List<StackTotals> stacks) {
+        long now = time.getEpochSecond() * 1_000_000_000L + time.getNano();
+        long oldest = now - window.toNanos();
+        Map<Long, StackTotals> present = new HashMap<>(stacks.size() * 2);
+        for (StackTotals stack : stacks) {
+            present.put(stack.stackId(), stack);
+            histories.computeIfAbsent(stack.stackId(), id -> new ArrayList<>())
+                    .add(new Point(now, stack.bytes(), stack.count(), stack.oldestAgeNanos()));
+        }
+        List<Suspect> growing = new ArrayList<>();
+        int steady = 0;
+        int transients = 0;
+        int tooNew = 0;
+        for (Iterator<Map.Entry<Long, List<Point>>> it = histories.entrySet().iterator(); it.hasNext(); ) {
+            Map.Entry<Long, List<Point>> entry = it.next();
+            List<Point> points = entry.getValue();
+            if (!present.containsKey(entry.getKey())) {
+                points.add(new Point(now, 0, 0, -1)); // nothing outstanding from it any more
+            }
+            // Keep one point older than the window (the change across its first interval counts too), and never
+            // fewer than MIN_POINTS, whatever the interval.
+            while (points.size() > MIN_POINTS && points.get(1).timeNanos() <= oldest) {
+                points.remove(0);
+            }
+            if (points.stream().allMatch(p -> p.count() == 0)) {
+                it.remove();
+                continue;
+            }
+            if (!present.containsKey(entry.getKey())) {
+                continue; // nothing outstanding: not counted, but its history shows that it comes and goes
+            }
+            switch (classify(points)) {
+                case GROWING -> growing.add(suspect(entry.getKey(), points));
+                case STEADY -> steady++;
+                case TRANSIENT -> transients++;
+                default -> tooNew++;
+            }
+        }
+        growing.sort(Comparator.comparingDouble(Suspect::bytesPerMinute).reversed()
+                .thenComparingLong(Suspect::stackId));
+        return new Verdicts(List.copyOf(growing), steady, transients, tooNew, window);
+    }
+
+    static Trend classify(List<Point> points) {
+        int n = points.size();
+        if (n < MIN_POINTS) {
+            return Trend.TOO_NEW;
+        }
+        Point first = points.get(0);
+        Point last = points.get(n - 1);
+        boolean fell = false;
+        int increases = 0;
+        int lastIncrease = -1;
+        for (int i = 1; i < n; i++) {
+            Point before = points.get(i - 1);
+            Point after = points.get(i);
+            if (after.count() < before.count() || after.count() == 0) {
+                fell = true;
+            }
+            if (after.bytes() > before.bytes()) {
+                increases++;
+                lastIncrease = i;
+            }
+        }
+        long span = last.timeNanos() - first.timeNanos();
+        // Unknown ages (combined-only: per-stack counters) cannot tell old blocks from new ones; the count must do.
+        boolean oldBlocksStay = last.oldestAgeNanos() < 0 || last.oldestAgeNanos() >= span / 2;
+        // Growth in most intervals: what grows in bursts and then rests (the JIT's metadata for the code it compiles,
+        // class loading) is not a leak's steady drip.
+        boolean mostIntervals = 2 * increases >= n - 1;
+        if (!fell && increases >= 2 && mostIntervals && lastIncrease >= n / 2 && last.bytes() > first.bytes()
+                && oldBlocksStay) {
+            return Trend.GROWING;
+        }
+        long typicalInterval = span / (n - 1);
+        if (fell && (last.oldestAgeNanos() >= 0 && last.oldestAgeNanos() < 2 * typicalInterval || points.stream().anyMatch(p -> p.count() == 0))) {
+            return Trend.TRANSIENT;
+        }
+        return Trend.STEADY;
+    }
+
+    private static Suspect suspect(long stackId, List<Point> points) {
+        Point first = points.get(0);
+        Point last = points.get(points.size() - 1);
+        int increases = 0;
+        for (int i = 1; i < points.size(); i++) {
+            if (points.get(i).bytes() > points.get(i - 1).bytes()) {
+                increases++;
+            }
+        }
+        int intervals = points.size() - 1;
+        double minutes = (last.timeNanos() - first.timeNanos()) / 60e9;
+        double perMinute = minutes > 0 ? (last.bytes() - first.bytes()) / minutes : 0;
+        Confidence confidence = increases >= 4 && intervals >= 4 ? Confidence.HIGH
+                : increases >= 3 ? Confidence.MEDIUM : Confidence.LOW;
+        long sinceNanos = last.timeNanos() - Math.max(0, last.oldestAgeNanos());
+        Instant since = Instant.ofEpochSecond(0, sinceNanos);
+        return new Suspect(stackId, last.bytes(), last.count(), perMinute, since, confidence, increases, intervals,
+                List.of());
+    }
+
+    /** How a stack's outstanding allocations behave over the window. */
+    public enum Trend { GROWING, STEADY, TRANSIENT, TOO_NEW }
+
+    /** How sure the detector is that a growing stack leaks: the more intervals it grew in, the surer. */
+    public enum Confidence {
+        HIGH, MEDIUM, LOW;
+
+        public String text() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
+
+    /**
+     * A growing stack.
+     *
+     * @param bytes          outstanding now (estimate when sampled)
+     * @param count          outstanding allocations now
+     * @param bytesPerMinute growth over the window
+     * @param since          when its oldest outstanding block was allocated
+     * @param grewIn         intervals of the window in which it grew
+     * @param intervals      intervals in the window
+     * @param frames         the stack, the allocator's direct caller first (empty until the collector names it)
+     */
+    public record Suspect(long stackId, long bytes, long count, double bytesPerMinute, Instant since,
+                          Confidence confidence, int grewIn, int intervals, List<Frame> frames) {
+        public Suspect withFrames(List<Frame> named) {
+            return new Suspect(stackId, bytes, count, bytesPerMinute, since, confidence, grewIn, intervals,
+                    List.copyOf(named));
+        }
+
+        /** Why it is suspected, in a few words. */
+        public String evidence() {
+            return "grew in " + grewIn + " of " + intervals + " intervals, none freed";
+        }
+    }
+
+    /** One report's classification: the suspects, fastest-growing first, and how many stacks are of each kind. */
+    public record Verdicts(List<Suspect> suspects, int steady, int transients, int tooNew, Duration window) {
+        public Verdicts withSuspects(List<Suspect> named) {
+            return new Verdicts(List.copyOf(named), steady, transients, tooNew, window);
+        }
+    }
+}

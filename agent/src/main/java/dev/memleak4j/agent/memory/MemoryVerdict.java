@@ -1,0 +1,162 @@
+package dev.memleak4j.agent.memory;
+
+import dev.memleak4j.agent.leaks.LeakDetector;
+
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.Locale;
+
+/**
+ * One line per report on the process's memory as a whole: what grows, and which kind of problem that is.
+ *
+ * @param kind    the verdict
+ * @param text    the line, figures and what to try included
+ * @param now     the figures at this report
+ * @param rssGrowthPerMinute RSS growth over the window, per minute
+ */
+public record MemoryVerdict(Kind kind, String text, ProcessMemory now, double rssGrowthPerMinute) {
+    /** The kinds of answer, from the question "why does my process's memory grow?". */
+    public enum Kind {
+        /** Outstanding malloc'd memory of tracked stacks grows: the suspects explain it. */
+        NATIVE_LEAK,
+        /** RSS grows while outstanding malloc bytes do not: glibc keeps freed memory in its arenas. */
+        ARENA_RETENTION,
+        /** malloc'd memory grows but no tracked stack does (filtered out by min-size, or from unprobed code). */
+        UNTRACKED_MALLOC,
+        /** RSS grows outside malloc: the Java heap, metaspace and code, thread stacks, mmap. */
+        OUTSIDE_MALLOC,
+        /** Nothing grows. */
+        NOTHING_GROWING;
+
+        public String text() {
+            return name().toLowerCase(Locale.ROOT).replace('_', '-');
+        }
+    }
+
+    /** Growth over the window below this share of RSS (and below {@link #MIN_GROWTH}) is noise, not growth. */
+    private static final double RSS_SHARE = 0.02;
+    private static final long MIN_GROWTH = 2L << 20;
+
+    /**
+     * Keeps the figures of the reports in the window and judges each new one against the oldest. Fed once per periodic
+     * report, on the reporter thread.
+     */
+    public static final class Watch {
+        private final Duration window;
+        private final Deque<ProcessMemory> history = new ArrayDeque<>();
+
+        public Watch(Duration window) {
+            this.window = window;
+        }
+
+        public MemoryVerdict update(ProcessMemory now, LeakDetector.Verdicts leaks) {
+            history.addLast(now);
+            // Keep one sample at or before the window's start, so the growth covers the whole window.
+            while (history.size() > 2 && !history.stream().skip(1).findFirst().get().time()
+                    .isAfter(now.time().minus(window))) {
+                history.removeFirst();
+            }
+            return judge(history.getFirst(), now, leaks);
+        }
+    }
+
+    static MemoryVerdict judge(ProcessMemory first, ProcessMemory now, LeakDetector.Verdicts leaks) {
+        double minutes = Duration.between(first.time(), now.time()).toNanos() / 60e9;
+        long rss = now.rssBytes() - first.rssBytes();
+        long threshold = Math.max(MIN_GROWTH, Math.round(now.rssBytes() * RSS_SHARE));
+        boolean rssGrows = minutes > 0 && rss > threshold;
+        MallocStats m0 = first.malloc();
+        MallocStats m1 = now.malloc();
+        long arenaFree = m0 != null && m1 != null ? m1.freeBytes() - m0.freeBytes() : 0;
+        long allocated = m0 != null && m1 != null ? m1.allocatedBytes() - m0.allocatedBytes() : 0;
+        long tracked = now.trackedBytes() - first.trackedBytes();
+        LeakDetector.Suspect top = leaks == null || leaks.suspects().isEmpty() ? null : leaks.suspects().get(0);
+        double perMinute = minutes > 0 ? rss / minutes : 0;
+
+        StringBuilder figures = new StringBuilder();
+        figures.append("RSS ").append(mib(now.rssBytes())).append(" (").append(rate(rss, minutes)).append(")");
+        if (m1 != null) {
+            figures.append(", malloc in use ").append(mib(m1.allocatedBytes())).append(" (").append(rate(allocated, minutes))
+                    .append("), free in arenas ").append(mib(m1.freeBytes())).append(" (").append(rate(arenaFree, minutes))
+                    .append("), top pad ").append(mib(m1.topPadBytes())).append(", mmapped ")
+                    .append(mib(m1.mmappedBytes()));
+        }
+        figures.append(", tracked ").append(mib(now.trackedBytes())).append(" (").append(rate(tracked, minutes))
+                .append("), direct buffers ").append(mib(now.directBufferBytes()));
+        if (now.nmtCommittedBytes() >= 0) {
+            figures.append(", NMT ").append(mib(now.nmtCommittedBytes()));
+        }
+
+        Kind kind;
+        String answer;
+        if (!rssGrows) {
+            if (top != null) {
+                kind = Kind.NATIVE_LEAK;
+                answer = "native leak in tracked allocations: suspect #1 grows " + mib(Math.round(top.bytesPerMinute()))
+                        + "/min (RSS not growing beyond noise yet)";
+            } else {
+                kind = Kind.NOTHING_GROWING;
+                answer = "nothing growing";
+            }
+        } else if (m1 != null && arenaFree * 2 >= rss && allocated * 4 < rss) {
+            kind = Kind.ARENA_RETENTION;
+            answer = "RSS grows while outstanding malloc bytes do not: glibc's arenas keep " + mib(m1.freeBytes())
+                    + " of freed memory; try MALLOC_ARENA_MAX=2 (fewer arenas) or calling malloc_trim(0)";
+        } else if (top != null && tracked * 4 >= rss) {
+            kind = Kind.NATIVE_LEAK;
+            answer = "native leak in tracked allocations: suspect #1 grows " + mib(Math.round(top.bytesPerMinute()))
+                    + "/min, tracked outstanding bytes " + rate(tracked, minutes) + " of RSS " + rate(rss, minutes);
+        } else if (m1 != null && allocated * 2 >= rss) {
+            kind = Kind.UNTRACKED_MALLOC;
+            answer = "malloc'd memory grows " + rate(allocated, minutes) + " but no tracked stack does: lower "
+                    + "min-size or sample-bytes, or it comes from code the probes do not see";
+        } else {
+            kind = Kind.OUTSIDE_MALLOC;
+            answer = "RSS grows outside malloc: " + outside(first, now, rss, minutes);
+        }
+        return new MemoryVerdict(kind, kind.text() + ": " + answer + "; " + figures, now, perMinute);
+    }
+
+    /** Which non-malloc figures grew, largest first in the text, or mmap and the like when none explains it. */
+    private static String outside(ProcessMemory first, ProcessMemory now, long rss, double minutes) {
+        StringBuilder out = new StringBuilder();
+        long heap = now.heapCommittedBytes() - first.heapCommittedBytes();
+        long nonHeap = now.nonHeapCommittedBytes() - first.nonHeapCommittedBytes();
+        long mapped = now.mappedBufferBytes() - first.mappedBufferBytes();
+        int threads = now.threads() - first.threads();
+        long explained = 0;
+        if (heap > 0) {
+            out.append("Java heap committed ").append(rate(heap, minutes)).append("; ");
+            explained += heap;
+        }
+        if (nonHeap > 0) {
+            out.append("metaspace and code cache ").append(rate(nonHeap, minutes)).append("; ");
+            explained += nonHeap;
+        }
+        if (mapped > 0) {
+            out.append("mapped buffers ").append(rate(mapped, minutes)).append("; ");
+            explained += mapped;
+        }
+        if (threads > 0) {
+            out.append(threads).append(" more threads (their stacks); ");
+        }
+        if (explained * 2 < rss) {
+            out.append("mmap or other memory outside malloc and the JVM's pools ")
+                    .append(rate(rss - explained, minutes)).append(" (see /proc/PID/smaps, or NMT with "
+                            + "-XX:NativeMemoryTracking=summary)");
+        } else {
+            out.setLength(out.length() - 2);
+        }
+        return out.toString();
+    }
+
+    private static String mib(long bytes) {
+        return String.format(Locale.ROOT, "%.1f MiB", bytes / 1048576.0);
+    }
+
+    private static String rate(long bytes, double minutes) {
+        double perMinute = minutes > 0 ? bytes / minutes : 0;
+        return String.format(Locale.ROOT, "%+.1f MiB/min", perMinute / 1048576.0);
+    }
+}

@@ -1,0 +1,120 @@
+package dev.memleak4j.it;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+/**
+ * A JVM shorter than the report interval still reports its leak: at its exit (System.exit, the end of main, SIGTERM)
+ * the agent reports what is still outstanding, in the text report and the JSON file, marked as the exit report.
+ */
+class ExitReportTest {
+    private static final long LEAK = 3L * 1_999_993;
+    private static final String OPTIONS = "interval=60,sample-bytes=0,min-size=1000000";
+
+    @BeforeAll
+    static void privileges() throws Exception {
+        Privileges.assumeBpf();
+    }
+
+    @Test
+    void systemExitReportsTheLeakWithExactBytes() throws Exception {
+        Path dir = AgentRun.tempDir("exit-system-exit");
+        Path json = dir.resolve("snapshot.json");
+        AgentRun run = AgentRun.withAgent(dir, OPTIONS + ",json=" + json, program("exit", "1000"), List.of());
+        assertEquals(3, run.exitCode, run.describe());
+        assertOnlyAnExitReportWithTheLeak(run);
+        JsonNode document = new ObjectMapper().readTree(Files.readString(json));
+        assertTrue(document.get("exitReport").asBoolean(), document.toString());
+        assertEquals(1, document.get("stacks").size(), document.toString());
+        assertEquals(LEAK, document.get("stacks").get(0).get("bytes").asLong());
+        assertEquals(3, document.get("stacks").get(0).get("allocations").asLong());
+    }
+
+    @Test
+    void theEndOfMainReportsTheLeak() throws Exception {
+        AgentRun run = AgentRun.withAgent(AgentRun.tempDir("exit-return"), OPTIONS, program("return", "1000"),
+                List.of());
+        assertEquals(0, run.exitCode, run.describe());
+        assertOnlyAnExitReportWithTheLeak(run);
+    }
+
+    @Test
+    void sigtermReportsTheLeak() throws Exception {
+        Path dir = AgentRun.tempDir("exit-sigterm");
+        Path report = dir.resolve("report.txt");
+        List<String> command = program("wait", "0");
+        command.add(1, "-javaagent:" + AgentRun.AGENT_JAR + "=" + OPTIONS + ",output=" + report);
+        Path out = dir.resolve("stdout.txt");
+        Process process = new ProcessBuilder(command).redirectOutput(out.toFile())
+                .redirectError(dir.resolve("stderr.txt").toFile()).start();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (!Files.readString(out).contains("LEAKS DONE")) {
+            if (System.nanoTime() > deadline || !process.isAlive()) {
+                process.destroyForcibly();
+                fail("the program did not leak: " + Files.readString(dir.resolve("stderr.txt")));
+            }
+            TimeUnit.MILLISECONDS.sleep(50);
+        }
+        process.destroy(); // SIGTERM
+        assertTrue(process.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(143, process.exitValue(), "128 + SIGTERM");
+        List<Report> reports = Report.parseAll(Files.readString(report));
+        assertEquals(1, reports.size(), Files.readString(report));
+        assertTrue(reports.get(0).atExit);
+        assertEquals(List.of(LEAK + " in 3"), leaks(reports.get(0)));
+    }
+
+    @Test
+    void exitReportOffLeavesOnlyThePeriodicReports() throws Exception {
+        AgentRun run = AgentRun.withAgent(AgentRun.tempDir("exit-off"), OPTIONS + ",exit-report=off",
+                program("exit", "1000"), List.of());
+        assertEquals(3, run.exitCode, run.describe());
+        assertEquals(List.of(), run.parsedReports(), run.describe());
+        assertFalse(run.reports.contains("Exit report"), run.describe());
+    }
+
+    @Test
+    void aLongerJvmReportsItsLastIntervalAtExitToo() throws Exception {
+        AgentRun run = AgentRun.withAgent(AgentRun.tempDir("exit-after-reports"),
+                "interval=1,sample-bytes=0,min-size=1000000", program("exit", "2500"), List.of());
+        assertEquals(3, run.exitCode, run.describe());
+        List<Report> reports = run.parsedReports();
+        assertTrue(reports.size() >= 2, run.describe());
+        for (Report report : reports.subList(0, reports.size() - 1)) {
+            assertFalse(report.atExit, run.describe());
+        }
+        Report last = reports.get(reports.size() - 1);
+        assertTrue(last.atExit, run.describe());
+        assertEquals(List.of(LEAK + " in 3"), leaks(last));
+    }
+
+    private static void assertOnlyAnExitReportWithTheLeak(AgentRun run) {
+        List<Report> reports = run.parsedReports();
+        assertEquals(1, reports.size(), "the interval never came; only the exit report\n" + run.describe());
+        assertTrue(reports.get(0).atExit, run.describe());
+        assertEquals(List.of(LEAK + " in 3"), leaks(reports.get(0)), run.describe());
+        assertTrue(reports.get(0).stacks.get(0).frames.stream().anyMatch(f -> f.startsWith(
+                "dev.memleak4j.it.programs.ExitProgram.main")), run.describe());
+    }
+
+    private static List<String> leaks(Report report) {
+        return report.stacks.stream().map(s -> s.bytes + " in " + s.count).toList();
+    }
+
+    private static List<String> program(String how, String sleepMillis) {
+        return new java.util.ArrayList<>(AgentRun.programCommand(AgentRun.javaBinary(), List.of(),
+                "dev.memleak4j.it.programs.ExitProgram", how, sleepMillis));
+    }
+}
