@@ -98,7 +98,8 @@ public final class JniMarkBridge {
             return;
         }
         ThreadSlot slot = SLOTS.get();
-        if (slot == null || slot.offset < 0) {
+        // A call begun before the marks stopped: its slot may belong to another thread in a later session.
+        if (slot == null || slot.offset < 0 || slot.generation != generation) {
             return;
         }
         ByteBuffer buffer = slot.buffer;
