@@ -9,7 +9,6 @@ import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The Java half of a leak's stack is named, in call order with the native half: JIT-compiled frames with an
@@ -17,7 +16,6 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  */
 class JavaFramesTest {
     private static final String PROGRAM = "dev.memleak4j.it.programs.JavaFramesProgram";
-    private static final Path JDK25 = Paths.get("/usr/lib/jvm/temurin-25-jdk-amd64/bin/java");
 
     private static AgentRun run(String java, String... jvmFlags) throws Exception {
         // Under -Xint the agent's own code is interpreted too, so its first report (parsing libjvm's symbols)
@@ -71,9 +69,9 @@ class JavaFramesTest {
     @Test
     void jitAndInterpretedFramesAreNamedOnJdk25() throws Exception {
         Privileges.assumeBpf();
-        assumeTrue(Files.isExecutable(JDK25), "skipped: no JDK 25 at " + JDK25);
-        assertCompiledWithInlinedCaller(leakStack(run(JDK25.toString(), "-XX:+PreserveFramePointer")));
-        Report.Stack interpreted = leakStack(run(JDK25.toString(), "-Xint"));
+        Privileges.require(Files.isExecutable(AgentRun.JDK25), "no JDK 25 at " + AgentRun.JDK25);
+        assertCompiledWithInlinedCaller(leakStack(run(AgentRun.JDK25.toString(), "-XX:+PreserveFramePointer")));
+        Report.Stack interpreted = leakStack(run(AgentRun.JDK25.toString(), "-Xint"));
         assertTrue(interpreted.indexOf("dev\\.memleak4j\\.it\\.programs\\.JavaFramesProgram\\.callSite \\[interpreted\\]") > 0,
                 interpreted.toString());
     }

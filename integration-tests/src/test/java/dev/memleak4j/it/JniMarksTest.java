@@ -17,7 +17,6 @@ import java.util.stream.Collectors;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * Native code without frame pointers must not cost the Java half of the stack: wrapped JNI methods mark their
@@ -27,7 +26,6 @@ class JniMarksTest {
     static final Path NOFP_LIBRARY = AgentRun.TEST_LIBRARY.resolveSibling("libnofp.so");
     private static final String PROGRAM = "dev.memleak4j.it.programs.JniMarkProgram";
     private static final String JAVA_CALLER = " [java caller]";
-    private static final Path JDK25 = Paths.get("/usr/lib/jvm/temurin-25-jdk-amd64/bin/java");
     /** Every zlib block of a Deflater is tracked (no sampling); the JVM's small blocks are left out. */
     private static final String PATHS_OPTIONS = "interval=1,older=0,top=200,sample-bytes=0,min-size=4000,verbose";
     private static final Pattern CAPTURES =
@@ -178,9 +176,9 @@ class JniMarksTest {
     @Test
     void knownCallPathsKeepTheirOwnJavaCallersOnJdk25() throws Exception {
         Privileges.assumeBpf();
-        assumeTrue(Files.isExecutable(JDK25), "skipped: no JDK 25 at " + JDK25);
+        Privileges.require(Files.isExecutable(AgentRun.JDK25), "no JDK 25 at " + AgentRun.JDK25);
         assertCallPathsApart(AgentRun.withAgent(AgentRun.tempDir("jni-paths-25"), PATHS_OPTIONS,
-                List.of(JDK25.toString(), "-cp", AgentRun.TEST_CLASSES.toString(), PROGRAM, "paths", "2500"),
+                List.of(AgentRun.JDK25.toString(), "-cp", AgentRun.TEST_CLASSES.toString(), PROGRAM, "paths", "2500"),
                 List.of()));
     }
 

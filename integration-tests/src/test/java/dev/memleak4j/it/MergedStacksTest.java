@@ -12,7 +12,6 @@ import java.util.stream.Collectors;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The leaks of issue 3 (a direct buffer, an Inflater never ended, a JNI library without frame pointers), made in one
@@ -24,7 +23,6 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 class MergedStacksTest {
     private static final String PROGRAM = "dev.memleak4j.it.programs.MergedStacksProgram";
     private static final String CLASS = PROGRAM.replace(".", "\\.") + "\\.";
-    private static final Path JDK25 = Paths.get("/usr/lib/jvm/temurin-25-jdk-amd64/bin/java");
     private static final int WARM_UP = 5000;
     /** Compile the call sites (blocking, at a fifth of the usual counts), each with its leak method inlined. */
     private static final List<String> JIT_FLAGS = List.of("-XX:+PreserveFramePointer",
@@ -94,15 +92,15 @@ class MergedStacksTest {
     @Test
     void leaksThroughAnInlinedMethodAreNamedAfterWarmUpOnJdk25() throws Exception {
         Privileges.assumeBpf();
-        assumeTrue(Files.isExecutable(JDK25), "skipped: no JDK 25 at " + JDK25);
-        assertAllLeaks(run(JDK25.toString(), Mode.JIT), Mode.JIT);
+        Privileges.require(Files.isExecutable(AgentRun.JDK25), "no JDK 25 at " + AgentRun.JDK25);
+        assertAllLeaks(run(AgentRun.JDK25.toString(), Mode.JIT), Mode.JIT);
     }
 
     @Test
     void leaksAreNamedUnderXintOnJdk25() throws Exception {
         Privileges.assumeBpf();
-        assumeTrue(Files.isExecutable(JDK25), "skipped: no JDK 25 at " + JDK25);
-        assertAllLeaks(run(JDK25.toString(), Mode.XINT), Mode.XINT);
+        Privileges.require(Files.isExecutable(AgentRun.JDK25), "no JDK 25 at " + AgentRun.JDK25);
+        assertAllLeaks(run(AgentRun.JDK25.toString(), Mode.XINT), Mode.XINT);
     }
 
     /** The stacks whose first frame matches {@code top} and that name the program's {@code leakMethod}. */
