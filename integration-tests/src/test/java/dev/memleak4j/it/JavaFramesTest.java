@@ -39,9 +39,13 @@ class JavaFramesTest {
     }
 
     private static void assertCompiledWithInlinedCaller(Report.Stack stack) {
-        int allocate = stack.indexOf("dev\\.memleak4j\\.it\\.programs\\.JavaFramesProgram\\.allocate(:\\d+)? \\[inlined\\]");
-        int caller = stack.indexOf("dev\\.memleak4j\\.it\\.programs\\.JavaFramesProgram\\.callSite(:\\d+)? \\[jit\\]");
-        int main = stack.indexOf("dev\\.memleak4j\\.it\\.programs\\.JavaFramesProgram\\.main(:\\d+)? \\[(interpreted|jit)\\]");
+        // Each frame with the line of the program's source it is at.
+        int allocate = stack.indexOf(SourceLines.frame(PROGRAM, "allocate", "JavaFramesProgram.java",
+                "return LeakLib.viaMalloc(size);", "inlined"));
+        int caller = stack.indexOf(SourceLines.frame(PROGRAM, "callSite", "JavaFramesProgram.java",
+                "return allocate(size);", "jit"));
+        int main = stack.indexOf(SourceLines.frame(PROGRAM, "main", "JavaFramesProgram.java",
+                "callSite(LEAK_SIZE);", "interpreted|jit"));
         assertTrue(allocate > 0, "allocate is named as inlined: " + stack);
         assertTrue(caller == allocate + 1, "callSite's compiled frame follows its inlined callee: " + stack);
         assertTrue(main == caller + 1, "main calls callSite: " + stack);
@@ -91,10 +95,13 @@ class JavaFramesTest {
         // The JVM's os::malloc rounds the request up to 8 bytes (1,333,337 -> 1,333,344 on JDK 17).
         assertTrue(stack.bytes >= 3 * 1_333_337L && stack.bytes <= 3 * 1_333_360L, stack.toString());
         assertEquals(3, stack.count, stack.toString());
-        int allocateDirect = stack.indexOf("java\\.nio\\.ByteBuffer\\.allocateDirect(:\\d+)? \\[(interpreted|jit|inlined)\\]");
-        int leak = stack.indexOf(
-                "dev\\.memleak4j\\.it\\.programs\\.DirectBufferProgram\\.leakDirectBuffers(:\\d+)? \\[(interpreted|jit|inlined)\\]");
-        int main = stack.indexOf("dev\\.memleak4j\\.it\\.programs\\.DirectBufferProgram\\.main(:\\d+)? \\[(interpreted|jit)\\]");
+        // The JDK's own line is not this test's to know: compiled, it has one; interpreted, none.
+        int allocateDirect = stack.indexOf("java\\.nio\\.ByteBuffer\\.allocateDirect(:\\d+ \\[(jit|inlined)\\]| \\[interpreted\\])");
+        String program = "dev.memleak4j.it.programs.DirectBufferProgram";
+        int leak = stack.indexOf(SourceLines.frame(program, "leakDirectBuffers", "DirectBufferProgram.java",
+                "KEPT.add(ByteBuffer.allocateDirect(CAPACITY));", "interpreted|jit|inlined"));
+        int main = stack.indexOf(SourceLines.frame(program, "main", "DirectBufferProgram.java",
+                "        leakDirectBuffers();", "interpreted|jit"));
         assertTrue(allocateDirect > 0 && leak > allocateDirect && main == leak + 1,
                 "the Java callers, in order, above the JVM's os::malloc: " + stack);
     }

@@ -118,18 +118,20 @@ class MergedStacksTest {
      * pointers, as the Java callers bound to the JNI mark ({@code [java caller]}, inlined methods included).
      * Returns the leak method's index.
      */
-    private static int assertCallers(Report.Stack stack, Mode mode, String leakMethod, boolean javaCallers) {
+    private static int assertCallers(Report.Stack stack, Mode mode, String leakMethod, String leakCode,
+                                     boolean javaCallers) {
         String callSite = leakMethod.replace("Leak", "CallSite");
         int leak = stack.indexOf(CLASS + leakMethod + "(:\\d+)? \\[.*");
-        List<String> expected;
-        if (javaCallers) {
-            expected = List.of(CLASS + leakMethod + ":\\d+ \\[java caller\\]", CLASS + callSite + ":\\d+ \\[java caller\\]",
-                    CLASS + "round:\\d+ \\[java caller\\]", CLASS + "main:\\d+ \\[java caller\\]");
-        } else {
-            expected = List.of(CLASS + leakMethod + "(:\\d+)? \\[" + mode.leakKind() + "\\]",
-                    CLASS + callSite + "(:\\d+)? \\[" + mode.callSiteKind() + "\\]",
-                    CLASS + "round(:\\d+)? \\[(jit|inlined|interpreted)\\]",
-                    CLASS + "main(:\\d+)? \\[(jit|inlined|interpreted)\\]");
+        // Each frame at the line of MergedStacksProgram.java it is at (interpreted frames have none).
+        String source = "MergedStacksProgram.java";
+        String[] callers = {leakMethod, callSite, "round", "main"};
+        String[] code = {leakCode, "return " + leakMethod + "(", " = " + callSite + "(",
+                "round(i < warmUp ? WARM_UP_CAPACITY"};
+        String[] kinds = javaCallers ? new String[] {"java caller", "java caller", "java caller", "java caller"}
+                : new String[] {mode.leakKind(), mode.callSiteKind(), "jit|inlined|interpreted", "jit|inlined|interpreted"};
+        List<String> expected = new ArrayList<>();
+        for (int i = 0; i < callers.length; i++) {
+            expected.add(SourceLines.frame(PROGRAM, callers[i], source, code[i], kinds[i]));
         }
         assertTrue(leak > 0 && leak + expected.size() <= stack.frames.size(), "no " + leakMethod + " in " + stack);
         for (int i = 0; i < expected.size(); i++) {
@@ -155,7 +157,7 @@ class MergedStacksTest {
         assertEquals((long) MergedStacksProgram.LEAKS * MergedStacksProgram.DIRECT_CAPACITY, stack.bytes,
                 stack.toString());
         assertEquals(MergedStacksProgram.LEAKS, stack.count, stack.toString());
-        int leak = assertCallers(stack, mode, "directLeak", false);
+        int leak = assertCallers(stack, mode, "directLeak", "return ByteBuffer.allocateDirect(capacity);", false);
         int allocateDirect = stack.indexOf("java\\.nio\\.ByteBuffer\\.allocateDirect(:\\d+)? \\["
                 + (mode == Mode.JIT ? "(inlined|jit)" : "interpreted") + "\\]");
         int nativeMethod = stack.indexOf("jdk\\.internal\\.misc\\.Unsafe\\.allocateMemory0 \\[(native wrapper|interpreted)\\]");
@@ -179,7 +181,7 @@ class MergedStacksTest {
         assertEquals(MergedStacksProgram.LEAKS, stack.count, stack.toString());
         assertEquals(1L, report.stacks.stream().filter(s -> s.topFrame().startsWith("nofp_allocate_state+")).count(),
                 "nothing else from the library (its freed blocks):\n" + report);
-        int leak = assertCallers(stack, mode, "noFpLeak", true);
+        int leak = assertCallers(stack, mode, "noFpLeak", "return NoFpLib.leak(size);", true);
         assertEquals("dev.memleak4j.it.programs.NoFpLib.leak [java caller]", stack.frames.get(leak - 1), stack.toString());
     }
 
@@ -208,8 +210,9 @@ class MergedStacksTest {
             assertEquals(stack.allocations.stream().mapToLong(Report.Allocation::size).sum(), stack.bytes, stack.toString());
             int leak = stack.indexOf(CLASS + "inflaterLeak(:\\d+)? \\[.*");
             boolean javaCallers = isJavaCaller(stack.frames.get(leak));
-            assertCallers(stack, mode, "inflaterLeak", javaCallers);
             String jdkMethod = state.contains(stack) ? "<init>" : "inflate";
+            assertCallers(stack, mode, "inflaterLeak", state.contains(stack) ? "Inflater inflater = new Inflater();"
+                    : "inflater.inflate(new byte[1024]);", javaCallers);
             assertTrue(stack.frames.get(leak - 1).matches("java\\.util\\.zip\\.Inflater\\." + jdkMethod + "(:\\d+)? \\[.*"),
                     "Inflater." + jdkMethod + " calls zlib: " + stack);
             if (stack.topFrame().contains("[libzip.so")) {
