@@ -299,6 +299,20 @@ public final class JniMarks {
     }
 
     /**
+     * JNI calls whose allocations are reported without their Java callers although marked: bindings beyond
+     * {@link #MAX_BINDINGS}, and captures or thread registrations that failed. For the report's losses line.
+     */
+    public long javaCallersLost() {
+        long failures;
+        try {
+            failures = Bridge.failures();
+        } catch (LinkageError e) {
+            failures = 0; // the bridge never loaded: nothing failed in it
+        }
+        return dropped.get() + failures;
+    }
+
+    /**
      * Captures of Java callers so far: {@code [0]} all, {@code [1]} those of a call path walked before (no JVMTI).
      * For diagnostics (verbose) and tests.
      */
@@ -399,6 +413,10 @@ public final class JniMarks {
 
         static void uninstall() {
             JniMarkBridge.uninstall();
+        }
+
+        static long failures() {
+            return JniMarkBridge.failures();
         }
     }
 }
