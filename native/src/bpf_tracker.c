@@ -32,6 +32,14 @@ static bool sessions;
 /* Entries of the BPF side's sampling_settings in use; entry 0 ("every call") is there from the start. */
 static int sampling_settings_used;
 static bool verbose_libbpf;
+/*
+ * Where the JVM sees the jni_marks array. Kept for the life of the process: threads inside a wrapped JNI call when the
+ * probes stop still write their slot on the way out, so on close the BPF map's pages are replaced in place by
+ * anonymous ones (the map is freed, the writes land harmlessly), and the next start maps its array at the same place.
+ */
+static void *marks_region;
+static size_t marks_region_bytes;
+static bool marks_mapped;
 /* The last warning libbpf printed: the best explanation to hand the user on failure. */
 static char last_libbpf_message[512];
 
@@ -302,6 +310,22 @@ int tracker_attached_count(void)
 	return link_count + session_link_count;
 }
 
+/* Drops the mapping's hold on the jni_marks map; the addresses stay valid (zeroed anonymous memory). */
+static void unmap_jni_marks(void)
+{
+	if (!marks_mapped)
+		return;
+	if (mmap(marks_region, marks_region_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+		 -1, 0) == MAP_FAILED) {
+		/* Cannot happen short of the kernel running out of memory: say so, the map then stays until exit. */
+		fprintf(stderr, "memleak4j: the jni_marks BPF array could not be unmapped (%s); its %zu bytes stay in "
+			"the kernel until the JVM exits\n", strerror(errno), marks_region_bytes);
+		marks_region = NULL;
+		marks_region_bytes = 0;
+	}
+	marks_mapped = false;
+}
+
 void tracker_close(void)
 {
 	/* Links first: no probe may fire into maps that are going away. */
@@ -311,6 +335,7 @@ void tracker_close(void)
 	for (int i = 0; i < session_link_count; i++)
 		close(session_links[i]);
 	session_link_count = 0;
+	unmap_jni_marks();
 	if (skel)
 		memleak_bpf__destroy(skel);
 	skel = NULL;
@@ -577,13 +602,27 @@ void *tracker_map_jni_marks(size_t *slots, char *err, size_t err_len)
 	}
 	*slots = bpf_map__max_entries(skel->maps.jni_marks);
 	bytes = (*slots * sizeof(struct jni_mark) + page - 1) / page * page;
-	/* Never unmapped: JNI wrappers may still write to it; the mapping keeps the map alive after close. */
-	memory = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(skel->maps.jni_marks), 0);
+	if (marks_mapped)
+		return marks_region;
+	/* In the region of an earlier start when it is large enough; otherwise a new one (the old stays anonymous). */
+	memory = mmap(bytes <= marks_region_bytes ? marks_region : NULL, bytes, PROT_READ | PROT_WRITE,
+		      MAP_SHARED | (bytes <= marks_region_bytes ? MAP_FIXED : 0), bpf_map__fd(skel->maps.jni_marks), 0);
 	if (memory == MAP_FAILED) {
+		int error = errno;
+
+		/* A failed MAP_FIXED may have dropped the old pages: late writers of an earlier start need them. */
+		if (bytes <= marks_region_bytes)
+			mmap(marks_region, marks_region_bytes, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
 		*slots = 0;
-		fail(err, err_len, errno, "mapping the jni_marks BPF array failed");
+		fail(err, err_len, error, "mapping the jni_marks BPF array failed");
 		return NULL;
 	}
+	if (bytes > marks_region_bytes) {
+		marks_region = memory;
+		marks_region_bytes = bytes;
+	}
+	marks_mapped = true;
 	return memory;
 }
 

@@ -63,7 +63,8 @@ uint64_t tracker_map_memory(void);
 int tracker_attached_count(void);
 /*
  * Maps the `jni_marks` array (struct jni_mark per slot) into this process for the JVM to write; *slots gets its
- * length. Returns NULL with a message in err on failure. The mapping is never unmapped (see the .c file).
+ * length. Returns NULL with a message in err on failure. tracker_close drops the mapping's hold on the map; the
+ * addresses stay writable (anonymous memory) and the next start maps its array there again (see the .c file).
  */
 void *tracker_map_jni_marks(size_t *slots, char *err, size_t err_len);
 /* Binds (set) or unbinds a thread id to a `jni_marks` slot in `thread_slots`. 0 or a negative errno. */

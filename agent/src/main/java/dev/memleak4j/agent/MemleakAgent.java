@@ -208,10 +208,16 @@ public final class MemleakAgent {
             }
             starting = reporter;
             reporter.start();
+            boolean reporterMarked = false;
             try {
-                marked.await(10, TimeUnit.SECONDS);
+                reporterMarked = marked.await(10, TimeUnit.SECONDS);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
+            }
+            if (!reporterMarked) {
+                // Not silently: its own allocations would be reported as the application's.
+                log("note: the report thread was not excluded from tracking within 10 s: the agent's own allocations "
+                        + "on it may show in the reports");
             }
             double pairBefore = BpfTracker.allocatorPairNanos(TIMED_PAIRS);
             List<AllocatorProbes.Placement> placements = AllocatorProbes.attach(tracker, library,

@@ -17,6 +17,8 @@ final class AgentRun {
     static final Path AGENT_JAR = Paths.get(System.getProperty("memleak4j.agent.jar"));
     static final Path TEST_LIBRARY = Paths.get(System.getProperty("leaktest.library"));
     static final Path TEST_CLASSES = Paths.get(System.getProperty("test.classes"));
+    /** The second JDK the agent is tested on (the first is the one running the tests, 17). */
+    static final Path JDK25 = Paths.get("/usr/lib/jvm/temurin-25-jdk-amd64/bin/java");
 
     final int exitCode;
     final String stdout;

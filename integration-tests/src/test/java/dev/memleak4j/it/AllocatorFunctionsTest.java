@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.regex.Matcher;
@@ -70,9 +71,8 @@ class AllocatorFunctionsTest {
 
     /**
      * The start line says what every allocator call now pays: the trap, timed on the starting thread before and
-     * after the attach. Any uprobe hit costs at least a few hundred ns (an exception into the kernel and back); the
-     * starting thread, ignored while it is timed, is the application's main thread again afterwards (its leaks above
-     * are counted).
+     * after the attach; the starting thread, ignored while it is timed, is the application's main thread again
+     * afterwards (its leaks above are counted).
      */
     @Test
     void startLineSaysWhatAnAllocatorCallCostsOnThisHost() {
@@ -80,15 +80,17 @@ class AllocatorFunctionsTest {
                 .orElseThrow(() -> new AssertionError("no start line\n" + run.describe()));
         Matcher cost = Pattern.compile("each allocator call now costs ~([0-9]+\\.[0-9]) us more").matcher(line);
         assertTrue(cost.find(), line);
-        double micros = Double.parseDouble(cost.group(1));
-        assertTrue(micros >= 0.1 && micros < 1000, line);
+        // How much is the host's business (no timing assertion); printed at all only when the probes cost something.
+        assertTrue(Double.parseDouble(cost.group(1)) > 0, line);
     }
 
     @Test
     void directCallerFrameIsTheJniFunctionInItsLibrary() {
         Report report = run.lastReport();
         for (String function : EXPECTED.keySet()) {
-            for (Report.Stack stack : report.stacksFrom(LIB + function + "+0x")) {
+            List<Report.Stack> stacks = report.stacksFrom(LIB + function + "+0x");
+            assertFalse(stacks.isEmpty(), "no stack from " + function + "\n" + report);
+            for (Report.Stack stack : stacks) {
                 assertTrue(stack.topFrame().matches(LIB + function + "\\+0x[0-9a-f]+ \\[libleaktest\\.so\\]"),
                         stack.topFrame());
             }
@@ -100,11 +102,11 @@ class AllocatorFunctionsTest {
         Report report = run.lastReport();
         Set<Long> sizes = new HashSet<>();
         report.stacks.forEach(stack -> stack.allocations.forEach(a -> sizes.add(a.size())));
-        // freed by realloc (grow and shrink), by realloc(p, 0), or never made
-        for (long gone : new long[] {1000, 1_900_001, 1_333_331}) {
-            assertFalse(sizes.contains(gone), "size " + gone + " was freed but is reported\n" + report);
+        assertTrue(sizes.contains(1_999_993L), "show-allocs lists the blocks\n" + report);
+        // Each above min-size: freed by realloc (grow, shrink), by realloc(p, 0); or failed (realloc, malloc).
+        for (long gone : new long[] {950_001, 1_900_001, 1_333_331, 1L << 62, Long.MAX_VALUE}) {
+            assertFalse(sizes.contains(gone), "size " + gone + " was freed or never made but is reported\n" + report);
         }
-        assertTrue(report.stacksFrom(LIB + "release").isEmpty());
     }
 
     @Test

@@ -17,6 +17,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -82,6 +83,15 @@ class AttachDetachTest {
         void command(String line) throws IOException {
             in.println(line);
             assertEquals("DONE " + line, out.readLine(), "the target did " + line);
+        }
+
+        /** Whether the JDK's Deflater and Inflater call into memleak4j's advice now (CommandProgram jni-woven). */
+        boolean jniWoven() throws IOException {
+            in.println("jni-woven");
+            String woven = out.readLine();
+            assertEquals("DONE jni-woven", out.readLine());
+            assertTrue(woven.equals("WOVEN 0") || woven.equals("WOVEN 1"), woven);
+            return woven.equals("WOVEN 1");
         }
 
         String stderr() throws IOException {
@@ -207,6 +217,38 @@ class AttachDetachTest {
         assertTrue(app.stderr().lines().allMatch(l -> l.startsWith("memleak4j: ") || l.startsWith("WARNING: ")),
                 "nothing but the agent's lines (and the JDK's dynamic-agent warning) on the target's stderr\n"
                         + app.stderr());
+    }
+
+    /**
+     * "every probe removed, BPF maps freed", checked where a user would: the target's fds and memory map hold no BPF
+     * object after each of five detaches (the jni_marks array is mapped into the JVM, and a mapping keeps its map
+     * alive after its fd is closed), and Deflater and Inflater run their original code again.
+     */
+    @Test
+    void fiveAttachDetachCyclesLeaveNoBpfObjectMappingOrWovenAdvice() throws Exception {
+        Privileges.assumeBpf();
+        Path dir = AgentRun.tempDir("cycles");
+        Target app = new Target(dir);
+        long pid = app.pid();
+        BpfObjects before = BpfObjects.of(pid);
+        assertEquals(new BpfObjects(0, 0), before, "a JVM without the agent holds no BPF object");
+        assertFalse(app.jniWoven());
+        for (int cycle = 1; cycle <= 5; cycle++) {
+            Cli attach = cli("attach", String.valueOf(pid), "interval=1,output=" + dir.resolve("report" + cycle));
+            assertEquals(0, attach.exitCode(), attach.describe());
+            BpfObjects attached = BpfObjects.of(pid);
+            assertTrue(attached.fds() > 0 && attached.mappings() > 0, "cycle " + cycle + " attached: " + attached);
+            assertTrue(app.jniWoven(), "cycle " + cycle + ": the JNI marks are woven into Deflater while attached");
+            Cli detach = cli("detach", String.valueOf(pid));
+            assertEquals(0, detach.exitCode(), detach.describe());
+            assertEquals(before, BpfObjects.of(pid), "cycle " + cycle + " detached (" + attached + " attached)");
+            assertFalse(app.jniWoven(), "cycle " + cycle + ": Deflater and Inflater run their own code again");
+        }
+        app.in.println("exit 0");
+        assertTrue(target.waitFor(30, TimeUnit.SECONDS));
+        assertEquals(0, target.exitValue(), app.stderr());
+        assertTrue(app.stderr().lines().allMatch(l -> l.startsWith("memleak4j: ") || l.startsWith("WARNING: ")),
+                app.stderr());
     }
 
     @Test

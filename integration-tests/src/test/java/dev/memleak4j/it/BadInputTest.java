@@ -8,7 +8,6 @@ import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** Nasty option strings and wrong allocator libraries through the real -javaagent: one line, the app runs on. */
 class BadInputTest {
@@ -36,7 +35,7 @@ class BadInputTest {
                 + "application runs on without memleak4j"), missing.stderr.lines().toList());
 
         String libz = "/lib/x86_64-linux-gnu/libz.so.1";
-        assumeTrue(Files.exists(Paths.get(libz)), "skipped: no " + libz);
+        Privileges.require(Files.exists(Paths.get(libz)), "no " + libz);
         AgentRun notAllocator = AgentRun.rawAgent(AgentRun.tempDir("obj"), "obj=" + libz, AgentRun.idleProgram("6"));
         assertEquals(6, notAllocator.exitCode, notAllocator.describe());
         assertTrue(notAllocator.stdout.contains("LEAKS DONE"), notAllocator.describe());

@@ -9,14 +9,13 @@ import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** Whatever is wrong, the agent says it in one line and the application runs on with its own exit code. */
 class BadStartTest {
     @Test
     void withoutPrivilegesTheAgentPrintsOneLineAndTheApplicationKeepsItsExitCode() throws Exception {
         Path capsh = Paths.get("/usr/sbin/capsh");
-        assumeTrue(Files.isExecutable(capsh), "skipped: capsh (libcap2-bin) is not installed");
+        Privileges.require(Files.isExecutable(capsh), "capsh (libcap2-bin) is not installed");
         AgentRun run = AgentRun.withAgent(AgentRun.tempDir("nocaps"), "interval=1", AgentRun.idleProgram("7"),
                 List.of(capsh.toString(), "--drop=cap_bpf,cap_perfmon,cap_sys_admin", "--", "-c"));
         assertEquals(7, run.exitCode, run.describe());

@@ -10,7 +10,6 @@ import java.io.Writer;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
@@ -82,40 +81,28 @@ class JmxTest {
             assertTrue(client.value("ProbeMode").contains("1 in 10 allocations sampled"), client.value("ProbeMode"));
             assertTrue(client.call("invoke textSnapshot").get(0).contains("(estimated: 1 in 10 allocations sampled)"));
 
-            int linksBefore = bpfLinks(program.pid());
-            assertTrue(linksBefore > 0, "the running agent should hold BPF links");
-            client.call("invoke stopProbes");
-            assertEquals("OK stopped: probes stopped", client.value("Status"));
-            assertEquals("OK 0", client.value("AttachedProbes"));
-            assertEquals("OK 0", client.value("AllocatorCallCostNanos"), "no probes, no cost");
-            assertTrue(client.value("ProbeMode").startsWith("OK stopped"));
-            assertEquals(0, bpfLinks(program.pid()), "BPF links left after stopProbes (" + linksBefore + " before)");
+            // Five stops and starts: each stop leaves no BPF fd and no mapped BPF map in the process (the JNI marks'
+            // array is mapped into the JVM; a mapping would keep its map alive after its fd is closed).
+            for (int cycle = 1; cycle <= 5; cycle++) {
+                BpfObjects running = BpfObjects.of(program.pid());
+                assertTrue(running.fds() > 0 && running.mappings() > 0, "cycle " + cycle + " running: " + running);
+                client.call("invoke stopProbes");
+                assertEquals("OK stopped: probes stopped", client.value("Status"));
+                assertEquals("OK 0", client.value("AttachedProbes"));
+                assertEquals("OK 0", client.value("AllocatorCallCostNanos"), "no probes, no cost");
+                assertTrue(client.value("ProbeMode").startsWith("OK stopped"));
+                assertEquals(new BpfObjects(0, 0), BpfObjects.of(program.pid()),
+                        "cycle " + cycle + " stopped (" + running + " while running)");
 
-            client.call("invoke startProbes");
-            assertEquals("OK running", client.value("Status"));
-            assertTrue(Integer.parseInt(client.value("AttachedProbes").substring(3)) > 0);
-            // timed again at this start, on the JMX client's connection thread: any trap costs 100 ns and more
-            long cost = Long.parseLong(client.value("AllocatorCallCostNanos").substring(3));
-            assertTrue(cost >= 100 && cost < 1_000_000, "AllocatorCallCostNanos " + cost);
+                client.call("invoke startProbes");
+                assertEquals("OK running", client.value("Status"));
+                assertTrue(Integer.parseInt(client.value("AttachedProbes").substring(3)) > 0);
+                // timed again at this start, on the JMX client's connection thread (how much is the host's business)
+                long cost = Long.parseLong(client.value("AllocatorCallCostNanos").substring(3));
+                assertTrue(cost > 0, "AllocatorCallCostNanos " + cost);
+            }
             assertEquals(0, program.exit(), program.stderrText());
         }
-    }
-
-    /** BPF links (uprobes) the process holds, from its fdinfo files. */
-    private static int bpfLinks(long pid) throws IOException {
-        int links = 0;
-        try (DirectoryStream<Path> fds = Files.newDirectoryStream(Paths.get("/proc/" + pid + "/fdinfo"))) {
-            for (Path fd : fds) {
-                try {
-                    if (Files.readString(fd).contains("link_type:")) {
-                        links++;
-                    }
-                } catch (IOException e) {
-                    // closed meanwhile
-                }
-            }
-        }
-        return links;
     }
 
     private static int freePort() throws IOException {

@@ -17,7 +17,6 @@ import java.util.stream.Collectors;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * Native code without frame pointers must not cost the Java half of the stack: wrapped JNI methods mark their
@@ -27,7 +26,6 @@ class JniMarksTest {
     static final Path NOFP_LIBRARY = AgentRun.TEST_LIBRARY.resolveSibling("libnofp.so");
     private static final String PROGRAM = "dev.memleak4j.it.programs.JniMarkProgram";
     private static final String JAVA_CALLER = " [java caller]";
-    private static final Path JDK25 = Paths.get("/usr/lib/jvm/temurin-25-jdk-amd64/bin/java");
     /** Every zlib block of a Deflater is tracked (no sampling); the JVM's small blocks are left out. */
     private static final String PATHS_OPTIONS = "interval=1,older=0,top=200,sample-bytes=0,min-size=4000,verbose";
     private static final Pattern CAPTURES =
@@ -139,9 +137,16 @@ class JniMarksTest {
         assertTrue(!zlib.isEmpty(), "zlib's allocations name inflaterNeverEnded:\n" + report + run.describe());
         long count = zlib.stream().mapToLong(s -> s.count).sum();
         long bytes = zlib.stream().mapToLong(s -> s.bytes).sum();
-        // Each Inflater keeps zlib's inflate state (~7 KB, at init) and its 32 KB window (at the first inflate).
-        assertTrue(count >= 2L * JniMarkProgram.INFLATERS, count + " allocations:\n" + report);
-        assertTrue(bytes >= JniMarkProgram.INFLATERS * (32L * 1024 + 4000), bytes + " bytes:\n" + report);
+        // Each Inflater keeps zlib's inflate state (at init; its size is zlib's business, the same for all) and its
+        // 32 KiB window (at the first inflate): exactly two blocks an Inflater, the windows exactly 32 KiB each.
+        assertEquals(2L * JniMarkProgram.INFLATERS, count, "allocations:\n" + report);
+        List<Report.Stack> windows = zlib.stream().filter(s -> indexOf(s.frames, "java.util.zip.Inflater.inflate") >= 0)
+                .collect(Collectors.toList());
+        assertEquals(JniMarkProgram.INFLATERS, windows.stream().mapToLong(s -> s.count).sum(), "windows:\n" + report);
+        assertEquals(JniMarkProgram.INFLATERS * 32L * 1024, windows.stream().mapToLong(s -> s.bytes).sum(),
+                "windows:\n" + report);
+        assertEquals(0, (bytes - JniMarkProgram.INFLATERS * 32L * 1024) % JniMarkProgram.INFLATERS,
+                "one state size:\n" + report);
         for (Report.Stack stack : zlib) {
             int at = indexOf(stack.frames, method);
             assertTrue(indexOf(stack.frames, "dev.memleak4j.it.programs.JniMarkProgram.run") > at,
@@ -178,9 +183,9 @@ class JniMarksTest {
     @Test
     void knownCallPathsKeepTheirOwnJavaCallersOnJdk25() throws Exception {
         Privileges.assumeBpf();
-        assumeTrue(Files.isExecutable(JDK25), "skipped: no JDK 25 at " + JDK25);
+        Privileges.require(Files.isExecutable(AgentRun.JDK25), "no JDK 25 at " + AgentRun.JDK25);
         assertCallPathsApart(AgentRun.withAgent(AgentRun.tempDir("jni-paths-25"), PATHS_OPTIONS,
-                List.of(JDK25.toString(), "-cp", AgentRun.TEST_CLASSES.toString(), PROGRAM, "paths", "2500"),
+                List.of(AgentRun.JDK25.toString(), "-cp", AgentRun.TEST_CLASSES.toString(), PROGRAM, "paths", "2500"),
                 List.of()));
     }
 
@@ -257,20 +262,6 @@ class JniMarksTest {
         assertTrue(stacks.get(0).frames.stream().noneMatch(f -> f.endsWith(JAVA_CALLER)), stacks.toString());
     }
 
-    /** Prints the cost of the mark per JNI call (not asserted: timing depends on the machine). */
-    @Test
-    void costOfTheMarkPerJniCall() throws Exception {
-        Privileges.assumeBpf();
-        AgentRun with = run("jni-bench-on", "interval=60,sample-bytes=0,jni-classes=*", "noop-bench", "0");
-        AgentRun without = run("jni-bench-off", "interval=60,sample-bytes=0,jni-classes=none", "noop-bench", "0");
-        assertEquals(0, with.exitCode, with.describe());
-        assertEquals(0, without.exitCode, without.describe());
-        System.out.println("JNI no-op, 10M calls, with the JNI mark:    " + noopLines(with));
-        System.out.println("JNI no-op, 10M calls, jni-classes=none:     " + noopLines(without));
-    }
-
-    private static String noopLines(AgentRun run) {
-        return run.stdout.lines().filter(l -> l.startsWith("NOOP ") && l.contains("ns/call"))
-                .map(l -> l.substring(5)).collect(Collectors.joining(", "));
-    }
+    // The cost of the mark per JNI call was printed here, with nothing asserted (timing is the bench's business,
+    // and a test that cannot fail is none): removed.
 }

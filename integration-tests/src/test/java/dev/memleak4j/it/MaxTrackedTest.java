@@ -69,10 +69,22 @@ class MaxTrackedTest {
         assertTrue(report.stacksFrom(LIB + "churn+0x").isEmpty(), "the churn's blocks were all freed\n" + report);
         long bytes = report.bytesFrom(LIB + "mallocMany+0x");
         long count = report.countFrom(LIB + "mallocMany+0x");
-        // Over 40 MB leaked at >= 1 tracked per 512 KiB: 80+ tracked blocks, the estimate within ~11% (1 sigma);
+        // A block of s bytes chosen under interval I is tracked with probability s/I and weighs I bytes (I/s blocks):
+        // its variance is s*I - s^2 bytes^2 (I/s - 1 blocks^2). No block was chosen under more than the largest
+        // interval logged, so the standard deviation is at most sqrt(leaked * (s*Imax - s^2)). Within 4 of those;
         // weights lost (every tracked block counted once) would be off by 100x.
-        assertTrue(Math.abs(bytes - leaked * 4099) <= leaked * 4099 / 2, "estimated " + bytes + " bytes of " + leaked * 4099);
-        assertTrue(Math.abs(count - leaked) <= leaked / 2, "estimated " + count + " blocks of " + leaked);
+        long largest = 8192;
+        for (String raise : raises) {
+            Matcher m = RAISE_LOG.matcher(raise);
+            assertTrue(m.find());
+            largest = Math.max(largest, Long.parseLong(m.group(1)));
+        }
+        double sigmaBytes = Math.sqrt((double) leaked * (4099.0 * largest - 4099.0 * 4099));
+        double sigmaCount = Math.sqrt((double) leaked * (largest / 4099.0 - 1));
+        assertTrue(Math.abs(bytes - leaked * 4099) <= 4 * sigmaBytes,
+                "estimated " + bytes + " bytes of " + leaked * 4099 + " (4 sigma " + 4 * sigmaBytes + ", largest interval " + largest + ")");
+        assertTrue(Math.abs(count - leaked) <= 4 * sigmaCount,
+                "estimated " + count + " blocks of " + leaked + " (4 sigma " + 4 * sigmaCount + ")");
     }
 
     private static long number(String stdout, String label) {

@@ -12,7 +12,6 @@ import java.util.stream.Collectors;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The leaks of issue 3 (a direct buffer, an Inflater never ended, a JNI library without frame pointers), made in one
@@ -24,7 +23,6 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 class MergedStacksTest {
     private static final String PROGRAM = "dev.memleak4j.it.programs.MergedStacksProgram";
     private static final String CLASS = PROGRAM.replace(".", "\\.") + "\\.";
-    private static final Path JDK25 = Paths.get("/usr/lib/jvm/temurin-25-jdk-amd64/bin/java");
     private static final int WARM_UP = 5000;
     /** Compile the call sites (blocking, at a fifth of the usual counts), each with its leak method inlined. */
     private static final List<String> JIT_FLAGS = List.of("-XX:+PreserveFramePointer",
@@ -94,15 +92,15 @@ class MergedStacksTest {
     @Test
     void leaksThroughAnInlinedMethodAreNamedAfterWarmUpOnJdk25() throws Exception {
         Privileges.assumeBpf();
-        assumeTrue(Files.isExecutable(JDK25), "skipped: no JDK 25 at " + JDK25);
-        assertAllLeaks(run(JDK25.toString(), Mode.JIT), Mode.JIT);
+        Privileges.require(Files.isExecutable(AgentRun.JDK25), "no JDK 25 at " + AgentRun.JDK25);
+        assertAllLeaks(run(AgentRun.JDK25.toString(), Mode.JIT), Mode.JIT);
     }
 
     @Test
     void leaksAreNamedUnderXintOnJdk25() throws Exception {
         Privileges.assumeBpf();
-        assumeTrue(Files.isExecutable(JDK25), "skipped: no JDK 25 at " + JDK25);
-        assertAllLeaks(run(JDK25.toString(), Mode.XINT), Mode.XINT);
+        Privileges.require(Files.isExecutable(AgentRun.JDK25), "no JDK 25 at " + AgentRun.JDK25);
+        assertAllLeaks(run(AgentRun.JDK25.toString(), Mode.XINT), Mode.XINT);
     }
 
     /** The stacks whose first frame matches {@code top} and that name the program's {@code leakMethod}. */
@@ -120,18 +118,20 @@ class MergedStacksTest {
      * pointers, as the Java callers bound to the JNI mark ({@code [java caller]}, inlined methods included).
      * Returns the leak method's index.
      */
-    private static int assertCallers(Report.Stack stack, Mode mode, String leakMethod, boolean javaCallers) {
+    private static int assertCallers(Report.Stack stack, Mode mode, String leakMethod, String leakCode,
+                                     boolean javaCallers) {
         String callSite = leakMethod.replace("Leak", "CallSite");
         int leak = stack.indexOf(CLASS + leakMethod + "(:\\d+)? \\[.*");
-        List<String> expected;
-        if (javaCallers) {
-            expected = List.of(CLASS + leakMethod + ":\\d+ \\[java caller\\]", CLASS + callSite + ":\\d+ \\[java caller\\]",
-                    CLASS + "round:\\d+ \\[java caller\\]", CLASS + "main:\\d+ \\[java caller\\]");
-        } else {
-            expected = List.of(CLASS + leakMethod + "(:\\d+)? \\[" + mode.leakKind() + "\\]",
-                    CLASS + callSite + "(:\\d+)? \\[" + mode.callSiteKind() + "\\]",
-                    CLASS + "round(:\\d+)? \\[(jit|inlined|interpreted)\\]",
-                    CLASS + "main(:\\d+)? \\[(jit|inlined|interpreted)\\]");
+        // Each frame at the line of MergedStacksProgram.java it is at (interpreted frames have none).
+        String source = "MergedStacksProgram.java";
+        String[] callers = {leakMethod, callSite, "round", "main"};
+        String[] code = {leakCode, "return " + leakMethod + "(", " = " + callSite + "(",
+                "round(i < warmUp ? WARM_UP_CAPACITY"};
+        String[] kinds = javaCallers ? new String[] {"java caller", "java caller", "java caller", "java caller"}
+                : new String[] {mode.leakKind(), mode.callSiteKind(), "jit|inlined|interpreted", "jit|inlined|interpreted"};
+        List<String> expected = new ArrayList<>();
+        for (int i = 0; i < callers.length; i++) {
+            expected.add(SourceLines.frame(PROGRAM, callers[i], source, code[i], kinds[i]));
         }
         assertTrue(leak > 0 && leak + expected.size() <= stack.frames.size(), "no " + leakMethod + " in " + stack);
         for (int i = 0; i < expected.size(); i++) {
@@ -157,7 +157,7 @@ class MergedStacksTest {
         assertEquals((long) MergedStacksProgram.LEAKS * MergedStacksProgram.DIRECT_CAPACITY, stack.bytes,
                 stack.toString());
         assertEquals(MergedStacksProgram.LEAKS, stack.count, stack.toString());
-        int leak = assertCallers(stack, mode, "directLeak", false);
+        int leak = assertCallers(stack, mode, "directLeak", "return ByteBuffer.allocateDirect(capacity);", false);
         int allocateDirect = stack.indexOf("java\\.nio\\.ByteBuffer\\.allocateDirect(:\\d+)? \\["
                 + (mode == Mode.JIT ? "(inlined|jit)" : "interpreted") + "\\]");
         int nativeMethod = stack.indexOf("jdk\\.internal\\.misc\\.Unsafe\\.allocateMemory0 \\[(native wrapper|interpreted)\\]");
@@ -181,7 +181,7 @@ class MergedStacksTest {
         assertEquals(MergedStacksProgram.LEAKS, stack.count, stack.toString());
         assertEquals(1L, report.stacks.stream().filter(s -> s.topFrame().startsWith("nofp_allocate_state+")).count(),
                 "nothing else from the library (its freed blocks):\n" + report);
-        int leak = assertCallers(stack, mode, "noFpLeak", true);
+        int leak = assertCallers(stack, mode, "noFpLeak", "return NoFpLib.leak(size);", true);
         assertEquals("dev.memleak4j.it.programs.NoFpLib.leak [java caller]", stack.frames.get(leak - 1), stack.toString());
     }
 
@@ -210,8 +210,9 @@ class MergedStacksTest {
             assertEquals(stack.allocations.stream().mapToLong(Report.Allocation::size).sum(), stack.bytes, stack.toString());
             int leak = stack.indexOf(CLASS + "inflaterLeak(:\\d+)? \\[.*");
             boolean javaCallers = isJavaCaller(stack.frames.get(leak));
-            assertCallers(stack, mode, "inflaterLeak", javaCallers);
             String jdkMethod = state.contains(stack) ? "<init>" : "inflate";
+            assertCallers(stack, mode, "inflaterLeak", state.contains(stack) ? "Inflater inflater = new Inflater();"
+                    : "inflater.inflate(new byte[1024]);", javaCallers);
             assertTrue(stack.frames.get(leak - 1).matches("java\\.util\\.zip\\.Inflater\\." + jdkMethod + "(:\\d+)? \\[.*"),
                     "Inflater." + jdkMethod + " calls zlib: " + stack);
             if (stack.topFrame().contains("[libzip.so")) {

@@ -1,6 +1,7 @@
 package dev.memleak4j.agent.jni;
 
 import java.nio.ByteBuffer;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.IntSupplier;
 import java.util.function.LongConsumer;
 
@@ -32,6 +33,8 @@ public final class JniMarkBridge {
     private static volatile int generation;
     private static volatile IntSupplier registrar;
     private static volatile LongConsumer onHit;
+    /** Captures and registrations that threw: Java callers lost, counted for the report's losses line. */
+    private static final AtomicLong FAILURES = new AtomicLong();
 
     private JniMarkBridge() {}
 
@@ -52,6 +55,11 @@ public final class JniMarkBridge {
         generation++;
         registrar = null;
         onHit = null;
+    }
+
+    /** Captures of Java callers and thread registrations that failed so far (the calls ran on without marks). */
+    public static long failures() {
+        return FAILURES.get();
     }
 
     /** The state of one thread: its slot in one buffer (one generation of the marks). */
@@ -98,7 +106,8 @@ public final class JniMarkBridge {
             return;
         }
         ThreadSlot slot = SLOTS.get();
-        if (slot == null || slot.offset < 0) {
+        // A call begun before the marks stopped: its slot may belong to another thread in a later session.
+        if (slot == null || slot.offset < 0 || slot.generation != generation) {
             return;
         }
         ByteBuffer buffer = slot.buffer;
@@ -117,6 +126,7 @@ public final class JniMarkBridge {
                     hook.accept(mark);
                 } catch (Throwable e) {
                     // never the application's problem: the allocation is reported without its Java callers
+                    FAILURES.incrementAndGet();
                 } finally {
                     buffer.putLong(slot.offset, previous);
                     slot.busy = false;
@@ -137,6 +147,7 @@ public final class JniMarkBridge {
                 index = supplier.getAsInt();
             } catch (Throwable e) {
                 index = -1;
+                FAILURES.incrementAndGet();
             }
         }
         ThreadSlot slot = new ThreadSlot(buffer, current, index);

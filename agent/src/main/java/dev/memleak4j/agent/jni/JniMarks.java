@@ -51,6 +51,9 @@ public final class JniMarks {
     private static final StackWalker WALKER = StackWalker.getInstance();
     private static final Method IS_VIRTUAL = isVirtualMethod();
     private static volatile JniMarks active;
+    /** Of the running session, for taking the woven advice out again at {@link #stop}. */
+    private static Instrumentation instrumentation;
+    private static Consumer<String> log;
 
     private final BpfTracker tracker;
     private final int slots;
@@ -123,6 +126,8 @@ public final class JniMarks {
             JniMarks marks = new JniMarks(tracker, buffer, walkProblem);
             Bridge.install(marks);
             active = marks;
+            JniMarks.instrumentation = instrumentation;
+            JniMarks.log = log;
             if (verbose) {
                 log.accept("JNI marks on (jni-classes=" + classes + ") in "
                         + (System.nanoTime() - started) / 1_000_000 + " ms; Java callers "
@@ -143,7 +148,11 @@ public final class JniMarks {
         }
     }
 
-    /** Switches the wrappers off (they stay, and cost a volatile read per call); bindings are forgotten. */
+    /**
+     * Switches the wrappers off and takes them out of the classes they were woven into (see
+     * {@link JniWrapping#uninstall}); bindings are forgotten. Before the tracker closes: the bridge then no longer
+     * hands the mapped array to new calls.
+     */
     public static synchronized void stop() {
         if (active != null) {
             try {
@@ -152,6 +161,9 @@ public final class JniMarks {
                 // the bridge never loaded: nothing to switch off
             }
             active = null;
+            JniWrapping.uninstall(instrumentation, log);
+            instrumentation = null;
+            log = null;
         }
     }
 
@@ -287,6 +299,20 @@ public final class JniMarks {
     }
 
     /**
+     * JNI calls whose allocations are reported without their Java callers although marked: bindings beyond
+     * {@link #MAX_BINDINGS}, and captures or thread registrations that failed. For the report's losses line.
+     */
+    public long javaCallersLost() {
+        long failures;
+        try {
+            failures = Bridge.failures();
+        } catch (LinkageError e) {
+            failures = 0; // the bridge never loaded: nothing failed in it
+        }
+        return dropped.get() + failures;
+    }
+
+    /**
      * Captures of Java callers so far: {@code [0]} all, {@code [1]} those of a call path walked before (no JVMTI).
      * For diagnostics (verbose) and tests.
      */
@@ -387,6 +413,10 @@ public final class JniMarks {
 
         static void uninstall() {
             JniMarkBridge.uninstall();
+        }
+
+        static long failures() {
+            return JniMarkBridge.failures();
         }
     }
 }

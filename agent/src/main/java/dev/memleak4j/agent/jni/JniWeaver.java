@@ -11,6 +11,7 @@ import net.bytebuddy.dynamic.scaffold.TypeValidation;
 import net.bytebuddy.matcher.ElementMatcher;
 import net.bytebuddy.utility.JavaModule;
 
+import java.lang.instrument.ClassFileTransformer;
 import java.lang.instrument.Instrumentation;
 import java.util.ArrayList;
 import java.util.List;
@@ -46,10 +47,10 @@ public final class JniWeaver {
 
     /**
      * Weaves the selected JDK classes now (retransformation) and, when a glob can select application classes,
-     * installs the transformer for those loaded from now on. Returns true when a transformer stays registered
-     * (application classes): then this loader must live on; false when Byte Buddy is no longer needed.
+     * installs the transformer for those loaded from now on. Returns the transformers that stay registered
+     * (application classes): while there are any this loader must live on; none when Byte Buddy is no longer needed.
      */
-    public static boolean weave(Instrumentation instrumentation, List<JniWrapping.Glob> globs, Class<?> bridge,
+    public static List<ClassFileTransformer> weave(Instrumentation instrumentation, List<JniWrapping.Glob> globs, Class<?> bridge,
                                 List<Class<?>> loadedJdkClasses, boolean verbose, Consumer<String> log) {
         // Cheaper set-up: no validation of the generated code (only Advice and a delegation are generated), type
         // descriptions from class files only.
@@ -88,8 +89,9 @@ public final class JniWeaver {
         // Application classes defined from now on: wrap their native methods. Only when a glob can select one (the
         // default names JDK classes only): this transformer sees every class the application loads.
         boolean applicationClasses = globs.stream().anyMatch(glob -> !glob.jdk());
+        List<ClassFileTransformer> registered = new ArrayList<>();
         if (applicationClasses) {
-            new AgentBuilder.Default(byteBuddy)
+            registered.add(new AgentBuilder.Default(byteBuddy)
                     .with(AgentBuilder.PoolStrategy.Default.FAST)
                     .with(AgentBuilder.InjectionStrategy.Disabled.INSTANCE)
                     .with(AgentBuilder.InitializationStrategy.NoOp.INSTANCE)
@@ -102,7 +104,7 @@ public final class JniWeaver {
                     .transform((builder, type, loader, module, domain) ->
                             builder.method(isNative()).intercept(Advice.to(JniAdvice.class)))
                     .assureReadEdgeTo(instrumentation, bridge)
-                    .installOn(instrumentation);
+                    .installOn(instrumentation));
         }
 
         // JDK classes: advice on the methods that call their natives, woven now by retransformation.
@@ -129,11 +131,13 @@ public final class JniWeaver {
                 })
                 .assureReadEdgeTo(instrumentation, bridge)
                 .installOn(instrumentation);
-        if (!applicationClasses) {
+        if (applicationClasses) {
+            registered.add(jdk);
+        } else {
             // The JDK classes this can ever weave are loaded and woven: a JDK class is never loaded twice. Only a
             // retransformation by another agent would need it again (JniWrapping watches for that).
             instrumentation.removeTransformer(jdk);
         }
-        return applicationClasses;
+        return registered;
     }
 }

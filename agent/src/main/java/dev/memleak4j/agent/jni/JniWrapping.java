@@ -36,6 +36,11 @@ import java.util.stream.Collectors;
 public final class JniWrapping {
     private static final List<String> JDK_PREFIXES = List.of("java.", "javax.", "jdk.", "sun.", "com.sun.");
     private static boolean installed;
+    /** While installed: the JDK classes woven, and the transformers of ours registered (application classes, watcher). */
+    private static List<Class<?>> wovenJdkClasses = List.of();
+    private static final List<ClassFileTransformer> transformers = new ArrayList<>();
+    /** Application classes defined with wrapped native methods: their new methods cannot be taken out again. */
+    private static boolean applicationClassesWrapped;
 
     private JniWrapping() {}
 
@@ -101,8 +106,8 @@ public final class JniWrapping {
     }
 
     /**
-     * Puts the bridge into the bootstrap loader and installs the transformations (once per JVM). Returns false,
-     * after one line through {@code log}, when the JVM does not allow it.
+     * Puts the bridge into the bootstrap loader and installs the transformations (until {@link #uninstall}). Returns
+     * false, after one line through {@code log}, when the JVM does not allow it.
      */
     static synchronized boolean install(Instrumentation instrumentation, String value, boolean verbose,
                                         Consumer<String> log) {
@@ -128,11 +133,14 @@ public final class JniWrapping {
             }
         }
         WeaverLoader loader = new WeaverLoader(JniWrapping.class.getClassLoader());
-        boolean stays;
+        List<ClassFileTransformer> stays;
         try {
             Method weave = loader.loadClass(JniWrapping.class.getPackageName() + ".JniWeaver").getMethod("weave",
                     Instrumentation.class, List.class, Class.class, List.class, boolean.class, Consumer.class);
-            stays = (Boolean) weave.invoke(null, instrumentation, globs, bridgeClass(), loaded, verbose, log);
+            @SuppressWarnings("unchecked")
+            List<ClassFileTransformer> registered = (List<ClassFileTransformer>) weave.invoke(null, instrumentation,
+                    globs, bridgeClass(), loaded, verbose, log);
+            stays = registered;
         } catch (InvocationTargetException e) {
             Throwable cause = e.getCause();
             if (cause instanceof RuntimeException runtime) {
@@ -147,22 +155,55 @@ public final class JniWrapping {
         }
         // When it stays, the registered transformer keeps the weaver's loader (for application classes loaded later);
         // otherwise Byte Buddy and the weaver become garbage with it (classes unloaded at a later full GC).
-        if (!stays) {
-            watchRetransformations(instrumentation, loaded, log);
+        transformers.addAll(stays);
+        applicationClassesWrapped = !stays.isEmpty();
+        if (stays.isEmpty()) {
+            transformers.add(watchRetransformations(instrumentation, loaded, log));
         }
+        wovenJdkClasses = loaded;
         installed = true;
         return true;
+    }
+
+    /**
+     * Takes the JNI marks out again (detach, stopProbes): our transformers are removed and the woven JDK classes
+     * retransformed without them, which gives them back their original code. Application classes already defined
+     * with wrapped native methods keep them (a retransformation cannot remove methods); their advice finds the
+     * bridge switched off and costs a volatile read per call. Never throws; says in one line what it could not do.
+     */
+    static synchronized void uninstall(Instrumentation instrumentation, Consumer<String> log) {
+        if (!installed) {
+            return;
+        }
+        installed = false;
+        for (ClassFileTransformer transformer : transformers) {
+            instrumentation.removeTransformer(transformer);
+        }
+        transformers.clear();
+        try {
+            if (!wovenJdkClasses.isEmpty()) {
+                instrumentation.retransformClasses(wovenJdkClasses.toArray(new Class<?>[0]));
+            }
+        } catch (RuntimeException | LinkageError | java.lang.instrument.UnmodifiableClassException e) {
+            log.accept("note: the JNI marks could not be taken out of " + wovenJdkClasses + " (" + e
+                    + "); they stay, switched off (a volatile read per call)");
+        }
+        wovenJdkClasses = List.of();
+        if (applicationClassesWrapped) {
+            log.accept("note: application classes defined while attached keep their wrapped JNI methods, switched off"
+                    + " (a volatile read per call): the JVM cannot take methods out of a loaded class");
+        }
     }
 
     /**
      * Once Byte Buddy is let go, a retransformation of a woven class by another agent (or a debugger) takes the
      * advice out again, and nothing would put it back: say so once, rather than lose the Java callers silently.
      */
-    private static void watchRetransformations(Instrumentation instrumentation, List<Class<?>> woven,
-                                               Consumer<String> log) {
+    private static ClassFileTransformer watchRetransformations(Instrumentation instrumentation, List<Class<?>> woven,
+                                                              Consumer<String> log) {
         Set<String> names = woven.stream().map(type -> type.getName().replace('.', '/')).collect(Collectors.toSet());
         AtomicBoolean said = new AtomicBoolean();
-        instrumentation.addTransformer(new ClassFileTransformer() {
+        ClassFileTransformer watcher = new ClassFileTransformer() {
             @Override
             public byte[] transform(Module module, ClassLoader loader, String name, Class<?> redefined,
                                     ProtectionDomain domain, byte[] classFile) {
@@ -172,7 +213,9 @@ public final class JniWrapping {
                 }
                 return null;
             }
-        }, true);
+        };
+        instrumentation.addTransformer(watcher, true);
+        return watcher;
     }
 
     /**

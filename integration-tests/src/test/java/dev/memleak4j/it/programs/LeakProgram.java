@@ -84,9 +84,10 @@ public final class LeakProgram {
                 forget(block);
             }
         }
-        // realloc growing and shrinking: the malloc-ed blocks are gone, the realloc-ed ones stay.
+        // realloc growing and shrinking: the malloc-ed blocks (large enough for the tests' min-size) are gone, the
+        // realloc-ed ones stay.
         for (int i = 0; i < 2; i++) {
-            leak(LeakLib.viaRealloc(LeakLib.viaMalloc(1000), 1_777_771), 1_777_771, "viaRealloc");
+            leak(LeakLib.viaRealloc(LeakLib.viaMalloc(950_001), 1_777_771), 1_777_771, "viaRealloc");
         }
         leak(LeakLib.viaRealloc(LeakLib.viaMalloc(1_900_001), 1_555_553), 1_555_553, "viaRealloc");
         // realloc(NULL, n) is a malloc.
