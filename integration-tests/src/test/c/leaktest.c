@@ -9,6 +9,8 @@
 #include <malloc.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -121,4 +123,49 @@ EXPORT(jint, forkChild)(JNIEnv *env, jclass type, jlong size)
 	if (waitpid(child, &status, 0) != child)
 		return -1;
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* A leak whose pages are touched, so that it shows in RSS as a real leak does: malloc + memset. */
+EXPORT(jlong, leakTouched)(JNIEnv *env, jclass type, jlong size)
+{
+	void *block = malloc((size_t)size);
+
+	if (block)
+		memset(block, 0x5a, (size_t)size);
+	return (jlong)(uintptr_t)(leaktest_sink = block);
+}
+
+/*
+ * Fragments the calling thread's arena: mallocs `count` blocks of `size`, then frees all but every `keep_every`-th.
+ * The freed blocks stay in glibc's arena (the kept ones pin them: nothing at the top to trim), touched, so RSS keeps
+ * them while malloc's in-use bytes fall back. Returns how many blocks were kept.
+ */
+EXPORT(jint, fragment)(JNIEnv *env, jclass type, jint count, jlong size, jint keep_every)
+{
+	void **blocks = calloc((size_t)count, sizeof(*blocks));
+	jint kept = 0;
+
+	if (!blocks)
+		return -1;
+	for (jint i = 0; i < count; i++)
+		blocks[i] = malloc((size_t)size);
+	for (jint i = 0; i < count; i++) {
+		if (i % keep_every == keep_every - 1)
+			kept++;
+		else
+			free(blocks[i]);
+	}
+	free(blocks);
+	return kept;
+}
+
+/* Memory outside malloc: an anonymous mapping of `size` bytes, touched, never unmapped. */
+EXPORT(jlong, mmapTouched)(JNIEnv *env, jclass type, jlong size)
+{
+	void *mapped = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (mapped == MAP_FAILED)
+		return 0;
+	memset(mapped, 0x5a, (size_t)size);
+	return (jlong)(uintptr_t)mapped;
 }

@@ -14,6 +14,7 @@ final class Report {
     private static final Pattern SUSPECT = Pattern.compile(
             "^\\t#(\\d+) growing (-?\\d+) bytes/min since (\\S+), confidence (\\w+) \\((.*)\\): (\\d+) bytes in (\\d+) "
                     + "allocations now$");
+    private static final Pattern MEMORY = Pattern.compile("^\\[\\d\\d:\\d\\d:\\d\\d\\] Memory: ([a-z-]+): (.*)$");
     private static final Pattern HEADER = Pattern.compile("^\\[\\d\\d:\\d\\d:\\d\\d\\] Top (\\d+) stacks with outstanding allocations:$");
     private static final Pattern ADDR = Pattern.compile("^\\taddr = ([0-9a-f]+) size = (\\d+)$");
     private static final Pattern SUMMARY = Pattern.compile("^\\t(\\d+) bytes in (\\d+) allocations from stack(.*)$");
@@ -69,6 +70,9 @@ final class Report {
     /** The leak suspects printed before this report's top stacks; null when there was no such section. */
     List<Suspect> suspects;
     SuspectCounts suspectCounts;
+    /** The verdict on the process's memory printed before this report's top stacks (e.g. native-leak), or null. */
+    String memoryVerdict;
+    String memoryLine;
     final List<Stack> stacks = new ArrayList<>();
     final List<String> otherLines = new ArrayList<>();
 
@@ -83,9 +87,12 @@ final class Report {
         boolean exitLine = false;
         List<Suspect> suspects = null;
         SuspectCounts counts = null;
+        Matcher memory = null;
         for (String line : text.split("\n")) {
             Matcher m;
-            if (EXIT.matcher(line).matches()) {
+            if ((m = MEMORY.matcher(line)).matches()) {
+                memory = m;
+            } else if (EXIT.matcher(line).matches()) {
                 exitLine = true;
             } else if ((m = SUSPECTS.matcher(line)).matches()) {
                 suspects = new ArrayList<>();
@@ -106,6 +113,9 @@ final class Report {
                 current.atExit = exitLine;
                 current.suspects = suspects;
                 current.suspectCounts = counts;
+                current.memoryVerdict = memory == null ? null : memory.group(1);
+                current.memoryLine = memory == null ? null : memory.group(0);
+                memory = null;
                 suspects = null;
                 counts = null;
                 exitLine = false;

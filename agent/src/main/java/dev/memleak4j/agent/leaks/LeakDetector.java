@@ -10,6 +10,7 @@ import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.function.LongFunction;
 
 /**
  * Tells leaks from memory that is merely in use, from a short history of every stack's outstanding allocations over
@@ -152,7 +153,43 @@ public final class LeakDetector {
         long sinceNanos = last.timeNanos() - Math.max(0, last.oldestAgeNanos());
         Instant since = Instant.ofEpochSecond(0, sinceNanos);
         return new Suspect(stackId, last.bytes(), last.count(), perMinute, since, confidence, increases, intervals,
-                List.of());
+                Duration.ofNanos(last.timeNanos() - first.timeNanos()), List.of());
+    }
+
+    /**
+     * Names the suspects ({@code frames} gives a stack id's frames) and holds back those that are the JVM's own
+     * bookkeeping while it warms up: the JIT's metadata for the code it compiles and the data of the classes it loads
+     * grow, never freed, for as long as compilation and class loading go on, which in the first minute can look like
+     * a leak. Such a stack is a suspect only once it has grown over a whole window; until then it counts as too new.
+     */
+    public Verdicts name(Verdicts verdicts, LongFunction<List<Frame>> frames) {
+        List<Suspect> named = new ArrayList<>(verdicts.suspects().size());
+        int heldBack = 0;
+        for (Suspect suspect : verdicts.suspects()) {
+            Suspect withFrames = suspect.withFrames(frames.apply(suspect.stackId()));
+            if (isJvmWarmUp(withFrames.frames()) && withFrames.observed().compareTo(window) < 0) {
+                heldBack++;
+            } else {
+                named.add(withFrames);
+            }
+        }
+        return new Verdicts(List.copyOf(named), verdicts.steady(), verdicts.transients(), verdicts.tooNew() + heldBack,
+                verdicts.window());
+    }
+
+    /** HotSpot's compilers and class loading, by the functions of libjvm on the stack. */
+    private static final java.util.regex.Pattern JVM_WARM_UP = java.util.regex.Pattern.compile(
+            "^(CompileBroker|ciEnv|nmethod|Compile|C2Compiler|Compilation|ClassFileParser|SystemDictionary|"
+                    + "ClassLoader|ClassLoaderData|Metaspace)::.*");
+
+    static boolean isJvmWarmUp(List<Frame> frames) {
+        for (Frame frame : frames) {
+            String name = frame.name();
+            if (name != null && "libjvm.so".equals(frame.module()) && JVM_WARM_UP.matcher(name).matches()) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** How a stack's outstanding allocations behave over the window. */
@@ -176,12 +213,13 @@ public final class LeakDetector {
      * @param since          when its oldest outstanding block was allocated
      * @param grewIn         intervals of the window in which it grew
      * @param intervals      intervals in the window
+     * @param observed       how long its history covers (at most the window and one interval)
      * @param frames         the stack, the allocator's direct caller first (empty until the collector names it)
      */
     public record Suspect(long stackId, long bytes, long count, double bytesPerMinute, Instant since,
-                          Confidence confidence, int grewIn, int intervals, List<Frame> frames) {
+                          Confidence confidence, int grewIn, int intervals, Duration observed, List<Frame> frames) {
         public Suspect withFrames(List<Frame> named) {
-            return new Suspect(stackId, bytes, count, bytesPerMinute, since, confidence, grewIn, intervals,
+            return new Suspect(stackId, bytes, count, bytesPerMinute, since, confidence, grewIn, intervals, observed,
                     List.copyOf(named));
         }
 
@@ -192,9 +230,5 @@ public final class LeakDetector {
     }
 
     /** One report's classification: the suspects, fastest-growing first, and how many stacks are of each kind. */
-    public record Verdicts(List<Suspect> suspects, int steady, int transients, int tooNew, Duration window) {
-        public Verdicts withSuspects(List<Suspect> named) {
-            return new Verdicts(List.copyOf(named), steady, transients, tooNew, window);
-        }
-    }
+    public record Verdicts(List<Suspect> suspects, int steady, int transients, int tooNew, Duration window) {}
 }

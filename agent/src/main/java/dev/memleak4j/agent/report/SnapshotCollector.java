@@ -103,12 +103,7 @@ public final class SnapshotCollector {
                     group.oldestAgeNanos));
             byId.put(group.reportId(), group);
         }
-        LeakDetector.Verdicts verdicts = leaks.update(time, totals);
-        List<LeakDetector.Suspect> named = new ArrayList<>(verdicts.suspects().size());
-        for (LeakDetector.Suspect suspect : verdicts.suspects()) {
-            named.add(suspect.withFrames(frames(byId.get(suspect.stackId()))));
-        }
-        return verdicts.withSuspects(named);
+        return leaks.name(leaks.update(time, totals), id -> frames(byId.get(id)));
     }
 
     /** The stack id the report groups by: the kernel's, or a shared one when a garbage tail was cut off. */

@@ -3,6 +3,7 @@ package dev.memleak4j.agent.leaks;
 import dev.memleak4j.agent.leaks.LeakDetector.StackTotals;
 import dev.memleak4j.agent.leaks.LeakDetector.Suspect;
 import dev.memleak4j.agent.leaks.LeakDetector.Verdicts;
+import dev.memleak4j.agent.stacks.Frame;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -49,6 +50,24 @@ class LeakDetectorTest {
             later = report(i, leak(7, i, 64 * KIB));
         }
         assertEquals(LeakDetector.Confidence.HIGH, later.suspects().get(0).confidence());
+    }
+
+    @Test
+    void theJitsOwnGrowthIsHeldBackUntilItHasGrownOverAWholeWindow() {
+        List<Frame> jit = List.of(new Frame(0x1000, Frame.Kind.NATIVE, "os::malloc(unsigned long)", "libjvm.so", 9),
+                new Frame(0x2000, Frame.Kind.NATIVE, "nmethod::new_nmethod(methodHandle const&)", "libjvm.so", 4));
+        List<Frame> jni = List.of(new Frame(0x3000, Frame.Kind.NATIVE, "Java_Leaky_leak", "libleaky.so", 12));
+        Verdicts named = null;
+        for (int i = 0; i < 3; i++) {
+            named = detector.name(report(i, leak(1, i, KIB), leak(2, i, KIB)), id -> id == 1 ? jit : jni);
+        }
+        assertEquals(List.of(2L), named.suspects().stream().map(Suspect::stackId).toList());
+        assertEquals(jni, named.suspects().get(0).frames());
+        assertEquals(1, named.tooNew(), "the JIT's stack waits");
+        for (int i = 3; i <= 13; i++) {
+            named = detector.name(report(i, leak(1, i, KIB), leak(2, i, KIB)), id -> id == 1 ? jit : jni);
+        }
+        assertEquals(2, named.suspects().size(), "after a whole window of growth in every interval it is one");
     }
 
     @Test

@@ -39,4 +39,13 @@ public final class LeakLib {
 
     /** fork(): the child mallocs {@code size} bytes and exits with 42; returns its exit status or -1. */
     public static native int forkChild(long size);
+
+    /** malloc + memset: a leak that shows in RSS. */
+    public static native long leakTouched(long size);
+
+    /** mallocs {@code count} blocks of {@code size} and frees all but every {@code keepEvery}-th; returns the kept. */
+    public static native int fragment(int count, long size, int keepEvery);
+
+    /** An anonymous mapping of {@code size} bytes, touched and never unmapped; 0 on failure. */
+    public static native long mmapTouched(long size);
 }

@@ -1,0 +1,85 @@
+package dev.memleak4j.it;
+
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The verdict on the process's memory names each kind of growth (VerdictProgram, one JVM per kind, run side by side):
+ * a native leak of tracked allocations, glibc arenas keeping freed memory (fragmentation across threads' arenas),
+ * growth outside malloc (touched anonymous mmaps), and nothing growing. Each is judged at the last periodic report,
+ * over a 20-s window that by then lies past the JVM's start-up.
+ */
+class MemoryVerdictTest {
+    private static final Map<String, String> EXPECTED = Map.of("leak", "native-leak", "fragment", "arena-retention",
+            "mmap", "outside-malloc", "idle", "nothing-growing");
+    private static Map<String, AgentRun> runs;
+
+    @BeforeAll
+    static void runEachKindSideBySide() throws Exception {
+        Privileges.assumeBpf();
+        ExecutorService pool = Executors.newFixedThreadPool(EXPECTED.size());
+        try {
+            Map<String, Future<AgentRun>> started = new java.util.TreeMap<>();
+            for (String mode : EXPECTED.keySet()) {
+                started.put(mode, pool.submit(() -> AgentRun.withAgent(AgentRun.tempDir("verdict-" + mode),
+                        "leak-window=20", AgentRun.programCommand(AgentRun.javaBinary(), List.of(),
+                                "dev.memleak4j.it.programs.VerdictProgram", mode, "26"), List.of())));
+            }
+            Map<String, AgentRun> done = new java.util.TreeMap<>();
+            for (Map.Entry<String, Future<AgentRun>> entry : started.entrySet()) {
+                done.put(entry.getKey(), entry.getValue().get());
+            }
+            runs = done;
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
+    void aNativeLeakIsNamedWithItsSuspect() {
+        Report last = lastPeriodic("leak");
+        assertTrue(last.memoryLine.contains("suspect #1 grows"), last.memoryLine);
+        assertTrue(last.suspects.get(0).frames().get(0).startsWith("Java_dev_memleak4j_it_programs_LeakLib_leakTouched"),
+                last.suspects.toString());
+    }
+
+    @Test
+    void freedMemoryKeptByGlibcsArenasIsNamedWithWhatToTry() {
+        Report last = lastPeriodic("fragment");
+        assertTrue(last.memoryLine.contains("MALLOC_ARENA_MAX"), last.memoryLine);
+    }
+
+    @Test
+    void growthOutsideMallocIsNamed() {
+        Report last = lastPeriodic("mmap");
+        assertTrue(last.memoryLine.contains("mmap or other memory outside malloc"), last.memoryLine);
+    }
+
+    @Test
+    void nothingGrowingIsSaid() {
+        Report last = lastPeriodic("idle");
+        assertEquals(List.of(), last.suspects, last.memoryLine);
+    }
+
+    /** The last report before the exit report, whose verdict must be the expected one. */
+    private static Report lastPeriodic(String mode) {
+        AgentRun run = runs.get(mode);
+        assertEquals(0, run.exitCode, run.describe());
+        List<Report> periodic = run.parsedReports().stream().filter(r -> !r.atExit).toList();
+        assertTrue(periodic.size() >= 5, mode + ": " + periodic.size() + " reports\n" + run.describe());
+        Report last = periodic.get(periodic.size() - 1);
+        assertNotNull(last.memoryVerdict, run.describe());
+        assertEquals(EXPECTED.get(mode), last.memoryVerdict, mode + ": " + last.memoryLine);
+        return last;
+    }
+}
