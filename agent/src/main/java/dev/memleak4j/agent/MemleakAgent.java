@@ -190,6 +190,7 @@ public final class MemleakAgent {
             if (options.verbose()) {
                 reporter.setVerboseLog(MemleakAgent::log);
             }
+            reporter.setAllStacks(options.wantsAllStacks());
             reporter.setBetweenReports(() -> keepTrackingWithinBudget(tracker, budget));
             reporter.addListener(snapshot -> lastSnapshot = snapshot);
             // The JIT compiles the agent's code during its first minute or so, and the memory it frees afterwards
@@ -384,6 +385,18 @@ public final class MemleakAgent {
     /** A snapshot taken now with changed settings (JFR's Allocation event lists addresses); null while off. */
     public synchronized Snapshot snapshotNow(UnaryOperator<ReportSettings> change) {
         return session == null ? null : session.collector.collect(change.apply(settings));
+    }
+
+    /**
+     * A snapshot with every stack (flame graph, pprof, JFR file on demand): the last interval's when it has them,
+     * else one taken now; null while the probes are off.
+     */
+    public synchronized Snapshot completeSnapshot() {
+        Snapshot last = lastSnapshot;
+        if (last != null && last.complete() && session != null) {
+            return last;
+        }
+        return session == null ? null : session.collector.collect(settings, true);
     }
 
     /** Called with every interval's snapshot (JSON file, JFR): runs on the reporter thread. */

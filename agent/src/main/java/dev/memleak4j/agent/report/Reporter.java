@@ -26,6 +26,7 @@ public final class Reporter implements Runnable {
     private final CountDownLatch tracking = new CountDownLatch(1);
     private volatile Consumer<String> verboseLog;
     private volatile Runnable betweenReports = () -> { };
+    private volatile boolean allStacks;
     private volatile boolean stopped;
     private volatile Thread thread;
 
@@ -53,6 +54,11 @@ public final class Reporter implements Runnable {
      */
     public void setBetweenReports(Runnable task) {
         this.betweenReports = task;
+    }
+
+    /** Whether each snapshot also carries every stack, not only the top ones (flame graph, pprof, JFR file). */
+    public void setAllStacks(boolean all) {
+        this.allStacks = all;
     }
 
     public void addListener(Consumer<Snapshot> listener) {
@@ -131,7 +137,7 @@ public final class Reporter implements Runnable {
             try {
                 long wall = System.nanoTime();
                 long cpu = threadCpuNanos();
-                Snapshot snapshot = collector.collect(settings.get());
+                Snapshot snapshot = collector.collect(settings.get(), allStacks);
                 for (Consumer<Snapshot> listener : listeners) {
                     listener.accept(snapshot);
                 }

@@ -21,9 +21,26 @@ import java.util.List;
  * @param stats         the kernel's counters, indexed by {@link Stat} ordinal (raw, not scaled)
  * @param trackingSince when the probes were attached
  * @param top           how many stacks were asked for
+ * @param allStacks     every stack with outstanding allocations, most bytes first, when the collector was asked for
+ *                      them (the views that draw the whole picture: flame graph, pprof, JFR file); else the same list
+ *                      as {@code stacks}
  */
 public record Snapshot(Instant time, List<StackReport> stacks, int stackCount, long totalBytes, long totalCount,
-                       long sampleRate, long sampleBytes, long sampleBytesNow, long[] stats, Instant trackingSince, int top) {
+                       long sampleRate, long sampleBytes, long sampleBytesNow, long[] stats, Instant trackingSince, int top,
+                       List<StackReport> allStacks) {
+    /** A snapshot of the top stacks only. */
+    public Snapshot(Instant time, List<StackReport> stacks, int stackCount, long totalBytes, long totalCount,
+                    long sampleRate, long sampleBytes, long sampleBytesNow, long[] stats, Instant trackingSince,
+                    int top) {
+        this(time, stacks, stackCount, totalBytes, totalCount, sampleRate, sampleBytes, sampleBytesNow, stats,
+                trackingSince, top, stacks);
+    }
+
+    /** Whether {@link #allStacks()} holds every stack with outstanding allocations (not only the top ones). */
+    public boolean complete() {
+        return allStacks.size() >= stackCount;
+    }
+
     public boolean estimated() {
         return sampleRate > 1 || sampleBytes > 0;
     }

@@ -39,8 +39,18 @@ public final class SnapshotCollector {
         this.readStack = tracker::readStack;
     }
 
-    /** Synchronized: the reporter and JMX clients may ask at once, and the stack trimmer is not thread-safe. */
-    public synchronized Snapshot collect(ReportSettings settings) {
+    /** The top stacks only. */
+    public Snapshot collect(ReportSettings settings) {
+        return collect(settings, false);
+    }
+
+    /**
+     * Synchronized: the reporter and JMX clients may ask at once, and the stack trimmer is not thread-safe.
+     *
+     * @param allStacks also resolve every other stack into {@link Snapshot#allStacks()} (flame graph, pprof, JFR
+     *                  file): they come from the same pass over the kernel's maps as the top ones
+     */
+    public synchronized Snapshot collect(ReportSettings settings, boolean allStacks) {
         trimmer.newReport();
         List<Group> groups = settings.combinedOnly() ? fromCounters() : fromAllocations(settings);
         groups.sort(Comparator.comparingLong((Group g) -> g.estimatedBytes).reversed()
@@ -51,15 +61,19 @@ public final class SnapshotCollector {
             totalBytes += group.estimatedBytes;
             totalCount += group.estimatedCount();
         }
-        List<StackReport> top = new ArrayList<>();
-        for (Group group : groups.subList(0, Math.min(settings.top(), groups.size()))) {
-            top.add(new StackReport(group.reportId(), group.estimatedBytes, group.estimatedCount(), group.count,
+        int top = Math.min(settings.top(), groups.size());
+        List<StackReport> reports = new ArrayList<>(allStacks ? groups.size() : top);
+        for (int i = 0; i < (allStacks ? groups.size() : top); i++) {
+            Group group = groups.get(i);
+            reports.add(new StackReport(group.reportId(), group.estimatedBytes, group.estimatedCount(), group.count,
                     group.bytes,
                     group.oldestAgeNanos, JniMarks.merge(resolver.resolve(framesOf(group.stackId)),
-                    group.java), group.listed()));
+                    group.java), i < top ? group.listed() : List.of()));
         }
-        return new Snapshot(Instant.now(), List.copyOf(top), groups.size(), totalBytes, totalCount,
-                settings.sampleRate(), settings.sampleBytes(), tracker.sampleBytesNow(), tracker.readStats(), trackingSince, settings.top());
+        List<StackReport> every = List.copyOf(reports);
+        return new Snapshot(Instant.now(), every.subList(0, top), groups.size(), totalBytes, totalCount,
+                settings.sampleRate(), settings.sampleBytes(), tracker.sampleBytesNow(), tracker.readStats(),
+                trackingSince, settings.top(), every);
     }
 
     /** The stack id the report groups by: the kernel's, or a shared one when a garbage tail was cut off. */
