@@ -26,6 +26,10 @@ command -v gcc     >/dev/null || need_pkgs+=(gcc)
 command -v capsh   >/dev/null || need_pkgs+=(libcap2-bin)        # tests drop privileges with it
 command -v dpkg-source >/dev/null || need_pkgs+=(dpkg-dev)       # `apt-get source` unpacks with it
 command -v pkg-config  >/dev/null || need_pkgs+=(pkg-config)
+# The integration tests read the outputs back with independent readers: a headless browser for the flame graph and
+# go tool pprof for the pprof profile.
+command -v chromium >/dev/null || need_pkgs+=(chromium)
+command -v go >/dev/null || [ -x /usr/lib/go/bin/go ] || need_pkgs+=(golang-go)
 [ -e /usr/include/gelf.h ] || need_pkgs+=(libelf-dev)
 [ -e /usr/include/zlib.h ] || need_pkgs+=(zlib1g-dev)
 [ -e /usr/include/x86_64-linux-gnu/asm/ptrace.h ] || [ -e /usr/include/asm/ptrace.h ] || need_pkgs+=(linux-libc-dev)
