@@ -57,6 +57,9 @@ public final class JfrRecording {
         private final Type stackType;
         private final Type allocationType;
         private final Map<String, TypedValue> classes = new HashMap<>();
+        /** Stacks share most frames: each is made once (the writer's values are costly to build and to pool). */
+        private final Map<Frame, TypedValue> frames = new HashMap<>();
+        private final Map<String, TypedValue> methods = new HashMap<>();
         private final long ticks;
 
         Writer(Recording recording, long ticks) {
@@ -121,7 +124,7 @@ public final class JfrRecording {
         private TypedValue[] frames(List<Frame> frames) {
             TypedValue[] values = new TypedValue[frames.size()];
             for (int i = 0; i < values.length; i++) {
-                values[i] = frame(frames.get(i));
+                values[i] = this.frames.computeIfAbsent(frames.get(i), this::frame);
             }
             return values;
         }
@@ -140,12 +143,14 @@ public final class JfrRecording {
                 method = FrameLabels.function(frame);
             }
             String type = frameType(frame);
-            TypedValue clazz = classes.computeIfAbsent(owner, this::classValue);
-            TypedValue methodValue = recording.getType(Types.JDK.METHOD).asValue(m -> m.putField("type", clazz)
-                    .putField("name", method)
-                    .putField("descriptor", "")
-                    .putField("modifiers", 0)
-                    .putField("hidden", false));
+            TypedValue methodValue = methods.computeIfAbsent(owner + '\u0000' + method, key -> {
+                TypedValue clazz = classes.computeIfAbsent(owner, this::classValue);
+                return recording.getType(Types.JDK.METHOD).asValue(m -> m.putField("type", clazz)
+                        .putField("name", method)
+                        .putField("descriptor", "")
+                        .putField("modifiers", 0)
+                        .putField("hidden", false));
+            });
             return recording.getType(Types.JDK.STACK_FRAME).asValue(f -> f.putField("method", methodValue)
                     .putField("lineNumber", Math.max(frame.line(), 0))
                     .putField("bytecodeIndex", 0)
