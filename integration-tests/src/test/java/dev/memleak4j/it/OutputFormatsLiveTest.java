@@ -82,13 +82,16 @@ class OutputFormatsLiveTest {
             }
             assertTrue(types.contains("memleak4j.NativeMemoryStack") && types.contains("jdk.CPULoad")
                     && types.contains("jdk.JVMInformation"), types.toString());
-            // The JDK's jfr reads the combined file chunk by chunk. (Its summary names event types by the first
-            // chunk's ids, and JMC's writer numbers its types from 1: memleak4j's events are counted there under
-            // the JDK's names for those ids; JMC's parser, above, reads each chunk's own metadata.)
+            // The JDK's jfr reads the combined file chunk by chunk, each with its own types. (Its summary names event
+            // types by the first chunk's ids, and JMC's writer numbers its types from 1: memleak4j's events are
+            // counted there under the JDK's names for those ids.)
             String summary = LiveProgram.tool("jfr", "summary", combined.toString());
             assertTrue(summary.matches("(?s).*Chunks: " + (chunks(dump) + 1) + "\\n.*"), summary);
             String jvm = LiveProgram.tool("jfr", "print", "--events", "jdk.JVMInformation", combined.toString());
             assertTrue(jvm.contains("jdk.JVMInformation") && jvm.contains("jvmName"), jvm);
+            String ourEvents = LiveProgram.tool("jfr", "print", "--events", "memleak4j.NativeMemoryStack",
+                    combined.toString());
+            assertTrue(ourEvents.contains("libleaktest.so." + OutputFormatsTest.VIA_MALLOC + "()"), ourEvents);
             assertEquals(0, program.exit(), program.stderrText());
         }
     }

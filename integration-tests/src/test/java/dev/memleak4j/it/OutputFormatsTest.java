@@ -111,6 +111,11 @@ class OutputFormatsTest {
         String summary = LiveProgram.tool("jfr", "summary", dir.resolve("leak.jfr").toString());
         assertTrue(summary.matches("(?s).*memleak4j\\.NativeMemoryStack\\s+" + report.stacks.size() + "\\s.*"),
                 summary);
+        // The JDK's own parser reads the events and their stack traces too.
+        String printed = LiveProgram.tool("jfr", "print", "--events", "memleak4j.NativeMemoryStack",
+                dir.resolve("leak.jfr").toString());
+        assertTrue(printed.contains("allocations = 3") && printed.contains("libleaktest.so." + VIA_MALLOC + "()"),
+                printed);
     }
 
     @Test

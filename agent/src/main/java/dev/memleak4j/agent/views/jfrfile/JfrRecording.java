@@ -29,11 +29,17 @@ import java.util.function.Consumer;
  * {@value #ALLOCATION_EVENT} event with the same stack trace.
  *
  * <p>JFR files are sequences of chunks: this file appended to one from {@code jcmd PID JFR.dump} is one recording
- * holding both. The writer's classes load only when a recording is written (the option or the MBean operation).
+ * holding both, which JMC and the JDK's {@code jfr print} read whole. The writer's classes load only when a recording is written (the option or the MBean operation).
  */
 public final class JfrRecording {
     public static final String STACK_EVENT = "memleak4j.NativeMemoryStack";
     public static final String ALLOCATION_EVENT = "memleak4j.NativeMemoryAllocation";
+
+    /**
+     * The signature is not known (frames carry no descriptor): as async-profiler writes it, no parameters and an
+     * unnamed return type, which the JDK's and JMC's parsers both print as {@code method()}.
+     */
+    private static final String UNKNOWN_DESCRIPTOR = "()L;";
 
     private JfrRecording() {}
 
@@ -43,8 +49,8 @@ public final class JfrRecording {
         long epochNanos = snapshot.time().getEpochSecond() * 1_000_000_000L + snapshot.time().getNano();
         // The chunk starts at the snapshot's moment, and the events are stamped with the chunk's first tick.
         long startTicks = System.nanoTime();
-        try (Recording recording = Recordings.newRecording(out, settings -> settings.withJdkTypeInitialization()
-                .withTimestamp(epochNanos).withStartTicks(startTicks))) {
+        try (Recording recording = Recordings.newRecording(out, settings -> settings.withTimestamp(epochNanos)
+                .withStartTicks(startTicks))) {
             new Writer(recording, startTicks).write(snapshot);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
@@ -61,24 +67,55 @@ public final class JfrRecording {
         private final Map<Frame, TypedValue> frames = new HashMap<>();
         private final Map<String, TypedValue> methods = new HashMap<>();
         private final long ticks;
+        private final Type classType;
+        private final Type methodType;
+        private final Type frameType;
 
         Writer(Recording recording, long ticks) {
             this.recording = recording;
             this.ticks = ticks;
-            Type label = recording.getType(Types.JDK.ANNOTATION_LABEL);
-            Type description = recording.getType(Types.JDK.ANNOTATION_DESCRIPTION);
-            Type category = recording.getType(Types.JDK.ANNOTATION_CATEGORY);
-            Type dataAmount = recording.registerAnnotationType("jdk.jfr.DataAmount",
+            // The JDK's types are declared here rather than by the writer's JDK type initialization, which pools
+            // stack frames: the JDK's own parser ('jfr print') expects them inline in their stack trace.
+            Types types = recording.getTypes();
+            Type label = recording.registerAnnotationType("jdk.jfr.Label",
                     b -> b.addField("value", Types.Builtin.STRING));
-            Type address = recording.registerAnnotationType("jdk.jfr.MemoryAddress");
-            Type timestamp = recording.getType(Types.JDK.ANNOTATION_TIMESTAMP);
-            // The implicit fields first and in the JDK's order (registerEventType puts stackTrace first, which the
-            // JDK's own parser, 'jfr print', reads as the start time).
+            Type description = recording.registerAnnotationType("jdk.jfr.Description",
+                    b -> b.addField("value", Types.Builtin.STRING));
+            Type category = recording.registerAnnotationType("jdk.jfr.Category",
+                    b -> b.addField("value", Types.Builtin.STRING, f -> f.asArray()));
+            // Marked as content types, as in the JDK: its tools then print bytes as bytes and times as times.
+            Type contentType = recording.registerAnnotationType("jdk.jfr.ContentType");
+            Type timestamp = recording.registerAnnotationType("jdk.jfr.Timestamp",
+                    b -> b.addField("value", Types.Builtin.STRING).addAnnotation(contentType));
+            Type dataAmount = recording.registerAnnotationType("jdk.jfr.DataAmount",
+                    b -> b.addField("value", Types.Builtin.STRING).addAnnotation(contentType));
+            Type address = recording.registerAnnotationType("jdk.jfr.MemoryAddress",
+                    b -> b.addAnnotation(contentType));
+            Type clazz = types.getOrAdd("java.lang.Class", true, b -> b
+                    .addField("name", Types.Builtin.STRING)
+                    .addField("modifiers", Types.Builtin.INT)
+                    .addField("hidden", Types.Builtin.BOOLEAN));
+            Type method = types.getOrAdd("jdk.types.Method", true, b -> b
+                    .addField("type", clazz)
+                    .addField("name", Types.Builtin.STRING)
+                    .addField("descriptor", Types.Builtin.STRING)
+                    .addField("modifiers", Types.Builtin.INT)
+                    .addField("hidden", Types.Builtin.BOOLEAN));
+            Type frame = types.getOrAdd("jdk.types.StackFrame", false, b -> b
+                    .addField("method", method)
+                    .addField("lineNumber", Types.Builtin.INT)
+                    .addField("bytecodeIndex", Types.Builtin.INT)
+                    .addField("type", Types.Builtin.STRING));
+            Type stackTrace = types.getOrAdd("jdk.types.StackTrace", true, b -> b
+                    .addField("truncated", Types.Builtin.BOOLEAN)
+                    .addField("frames", frame, f -> f.asArray()));
+            classType = clazz;
+            methodType = method;
+            frameType = frame;
             Consumer<TypeStructureBuilder> implicit = type -> type
                     .addField("startTime", Types.Builtin.LONG, f -> f.addAnnotation(label, "Start Time")
                             .addAnnotation(timestamp, "TICKS"))
-                    .addField("eventThread", Types.JDK.THREAD, f -> f.addAnnotation(label, "Event Thread"))
-                    .addField("stackTrace", Types.JDK.STACK_TRACE, f -> f.addAnnotation(label, "Stack Trace"));
+                    .addField("stackTrace", stackTrace, f -> f.addAnnotation(label, "Stack Trace"));
             stackType = recording.registerType(STACK_EVENT, "jdk.jfr.Event", type -> implicit.andThen(t -> t
                     .addAnnotation(label, "Outstanding Native Memory by Stack")
                     .addAnnotation(description, "Native memory allocated and not freed, grouped by the stack that "
@@ -145,20 +182,20 @@ public final class JfrRecording {
             String type = frameType(frame);
             TypedValue methodValue = methods.computeIfAbsent(owner + '\u0000' + method, key -> {
                 TypedValue clazz = classes.computeIfAbsent(owner, this::classValue);
-                return recording.getType(Types.JDK.METHOD).asValue(m -> m.putField("type", clazz)
+                return methodType.asValue(m -> m.putField("type", clazz)
                         .putField("name", method)
-                        .putField("descriptor", "")
+                        .putField("descriptor", UNKNOWN_DESCRIPTOR)
                         .putField("modifiers", 0)
                         .putField("hidden", false));
             });
-            return recording.getType(Types.JDK.STACK_FRAME).asValue(f -> f.putField("method", methodValue)
+            return frameType.asValue(f -> f.putField("method", methodValue)
                     .putField("lineNumber", Math.max(frame.line(), 0))
                     .putField("bytecodeIndex", 0)
                     .putField("type", type));
         }
 
         private TypedValue classValue(String name) {
-            return recording.getType(Types.JDK.CLASS).asValue(c -> c.putField("name", name)
+            return classType.asValue(c -> c.putField("name", name)
                     .putField("modifiers", 0)
                     .putField("hidden", false));
         }
