@@ -8,15 +8,11 @@ import dev.memleak4j.agent.views.jfrfile.JfrRecording;
 import dev.memleak4j.agent.views.pprof.PprofProfile;
 import org.junit.jupiter.api.Test;
 
-import java.lang.management.ManagementFactory;
-import java.lang.management.ThreadMXBean;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.zip.GZIPInputStream;
 import java.io.ByteArrayInputStream;
 
@@ -108,50 +104,12 @@ class ViewsTest {
         Files.writeString(OUT.resolve("leak.html"), FlameGraph.html(leakSnapshot(), "leak"));
     }
 
-    /** Not an assertion on time (no timing in tests): prints the cost of the largest snapshot for the notes. */
+    /** Not an assertion on time (no timing in tests): prints what the largest snapshot costs (the bench's note). */
     @Test
-    void sixteenThousandStacks() throws Exception {
-        List<StackReport> stacks = new ArrayList<>();
-        for (int i = 0; i < 16_384; i++) {
-            List<Frame> frames = new ArrayList<>();
-            frames.add(new Frame(0x7f0000000000L + i * 16L, Frame.Kind.NATIVE, "native_" + (i % 512), "libapp.so", 4));
-            for (int d = 0; d < 24; d++) {
-                frames.add(Frame.java(0x7e0000000000L + d * 64L + (i % 7), d % 3 == 0 ? Frame.Kind.INLINED
-                        : Frame.Kind.JIT, "com.example.pkg" + (d % 5) + ".Class" + ((i >> (d % 10)) % 37) + ".m" + d,
-                        100 + d, "Class.java"));
-            }
-            stacks.add(new StackReport(i + 1, 1000 + i, 1 + i % 3, 1 + i % 3, 1000 + i, -1, frames, List.of()));
-        }
-        Snapshot snapshot = snapshot(stacks);
-        ThreadMXBean threads = ManagementFactory.getThreadMXBean();
-        Map<String, java.util.function.Function<Snapshot, byte[]>> formats = Map.of(
-                "flamegraph", s -> FlameGraph.bytes(s, "bench"),
-                "pprof", s -> PprofProfile.gzipped(s, "bench"),
-                "jfr", JfrRecording::bytes);
-        for (var format : formats.entrySet()) {
-            byte[] first = format.getValue().apply(snapshot); // warm-up
-            for (int i = 0; i < 3; i++) {
-                format.getValue().apply(snapshot);
-            }
-            long cpu = threads.getCurrentThreadCpuTime();
-            long process = processCpuNanos();
-            long wall = System.nanoTime();
-            byte[] bytes = null;
-            for (int i = 0; i < 3; i++) {
-                bytes = format.getValue().apply(snapshot);
-            }
-            // The process's CPU too: JMC's writer merges chunk data on a thread of its own (and GC and JIT count).
-            System.out.printf("views: %s of 16384 stacks x 25 frames: %d bytes, %.0f ms CPU of the writing thread, "
-                    + "%.0f ms of the process, %.0f ms wall (mean of 3, after 4 warm-ups)%n", format.getKey(),
-                    bytes.length, (threads.getCurrentThreadCpuTime() - cpu) / 3e6, (processCpuNanos() - process) / 3e6,
-                    (System.nanoTime() - wall) / 3e6);
-            assertTrue(first.length > 0);
-        }
-    }
-
-    private static long processCpuNanos() {
-        java.lang.management.OperatingSystemMXBean os = ManagementFactory.getOperatingSystemMXBean();
-        return os instanceof com.sun.management.OperatingSystemMXBean sun ? sun.getProcessCpuTime() : 0;
+    void sixteenThousandStacks() {
+        Snapshot snapshot = ViewsCost.snapshot(16_384);
+        assertEquals(snapshot.totalBytes(), StackTree.of(snapshot.allStacks()).bytes());
+        ViewsCost.main(new String[] {"16384"});
     }
 
     private static StackTree.Node only(StackTree.Node node) {
