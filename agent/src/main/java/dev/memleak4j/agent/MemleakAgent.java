@@ -389,14 +389,26 @@ public final class MemleakAgent {
 
     /**
      * A snapshot with every stack (flame graph, pprof, JFR file on demand): the last interval's when it has them,
-     * else one taken now; null while the probes are off.
+     * else one the reporter thread takes now (reading the maps and symbolizing allocate natively, and only that
+     * thread's allocations are not tracked); null while the probes are off.
      */
-    public synchronized Snapshot completeSnapshot() {
-        Snapshot last = lastSnapshot;
-        if (last != null && last.complete() && session != null) {
-            return last;
+    public Snapshot completeSnapshot() throws InterruptedException {
+        Session current;
+        synchronized (this) {
+            current = session;
+            Snapshot last = lastSnapshot;
+            if (current == null) {
+                return null;
+            }
+            if (last != null && last.complete() && last.trackingSince().equals(current.collector.trackingSince())) {
+                return last;
+            }
         }
-        return session == null ? null : session.collector.collect(settings, true);
+        Snapshot taken = current.reporter.completeSnapshot(TimeUnit.SECONDS.toMillis(30));
+        if (taken == null) {
+            throw new IllegalStateException("the reporter thread did not take a snapshot within 30 s");
+        }
+        return taken;
     }
 
     /** Called with every interval's snapshot (JSON file, JFR): runs on the reporter thread. */

@@ -317,7 +317,15 @@ public final class NativeMemory implements NativeMemoryMXBean {
     }
 
     private static Snapshot completeSnapshot() {
-        Snapshot snapshot = requireAgent().completeSnapshot();
+        Snapshot snapshot;
+        try {
+            snapshot = requireAgent().completeSnapshot();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while waiting for the snapshot");
+        } catch (RuntimeException e) {
+            throw new IllegalStateException("no snapshot: " + e.getMessage());
+        }
         if (snapshot == null) {
             throw new IllegalStateException("no snapshot: the probes are off (" + getStatusText() + ")");
         }

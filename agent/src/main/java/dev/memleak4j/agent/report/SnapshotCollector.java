@@ -39,6 +39,11 @@ public final class SnapshotCollector {
         this.readStack = tracker::readStack;
     }
 
+    /** When the probes whose allocations this collector reads were attached. */
+    public Instant trackingSince() {
+        return trackingSince;
+    }
+
     /** The top stacks only. */
     public Snapshot collect(ReportSettings settings) {
         return collect(settings, false);
