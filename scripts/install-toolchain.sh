@@ -3,6 +3,7 @@
 #   clang + llvm (BPF compiler), bpftool (skeleton generator), libelf/zlib headers, make,
 #   and a static, position-independent libbpf built from Debian's own libbpf sources
 #   (Debian's libbpf.a is not -fPIC, so it cannot be linked into our JNI .so; see README).
+#   --tests: also what the integration tests read the outputs back with (chromium, golang-go).
 # Idempotent: every step is skipped when its result is already there.
 # The prefix for libbpf can be moved with MEMLEAK4J_TOOLCHAIN (default /opt/memleak4j-toolchain).
 set -euo pipefail
@@ -26,6 +27,12 @@ command -v gcc     >/dev/null || need_pkgs+=(gcc)
 command -v capsh   >/dev/null || need_pkgs+=(libcap2-bin)        # tests drop privileges with it
 command -v dpkg-source >/dev/null || need_pkgs+=(dpkg-dev)       # `apt-get source` unpacks with it
 command -v pkg-config  >/dev/null || need_pkgs+=(pkg-config)
+# With --tests (scripts/test.sh): the readers the integration tests check the outputs with, a headless browser for
+# the flame graph and go tool pprof for the pprof profile. The demo and the bench do not need them.
+if [ "${1:-}" = "--tests" ]; then
+    command -v chromium >/dev/null || need_pkgs+=(chromium)
+    command -v go >/dev/null || [ -x /usr/lib/go/bin/go ] || need_pkgs+=(golang-go)
+fi
 [ -e /usr/include/gelf.h ] || need_pkgs+=(libelf-dev)
 [ -e /usr/include/zlib.h ] || need_pkgs+=(zlib1g-dev)
 [ -e /usr/include/x86_64-linux-gnu/asm/ptrace.h ] || [ -e /usr/include/asm/ptrace.h ] || need_pkgs+=(linux-libc-dev)

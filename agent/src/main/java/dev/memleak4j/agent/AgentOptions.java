@@ -57,6 +57,12 @@ public final class AgentOptions {
         spec("symbols-prefix", "PREFIX", "none", "prefix of the allocator's symbols in 'obj' (e.g. je_)");
         spec("output", "FILE", "stderr", "write reports to FILE instead of stderr");
         spec("json", "FILE", "none", "also write each report as a JSON document to FILE (replaced atomically)");
+        spec("flamegraph", "FILE", "none", "also write each report as an HTML flame graph of the outstanding bytes "
+                + "to FILE (self-contained; replaced atomically)");
+        spec("pprof", "FILE", "none", "also write each report as a gzipped pprof profile (inuse_space, "
+                + "inuse_objects) to FILE, for go tool pprof, Pyroscope, Speedscope (replaced atomically)");
+        spec("jfr-file", "FILE", "none", "also write each report as a JFR recording to FILE: one event per "
+                + "outstanding stack with the allocation's own stack trace, for JMC (replaced atomically)");
         spec("max-allocs", "N", "1048576", "outstanding allocations tracked at most; more are counted as "
                 + "dropped (96 bytes of kernel memory each, allocated as used)");
         spec("max-stacks", "N", "16384", "distinct stacks stored at most; allocations beyond are tracked "
@@ -95,6 +101,9 @@ public final class AgentOptions {
     private final String symbolsPrefix;
     private final Path output;
     private final Path json;
+    private final Path flamegraph;
+    private final Path pprof;
+    private final Path jfrFile;
     private final long maxAllocs;
     private final long maxStacks;
     private final long maxThreads;
@@ -135,6 +144,9 @@ public final class AgentOptions {
                 : "";
         output = given.containsKey("output") ? path("output") : null;
         json = given.containsKey("json") ? path("json") : null;
+        flamegraph = given.containsKey("flamegraph") ? path("flamegraph") : null;
+        pprof = given.containsKey("pprof") ? path("pprof") : null;
+        jfrFile = given.containsKey("jfr-file") ? path("jfr-file") : null;
         maxAllocs = number("max-allocs", 1 << 20, 1, 1 << 28);
         maxStacks = number("max-stacks", 1 << 14, 1, 1 << 22);
         maxThreads = number("max-threads", 4096, 16, 1 << 20);
@@ -412,6 +424,18 @@ public final class AgentOptions {
 
     /** Whether the JVM's exit takes one more report of what is still outstanding. */
     public boolean exitReport() { return exitReport; }
+
+    /** null for no flame graph file. */
+    public Path flamegraph() { return flamegraph; }
+    /** null for no pprof file. */
+    public Path pprof() { return pprof; }
+    /** null for no JFR file. */
+    public Path jfrFile() { return jfrFile; }
+
+    /** Whether a view that draws every stack (not only the top ones) is written each report. */
+    public boolean wantsAllStacks() {
+        return flamegraph != null || pprof != null || jfrFile != null;
+    }
 
     public long maxAllocs() { return maxAllocs; }
     public long maxStacks() { return maxStacks; }

@@ -191,6 +191,7 @@ public final class MemleakAgent {
             if (options.verbose()) {
                 reporter.setVerboseLog(MemleakAgent::log);
             }
+            reporter.setAllStacks(options.wantsAllStacks());
             reporter.setBetweenReports(() -> keepTrackingWithinBudget(tracker, budget));
             reporter.addListener(snapshot -> lastSnapshot = snapshot);
             // The JIT compiles the agent's code during its first minute or so, and the memory it frees afterwards
@@ -394,6 +395,30 @@ public final class MemleakAgent {
     /** A snapshot taken now with changed settings (JFR's Allocation event lists addresses); null while off. */
     public synchronized Snapshot snapshotNow(UnaryOperator<ReportSettings> change) {
         return session == null ? null : session.collector.collect(change.apply(settings));
+    }
+
+    /**
+     * A snapshot with every stack (flame graph, pprof, JFR file on demand): the last interval's when it has them,
+     * else one the reporter thread takes now (reading the maps and symbolizing allocate natively, and only that
+     * thread's allocations are not tracked); null while the probes are off.
+     */
+    public Snapshot completeSnapshot() throws InterruptedException {
+        Session current;
+        synchronized (this) {
+            current = session;
+            Snapshot last = lastSnapshot;
+            if (current == null) {
+                return null;
+            }
+            if (last != null && last.complete() && last.trackingSince().equals(current.collector.trackingSince())) {
+                return last;
+            }
+        }
+        Snapshot taken = current.reporter.completeSnapshot(TimeUnit.SECONDS.toMillis(30));
+        if (taken == null) {
+            throw new IllegalStateException("the reporter thread did not take a snapshot within 30 s");
+        }
+        return taken;
     }
 
     /** Called with every interval's snapshot (JSON file, JFR): runs on the reporter thread. */

@@ -84,6 +84,25 @@ class AgentOptionsTest {
     }
 
     @Test
+    void outputFormatsAreFilesAndAskForEveryStack() {
+        AgentOptions none = AgentOptions.parse("json=/tmp/r.json");
+        assertNull(none.flamegraph());
+        assertNull(none.pprof());
+        assertNull(none.jfrFile());
+        assertFalse(none.wantsAllStacks());
+        AgentOptions all = AgentOptions.parse("flamegraph=/tmp/f.html,pprof=/tmp/p.pb.gz,jfr-file=/tmp/r.jfr");
+        assertEquals(Paths.get("/tmp/f.html"), all.flamegraph());
+        assertEquals(Paths.get("/tmp/p.pb.gz"), all.pprof());
+        assertEquals(Paths.get("/tmp/r.jfr"), all.jfrFile());
+        assertTrue(all.wantsAllStacks());
+        assertTrue(AgentOptions.parse("pprof=p.pb.gz").wantsAllStacks());
+        OptionException empty = assertThrows(OptionException.class, () -> AgentOptions.parse("flamegraph="));
+        assertTrue(empty.getMessage().startsWith("flamegraph needs a value"), empty.getMessage());
+        OptionException typo = assertThrows(OptionException.class, () -> AgentOptions.parse("flamegrap=x.html"));
+        assertTrue(typo.getMessage().contains("did you mean 'flamegraph'"), typo.getMessage());
+    }
+
+    @Test
     void helpListsEveryOption() {
         String help = AgentOptions.helpText();
         for (String name : AgentOptions.names()) {

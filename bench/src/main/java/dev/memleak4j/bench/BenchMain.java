@@ -133,6 +133,8 @@ public final class BenchMain {
                 "  --no-count                skip the allocator-call counting runs (no ns-per-call estimates)",
                 "  --million N               outstanding allocations in the agent-memory mode (default 1000000; 0 skips)",
                 "  --million-hold SECONDS    how long they are held before memory is read (default 8)",
+                "  --views-stacks N          time writing the flame graph, pprof and JFR file of N stacks (default 16384;",
+                "                            0 skips)",
                 "  --java PATH               java for the child JVMs (default: this JVM's)",
                 "  --jvm-arg ARG             an extra argument for every child JVM (repeatable)",
                 "  --work-dir DIR            logs, extracted libraries, async-profiler output (default ~/.cache/memleak4j-bench; ours alone)");
@@ -205,6 +207,10 @@ public final class BenchMain {
                     + mib(millionAgent.bpfMapBytes) + " MiB" : "FAILED: " + millionAgent.error));
         }
 
+        if (options.viewsStacks > 0) {
+            viewsCost();
+        }
+
         out.setLength(0);
         out.append('\n').append(workloadTable(configs, results, callsPerOp));
         if (millionBaseline != null) {
@@ -228,6 +234,21 @@ public final class BenchMain {
             }
         }
         System.out.print(out);
+    }
+
+    /**
+     * What writing flamegraph=, pprof= and jfr-file= costs for a snapshot of --views-stacks stacks, measured in a JVM
+     * of its own with C1 only (the agent's own code is compiled by C1 alone in the application's JVM).
+     */
+    private void viewsCost() {
+        String output = command(options.java.toString(), "-XX:TieredStopAtLevel=1", "-cp", options.agent.toString(),
+                "dev.memleak4j.agent.views.ViewsCost", String.valueOf(options.viewsStacks));
+        for (String line : output.split("\n")) {
+            if (!line.isBlank()) {
+                notes.add("views, C1 only: " + line.trim());
+            }
+        }
+        progress("views of " + options.viewsStacks + " stacks measured");
     }
 
     // ---------------------------------------------------------------------------------------------- child JVMs
@@ -766,6 +787,7 @@ public final class BenchMain {
         boolean count = true;
         long million = 1_000_000;
         long millionHoldMs = 8000;
+        int viewsStacks = 16_384;
         Path java = Path.of(System.getProperty("java.home"), "bin", "java");
         List<String> jvmArgs = new ArrayList<>();
         Path workDir = Path.of(System.getProperty("user.home"), ".cache", "memleak4j-bench");
@@ -838,6 +860,12 @@ public final class BenchMain {
                     break;
                 case "--million-hold":
                     millionHoldMs = millis(name, value, false);
+                    break;
+                case "--views-stacks":
+                    viewsStacks = Integer.parseInt(value);
+                    if (viewsStacks < 0 || viewsStacks > 1_000_000) {
+                        throw new IllegalArgumentException("--views-stacks must be 0..1000000");
+                    }
                     break;
                 case "--java":
                     java = Path.of(value);

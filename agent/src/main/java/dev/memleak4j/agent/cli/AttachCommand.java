@@ -8,10 +8,28 @@ import com.sun.tools.attach.VirtualMachineDescriptor;
 import dev.memleak4j.agent.AgentOptions;
 import dev.memleak4j.agent.AgentOptions.OptionException;
 import dev.memleak4j.agent.RunStatus;
+import dev.memleak4j.agent.files.SafeFiles;
+import dev.memleak4j.agent.jmx.NativeMemoryMXBean;
+import dev.memleak4j.agent.json.JsonSnapshotReader;
+import dev.memleak4j.agent.report.Snapshot;
+import dev.memleak4j.agent.views.flamegraph.FlameGraph;
+import dev.memleak4j.agent.views.jfrfile.JfrRecording;
+import dev.memleak4j.agent.views.pprof.PprofProfile;
+
+import javax.management.InstanceNotFoundException;
+import javax.management.JMException;
+import javax.management.MBeanException;
+import javax.management.MBeanServerConnection;
+import javax.management.ObjectName;
+import javax.management.RuntimeMBeanException;
+import javax.management.remote.JMXConnector;
+import javax.management.remote.JMXConnectorFactory;
+import javax.management.remote.JMXServiceURL;
 
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -34,6 +52,13 @@ public final class AttachCommand {
             "                         e.g. interval=10,top=5 (reports go to that JVM's stderr unless output=FILE)",
             "  detach PID             stop memleak4j in PID: every probe is removed and the BPF maps are freed",
             "  list                   the JVMs of this user that run memleak4j",
+            "  flamegraph PID|SNAPSHOT.json OUT.html",
+            "                         an HTML flame graph of the outstanding native memory: of every stack in the",
+            "                         running JVM PID, or of the stacks in a document written by json=FILE",
+            "  pprof PID|SNAPSHOT.json OUT.pb.gz",
+            "                         the same as a gzipped pprof profile (go tool pprof, Pyroscope, Speedscope)",
+            "  jfr PID|SNAPSHOT.json OUT.jfr",
+            "                         the same as a JFR recording with each stack's trace (JDK Mission Control)",
             "  help                   this text and the options",
             "Same user as the target (or root), and CAP_BPF+CAP_PERFMON in the target.", "");
 
@@ -74,6 +99,13 @@ public final class AttachCommand {
                         return usage("list takes no arguments");
                     }
                     return list();
+                case "flamegraph":
+                case "pprof":
+                case "jfr":
+                    if (rest.size() != 2) {
+                        return usage(command + " takes a PID or a JSON snapshot file, and the file to write");
+                    }
+                    return export(command, rest.get(0), rest.get(1));
                 case "help":
                 case "-h":
                 case "--help":
@@ -178,6 +210,76 @@ public final class AttachCommand {
             lines.forEach(out::println);
         }
         return 0;
+    }
+
+    /** A view of a running JVM's outstanding memory (through its MBean) or of a saved JSON snapshot. */
+    private int export(String format, String source, String target) {
+        String operation = format.equals("flamegraph") ? "flameGraphHtml" : format.equals("pprof") ? "pprofProfile"
+                : "jfrRecording";
+        Path sourceFile = Paths.get(source);
+        long pid = pid(source);
+        byte[] content;
+        String from;
+        if (pid > 0 && !Files.exists(sourceFile)) {
+            byte[][] result = new byte[1][];
+            withVm(pid, vm -> {
+                if (property(vm, RunStatus.RUNNING) == null) {
+                    throw new Failure("memleak4j is not running in PID " + pid + "; 'attach " + pid + "' first");
+                }
+                Object value = invoke(vm, pid, operation);
+                result[0] = value instanceof String ? ((String) value).getBytes(StandardCharsets.UTF_8)
+                        : (byte[]) value;
+                return 0;
+            });
+            content = result[0];
+            from = "PID " + pid;
+        } else {
+            Snapshot snapshot;
+            try {
+                snapshot = JsonSnapshotReader.read(Files.readString(sourceFile));
+            } catch (IOException | RuntimeException e) {
+                throw new Failure("cannot read " + source + " as a JSON snapshot (json=FILE): " + message(e));
+            }
+            String title = "memleak4j: outstanding native memory in " + sourceFile.getFileName() + " at "
+                    + snapshot.time();
+            content = format.equals("flamegraph") ? FlameGraph.bytes(snapshot, title)
+                    : format.equals("pprof") ? PprofProfile.gzipped(snapshot, title) : jfr(snapshot);
+            from = source + " (" + snapshot.allStacks().size() + " of its " + snapshot.stackCount() + " stacks)";
+        }
+        Path out = Paths.get(target).toAbsolutePath();
+        try {
+            SafeFiles.replace(out, content);
+        } catch (IOException e) {
+            throw new Failure("cannot write " + out + ": " + message(e));
+        }
+        this.out.println("memleak4j: wrote " + out + " (" + content.length + " bytes) from " + from);
+        return 0;
+    }
+
+    /** Apart, so that JMC's writer loads only for the jfr command. */
+    private static byte[] jfr(Snapshot snapshot) {
+        return JfrRecording.bytes(snapshot);
+    }
+
+    /** Calls an operation of the target's memleak4j MBean through its local JMX agent. */
+    private static Object invoke(VirtualMachine vm, long pid, String operation) {
+        String address;
+        try {
+            address = vm.startLocalManagementAgent();
+        } catch (IOException e) {
+            throw new Failure("cannot start the JMX agent of PID " + pid + ": " + message(e));
+        }
+        try (JMXConnector connector = JMXConnectorFactory.connect(new JMXServiceURL(address))) {
+            MBeanServerConnection server = connector.getMBeanServerConnection();
+            return server.invoke(new ObjectName(NativeMemoryMXBean.OBJECT_NAME), operation, new Object[0],
+                    new String[0]);
+        } catch (InstanceNotFoundException e) {
+            throw new Failure("PID " + pid + " has no memleak4j MBean (a runtime without java.management?)");
+        } catch (MBeanException | RuntimeMBeanException e) {
+            throw new Failure("PID " + pid + " could not do it: " + message(e.getCause() != null ? e.getCause() : e));
+        } catch (IOException | JMException | RuntimeException e) {
+            throw new Failure("asking PID " + pid + " through JMX failed: " + message(e));
+        }
     }
 
     private interface VmAction {

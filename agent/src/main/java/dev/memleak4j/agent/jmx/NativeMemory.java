@@ -5,10 +5,15 @@ import dev.memleak4j.agent.bpf.Stat;
 import dev.memleak4j.agent.json.JsonSnapshot;
 import dev.memleak4j.agent.leaks.LeakDetector;
 import dev.memleak4j.agent.report.ReportSettings;
+import dev.memleak4j.agent.report.Snapshot;
 import dev.memleak4j.agent.report.TextReport;
 import dev.memleak4j.agent.stacks.Frame;
 import dev.memleak4j.agent.surfaces.ReportView;
 import dev.memleak4j.agent.surfaces.Surfaces;
+import dev.memleak4j.agent.surfaces.ViewFiles;
+import dev.memleak4j.agent.views.flamegraph.FlameGraph;
+import dev.memleak4j.agent.views.jfrfile.JfrRecording;
+import dev.memleak4j.agent.views.pprof.PprofProfile;
 
 import javax.management.InstanceNotFoundException;
 import javax.management.JMException;
@@ -325,6 +330,53 @@ public final class NativeMemory implements NativeMemoryMXBean {
             throw new IllegalStateException("no report yet (" + getStatus() + ")");
         }
         return JsonSnapshot.toJson(view, requireAgent());
+    }
+
+    @Override
+    public String flameGraphHtml() {
+        Snapshot snapshot = completeSnapshot();
+        return render(() -> FlameGraph.html(snapshot, ViewFiles.title(snapshot)));
+    }
+
+    @Override
+    public byte[] pprofProfile() {
+        Snapshot snapshot = completeSnapshot();
+        return render(() -> PprofProfile.gzipped(snapshot, ViewFiles.title(snapshot)));
+    }
+
+    @Override
+    public byte[] jfrRecording() {
+        Snapshot snapshot = completeSnapshot();
+        return render(() -> JfrRecording.bytes(snapshot));
+    }
+
+    private static Snapshot completeSnapshot() {
+        Snapshot snapshot;
+        try {
+            snapshot = requireAgent().completeSnapshot();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while waiting for the snapshot");
+        } catch (RuntimeException e) {
+            throw new IllegalStateException("no snapshot: " + e.getMessage());
+        }
+        if (snapshot == null) {
+            throw new IllegalStateException("no snapshot: the probes are off (" + getStatusText() + ")");
+        }
+        return snapshot;
+    }
+
+    private static String getStatusText() {
+        return new NativeMemory().getStatus();
+    }
+
+    /** Only a message crosses to the client: it may not have our classes (or the JFR writer may not load here). */
+    private static <T> T render(java.util.function.Supplier<T> view) {
+        try {
+            return view.get();
+        } catch (RuntimeException | LinkageError e) {
+            throw new IllegalStateException("cannot make it: " + e);
+        }
     }
 
     @Override

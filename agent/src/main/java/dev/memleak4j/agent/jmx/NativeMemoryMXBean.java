@@ -119,6 +119,18 @@ public interface NativeMemoryMXBean {
     /** The latest report as the JSON document {@code json=FILE} writes. */
     String jsonSnapshot();
 
+    /**
+     * A self-contained HTML flame graph of every stack holding outstanding native memory now (as {@code flamegraph=}
+     * writes it): the last report's when it had every stack, else a snapshot taken for this call.
+     */
+    String flameGraphHtml();
+
+    /** A gzipped pprof profile ({@code inuse_space}, {@code inuse_objects}) of every stack, as {@code pprof=}. */
+    byte[] pprofProfile();
+
+    /** A JFR recording with one event per stack and its stack trace, as {@code jfr-file=}. */
+    byte[] jfrRecording();
+
     /** Growth and the "since" counters start over at the latest report. */
     void resetBaseline();
 

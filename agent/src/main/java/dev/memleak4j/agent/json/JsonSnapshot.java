@@ -225,7 +225,7 @@ public final class JsonSnapshot {
     }
 
     /** ALLOC_CALLS → allocCalls. */
-    private static String camel(String constant) {
+    static String camel(String constant) {
         StringBuilder out = new StringBuilder();
         boolean upper = false;
         for (char c : constant.toLowerCase(Locale.ROOT).toCharArray()) {

@@ -5,9 +5,13 @@ import dev.memleak4j.agent.jni.JniMarks;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 
@@ -31,6 +35,9 @@ public final class Reporter implements Runnable {
     private final CountDownLatch tracking = new CountDownLatch(1);
     private volatile Consumer<String> verboseLog;
     private volatile Runnable betweenReports = () -> { };
+    private volatile boolean allStacks;
+    /** Snapshots with every stack asked for from other threads (MBean operations), taken here between reports. */
+    private final ConcurrentLinkedQueue<CompletableFuture<Snapshot>> requests = new ConcurrentLinkedQueue<>();
     private volatile boolean stopped;
     private volatile Thread thread;
     /** Naps between reports wait on this, so that the exit hook can end them at once. */
@@ -63,6 +70,46 @@ public final class Reporter implements Runnable {
      */
     public void setBetweenReports(Runnable task) {
         this.betweenReports = task;
+    }
+
+    /** Whether each snapshot also carries every stack, not only the top ones (flame graph, pprof, JFR file). */
+    public void setAllStacks(boolean all) {
+        this.allStacks = all;
+    }
+
+    /**
+     * A snapshot with every stack, taken on this thread (whose native allocations are not tracked) within about
+     * 200 ms; null when this thread does not answer in {@code timeoutMillis} (not running, or busy with a report).
+     */
+    public Snapshot completeSnapshot(long timeoutMillis) throws InterruptedException {
+        Thread running = thread;
+        if (running == null || !running.isAlive() || stopped || Thread.currentThread() == running) {
+            return null;
+        }
+        CompletableFuture<Snapshot> request = new CompletableFuture<>();
+        requests.add(request);
+        try {
+            return request.get(timeoutMillis, TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            request.cancel(false);
+            return null;
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof RuntimeException ? (RuntimeException) e.getCause()
+                    : new IllegalStateException(e.getCause());
+        }
+    }
+
+    private void answerRequests() {
+        for (CompletableFuture<Snapshot> request = requests.poll(); request != null; request = requests.poll()) {
+            if (request.isDone()) {
+                continue; // the caller gave up
+            }
+            try {
+                request.complete(collector.collect(settings.get(), true));
+            } catch (RuntimeException | OutOfMemoryError e) {
+                request.completeExceptionally(e);
+            }
+        }
     }
 
     public void addListener(Consumer<Snapshot> listener) {
@@ -185,6 +232,7 @@ public final class Reporter implements Runnable {
             } catch (RuntimeException e) {
                 System.err.println("memleak4j: " + e + " between reports; reports go on");
             }
+            answerRequests();
             long due = last + TimeUnit.SECONDS.toNanos(settings.get().intervalSeconds());
             long wait = due - System.nanoTime();
             if (wait > 0) {
@@ -218,8 +266,9 @@ public final class Reporter implements Runnable {
             long wall = System.nanoTime();
             long cpu = threadCpuNanos();
             // At exit nothing will be freed any more: 'older' (which hides blocks in flight) does not apply.
-            Snapshot snapshot = atExit ? collector.collectForReport(settings.get().withOlderMillis(0)).asExitReport()
-                    : collector.collectForReport(settings.get());
+            Snapshot snapshot = atExit
+                    ? collector.collectForReport(settings.get().withOlderMillis(0), allStacks).asExitReport()
+                    : collector.collectForReport(settings.get(), allStacks);
             for (Consumer<Snapshot> listener : listeners) {
                 listener.accept(snapshot);
             }

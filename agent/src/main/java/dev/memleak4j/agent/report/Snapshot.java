@@ -23,17 +23,33 @@ import java.util.List;
  * @param stats         the kernel's counters, indexed by {@link Stat} ordinal (raw, not scaled)
  * @param trackingSince when the probes were attached
  * @param top           how many stacks were asked for
+ * @param allStacks     every stack with outstanding allocations, most bytes first, when the collector was asked for
+ *                      them (the views that draw the whole picture: flame graph, pprof, JFR file); else the same list
+ *                      as {@code stacks}
  * @param atExit        taken when the JVM exited: what was still outstanding then
  * @param leaks         the leak suspects and how the other stacks behave; null in a snapshot taken on demand
  * @param memory        the verdict on the process's memory; null in a snapshot taken on demand
  */
 public record Snapshot(Instant time, List<StackReport> stacks, int stackCount, long totalBytes, long totalCount,
                        long sampleRate, long sampleBytes, long sampleBytesNow, long[] stats, Instant trackingSince, int top,
-                       boolean atExit, LeakDetector.Verdicts leaks, MemoryVerdict memory) {
+                       List<StackReport> allStacks, boolean atExit, LeakDetector.Verdicts leaks, MemoryVerdict memory) {
+    /** A snapshot of the top stacks only, taken on demand. */
+    public Snapshot(Instant time, List<StackReport> stacks, int stackCount, long totalBytes, long totalCount,
+                    long sampleRate, long sampleBytes, long sampleBytesNow, long[] stats, Instant trackingSince,
+                    int top) {
+        this(time, stacks, stackCount, totalBytes, totalCount, sampleRate, sampleBytes, sampleBytesNow, stats,
+                trackingSince, top, stacks, false, null, null);
+    }
+
     /** The same snapshot, marked as the one taken when the JVM exited. */
     public Snapshot asExitReport() {
         return new Snapshot(time, stacks, stackCount, totalBytes, totalCount, sampleRate, sampleBytes, sampleBytesNow,
-                stats, trackingSince, top, true, leaks, memory);
+                stats, trackingSince, top, allStacks, true, leaks, memory);
+    }
+
+    /** Whether {@link #allStacks()} holds every stack with outstanding allocations (not only the top ones). */
+    public boolean complete() {
+        return allStacks.size() >= stackCount;
     }
 
     public boolean estimated() {

@@ -51,22 +51,35 @@ public final class SnapshotCollector {
         this.nmtOn = ProcessMemory.nmtOn();
     }
 
-    /** A snapshot on demand (JMX, JFR): its stacks and counters, without leak suspects. */
+    /** A snapshot of the top stacks on demand (JMX, JFR): its stacks and counters, without leak suspects. */
     public Snapshot collect(ReportSettings settings) {
-        return collect(settings, false);
+        return collect(settings, false, false);
+    }
+
+    /** When the probes whose allocations this collector reads were attached. */
+    public Instant trackingSince() {
+        return trackingSince;
     }
 
     /**
-     * The periodic report's snapshot: as {@link #collect}, and every stack's totals go into the leak detector's
-     * history, whose suspects the snapshot carries, with the verdict on the process's memory. Only the reporter calls
-     * this, once per report, so the histories have one point per interval.
+     * A snapshot on demand (JMX, JFR): the top stacks and, with {@code allStacks}, every other stack too (flame
+     * graph, pprof, JFR file: they come from the same pass over the kernel's maps); no leak suspects.
      */
-    public Snapshot collectForReport(ReportSettings settings) {
-        return collect(settings, true);
+    public Snapshot collect(ReportSettings settings, boolean allStacks) {
+        return collect(settings, allStacks, false);
+    }
+
+    /**
+     * The periodic report's snapshot: as {@link #collect(ReportSettings, boolean)}, and every stack's totals go into
+     * the leak detector's history, whose suspects the snapshot carries, with the verdict on the process's memory. Only
+     * the reporter calls this, once per report, so the histories have one point per interval.
+     */
+    public Snapshot collectForReport(ReportSettings settings, boolean allStacks) {
+        return collect(settings, allStacks, true);
     }
 
     /** Synchronized: the reporter and JMX clients may ask at once, and the stack trimmer is not thread-safe. */
-    private synchronized Snapshot collect(ReportSettings settings, boolean forReport) {
+    private synchronized Snapshot collect(ReportSettings settings, boolean allStacks, boolean forReport) {
         trimmer.newReport();
         List<Group> groups = settings.combinedOnly() ? fromCounters() : fromAllocations(settings);
         groups.sort(Comparator.comparingLong((Group g) -> g.estimatedBytes).reversed()
@@ -77,17 +90,20 @@ public final class SnapshotCollector {
             totalBytes += group.estimatedBytes;
             totalCount += group.estimatedCount();
         }
-        List<StackReport> top = new ArrayList<>();
-        for (Group group : groups.subList(0, Math.min(settings.top(), groups.size()))) {
-            top.add(new StackReport(group.reportId(), group.estimatedBytes, group.estimatedCount(), group.count,
-                    group.bytes, group.oldestAgeNanos, frames(group), group.listed()));
+        int top = Math.min(settings.top(), groups.size());
+        List<StackReport> reports = new ArrayList<>(allStacks ? groups.size() : top);
+        for (int i = 0; i < (allStacks ? groups.size() : top); i++) {
+            Group group = groups.get(i);
+            reports.add(new StackReport(group.reportId(), group.estimatedBytes, group.estimatedCount(), group.count,
+                    group.bytes, group.oldestAgeNanos, frames(group), i < top ? group.listed() : List.of()));
         }
+        List<StackReport> every = List.copyOf(reports);
         Instant time = Instant.now();
         LeakDetector.Verdicts verdicts = forReport ? suspects(time, groups) : null;
         MemoryVerdict verdict = forReport ? memory.update(ProcessMemory.readNow(totalBytes, nmtOn), verdicts) : null;
-        return new Snapshot(time, List.copyOf(top), groups.size(), totalBytes, totalCount,
+        return new Snapshot(time, every.subList(0, top), groups.size(), totalBytes, totalCount,
                 settings.sampleRate(), settings.sampleBytes(), tracker.sampleBytesNow(), tracker.readStats(),
-                trackingSince, settings.top(), false, verdicts, verdict);
+                trackingSince, settings.top(), every, false, verdicts, verdict);
     }
 
     private List<Frame> frames(Group group) {

@@ -23,6 +23,7 @@ public final class Surfaces {
     private final MemleakAgent agent;
     private final JfrEvents jfr;
     private final JsonFileWriter json;
+    private final ViewFiles viewFiles;
     private volatile ReportView view;
     private ReportView previous;
     private ReportView.Baseline baseline;
@@ -31,6 +32,7 @@ public final class Surfaces {
         this.agent = agent;
         this.jfr = tryStart("JFR events", () -> JfrEvents.install(this));
         this.json = agent.options().json() == null ? null : new JsonFileWriter(agent.options().json());
+        this.viewFiles = ViewFiles.of(agent.options());
     }
 
     /** Called once the agent runs: JFR events, the MBean, the JSON file. Never throws. */
@@ -100,6 +102,9 @@ public final class Surfaces {
         }
         if (json != null) {
             json.write(made, agent);
+        }
+        if (viewFiles != null) {
+            viewFiles.write(snapshot);
         }
         if (jfr != null) {
             jfr.afterReport(made, agent);

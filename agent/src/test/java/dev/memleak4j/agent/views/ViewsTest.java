@@ -1,0 +1,132 @@
+package dev.memleak4j.agent.views;
+
+import dev.memleak4j.agent.report.Snapshot;
+import dev.memleak4j.agent.report.StackReport;
+import dev.memleak4j.agent.stacks.Frame;
+import dev.memleak4j.agent.views.flamegraph.FlameGraph;
+import dev.memleak4j.agent.views.jfrfile.JfrRecording;
+import dev.memleak4j.agent.views.pprof.PprofProfile;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.time.Instant;
+import java.util.List;
+import java.util.zip.GZIPInputStream;
+import java.io.ByteArrayInputStream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The three views of a made-up snapshot: the flame graph's tree adds the stacks up by function, pprof and JFR files
+ * are written. Reading them back with the real readers (Chromium, go tool pprof, JMC's parser, jfr) is the
+ * integration tests' job; {@link #sixteenThousandStacks()} prints what the largest snapshot costs to write.
+ */
+class ViewsTest {
+    static final Path OUT = Paths.get("target", "views-test");
+
+    /** Two stacks through the same Java caller into two native functions, one through a JVM stub. */
+    static Snapshot leakSnapshot() {
+        Frame malloc = new Frame(0x7f0000001000L, Frame.Kind.NATIVE, "Java_dev_Leak_viaMalloc", "libleak.so", 0x1f);
+        Frame calloc = new Frame(0x7f0000002000L, Frame.Kind.NATIVE, "Java_dev_Leak_viaCalloc", "libleak.so", 0x2a);
+        Frame wrapper = Frame.java(0x7e0000000100L, Frame.Kind.NATIVE_WRAPPER, "dev.Leak.viaMalloc", -1);
+        Frame jit = Frame.java(0x7e0000000200L, Frame.Kind.JIT, "dev.Leak.run", 42, "Leak.java");
+        Frame inlined = Frame.java(0x7e0000000200L, Frame.Kind.INLINED, "dev.Leak.helper", 7, "Leak.java");
+        Frame interpreted = Frame.java(0x4000000000000123L, Frame.Kind.INTERPRETED, "dev.Leak.main", 12, "Leak.java");
+        Frame stub = Frame.stub(0x7e0000000300L, "call_stub");
+        Frame jvm = new Frame(0x7f1000000000L, Frame.Kind.NATIVE, "JavaCalls::call_helper", "libjvm.so", 0x10);
+        StackReport a = new StackReport(0x11, 5_999_979, 3, 3, 5_999_979, -1,
+                List.of(malloc, wrapper, inlined, jit, interpreted, stub, jvm), List.of());
+        StackReport b = new StackReport(0x22, 4096, 1, 1, 4096, -1,
+                List.of(calloc, jit, interpreted, stub, jvm), List.of());
+        return snapshot(List.of(a, b));
+    }
+
+    static Snapshot snapshot(List<StackReport> stacks) {
+        long bytes = stacks.stream().mapToLong(StackReport::bytes).sum();
+        long count = stacks.stream().mapToLong(StackReport::count).sum();
+        return new Snapshot(Instant.parse("2026-01-02T03:04:05Z"), stacks.subList(0, Math.min(10, stacks.size())),
+                stacks.size(), bytes, count, 1, 0, 0, new long[16], Instant.parse("2026-01-02T03:00:00Z"), 10,
+                stacks, false, null, null);
+    }
+
+    @Test
+    void treeAddsStacksUpByFunctionOutermostFirst() {
+        StackTree.Node root = StackTree.of(leakSnapshot().allStacks());
+        assertEquals(5_999_979 + 4096, root.bytes());
+        assertEquals(4, root.count());
+        StackTree.Node jvm = only(root);
+        assertEquals("JavaCalls::call_helper", jvm.function());
+        assertEquals(FrameLabels.Category.JVM, jvm.category());
+        StackTree.Node stub = only(jvm);
+        assertEquals(FrameLabels.Category.JVM, stub.category());
+        StackTree.Node main = only(stub);
+        assertEquals(FrameLabels.Category.INTERPRETED, main.category());
+        StackTree.Node run = only(main);
+        assertEquals(FrameLabels.Category.JIT, run.category());
+        assertEquals(2, run.children().size());
+        StackTree.Node helper = run.children().get(0);
+        assertEquals("dev.Leak.helper", helper.function());
+        assertEquals(5_999_979, helper.bytes());
+        StackTree.Node leaf = only(only(helper));
+        assertEquals("Java_dev_Leak_viaMalloc", leaf.function());
+        assertEquals("libleak.so", leaf.module());
+        assertEquals(FrameLabels.Category.NATIVE, leaf.category());
+        assertEquals(3, leaf.count());
+        assertEquals("Java_dev_Leak_viaCalloc", run.children().get(1).function());
+        assertEquals(4096, run.children().get(1).bytes());
+    }
+
+    @Test
+    void pageEmbedsNoMarkupFromFrameNames() {
+        Frame hostile = new Frame(0x1000, Frame.Kind.NATIVE, "f</script><script>alert(1)</script>", "lib<b>.so", 0);
+        String page = FlameGraph.html(snapshot(List.of(new StackReport(1, 10, 1, 1, 10, -1, List.of(hostile),
+                List.of()))), "t</title><script>");
+        assertTrue(!page.contains("</script><script>alert") && !page.contains("t</title><script>"), page);
+        assertTrue(page.contains("f\\u003c/script\\u003e"));
+    }
+
+    @Test
+    void pprofIsGzippedAndHasTheSampleValues() throws Exception {
+        byte[] gz = PprofProfile.gzipped(leakSnapshot(), "test");
+        byte[] raw;
+        try (GZIPInputStream in = new GZIPInputStream(new ByteArrayInputStream(gz))) {
+            raw = in.readAllBytes();
+        }
+        // Sample 1's values: packed [3, 5999979] (field 2 of the sample, wire type 2).
+        byte[] values = {0x12, 0x05, 0x03, (byte) 0xEB, (byte) 0x9A, (byte) 0xEE, 0x02};
+        assertTrue(indexOf(raw, values) > 0, "no sample with 3 allocations of 5999979 bytes");
+        Files.createDirectories(OUT);
+        Files.write(OUT.resolve("leak.pb.gz"), gz);
+        Files.write(OUT.resolve("leak.jfr"), JfrRecording.bytes(leakSnapshot()));
+        Files.writeString(OUT.resolve("leak.html"), FlameGraph.html(leakSnapshot(), "leak"));
+    }
+
+    /** Not an assertion on time (no timing in tests): prints what the largest snapshot costs (the bench's note). */
+    @Test
+    void sixteenThousandStacks() {
+        Snapshot snapshot = ViewsCost.snapshot(16_384);
+        assertEquals(snapshot.totalBytes(), StackTree.of(snapshot.allStacks()).bytes());
+        ViewsCost.main(new String[] {"16384"});
+    }
+
+    private static StackTree.Node only(StackTree.Node node) {
+        assertEquals(1, node.children().size(), node.function() + " has " + node.children().size() + " children");
+        return node.children().get(0);
+    }
+
+    private static int indexOf(byte[] haystack, byte[] needle) {
+        outer:
+        for (int i = 0; i + needle.length <= haystack.length; i++) {
+            for (int j = 0; j < needle.length; j++) {
+                if (haystack[i + j] != needle[j]) {
+                    continue outer;
+                }
+            }
+            return i;
+        }
+        return -1;
+    }
+}
