@@ -15,6 +15,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "alloc_hooks.h"
 #include "memleak.h"
 #include "memleak.skel.h"
 
@@ -214,6 +215,29 @@ int tracker_attach(const char *binary, uint64_t file_offset, int func, bool retp
 
 		snprintf(what, sizeof(what), "attaching a %s to %s+0x%llx failed",
 			 retprobe ? "return probe" : "probe", binary, (unsigned long long)file_offset);
+		return fail(err, err_len, errno, what);
+	}
+	links[link_count++] = link;
+	return 0;
+}
+
+int tracker_attach_site(const char *binary, uint64_t file_offset, bool free_site, char *err, size_t err_len)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, opts);
+	struct bpf_link *link;
+
+	if (!skel)
+		return fail(err, err_len, EINVAL, "BPF programs are not loaded");
+	if (link_count >= MAX_LINKS)
+		return fail(err, err_len, ENOSPC, "too many probes");
+	last_libbpf_message[0] = '\0';
+	link = bpf_program__attach_uprobe_opts(free_site ? skel->progs.hook_free : skel->progs.hook_alloc,
+					       (pid_t)skel->rodata->target_tgid, binary, (size_t)file_offset, &opts);
+	if (!link) {
+		char what[256];
+
+		snprintf(what, sizeof(what), "attaching a probe to the hooks' %s site %s+0x%llx failed",
+			 free_site ? "free" : "alloc", binary, (unsigned long long)file_offset);
 		return fail(err, err_len, errno, what);
 	}
 	links[link_count++] = link;
@@ -509,6 +533,8 @@ int tracker_set_tuning(uint64_t sample_rate, uint64_t sample_bytes, uint64_t min
 	skel->bss->min_size = min_size;
 	skel->data->max_size = max_size;
 	skel->data->tracking_enabled = enabled;
+	/* The in-process hooks (probe-mode=hooks) decide by the same setting, and name it by the same index. */
+	alloc_hooks_set_sampling((uint32_t)index, word, min_size, max_size, enabled);
 	return 0;
 }
 

@@ -69,15 +69,24 @@ class AllocatorFunctionsTest {
     }
 
     /**
-     * The start line says what every allocator call now pays: the trap, timed on the starting thread before and
-     * after the attach. Any uprobe hit costs at least a few hundred ns (an exception into the kernel and back); the
-     * starting thread, ignored while it is timed, is the application's main thread again afterwards (its leaks above
-     * are counted).
+     * The start line says what every allocator call now pays, timed on the starting thread before and after the
+     * attach. With uprobes on the allocator that is the trap: any uprobe hit costs at least a few hundred ns (an
+     * exception into the kernel and back). With hooks it is the hook on every call plus the sampled calls' traps,
+     * some ns, and the line says which kind of uprobe the probe site got. The starting thread, ignored while it is
+     * timed, is the application's main thread again afterwards (its leaks above are counted).
      */
     @Test
     void startLineSaysWhatAnAllocatorCallCostsOnThisHost() {
         String line = run.agentLines().stream().filter(l -> l.contains("tracking native allocations")).findFirst()
                 .orElseThrow(() -> new AssertionError("no start line\n" + run.describe()));
+        if (extraOptions().contains("probe-mode=hooks")) {
+            assertTrue(line.matches(".*with in-process hooks \\(sampled calls trap at an? (optimized|int3) uprobe\\).*"),
+                    line);
+            Matcher cost = Pattern.compile("each allocator call now costs ~([0-9]+) ns more").matcher(line);
+            assertTrue(cost.find(), line);
+            assertTrue(Long.parseLong(cost.group(1)) < 100_000, line);
+            return;
+        }
         Matcher cost = Pattern.compile("each allocator call now costs ~([0-9]+\\.[0-9]) us more").matcher(line);
         assertTrue(cost.find(), line);
         double micros = Double.parseDouble(cost.group(1));

@@ -154,6 +154,7 @@ public final class BpfTracker implements AutoCloseable {
             long[] stats = new long[Stat.values().length];
             if (!closed) {
                 BpfNative.readStats0(stats);
+                AllocHooks.addCounts(stats);
             }
             return stats;
         }
@@ -287,6 +288,16 @@ public final class BpfTracker implements AutoCloseable {
             BpfNative.close0();
             open = null;
         }
+    }
+
+    /** The lock every call into the tracker holds (the hooks' probe sites attach under it too). */
+    static Object lock() {
+        return LOCK;
+    }
+
+    /** Throws unless the tracker is open; call under {@link #lock()}. */
+    void ensureAttachable() {
+        ensureOpen();
     }
 
     private void ensureOpen() {
