@@ -27,6 +27,7 @@ command -v capsh   >/dev/null || need_pkgs+=(libcap2-bin)        # tests drop pr
 command -v dpkg-source >/dev/null || need_pkgs+=(dpkg-dev)       # `apt-get source` unpacks with it
 command -v pkg-config  >/dev/null || need_pkgs+=(pkg-config)
 [ -e /usr/include/gelf.h ] || need_pkgs+=(libelf-dev)
+[ -e /usr/lib/x86_64-linux-gnu/libjemalloc.so.2 ] || need_pkgs+=(libjemalloc2)  # hooks test: an LD_PRELOADed allocator
 [ -e /usr/include/zlib.h ] || need_pkgs+=(zlib1g-dev)
 [ -e /usr/include/x86_64-linux-gnu/asm/ptrace.h ] || [ -e /usr/include/asm/ptrace.h ] || need_pkgs+=(linux-libc-dev)
 if [ ${#need_pkgs[@]} -gt 0 ]; then

@@ -18,6 +18,8 @@
  *  - uninstall puts back only slots that still hold our hook, in objects still loaded; the hooks stay mapped (the
  *    library is never unloaded) and pass calls straight through afterwards, for threads still inside one or code
  *    that copied a slot's value;
+ *  - a child of fork() never reaches a probe site: Linux 6.18 does not give the child the trampoline an optimized
+ *    uprobe calls (the child that called the site crashed), and its calls are not this process's anyway;
  *  - a call made from inside the real allocator (glibc's reallocarray calls realloc through its PLT) is not sampled
  *    again: the outer call is the one the application made.
  */
@@ -697,9 +699,17 @@ static int make_set(uint64_t max_tracked, char *err, size_t err_len)
 	return 0;
 }
 
+/* In a child of fork(): the hooks only pass calls through (the slots stay redirected; the child runs on). */
+static void after_fork_in_child(void)
+{
+	active = 0;
+}
+
 int alloc_hooks_install(uint64_t max_tracked, const char *library_path, const char *prefix, char *err,
 			size_t err_len)
 {
+	static bool fork_handler;
+
 	void *library = NULL;
 	Dl_info self;
 	int error, changed;
@@ -740,6 +750,13 @@ int alloc_hooks_install(uint64_t max_tracked, const char *library_path, const ch
 	if ((error = resolve_real(library, err, err_len)) || (error = make_set(max_tracked, err, err_len))) {
 		pthread_mutex_unlock(&lock);
 		return error;
+	}
+	if (!fork_handler) {
+		if ((error = pthread_atfork(NULL, NULL, after_fork_in_child))) {
+			pthread_mutex_unlock(&lock);
+			return fail(err, err_len, error, "registering the hooks' fork handler failed");
+		}
+		fork_handler = true;
 	}
 	memset(&counts, 0, sizeof(counts));
 	record_count = 0;
