@@ -149,6 +149,10 @@ static bool set_insert(uint64_t address)
 	uint64_t *bucket = set_slots + ((hash >> 24) & (set_buckets - 1)) * SET_WAYS;
 	uint8_t *counter = &filter[hash >> (64 - FILTER_BITS)];
 
+	/* Present already (its free went by a path without a hook, before the address came back): marked once. */
+	for (int i = 0; i < SET_WAYS; i++)
+		if (__atomic_load_n(&bucket[i], __ATOMIC_RELAXED) == address)
+			return true;
 	filter_add(counter, 1);
 	for (int i = 0; i < SET_WAYS; i++) {
 		uint64_t empty = 0;
@@ -363,10 +367,49 @@ HOOK static void hook_free(void *block)
 
 static void patch_loaded_objects(void);
 
+/*
+ * dlopen of a bare name searches the caller's DT_RPATH/DT_RUNPATH ($ORIGIN included), and glibc takes the caller
+ * from dlopen's return address, which through the hook is this library. So the hook searches the caller's paths
+ * itself (dlinfo RTLD_DI_SERINFO, the search list glibc would use for it) and opens what it finds by its path; a
+ * name already loaded, or found nowhere there (ld.so.cache, default directories: the same for every caller), goes
+ * to dlopen as it is.
+ */
+static void *open_as_caller(const char *file, int flags, const void *caller)
+{
+	struct link_map *caller_map = NULL;
+	Dl_serinfo size, *paths;
+	void *handle = real_dlopen(file, flags | RTLD_NOLOAD);
+	Dl_info info;
+
+	if (handle) {
+		dlclose(handle); /* loaded already: no search happens, the caller does not matter */
+		return real_dlopen(file, flags);
+	}
+	if (!dladdr1(caller, &info, (void **)&caller_map, RTLD_DL_LINKMAP) || !caller_map ||
+	    dlinfo(caller_map, RTLD_DI_SERINFOSIZE, &size) || !(paths = malloc(size.dls_size)))
+		return real_dlopen(file, flags);
+	paths->dls_size = size.dls_size;
+	paths->dls_cnt = size.dls_cnt;
+	if (dlinfo(caller_map, RTLD_DI_SERINFO, paths) == 0) {
+		for (unsigned int i = 0; i < paths->dls_cnt; i++) {
+			char path[4096];
+
+			if (snprintf(path, sizeof(path), "%s/%s", paths->dls_serpath[i].dls_name, file) < (int)sizeof(path) &&
+			    access(path, F_OK) == 0) {
+				free(paths);
+				return real_dlopen(path, flags);
+			}
+		}
+	}
+	free(paths);
+	return real_dlopen(file, flags);
+}
+
 /* Objects loaded later (System.loadLibrary goes through libjvm's dlopen) get their slots redirected too. */
 HOOK static void *hook_dlopen(const char *file, int flags)
 {
-	void *handle = real_dlopen(file, flags);
+	void *handle = file && active && !strchr(file, '/') ? open_as_caller(file, flags, __builtin_return_address(0))
+							    : real_dlopen(file, flags);
 
 	if (handle && active)
 		patch_loaded_objects();
@@ -681,8 +724,12 @@ static int make_set(uint64_t max_tracked, char *err, size_t err_len)
 	size_t buckets = 1024, bytes;
 	void *memory;
 
-	/* Room for twice max_tracked at most, so that buckets seldom fill; 16 MiB of address space at most. */
-	while (buckets * SET_WAYS < max_tracked * 2 && buckets < (1u << 18))
+	/*
+	 * Room for max_tracked (the BPF side's capacity), but 2 MiB at most: every page of the set may be touched, and
+	 * under sampling the blocks outstanding at once are far fewer. In 256 Ki slots, with 50,000 sampled blocks
+	 * outstanding about 1 sample in 5,000 finds its bucket full (dropped, and counted); with 100,000, 1 in 80.
+	 */
+	while (buckets * SET_WAYS < max_tracked && buckets < (1u << 15))
 		buckets <<= 1;
 	bytes = buckets * SET_WAYS * sizeof(uint64_t);
 	if (set_slots && set_buckets == buckets) {

@@ -24,6 +24,7 @@ public final class HooksProgram {
             case "late" -> late();
             case "slots" -> slots();
             case "cycles" -> cycles();
+            case "leak-in-churn" -> leakInChurn(Integer.parseInt(args[1]));
             default -> throw new IllegalArgumentException(args[0]);
         }
     }
@@ -32,8 +33,48 @@ public final class HooksProgram {
     private static void late() throws InterruptedException {
         TimeUnit.MILLISECONDS.sleep(300);
         System.out.println("LEAK " + Long.toHexString(HooksLib.viaStrdup(STRDUP_LENGTH)));
+        // By its bare name, found through the library's own RUNPATH ($ORIGIN), as dlopen finds it for its caller;
+        // then by its path (the same library).
+        System.out.println("LEAK " + Long.toHexString(HooksLib.viaDlopened("libdlopened.so", DLOPEN_SIZE)));
         System.out.println("LEAK " + Long.toHexString(HooksLib.viaDlopened(HooksLib.DLOPENED, DLOPEN_SIZE)));
         TimeUnit.MILLISECONDS.sleep(3500); // reports every second: the last ones see the leaks
+    }
+
+    /**
+     * Not a test (it runs for minutes): the measurement behind the default sample-bytes. A leak of 4 KiB blocks at
+     * 1 MiB a minute, from its own stack, inside 100 MiB/s of churn (1 KiB malloc/free pairs) for {@code seconds};
+     * prints how much leaked, then waits for a report that has it all.
+     */
+    private static void leakInChurn(int seconds) throws InterruptedException {
+        Thread churn = new Thread(() -> {
+            long next = System.nanoTime();
+            while (true) {
+                LeakLib.churn(1024, 1024); // 1 MiB every 10 ms
+                next += TimeUnit.MILLISECONDS.toNanos(10);
+                long wait = next - System.nanoTime();
+                if (wait > 0) {
+                    LockSupportSleep.nanos(wait);
+                }
+            }
+        });
+        churn.setDaemon(true);
+        churn.start();
+        long start = System.nanoTime();
+        long leaked = 0;
+        while (System.nanoTime() - start < TimeUnit.SECONDS.toNanos(seconds)) {
+            LeakLib.soakLeak(4096);
+            leaked++;
+            TimeUnit.NANOSECONDS.sleep(TimeUnit.MINUTES.toNanos(1) / 256); // 256 blocks of 4 KiB a minute
+        }
+        System.out.println("LEAKED " + leaked + " blocks, " + leaked * 4096 + " bytes");
+        TimeUnit.SECONDS.sleep(12);
+    }
+
+    /** Sleeps without the interrupt handling of Thread.sleep (the churn thread never stops). */
+    private static final class LockSupportSleep {
+        static void nanos(long nanos) {
+            java.util.concurrent.locks.LockSupport.parkNanos(nanos);
+        }
     }
 
     /** The library's malloc slot: a hook while the agent runs, the allocator's own again once it stopped. */
