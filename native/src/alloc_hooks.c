@@ -117,19 +117,38 @@ static volatile int tracking_enabled = 1;
 
 /*
  * The sampled addresses: buckets of 8 slots (one cache line), 0 = empty. Insert claims an empty slot of the
- * address's bucket, remove clears the slot again: no tombstones, so a lookup never reads more than one line. A full
- * bucket drops the sample (counted). In front of it, 64 Ki counters of how many sampled addresses hash to each: a
- * free whose counter is 0 (nearly all under sampling) is decided from 64 KiB that stay in the CPU's cache.
+ * address's bucket, remove clears the slot again: no tombstones, so a lookup never reads more than one line. The
+ * primary table is small (its pages are all touched as samples come and go, so it is what the set adds to the RSS);
+ * an address whose primary bucket is full goes to the overflow table, sized for max-allocs outstanding blocks, and
+ * its primary bucket is marked as spilled, so that only lookups in such buckets read the overflow table. Under
+ * sampling the overflow table is never touched; with sample-bytes=0 it holds what the primary cannot. Both full: the
+ * sample is dropped (counted). In front of both, 64 Ki counters of how many sampled addresses hash to each: a free
+ * whose counter is 0 (nearly all under sampling) is decided from 64 KiB that stay in the CPU's cache.
  */
 #define SET_WAYS 8
 #define FILTER_BITS 16
-static uint64_t *set_slots;
-static size_t set_buckets; /* a power of two */
+#define PRIMARY_BUCKETS_MAX (1u << 15) /* 2 MiB */
+
+struct address_set {
+	uint64_t *primary;
+	uint64_t *overflow;
+	uint8_t *spilled;        /* per primary bucket */
+	size_t primary_buckets;  /* powers of two */
+	size_t overflow_buckets;
+	size_t bytes;
+};
+static struct address_set *volatile current_set;
 static uint8_t filter[1 << FILTER_BITS];
 
 static inline uint64_t hash_address(uint64_t address)
 {
 	return (address >> 4) * 0x9E3779B97F4A7C15ULL;
+}
+
+/* An independent second hash for the overflow table (the primary bucket's addresses spread over it). */
+static inline uint64_t hash_overflow(uint64_t address)
+{
+	return ((address >> 4) * 0xC2B2AE3D27D4EB4FULL) >> 20;
 }
 
 static inline void filter_add(uint8_t *counter, int delta)
@@ -143,17 +162,16 @@ static inline void filter_add(uint8_t *counter, int delta)
 		;
 }
 
-static bool set_insert(uint64_t address)
+static bool bucket_contains(const uint64_t *bucket, uint64_t address)
 {
-	uint64_t hash = hash_address(address);
-	uint64_t *bucket = set_slots + ((hash >> 24) & (set_buckets - 1)) * SET_WAYS;
-	uint8_t *counter = &filter[hash >> (64 - FILTER_BITS)];
-
-	/* Present already (its free went by a path without a hook, before the address came back): marked once. */
 	for (int i = 0; i < SET_WAYS; i++)
 		if (__atomic_load_n(&bucket[i], __ATOMIC_RELAXED) == address)
 			return true;
-	filter_add(counter, 1);
+	return false;
+}
+
+static bool bucket_insert(uint64_t *bucket, uint64_t address)
+{
 	for (int i = 0; i < SET_WAYS; i++) {
 		uint64_t empty = 0;
 
@@ -161,6 +179,40 @@ static bool set_insert(uint64_t address)
 		    __atomic_compare_exchange_n(&bucket[i], &empty, address, false, __ATOMIC_RELEASE, __ATOMIC_RELAXED))
 			return true;
 	}
+	return false;
+}
+
+static bool bucket_remove(uint64_t *bucket, uint64_t address)
+{
+	for (int i = 0; i < SET_WAYS; i++) {
+		uint64_t expected = address;
+
+		if (__atomic_load_n(&bucket[i], __ATOMIC_RELAXED) == address &&
+		    __atomic_compare_exchange_n(&bucket[i], &expected, 0, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+			return true;
+	}
+	return false;
+}
+
+static bool set_insert(uint64_t address)
+{
+	struct address_set *set = current_set;
+	uint64_t hash = hash_address(address);
+	size_t index = (hash >> 24) & (set->primary_buckets - 1);
+	uint64_t *primary = set->primary + index * SET_WAYS;
+	uint64_t *overflow = set->overflow + (hash_overflow(address) & (set->overflow_buckets - 1)) * SET_WAYS;
+	uint8_t *counter = &filter[hash >> (64 - FILTER_BITS)];
+
+	/* Present already (its free went by a path without a hook, before the address came back): marked once. */
+	if (bucket_contains(primary, address) ||
+	    (__atomic_load_n(&set->spilled[index], __ATOMIC_ACQUIRE) && bucket_contains(overflow, address)))
+		return true;
+	filter_add(counter, 1);
+	if (bucket_insert(primary, address))
+		return true;
+	__atomic_store_n(&set->spilled[index], 1, __ATOMIC_RELEASE);
+	if (bucket_insert(overflow, address))
+		return true;
 	filter_add(counter, -1);
 	return false;
 }
@@ -169,19 +221,19 @@ static bool set_remove(uint64_t address)
 {
 	uint64_t hash = hash_address(address);
 	uint8_t *counter = &filter[hash >> (64 - FILTER_BITS)];
-	uint64_t *bucket;
+	struct address_set *set;
+	size_t index;
 
 	if (__atomic_load_n(counter, __ATOMIC_RELAXED) == 0)
 		return false;
-	bucket = set_slots + ((hash >> 24) & (set_buckets - 1)) * SET_WAYS;
-	for (int i = 0; i < SET_WAYS; i++) {
-		uint64_t expected = address;
-
-		if (__atomic_load_n(&bucket[i], __ATOMIC_RELAXED) == address &&
-		    __atomic_compare_exchange_n(&bucket[i], &expected, 0, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
-			filter_add(counter, -1);
-			return true;
-		}
+	set = current_set;
+	index = (hash >> 24) & (set->primary_buckets - 1);
+	if (bucket_remove(set->primary + index * SET_WAYS, address) ||
+	    (__atomic_load_n(&set->spilled[index], __ATOMIC_ACQUIRE) &&
+	     bucket_remove(set->overflow + (hash_overflow(address) & (set->overflow_buckets - 1)) * SET_WAYS,
+			   address))) {
+		filter_add(counter, -1);
+		return true;
 	}
 	return false;
 }
@@ -470,15 +522,53 @@ static long page_size(void)
 	return size;
 }
 
-/* An aligned 8-byte store, with the page made writable around it when the dynamic linker made it read-only. */
+/* The last mapping looked up in /proc/self/maps (under lock; forgotten at each scan, mappings change). */
+static uintptr_t mapping_start, mapping_end;
+static bool mapping_writable;
+
+/* Whether the page at address is writable now. Unknown: taken as read-only (then made writable and put back). */
+static bool writable_now(uintptr_t address)
+{
+	FILE *maps;
+	char line[512];
+
+	if (address >= mapping_start && address < mapping_end)
+		return mapping_writable;
+	if (!(maps = fopen("/proc/self/maps", "r")))
+		return false;
+	mapping_start = mapping_end = 0;
+	mapping_writable = false;
+	while (fgets(line, sizeof(line), maps)) {
+		unsigned long start, end;
+		char perms[5];
+
+		if (sscanf(line, "%lx-%lx %4s", &start, &end, perms) == 3 && address >= start && address < end) {
+			mapping_start = start;
+			mapping_end = end;
+			mapping_writable = perms[1] == 'w';
+			break;
+		}
+		if (!strchr(line, '\n')) /* a long line: skip the rest of it */
+			while (fgets(line, sizeof(line), maps) && !strchr(line, '\n'))
+				;
+	}
+	fclose(maps);
+	return mapping_writable;
+}
+
+/*
+ * An aligned 8-byte store. A page the dynamic linker made read-only (RELRO) is made writable around it and read-only
+ * again; one that is writable already (another tool made it so, and may write there again) is left as it is.
+ */
 static bool write_slot(uint64_t *slot, uint64_t value, bool relro)
 {
 	void *page = (void *)((uintptr_t)slot & ~(uintptr_t)(page_size() - 1));
+	bool protect = relro && !writable_now((uintptr_t)slot);
 
-	if (relro && mprotect(page, (size_t)page_size(), PROT_READ | PROT_WRITE))
+	if (protect && mprotect(page, (size_t)page_size(), PROT_READ | PROT_WRITE))
 		return false;
 	__atomic_store_n(slot, value, __ATOMIC_RELEASE);
-	if (relro)
+	if (protect)
 		mprotect(page, (size_t)page_size(), PROT_READ);
 	return true;
 }
@@ -655,6 +745,7 @@ static int patch_locked(void)
 {
 	struct scan scan = { .mode = SCAN_PATCH };
 
+	mapping_start = mapping_end = 0;
 	forget_unloaded();
 	dl_iterate_phdr(scan_object, &scan);
 	return scan.changed;
@@ -719,28 +810,48 @@ static int resolve_real(void *library, char *err, size_t err_len)
 	return 0;
 }
 
+static size_t power_of_two_at_least(size_t value, size_t low, size_t high)
+{
+	size_t result = low;
+
+	while (result < value && result < high)
+		result <<= 1;
+	return result;
+}
+
 static int make_set(uint64_t max_tracked, char *err, size_t err_len)
 {
-	size_t buckets = 1024, bytes;
-	void *memory;
-
 	/*
-	 * Room for max_tracked (the BPF side's capacity), but 2 MiB at most: every page of the set may be touched, and
-	 * under sampling the blocks outstanding at once are far fewer. In 256 Ki slots, with 50,000 sampled blocks
-	 * outstanding about 1 sample in 5,000 finds its bucket full (dropped, and counted); with 100,000, 1 in 80.
+	 * The primary table holds max_tracked at most, in 2 MiB at most: with 50,000 sampled blocks outstanding about 1
+	 * insert in 5,000 finds its bucket full and goes on to the overflow table, which has room for twice max_tracked
+	 * (max-allocs, what the BPF side can track) and is mapped but untouched until then.
 	 */
-	while (buckets * SET_WAYS < max_tracked && buckets < (1u << 15))
-		buckets <<= 1;
-	bytes = buckets * SET_WAYS * sizeof(uint64_t);
-	if (set_slots && set_buckets == buckets) {
-		memset(set_slots, 0, bytes);
+	size_t primary = power_of_two_at_least(max_tracked / SET_WAYS, 1024, PRIMARY_BUCKETS_MAX);
+	size_t overflow = power_of_two_at_least(max_tracked / (SET_WAYS / 2), 1024, (size_t)1 << 28);
+	size_t line = SET_WAYS * sizeof(uint64_t);
+	size_t bytes = (primary + overflow) * line + primary;
+	struct address_set *set = current_set;
+	uint8_t *memory;
+
+	if (set && set->primary_buckets == primary && set->overflow_buckets == overflow) {
+		memset(set->primary, 0, primary * line);
+		memset(set->spilled, 0, primary);
+		/* the overflow table's pages: given back rather than written (most were never touched) */
+		madvise(set->overflow, overflow * line, MADV_DONTNEED);
 	} else {
 		/* The old set (if any) stays mapped: a thread still inside a hook may be reading it. */
-		memory = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		memory = mmap(NULL, bytes + sizeof(*set), PROT_READ | PROT_WRITE,
+			      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		if (memory == MAP_FAILED)
 			return fail(err, err_len, errno, "mapping the set of sampled addresses failed");
-		set_slots = memory;
-		set_buckets = buckets;
+		set = (struct address_set *)(memory + bytes);
+		set->primary = (uint64_t *)memory;
+		set->overflow = (uint64_t *)(memory + primary * line);
+		set->spilled = memory + (primary + overflow) * line;
+		set->primary_buckets = primary;
+		set->overflow_buckets = overflow;
+		set->bytes = bytes;
+		__atomic_store_n(&current_set, set, __ATOMIC_RELEASE);
 	}
 	memset(filter, 0, sizeof(filter));
 	return 0;
@@ -822,6 +933,7 @@ int alloc_hooks_uninstall(int *left)
 
 	pthread_mutex_lock(&lock);
 	if (active) {
+		mapping_start = mapping_end = 0;
 		loaded_now.count = 0;
 		dl_iterate_phdr(collect_object, &loaded_now);
 		/* Backwards: a slot changed twice (never, but cheap to get right) ends with its first value. */

@@ -290,7 +290,10 @@ public final class MemleakAgent {
      * the kernel side: the hook on every call and the trap of the sampled ones, on average.
      */
     private Session startHooks(BpfTracker tracker, SnapshotCollector collector, Reporter reporter,
-                               TrackingBudget budget) {
+                               TrackingBudget budget) throws IOException {
+        if (options.obj() != null) {
+            AllocatorProbes.checkAllocator(options.obj(), options.symbolsPrefix()); // the same checks as uprobes
+        }
         double pairBefore = AllocHooks.pairNanos(TIMED_HOOK_PAIRS);
         String sites = AllocHooks.attachSites(tracker);
         int slots = AllocHooks.install(options.maxAllocs(), options.obj() == null ? null : options.obj().toString(),

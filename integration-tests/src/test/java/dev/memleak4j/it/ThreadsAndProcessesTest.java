@@ -22,7 +22,7 @@ class ThreadsAndProcessesTest {
     private static final String LIB = "Java_dev_memleak4j_it_programs_LeakLib_";
     private static final Pattern CHECK = Pattern.compile("CHECK REPORT (\\d+)");
 
-    /** Options beyond each test's own; a subclass runs the same with the in-process hooks. */
+    /** Options beyond each test's own; a subclass runs the same with uprobes (the default is in-process hooks). */
     String extraOptions() {
         return "";
     }
