@@ -1008,15 +1008,25 @@ int alloc_hooks_sites(char *path, size_t path_len, uint64_t *alloc_offset, uint6
 		      size_t err_len)
 {
 	char free_path[4096];
+	Dl_info self;
 
 	if (file_offset_of((void *)memleak4j_alloc_site, path, path_len, alloc_offset) ||
-	    file_offset_of((void *)memleak4j_free_site, free_path, sizeof(free_path), free_offset) || path[0] != '/')
-		return fail(err, err_len, ENOENT, "cannot find the file memleak4j's library was loaded from in "
-			    "/proc/self/maps: the probe sites cannot be attached");
-	if (strstr(path, " (deleted)"))
-		return fail(err, err_len, ENOENT, "memleak4j's library file was deleted after loading: the probe sites "
+	    file_offset_of((void *)memleak4j_free_site, free_path, sizeof(free_path), free_offset))
+		return fail(err, err_len, ENOENT, "cannot find memleak4j's library in /proc/self/maps: the probe sites "
 			    "cannot be attached");
-	return 0;
+	if (path[0] == '/' && !strstr(path, " (deleted)"))
+		return 0;
+	/*
+	 * No file by that name (a library loaded from an anonymous file, "/memfd:... (deleted)"): the name it was loaded
+	 * by, such as /proc/self/fd/N, still opens it for the uprobe.
+	 */
+	if (dladdr((void *)memleak4j_alloc_site, &self) && self.dli_fname && self.dli_fname[0] == '/' &&
+	    access(self.dli_fname, R_OK) == 0 && strlen(self.dli_fname) < path_len) {
+		strcpy(path, self.dli_fname);
+		return 0;
+	}
+	return fail(err, err_len, ENOENT, "memleak4j's library has no file to attach the probe sites to (deleted after "
+		    "loading?): use probe-mode=uprobes");
 }
 
 bool alloc_hooks_site_optimized(void)

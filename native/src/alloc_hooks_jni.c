@@ -97,11 +97,6 @@ EXPORT(jboolean, siteOptimized0)(JNIEnv *env, jclass type)
 	return alloc_hooks_site_optimized();
 }
 
-EXPORT(jdouble, pairNanos0)(JNIEnv *env, jclass type, jint pairs)
-{
-	return alloc_hooks_pair_nanos(pairs);
-}
-
 EXPORT(jint, hookedSlots0)(JNIEnv *env, jclass type)
 {
 	return alloc_hooks_count_hooked_slots();

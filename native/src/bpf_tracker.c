@@ -194,54 +194,49 @@ static struct bpf_program *entry_program(int func)
 	}
 }
 
-int tracker_attach(const char *binary, uint64_t file_offset, int func, bool retprobe, char *err, size_t err_len)
+/* A classic uprobe (or return probe) of program at binary+file_offset; `what` names it in the error. */
+static int attach_uprobe(struct bpf_program *program, const char *binary, uint64_t file_offset,
+			 const struct bpf_uprobe_opts *opts, const char *what, char *err, size_t err_len)
 {
-	LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = retprobe, .bpf_cookie = (uint64_t)func);
-	struct bpf_program *program;
 	struct bpf_link *link;
 
-	if (!skel)
-		return fail(err, err_len, EINVAL, "BPF programs are not loaded");
 	if (link_count >= MAX_LINKS)
 		return fail(err, err_len, ENOSPC, "too many probes");
-	program = retprobe ? skel->progs.alloc_return : entry_program(func);
-	if (!program)
-		return fail(err, err_len, EINVAL, "unknown allocator function");
 	last_libbpf_message[0] = '\0';
 	link = bpf_program__attach_uprobe_opts(program, (pid_t)skel->rodata->target_tgid, binary,
-					       (size_t)file_offset, &opts);
+					       (size_t)file_offset, opts);
 	if (!link) {
-		char what[256];
+		char message[256];
 
-		snprintf(what, sizeof(what), "attaching a %s to %s+0x%llx failed",
-			 retprobe ? "return probe" : "probe", binary, (unsigned long long)file_offset);
-		return fail(err, err_len, errno, what);
+		snprintf(message, sizeof(message), "attaching a %s to %s+0x%llx failed", what, binary,
+			 (unsigned long long)file_offset);
+		return fail(err, err_len, errno, message);
 	}
 	links[link_count++] = link;
 	return 0;
 }
 
-int tracker_attach_site(const char *binary, uint64_t file_offset, bool free_site, char *err, size_t err_len)
+int tracker_attach(const char *binary, uint64_t file_offset, int func, bool retprobe, char *err, size_t err_len)
 {
-	LIBBPF_OPTS(bpf_uprobe_opts, opts);
-	struct bpf_link *link;
+	LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = retprobe, .bpf_cookie = (uint64_t)func);
+	struct bpf_program *program;
 
 	if (!skel)
 		return fail(err, err_len, EINVAL, "BPF programs are not loaded");
-	if (link_count >= MAX_LINKS)
-		return fail(err, err_len, ENOSPC, "too many probes");
-	last_libbpf_message[0] = '\0';
-	link = bpf_program__attach_uprobe_opts(free_site ? skel->progs.hook_free : skel->progs.hook_alloc,
-					       (pid_t)skel->rodata->target_tgid, binary, (size_t)file_offset, &opts);
-	if (!link) {
-		char what[256];
+	program = retprobe ? skel->progs.alloc_return : entry_program(func);
+	if (!program)
+		return fail(err, err_len, EINVAL, "unknown allocator function");
+	return attach_uprobe(program, binary, file_offset, &opts, retprobe ? "return probe" : "probe", err, err_len);
+}
 
-		snprintf(what, sizeof(what), "attaching a probe to the hooks' %s site %s+0x%llx failed",
-			 free_site ? "free" : "alloc", binary, (unsigned long long)file_offset);
-		return fail(err, err_len, errno, what);
-	}
-	links[link_count++] = link;
-	return 0;
+int tracker_attach_site(const char *binary, uint64_t file_offset, bool free_site, char *err, size_t err_len)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, opts);
+
+	if (!skel)
+		return fail(err, err_len, EINVAL, "BPF programs are not loaded");
+	return attach_uprobe(free_site ? skel->progs.hook_free : skel->progs.hook_alloc, binary, file_offset, &opts,
+			     free_site ? "probe on the hooks' free site" : "probe on the hooks' alloc site", err, err_len);
 }
 
 /* The session program for an allocating function, or NULL (free has none). */

@@ -294,7 +294,7 @@ public final class MemleakAgent {
         if (options.obj() != null) {
             AllocatorProbes.checkAllocator(options.obj(), options.symbolsPrefix()); // the same checks as uprobes
         }
-        double pairBefore = AllocHooks.pairNanos(TIMED_HOOK_PAIRS);
+        double pairBefore = BpfTracker.allocatorPairNanos(TIMED_HOOK_PAIRS);
         String sites = AllocHooks.attachSites(tracker);
         int slots = AllocHooks.install(options.maxAllocs(), options.obj() == null ? null : options.obj().toString(),
                 options.symbolsPrefix());
@@ -306,7 +306,7 @@ public final class MemleakAgent {
         } finally {
             tracker.ignoreCurrentThread(false);
         }
-        callCostNanos = probedCallCost(tracker, pairBefore, () -> AllocHooks.pairNanos(TIMED_HOOK_PAIRS));
+        callCostNanos = probedCallCost(tracker, pairBefore, () -> BpfTracker.allocatorPairNanos(TIMED_HOOK_PAIRS));
         if (options.verbose()) {
             log("allocator hooks in " + slots + " import-table slots; probe sites in " + sites);
         }

@@ -48,11 +48,6 @@ public final class AllocHooks {
         return siteOptimized0();
     }
 
-    /** ns per malloc(64)/free pair through the hooks while installed (else the real functions), best of three. */
-    public static double pairNanos(int pairs) {
-        return pairNanos0(pairs);
-    }
-
     /** Slots in every loaded object that point at a hook now, read back from memory. */
     public static int hookedSlots() {
         return hookedSlots0();
@@ -83,8 +78,6 @@ public final class AllocHooks {
     private static native boolean installed0();
 
     private static native boolean siteOptimized0();
-
-    private static native double pairNanos0(int pairs);
 
     private static native int hookedSlots0();
 

@@ -260,7 +260,8 @@ public final class BpfTracker implements AutoCloseable {
 
     /**
      * ns per malloc(64)/free pair on the calling thread (best of three runs of {@code pairs}); with the probes on and
-     * the thread ignored, the difference to a run before they were attached is what the traps add to every call.
+     * the thread ignored, the difference to a run before they were attached is what the traps add to every call
+     * (with probe-mode=hooks the pairs go through the hooks: the hook, and the traps of the sampled calls).
      */
     public static double allocatorPairNanos(int pairs) {
         return BpfNative.allocatorPairNanos0(pairs);

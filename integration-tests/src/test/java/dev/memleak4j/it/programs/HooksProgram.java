@@ -85,6 +85,7 @@ public final class HooksProgram {
             TimeUnit.MILLISECONDS.sleep(50);
         }
         System.out.println("AFTER " + HooksLib.mallocSlotIsTheAllocators());
+        TimeUnit.SECONDS.sleep(2); // the agent logs what it restored after restoring it: not cut off by the exit
     }
 
     /**
