@@ -188,13 +188,14 @@ static __always_inline __u32 sampling_setting(__u32 index)
 	return sampling_settings[index & (SAMPLING_SETTINGS - 1)];
 }
 
-static __always_inline void release(__u64 addr)
+static __always_inline void release_block(__u64 addr, int count_call)
 {
 	struct alloc_info *info;
 	__u64 size, stack_id, est_bytes, est_count_milli;
 	__u32 setting;
 
-	stat_add(STAT_FREE_CALLS, 1);
+	if (count_call)
+		stat_add(STAT_FREE_CALLS, 1);
 	info = bpf_map_lookup_elem(&allocs, &addr);
 	if (!info)
 		return; /* not tracked: sampled out, or allocated before we attached */
@@ -210,6 +211,11 @@ static __always_inline void release(__u64 addr)
 	stat_add(STAT_BYTES_FREED, size);
 }
 
+static __always_inline void release(__u64 addr)
+{
+	release_block(addr, 1);
+}
+
 /*
  * Walks the frame-pointer chain from the allocator's caller. At the return probe ip is the return
  * address in the caller and rbp the caller's frame, so the direct caller is frame 0 (at the entry the
@@ -217,9 +223,8 @@ static __always_inline void release(__u64 addr)
  * interpreted Java frame is named by its Method*, which only this frame's memory holds
  * ([fp - 3 * 8] on x86-64): such a frame is stored as Method* | FRAME_INTERPRETED.
  */
-static __always_inline __u32 walk_stack(struct pt_regs *ctx, struct stack_trace *trace)
+static __always_inline __u32 walk_stack(__u64 ip, __u64 fp, struct stack_trace *trace)
 {
-	__u64 ip = PT_REGS_IP(ctx), fp = PT_REGS_FP(ctx);
 	__u64 interp_start = interpreter_start, interp_end = interpreter_end;
 	__u32 frames = 0;
 
@@ -253,10 +258,10 @@ static __always_inline __u32 walk_stack(struct pt_regs *ctx, struct stack_trace 
 }
 
 /* Walks the user stack into the thread's slot and stores it once; returns its id or 0. */
-static __always_inline __u64 store_stack(struct pt_regs *ctx, struct pending_call *p)
+static __always_inline __u64 store_stack(__u64 ip, __u64 fp, struct pending_call *p)
 {
 	__u64 hash = 14695981039346656037ULL; /* FNV-1a over the frames */
-	__u32 frames = walk_stack(ctx, &p->stack), slot;
+	__u32 frames = walk_stack(ip, fp, &p->stack), slot;
 	__u64 *stored;
 	long err;
 
@@ -285,7 +290,8 @@ static __always_inline __u64 store_stack(struct pt_regs *ctx, struct pending_cal
 	return hash;
 }
 
-static __always_inline void record(struct pt_regs *ctx, struct pending_call *p, __u32 tid, __u64 addr)
+/* Records the block at addr for the call in p; the stack walk starts at ip (the allocator's caller) with frame fp. */
+static __always_inline void record(__u64 ip, __u64 fp, struct pending_call *p, __u32 tid, __u64 addr)
 {
 	struct alloc_info info = {
 		.tags = alloc_tags(p->size, p->func, p->setting),
@@ -310,7 +316,7 @@ static __always_inline void record(struct pt_regs *ctx, struct pending_call *p, 
 			*(volatile __u64 *)&mark->hit = value;
 		}
 	}
-	info.stack_id = store_stack(ctx, p);
+	info.stack_id = store_stack(ip, fp, p);
 	err = bpf_map_update_elem(&allocs, &addr, &info, BPF_NOEXIST);
 	if (err == -EEXIST) {
 		/* Still tracked: its free went by a path we do not see. The new block replaces it. */
@@ -325,6 +331,18 @@ static __always_inline void record(struct pt_regs *ctx, struct pending_call *p, 
 	combined_add(info.stack_id, p->size, 1, est_bytes, est_count_milli);
 	stat_add(STAT_ALLOC_TRACKED, 1);
 	stat_add(STAT_BYTES_TRACKED, p->size);
+}
+
+/* A fresh per-thread slot for tid (the map is LRU: a dead thread's slot is recycled). */
+static __always_inline struct pending_call *new_thread_slot(__u32 tid)
+{
+	__u32 zero = 0;
+	struct pending_call *blank = bpf_map_lookup_elem(&pending_template, &zero);
+
+	if (!blank)
+		return NULL;
+	bpf_map_update_elem(&pending, &tid, blank, BPF_ANY);
+	return bpf_map_lookup_elem(&pending, &tid);
 }
 
 /*
@@ -342,10 +360,9 @@ static __always_inline int choose(__u64 size, __u32 *setting)
 	if (!tracking_enabled || size < min_size || size > max_size)
 		return 0;
 	*setting = index;
-	if (word & SAMPLING_BY_BYTES)
-		/* P(track) = size / interval, from a 32-bit random draw; always when size >= interval */
-		return size >= value || (((__u64)bpf_get_prandom_u32() * value) >> 32) < size;
-	return value <= 1 || bpf_get_prandom_u32() % value == 0;
+	if ((word & SAMPLING_BY_BYTES) ? size >= value : value <= 1)
+		return 1; /* no random draw needed */
+	return sampling_chooses(size, word, bpf_get_prandom_u32());
 }
 
 /*
@@ -357,7 +374,7 @@ static __always_inline int on_alloc_enter(struct pt_regs *ctx, __u64 size, __u64
 					  int session)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)pid_tgid, zero = 0;
+	__u32 tid = (__u32)pid_tgid;
 	__u64 now, sp = PT_REGS_SP(ctx);
 	__u32 setting = 0;
 	struct pending_call *p;
@@ -388,16 +405,8 @@ static __always_inline int on_alloc_enter(struct pt_regs *ctx, __u64 size, __u64
 		}
 		stat_add(STAT_STALE_PENDING, 1); /* its return never came (longjmp, lost probe) */
 	}
-	if (!p) {
-		struct pending_call *blank = bpf_map_lookup_elem(&pending_template, &zero);
-
-		if (!blank)
-			return 0;
-		bpf_map_update_elem(&pending, &tid, blank, BPF_ANY);
-		p = bpf_map_lookup_elem(&pending, &tid);
-		if (!p)
-			return 0;
-	}
+	if (!p && !(p = new_thread_slot(tid)))
+		return 0;
 	p->func = (__u32)bpf_get_attach_cookie(ctx);
 	p->depth = 1;
 	p->size = size;
@@ -458,7 +467,7 @@ static __always_inline int on_alloc_return(struct pt_regs *ctx, __u64 ret)
 		}
 	}
 	if (p->tracked)
-		record(ctx, p, tid, addr);
+		record(PT_REGS_IP(ctx), PT_REGS_FP(ctx), p, tid, addr);
 	return 0;
 }
 
@@ -570,6 +579,53 @@ int BPF_UPROBE(free_enter, __u64 ptr)
 	if (!is_target_process(bpf_get_current_pid_tgid()) || !ptr)
 		return 0;
 	release(ptr);
+	return 0;
+}
+
+/*
+ * probe-mode=hooks: the in-process hooks (native/src/alloc_hooks.c) decided already that this call is sampled, and
+ * call a probe site of the agent's library with the block, its size, func | setting index << 8 in tags, and the
+ * hook's frame. The stack starts at the hook's return address (the allocating function, as at a return probe) and
+ * its caller's frame: the agent's own frames (probe site, hook) are never part of it. No return probe: the hook
+ * has the result already.
+ */
+SEC("uprobe")
+int BPF_UPROBE(hook_alloc, __u64 ptr, __u64 size, __u64 tags, __u64 frame)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)pid_tgid;
+	struct {
+		__u64 next_fp;
+		__u64 return_address;
+	} hook_frame = {};
+	struct pending_call *p;
+
+	if (!is_target_process(pid_tgid) || !ptr)
+		return 0;
+	if (bpf_map_lookup_elem(&ignored_threads, &tid)) {
+		stat_add(STAT_IGNORED_CALLS, 1);
+		return 0;
+	}
+	stat_add(STAT_ALLOC_SAMPLED, 1);
+	p = bpf_map_lookup_elem(&pending, &tid);
+	if (!p && !(p = new_thread_slot(tid)))
+		return 0;
+	p->size = size;
+	p->func = (__u32)(tags & 0xff);
+	p->setting = (__u32)(tags >> 8) & (SAMPLING_SETTINGS - 1);
+	p->timestamp_ns = bpf_ktime_get_ns();
+	bpf_probe_read_user(&hook_frame, sizeof(hook_frame), (void *)frame);
+	record(hook_frame.return_address, hook_frame.next_fp, p, tid, ptr);
+	return 0;
+}
+
+/* A sampled block is freed (the hooks call this site only for addresses they sampled). */
+SEC("uprobe")
+int BPF_UPROBE(hook_free, __u64 ptr)
+{
+	if (!is_target_process(bpf_get_current_pid_tgid()) || !ptr)
+		return 0;
+	release_block(ptr, 0); /* the hooks count every free call themselves */
 	return 0;
 }
 

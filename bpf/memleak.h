@@ -104,6 +104,20 @@ static inline void sampling_weights(__u64 size, __u32 sampling, __u64 *est_bytes
 }
 
 /*
+ * Whether an allocation of size bytes is tracked under a sampling setting word, given a uniform 32-bit random draw:
+ * by bytes with interval R, always when size >= R, else with probability size/R; by count with rate N, one in N.
+ * The one rule for both places that decide: the BPF side (probe-mode=uprobes) and the in-process hooks.
+ */
+static inline int sampling_chooses(__u64 size, __u32 word, __u32 random)
+{
+	__u64 value = SAMPLING_VALUE(word);
+
+	if (word & SAMPLING_BY_BYTES)
+		return size >= value || (((__u64)random * value) >> 32) < size;
+	return value <= 1 || random % value == 0;
+}
+
+/*
  * One Java thread's slot in the mmap-able `jni_marks` array, which the JVM writes and BPF reads. While the thread
  * is inside a wrapped JNI method, `mark` is that call's non-zero mark (0 outside). An allocation recorded under a
  * mark carries it (alloc_info.java_mark), and BPF sets `hit` to it, so that the wrapper, when the call returns, knows

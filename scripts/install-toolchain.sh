@@ -34,6 +34,7 @@ if [ "${1:-}" = "--tests" ]; then
     command -v go >/dev/null || [ -x /usr/lib/go/bin/go ] || need_pkgs+=(golang-go)
 fi
 [ -e /usr/include/gelf.h ] || need_pkgs+=(libelf-dev)
+[ -e /usr/lib/x86_64-linux-gnu/libjemalloc.so.2 ] || need_pkgs+=(libjemalloc2)  # hooks test: an LD_PRELOADed allocator
 [ -e /usr/include/zlib.h ] || need_pkgs+=(zlib1g-dev)
 [ -e /usr/include/x86_64-linux-gnu/asm/ptrace.h ] || [ -e /usr/include/asm/ptrace.h ] || need_pkgs+=(linux-libc-dev)
 if [ ${#need_pkgs[@]} -gt 0 ]; then

@@ -15,6 +15,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "alloc_hooks.h"
 #include "memleak.h"
 #include "memleak.skel.h"
 
@@ -201,31 +202,49 @@ static struct bpf_program *entry_program(int func)
 	}
 }
 
+/* A classic uprobe (or return probe) of program at binary+file_offset; `what` names it in the error. */
+static int attach_uprobe(struct bpf_program *program, const char *binary, uint64_t file_offset,
+			 const struct bpf_uprobe_opts *opts, const char *what, char *err, size_t err_len)
+{
+	struct bpf_link *link;
+
+	if (link_count >= MAX_LINKS)
+		return fail(err, err_len, ENOSPC, "too many probes");
+	last_libbpf_message[0] = '\0';
+	link = bpf_program__attach_uprobe_opts(program, (pid_t)skel->rodata->target_tgid, binary,
+					       (size_t)file_offset, opts);
+	if (!link) {
+		char message[256];
+
+		snprintf(message, sizeof(message), "attaching a %s to %s+0x%llx failed", what, binary,
+			 (unsigned long long)file_offset);
+		return fail(err, err_len, errno, message);
+	}
+	links[link_count++] = link;
+	return 0;
+}
+
 int tracker_attach(const char *binary, uint64_t file_offset, int func, bool retprobe, char *err, size_t err_len)
 {
 	LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = retprobe, .bpf_cookie = (uint64_t)func);
 	struct bpf_program *program;
-	struct bpf_link *link;
 
 	if (!skel)
 		return fail(err, err_len, EINVAL, "BPF programs are not loaded");
-	if (link_count >= MAX_LINKS)
-		return fail(err, err_len, ENOSPC, "too many probes");
 	program = retprobe ? skel->progs.alloc_return : entry_program(func);
 	if (!program)
 		return fail(err, err_len, EINVAL, "unknown allocator function");
-	last_libbpf_message[0] = '\0';
-	link = bpf_program__attach_uprobe_opts(program, (pid_t)skel->rodata->target_tgid, binary,
-					       (size_t)file_offset, &opts);
-	if (!link) {
-		char what[256];
+	return attach_uprobe(program, binary, file_offset, &opts, retprobe ? "return probe" : "probe", err, err_len);
+}
 
-		snprintf(what, sizeof(what), "attaching a %s to %s+0x%llx failed",
-			 retprobe ? "return probe" : "probe", binary, (unsigned long long)file_offset);
-		return fail(err, err_len, errno, what);
-	}
-	links[link_count++] = link;
-	return 0;
+int tracker_attach_site(const char *binary, uint64_t file_offset, bool free_site, char *err, size_t err_len)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, opts);
+
+	if (!skel)
+		return fail(err, err_len, EINVAL, "BPF programs are not loaded");
+	return attach_uprobe(free_site ? skel->progs.hook_free : skel->progs.hook_alloc, binary, file_offset, &opts,
+			     free_site ? "probe on the hooks' free site" : "probe on the hooks' alloc site", err, err_len);
 }
 
 /* The session program for an allocating function, or NULL (free has none). */
@@ -534,6 +553,8 @@ int tracker_set_tuning(uint64_t sample_rate, uint64_t sample_bytes, uint64_t min
 	skel->bss->min_size = min_size;
 	skel->data->max_size = max_size;
 	skel->data->tracking_enabled = enabled;
+	/* The in-process hooks (probe-mode=hooks) decide by the same setting, and name it by the same index. */
+	alloc_hooks_set_sampling((uint32_t)index, word, min_size, max_size, enabled);
 	return 0;
 }
 

@@ -1,5 +1,6 @@
 package dev.memleak4j.agent;
 
+import dev.memleak4j.agent.bpf.AllocHooks;
 import dev.memleak4j.agent.bpf.BpfException;
 import dev.memleak4j.agent.bpf.BpfTracker;
 import dev.memleak4j.agent.bpf.Preflight;
@@ -28,6 +29,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
+import java.util.function.DoubleSupplier;
 import java.util.function.UnaryOperator;
 import java.util.stream.Collectors;
 
@@ -46,6 +48,8 @@ public final class MemleakAgent {
     private static final int TRIMMED_REPORTS = 12;
     /** malloc/free pairs timed before and after the attach (~5 ms at 5 µs a trap, best of three runs each). */
     private static final int TIMED_PAIRS = 300;
+    /** Pairs timed through the hooks: enough that the few sampled calls among them weigh what they will. */
+    private static final int TIMED_HOOK_PAIRS = 20_000;
 
     private static MemleakAgent current;
     /** Why the last start failed, for the MBean's status; null after a successful start. */
@@ -72,6 +76,9 @@ public final class MemleakAgent {
         final Reporter reporter;
         final List<AllocatorProbes.Placement> placements;
         final TrackingBudget budget;
+        /** probe-mode=hooks: the import-table slots redirected, and whether the probe site's uprobe is optimized. */
+        int hookSlots = -1;
+        boolean siteOptimized;
 
         Session(BpfTracker tracker, SnapshotCollector collector, Reporter reporter,
                 List<AllocatorProbes.Placement> placements, TrackingBudget budget) {
@@ -166,7 +173,8 @@ public final class MemleakAgent {
         }
         ReportSettings initial = settings;
         BpfTracker tracker = BpfTracker.open(new BpfTracker.Limits(options.maxAllocs(), options.maxStacks(),
-                options.maxStacks() * 4, options.maxThreads()), options.verbose(), !options.classicProbes());
+                options.maxStacks() * 4, options.maxThreads()), options.verbose(),
+                !options.classicProbes() && !options.hooks());
         Reporter starting = null;
         TrackingBudget budget = new TrackingBudget(options.maxTracked());
         try {
@@ -220,15 +228,19 @@ public final class MemleakAgent {
                 log("note: the report thread was not excluded from tracking within 10 s: the agent's own allocations "
                         + "on it may show in the reports");
             }
-            double pairBefore = BpfTracker.allocatorPairNanos(TIMED_PAIRS);
-            List<AllocatorProbes.Placement> placements = AllocatorProbes.attach(tracker, library,
-                    options.symbolsPrefix(), note -> {
-                        if (options.verbose()) {
-                            log(note);
-                        }
-                    });
-            callCostNanos = probedCallCost(tracker, pairBefore);
-            session = new Session(tracker, collector, reporter, placements, budget);
+            if (options.hooks()) {
+                session = startHooks(tracker, collector, reporter, budget);
+            } else {
+                double pairBefore = BpfTracker.allocatorPairNanos(TIMED_PAIRS);
+                List<AllocatorProbes.Placement> placements = AllocatorProbes.attach(tracker, library,
+                        options.symbolsPrefix(), note -> {
+                            if (options.verbose()) {
+                                log(note);
+                            }
+                        });
+                callCostNanos = probedCallCost(tracker, pairBefore, () -> BpfTracker.allocatorPairNanos(TIMED_PAIRS));
+                session = new Session(tracker, collector, reporter, placements, budget);
+            }
             stopReason = null;
             reporter.trackingStarted();
             BpfTracker.returnFreedMemory(); // what loading the programs and wrapping the JNI methods freed
@@ -237,6 +249,9 @@ public final class MemleakAgent {
                 starting.stop();
             }
             JniMarks.stop();
+            if (options.hooks()) {
+                AllocHooks.uninstall();
+            }
             tracker.close();
             throw e;
         }
@@ -247,12 +262,18 @@ public final class MemleakAgent {
                         p.returnProbe() ? " with return probe" : "", p.note() == null ? "" : "; " + p.note()));
             }
         }
-        log("tracking native allocations of pid " + ProcessHandle.current().pid() + " in " + library + " ("
-                + session.placements.stream().map(AllocatorProbes.Placement::symbol).collect(Collectors.joining(", "))
-                + ") with " + probeMode() + " since " + RunStatus.clock(Instant.now()) + "; report every " + settings.intervalSeconds() + " s to "
+        log("tracking native allocations of pid " + ProcessHandle.current().pid() + (session.hookSlots >= 0
+                ? " through " + session.hookSlots + " allocator slots of the loaded libraries' import tables"
+                : " in " + library + " (" + session.placements.stream().map(AllocatorProbes.Placement::symbol)
+                        .collect(Collectors.joining(", ")) + ")")
+                + " with " + probeMode() + " since " + RunStatus.clock(Instant.now()) + "; report every " + settings.intervalSeconds() + " s to "
                 + (options.output() == null ? "stderr" : options.output().toString())
-                + (callCostNanos > 0 ? String.format(Locale.ROOT, "; each allocator call now costs ~%.1f us more (the"
-                        + " kernel's trap, measured on this host just now)", callCostNanos / 1000) : ""));
+                + (session.hookSlots >= 0
+                        // a few ns: may time at 0 when the run after the install was the quicker one
+                        ? String.format(Locale.ROOT, "; each allocator call now costs ~%.0f ns more (the hook, and the"
+                                + " trap of the sampled calls, measured on this host just now)", callCostNanos)
+                        : callCostNanos <= 0 ? "" : String.format(Locale.ROOT, "; each allocator call now costs ~%.1f us more (the kernel's trap,"
+                                + " measured on this host just now)", callCostNanos / 1000)));
     }
 
     /**
@@ -260,17 +281,55 @@ public final class MemleakAgent {
      * ignored, so the programs return at once): the trap into the kernel, which differs several-fold between hosts
      * and is what every malloc and free of the application pays from now on. 0 when it could not be told.
      */
-    private static double probedCallCost(BpfTracker tracker, double pairBefore) {
+    private static double probedCallCost(BpfTracker tracker, double pairBefore, DoubleSupplier pairNow) {
         try {
             tracker.ignoreCurrentThread(true);
             try {
-                double pairAfter = BpfTracker.allocatorPairNanos(TIMED_PAIRS);
+                double pairAfter = pairNow.getAsDouble();
                 return pairBefore > 0 && pairAfter > pairBefore ? (pairAfter - pairBefore) / 2 : 0;
             } finally {
                 tracker.ignoreCurrentThread(false);
             }
         } catch (RuntimeException | LinkageError e) {
             return 0;
+        }
+    }
+
+    /**
+     * probe-mode=hooks: the BPF programs on the probe sites first, then the hooks into the import tables (a sampled
+     * call must find its probe in place). The cost is timed through the hooks, with the starting thread ignored by
+     * the kernel side: the hook on every call and the trap of the sampled ones, on average.
+     */
+    private Session startHooks(BpfTracker tracker, SnapshotCollector collector, Reporter reporter,
+                               TrackingBudget budget) throws IOException {
+        if (options.obj() != null) {
+            AllocatorProbes.checkAllocator(options.obj(), options.symbolsPrefix()); // the same checks as uprobes
+        }
+        double pairBefore = BpfTracker.allocatorPairNanos(TIMED_HOOK_PAIRS);
+        String sites = AllocHooks.attachSites(tracker);
+        int slots = AllocHooks.install(options.maxAllocs(), options.obj() == null ? null : options.obj().toString(),
+                options.symbolsPrefix());
+        Session started = new Session(tracker, collector, reporter, List.of(), budget);
+        started.hookSlots = slots;
+        tracker.ignoreCurrentThread(true);
+        try {
+            started.siteOptimized = AllocHooks.siteOptimized();
+        } finally {
+            tracker.ignoreCurrentThread(false);
+        }
+        callCostNanos = probedCallCost(tracker, pairBefore, () -> BpfTracker.allocatorPairNanos(TIMED_HOOK_PAIRS));
+        if (options.verbose()) {
+            log("allocator hooks in " + slots + " import-table slots; probe sites in " + sites);
+        }
+        return started;
+    }
+
+    /** Puts the import-table slots back; says so when verbose, and always when a slot could not be restored. */
+    private void uninstallHooks() {
+        AllocHooks.Restored restored = AllocHooks.uninstall();
+        if (options.verbose() || restored.left() != 0) {
+            log("allocator hooks removed: " + restored.restored() + " import-table slots restored, "
+                    + restored.left() + " still pointing at a hook");
         }
     }
 
@@ -331,6 +390,9 @@ public final class MemleakAgent {
         // Outside the lock: the reporter thread may be waiting for it (a listener reading the agent's state), and
         // joining it while holding the lock would stall until the join times out.
         JniMarks.stop();
+        if (stopping.hookSlots >= 0) {
+            uninstallHooks(); // before the programs go: no sampled call may trap into a closing tracker
+        }
         stopping.reporter.stop();
         stopping.tracker.close();
     }
@@ -339,6 +401,10 @@ public final class MemleakAgent {
     public synchronized String probeMode() {
         if (session == null) {
             return null;
+        }
+        if (session.hookSlots >= 0) {
+            return "in-process hooks (sampled calls trap at " + (session.siteOptimized ? "an optimized uprobe)"
+                    : "an int3 uprobe)");
         }
         return session.tracker.sessions() ? "uprobe sessions" : "entry and return probes";
     }

@@ -36,7 +36,8 @@ public final class BenchMain {
     /** What a child JVM runs with. */
     enum Config {
         BASELINE("baseline", "no tool"),
-        MEMLEAK4J("memleak4j", "memleak4j"),
+        MEMLEAK4J("memleak4j", "memleak4j probe-mode=uprobes"),
+        MEMLEAK4J_HOOKS("memleak4j-hooks", "memleak4j probe-mode=hooks"),
         ASYNC_PROFILER("async-profiler", "async-profiler nativemem"),
         COUNT("count", "allocator-call counter (LD_PRELOAD)");
 
@@ -148,7 +149,8 @@ public final class BenchMain {
             out.append("- ").append(entry.getKey()).append(": ").append(entry.getValue()).append('\n');
         }
         out.append("- memleak4j: `-javaagent:").append(options.agent).append(agentSuffix(options.agentOptions))
-                .append("`\n");
+                .append("`").append(options.agentOptions.contains("probe-mode=") ? ""
+                        : ", with probe-mode=uprobes and with probe-mode=hooks added").append("\n");
         out.append("- async-profiler: ").append(options.asyncProfiler != null
                 ? "`-agentpath:" + options.asyncProfiler + "=start,nativemem,file=<work-dir>/async-profiler.jfr`"
                 : "skipped: " + options.noAsyncProfilerReason).append('\n');
@@ -164,6 +166,9 @@ public final class BenchMain {
                     + "-DskipTests) or give --agent PATH");
         }
         List<Config> configs = new ArrayList<>(List.of(Config.BASELINE, Config.MEMLEAK4J));
+        if (!options.agentOptions.contains("probe-mode=")) {
+            configs.add(Config.MEMLEAK4J_HOOKS); // both modes, unless the options chose one
+        }
         if (options.asyncProfiler != null) {
             configs.add(Config.ASYNC_PROFILER);
         }
@@ -272,7 +277,8 @@ public final class BenchMain {
         String agentOptions = workload == Workload.MILLION ? millionAgentOptions() : options.agentOptions;
         switch (config) {
             case MEMLEAK4J:
-                command.add("-javaagent:" + options.agent + agentSuffix(agentOptions));
+            case MEMLEAK4J_HOOKS:
+                command.add("-javaagent:" + options.agent + agentSuffix(withProbeMode(agentOptions, config)));
                 break;
             case ASYNC_PROFILER:
                 command.add("-agentpath:" + options.asyncProfiler + "=start,nativemem,file=" + jfr);
@@ -351,7 +357,7 @@ public final class BenchMain {
             run.error = "child JVM exited with " + exit + firstLine(run.log, otherLines);
         }
         String log = Files.readString(run.log, StandardCharsets.UTF_8);
-        if (config == Config.MEMLEAK4J) {
+        if (config == Config.MEMLEAK4J || config == Config.MEMLEAK4J_HOOKS) {
             Matcher notStarted = Pattern.compile("memleak4j: not started[^\n]*").matcher(log);
             if (notStarted.find()) {
                 run.error = notStarted.group();
@@ -505,7 +511,7 @@ public final class BenchMain {
                             + runs.size() + " runs failed: " + failure);
                 }
                 boolean baseline = config == Config.BASELINE;
-                table.append("| ").append(baseline ? workload.id : "").append(" | ").append(config.label)
+                table.append("| ").append(baseline ? workload.id : "").append(" | ").append(label(config))
                         .append(" | ").append(rates.isEmpty() ? "failed" : formatRate(median(rates)))
                         .append(" | ").append(baseline ? "1 (reference)" : spread(ratios))
                         .append(" | ").append(baseline || nsPerOp.isEmpty() ? "" : format(median(nsPerOp), 0))
@@ -725,6 +731,21 @@ public final class BenchMain {
             return run.error + ", log: " + run.log;
         }
         return "the counter library was not preloaded";
+    }
+
+    /** The configuration's name in the table: the agent's own options when they chose the probe mode. */
+    private String label(Config config) {
+        return config == Config.MEMLEAK4J && options.agentOptions.contains("probe-mode=")
+                ? "memleak4j " + options.agentOptions : config.label;
+    }
+
+    /** The agent's options with the probe mode of the configuration, unless they name one themselves. */
+    private static String withProbeMode(String agentOptions, Config config) {
+        if (agentOptions.contains("probe-mode=")) {
+            return agentOptions;
+        }
+        String mode = "probe-mode=" + (config == Config.MEMLEAK4J_HOOKS ? "hooks" : "uprobes");
+        return agentOptions.isEmpty() ? mode : agentOptions + "," + mode;
     }
 
     private static String agentSuffix(String agentOptions) {

@@ -97,9 +97,11 @@ class JmxTest {
                 client.call("invoke startProbes");
                 assertEquals("OK running", client.value("Status"));
                 assertTrue(Integer.parseInt(client.value("AttachedProbes").substring(3)) > 0);
-                // timed again at this start, on the JMX client's connection thread (how much is the host's business)
+                // timed again at this start, on the JMX client's connection thread (how much is the host's business;
+                // with the in-process hooks, the default, a few ns that can round to 0)
                 long cost = Long.parseLong(client.value("AllocatorCallCostNanos").substring(3));
-                assertTrue(cost > 0, "AllocatorCallCostNanos " + cost);
+                assertTrue(cost > 0 || client.value("ProbeMode").contains("in-process hooks"),
+                        "AllocatorCallCostNanos " + cost + ", " + client.value("ProbeMode"));
             }
             assertEquals(0, program.exit(), program.stderrText());
         }

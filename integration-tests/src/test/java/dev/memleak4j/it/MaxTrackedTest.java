@@ -39,7 +39,7 @@ class MaxTrackedTest {
         Path json = dir.resolve("snapshot.json");
         // Only the test's block sizes, so that what is counted as tracked is the churn and the leak.
         AgentRun run = AgentRun.leakProgram(dir, "interval=1,older=0,top=5,verbose,min-size=4096,max-size=4099,"
-                + "max-tracked=" + BUDGET + ",json=" + json, "budget", "9000");
+                + "max-tracked=" + BUDGET + ",json=" + json, "budget", "4000");
         assertEquals(0, run.exitCode, run.describe());
         long churned = number(run.stdout, "CHURNED");
         long leaked = number(run.stdout, "MADE");
@@ -60,7 +60,8 @@ class MaxTrackedTest {
         long sampled = last.get("counters").get("allocSampled").asLong();
         assertTrue(sampled < churned / 4, sampled + " tracked of " + churned + " churned pairs (8 KiB: ~" + churned / 2 + ")");
 
-        // 4 s after the churn the interval is back at 8 KiB, and the leak is estimated without bias.
+        // After the churn the interval comes back to 8 KiB (the program waits for it, then for 4 s of reports), and
+        // the leak is estimated without bias.
         assertEquals(8192, last.get("sampling").get("sampleBytesNow").asLong(), last.toString());
         Report report = run.lastReport();
         String lastText = run.reports.substring(run.reports.lastIndexOf("] Top "));

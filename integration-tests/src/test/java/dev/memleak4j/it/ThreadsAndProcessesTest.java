@@ -22,6 +22,11 @@ class ThreadsAndProcessesTest {
     private static final String LIB = "Java_dev_memleak4j_it_programs_LeakLib_";
     private static final Pattern CHECK = Pattern.compile("CHECK REPORT (\\d+)");
 
+    /** Options beyond each test's own; a subclass runs the same with uprobes (the default is in-process hooks). */
+    String extraOptions() {
+        return "";
+    }
+
     @BeforeEach
     void privileges() throws Exception {
         Privileges.assumeBpf();
@@ -32,6 +37,10 @@ class ThreadsAndProcessesTest {
         List<String> command = AgentRun.programCommand(AgentRun.javaBinary(), jvmFlags,
                 RobustnessProgram.class.getName(), scenario, dir.resolve("report.txt").toString());
         return AgentRun.withAgent(dir, options, command, List.of());
+    }
+
+    private AgentRun run(Path dir, String options, String scenario) throws Exception {
+        return robustness(dir, options + extraOptions(), scenario, List.of());
     }
 
     /** The report the program named as taken after all its allocations. */
@@ -46,9 +55,8 @@ class ThreadsAndProcessesTest {
 
     @Test
     void shortLivedConcurrentAndCrossThreadAllocationsAreCountedExactly() throws Exception {
-        AgentRun run = robustness(AgentRun.tempDir("threads"),
-                "interval=1,older=0,top=200,sample-bytes=0,min-size=3980,max-size=4010",
-                "threads", List.of());
+        AgentRun run = run(AgentRun.tempDir("threads"),
+                "interval=1,older=0,top=200,sample-bytes=0,min-size=3980,max-size=4010", "threads");
         assertEquals(0, run.exitCode, run.describe());
         assertTrue(run.stdout.contains("CONCURRENT MADE " + THREADS * PER_THREAD), run.describe());
         Report report = checkedReport(run);
@@ -67,9 +75,8 @@ class ThreadsAndProcessesTest {
 
     @Test
     void forkAndExecFromTheJvmLeaveTheParentsNumbersExactAndTheChildUntracked() throws Exception {
-        AgentRun run = robustness(AgentRun.tempDir("fork"),
-                "interval=1,older=0,top=200,sample-bytes=0,min-size=3990,max-size=4010",
-                "fork", List.of());
+        AgentRun run = run(AgentRun.tempDir("fork"),
+                "interval=1,older=0,top=200,sample-bytes=0,min-size=3990,max-size=4010", "fork");
         assertEquals(0, run.exitCode, run.describe());
         assertTrue(run.stdout.contains("FORKED"), run.describe());
         Report report = checkedReport(run);
@@ -82,7 +89,7 @@ class ThreadsAndProcessesTest {
     void systemExitAndReturningFromMainWhileProbesFireExitCleanlyAndPromptly() throws Exception {
         for (String scenario : List.of("exit-busy", "return-busy")) {
             long started = System.nanoTime();
-            AgentRun run = robustness(AgentRun.tempDir(scenario), "interval=1,older=0", scenario, List.of());
+            AgentRun run = run(AgentRun.tempDir(scenario), "interval=1,older=0", scenario);
             long seconds = (System.nanoTime() - started) / 1_000_000_000L;
             assertEquals(scenario.equals("exit-busy") ? 9 : 0, run.exitCode, scenario + "\n" + run.describe());
             assertTrue(seconds < 20, scenario + " took " + seconds + " s\n" + run.describe());
@@ -99,7 +106,8 @@ class ThreadsAndProcessesTest {
         List<String> command = List.of(AgentRun.javaBinary(), "-Xcheck:jni",
                 "-Dleaktest.library=" + AgentRun.TEST_LIBRARY, "-cp", AgentRun.TEST_CLASSES.toString(),
                 "dev.memleak4j.it.programs.LeakProgram", "all-functions", "4000");
-        AgentRun run = AgentRun.withAgent(dir, "interval=1,older=0,top=100,min-size=900000", command, List.of());
+        AgentRun run = AgentRun.withAgent(dir, "interval=1,older=0,top=100,min-size=900000" + extraOptions(), command,
+                List.of());
         assertEquals(0, run.exitCode, run.describe());
         assertEquals(3 * 1_999_993L + 1_222_223L, run.lastReport().bytesFrom(LIB + "viaMalloc+0x"), run.describe());
         List<String> others = run.stderr.lines().filter(l -> !l.startsWith("memleak4j:")).toList();

@@ -154,6 +154,7 @@ public final class BpfTracker implements AutoCloseable {
             long[] stats = new long[Stat.values().length];
             if (!closed) {
                 BpfNative.readStats0(stats);
+                AllocHooks.addCounts(stats);
             }
             return stats;
         }
@@ -259,7 +260,8 @@ public final class BpfTracker implements AutoCloseable {
 
     /**
      * ns per malloc(64)/free pair on the calling thread (best of three runs of {@code pairs}); with the probes on and
-     * the thread ignored, the difference to a run before they were attached is what the traps add to every call.
+     * the thread ignored, the difference to a run before they were attached is what the traps add to every call
+     * (with probe-mode=hooks the pairs go through the hooks: the hook, and the traps of the sampled calls).
      */
     public static double allocatorPairNanos(int pairs) {
         return BpfNative.allocatorPairNanos0(pairs);
@@ -287,6 +289,16 @@ public final class BpfTracker implements AutoCloseable {
             BpfNative.close0();
             open = null;
         }
+    }
+
+    /** The lock every call into the tracker holds (the hooks' probe sites attach under it too). */
+    static Object lock() {
+        return LOCK;
+    }
+
+    /** Throws unless the tracker is open; call under {@link #lock()}. */
+    void ensureAttachable() {
+        ensureOpen();
     }
 
     private void ensureOpen() {

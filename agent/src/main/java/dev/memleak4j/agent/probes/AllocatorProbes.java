@@ -56,23 +56,14 @@ public final class AllocatorProbes {
      */
     public static List<Placement> attach(BpfTracker tracker, Path library, String prefix, Consumer<String> log)
             throws IOException {
-        if (!Files.isRegularFile(library)) {
-            throw new BpfException("obj=" + library + " does not exist or is not a file");
-        }
+        requireFile(library);
         List<Placement> placements = new ArrayList<>();
         Map<Long, AllocatorFunction> byAddress = new HashMap<>();
         try (ElfFile elf = ElfFile.open(library)) {
             for (AllocatorFunction function : AllocatorFunction.values()) {
                 String symbol = prefix + function.symbol();
-                Optional<ElfSymbol> found = elf.findFunction(symbol);
-                if (found.isEmpty() || found.get().ifunc()) {
-                    String why = found.isEmpty() ? "has no function '" + symbol + "'"
-                            : "defines '" + symbol + "' as an IFUNC resolver, which cannot be probed";
-                    if (function.required()) {
-                        throw new BpfException(library + " " + why + ": is it an allocator? (see obj and "
-                                + "symbols-prefix)");
-                    }
-                    log.accept(library.getFileName() + " " + why + "; not probed");
+                Optional<ElfSymbol> found = find(elf, library, function, symbol, log);
+                if (found.isEmpty()) {
                     continue;
                 }
                 long vaddr = found.get().value();
@@ -112,6 +103,44 @@ public final class AllocatorProbes {
             }
         }
         return placements;
+    }
+
+    /**
+     * Checks that {@code library} is an allocator with {@code prefix}-ed symbols (malloc and free at least), as
+     * {@link #attach} would, without attaching anything: for probe-mode=hooks, which calls the allocator's functions
+     * instead of probing them. Throws with the same message {@link #attach} gives.
+     */
+    public static void checkAllocator(Path library, String prefix) throws IOException {
+        requireFile(library);
+        try (ElfFile elf = ElfFile.open(library)) {
+            for (AllocatorFunction function : AllocatorFunction.values()) {
+                if (function.required()) {
+                    find(elf, library, function, prefix + function.symbol(), note -> { });
+                }
+            }
+        }
+    }
+
+    private static void requireFile(Path library) {
+        if (!Files.isRegularFile(library)) {
+            throw new BpfException("obj=" + library + " does not exist or is not a file");
+        }
+    }
+
+    /** The function's symbol, or empty (said in the log) when an optional one is missing; throws for a required one. */
+    private static Optional<ElfSymbol> find(ElfFile elf, Path library, AllocatorFunction function, String symbol,
+                                            Consumer<String> log) throws IOException {
+        Optional<ElfSymbol> found = elf.findFunction(symbol);
+        if (found.isPresent() && !found.get().ifunc()) {
+            return found;
+        }
+        String why = found.isEmpty() ? "has no function '" + symbol + "'"
+                : "defines '" + symbol + "' as an IFUNC resolver, which cannot be probed";
+        if (function.required()) {
+            throw new BpfException(library + " " + why + ": is it an allocator? (see obj and symbols-prefix)");
+        }
+        log.accept(library.getFileName() + " " + why + "; not probed");
+        return Optional.empty();
     }
 
     private static Placement place(ElfFile elf, AllocatorFunction function, String symbol, long vaddr,

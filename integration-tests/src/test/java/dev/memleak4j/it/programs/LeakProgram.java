@@ -63,6 +63,18 @@ public final class LeakProgram {
         }
         System.out.println("CHURNED " + churned);
         System.out.println("MADE " + leaked);
+        // How high the churn raised the interval depends on how fast it ran (with the in-process hooks, far faster
+        // than with uprobes), and it comes down one step a second: wait for it, then for reports at 8 KiB.
+        try {
+            javax.management.MBeanServer server = java.lang.management.ManagementFactory.getPlatformMBeanServer();
+            javax.management.ObjectName agent = new javax.management.ObjectName("memleak4j:type=NativeMemory");
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while ((Long) server.getAttribute(agent, "SampleBytesNow") != 8192 && System.nanoTime() < deadline) {
+                TimeUnit.MILLISECONDS.sleep(100);
+            }
+        } catch (javax.management.JMException | InterruptedException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /**

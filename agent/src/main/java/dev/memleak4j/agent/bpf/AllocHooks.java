@@ -1,0 +1,85 @@
+package dev.memleak4j.agent.bpf;
+
+/**
+ * probe-mode=hooks: the in-process allocator hooks of libmemleak4j.so (native/src/alloc_hooks.c). Every loaded
+ * object's allocator slots (its import table) are pointed at the hooks, which decide in the process, in nanoseconds,
+ * which calls are sampled; only a sampled call (and the free of a sampled block) enters the kernel, at a probe site
+ * of the library where the BPF programs walk the stack and record it. Callers hold {@link BpfTracker}'s discipline:
+ * install after the probe sites are attached, uninstall before the tracker closes.
+ */
+public final class AllocHooks {
+    /** What {@link #uninstall()} did: slots put back, and slots that still point at a hook (read back after). */
+    public record Restored(int restored, int left) {}
+
+    private AllocHooks() {}
+
+    /**
+     * Attaches the BPF programs to the probe sites (the tracker must be open); returns the library file they are in.
+     */
+    public static String attachSites(BpfTracker tracker) {
+        synchronized (BpfTracker.lock()) {
+            tracker.ensureAttachable();
+            return attachSites0();
+        }
+    }
+
+    /**
+     * Redirects the allocator slots of every loaded object, and of objects loaded later, to the hooks. The hooks call
+     * the functions named {@code prefix} + name in {@code library} (already loaded), or, when it is null, the first
+     * definition the process has (an allocator given with LD_PRELOAD before libc). Returns the slots changed.
+     */
+    public static int install(long maxTracked, String library, String prefix) {
+        return install0(maxTracked, library, prefix == null || prefix.isEmpty() ? null : prefix);
+    }
+
+    /** Puts back every slot that still holds a hook; the hooks stay mapped and pass calls through from now on. */
+    public static Restored uninstall() {
+        int[] result = new int[2];
+        uninstall0(result);
+        return new Restored(result[0], result[1]);
+    }
+
+    public static boolean installed() {
+        return installed0();
+    }
+
+    /** Whether the kernel turned the alloc probe site's 5-byte nop into a call (an optimized uprobe, 6.18+). */
+    public static boolean siteOptimized() {
+        return siteOptimized0();
+    }
+
+    /** Slots in every loaded object that point at a hook now, read back from memory. */
+    public static int hookedSlots() {
+        return hookedSlots0();
+    }
+
+    /**
+     * Adds what the hooks counted (calls, frees, failed calls, samples dropped) to {@link Stat}-indexed counters: in
+     * hooks mode the kernel sees only the sampled calls.
+     */
+    static void addCounts(long[] stats) {
+        if (!installed0()) {
+            return;
+        }
+        long[] counts = new long[4];
+        counts0(counts);
+        stats[Stat.ALLOC_CALLS.ordinal()] += counts[0];
+        stats[Stat.FREE_CALLS.ordinal()] += counts[1];
+        stats[Stat.ALLOC_FAILED.ordinal()] += counts[2];
+        stats[Stat.DROPPED_ALLOCS_FULL.ordinal()] += counts[3];
+    }
+
+    private static native String attachSites0();
+
+    private static native int install0(long maxTracked, String library, String prefix);
+
+    private static native void uninstall0(int[] result);
+
+    private static native boolean installed0();
+
+    private static native boolean siteOptimized0();
+
+    private static native int hookedSlots0();
+
+    private static native void counts0(long[] out);
+}
