@@ -97,11 +97,6 @@ EXPORT(jboolean, siteOptimized0)(JNIEnv *env, jclass type)
 	return alloc_hooks_site_optimized();
 }
 
-EXPORT(jint, hookedSlots0)(JNIEnv *env, jclass type)
-{
-	return alloc_hooks_count_hooked_slots();
-}
-
 /* {calls, frees, failed, dropped} counted by the hooks since the install. */
 EXPORT(void, counts0)(JNIEnv *env, jclass type, jlongArray out)
 {

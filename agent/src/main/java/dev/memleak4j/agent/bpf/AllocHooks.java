@@ -39,18 +39,9 @@ public final class AllocHooks {
         return new Restored(result[0], result[1]);
     }
 
-    public static boolean installed() {
-        return installed0();
-    }
-
     /** Whether the kernel turned the alloc probe site's 5-byte nop into a call (an optimized uprobe, 6.18+). */
     public static boolean siteOptimized() {
         return siteOptimized0();
-    }
-
-    /** Slots in every loaded object that point at a hook now, read back from memory. */
-    public static int hookedSlots() {
-        return hookedSlots0();
     }
 
     /**
@@ -78,8 +69,6 @@ public final class AllocHooks {
     private static native boolean installed0();
 
     private static native boolean siteOptimized0();
-
-    private static native int hookedSlots0();
 
     private static native void counts0(long[] out);
 }
