@@ -23,6 +23,8 @@ public final class StackTree {
         private final List<Node> children = new ArrayList<>();
         private long bytes;
         private long count;
+        /** The rank of the first leak suspect whose stack passes through this node; 0 when none does. */
+        private int suspectRank;
 
         Node(String function, String module, FrameLabels.Category category) {
             this.function = function;
@@ -58,11 +60,22 @@ public final class StackTree {
             return children;
         }
 
+        public int suspectRank() {
+            return suspectRank;
+        }
+
+        private static String key(Frame frame) {
+            FrameLabels.Category category = FrameLabels.category(frame);
+            String module = frame.kind() == Frame.Kind.NATIVE ? frame.module() : null;
+            return category.ordinal() + "\u0000" + FrameLabels.function(frame) + "\u0000"
+                    + (module == null ? "" : module);
+        }
+
         Node child(Frame frame) {
             FrameLabels.Category category = FrameLabels.category(frame);
             String function = FrameLabels.function(frame);
             String module = frame.kind() == Frame.Kind.NATIVE ? frame.module() : null;
-            String key = category.ordinal() + "\u0000" + function + "\u0000" + (module == null ? "" : module);
+            String key = key(frame);
             Node child = byKey.get(key);
             if (child == null) {
                 child = new Node(function, module, category);
@@ -81,6 +94,30 @@ public final class StackTree {
     }
 
     private StackTree() {}
+
+    /**
+     * Marks the path of each leak suspect's stack (ranked 1, 2, ... in {@code suspects} order) in a tree made by
+     * {@link #of}; a path the tree does not hold (the suspect is not among its stacks) is left unmarked.
+     */
+    public static void markSuspects(Node root, List<List<Frame>> suspects) {
+        for (int rank = 1; rank <= suspects.size(); rank++) {
+            List<Frame> frames = suspects.get(rank - 1);
+            List<Node> path = new ArrayList<>(frames.size());
+            Node node = root;
+            for (int i = frames.size() - 1; i >= 0 && node != null; i--) {
+                node = node.byKey.get(Node.key(frames.get(i)));
+                path.add(node);
+            }
+            if (node == null) {
+                continue;
+            }
+            for (Node on : path) {
+                if (on.suspectRank == 0) {
+                    on.suspectRank = rank;
+                }
+            }
+        }
+    }
 
     /** The tree of {@code stacks} (frames listed innermost first, as in a {@link StackReport}). */
     public static Node of(List<StackReport> stacks) {

@@ -1,6 +1,8 @@
 package dev.memleak4j.agent.views.flamegraph;
 
+import dev.memleak4j.agent.leaks.LeakDetector;
 import dev.memleak4j.agent.report.Snapshot;
+import dev.memleak4j.agent.stacks.Frame;
 import dev.memleak4j.agent.views.FrameLabels;
 import dev.memleak4j.agent.views.StackTree;
 
@@ -8,6 +10,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -41,6 +44,13 @@ public final class FlameGraph {
 
     static String data(Snapshot snapshot, String title) {
         StackTree.Node root = StackTree.of(snapshot.allStacks());
+        List<List<Frame>> suspects = new ArrayList<>();
+        if (snapshot.leaks() != null) {
+            for (LeakDetector.Suspect suspect : snapshot.leaks().suspects()) {
+                suspects.add(suspect.frames());
+            }
+        }
+        StackTree.markSuspects(root, suspects);
         Map<String, Integer> strings = new HashMap<>();
         StringBuilder table = new StringBuilder();
         StringBuilder tree = new StringBuilder(1 << 16);
@@ -53,6 +63,7 @@ public final class FlameGraph {
         out.append(",\"estimated\":").append(snapshot.estimated());
         out.append(",\"stackCount\":").append(snapshot.stackCount());
         out.append(",\"stacksShown\":").append(snapshot.allStacks().size());
+        out.append(",\"suspects\":").append(suspects.size());
         out.append(",\"categories\":[");
         FrameLabels.Category[] categories = FrameLabels.Category.values();
         for (int i = 0; i < categories.length; i++) {
@@ -62,14 +73,18 @@ public final class FlameGraph {
         return out.toString();
     }
 
-    /** {@code [function, module or -1, category, bytes, allocations, [children]]}, strings as table indexes. */
+    /**
+     * {@code [function, module or -1, category, bytes, allocations, [children], suspect rank]}, strings as table
+     * indexes; the children (then possibly empty) and the rank only when the node is on a leak suspect's path, the
+     * children alone when it has some.
+     */
     private static void node(StackTree.Node node, Map<String, Integer> strings, StringBuilder table,
                              StringBuilder out) {
         out.append('[').append(index(node.function(), strings, table)).append(',')
                 .append(node.module() == null ? -1 : index(node.module(), strings, table)).append(',')
                 .append(node.category().ordinal()).append(',').append(node.bytes()).append(',').append(node.count());
         List<StackTree.Node> children = node.children();
-        if (!children.isEmpty()) {
+        if (!children.isEmpty() || node.suspectRank() > 0) {
             out.append(",[");
             for (int i = 0; i < children.size(); i++) {
                 if (i > 0) {
@@ -78,6 +93,9 @@ public final class FlameGraph {
                 node(children.get(i), strings, table, out);
             }
             out.append(']');
+        }
+        if (node.suspectRank() > 0) {
+            out.append(',').append(node.suspectRank());
         }
         out.append(']');
     }
