@@ -28,6 +28,7 @@ command -v dpkg-source >/dev/null || need_pkgs+=(dpkg-dev)       # `apt-get sour
 command -v pkg-config  >/dev/null || need_pkgs+=(pkg-config)
 [ -e /usr/include/gelf.h ] || need_pkgs+=(libelf-dev)
 [ -e /usr/include/zlib.h ] || need_pkgs+=(zlib1g-dev)
+[ -e /usr/lib/x86_64-linux-gnu/libjemalloc.so.2 ] || need_pkgs+=(libjemalloc2)   # obj= with a second allocator
 [ -e /usr/include/x86_64-linux-gnu/asm/ptrace.h ] || [ -e /usr/include/asm/ptrace.h ] || need_pkgs+=(linux-libc-dev)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
     log "installing Debian packages: ${need_pkgs[*]}"
