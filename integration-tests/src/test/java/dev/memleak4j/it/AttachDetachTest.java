@@ -67,8 +67,13 @@ class AttachDetachTest {
         final BufferedReader out;
 
         Target(Path dir) throws IOException {
+            this(dir, AgentRun.javaBinary());
+        }
+
+        /** On the JVM of {@code java} (e.g. JDK 25's). */
+        Target(Path dir, String java) throws IOException {
             this.dir = dir;
-            target = new ProcessBuilder(AgentRun.javaBinary(), "-Dleaktest.library=" + AgentRun.TEST_LIBRARY, "-cp",
+            target = new ProcessBuilder(java, "-Dleaktest.library=" + AgentRun.TEST_LIBRARY, "-cp",
                     AgentRun.TEST_CLASSES.toString(), "dev.memleak4j.it.programs.CommandProgram")
                     .redirectError(dir.resolve("stderr.txt").toFile()).start();
             in = new PrintWriter(target.getOutputStream(), true, StandardCharsets.UTF_8);
@@ -248,6 +253,34 @@ class AttachDetachTest {
         assertTrue(target.waitFor(30, TimeUnit.SECONDS));
         assertEquals(0, target.exitValue(), app.stderr());
         assertTrue(app.stderr().lines().allMatch(l -> l.startsWith("memleak4j: ") || l.startsWith("WARNING: ")),
+                app.stderr());
+    }
+
+    /** The tool (on JDK 17) attached to a JDK 25 JVM: the leak made after the attach exact, nothing left after. */
+    @Test
+    void attachAndDetachOnJdk25() throws Exception {
+        Privileges.assumeBpf();
+        Privileges.require(Files.isExecutable(AgentRun.JDK25), "no JDK 25 at " + AgentRun.JDK25);
+        Path dir = AgentRun.tempDir("attach-25");
+        Target app = new Target(dir, AgentRun.JDK25.toString());
+        long pid = app.pid();
+        app.command("leak 3 " + BEFORE_ATTACH);
+        Path report = dir.resolve("report.txt");
+        Cli attach = cli("attach", String.valueOf(pid), "interval=1,older=0,top=50,min-size=1200000,output=" + report);
+        assertEquals(0, attach.exitCode(), attach.describe());
+        assertTrue(attach.stdout().startsWith("memleak4j: attached to PID " + pid + " ("), attach.describe());
+        app.command("leak 2 " + FIRST_SESSION);
+        assertEquals(2, awaitReport(report, 2 * FIRST_SESSION).countFrom(MALLOC));
+        assertTrue(app.jniWoven(), "the JNI marks are woven into Deflater while attached");
+        Cli detach = cli("detach", String.valueOf(pid));
+        assertEquals(0, detach.exitCode(), detach.describe());
+        assertEquals(new BpfObjects(0, 0), BpfObjects.of(pid), "no BPF fd or mapping left after the detach");
+        assertFalse(app.jniWoven(), "Deflater and Inflater run their own code again");
+        app.in.println("exit 0");
+        assertTrue(target.waitFor(30, TimeUnit.SECONDS));
+        assertEquals(0, target.exitValue(), app.stderr());
+        // JDK 25 warns, in blocks of WARNING lines with a blank line after, of System.load and of dynamic agents.
+        assertTrue(app.stderr().lines().allMatch(l -> l.isEmpty() || l.startsWith("memleak4j: ") || l.startsWith("WARNING: ")),
                 app.stderr());
     }
 

@@ -66,6 +66,20 @@ class JfrEventsTest {
         assertEquals(0, startupRun.exitCode, startupRun.describe());
     }
 
+    /** The same recording on JDK 25: the events present, with the exact leak. */
+    @Test
+    void startFlightRecordingOnJdk25RecordsTheExactLeak() throws Exception {
+        Privileges.require(Files.isExecutable(AgentRun.JDK25), "no JDK 25 at " + AgentRun.JDK25);
+        Path dir = AgentRun.tempDir("jfr-25");
+        Path recording = dir.resolve("startup.jfr");
+        List<String> command = AgentRun.programCommand(AgentRun.JDK25.toString(), List.of(
+                "-XX:StartFlightRecording:filename=" + recording + ",settings=" + jfc + "," + PERIODS),
+                "dev.memleak4j.it.programs.LeakProgram", "three-leaks", "3500");
+        AgentRun run = AgentRun.withAgent(dir, OPTIONS, command, List.of());
+        assertEquals(0, run.exitCode, run.describe());
+        assertLeakRecorded(RecordingFile.readAllEvents(recording), run.describe());
+    }
+
     @Test
     void startFlightRecordingWithTheShippedJfcRecordsTheExactLeak() throws Exception {
         List<RecordedEvent> events = RecordingFile.readAllEvents(startupRecording);
