@@ -77,6 +77,12 @@ class JsonSnapshotTest {
             assertFalse(document.get(group).isEmpty(), group);
             document.get(group).fields().forEachRemaining(e -> assertTrue(e.getValue().isValueNode(), group + "." + e.getKey()));
         }
+        // Everything the text report's losses line can say, by the names docs/json.md gives them.
+        java.util.Set<String> losses = new java.util.TreeSet<>();
+        document.get("losses").fieldNames().forEachRemaining(losses::add);
+        assertEquals(new java.util.TreeSet<>(List.of("allocationMapFull", "stackMapFull", "stackWalkFailed",
+                "combinedMapFull", "returnsWithoutEntry", "jniBindingsDropped", "jniCaptureFailures", "framesNotNamed",
+                "librariesNotRead", "firstLibraryError")), losses);
         assertFalse(document.get("stacks").isEmpty());
         for (JsonNode stack : document.get("stacks")) {
             check("stack", stack, STACK);
