@@ -102,6 +102,19 @@ class AttachDetachTest {
         String stderr() throws IOException {
             return Files.readString(dir.resolve("stderr.txt"));
         }
+
+        /**
+         * Tells the target to exit with {@code code} and checks it did, with nothing but the agent's lines and the
+         * JDK's warnings on its stderr (dynamic agents; on JDK 25 also System.load, in blocks ending in a blank line).
+         */
+        void exitWith(int code) throws Exception {
+            in.println("exit " + code);
+            assertTrue(target.waitFor(30, TimeUnit.SECONDS));
+            assertEquals(code, target.exitValue(), stderr());
+            assertTrue(stderr().lines().allMatch(l -> l.isEmpty() || l.startsWith("memleak4j: ")
+                    || l.startsWith("WARNING: ")), "nothing but the agent's lines and the JDK's warnings on the "
+                    + "target's stderr\n" + stderr());
+        }
     }
 
     /** Fds of the target that hold a BPF map or link (from /proc/PID/fdinfo). */
@@ -216,12 +229,7 @@ class AttachDetachTest {
         assertEquals(0, cli("detach", String.valueOf(pid)).exitCode());
         assertEquals(0, bpfFds(pid));
 
-        app.in.println("exit 4");
-        assertTrue(target.waitFor(30, TimeUnit.SECONDS));
-        assertEquals(4, target.exitValue(), app.stderr());
-        assertTrue(app.stderr().lines().allMatch(l -> l.startsWith("memleak4j: ") || l.startsWith("WARNING: ")),
-                "nothing but the agent's lines (and the JDK's dynamic-agent warning) on the target's stderr\n"
-                        + app.stderr());
+        app.exitWith(4);
     }
 
     /**
@@ -249,11 +257,7 @@ class AttachDetachTest {
             assertEquals(before, BpfObjects.of(pid), "cycle " + cycle + " detached (" + attached + " attached)");
             assertFalse(app.jniWoven(), "cycle " + cycle + ": Deflater and Inflater run their own code again");
         }
-        app.in.println("exit 0");
-        assertTrue(target.waitFor(30, TimeUnit.SECONDS));
-        assertEquals(0, target.exitValue(), app.stderr());
-        assertTrue(app.stderr().lines().allMatch(l -> l.startsWith("memleak4j: ") || l.startsWith("WARNING: ")),
-                app.stderr());
+        app.exitWith(0);
     }
 
     /** The tool (on JDK 17) attached to a JDK 25 JVM: the leak made after the attach exact, nothing left after. */
@@ -276,12 +280,7 @@ class AttachDetachTest {
         assertEquals(0, detach.exitCode(), detach.describe());
         assertEquals(new BpfObjects(0, 0), BpfObjects.of(pid), "no BPF fd or mapping left after the detach");
         assertFalse(app.jniWoven(), "Deflater and Inflater run their own code again");
-        app.in.println("exit 0");
-        assertTrue(target.waitFor(30, TimeUnit.SECONDS));
-        assertEquals(0, target.exitValue(), app.stderr());
-        // JDK 25 warns, in blocks of WARNING lines with a blank line after, of System.load and of dynamic agents.
-        assertTrue(app.stderr().lines().allMatch(l -> l.isEmpty() || l.startsWith("memleak4j: ") || l.startsWith("WARNING: ")),
-                app.stderr());
+        app.exitWith(0);
     }
 
     @Test
