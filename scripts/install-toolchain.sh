@@ -36,6 +36,7 @@ fi
 [ -e /usr/include/gelf.h ] || need_pkgs+=(libelf-dev)
 [ -e /usr/lib/x86_64-linux-gnu/libjemalloc.so.2 ] || need_pkgs+=(libjemalloc2)  # hooks test: an LD_PRELOADed allocator
 [ -e /usr/include/zlib.h ] || need_pkgs+=(zlib1g-dev)
+[ -e /usr/lib/x86_64-linux-gnu/libjemalloc.so.2 ] || need_pkgs+=(libjemalloc2)   # obj= with a second allocator
 [ -e /usr/include/x86_64-linux-gnu/asm/ptrace.h ] || [ -e /usr/include/asm/ptrace.h ] || need_pkgs+=(linux-libc-dev)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
     log "installing Debian packages: ${need_pkgs[*]}"

@@ -43,9 +43,3 @@ EXPORT(jlong, leak)(JNIEnv *env, jclass type, jlong size)
 	nofp_sink = block;
 	return (jlong)(uintptr_t)block;
 }
-
-/* Does nothing: the cost of a JNI call, with or without its mark. */
-EXPORT(jint, noop)(JNIEnv *env, jclass type, jint value)
-{
-	return value + 1;
-}

@@ -136,7 +136,7 @@ final class AgentRun {
                 + reports;
     }
 
-    private static String shellQuote(String word) {
+    static String shellQuote(String word) {
         return "'" + word.replace("'", "'\\''") + "'";
     }
 

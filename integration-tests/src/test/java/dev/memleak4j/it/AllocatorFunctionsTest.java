@@ -50,13 +50,19 @@ class AllocatorFunctionsTest {
         return "";
     }
 
+    /** The JVM the program runs on; a subclass chooses JDK 25's. */
+    String java() {
+        return AgentRun.javaBinary();
+    }
+
     @BeforeAll
     void runLeakProgram() throws Exception {
         Privileges.assumeBpf();
         // min-size keeps the JVM's own small allocations out; count=2 makes the agent stop by itself.
-        run = AgentRun.leakProgram(AgentRun.tempDir("functions"),
-                "interval=1,count=2,older=0,top=100,show-allocs,min-size=900000" + extraOptions(), "all-functions",
-                "3500");
+        run = AgentRun.withAgent(AgentRun.tempDir("functions"),
+                "interval=1,count=2,older=0,top=100,show-allocs,min-size=900000" + extraOptions(),
+                AgentRun.programCommand(java(), List.of(), "dev.memleak4j.it.programs.LeakProgram", "all-functions",
+                        "3500"), List.of());
     }
 
     @Test

@@ -67,8 +67,13 @@ class AttachDetachTest {
         final BufferedReader out;
 
         Target(Path dir) throws IOException {
+            this(dir, AgentRun.javaBinary());
+        }
+
+        /** On the JVM of {@code java} (e.g. JDK 25's). */
+        Target(Path dir, String java) throws IOException {
             this.dir = dir;
-            target = new ProcessBuilder(AgentRun.javaBinary(), "-Dleaktest.library=" + AgentRun.TEST_LIBRARY, "-cp",
+            target = new ProcessBuilder(java, "-Dleaktest.library=" + AgentRun.TEST_LIBRARY, "-cp",
                     AgentRun.TEST_CLASSES.toString(), "dev.memleak4j.it.programs.CommandProgram")
                     .redirectError(dir.resolve("stderr.txt").toFile()).start();
             in = new PrintWriter(target.getOutputStream(), true, StandardCharsets.UTF_8);
@@ -96,6 +101,19 @@ class AttachDetachTest {
 
         String stderr() throws IOException {
             return Files.readString(dir.resolve("stderr.txt"));
+        }
+
+        /**
+         * Tells the target to exit with {@code code} and checks it did, with nothing but the agent's lines and the
+         * JDK's warnings on its stderr (dynamic agents; on JDK 25 also System.load, in blocks ending in a blank line).
+         */
+        void exitWith(int code) throws Exception {
+            in.println("exit " + code);
+            assertTrue(target.waitFor(30, TimeUnit.SECONDS));
+            assertEquals(code, target.exitValue(), stderr());
+            assertTrue(stderr().lines().allMatch(l -> l.isEmpty() || l.startsWith("memleak4j: ")
+                    || l.startsWith("WARNING: ")), "nothing but the agent's lines and the JDK's warnings on the "
+                    + "target's stderr\n" + stderr());
         }
     }
 
@@ -211,12 +229,7 @@ class AttachDetachTest {
         assertEquals(0, cli("detach", String.valueOf(pid)).exitCode());
         assertEquals(0, bpfFds(pid));
 
-        app.in.println("exit 4");
-        assertTrue(target.waitFor(30, TimeUnit.SECONDS));
-        assertEquals(4, target.exitValue(), app.stderr());
-        assertTrue(app.stderr().lines().allMatch(l -> l.startsWith("memleak4j: ") || l.startsWith("WARNING: ")),
-                "nothing but the agent's lines (and the JDK's dynamic-agent warning) on the target's stderr\n"
-                        + app.stderr());
+        app.exitWith(4);
     }
 
     /**
@@ -244,11 +257,30 @@ class AttachDetachTest {
             assertEquals(before, BpfObjects.of(pid), "cycle " + cycle + " detached (" + attached + " attached)");
             assertFalse(app.jniWoven(), "cycle " + cycle + ": Deflater and Inflater run their own code again");
         }
-        app.in.println("exit 0");
-        assertTrue(target.waitFor(30, TimeUnit.SECONDS));
-        assertEquals(0, target.exitValue(), app.stderr());
-        assertTrue(app.stderr().lines().allMatch(l -> l.startsWith("memleak4j: ") || l.startsWith("WARNING: ")),
-                app.stderr());
+        app.exitWith(0);
+    }
+
+    /** The tool (on JDK 17) attached to a JDK 25 JVM: the leak made after the attach exact, nothing left after. */
+    @Test
+    void attachAndDetachOnJdk25() throws Exception {
+        Privileges.assumeBpf();
+        Privileges.require(Files.isExecutable(AgentRun.JDK25), "no JDK 25 at " + AgentRun.JDK25);
+        Path dir = AgentRun.tempDir("attach-25");
+        Target app = new Target(dir, AgentRun.JDK25.toString());
+        long pid = app.pid();
+        app.command("leak 3 " + BEFORE_ATTACH);
+        Path report = dir.resolve("report.txt");
+        Cli attach = cli("attach", String.valueOf(pid), "interval=1,older=0,top=50,min-size=1200000,output=" + report);
+        assertEquals(0, attach.exitCode(), attach.describe());
+        assertTrue(attach.stdout().startsWith("memleak4j: attached to PID " + pid + " ("), attach.describe());
+        app.command("leak 2 " + FIRST_SESSION);
+        assertEquals(2, awaitReport(report, 2 * FIRST_SESSION).countFrom(MALLOC));
+        assertTrue(app.jniWoven(), "the JNI marks are woven into Deflater while attached");
+        Cli detach = cli("detach", String.valueOf(pid));
+        assertEquals(0, detach.exitCode(), detach.describe());
+        assertEquals(new BpfObjects(0, 0), BpfObjects.of(pid), "no BPF fd or mapping left after the detach");
+        assertFalse(app.jniWoven(), "Deflater and Inflater run their own code again");
+        app.exitWith(0);
     }
 
     @Test

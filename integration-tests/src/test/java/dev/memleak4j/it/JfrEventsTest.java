@@ -66,6 +66,20 @@ class JfrEventsTest {
         assertEquals(0, startupRun.exitCode, startupRun.describe());
     }
 
+    /** The same recording on JDK 25: the events present, with the exact leak. */
+    @Test
+    void startFlightRecordingOnJdk25RecordsTheExactLeak() throws Exception {
+        Privileges.require(Files.isExecutable(AgentRun.JDK25), "no JDK 25 at " + AgentRun.JDK25);
+        Path dir = AgentRun.tempDir("jfr-25");
+        Path recording = dir.resolve("startup.jfr");
+        List<String> command = AgentRun.programCommand(AgentRun.JDK25.toString(), List.of(
+                "-XX:StartFlightRecording:filename=" + recording + ",settings=" + jfc + "," + PERIODS),
+                "dev.memleak4j.it.programs.LeakProgram", "three-leaks", "3500");
+        AgentRun run = AgentRun.withAgent(dir, OPTIONS, command, List.of());
+        assertEquals(0, run.exitCode, run.describe());
+        assertLeakRecorded(RecordingFile.readAllEvents(recording), run.describe());
+    }
+
     @Test
     void startFlightRecordingWithTheShippedJfcRecordsTheExactLeak() throws Exception {
         List<RecordedEvent> events = RecordingFile.readAllEvents(startupRecording);
@@ -141,7 +155,13 @@ class JfrEventsTest {
                 }
             }
         }
-        assertEquals(Set.of("memleak4j.Statistics", "memleak4j.OutstandingStack", "memleak4j.Allocation"), types);
+        // LeakSuspect events come only while a stack is judged growing (the three leaks, all made in the first
+        // second, may or may not be by the time of a report): when there, their units were checked above too.
+        Set<String> always = Set.of("memleak4j.Statistics", "memleak4j.OutstandingStack", "memleak4j.Allocation");
+        assertTrue(types.containsAll(always), types.toString());
+        Set<String> known = new HashSet<>(always);
+        known.add("memleak4j.LeakSuspect");
+        assertTrue(known.containsAll(types), types.toString());
         assertEquals(BYTES, lastBytes.get("viaMalloc"));
     }
 
@@ -178,7 +198,8 @@ class JfrEventsTest {
         assertFalse(stats.getBoolean("estimated"));
         assertTrue(stats.getInt("probesAttached") > 0);
         assertTrue(stats.getString("probeMode").contains("every allocation tracked"), stats.getString("probeMode"));
-        assertTrue(stats.getLong("bytesAllocated") >= BYTES, String.valueOf(stats.getLong("bytesAllocated")));
+        // Only blocks of exactly 1999993 bytes are tracked, and the program makes three, from the attach on.
+        assertEquals(BYTES, stats.getLong("bytesAllocated"));
         assertTrue(stats.getLong("mapMemory") > 0);
     }
 

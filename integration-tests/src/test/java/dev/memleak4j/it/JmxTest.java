@@ -1,5 +1,7 @@
 package dev.memleak4j.it;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
 
 import java.io.BufferedReader;
@@ -25,8 +27,10 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * A second JVM with no memleak4j class on its class path talks to memleak4j's MBean over a real JMX connector on
- * loopback, as jconsole or JMC would: reads the known leak among the top stacks, changes the sample rate (the kernel
- * samples from then on), stops the probes (no BPF link left in the process) and starts them again.
+ * loopback, as jconsole or JMC would: reads the known leak among the top stacks and through the jsonSnapshot
+ * operation, sets each writable attribute (Top, IntervalSeconds, SampleRate) and the size range and sees the next
+ * reports change, stops the probes (no BPF link left in the process) and starts them again; on JDK 25 too; and in a
+ * JVM where the agent could not start, reads why.
  */
 class JmxTest {
     private static final String LEAK_FRAME = "Java_dev_memleak4j_it_programs_LeakLib_viaMalloc";
@@ -37,9 +41,7 @@ class JmxTest {
         Privileges.assumeBpf();
         Path dir = AgentRun.tempDir("jmx");
         int port = freePort();
-        List<String> jmx = List.of("-Dcom.sun.management.jmxremote.port=" + port,
-                "-Dcom.sun.management.jmxremote.authenticate=false", "-Dcom.sun.management.jmxremote.ssl=false",
-                "-Dcom.sun.management.jmxremote.host=127.0.0.1", "-Djava.rmi.server.hostname=127.0.0.1");
+        List<String> jmx = jmxFlags(port);
         try (LiveProgram program = LiveProgram.leakProgram(dir,
                 "interval=1,older=0,top=20,sample-bytes=0,min-size=4099", jmx,
                 "three-leaks"); Client client = Client.start(dir, port)) {
@@ -56,6 +58,65 @@ class JmxTest {
 
             client.call("invoke resetBaseline");
             assertEquals("0", client.awaitStack(LEAK_FRAME, 1).get("growthSinceBaselineBytes"));
+
+            // The jsonSnapshot operation: the documented document, with the leak exact.
+            Path json = dir.resolve("operation.json");
+            assertEquals("OK saved", client.call("save jsonSnapshot " + json).get(0));
+            JsonNode document = new ObjectMapper().readTree(Files.readString(json));
+            assertEquals("memleak4j-snapshot", document.get("schema").asText());
+            JsonNode leakStack = null;
+            for (JsonNode stack : document.get("stacks")) {
+                if (stack.get("topNativeFrame").asText("").startsWith(LEAK_FRAME)) {
+                    assertEquals(null, leakStack, "one stack from " + LEAK_FRAME + ": " + document);
+                    leakStack = stack;
+                }
+            }
+            assertTrue(leakStack != null, document.toPrettyString());
+            assertEquals(5_999_979L, leakStack.get("bytes").asLong());
+            assertEquals(3, leakStack.get("allocations").asLong());
+
+            // Top: the next report holds one stack.
+            assertEquals("OK", client.call("set Top int 1").get(0));
+            client.awaitNextSnapshot();
+            assertEquals(1, client.call("get TopStacks").stream().filter("ITEM"::equals).count());
+            String text = client.call("invoke textSnapshot").get(0);
+            assertTrue(text.contains("] Top 1 stacks with outstanding allocations:"), text);
+            assertEquals(1, text.split("allocations from stack", -1).length - 1, text);
+            assertEquals("OK", client.call("set Top int 20").get(0));
+            assertEquals("OK 20", client.value("Top"));
+
+            // IntervalSeconds: reports come on a fixed schedule (a late one is followed by the next due time, never
+            // earlier), so in 6.5 s at 3 s at most 3 new reports can appear, where 1 s would have made 6 or more.
+            assertEquals("OK", client.call("set IntervalSeconds int 3").get(0));
+            assertEquals("3", client.composite("Settings").get("intervalSeconds"));
+            client.awaitNextSnapshot();
+            java.util.Set<String> seen = new java.util.HashSet<>();
+            long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(6500);
+            while (System.nanoTime() < end) {
+                seen.add(client.value("SnapshotTime"));
+                Thread.sleep(100);
+            }
+            assertTrue(seen.size() >= 2 && seen.size() <= 4, "reports seen in 6.5 s at interval 3: " + seen);
+            assertEquals("OK", client.call("set IntervalSeconds int 1").get(0));
+            client.awaitNextSnapshot();
+
+            // setSizeRange: the kernel tracks only what is in range from then on. 4100 and up: the 4099-byte
+            // blocks go untracked; then exactly 4099: all 10,000 of them, and nothing of the JVM's.
+            assertEquals("OK null", client.call("invoke setSizeRange 4100 1099511627776").get(0));
+            program.send("many");
+            assertEquals("MADE 10000", program.await("MADE", 30));
+            client.awaitNextSnapshot();
+            client.awaitNextSnapshot();
+            assertTrue(client.call("get TopStacks").stream().noneMatch(l -> l.startsWith("topNativeFrame=" + MANY_FRAME)),
+                    "4099-byte blocks tracked below the range");
+            assertEquals("OK null", client.call("invoke setSizeRange 4099 4099").get(0));
+            program.send("many");
+            assertEquals("MADE 10000", program.await("MADE", 30));
+            client.awaitNextSnapshot();
+            client.awaitNextSnapshot();
+            Map<String, String> exact = client.awaitStack(MANY_FRAME, 10);
+            assertEquals("10000", exact.get("allocations"), exact.toString());
+            assertEquals(String.valueOf(10_000L * 4099), exact.get("bytes"), exact.toString());
 
             // One allocation in 10 from now on, in the kernel: 10,000 leaks of 4099 bytes show as ~1,000 x 10.
             assertEquals("OK", client.call("set SampleRate long 10").get(0));
@@ -74,7 +135,8 @@ class JmxTest {
                     break;
                 }
             }
-            long count = Long.parseLong(many.get("allocations"));
+            // The 10,000 tracked one by one before keep their weight; the new 10,000 are sampled 1 in 10.
+            long count = Long.parseLong(many.get("allocations")) - 10_000;
             assertEquals(0, count % 10, many.toString());
             assertTrue(count >= 7_500 && count <= 12_500, many.toString());
             assertEquals("OK true", client.value("Estimated"));
@@ -105,6 +167,65 @@ class JmxTest {
             }
             assertEquals(0, program.exit(), program.stderrText());
         }
+    }
+
+    /**
+     * A JVM where the agent could not start (no BPF capabilities, under capsh) still has the MBean, and its Status
+     * says why, as the agent's own line did.
+     */
+    @Test
+    void whereTheAgentCouldNotStartTheMBeanSaysWhy() throws Exception {
+        Path capsh = Paths.get("/usr/sbin/capsh");
+        Privileges.require(Files.isExecutable(capsh), "capsh (libcap2-bin) is not installed");
+        Path dir = AgentRun.tempDir("jmx-not-started");
+        int port = freePort();
+        try (LiveProgram program = LiveProgram.startWrapped(dir, "interval=1", AgentRun.programCommand(
+                AgentRun.javaBinary(), jmxFlags(port), "dev.memleak4j.it.programs.LeakProgram", "three-leaks", "-1"),
+                List.of(capsh.toString(), "--drop=cap_bpf,cap_perfmon,cap_sys_admin", "--", "-c"));
+             Client client = Client.start(dir, port)) {
+            program.await("LEAKS DONE", 30);
+            String status = client.value("Status");
+            assertTrue(status.startsWith("OK not started: ") && status.contains("lacks CAP_BPF and CAP_PERFMON"),
+                    status + "\n" + program.stderrText());
+            assertTrue(program.stderrText().contains(status.substring("OK not started: ".length())),
+                    "the same reason as the agent's line:\n" + program.stderrText());
+            assertEquals("OK false", client.value("Running"));
+            assertEquals(0, program.exit(), program.stderrText());
+        }
+    }
+
+    /** On JDK 25: connect, read the leak exactly, and the jsonSnapshot operation's document says the same. */
+    @Test
+    void aJmxClientReadsTheLeakOnJdk25() throws Exception {
+        Privileges.assumeBpf();
+        Privileges.require(Files.isExecutable(AgentRun.JDK25), "no JDK 25 at " + AgentRun.JDK25);
+        Path dir = AgentRun.tempDir("jmx-25");
+        int port = freePort();
+        try (LiveProgram program = LiveProgram.leakProgram(dir, AgentRun.JDK25.toString(),
+                "interval=1,older=0,top=20,sample-bytes=0,min-size=4099", jmxFlags(port), "three-leaks");
+             Client client = Client.start(dir, port)) {
+            program.await("LEAKS DONE", 30);
+            Map<String, String> leak = client.awaitStack(LEAK_FRAME, 10);
+            assertEquals("5999979", leak.get("bytes"), leak.toString());
+            assertEquals("3", leak.get("allocations"), leak.toString());
+            assertEquals("OK running", client.value("Status"));
+            Path json = dir.resolve("operation.json");
+            assertEquals("OK saved", client.call("save jsonSnapshot " + json).get(0));
+            long bytes = 0;
+            for (JsonNode stack : new ObjectMapper().readTree(Files.readString(json)).get("stacks")) {
+                if (stack.get("topNativeFrame").asText("").startsWith(LEAK_FRAME)) {
+                    bytes += stack.get("bytes").asLong();
+                }
+            }
+            assertEquals(5_999_979L, bytes);
+            assertEquals(0, program.exit(), program.stderrText());
+        }
+    }
+
+    private static List<String> jmxFlags(int port) {
+        return List.of("-Dcom.sun.management.jmxremote.port=" + port,
+                "-Dcom.sun.management.jmxremote.authenticate=false", "-Dcom.sun.management.jmxremote.ssl=false",
+                "-Dcom.sun.management.jmxremote.host=127.0.0.1", "-Djava.rmi.server.hostname=127.0.0.1");
     }
 
     private static int freePort() throws IOException {
@@ -166,6 +287,18 @@ class JmxTest {
 
         Map<String, String> composite(String attribute) throws IOException {
             return keyValues(call("get " + attribute));
+        }
+
+        /** Waits (at most 15 s) for a report newer than the one the MBean shows now. */
+        void awaitNextSnapshot() throws Exception {
+            String now = value("SnapshotTime");
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+            while (value("SnapshotTime").equals(now)) {
+                if (System.nanoTime() > deadline) {
+                    fail("no report after " + now + " in 15 s");
+                }
+                Thread.sleep(100);
+            }
         }
 
         /** Waits until TopStacks holds a stack whose direct caller starts with {@code frame}. */

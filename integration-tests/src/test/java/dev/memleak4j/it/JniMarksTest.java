@@ -229,8 +229,13 @@ class JniMarksTest {
         assertEquals(counts[1], counts[1] / JniMarkProgram.PATH_B_LEAKS * JniMarkProgram.PATH_B_LEAKS);
         assertEquals(bytes[0] / JniMarkProgram.PATH_A_LEAKS, bytes[1] / JniMarkProgram.PATH_B_LEAKS,
                 "bytes per kept Deflater, roundA vs roundB:\n" + report);
+        // One capture per marked JNI call with an allocation in range: each of the 2 x 20,000 Deflater.init calls
+        // (its zlib state and windows are over min-size 4000). The JVM's own such calls, a new Inflater reading a jar
+        // entry after the weave (ZipFile reuses its Inflaters), are a few at most; a call captured twice, in one
+        // round alone, would add 20,000.
         long[] captures = lastCaptureCounts(run.stderr);
-        assertTrue(captures[0] >= 2L * 20_000 && captures[1] >= captures[0] / 2, "most of the "
+        assertTrue(captures[0] >= 2L * 20_000 && captures[0] < 2L * 20_000 + 100, captures[0] + " captures");
+        assertTrue(captures[1] >= captures[0] / 2 && captures[1] <= captures[0], "most of the "
                 + captures[0] + " captures came from known call paths, not JVMTI: " + captures[1]);
     }
 

@@ -56,8 +56,26 @@ final class LiveProgram implements AutoCloseable {
     /** LeakProgram SCENARIO -1 under the agent, with extra JVM options before the class path. */
     static LiveProgram leakProgram(Path workDir, String agentOptions, List<String> jvmOptions, String scenario)
             throws IOException {
-        return start(workDir, agentOptions, AgentRun.programCommand(AgentRun.javaBinary(), jvmOptions,
+        return leakProgram(workDir, AgentRun.javaBinary(), agentOptions, jvmOptions, scenario);
+    }
+
+    /** As {@link #leakProgram(Path, String, List, String)}, on the JVM of {@code java} (e.g. JDK 25's). */
+    static LiveProgram leakProgram(Path workDir, String java, String agentOptions, List<String> jvmOptions,
+                                   String scenario) throws IOException {
+        return start(workDir, agentOptions, AgentRun.programCommand(java, jvmOptions,
                 "dev.memleak4j.it.programs.LeakProgram", scenario, "-1"));
+    }
+
+    /** As {@link #start}, the whole command run by {@code wrapper} (e.g. {@code capsh ... -- -c}) as one string. */
+    static LiveProgram startWrapped(Path workDir, String agentOptions, List<String> command, List<String> wrapper)
+            throws IOException {
+        List<String> full = new ArrayList<>(command);
+        full.add(1, "-javaagent:" + AgentRun.AGENT_JAR + "=" + agentOptions);
+        List<String> wrapped = new ArrayList<>(wrapper);
+        // exec: the wrapper's shell becomes the JVM, whose pid this is then.
+        wrapped.add("exec " + full.stream().map(AgentRun::shellQuote).collect(java.util.stream.Collectors.joining(" ")));
+        Path err = workDir.resolve("stderr-" + System.nanoTime() + ".txt");
+        return new LiveProgram(new ProcessBuilder(wrapped).redirectError(err.toFile()).start(), err);
     }
 
     long pid() {

@@ -51,9 +51,19 @@ class StackMapFullTest {
         assertEquals(expectedCount, withFrames + withoutStack);
         assertTrue(withoutStack > 0, "with one stack slot, blocks from the other functions have no stack\n" + document);
 
-        // Each tracked call that found the map full was counted, outstanding or freed since: at least those still out.
+        // Each tracked call that found the map full was counted once, outstanding or freed since: at least those
+        // still out. Every tracked call either stored (or found) a stack, found the map full, or failed its walk, so
+        // at most the tracked calls less the failed walks and less the blocks still out under the stored stack.
         long full = document.get("losses").get("stackMapFull").asLong();
+        long tracked = document.get("counters").get("allocTracked").asLong();
+        long walkFailed = document.get("counters").get("droppedStackError").asLong();
         assertTrue(full >= withoutStack, "stackMapFull " + full + " < " + withoutStack + " outstanding without stack");
+        assertTrue(full <= tracked - walkFailed - withFrames, "stackMapFull " + full + " > " + tracked
+                + " tracked - " + walkFailed + " failed walks - " + withFrames + " with the stored stack");
+        // The program's own calls in the size range (min-size 900000): 23 that succeed (LeakProgram.allFunctions:
+        // 5 + 3 + 2 + 2 + 1 + 1 + 1 + 1 + 1 blocks through malloc, calloc and realloc, the realloc'd 950001/1900001
+        // blocks and the 1333331 one freed by realloc(p, 0) among them, then one per other function).
+        assertTrue(tracked >= 23, "allocTracked " + tracked);
         assertEquals(full, document.get("counters").get("droppedStacksFull").asLong());
         assertTrue(run.reports.contains("tracked without stack: stack map full (raise max-stacks)"), run.reports);
     }

@@ -303,13 +303,21 @@ public final class JniMarks {
      * {@link #MAX_BINDINGS}, and captures or thread registrations that failed. For the report's losses line.
      */
     public long javaCallersLost() {
-        long failures;
+        return bindingsDropped() + bridgeFailures();
+    }
+
+    /** Marked calls with allocations beyond {@link #MAX_BINDINGS} between two reports: their Java callers dropped. */
+    public long bindingsDropped() {
+        return dropped.get();
+    }
+
+    /** Captures of Java callers and thread registrations that failed in the bridge. */
+    public long bridgeFailures() {
         try {
-            failures = Bridge.failures();
+            return Bridge.failures();
         } catch (LinkageError e) {
-            failures = 0; // the bridge never loaded: nothing failed in it
+            return 0; // the bridge never loaded: nothing failed in it
         }
-        return dropped.get() + failures;
     }
 
     /**

@@ -11,6 +11,7 @@ import dev.memleak4j.agent.leaks.LeakDetector;
 import dev.memleak4j.agent.memory.MallocStats;
 import dev.memleak4j.agent.memory.MemoryVerdict;
 import dev.memleak4j.agent.memory.ProcessMemory;
+import dev.memleak4j.agent.report.AgentLosses;
 import dev.memleak4j.agent.report.Allocation;
 import dev.memleak4j.agent.report.ReportSettings;
 import dev.memleak4j.agent.report.Snapshot;
@@ -108,6 +109,12 @@ public final class JsonSnapshot {
         losses.put("stackWalkFailed", snapshot.stat(Stat.DROPPED_STACK_ERROR));
         losses.put("combinedMapFull", snapshot.stat(Stat.DROPPED_COMBINED_FULL));
         losses.put("returnsWithoutEntry", snapshot.stat(Stat.DROPPED_NO_PENDING));
+        AgentLosses own = AgentLosses.now();
+        losses.put("jniBindingsDropped", own.jniBindingsDropped());
+        losses.put("jniCaptureFailures", own.jniBridgeFailures());
+        losses.put("framesNotNamed", own.unnamed().frames());
+        losses.put("librariesNotRead", own.unnamed().libraries());
+        losses.put("firstLibraryError", own.unnamed().firstError());
 
         putSuspects(root, snapshot.leaks());
         putMemory(root, snapshot.memory());

@@ -1,7 +1,6 @@
 package dev.memleak4j.agent.report;
 
 import dev.memleak4j.agent.bpf.Stat;
-import dev.memleak4j.agent.jni.JniMarks;
 import dev.memleak4j.agent.leaks.LeakDetector;
 import dev.memleak4j.agent.stacks.Frame;
 
@@ -99,11 +98,14 @@ public final class TextReport {
         addLoss(losses, snapshot, Stat.DROPPED_COMBINED_FULL, "missing from the per-stack counters: map full");
         addLoss(losses, snapshot, Stat.DROPPED_NO_PENDING,
                 "returns without their entry (calls begun before the probes, or more threads than max-threads)");
-        JniMarks marks = JniMarks.active();
-        long javaCallersLost = marks == null ? 0 : marks.javaCallersLost();
-        if (javaCallersLost > 0) {
-            losses.add(javaCallersLost + " JNI calls reported without their Java callers (capture failed, or more than "
-                    + "262,144 marked calls with allocations between two reports)");
+        AgentLosses agent = AgentLosses.now();
+        if (agent.javaCallersLost() > 0) {
+            losses.add(agent.javaCallersLost() + " JNI calls reported without their Java callers (capture failed, or "
+                    + "more than 262,144 marked calls with allocations between two reports)");
+        }
+        if (agent.unnamed().frames() > 0) {
+            losses.add(agent.unnamed().frames() + " frames in " + agent.unnamed().libraries()
+                    + " libraries not named: " + agent.unnamed().firstError());
         }
         if (!losses.isEmpty()) {
             // The counters run from the attach: after a run-time attach, "since" tells what they cover.

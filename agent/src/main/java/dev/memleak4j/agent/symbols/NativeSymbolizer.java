@@ -3,8 +3,10 @@ package dev.memleak4j.agent.symbols;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
@@ -30,6 +32,19 @@ public final class NativeSymbolizer {
     private volatile ProcessMaps maps = ProcessMaps.parse("");
     /** Guarded by refreshLock. */
     private long nextRefreshNanos;
+    /** Addresses in mapped files whose symbols could not be read, and those files: for the report's losses. */
+    private final LongAdder framesNotNamed = new LongAdder();
+    private final Set<String> unreadableFiles = ConcurrentHashMap.newKeySet();
+    private volatile String firstError;
+    /** The last symbolizer made for this process: the one the agent's reports use. */
+    private static volatile NativeSymbolizer current;
+
+    /**
+     * Frames left without a name because their library's file could not be read (vanished, not ELF, corrupt), how
+     * many libraries that was, and the first of their errors (null when none).
+     */
+    public record Unnamed(long frames, int libraries, String firstError) {
+    }
 
     /**
      * A file is identified by inode too, so that a path reused by a new library is read anew. The
@@ -75,7 +90,20 @@ public final class NativeSymbolizer {
 
     /** A symbolizer for this process; {@code demangler} receives only names starting with "_Z". */
     public static NativeSymbolizer forCurrentProcess(UnaryOperator<String> demangler) {
-        return new NativeSymbolizer(NativeSymbolizer::readOwnMaps, demangler, System::nanoTime);
+        NativeSymbolizer symbolizer = new NativeSymbolizer(NativeSymbolizer::readOwnMaps, demangler, System::nanoTime);
+        current = symbolizer;
+        return symbolizer;
+    }
+
+    /** What this symbolizer could not name for want of a readable file; counted since it was made. */
+    public Unnamed unnamed() {
+        return new Unnamed(framesNotNamed.sum(), unreadableFiles.size(), firstError);
+    }
+
+    /** {@link #unnamed()} of the last symbolizer made for this process; nothing when there is none. */
+    public static Unnamed unnamedInCurrentProcess() {
+        NativeSymbolizer symbolizer = current;
+        return symbolizer == null ? new Unnamed(0, 0, null) : symbolizer.unnamed();
     }
 
     private static ProcessMaps readOwnMaps() {
@@ -97,7 +125,11 @@ public final class NativeSymbolizer {
         if (module == null) {
             return NativeFrame.unknown(address);
         }
-        Optional<ElfSymbolIndex.Match> match = symbolsOf(mapping).lookup(mapping, address);
+        ModuleSymbols symbols = symbolsOf(mapping);
+        if (symbols.error() != null) {
+            countUnnamed(mapping.filePath(), symbols.error());
+        }
+        Optional<ElfSymbolIndex.Match> match = symbols.lookup(mapping, address);
         if (match.isEmpty()) {
             return new NativeFrame(address, null, mapping.fileOffsetOf(address), module, mapping.pathname());
         }
@@ -111,6 +143,17 @@ public final class NativeSymbolizer {
             return ModuleSymbols.UNAVAILABLE;
         }
         return MODULES.computeIfAbsent(new ModuleKey(mapping.filePath(), mapping.inode()), LazyModule::new).get();
+    }
+
+    private void countUnnamed(String file, String error) {
+        framesNotNamed.increment();
+        if (unreadableFiles.add(file)) {
+            synchronized (unreadableFiles) {
+                if (firstError == null) {
+                    firstError = error;
+                }
+            }
+        }
     }
 
     /** A newer snapshot than {@code seen}, unless one was read too recently; at most one read per call. */

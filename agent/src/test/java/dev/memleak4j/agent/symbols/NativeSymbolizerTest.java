@@ -132,6 +132,41 @@ class NativeSymbolizerTest {
         NativeFrame deleted = symbolizer.symbolize(0x7f0000003010L);
         assertEquals(new NativeFrame(0x7f0000003010L, null, 0x1010, "libdemo.so", library + " (deleted)"), deleted);
         assertEquals("[unknown] [zero+0x10]", symbolizer.symbolize(0x7f0000004010L).format());
+        // The vanished and the non-ELF file are losses, said with the first one's reason; the deleted mapping and
+        // the device have no file to read, nothing was lost there.
+        symbolizer.symbolize(0x7f0000000020L);
+        assertEquals(new NativeSymbolizer.Unnamed(3, 2, "/nonexistent/dir/libgone.so: no such file"),
+                symbolizer.unnamed());
+    }
+
+    /**
+     * A library the dynamic loader takes (it reads program headers only) but whose section headers point past its
+     * end: the reader's error is the reason the report gives for its frames.
+     */
+    @Test
+    void corruptSectionHeadersAreCountedWithTheReadersError(@TempDir Path dir) throws Exception {
+        Path library = dir.resolve("libcorrupt.so");
+        Files.copy(DemoBinaries.SHARED_LIBRARY, library);
+        long base = 0x7f1234500000L;
+        String maps = mapsOf(library, base);
+        try (java.nio.channels.FileChannel file = java.nio.channels.FileChannel.open(library,
+                java.nio.file.StandardOpenOption.WRITE)) {
+            // e_shoff, at 0x28 in the 64-bit ELF header.
+            file.write(java.nio.ByteBuffer.allocate(8).order(java.nio.ByteOrder.LITTLE_ENDIAN)
+                    .putLong(0, 1L << 40), 0x28);
+        }
+        NativeSymbolizer symbolizer = withMaps(maps);
+        long helper = DemoBinaries.nm(DemoBinaries.SHARED_LIBRARY, "local_helper");
+        NativeFrame frame = symbolizer.symbolize(base + helper);
+        assertNull(frame.symbol());
+        assertEquals("libcorrupt.so", frame.module());
+        NativeSymbolizer.Unnamed unnamed = symbolizer.unnamed();
+        assertEquals(1, unnamed.frames());
+        assertEquals(1, unnamed.libraries());
+        assertTrue(unnamed.firstError().startsWith(library + ": "), unnamed.firstError());
+        assertTrue(unnamed.firstError().contains("corrupt"), unnamed.firstError());
+        assertEquals(new NativeSymbolizer.Unnamed(0, 0, null), withMaps(mapsOf(DemoBinaries.SHARED_LIBRARY, base))
+                .unnamed(), "a readable library loses nothing");
     }
 
     @Test

@@ -15,7 +15,8 @@ import java.util.Arrays;
 /**
  * A JMX client as any tool is one: run from a directory holding only this class, so no memleak4j class can be on its
  * class path. {@code JmxClient PORT}, then one command a line on stdin; each answer ends with a line {@code END}:
- * {@code get NAME}, {@code set NAME long|int VALUE}, {@code invoke OP [long ...]}, {@code classes} (whether a
+ * {@code get NAME}, {@code set NAME long|int VALUE}, {@code invoke OP [long ...]}, {@code save OP FILE} (a String
+ * result to FILE), {@code classes} (whether a
  * memleak4j class loads here). Values print as {@code OK value}, failures as {@code ERR message}; a CompositeData
  * prints {@code key=value} a line, arrays joined with {@code " | "}.
  */
@@ -51,6 +52,12 @@ public final class JmxClient {
                                 signature[i] = "long";
                             }
                             print(server.invoke(name, words[1], params, signature));
+                            break;
+                        case "save":
+                            // An operation's String result, to a file as it is (JSON keeps its line breaks).
+                            Object result = server.invoke(name, words[1], new Object[0], new String[0]);
+                            java.nio.file.Files.writeString(java.nio.file.Paths.get(words[2]), String.valueOf(result));
+                            System.out.println("OK saved");
                             break;
                         case "classes":
                             try {

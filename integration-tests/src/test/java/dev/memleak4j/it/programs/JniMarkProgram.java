@@ -25,7 +25,6 @@ import java.util.zip.Inflater;
  *       and in {@link #roundB}, where late rounds keep theirs instead: {@link #PATH_A_LEAKS} from roundA and
  *       {@link #PATH_B_LEAKS} from roundB, made by compiled code whose call paths the agent has seen thousands of
  *       times;</li>
- *   <li>{@code noop-bench}: times 10 million calls of a JNI method that does nothing and prints ns/call.</li>
  * </ul>
  * Prints {@code LEAKS DONE}, sleeps, exits 0.
  */
@@ -110,7 +109,6 @@ public final class JniMarkProgram {
                     roundB(i % 2000 == 0 && i > PATH_ROUNDS - 2000 * PATH_B_LEAKS);
                 }
             }
-            case "noop-bench" -> noopBench();
             default -> throw new IllegalArgumentException("unknown scenario " + scenario);
         }
     }
@@ -181,21 +179,5 @@ public final class JniMarkProgram {
         int n = deflater.deflate(buffer);
         deflater.end();
         return java.util.Arrays.copyOf(buffer, n);
-    }
-
-    /** 10 million JNI no-ops, after warm-up: the cost of a call with whatever marks the agent puts on it. */
-    private static void noopBench() {
-        int value = 0;
-        for (int round = 0; round < 5; round++) {
-            long start = System.nanoTime();
-            for (int i = 0; i < 10_000_000; i++) {
-                value = NoFpLib.noop(value);
-            }
-            long elapsed = System.nanoTime() - start;
-            if (round >= 2) {
-                System.out.printf("NOOP %.2f ns/call%n", elapsed / 10_000_000.0);
-            }
-        }
-        System.out.println("NOOP result " + value);
     }
 }

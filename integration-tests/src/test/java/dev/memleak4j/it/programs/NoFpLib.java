@@ -10,7 +10,4 @@ public final class NoFpLib {
 
     /** Leaks {@code size} bytes through two nested C functions; returns the block's address (0 on failure). */
     public static native long leak(long size);
-
-    /** Returns {@code value + 1}: a JNI call that does nothing. */
-    public static native int noop(int value);
 }
