@@ -158,16 +158,18 @@ public final class LeakDetector {
 
     /**
      * Names the suspects ({@code frames} gives a stack id's frames) and holds back those that are the JVM's own
-     * bookkeeping while it warms up: the JIT's metadata for the code it compiles and the data of the classes it loads
-     * grow, never freed, for as long as compilation and class loading go on, which in the first minute can look like
-     * a leak. Such a stack is a suspect only once it has grown over a whole window; until then it counts as too new.
+     * bookkeeping: the JIT's metadata for the code it compiles and the data of the classes it loads grow, never
+     * freed, for as long as compilation and class loading go on, which in the first minutes (longer on a busy host,
+     * where the JIT falls behind) looks like a leak. Such a stack is a suspect only once it has grown over a whole
+     * window, and not while the JVM compiled or loaded classes in the last interval ({@code jvmBusy}): growth while
+     * the JIT and the class loaders are idle is what would be a JVM leak. Held back, it counts as too new.
      */
-    public Verdicts name(Verdicts verdicts, LongFunction<List<Frame>> frames) {
+    public Verdicts name(Verdicts verdicts, LongFunction<List<Frame>> frames, boolean jvmBusy) {
         List<Suspect> named = new ArrayList<>(verdicts.suspects().size());
         int heldBack = 0;
         for (Suspect suspect : verdicts.suspects()) {
             Suspect withFrames = suspect.withFrames(frames.apply(suspect.stackId()));
-            if (isJvmWarmUp(withFrames.frames()) && withFrames.observed().compareTo(window) < 0) {
+            if (isJvmWarmUp(withFrames.frames()) && (jvmBusy || withFrames.observed().compareTo(window) < 0)) {
                 heldBack++;
             } else {
                 named.add(withFrames);

@@ -10,6 +10,8 @@ import dev.memleak4j.agent.stacks.Frame;
 import dev.memleak4j.agent.stacks.StackResolver;
 import dev.memleak4j.agent.stacks.WalkedStackTrimmer;
 
+import java.lang.management.CompilationMXBean;
+import java.lang.management.ManagementFactory;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -39,6 +41,9 @@ public final class SnapshotCollector {
     private final LeakDetector leaks;
     private final MemoryVerdict.Watch memory;
     private final boolean nmtOn;
+    /** The JIT's total compilation time and the classes loaded at the last periodic report. */
+    private long compilationMillis = -1;
+    private long loadedClasses = -1;
 
     /** @param leakWindow how far back the leak suspects and the memory verdict look */
     public SnapshotCollector(BpfTracker tracker, StackResolver resolver, Instant trackingSince, Duration leakWindow) {
@@ -110,6 +115,24 @@ public final class SnapshotCollector {
         return JniMarks.merge(resolver.resolve(framesOf(group.stackId)), group.java);
     }
 
+    /** Whether the JIT compiled or classes were loaded since the last periodic report (the JVM's own growth). */
+    private boolean jvmCompiledOrLoadedClasses() {
+        long compiling = 0;
+        try {
+            CompilationMXBean compiler = ManagementFactory.getCompilationMXBean();
+            if (compiler != null && compiler.isCompilationTimeMonitoringSupported()) {
+                compiling = compiler.getTotalCompilationTime();
+            }
+        } catch (RuntimeException | LinkageError e) {
+            compiling = -1;
+        }
+        long classes = ManagementFactory.getClassLoadingMXBean().getTotalLoadedClassCount();
+        boolean busy = compiling != compilationMillis || classes != loadedClasses;
+        compilationMillis = compiling;
+        loadedClasses = classes;
+        return busy;
+    }
+
     /** Every stack into the leak detector; the suspects it finds, named. */
     private LeakDetector.Verdicts suspects(Instant time, List<Group> groups) {
         List<LeakDetector.StackTotals> totals = new ArrayList<>(groups.size());
@@ -119,7 +142,7 @@ public final class SnapshotCollector {
                     group.oldestAgeNanos));
             byId.put(group.reportId(), group);
         }
-        return leaks.name(leaks.update(time, totals), id -> frames(byId.get(id)));
+        return leaks.name(leaks.update(time, totals), id -> frames(byId.get(id)), jvmCompiledOrLoadedClasses());
     }
 
     /** The stack id the report groups by: the kernel's, or a shared one when a garbage tail was cut off. */
