@@ -1,5 +1,6 @@
 package dev.memleak4j.agent.views;
 
+import dev.memleak4j.agent.leaks.LeakDetector;
 import dev.memleak4j.agent.report.Snapshot;
 import dev.memleak4j.agent.report.StackReport;
 import dev.memleak4j.agent.stacks.Frame;
@@ -11,6 +12,7 @@ import org.junit.jupiter.api.Test;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.zip.GZIPInputStream;
@@ -50,6 +52,28 @@ class ViewsTest {
         return new Snapshot(Instant.parse("2026-01-02T03:04:05Z"), stacks.subList(0, Math.min(10, stacks.size())),
                 stacks.size(), bytes, count, 1, 0, 0, new long[16], Instant.parse("2026-01-02T03:00:00Z"), 10,
                 stacks, false, null, null);
+    }
+
+    @Test
+    void theLeakSuspectsPathIsMarkedWithItsRankAndNoOtherPath() {
+        Snapshot plain = leakSnapshot();
+        StackReport leak = plain.allStacks().get(0);
+        LeakDetector.Suspect suspect = new LeakDetector.Suspect(leak.stackId(), leak.bytes(), leak.count(), 1e6,
+                Instant.parse("2026-01-02T03:01:00Z"), LeakDetector.Confidence.HIGH, 4, 4, Duration.ofSeconds(20),
+                leak.frames());
+        Snapshot withSuspect = new Snapshot(plain.time(), plain.stacks(), plain.stackCount(), plain.totalBytes(),
+                plain.totalCount(), 1, 0, 0, plain.stats(), plain.trackingSince(), plain.top(), plain.allStacks(),
+                false, new LeakDetector.Verdicts(List.of(suspect), 0, 0, 0, Duration.ofSeconds(60)), null);
+        StackTree.Node root = StackTree.of(withSuspect.allStacks());
+        StackTree.markSuspects(root, List.of(suspect.frames()));
+        StackTree.Node run = only(only(only(only(root))));
+        assertEquals(1, run.suspectRank(), "shared by both stacks, on the suspect's path");
+        assertEquals(1, only(only(run.children().get(0))).suspectRank(), "the suspect's leaf");
+        assertEquals(0, run.children().get(1).suspectRank(), "the other stack's leaf is not marked");
+        String page = FlameGraph.html(withSuspect, "t");
+        assertTrue(page.contains("\"suspects\":1"), "the summary counts it");
+        assertTrue(page.contains(",5999979,3,[],1]"), "the suspect's leaf carries its rank");
+        assertTrue(FlameGraph.html(plain, "t").contains(",5999979,3]"), "without suspects the leaf carries none");
     }
 
     @Test
