@@ -32,26 +32,41 @@ class JemallocTest {
      * call, outside obj, so it is not tracked; glibc's reallocarray calls realloc, which is jemalloc's.
      */
     @Test
-    void objJemallocTracksTheKnownLeaksExactly() throws Exception {
-        Privileges.assumeBpf();
-        Privileges.require(Files.exists(JEMALLOC), "no " + JEMALLOC + " (Debian's libjemalloc2)");
-        // env runs java: -javaagent goes after the java binary, at index 2.
-        AgentRun run = AgentRun.withAgent(AgentRun.tempDir("jemalloc"),
-                "interval=1,count=2,older=0,top=100,show-allocs,sample-bytes=0,min-size=900000,obj=" + JEMALLOC,
-                preloaded("all-functions", "3500"), List.of(), 3);
-        assertEquals(0, run.exitCode, run.describe());
+    void objJemallocWithUprobesTracksTheKnownLeaksExactly() throws Exception {
+        AgentRun run = allFunctionsThroughJemalloc("probe-mode=uprobes");
         String start = run.agentLines().get(0);
         assertTrue(start.contains("tracking native allocations of pid ") && start.contains(" in " + JEMALLOC + " ("),
                 run.describe());
+    }
+
+    /**
+     * The same with the in-process hooks (the default): the slots call jemalloc, the process's allocator. The hooks see
+     * every call through an import table, whoever serves it, so pvalloc (glibc's) is tracked too.
+     */
+    @Test
+    void objJemallocWithHooksTracksTheKnownLeaksExactly() throws Exception {
+        AgentRun run = allFunctionsThroughJemalloc("probe-mode=hooks");
+        assertTrue(run.agentLines().get(0).contains("with in-process hooks"), run.describe());
+    }
+
+    private static AgentRun allFunctionsThroughJemalloc(String mode) throws Exception {
+        Privileges.assumeBpf();
+        Privileges.require(Files.exists(JEMALLOC), "no " + JEMALLOC + " (Debian's libjemalloc2)");
+        // env runs java: -javaagent goes after the java binary, at index 2.
+        AgentRun run = AgentRun.withAgent(AgentRun.tempDir("jemalloc"), mode
+                + ",interval=1,count=2,older=0,top=100,show-allocs,sample-bytes=0,min-size=900000,obj=" + JEMALLOC,
+                preloaded("all-functions", "3500"), List.of(), 3);
+        assertEquals(0, run.exitCode, run.describe());
         Report report = run.lastReport();
         for (Map.Entry<String, long[]> e : AllocatorFunctionsTest.EXPECTED.entrySet()) {
-            boolean tracked = !e.getKey().equals("viaPvalloc");
+            boolean tracked = mode.equals("probe-mode=hooks") || !e.getKey().equals("viaPvalloc");
             String frame = LIB + e.getKey() + "+0x";
-            assertEquals(tracked ? e.getValue()[0] : 0, report.bytesFrom(frame), "bytes from " + e.getKey() + "\n"
-                    + report);
-            assertEquals(tracked ? e.getValue()[1] : 0, report.countFrom(frame), "allocations from " + e.getKey()
+            assertEquals(tracked ? e.getValue()[0] : 0, report.bytesFrom(frame), mode + ": bytes from " + e.getKey()
                     + "\n" + report);
+            assertEquals(tracked ? e.getValue()[1] : 0, report.countFrom(frame), mode + ": allocations from "
+                    + e.getKey() + "\n" + report);
         }
+        return run;
     }
 
     /** Debian's jemalloc has no je_ prefix: symbols-prefix=je_ names nothing there, said in one line. */
