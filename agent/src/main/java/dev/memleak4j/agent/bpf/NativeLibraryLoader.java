@@ -11,8 +11,6 @@ import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -25,7 +23,7 @@ import java.util.List;
  * <p>The agent runs as root, and whatever this class loads runs as root in the application. So the jar's copy is never
  * looked up at a known path, where another user could have put a library of their own first: it is written into a new
  * {@linkplain SafeFiles#createPrivateDirectory private directory} (mode 0700, made and checked by this process, under
- * a path no other user can rename), read back and compared with the jar's bytes, and only then loaded. An anonymous
+ * a path no other user can rename), read back and compared byte for byte with the jar's copy, and only then loaded. An anonymous
  * file ({@code memfd_create}) would need native code before the native library is loaded, and
  * {@code System.load} resolves {@code /proc/self/fd/N} to the memfd's name, which cannot be opened.
  *
@@ -111,7 +109,7 @@ public final class NativeLibraryLoader {
                 out.write(content);
             }
             Files.setPosixFilePermissions(library, PosixFilePermissions.fromString("r-x------"));
-            if (!Arrays.equals(sha256(Files.readAllBytes(library)), sha256(content))) {
+            if (!Arrays.equals(Files.readAllBytes(library), content)) {
                 throw new IOException(library + " does not hold the bytes just written to it");
             }
             return library;
@@ -159,14 +157,6 @@ public final class NativeLibraryLoader {
             }, "memleak4j-library-cleanup"));
         } catch (IllegalStateException e) {
             // The JVM is already exiting.
-        }
-    }
-
-    private static byte[] sha256(byte[] content) {
-        try {
-            return MessageDigest.getInstance("SHA-256").digest(content);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
         }
     }
 }
