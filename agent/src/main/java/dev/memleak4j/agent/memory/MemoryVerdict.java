@@ -3,8 +3,9 @@ package dev.memleak4j.agent.memory;
 import dev.memleak4j.agent.leaks.LeakDetector;
 
 import java.time.Duration;
-import java.util.ArrayDeque;
-import java.util.Deque;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 
 /**
@@ -44,20 +45,20 @@ public record MemoryVerdict(Kind kind, String text, ProcessMemory now, double rs
      */
     public static final class Watch {
         private final Duration window;
-        private final Deque<ProcessMemory> history = new ArrayDeque<>();
+        private final List<ProcessMemory> history = new ArrayList<>();
 
         public Watch(Duration window) {
             this.window = window;
         }
 
         public MemoryVerdict update(ProcessMemory now, LeakDetector.Verdicts leaks) {
-            history.addLast(now);
+            history.add(now);
             // Keep one sample at or before the window's start, so the growth covers the whole window.
-            while (history.size() > 2 && !history.stream().skip(1).findFirst().get().time()
-                    .isAfter(now.time().minus(window))) {
-                history.removeFirst();
+            Instant start = now.time().minus(window);
+            while (history.size() > 2 && !history.get(1).time().isAfter(start)) {
+                history.remove(0);
             }
-            return judge(history.getFirst(), now, leaks);
+            return judge(history.get(0), now, leaks);
         }
     }
 

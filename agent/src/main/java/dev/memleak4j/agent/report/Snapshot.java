@@ -33,14 +33,6 @@ import java.util.List;
 public record Snapshot(Instant time, List<StackReport> stacks, int stackCount, long totalBytes, long totalCount,
                        long sampleRate, long sampleBytes, long sampleBytesNow, long[] stats, Instant trackingSince, int top,
                        List<StackReport> allStacks, boolean atExit, LeakDetector.Verdicts leaks, MemoryVerdict memory) {
-    /** A snapshot of the top stacks only, taken on demand. */
-    public Snapshot(Instant time, List<StackReport> stacks, int stackCount, long totalBytes, long totalCount,
-                    long sampleRate, long sampleBytes, long sampleBytesNow, long[] stats, Instant trackingSince,
-                    int top) {
-        this(time, stacks, stackCount, totalBytes, totalCount, sampleRate, sampleBytes, sampleBytesNow, stats,
-                trackingSince, top, stacks, false, null, null);
-    }
-
     /** The same snapshot, marked as the one taken when the JVM exited. */
     public Snapshot asExitReport() {
         return new Snapshot(time, stacks, stackCount, totalBytes, totalCount, sampleRate, sampleBytes, sampleBytesNow,
