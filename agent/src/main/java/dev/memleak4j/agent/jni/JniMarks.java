@@ -1,6 +1,7 @@
 package dev.memleak4j.agent.jni;
 
 import dev.memleak4j.agent.bpf.BpfTracker;
+import dev.memleak4j.agent.bpf.NativeThreads;
 import dev.memleak4j.agent.stacks.Frame;
 import dev.memleak4j.agent.stacks.JvmCodeMap;
 
@@ -242,7 +243,7 @@ public final class JniMarks {
         if (isVirtual(thread)) {
             return -1;
         }
-        int tid = BpfTracker.currentThreadId();
+        int tid = NativeThreads.currentId();
         synchronized (lock) {
             int slot = freeCount > 0 ? freeSlots[--freeCount] : nextSlot < slots ? nextSlot++ : -1;
             if (slot < 0) {
