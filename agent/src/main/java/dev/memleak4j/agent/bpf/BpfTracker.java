@@ -232,26 +232,6 @@ public final class BpfTracker implements AutoCloseable {
         }
     }
 
-    /**
-     * Forwards for {@code MemleakAgent}, which another change is rewriting; its callers move to the classes these
-     * name, and these go, in the next commit.
-     */
-    public static void returnFreedMemory() {
-        dev.memleak4j.agent.memory.MallocTrim.returnFreedMemory();
-    }
-
-    public static boolean runInBackground() {
-        return NativeThreads.runCurrentInBackground();
-    }
-
-    public static double allocatorPairNanos(int pairs) {
-        return dev.memleak4j.agent.probes.AllocatorCallCost.pairNanos(pairs);
-    }
-
-    public static String demangle(String mangled) {
-        return dev.memleak4j.agent.symbols.Demangler.demangle(mangled);
-    }
-
     /** Detaches every probe and frees the maps. */
     @Override
     public void close() {
