@@ -27,8 +27,8 @@ import java.util.stream.Collectors;
  * allocation made under it; when such a call returns, the Java stack is captured and bound to its mark here. The
  * report then appends the bound Java callers to the native frames the walk found ({@link #merge}).
  *
- * <p>Capturing costs: JVMTI decodes every frame (~10 us a capture on this kind of machine, several a gzip round
- * trip). So each capture first walks the thread's raw frames ({@link JvmCodeMap#walkJavaStack}, a few reads per
+ * <p>Capturing costs: JVMTI decodes every frame (microseconds a capture, several a gzip round trip; see
+ * docs/benchmarks.md). So each capture first walks the thread's raw frames ({@link JvmCodeMap#walkJavaStack}, a few reads per
  * frame) and reuses the Java stack named for the same raw path before; JVMTI runs once per new path.
  *
  * <p>Bindings are kept only while an outstanding allocation carries their mark: {@link #prune} runs on every

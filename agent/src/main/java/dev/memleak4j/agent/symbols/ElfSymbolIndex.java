@@ -13,10 +13,10 @@ import java.util.Optional;
  * Address-to-function index over one ELF file's function symbols, built and held in native memory
  * ({@code native/src/elf_symbols.c}, which documents which of several names for one address is shown).
  *
- * <p>Why native: the first report names libjvm.so's frames, and building its index (~57k functions) in Java ran as
- * cold code beside the application, ~250 ms of CPU with the interpreter, class loading and JIT compiles it brought
- * (the gzip benchmark lost ~1.5% of its 2-7 s window to that one report); the C build takes milliseconds. The index
- * also stays out of the Java heap, which the application's full collections would otherwise move.
+ * <p>Why native: the first report names libjvm.so's frames, and building its index (tens of thousands of functions)
+ * in Java ran as cold code beside the application, with the interpreter, class loading and JIT compiles it brought;
+ * the C build costs a fraction of that (docs/benchmarks.md, "Figures behind design choices"). The index also stays
+ * out of the Java heap, which the application's full collections would otherwise move.
  *
  * <p>An index is never freed: {@link NativeSymbolizer} keeps one per file for the life of the process (a file's
  * symbols do not change), so no lookup can race with a free. Immutable; lookups on several threads at once.
