@@ -86,8 +86,8 @@ struct {
 
 /*
  * The ids of stacks stored lately, one per slot chosen by the id's bits: a tracked allocation whose stack is found
- * here skips the update of `stacks` (a bucket lock and a key compare, ~0.5 us when its lines are cold, as they are
- * after a few ms of application work). Never stale: nothing deletes from `stacks`. A miss only costs the update.
+ * here skips the update of `stacks` (a bucket lock and a key compare, costly when its lines are cold, as they are
+ * after a little application work; see docs/benchmarks.md, "Where the time goes"). Never stale: nothing deletes from `stacks`. A miss only costs the update.
  */
 #define STORED_STACK_SLOTS 4096
 struct {

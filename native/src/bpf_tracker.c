@@ -2,7 +2,6 @@
 #include "bpf_tracker.h"
 
 #include <errno.h>
-#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -556,11 +555,6 @@ int tracker_set_tuning(uint64_t sample_rate, uint64_t sample_bytes, uint64_t min
 	/* The in-process hooks (probe-mode=hooks) decide by the same setting, and name it by the same index. */
 	alloc_hooks_set_sampling((uint32_t)index, word, min_size, max_size, enabled);
 	return 0;
-}
-
-void tracker_return_freed_memory(void)
-{
-	malloc_trim(0);
 }
 
 void tracker_set_interpreter(uint64_t start, uint64_t end)

@@ -52,12 +52,6 @@ void tracker_read_stats(uint64_t *out, size_t count);
 int tracker_set_tuning(uint64_t sample_rate, uint64_t sample_bytes, uint64_t min_size, uint64_t max_size,
 		       bool enabled);
 int tracker_ignore_thread(uint32_t tid, bool ignore);
-/*
- * Hands memory that was freed back to the kernel (malloc_trim): the agent's start-up (libbpf parsing the kernel's
- * BTF, Byte Buddy, the JIT compiling the agent) frees megabytes that glibc would otherwise keep in its arenas, in
- * the process's RSS, for good.
- */
-void tracker_return_freed_memory(void);
 /* The JVM's interpreter code: frames there are stored by their Method*. */
 void tracker_set_interpreter(uint64_t start, uint64_t end);
 /* Bytes of kernel memory the maps hold now (from /proc/self/fdinfo memlock). */

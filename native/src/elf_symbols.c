@@ -19,8 +19,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define FLAG_LOCAL 1
-#define FLAG_HIDDEN_VERSION 2
+/* Only while an enumeration skips the (name, address) twins of earlier symbols. */
+#define FLAG_TWIN 0x80
 /* Set in a .gnu.version entry when the symbol is a non-default version (name@VER, not name@@VER). */
 #define VERSYM_HIDDEN 0x8000
 
@@ -132,11 +132,12 @@ static bool read_table(Elf *elf, Elf_Scn *table, const GElf_Shdr *table_header, 
 			.section_end = section_ends[sym.st_shndx],
 			.name = name,
 			.name_length = length,
-			.flags = (GELF_ST_BIND(sym.st_info) == STB_LOCAL ? FLAG_LOCAL : 0),
+			.flags = (GELF_ST_BIND(sym.st_info) == STB_LOCAL ? ELF_FUNCTION_LOCAL : 0) |
+				 (dynamic ? ELF_FUNCTION_DYNAMIC : 0) | (type == STT_GNU_IFUNC ? ELF_FUNCTION_IFUNC : 0),
 		};
 		if (versions && (i + 1) * sizeof(uint16_t) <= versions->d_size &&
 		    (((const uint16_t *)versions->d_buf)[i] & VERSYM_HIDDEN))
-			symbol.flags |= FLAG_HIDDEN_VERSION;
+			symbol.flags |= ELF_FUNCTION_HIDDEN_VERSION;
 		if (!add_symbol(symbols, &symbol))
 			return false;
 	}
@@ -203,8 +204,8 @@ static uint32_t leading_underscores(const struct raw_symbol *s)
 /* Negative when a's name is shown rather than b's (see elf_symbols.h). */
 static int prefer(const struct raw_symbol *a, const struct raw_symbol *b)
 {
-	int a_local = a->flags & FLAG_LOCAL, b_local = b->flags & FLAG_LOCAL;
-	int a_hidden = a->flags & FLAG_HIDDEN_VERSION, b_hidden = b->flags & FLAG_HIDDEN_VERSION;
+	int a_local = a->flags & ELF_FUNCTION_LOCAL, b_local = b->flags & ELF_FUNCTION_LOCAL;
+	int a_hidden = a->flags & ELF_FUNCTION_HIDDEN_VERSION, b_hidden = b->flags & ELF_FUNCTION_HIDDEN_VERSION;
 	uint32_t a_underscores, b_underscores;
 
 	if (a_local != b_local)
@@ -322,52 +323,127 @@ static struct elf_symbols *build_index(const struct raw_symbols *symbols)
 	return index;
 }
 
-struct elf_symbols *elf_symbols_load(const char *path, char *err, size_t err_len)
+/* An open file and its function symbols, while an index or a listing is made from them. */
+struct reading {
+	int fd;
+	Elf *elf;
+	struct raw_symbols symbols; /* names point into elf's copy of the string tables */
+};
+
+static void end_reading(struct reading *r)
 {
-	struct raw_symbols symbols = {0};
-	struct elf_symbols *index = NULL;
+	free(r->symbols.items);
+	if (r->elf)
+		elf_end(r->elf);
+	if (r->fd >= 0)
+		close(r->fd);
+}
+
+/*
+ * Every defined function symbol of the file at path, sorted by address (ties in reading order); 0, or -1 with a
+ * message in err. end_reading releases r either way.
+ */
+static int start_reading(const char *path, struct reading *r, char *err, size_t err_len)
+{
 	size_t section_count;
 	struct stat st;
-	Elf *elf = NULL;
-	int fd;
 
+	*r = (struct reading){.fd = -1};
 	if (elf_version(EV_CURRENT) == EV_NONE) {
 		fail(err, err_len, path, "libelf is too old");
-		return NULL;
+		return -1;
 	}
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0) {
+	r->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (r->fd < 0) {
 		fail(err, err_len, path, strerror(errno));
-		return NULL;
+		return -1;
 	}
 	/* Only regular files: reading a mapped device node could have side effects. */
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+	if (fstat(r->fd, &st) || !S_ISREG(st.st_mode)) {
 		fail(err, err_len, path, "not a regular file");
-		goto out;
+		return -1;
 	}
-	elf = elf_begin(fd, ELF_C_READ, NULL);
-	if (!elf || elf_kind(elf) != ELF_K_ELF || gelf_getclass(elf) != ELFCLASS64) {
+	r->elf = elf_begin(r->fd, ELF_C_READ, NULL);
+	if (!r->elf || elf_kind(r->elf) != ELF_K_ELF || gelf_getclass(r->elf) != ELFCLASS64) {
 		fail(err, err_len, path, "not a 64-bit ELF file");
-		goto out;
+		return -1;
 	}
-	if (elf_getshdrnum(elf, &section_count)) {
+	if (elf_getshdrnum(r->elf, &section_count)) {
 		fail(err, err_len, path, elf_errmsg(-1));
-		goto out;
+		return -1;
 	}
-	if (!read_symbols(elf, section_count, &symbols)) {
+	if (!read_symbols(r->elf, section_count, &r->symbols)) {
 		fail(err, err_len, path, "out of memory reading its symbols");
-		goto out;
+		return -1;
 	}
-	qsort(symbols.items, symbols.count, sizeof(*symbols.items), by_address);
-	index = build_index(&symbols);
-	if (!index)
-		fail(err, err_len, path, "out of memory indexing its symbols");
-out:
-	free(symbols.items);
-	if (elf)
-		elf_end(elf);
-	close(fd);
+	qsort(r->symbols.items, r->symbols.count, sizeof(*r->symbols.items), by_address);
+	return 0;
+}
+
+struct elf_symbols *elf_symbols_load(const char *path, char *err, size_t err_len)
+{
+	struct elf_symbols *index = NULL;
+	struct reading r;
+
+	if (!start_reading(path, &r, err, err_len)) {
+		index = build_index(&r.symbols);
+		if (!index)
+			fail(err, err_len, path, "out of memory indexing its symbols");
+	}
+	end_reading(&r);
 	return index;
+}
+
+static int by_sequence(const void *a, const void *b)
+{
+	const struct raw_symbol *x = a;
+	const struct raw_symbol *y = b;
+
+	return x->sequence < y->sequence ? -1 : x->sequence > y->sequence;
+}
+
+int elf_symbols_functions(const char *path, elf_function_visitor visit, void *context, char *err, size_t err_len)
+{
+	struct raw_symbol *items;
+	struct reading r;
+	int result = -1;
+	size_t count;
+
+	if (start_reading(path, &r, err, err_len))
+		goto out;
+	items = r.symbols.items;
+	count = r.symbols.count;
+	for (size_t i = 0; i < count;) {
+		size_t group_size = 0;
+
+		while (i + group_size < count && items[i + group_size].value == items[i].value)
+			group_size++;
+		for (size_t k = 0; k < group_size; k++) {
+			if (twin_of_earlier(&items[i], group_size, &items[i + k]))
+				items[i + k].flags |= FLAG_TWIN;
+		}
+		i += group_size;
+	}
+	qsort(items, count, sizeof(*items), by_sequence);
+	result = 0;
+	for (size_t i = 0; i < count && !result; i++) {
+		struct elf_function function = {
+			.value = items[i].value,
+			.size = items[i].size,
+			.section_end = items[i].section_end,
+			.name = items[i].name,
+			.name_length = items[i].name_length,
+			.flags = items[i].flags,
+		};
+
+		if (!(items[i].flags & FLAG_TWIN) && visit(context, &function)) {
+			fail(err, err_len, path, "out of memory listing its symbols");
+			result = -1;
+		}
+	}
+out:
+	end_reading(&r);
+	return result;
 }
 
 const char *elf_symbols_lookup(const struct elf_symbols *index, uint64_t vaddr, uint64_t *start)

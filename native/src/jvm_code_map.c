@@ -3,16 +3,13 @@
  * an address of generated code. Fed by JVMTI: CompiledMethodLoad / CompiledMethodUnload / DynamicCodeGenerated,
  * with GenerateEvents replaying the code that existed before the map started.
  *
- * Where the map's memory comes from. memleak4j tracks malloc on every thread but its reporter thread, and JVMTI
- * events arrive on the JVM's threads (compiler threads, the service thread, the thread that starts the map), so
- * a map kept in malloc'ed memory would show up in memleak4j's own report as the application's outstanding
- * allocations. The two ways out were a raw-event ring drained by the reporter, or keeping the map here in memory
- * from mmap. This file does the latter: names must be taken while the method is alive (a jmethodID of an
+ * Where the map's memory comes from: an mmap_arena, never malloc (mmap_arena.h says why). The two ways to keep
+ * the JVMTI callbacks' work out of the report were a raw-event ring drained by the reporter, or keeping the map here
+ * in mapped memory. This file does the latter: names must be taken while the method is alive (a jmethodID of an
  * unloaded class names nothing any more, so a ring drained seconds later would lose exactly the code that
- * churns), and resolving here keeps the Java side to a single lookup call. All long-lived data is in anonymous
- * mappings through three small allocators below (a bump arena for what lives forever: interned names, method
- * descriptions; size-class free lists on top of it for the per-nmethod PC tables, which are given back when
- * code is unloaded; and growable mapped arrays for the tables). The only mallocs left are temporary pairs:
+ * churns), and resolving here keeps the Java side to a single lookup call. What lives forever (interned names,
+ * method descriptions) comes from the arena's bump allocator, the per-nmethod PC tables from its blocks (given back
+ * when code is unloaded), the tables from its growable arrays. The only mallocs left are temporary pairs:
  * the strings and line tables JVMTI allocates for us, deallocated before the callback returns.
  *
  * Concurrency: one mutex guards all of it; events come on several threads at once and lookups on the reporter.
@@ -33,133 +30,16 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/mman.h>
+
+#include "mmap_arena.h"
+#include "string_table.h"
 
 #define NONE UINT32_MAX
 
 static pthread_mutex_t map_lock = PTHREAD_MUTEX_INITIALIZER;
-static uint64_t mapped_bytes;
-
-/* ---------------------------------------------------------------------------------------------------------
- * Memory from mmap only (all callers hold map_lock).
- */
-static size_t page_round(size_t n) {
-    return (n + 4095) & ~(size_t)4095;
-}
-
-static void *map_pages(size_t n) {
-    void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) {
-        return NULL;
-    }
-    mapped_bytes += n;
-    return p;
-}
-
-static void unmap_pages(void *p, size_t n) {
-    if (p != NULL && munmap(p, n) == 0) {
-        mapped_bytes -= n;
-    }
-}
-
-#define ARENA_CHUNK ((size_t)1 << 20)
-static char *arena_cur;
-static size_t arena_left;
-
-/* Memory that is never given back, 16-byte aligned. */
-static void *arena_alloc(size_t n) {
-    n = (n + 15) & ~(size_t)15;
-    if (n > ARENA_CHUNK / 4) {
-        return map_pages(page_round(n));
-    }
-    if (n > arena_left) {
-        char *chunk = map_pages(ARENA_CHUNK);
-        if (chunk == NULL) {
-            return NULL;
-        }
-        arena_cur = chunk;
-        arena_left = ARENA_CHUNK;
-    }
-    void *p = arena_cur;
-    arena_cur += n;
-    arena_left -= n;
-    return p;
-}
-
-/* Blocks that can be freed: power-of-two classes from 64 B to 64 KiB carved from the arena and recycled through
- * free lists; bigger blocks are mappings of their own. A 16-byte header holds the class or the mapping size. */
-#define POOL_CLASSES 11
-#define POOL_HEADER 16
-static void *pool_free_lists[POOL_CLASSES];
-
-static void *pool_alloc(size_t n) {
-    if (n > ((size_t)1 << 32)) {
-        return NULL;
-    }
-    size_t total = n + POOL_HEADER;
-    for (uint64_t c = 0; c < POOL_CLASSES; c++) {
-        size_t size = (size_t)64 << c;
-        if (total <= size) {
-            char *block = pool_free_lists[c];
-            if (block != NULL) {
-                pool_free_lists[c] = *(void **)block;
-            } else {
-                block = arena_alloc(size);
-                if (block == NULL) {
-                    return NULL;
-                }
-            }
-            *(uint64_t *)block = c;
-            return block + POOL_HEADER;
-        }
-    }
-    size_t size = page_round(total);
-    char *block = map_pages(size);
-    if (block == NULL) {
-        return NULL;
-    }
-    *(uint64_t *)block = size;
-    return block + POOL_HEADER;
-}
-
-static void pool_free(void *p) {
-    if (p == NULL) {
-        return;
-    }
-    char *block = (char *)p - POOL_HEADER;
-    uint64_t header = *(uint64_t *)block;
-    if (header < POOL_CLASSES) {
-        *(void **)block = pool_free_lists[header];
-        pool_free_lists[header] = block;
-    } else {
-        unmap_pages(block, header);
-    }
-}
-
-/* A growable array in its own mapping: grows by doubling, copying. */
-static int grow_array(void **array, uint32_t *capacity, size_t element, uint32_t needed) {
-    if (needed <= *capacity) {
-        return 0;
-    }
-    uint32_t cap = *capacity == 0 ? 1024 : *capacity;
-    while (cap < needed) {
-        if (cap > (UINT32_MAX >> 1)) {
-            return -1;
-        }
-        cap *= 2;
-    }
-    void *fresh = map_pages(page_round((size_t)cap * element));
-    if (fresh == NULL) {
-        return -1;
-    }
-    if (*array != NULL) {
-        memcpy(fresh, *array, (size_t)*capacity * element);
-        unmap_pages(*array, page_round((size_t)*capacity * element));
-    }
-    *array = fresh;
-    *capacity = cap;
-    return 0;
-}
+/* All the map's memory (see mmap_arena.h), and its names. */
+static struct mmap_arena arena;
+static struct string_table names = {.arena = &arena};
 
 static uint64_t hash64(uint64_t x) {
     x ^= x >> 33;
@@ -168,68 +48,6 @@ static uint64_t hash64(uint64_t x) {
     x *= 0xc4ceb9fe1a85ec53ULL;
     x ^= x >> 33;
     return x;
-}
-
-/* ---------------------------------------------------------------------------------------------------------
- * Interned strings (class names, method names, stub names): shared, never freed.
- */
-struct str_slot {
-    uint64_t hash;
-    const char *text;
-};
-static struct str_slot *strings;
-static uint32_t strings_cap, strings_count;
-
-static uint64_t hash_bytes(const char *s, size_t len) {
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (size_t i = 0; i < len; i++) {
-        h = (h ^ (unsigned char)s[i]) * 0x100000001b3ULL;
-    }
-    return h | 1;  /* 0 marks an empty slot */
-}
-
-static int strings_rehash(uint32_t cap) {
-    struct str_slot *fresh = map_pages(page_round((size_t)cap * sizeof(*fresh)));
-    if (fresh == NULL) {
-        return -1;
-    }
-    for (uint32_t i = 0; i < strings_cap; i++) {
-        if (strings[i].hash != 0) {
-            uint32_t j = (uint32_t)strings[i].hash & (cap - 1);
-            while (fresh[j].hash != 0) {
-                j = (j + 1) & (cap - 1);
-            }
-            fresh[j] = strings[i];
-        }
-    }
-    unmap_pages(strings, page_round((size_t)strings_cap * sizeof(*strings)));
-    strings = fresh;
-    strings_cap = cap;
-    return 0;
-}
-
-static const char *intern(const char *s, size_t len) {
-    if ((strings_count + 1) * 2 > strings_cap && strings_rehash(strings_cap == 0 ? 4096 : strings_cap * 2) != 0) {
-        return NULL;
-    }
-    uint64_t h = hash_bytes(s, len);
-    uint32_t j = (uint32_t)h & (strings_cap - 1);
-    while (strings[j].hash != 0) {
-        if (strings[j].hash == h && strncmp(strings[j].text, s, len) == 0 && strings[j].text[len] == '\0') {
-            return strings[j].text;
-        }
-        j = (j + 1) & (strings_cap - 1);
-    }
-    char *copy = arena_alloc(len + 1);
-    if (copy == NULL) {
-        return NULL;
-    }
-    memcpy(copy, s, len);
-    copy[len] = '\0';
-    strings[j].hash = h;
-    strings[j].text = copy;
-    strings_count++;
-    return copy;
 }
 
 /* ---------------------------------------------------------------------------------------------------------
@@ -274,7 +92,7 @@ static struct method_info *methods_find(jmethodID id) {
 static int methods_insert(struct method_info *info) {
     if ((methods_count + 1) * 2 > methods_cap) {
         uint32_t cap = methods_cap == 0 ? 4096 : methods_cap * 2;
-        struct ptr_slot *fresh = map_pages(page_round((size_t)cap * sizeof(*fresh)));
+        struct ptr_slot *fresh = mmap_arena_map(&arena, mmap_arena_page_round((size_t)cap * sizeof(*fresh)));
         if (fresh == NULL) {
             return -1;
         }
@@ -287,7 +105,7 @@ static int methods_insert(struct method_info *info) {
                 fresh[j] = methods[i];
             }
         }
-        unmap_pages(methods, page_round((size_t)methods_cap * sizeof(*methods)));
+        mmap_arena_unmap(&arena, methods, mmap_arena_page_round((size_t)methods_cap * sizeof(*methods)));
         methods = fresh;
         methods_cap = cap;
     }
@@ -385,7 +203,7 @@ static uint32_t by_start_find(uintptr_t start) {
 static int by_start_put(uintptr_t start, uint32_t index) {
     if ((by_start_count + 1) * 2 > by_start_cap) {
         uint32_t cap = by_start_cap == 0 ? 4096 : by_start_cap * 2;
-        struct addr_slot *fresh = map_pages(page_round((size_t)cap * sizeof(*fresh)));
+        struct addr_slot *fresh = mmap_arena_map(&arena, mmap_arena_page_round((size_t)cap * sizeof(*fresh)));
         if (fresh == NULL) {
             return -1;
         }
@@ -398,7 +216,7 @@ static int by_start_put(uintptr_t start, uint32_t index) {
                 fresh[j] = by_start[i];
             }
         }
-        unmap_pages(by_start, page_round((size_t)by_start_cap * sizeof(*by_start)));
+        mmap_arena_unmap(&arena, by_start, mmap_arena_page_round((size_t)by_start_cap * sizeof(*by_start)));
         by_start = fresh;
         by_start_cap = cap;
     }
@@ -450,7 +268,7 @@ static void nm_kill(uint32_t index) {
     if (by_start_find(r->start) == index) {
         by_start_remove(r->start);
     }
-    pool_free(r->block);
+    mmap_arena_free_block(&arena, r->block);
     r->block = NULL;
     r->live = 0;
     r->next_free = nms_free;
@@ -487,7 +305,7 @@ static void sift_down_idx(uint32_t *a, uint32_t root, uint32_t n) {
 }
 
 static void rebuild_sorted(void) {
-    if (grow_array((void **)&sorted, &sorted_cap, sizeof(uint32_t), nms_live + 1) != 0) {
+    if (mmap_arena_grow(&arena, (void **)&sorted, &sorted_cap, sizeof(uint32_t), nms_live + 1) != 0) {
         return;  /* keep the old index: lookups may miss newer code, never crash */
     }
     uint32_t n = 0;
@@ -608,13 +426,14 @@ static const struct method_info *method_info_for(jvmtiEnv *env, jmethodID id) {
     pthread_mutex_lock(&map_lock);
     struct method_info *info = methods_find(id);
     if (info == NULL) {
-        info = arena_alloc(sizeof(*info));
-        struct line_entry *copy = line_count > 0 ? arena_alloc((size_t)line_count * sizeof(*copy)) : NULL;
+        info = mmap_arena_alloc(&arena, sizeof(*info));
+        struct line_entry *copy = line_count > 0 ? mmap_arena_alloc(&arena, (size_t)line_count * sizeof(*copy)) : NULL;
         if (info != NULL) {
             info->id = id;
-            info->class_name = signature != NULL ? intern(signature, class_len) : intern("[unknown class]", 15);
-            info->name = intern(name, strlen(name));
-            info->source_file = source != NULL ? intern(source, strlen(source)) : NULL;
+            info->class_name = signature != NULL ? string_table_intern(&names, signature, class_len)
+                                                 : string_table_intern(&names, "[unknown class]", 15);
+            info->name = string_table_intern(&names, name, strlen(name));
+            info->source_file = source != NULL ? string_table_intern(&names, source, strlen(source)) : NULL;
             info->is_native = is_native == JNI_TRUE;
             info->line_count = copy != NULL ? (uint32_t)line_count : 0;
             info->lines = copy;
@@ -701,7 +520,8 @@ static void JNICALL on_compiled_method_load(jvmtiEnv *env, jmethodID method, jin
     void *block = NULL;
     if (pc_count > 0) {
         pthread_mutex_lock(&map_lock);
-        block = pool_alloc((size_t)pc_count * sizeof(struct pc_entry) + (size_t)frame_count * sizeof(struct inl_frame));
+        block = mmap_arena_block(&arena, (size_t)pc_count * sizeof(struct pc_entry)
+                                         + (size_t)frame_count * sizeof(struct inl_frame));
         pthread_mutex_unlock(&map_lock);
     }
     if (block != NULL) {
@@ -752,7 +572,7 @@ static void JNICALL on_compiled_method_load(jvmtiEnv *env, jmethodID method, jin
     uint32_t index = nms_free;
     if (index != NONE) {
         nms_free = nms[index].next_free;
-    } else if (grow_array((void **)&nms, &nms_cap, sizeof(struct nm), nms_used + 1) == 0) {
+    } else if (mmap_arena_grow(&arena, (void **)&nms, &nms_cap, sizeof(struct nm), nms_used + 1) == 0) {
         index = nms_used++;
     }
     if (index != NONE) {
@@ -773,7 +593,7 @@ static void JNICALL on_compiled_method_load(jvmtiEnv *env, jmethodID method, jin
         }
         sorted_dirty = 1;
     } else {
-        pool_free(block);
+        mmap_arena_free_block(&arena, block);
     }
     pthread_mutex_unlock(&map_lock);
 }
@@ -800,7 +620,7 @@ static void JNICALL on_dynamic_code_generated(jvmtiEnv *env, const char *name, c
     }
     uintptr_t start = (uintptr_t)address, end = start + (uintptr_t)length;
     pthread_mutex_lock(&map_lock);
-    const char *interned = intern(name, strlen(name));
+    const char *interned = string_table_intern(&names, name, strlen(name));
     if (interned != NULL) {
         uint32_t i;
         /* The same stub again (the replay of GenerateEvents): newest name wins. Stubs are few (~1-3k). */
@@ -810,7 +630,8 @@ static void JNICALL on_dynamic_code_generated(jvmtiEnv *env, const char *name, c
                 break;
             }
         }
-        if (i == stubs_count && grow_array((void **)&stubs, &stubs_cap, sizeof(struct stub), stubs_count + 1) == 0) {
+        if (i == stubs_count
+                && mmap_arena_grow(&arena, (void **)&stubs, &stubs_cap, sizeof(struct stub), stubs_count + 1) == 0) {
             stubs[stubs_count].start = start;
             stubs[stubs_count].end = end;
             stubs[stubs_count].name = interned;
@@ -1083,7 +904,7 @@ void jvm_code_map_stats(uint64_t out[6]) {
     out[1] = stubs_count;
     out[2] = loads_seen;
     out[3] = unloads_seen;
-    out[4] = mapped_bytes;
+    out[4] = arena.mapped_bytes;
     out[5] = generation;
     pthread_mutex_unlock(&map_lock);
 }

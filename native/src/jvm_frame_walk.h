@@ -1,7 +1,7 @@
 /*
  * The calling thread's Java frames as raw HotSpot frames, walked in this process from the thread's frame anchor:
  * a key for "the same Java call path" that costs a few reads per frame, where JVMTI's GetStackTrace decodes every
- * frame's scopes (~10 us a capture here). The JNI marks capture with JVMTI once per distinct key and reuse the
+ * frame's scopes (microseconds a capture). The JNI marks capture with JVMTI once per distinct key and reuse the
  * names after that (see JniMarks).
  */
 #ifndef MEMLEAK4J_JVM_FRAME_WALK_H

@@ -1,22 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * Every JNI export of libmemleak4j.so, for dev.memleak4j.agent.bpf.BpfNative. Each one checks
- * its arguments, calls into bpf_tracker.c or demangle.c, and turns a failure into a
- * BpfException whose message tells the user what went wrong.
+ * JNI exports of dev.memleak4j.agent.bpf.BpfNative, the tracker's binding. Each one checks its arguments, calls
+ * into bpf_tracker.c, and turns a failure into a BpfException whose message tells the user what went wrong.
  */
 #include <errno.h>
 #include <jni.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <time.h>
-#include <unistd.h>
 
-#include "alloc_hooks.h"
 #include "bpf_tracker.h"
-#include "demangle.h"
 
 #define EXPORT(ret, name) JNIEXPORT ret JNICALL Java_dev_memleak4j_agent_bpf_BpfNative_##name
 #define EXCEPTION_CLASS "dev/memleak4j/agent/bpf/BpfException"
@@ -229,11 +222,6 @@ EXPORT(void, setTuning0)(JNIEnv *env, jclass type, jlong sample_rate, jlong samp
 		throw_bpf_exception(env, "sample-rate and sample-bytes must be below 2^31");
 }
 
-EXPORT(void, returnFreedMemory0)(JNIEnv *env, jclass type)
-{
-	tracker_return_freed_memory();
-}
-
 EXPORT(void, setInterpreterRange0)(JNIEnv *env, jclass type, jlong start, jlong end)
 {
 	tracker_set_interpreter((uint64_t)start, (uint64_t)end);
@@ -264,87 +252,7 @@ EXPORT(jboolean, setThreadSlot0)(JNIEnv *env, jclass type, jint tid, jint slot, 
 	return tracker_set_thread_slot((uint32_t)tid, (uint32_t)slot, set) == 0;
 }
 
-/*
- * Defines a class in the bootstrap loader (JNI DefineClass with no loader): the JNI mark bridge, which JDK classes
- * such as java.util.zip.Inflater must see. Unlike appending a jar to the boot class path, this keeps class data
- * sharing on and prints no warning. Returns false when the class could not be defined (its exception is cleared).
- */
-EXPORT(jboolean, defineBootstrapClass0)(JNIEnv *env, jclass type, jstring name, jbyteArray bytes)
-{
-	const char *internal_name;
-	jbyte *data;
-	jsize length;
-	jclass defined;
-
-	if (!name || !bytes || !(internal_name = (*env)->GetStringUTFChars(env, name, NULL)))
-		return JNI_FALSE;
-	length = (*env)->GetArrayLength(env, bytes);
-	data = (*env)->GetByteArrayElements(env, bytes, NULL);
-	defined = data ? (*env)->DefineClass(env, internal_name, NULL, data, length) : NULL;
-	if (data)
-		(*env)->ReleaseByteArrayElements(env, bytes, data, JNI_ABORT);
-	(*env)->ReleaseStringUTFChars(env, name, internal_name);
-	if (!defined) {
-		(*env)->ExceptionClear(env);
-		return JNI_FALSE;
-	}
-	(*env)->DeleteLocalRef(env, defined);
-	return JNI_TRUE;
-}
-
-EXPORT(jint, currentThreadId0)(JNIEnv *env, jclass type)
-{
-	return (jint)syscall(SYS_gettid);
-}
-
-/*
- * Nice 10 for the calling thread (Linux nice values are per thread): the reporter's work (reading maps,
- * symbolizing) then yields to the application's threads whenever they compete for a CPU.
- */
-#define BACKGROUND_NICE 10
-
-EXPORT(jboolean, runInBackground0)(JNIEnv *env, jclass type)
-{
-	pid_t tid = (pid_t)syscall(SYS_gettid);
-	int current;
-
-	errno = 0;
-	current = getpriority(PRIO_PROCESS, (id_t)tid);
-	if (errno)
-		return JNI_FALSE;
-	return current >= BACKGROUND_NICE || setpriority(PRIO_PROCESS, (id_t)tid, BACKGROUND_NICE) == 0;
-}
-
 EXPORT(jlong, mapMemoryBytes0)(JNIEnv *env, jclass type)
 {
 	return (jlong)tracker_map_memory();
-}
-
-EXPORT(jstring, demangle0)(JNIEnv *env, jclass type, jstring mangled)
-{
-	const char *name;
-	char *plain;
-	jstring result = NULL;
-
-	if (!mangled || !(name = (*env)->GetStringUTFChars(env, mangled, NULL)))
-		return NULL;
-	plain = demangle(name);
-	(*env)->ReleaseStringUTFChars(env, mangled, name);
-	if (plain) {
-		result = (*env)->NewStringUTF(env, plain);
-		free(plain);
-	}
-	return result;
-}
-
-/*
- * What the probes add to one allocator call of this process: `pairs` malloc(64)/free pairs timed on the calling
- * thread, the best of three runs, in ns per pair. Called before the probes are attached and after (with the thread
- * ignored by the kernel side, so the programs return at once): the difference is the trap, which varies several-fold
- * between hosts (0.7 us on one VM, 5 us on another of the same type), and is what an application pays per call.
- */
-EXPORT(jdouble, allocatorPairNanos0)(JNIEnv *env, jclass type, jint pairs)
-{
-	/* With probe-mode=hooks the pairs go through the hooks (this library's own calls never do). */
-	return alloc_hooks_pair_nanos(pairs);
 }

@@ -3,9 +3,12 @@ package dev.memleak4j.agent;
 import dev.memleak4j.agent.bpf.AllocHooks;
 import dev.memleak4j.agent.bpf.BpfException;
 import dev.memleak4j.agent.bpf.BpfTracker;
+import dev.memleak4j.agent.bpf.NativeThreads;
 import dev.memleak4j.agent.bpf.Preflight;
 import dev.memleak4j.agent.bpf.Stat;
 import dev.memleak4j.agent.jni.JniMarks;
+import dev.memleak4j.agent.memory.MallocTrim;
+import dev.memleak4j.agent.probes.AllocatorCallCost;
 import dev.memleak4j.agent.probes.AllocatorProbes;
 import dev.memleak4j.agent.report.ReportSettings;
 import dev.memleak4j.agent.report.Reporter;
@@ -17,6 +20,7 @@ import dev.memleak4j.agent.stacks.FramePointers;
 import dev.memleak4j.agent.stacks.JvmCodeMap;
 import dev.memleak4j.agent.stacks.StackResolver;
 import dev.memleak4j.agent.surfaces.Surfaces;
+import dev.memleak4j.agent.symbols.Demangler;
 import dev.memleak4j.agent.symbols.NativeSymbolizer;
 
 import java.io.IOException;
@@ -44,7 +48,7 @@ import java.util.stream.Collectors;
 public final class MemleakAgent {
     public enum State { RUNNING, STOPPED }
 
-    /** Reports after which freed memory is handed back to the kernel ({@link BpfTracker#returnFreedMemory}). */
+    /** Reports after which freed memory is handed back to the kernel ({@link MallocTrim#returnFreedMemory}). */
     private static final int TRIMMED_REPORTS = 12;
     /** malloc/free pairs timed before and after the attach (~5 ms at 5 µs a trap, best of three runs each). */
     private static final int TIMED_PAIRS = 300;
@@ -94,7 +98,7 @@ public final class MemleakAgent {
         this.options = options;
         this.library = library;
         this.textWriter = textWriter;
-        this.symbolizer = NativeSymbolizer.forCurrentProcess(BpfTracker::demangle);
+        this.symbolizer = NativeSymbolizer.forCurrentProcess(Demangler::demangle);
         this.settings = new ReportSettings(options.intervalSeconds(), options.top(), options.showAllocs(),
                 options.olderMillis(), options.combinedOnly(), options.sampleRate(), options.sampleBytes(),
                 options.minSize(), options.maxSize());
@@ -190,7 +194,7 @@ public final class MemleakAgent {
             CountDownLatch marked = new CountDownLatch(1);
             Reporter reporter = new Reporter(collector, () -> settings, options.count(), () -> {
                 tracker.ignoreCurrentThread();
-                BpfTracker.runInBackground(); // reports never compete with the application for a CPU
+                NativeThreads.runCurrentInBackground(); // reports never compete with the application for a CPU
                 marked.countDown();
             }, () -> {
                 stopProbes();
@@ -207,7 +211,7 @@ public final class MemleakAgent {
             AtomicInteger trims = new AtomicInteger(TRIMMED_REPORTS);
             reporter.addListener(snapshot -> {
                 if (trims.getAndDecrement() > 0) {
-                    BpfTracker.returnFreedMemory();
+                    MallocTrim.returnFreedMemory();
                 }
             });
             reporter.addListener(textWriter);
@@ -231,19 +235,19 @@ public final class MemleakAgent {
             if (options.hooks()) {
                 session = startHooks(tracker, collector, reporter, budget);
             } else {
-                double pairBefore = BpfTracker.allocatorPairNanos(TIMED_PAIRS);
+                double pairBefore = AllocatorCallCost.pairNanos(TIMED_PAIRS);
                 List<AllocatorProbes.Placement> placements = AllocatorProbes.attach(tracker, library,
                         options.symbolsPrefix(), note -> {
                             if (options.verbose()) {
                                 log(note);
                             }
                         });
-                callCostNanos = probedCallCost(tracker, pairBefore, () -> BpfTracker.allocatorPairNanos(TIMED_PAIRS));
+                callCostNanos = probedCallCost(tracker, pairBefore, () -> AllocatorCallCost.pairNanos(TIMED_PAIRS));
                 session = new Session(tracker, collector, reporter, placements, budget);
             }
             stopReason = null;
             reporter.trackingStarted();
-            BpfTracker.returnFreedMemory(); // what loading the programs and wrapping the JNI methods freed
+            MallocTrim.returnFreedMemory(); // what loading the programs and wrapping the JNI methods freed
         } catch (IOException | RuntimeException e) {
             if (starting != null) {
                 starting.stop();
@@ -305,7 +309,7 @@ public final class MemleakAgent {
         if (options.obj() != null) {
             AllocatorProbes.checkAllocator(options.obj(), options.symbolsPrefix()); // the same checks as uprobes
         }
-        double pairBefore = BpfTracker.allocatorPairNanos(TIMED_HOOK_PAIRS);
+        double pairBefore = AllocatorCallCost.pairNanos(TIMED_HOOK_PAIRS);
         String sites = AllocHooks.attachSites(tracker);
         int slots = AllocHooks.install(options.maxAllocs(), options.obj() == null ? null : options.obj().toString(),
                 options.symbolsPrefix());
@@ -317,7 +321,7 @@ public final class MemleakAgent {
         } finally {
             tracker.ignoreCurrentThread(false);
         }
-        callCostNanos = probedCallCost(tracker, pairBefore, () -> BpfTracker.allocatorPairNanos(TIMED_HOOK_PAIRS));
+        callCostNanos = probedCallCost(tracker, pairBefore, () -> AllocatorCallCost.pairNanos(TIMED_HOOK_PAIRS));
         if (options.verbose()) {
             log("allocator hooks in " + slots + " import-table slots; probe sites in " + sites);
         }

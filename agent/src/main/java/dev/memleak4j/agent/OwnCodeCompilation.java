@@ -17,15 +17,15 @@ import javax.management.ObjectName;
  *
  * <p>Why: in its first seconds the agent runs a lot of code once or a few times (Byte Buddy wrapping the JNI methods,
  * the first reports symbolizing libjvm), which C2 then compiles at length on the JVM's compiler threads, competing
- * with the application for CPUs. Measured with the gzip benchmark in the 2-7 s after start (2 vCPUs): ratio 0.949
- * with C2, 0.972 with the agent's code left to C1. Only methods of our own packages match the directive, and not the
- * JNI marks' hot path (below); advice that Byte Buddy inlines into wrapped classes is compiled as part of them.
+ * with the application for CPUs; the gzip benchmark's first seconds showed it (docs/benchmarks.md, "Figures behind
+ * design choices"). Only methods of our own packages match the directive, and not the JNI marks' hot path (below);
+ * advice that Byte Buddy inlines into wrapped classes is compiled as part of them.
  */
 final class OwnCodeCompilation {
     /**
      * The first matching directive applies: the JNI marks' code runs on the application's threads around every
-     * wrapped JNI call (Inflater, Deflater), so it stays with C2, which inlines it into the JDK's compiled methods.
-     * Left to C1 it cost gzip round trips ~2% in steady state (0.956 vs 0.974 without JNI marks at all).
+     * wrapped JNI call (Inflater, Deflater), so it stays with C2, which inlines it into the JDK's compiled methods;
+     * left to C1 it slowed gzip round trips down measurably in steady state (docs/benchmarks.md).
      */
     private static final String DIRECTIVE = "[ { match: \"dev/memleak4j/agent/jni/JniMarkBridge*.*\", c2: { Exclude: false } },"
             + " { match: [\"dev/memleak4j/agent*.*\", \"dev/memleak4j/shaded*.*\"], c2: { Exclude: true } } ]\n";

@@ -49,23 +49,10 @@ final class BpfNative {
 
     static native void setInterpreterRange0(long start, long end);
 
-    static native void returnFreedMemory0();
-
-    static native int currentThreadId0();
-
-    static native boolean runInBackground0();
-
-    static native double allocatorPairNanos0(int pairs);
-
     /** The {@code jni_marks} BPF array, mmap-ed: 16 bytes (mark, hit) per slot, native byte order. */
     static native java.nio.ByteBuffer mapJniMarks0();
 
     static native boolean setThreadSlot0(int tid, int slot, boolean set);
 
-    /** Defines a class in the bootstrap loader; {@code name} as {@code pkg/Class}. False when it could not. */
-    static native boolean defineBootstrapClass0(String name, byte[] bytes);
-
     static native long mapMemoryBytes0();
-
-    static native String demangle0(String mangled);
 }

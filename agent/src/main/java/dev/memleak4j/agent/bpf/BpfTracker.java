@@ -200,7 +200,7 @@ public final class BpfTracker implements AutoCloseable {
     public void ignoreCurrentThread() {
         synchronized (LOCK) {
             if (!closed) {
-                BpfNative.ignoreThread0(BpfNative.currentThreadId0(), true);
+                BpfNative.ignoreThread0(NativeThreads.currentId(), true);
             }
         }
     }
@@ -227,55 +227,9 @@ public final class BpfTracker implements AutoCloseable {
     public void ignoreCurrentThread(boolean ignore) {
         synchronized (LOCK) {
             if (!closed) {
-                BpfNative.ignoreThread0(BpfNative.currentThreadId0(), ignore);
+                BpfNative.ignoreThread0(NativeThreads.currentId(), ignore);
             }
         }
-    }
-
-    /**
-     * Defines a class in the bootstrap class loader from its class file ({@code name} as {@code pkg.Class}); false
-     * when the JVM refused it (for instance, a class of that name is there already).
-     */
-    public static boolean defineBootstrapClass(String name, byte[] classFile) {
-        return BpfNative.defineBootstrapClass0(name.replace('.', '/'), classFile);
-    }
-
-    /**
-     * Hands memory the process freed back to the kernel (glibc's malloc_trim). The agent's start-up and first report
-     * free megabytes (libbpf's copy of the kernel's BTF, the JIT compiling the agent, Byte Buddy) that glibc would
-     * otherwise keep in its per-thread arenas, in the process's RSS, for good: measured here 10-16 MB. Called after
-     * the start and after each of the first reports only, so the application's own allocator is left alone after.
-     */
-    public static void returnFreedMemory() {
-        BpfNative.returnFreedMemory0();
-    }
-
-    /**
-     * Lowers the calling thread's scheduling priority to nice 10, so that its work yields to the application's
-     * threads when they compete for a CPU. False when the kernel refused.
-     */
-    public static boolean runInBackground() {
-        return BpfNative.runInBackground0();
-    }
-
-    /**
-     * ns per malloc(64)/free pair on the calling thread (best of three runs of {@code pairs}); with the probes on and
-     * the thread ignored, the difference to a run before they were attached is what the traps add to every call
-     * (with probe-mode=hooks the pairs go through the hooks: the hook, and the traps of the sampled calls).
-     */
-    public static double allocatorPairNanos(int pairs) {
-        return BpfNative.allocatorPairNanos0(pairs);
-    }
-
-    /** The calling thread's kernel thread id. */
-    public static int currentThreadId() {
-        return BpfNative.currentThreadId0();
-    }
-
-    /** Demangles a C++ name with the C++ runtime's demangler; returns the name itself when it cannot. */
-    public static String demangle(String mangled) {
-        String plain = BpfNative.demangle0(mangled);
-        return plain != null ? plain : mangled;
     }
 
     /** Detaches every probe and frees the maps. */

@@ -1,6 +1,7 @@
 package dev.memleak4j.agent.jni;
 
 import dev.memleak4j.agent.bpf.BpfTracker;
+import dev.memleak4j.agent.bpf.NativeThreads;
 import dev.memleak4j.agent.stacks.Frame;
 import dev.memleak4j.agent.stacks.JvmCodeMap;
 
@@ -26,8 +27,8 @@ import java.util.stream.Collectors;
  * allocation made under it; when such a call returns, the Java stack is captured and bound to its mark here. The
  * report then appends the bound Java callers to the native frames the walk found ({@link #merge}).
  *
- * <p>Capturing costs: JVMTI decodes every frame (~10 us a capture on this kind of machine, several a gzip round
- * trip). So each capture first walks the thread's raw frames ({@link JvmCodeMap#walkJavaStack}, a few reads per
+ * <p>Capturing costs: JVMTI decodes every frame (microseconds a capture, several a gzip round trip; see
+ * docs/benchmarks.md). So each capture first walks the thread's raw frames ({@link JvmCodeMap#walkJavaStack}, a few reads per
  * frame) and reuses the Java stack named for the same raw path before; JVMTI runs once per new path.
  *
  * <p>Bindings are kept only while an outstanding allocation carries their mark: {@link #prune} runs on every
@@ -242,7 +243,7 @@ public final class JniMarks {
         if (isVirtual(thread)) {
             return -1;
         }
-        int tid = BpfTracker.currentThreadId();
+        int tid = NativeThreads.currentId();
         synchronized (lock) {
             int slot = freeCount > 0 ? freeSlots[--freeCount] : nextSlot < slots ? nextSlot++ : -1;
             if (slot < 0) {

@@ -33,7 +33,7 @@ import static net.bytebuddy.matcher.ElementMatchers.not;
 /**
  * The Byte Buddy half of {@link JniWrapping}: the transformations that put {@link JniAdvice} around JNI calls. Loaded
  * in a class loader of its own ({@link JniWrapping.WeaverLoader}) together with Byte Buddy, so that when nothing
- * has to stay registered (only JDK classes, woven at start) the ~1,100 classes can be unloaded again: the JVM's
+ * has to stay registered (only JDK classes, woven at start) Byte Buddy's classes can be unloaded again: the JVM's
  * full collections walk every loaded class. Called by reflection; uses only public types of the agent's loader.
  */
 public final class JniWeaver {

@@ -1,6 +1,5 @@
 package dev.memleak4j.agent.jni;
 
-import dev.memleak4j.agent.bpf.BpfTracker;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -301,7 +300,7 @@ public final class JniWrapping {
             if (classFile == null) {
                 throw new IllegalStateException(className + " is missing from the agent jar");
             }
-            if (!BpfTracker.defineBootstrapClass(className, classFile)) {
+            if (!BootstrapClasses.define(className, classFile)) {
                 throw new IllegalStateException("the JVM refused to define " + className + " in the bootstrap loader");
             }
         }

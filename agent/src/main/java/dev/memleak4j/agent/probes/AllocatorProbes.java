@@ -25,7 +25,7 @@ import java.util.function.Consumer;
  * <p>Placement: an allocating function gets a return probe, which the kernel must place on the function's first
  * instruction (that is where it swaps the return address). Its entry probe goes on the same instruction, so one
  * trap serves both. {@code free} has no return probe, so its entry probe goes where {@link PrologueDecoder} finds
- * an instruction the kernel emulates (glibc 2.36: the {@code je} at free+3, ~13x cheaper than free+0).
+ * an instruction the kernel emulates (glibc 2.36: the {@code je} at free+3), which saves a single-step trap per call.
  */
 public final class AllocatorProbes {
     /** Where one function was probed, for the start-up log and tests. */

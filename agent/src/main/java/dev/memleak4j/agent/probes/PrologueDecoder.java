@@ -8,10 +8,11 @@ import java.util.Set;
  *
  * <h2>Why</h2>
  * When a uprobe fires on x86-64, the kernel has to execute the original instruction. A few
- * instruction forms are emulated in the kernel (cheap, ~1 µs per hit in our VM); every other
- * instruction is copied to the XOL page and single-stepped with TF set (an extra trap, ~12 µs).
+ * instruction forms are emulated in the kernel (cheap); every other instruction is copied to the
+ * XOL page and single-stepped with TF set (an extra trap, several times the cost of the first;
+ * figures in docs/benchmarks.md, "Figures behind design choices").
  * glibc 2.36's {@code free} starts with {@code test %rdi,%rdi} (single-stepped) followed by
- * {@code je} (emulated), so probing at offset 3 instead of 0 is ~13x cheaper per call.
+ * {@code je} (emulated), so probing at offset 3 instead of 0 saves that second trap on every call.
  *
  * <h2>What the kernel emulates (arch/x86/kernel/uprobes.c)</h2>
  * Checked against the current mainline source ({@code branch_setup_xol_ops},

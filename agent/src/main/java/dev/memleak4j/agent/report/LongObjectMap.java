@@ -9,9 +9,9 @@ import java.util.List;
  *
  * <p>Why not {@code HashMap<Long, V>}: that loop runs once per allocation (a million and more), and a boxed key is an
  * object per lookup. The agent's own code is compiled by C1 only ({@code OwnCodeCompilation}), which does not
- * eliminate those allocations the way C2 can. With 1,000,000 outstanding allocations, 74% of a report's CPU went to
+ * eliminate those allocations the way C2 can. With a million outstanding allocations, most of a report's CPU went to
  * that loop (boxed keys, a capturing lambda and a method reference made per allocation, a record's method-handle
- * hashCode); with this map and those gone, a report took 255-320 ms of CPU instead of 300-830.
+ * hashCode); the figures are in docs/benchmarks.md ("Figures behind design choices").
  */
 final class LongObjectMap<V> {
     private static final int MIN_CAPACITY = 16;

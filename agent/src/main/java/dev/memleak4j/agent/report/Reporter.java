@@ -137,7 +137,10 @@ public final class Reporter implements Runnable {
         Runtime.getRuntime().addShutdownHook(exitHook);
     }
 
-    /** How long the JVM's exit waits for the exit report: a report of a million allocations takes ~1 s. */
+    /**
+     * How long the JVM's exit waits for the exit report: generous, since even a report of a million allocations takes
+     * a fraction of it (docs/benchmarks.md).
+     */
     private static final long EXIT_REPORT_WAIT_SECONDS = 10;
 
     /** On the exit hook's thread: asks the reporter thread for the exit report and waits for it. */

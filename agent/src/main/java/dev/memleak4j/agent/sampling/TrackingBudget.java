@@ -8,9 +8,10 @@ import java.util.function.LongSupplier;
  * byte-sampling interval above the one asked for ({@code sample-bytes}) while the application allocates faster than
  * that, and lowering it again when it calms down.
  *
- * <p>Why: a tracked allocation costs ~3 µs (return probe, stack walk, map updates, and the same again when it is
- * freed) where an untracked one costs only its trap (~0.7 µs); an application making 200,000 allocations of a few KB
- * a second would spend most of a CPU on tracking at a fixed 8 KiB interval. JFR throttles its allocation samples to a
+ * <p>Why: a tracked allocation costs several times an untracked one (return probe, stack walk, map updates, and the
+ * same again when it is freed, where an untracked one costs only its trap; docs/benchmarks.md, "Where the time
+ * goes"); an application making 200,000 allocations of a few KB a second would spend most of a CPU on tracking at a
+ * fixed 8 KiB interval. JFR throttles its allocation samples to a
  * rate for the same reason. The estimates stay unbiased: every tracked allocation keeps the weight of the interval it
  * was chosen under (the kernel side records the setting with it), so a report mixes weights correctly.
  *

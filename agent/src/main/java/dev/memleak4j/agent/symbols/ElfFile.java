@@ -6,24 +6,20 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.Comparator;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 
 /**
  * Reader for 64-bit little-endian ELF files (x86-64 shared objects and executables).
  *
- * <p>Only the headers and the symbol-related sections are read, on demand and with positional reads,
- * so that a 20 MB libjvm.so never has to sit in the heap. The file is not memory-mapped on purpose:
- * this process symbolizes its own /proc/self/maps, and a lingering mapping of a library would show
- * up there. Not thread-safe; {@link #close()} when done.
+ * <p>Only the headers are read here, on demand and with positional reads, so that a large libjvm.so never has to
+ * sit in the heap; the function symbols come from the native reader ({@link #functionSymbols}). The file is not
+ * memory-mapped on purpose: this process symbolizes its own /proc/self/maps, and a lingering mapping of a library
+ * would show up there. Not thread-safe; {@link #close()} when done.
  */
 public final class ElfFile implements Closeable {
 
@@ -33,26 +29,12 @@ public final class ElfFile implements Closeable {
     private static final int EHDR_SIZE = 64;
     private static final int PHDR_SIZE = 56;
     private static final int SHDR_SIZE = 64;
-    private static final int SYM_SIZE = 24;
 
     private static final int ELFCLASS64 = 2;
     private static final int ELFDATA2LSB = 1;
     private static final int PT_LOAD = 1;
     /** e_phnum value meaning "the real count is in section 0's sh_info" (more than 65534 headers). */
     private static final int PN_XNUM = 0xffff;
-
-    private static final int SHT_SYMTAB = 2;
-    private static final int SHT_DYNSYM = 11;
-    private static final int SHT_GNU_VERSYM = 0x6fffffff;
-    private static final int SHN_UNDEF = 0;
-    /** Section indexes from here on are special (ABS, COMMON, XINDEX) and name no real section. */
-    private static final int SHN_LORESERVE = 0xff00;
-
-    private static final int STB_LOCAL = 0;
-    private static final int STT_FUNC = 2;
-    private static final int STT_GNU_IFUNC = 10;
-    /** Set in a .gnu.version entry when the symbol is a non-default version (name@VER, not name@@VER). */
-    private static final int VERSYM_HIDDEN = 0x8000;
 
     /** Order in which the dynamic linker would pick among same-named definitions. */
     private static final Comparator<ElfSymbol> LINK_PREFERENCE = Comparator.comparingInt(ElfFile::linkRank);
@@ -66,9 +48,6 @@ public final class ElfFile implements Closeable {
     private List<ElfSymbol> functionSymbols;
 
     private record Section(int type, long addr, long offset, long size, int link) {
-    }
-
-    private record NameAndValue(String name, long value) {
     }
 
     private ElfFile(Path path, FileChannel channel) throws IOException {
@@ -130,12 +109,13 @@ public final class ElfFile implements Closeable {
     }
 
     /**
-     * Defined FUNC and IFUNC symbols of {@code .dynsym} and {@code .symtab}, each (name, address) once;
-     * read on first call.
+     * Defined FUNC and IFUNC symbols of {@code .dynsym} and {@code .symtab}, each (name, address) once; read on first
+     * call, by the native reader, which holds the rules for what a function symbol is and what its version says
+     * ({@code native/src/elf_symbols.h}), so symbolization and probe placement see the same symbols.
      */
     public List<ElfSymbol> functionSymbols() throws IOException {
         if (functionSymbols == null) {
-            functionSymbols = List.copyOf(readFunctionSymbols());
+            functionSymbols = List.copyOf(ElfSymbolIndex.functions(path));
         }
         return functionSymbols;
     }
@@ -196,82 +176,6 @@ public final class ElfFile implements Closeable {
             }
         }
         return result;
-    }
-
-    /** Every defined function symbol of .dynsym, then of .symtab, each (name, address) once. */
-    private Collection<ElfSymbol> readFunctionSymbols() throws IOException {
-        Map<NameAndValue, ElfSymbol> unique = new LinkedHashMap<>();
-        // .dynsym first, so that of the twins found in both tables the one with version info is kept.
-        for (int i = 0; i < sections.size(); i++) {
-            if (sections.get(i).type() == SHT_DYNSYM) {
-                readFunctions(sections.get(i), versionsOf(i), true, unique);
-            }
-        }
-        for (Section s : sections) {
-            if (s.type() == SHT_SYMTAB) {
-                readFunctions(s, null, false, unique);
-            }
-        }
-        return unique.values();
-    }
-
-    /** The .gnu.version array (one 16-bit entry per symbol) that belongs to symbol table {@code index}. */
-    private ByteBuffer versionsOf(int symtabIndex) throws IOException {
-        for (Section s : sections) {
-            if (s.type() == SHT_GNU_VERSYM && s.link() == symtabIndex) {
-                return read(s.offset(), s.size());
-            }
-        }
-        return null;
-    }
-
-    /** Adds the defined FUNC and IFUNC symbols of one symbol table that {@code unique} does not have yet. */
-    private void readFunctions(Section symtab, ByteBuffer versions, boolean dynamic,
-                               Map<NameAndValue, ElfSymbol> unique) throws IOException {
-        if (symtab.link() <= 0 || symtab.link() >= sections.size()) {
-            throw new IOException(path + ": symbol table without a string table");
-        }
-        ByteBuffer symbols = read(symtab.offset(), symtab.size());
-        Section strtab = sections.get(symtab.link());
-        byte[] strings = read(strtab.offset(), strtab.size()).array();
-        int count = (int) (symtab.size() / SYM_SIZE);
-        // Entry 0 is the reserved null symbol.
-        for (int i = 1; i < count; i++) {
-            int base = i * SYM_SIZE;
-            int info = symbols.get(base + 4) & 0xff;
-            int symbolType = info & 0xf;
-            int sectionIndex = Short.toUnsignedInt(symbols.getShort(base + 6));
-            long value = symbols.getLong(base + 8);
-            if ((symbolType != STT_FUNC && symbolType != STT_GNU_IFUNC) || value == 0
-                    || sectionIndex == SHN_UNDEF || sectionIndex >= SHN_LORESERVE || sectionIndex >= sections.size()) {
-                continue;
-            }
-            String name = nameAt(strings, symbols.getInt(base));
-            if (name.isEmpty()) {
-                continue;
-            }
-            boolean hidden = versions != null && 2L * i + 1 < versions.limit()
-                    && (versions.getShort(2 * i) & VERSYM_HIDDEN) != 0;
-            Section section = sections.get(sectionIndex);
-            unique.putIfAbsent(new NameAndValue(name, value), new ElfSymbol(name, value, symbols.getLong(base + 16),
-                    (info >>> 4) == STB_LOCAL, dynamic, hidden, symbolType == STT_GNU_IFUNC,
-                    section.addr() + section.size()));
-        }
-    }
-
-    /**
-     * The symbol name at {@code offset} of a string table: up to its NUL, or to the "@VER"/"@@VER" that .symtab
-     * names may carry; empty for an offset outside the table.
-     */
-    private static String nameAt(byte[] strings, int offset) {
-        if (offset < 0 || offset >= strings.length) {
-            return "";
-        }
-        int end = offset;
-        while (end < strings.length && strings[end] != 0 && strings[end] != '@') {
-            end++;
-        }
-        return new String(strings, offset, end - offset, StandardCharsets.UTF_8);
     }
 
     private ByteBuffer read(long offset, long length) throws IOException {

@@ -4,21 +4,31 @@ import dev.memleak4j.agent.bpf.NativeLibraryLoader;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 
 /**
  * Address-to-function index over one ELF file's function symbols, built and held in native memory
  * ({@code native/src/elf_symbols.c}, which documents which of several names for one address is shown).
  *
- * <p>Why native: the first report names libjvm.so's frames, and building its index (~57k functions) in Java ran as
- * cold code beside the application, ~250 ms of CPU with the interpreter, class loading and JIT compiles it brought
- * (the gzip benchmark lost ~1.5% of its 2-7 s window to that one report); the C build takes milliseconds. The index
- * also stays out of the Java heap, which the application's full collections would otherwise move.
+ * <p>Why native: the first report names libjvm.so's frames, and building its index (tens of thousands of functions)
+ * in Java ran as cold code beside the application, with the interpreter, class loading and JIT compiles it brought;
+ * the C build costs a fraction of that (docs/benchmarks.md, "Figures behind design choices"). The index also stays
+ * out of the Java heap, which the application's full collections would otherwise move.
  *
  * <p>An index is never freed: {@link NativeSymbolizer} keeps one per file for the life of the process (a file's
  * symbols do not change), so no lookup can race with a free. Immutable; lookups on several threads at once.
  */
 final class ElfSymbolIndex {
+    /** Longs per function of {@link #functions0}, and the flags in the last one (elf_symbols.h ELF_FUNCTION_*). */
+    private static final int FUNCTION_WORDS = 4;
+    private static final int LOCAL = 1;
+    private static final int HIDDEN_VERSION = 2;
+    private static final int DYNAMIC = 4;
+    private static final int IFUNC = 8;
+
     private final long handle;
 
     /** A symbol that contains a looked-up address. */
@@ -36,6 +46,28 @@ final class ElfSymbolIndex {
     static ElfSymbolIndex load(String path) throws IOException {
         NativeLibraryLoader.load();
         return new ElfSymbolIndex(load0(path.getBytes(StandardCharsets.UTF_8)));
+    }
+
+    /**
+     * The function symbols of the ELF file at {@code path} in reading order ({@code .dynsym} first), each
+     * (name, address) once, as {@code native/src/elf_symbols.h} defines them; throws like {@link #load}.
+     */
+    static List<ElfSymbol> functions(Path path) throws IOException {
+        NativeLibraryLoader.load();
+        Object[] listing = functions0(path.toString().getBytes(StandardCharsets.UTF_8));
+        long[] words = (long[]) listing[0];
+        byte[] names = (byte[]) listing[1];
+        List<ElfSymbol> functions = new ArrayList<>(words.length / FUNCTION_WORDS);
+        int nameStart = 0;
+        for (int i = 0; i < words.length; i += FUNCTION_WORDS) {
+            int flags = (int) words[i + 3];
+            int nameLength = (int) (words[i + 3] >>> 32);
+            String name = new String(names, nameStart, nameLength, StandardCharsets.UTF_8);
+            nameStart += nameLength;
+            functions.add(new ElfSymbol(name, words[i], words[i + 1], (flags & LOCAL) != 0, (flags & DYNAMIC) != 0,
+                    (flags & HIDDEN_VERSION) != 0, (flags & IFUNC) != 0, words[i + 2]));
+        }
+        return functions;
     }
 
     /** Number of distinct symbol addresses. */
@@ -58,4 +90,7 @@ final class ElfSymbolIndex {
     private static native byte[] lookup0(long handle, long vaddr, long[] start);
 
     private static native int size0(long handle);
+
+    /** {long[] words, byte[] names}: see native/src/elf_symbols_jni.c. */
+    private static native Object[] functions0(byte[] path) throws IOException;
 }
