@@ -87,6 +87,8 @@ public final class BenchMain {
         long classes = -1;
         long fullGcs;
         long fullGcMillis;
+        /** CPU time of the GC threads in the window, ms; -1: not read. */
+        long gcCpuMillis = -1;
         /** memleak4j's traps into the kernel per second during the window (its BPF counters); NaN: not read. */
         double trapsPerSecond = Double.NaN;
         /** CPUs busy with other processes while this child ran (machine busy time minus the child's), average. */
@@ -392,6 +394,7 @@ public final class BenchMain {
                     run.classes = Long.parseLong(values.getOrDefault("classes", "-1"));
                     run.fullGcs = Long.parseLong(values.getOrDefault("full_gcs", "0"));
                     run.fullGcMillis = Long.parseLong(values.getOrDefault("full_gc_millis", "0"));
+                    run.gcCpuMillis = Long.parseLong(values.getOrDefault("gc_cpu_millis", "-1"));
                 } else if (line.equals("BENCH window start") && stats != null) {
                     windowStart = stats.read();
                     windowStartNanos = System.nanoTime();
@@ -628,19 +631,24 @@ public final class BenchMain {
             if (table.length() == 0) {
                 table.append("\nFull GCs in the measurement window (old-generation collector's MXBean; classes loaded "
                         + "at its end); medians over the rounds:\n\n");
-                table.append("| workload | tool | classes loaded | full GCs/s | mean full-GC pause (ms) |\n");
-                table.append("|---|---|---:|---:|---:|\n");
+                table.append("| workload | tool | classes loaded | full GCs/s | mean full-GC pause (ms) "
+                        + "| GC threads' CPU per full GC (ms) |\n");
+                table.append("|---|---|---:|---:|---:|---:|\n");
             }
             for (Column column : columns) {
                 List<Double> classes = new ArrayList<>();
                 List<Double> perSecond = new ArrayList<>();
                 List<Double> pause = new ArrayList<>();
+                List<Double> gcCpu = new ArrayList<>();
                 for (Run run : entry.getValue().get(column)) {
                     if (run.ok() && run.classes >= 0) {
                         classes.add((double) run.classes);
                         perSecond.add(run.fullGcs * 1e9 / run.nanos);
                         if (run.fullGcs > 0) {
                             pause.add(run.fullGcMillis / (double) run.fullGcs);
+                            if (run.gcCpuMillis >= 0) {
+                                gcCpu.add(run.gcCpuMillis / (double) run.fullGcs);
+                            }
                         }
                     }
                 }
@@ -648,7 +656,8 @@ public final class BenchMain {
                         .append(column.label).append(" | ")
                         .append(classes.isEmpty() ? "failed" : format(median(classes), 0)).append(" | ")
                         .append(perSecond.isEmpty() ? "" : format(median(perSecond), 1)).append(" | ")
-                        .append(pause.isEmpty() ? "" : format(median(pause), 2)).append(" |\n");
+                        .append(pause.isEmpty() ? "" : format(median(pause), 2)).append(" | ")
+                        .append(gcCpu.isEmpty() ? "" : format(median(gcCpu), 2)).append(" |\n");
             }
         }
         return table.toString();
@@ -711,17 +720,9 @@ public final class BenchMain {
      * alternating; median wall time (launch to exit), its ratio to no tool, and the time from launch to main.
      */
     private String startup(List<Column> columns) throws IOException, InterruptedException {
-        Map<Column, List<Timed>> byColumn = new LinkedHashMap<>();
-        for (int run = 1; run <= options.startupRuns; run++) {
-            for (Column column : columns) {
-                Timed timed = timed(column, "startup-" + column.id + "-r" + run, List.of("-cp", benchJar.toString(),
-                        SleepMain.class.getName(), "1000"));
-                byColumn.computeIfAbsent(column, c -> new ArrayList<>()).add(timed);
-                progress("start-up run " + run + "/" + options.startupRuns + " " + column.id + ": "
-                        + (timed.error == null ? format(timed.wallSeconds, 2) + " s, main after "
-                                + format(timed.mainSeconds, 2) + " s" : "FAILED: " + timed.error));
-            }
-        }
+        Map<Column, List<Timed>> byColumn = alternate("startup", options.startupRuns, columns,
+                List.of(SleepMain.class.getName(), "1000"),
+                t -> format(t.wallSeconds, 2) + " s, main after " + format(t.mainSeconds, 2) + " s");
         StringBuilder table = new StringBuilder();
         table.append("Start-up: `SleepMain` (Thread.sleep(1000) in main, no other JVM options), ")
                 .append(options.startupRuns).append(" runs per tool, alternating; wall time from launch to exit, "
@@ -766,17 +767,9 @@ public final class BenchMain {
         }
         javacArgs.addAll(sources);
         Files.write(argFile, javacArgs);
-        Map<Column, List<Timed>> byColumn = new LinkedHashMap<>();
-        for (int round = 1; round <= options.javacRounds; round++) {
-            for (Column column : columns) {
-                Timed timed = timed(column, "javac-" + column.id + "-r" + round, List.of("-cp", benchJar.toString(),
-                        JavacMain.class.getName(), "@" + argFile));
-                byColumn.computeIfAbsent(column, c -> new ArrayList<>()).add(timed);
-                progress("javac round " + round + "/" + options.javacRounds + " " + column.id + ": "
-                        + (timed.error == null ? format(timed.wallSeconds, 2) + " s wall, "
-                                + format(timed.cpuSeconds, 2) + " s CPU" : "FAILED: " + timed.error));
-            }
-        }
+        Map<Column, List<Timed>> byColumn = alternate("javac", options.javacRounds, columns,
+                List.of(JavacMain.class.getName(), "@" + argFile),
+                t -> format(t.wallSeconds, 2) + " s wall, " + format(t.cpuSeconds, 2) + " s CPU");
         StringBuilder table = new StringBuilder();
         table.append("javac: ").append(sources.size()).append(" sources of ").append(options.javacSources)
                 .append(" compiled in a JVM of their own (no other JVM options), ").append(options.javacRounds)
@@ -795,6 +788,23 @@ public final class BenchMain {
         }
         failures("javac", byColumn);
         return table.toString();
+    }
+
+    /** {@code rounds} rounds of one timed JVM per column ({@code java ... -cp BENCH-JAR MAIN ARGS}), in order. */
+    private Map<Column, List<Timed>> alternate(String row, int rounds, List<Column> columns, List<String> mainAndArgs,
+            java.util.function.Function<Timed, String> describe) throws IOException, InterruptedException {
+        Map<Column, List<Timed>> byColumn = new LinkedHashMap<>();
+        List<String> args = new ArrayList<>(List.of("-cp", benchJar.toString()));
+        args.addAll(mainAndArgs);
+        for (int round = 1; round <= rounds; round++) {
+            for (Column column : columns) {
+                Timed timed = timed(column, row + "-" + column.id + "-r" + round, args);
+                byColumn.computeIfAbsent(column, c -> new ArrayList<>()).add(timed);
+                progress(row + " " + round + "/" + rounds + " " + column.id + ": "
+                        + (timed.error == null ? describe.apply(timed) : "FAILED: " + timed.error));
+            }
+        }
+        return byColumn;
     }
 
     private void failures(String row, Map<Column, List<Timed>> byColumn) {
@@ -1171,19 +1181,13 @@ public final class BenchMain {
                     }
                     break;
                 case "--million":
-                    million = Long.parseLong(value);
-                    if (million < 0 || million > 100_000_000) {
-                        throw new IllegalArgumentException("--million must be 0..100000000");
-                    }
+                    million = inRange(name, value, 100_000_000);
                     break;
                 case "--million-hold":
                     millionHoldMs = millis(name, value, false);
                     break;
                 case "--views-stacks":
-                    viewsStacks = Integer.parseInt(value);
-                    if (viewsStacks < 0 || viewsStacks > 1_000_000) {
-                        throw new IllegalArgumentException("--views-stacks must be 0..1000000");
-                    }
+                    viewsStacks = (int) inRange(name, value, 1_000_000);
                     break;
                 case "--java":
                     java = Path.of(value);
@@ -1192,16 +1196,10 @@ public final class BenchMain {
                     variants.add(value);
                     break;
                 case "--startup-runs":
-                    startupRuns = Integer.parseInt(value);
-                    if (startupRuns < 0 || startupRuns > 100) {
-                        throw new IllegalArgumentException("--startup-runs must be 0..100");
-                    }
+                    startupRuns = (int) inRange(name, value, 100);
                     break;
                 case "--javac-rounds":
-                    javacRounds = Integer.parseInt(value);
-                    if (javacRounds < 0 || javacRounds > 100) {
-                        throw new IllegalArgumentException("--javac-rounds must be 0..100");
-                    }
+                    javacRounds = (int) inRange(name, value, 100);
                     break;
                 case "--javac-sources":
                     javacSources = Path.of(value).toAbsolutePath();
@@ -1218,6 +1216,14 @@ public final class BenchMain {
                 default:
                     throw new IllegalArgumentException("unknown option: " + name);
             }
+        }
+
+        private static long inRange(String name, String value, long max) {
+            long n = Long.parseLong(value);
+            if (n < 0 || n > max) {
+                throw new IllegalArgumentException(name + " must be 0.." + max);
+            }
+            return n;
         }
 
         private static int positive(String name, String value) {
