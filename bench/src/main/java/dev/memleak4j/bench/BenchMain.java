@@ -901,6 +901,9 @@ public final class BenchMain {
                         + "with an LD_PRELOAD counter (JVM threads included: GC, JIT, Cleaner).",
                 "- ns added/allocator call: process CPU time per op with − without, divided by allocator "
                         + "calls/op, median over rounds (an estimate: includes everything the tool adds).",
+                "- traps/s: memleak4j's entries into the kernel per second in the window, from its BPF counters "
+                        + "(hooks: sampled allocations and frees of sampled blocks; uprobes: every call, and the "
+                        + "return of each sampled one); median over rounds.",
                 "- RSS added: the child's VmRSS at the end of measurement, with − without, same round; "
                         + "BPF maps: sum of `memlock:` in /proc/PID/fdinfo of the child's bpf-map fds.",
                 "");
