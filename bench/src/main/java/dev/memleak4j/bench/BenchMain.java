@@ -440,8 +440,8 @@ public final class BenchMain {
             run.error = "child JVM exited with " + exit + firstLine(run.log, otherLines);
         }
         String log = Files.readString(run.log, StandardCharsets.UTF_8);
-        if (stats != null && stats.problem != null) {
-            notes.add(name + ": traps not counted: " + stats.problem);
+        if (stats != null && stats.problem != null && !notes.contains("traps not counted: " + stats.problem)) {
+            notes.add("traps not counted: " + stats.problem); // once: it is the same for every child
         }
         if (column.config == Config.MEMLEAK4J) {
             Matcher notStarted = Pattern.compile("memleak4j: not started[^\n]*").matcher(log);
