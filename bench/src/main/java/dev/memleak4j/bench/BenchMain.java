@@ -264,7 +264,9 @@ public final class BenchMain {
         if (millionBaseline != null) {
             out.append('\n').append(millionTable(millionBaseline, millionAgent));
         }
-        out.append('\n').append(legend());
+        if (!results.isEmpty()) {
+            out.append('\n').append(legend());
+        }
         if (!otherCpus.isEmpty()) {
             double average = otherCpus.stream().mapToDouble(Double::doubleValue).average().orElse(0);
             double max = otherCpus.stream().mapToDouble(Double::doubleValue).max().orElse(0);
@@ -723,25 +725,11 @@ public final class BenchMain {
         Map<Column, List<Timed>> byColumn = alternate("startup", options.startupRuns, columns,
                 List.of(SleepMain.class.getName(), "1000"),
                 t -> format(t.wallSeconds, 2) + " s, main after " + format(t.mainSeconds, 2) + " s");
-        StringBuilder table = new StringBuilder();
-        table.append("Start-up: `SleepMain` (Thread.sleep(1000) in main, no other JVM options), ")
-                .append(options.startupRuns).append(" runs per tool, alternating; wall time from launch to exit, "
-                        + "and from launch to main; medians [min–max]:\n\n");
-        table.append("| tool | wall (s) | × wall | time to main (s) | added before main (s) |\n");
-        table.append("|---|---:|---:|---:|---:|\n");
-        double baseWall = medianOf(byColumn.get(Column.BASELINE), t -> t.wallSeconds);
-        double baseMain = medianOf(byColumn.get(Column.BASELINE), t -> t.mainSeconds);
-        for (Column column : columns) {
-            List<Timed> runs = byColumn.get(column);
-            double wall = medianOf(runs, t -> t.wallSeconds);
-            double main = medianOf(runs, t -> t.mainSeconds);
-            table.append("| ").append(column.label).append(" | ").append(spreadOf(runs, t -> t.wallSeconds, 2))
-                    .append(" | ").append(format(wall / baseWall, 2)).append(" | ")
-                    .append(spreadOf(runs, t -> t.mainSeconds, 2)).append(" | ")
-                    .append(column.config == Config.BASELINE ? "" : format(main - baseMain, 2)).append(" |\n");
-        }
         failures("start-up", byColumn);
-        return table.toString();
+        return "Start-up: `SleepMain` (Thread.sleep(1000) in main, no other JVM options), " + options.startupRuns
+                + " runs per tool, alternating; wall time from launch to exit, and from launch to main; medians "
+                + "[min–max]:\n\n" + timedTable(columns, byColumn, "time to main (s)", t -> t.mainSeconds,
+                        "added before main (s)", false);
     }
 
     /**
@@ -770,23 +758,34 @@ public final class BenchMain {
         Map<Column, List<Timed>> byColumn = alternate("javac", options.javacRounds, columns,
                 List.of(JavacMain.class.getName(), "@" + argFile),
                 t -> format(t.wallSeconds, 2) + " s wall, " + format(t.cpuSeconds, 2) + " s CPU");
+        failures("javac", byColumn);
+        return "javac: " + sources.size() + " sources of " + options.javacSources + " compiled in a JVM of their own "
+                + "(no other JVM options), " + options.javacRounds + " rounds, alternating; wall time from launch to "
+                + "exit, CPU time of the process; medians [min–max]:\n\n"
+                + timedTable(columns, byColumn, "CPU (s)", t -> t.cpuSeconds, "× CPU", true);
+    }
+
+    /**
+     * A table of timed runs per column: the median wall time [min–max] and its ratio to no tool, then a second
+     * value likewise, with its ratio to no tool ({@code ratio}) or what the column adds to it.
+     */
+    private static String timedTable(List<Column> columns, Map<Column, List<Timed>> byColumn, String name,
+            java.util.function.ToDoubleFunction<Timed> value, String versus, boolean ratio) {
         StringBuilder table = new StringBuilder();
-        table.append("javac: ").append(sources.size()).append(" sources of ").append(options.javacSources)
-                .append(" compiled in a JVM of their own (no other JVM options), ").append(options.javacRounds)
-                .append(" rounds, alternating; wall time from launch to exit, CPU time of the process; "
-                        + "medians [min–max]:\n\n");
-        table.append("| tool | wall (s) | × wall | CPU (s) | × CPU |\n");
+        table.append("| tool | wall (s) | × wall | ").append(name).append(" | ").append(versus).append(" |\n");
         table.append("|---|---:|---:|---:|---:|\n");
         double baseWall = medianOf(byColumn.get(Column.BASELINE), t -> t.wallSeconds);
-        double baseCpu = medianOf(byColumn.get(Column.BASELINE), t -> t.cpuSeconds);
+        double baseValue = medianOf(byColumn.get(Column.BASELINE), value);
         for (Column column : columns) {
             List<Timed> runs = byColumn.get(column);
+            double median = medianOf(runs, value);
             table.append("| ").append(column.label).append(" | ").append(spreadOf(runs, t -> t.wallSeconds, 2))
                     .append(" | ").append(format(medianOf(runs, t -> t.wallSeconds) / baseWall, 2)).append(" | ")
-                    .append(spreadOf(runs, t -> t.cpuSeconds, 2)).append(" | ")
-                    .append(format(medianOf(runs, t -> t.cpuSeconds) / baseCpu, 2)).append(" |\n");
+                    .append(spreadOf(runs, value, 2)).append(" | ")
+                    .append(ratio ? format(median / baseValue, 2)
+                            : column.config == Config.BASELINE ? "" : format(median - baseValue, 2))
+                    .append(" |\n");
         }
-        failures("javac", byColumn);
         return table.toString();
     }
 
