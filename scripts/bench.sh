@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Measures what memleak4j costs: every workload of bench/ in fresh JVMs without a tool, with memleak4j (default
 # settings) and with async-profiler 4.2's nativemem, alternating in rounds, then agent memory with 1M outstanding
-# allocations; prints the machine and a Markdown table (about 5-6 minutes with the defaults).
+# allocations, a 1-second program's start-up and javac compiling the agent's sources; prints the machine and
+# Markdown tables (about 10 minutes with the defaults).
 #   scripts/bench.sh                                   # build, fetch async-profiler, run everything
 #   scripts/bench.sh --rounds 5 --measure 10           # options go to the benchmark (--help lists them)
 #   BENCH_AGENT=/path/to/memleak4j-agent.jar scripts/bench.sh   # measure that jar (the agent is not built)
@@ -52,5 +53,15 @@ else
     profiler_args=(--no-async-profiler "tools.profiler:async-profiler:$profiler_version could not be fetched from Maven Central (see $cache/async-profiler-fetch.log)")
 fi
 
+# The javac row compiles the agent's own sources against its compile classpath.
+javac_args=()
+if mvn -B -q dependency:build-classpath -pl agent -Dmdep.includeScope=compile \
+        -Dmdep.outputFile="$cache/javac-classpath.txt" >"$cache/javac-classpath.log" 2>&1; then
+    javac_args=(--javac-classpath "$(cat "$cache/javac-classpath.txt")")
+else
+    echo "[bench] could not resolve the agent's classpath (see $cache/javac-classpath.log): no javac row" >&2
+    javac_args=(--javac-rounds 0)
+fi
+
 exec java -Xmx128m -jar bench/target/memleak4j-bench.jar --agent "$agent" --work-dir "$cache" \
-    "${profiler_args[@]}" "$@"
+    "${profiler_args[@]}" "${javac_args[@]}" "$@"

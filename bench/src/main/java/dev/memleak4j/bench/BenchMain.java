@@ -34,19 +34,37 @@ public final class BenchMain {
     private static final String CHILD_HEAP = "256m";
 
     /** What a child JVM runs with. */
-    enum Config {
-        BASELINE("baseline", "no tool"),
-        MEMLEAK4J("memleak4j", "memleak4j probe-mode=uprobes"),
-        MEMLEAK4J_HOOKS("memleak4j-hooks", "memleak4j probe-mode=hooks"),
-        ASYNC_PROFILER("async-profiler", "async-profiler nativemem"),
-        COUNT("count", "allocator-call counter (LD_PRELOAD)");
+    enum Config { BASELINE, MEMLEAK4J, ASYNC_PROFILER, COUNT }
 
+    /** One configuration as a column of the tables; memleak4j's columns carry the agent options they run with. */
+    static final class Column {
+        static final Column BASELINE = new Column(Config.BASELINE, "baseline", "no tool", null);
+        static final Column ASYNC_PROFILER = new Column(Config.ASYNC_PROFILER, "async-profiler",
+                "async-profiler nativemem", null);
+        static final Column COUNT = new Column(Config.COUNT, "count", "allocator-call counter (LD_PRELOAD)", null);
+
+        final Config config;
+        /** In log file names. */
         final String id;
         final String label;
+        /** memleak4j's options, the probe mode included; null for the other configurations. */
+        final String agentOptions;
 
-        Config(String id, String label) {
+        Column(Config config, String id, String label, String agentOptions) {
+            this.config = config;
             this.id = id;
             this.label = label;
+            this.agentOptions = agentOptions;
+        }
+
+        static Column memleak4j(String id, String label, String agentOptions) {
+            return new Column(Config.MEMLEAK4J, id, label, agentOptions);
+        }
+
+        /** memleak4j with uprobes: every allocator call traps (else, with hooks, only the sampled ones). */
+        boolean trapsEveryCall() {
+            return agentOptions != null && (agentOptions.contains("probe-mode=uprobes")
+                    || agentOptions.contains("probe-mode=classic"));
         }
     }
 
@@ -65,6 +83,14 @@ public final class BenchMain {
         long heldAllocNanos = -1;
         Run before;
         long reportedAllocations = -1;
+        /** Classes loaded at the end of the window; full GCs in the window and their total pause. */
+        long classes = -1;
+        long fullGcs;
+        long fullGcMillis;
+        /** CPU time of the GC threads in the window, ms; -1: not read. */
+        long gcCpuMillis = -1;
+        /** memleak4j's traps into the kernel per second during the window (its BPF counters); NaN: not read. */
+        double trapsPerSecond = Double.NaN;
         /** CPUs busy with other processes while this child ran (machine busy time minus the child's), average. */
         double otherCpus = Double.NaN;
         String untrackedLine;
@@ -130,12 +156,19 @@ public final class BenchMain {
                 "  --rounds N                rounds of alternating configurations (default 3)",
                 "  --warmup SECONDS          warm-up per child before measuring (default 2)",
                 "  --measure SECONDS         measurement window per child (default 5)",
-                "  --workloads A,B,...       of jni-malloc-free,direct-buffer,gzip,mix (default all)",
+                "  --workloads A,B,...       of jni-malloc-free,direct-buffer,gc-heavy,gzip,mix (default all; none: only",
+                "                            the start-up and javac rows)",
                 "  --no-count                skip the allocator-call counting runs (no ns-per-call estimates)",
                 "  --million N               outstanding allocations in the agent-memory mode (default 1000000; 0 skips)",
                 "  --million-hold SECONDS    how long they are held before memory is read (default 8)",
                 "  --views-stacks N          time writing the flame graph, pprof and JFR file of N stacks (default 16384;",
                 "                            0 skips)",
+                "  --variant OPTS            one more memleak4j column with these agent options (repeatable; e.g.",
+                "                            probe-mode=hooks,sample-bytes=1g to see what a part costs)",
+                "  --startup-runs N          runs per tool of the 1-second program (default 5; 0 skips the start-up row)",
+                "  --javac-rounds N          rounds of the javac row (default 3; 0 skips it)",
+                "  --javac-sources DIR       what the javac row compiles (default agent/src/main/java)",
+                "  --javac-classpath CP      its classpath (scripts/bench.sh gives the agent's dependencies)",
                 "  --java PATH               java for the child JVMs (default: this JVM's)",
                 "  --jvm-arg ARG             an extra argument for every child JVM (repeatable)",
                 "  --work-dir DIR            logs, extracted libraries, async-profiler output (default ~/.cache/memleak4j-bench; ours alone)");
@@ -165,19 +198,13 @@ public final class BenchMain {
             throw new IllegalStateException("no agent jar at " + options.agent + ": build it (mvn -B -q install "
                     + "-DskipTests) or give --agent PATH");
         }
-        List<Config> configs = new ArrayList<>(List.of(Config.BASELINE, Config.MEMLEAK4J));
-        if (!options.agentOptions.contains("probe-mode=")) {
-            configs.add(Config.MEMLEAK4J_HOOKS); // both modes, unless the options chose one
-        }
-        if (options.asyncProfiler != null) {
-            configs.add(Config.ASYNC_PROFILER);
-        }
+        List<Column> columns = columns();
 
         Map<Workload, Double> callsPerOp = new EnumMap<>(Workload.class);
-        Map<Workload, Map<Config, List<Run>>> results = new EnumMap<>(Workload.class);
+        Map<Workload, Map<Column, List<Run>>> results = new EnumMap<>(Workload.class);
         for (Workload workload : options.workloads) {
             if (options.count) {
-                Run count = runChild(workload, Config.COUNT, 0, 1000, 2000, List.of());
+                Run count = runChild(workload, Column.COUNT, 0, 1000, 2000, List.of());
                 if (count.ok() && count.calls >= 0 && count.ops > 0) {
                     callsPerOp.put(workload, (double) count.calls / count.ops);
                     progress(workload.id + " count: " + format(count.calls / (double) count.ops, 1)
@@ -186,28 +213,35 @@ public final class BenchMain {
                     notes.add(workload.id + ": allocator calls not counted (" + describe(count) + ")");
                 }
             }
-            Map<Config, List<Run>> byConfig = new EnumMap<>(Config.class);
+            Map<Column, List<Run>> byColumn = new LinkedHashMap<>();
             for (int round = 1; round <= options.rounds; round++) {
-                for (Config config : configs) {
-                    Run run = runChild(workload, config, round, options.warmupMs, options.measureMs, List.of());
-                    byConfig.computeIfAbsent(config, c -> new ArrayList<>()).add(run);
-                    progress(workload.id + " round " + round + "/" + options.rounds + " " + config.id + ": "
+                for (Column column : columns) {
+                    Run run = runChild(workload, column, round, options.warmupMs, options.measureMs, List.of());
+                    byColumn.computeIfAbsent(column, c -> new ArrayList<>()).add(run);
+                    progress(workload.id + " round " + round + "/" + options.rounds + " " + column.id + ": "
                             + (run.ok() ? formatRate(run.opsPerSecond()) + " ops/s, RSS " + run.rssKb / 1024
                                     + " MiB" + (run.bpfMaps > 0 ? ", BPF maps " + mib(run.bpfMapBytes) + " MiB" : "")
+                                    + (Double.isNaN(run.trapsPerSecond) ? ""
+                                            : ", " + format(run.trapsPerSecond, 0) + " traps/s")
+                                    + (run.fullGcs > 0 ? ", " + run.fullGcs + " full GCs of "
+                                            + format(run.fullGcMillis / (double) run.fullGcs, 2) + " ms" : "")
                                     + ", other processes busy " + format(run.otherCpus, 2) + " CPUs"
                                     : "FAILED: " + run.error + " (log: " + run.log + ")"));
                 }
             }
-            results.put(workload, byConfig);
+            results.put(workload, byColumn);
         }
+        String startup = options.startupRuns > 0 ? startup(columns) : null;
+        String javac = options.javacRounds > 0 ? javac(columns) : null;
         Run millionBaseline = null;
         Run millionAgent = null;
         if (options.million > 0) {
             List<String> extra = List.of(String.valueOf(options.million), "32");
-            millionBaseline = runChild(Workload.MILLION, Config.BASELINE, 0, 0, options.millionHoldMs, extra);
+            millionBaseline = runChild(Workload.MILLION, Column.BASELINE, 0, 0, options.millionHoldMs, extra);
             progress("million baseline: " + (millionBaseline.ok() ? "RSS " + millionBaseline.rssKb / 1024 + " MiB"
                     : "FAILED: " + millionBaseline.error));
-            millionAgent = runChild(Workload.MILLION, Config.MEMLEAK4J, 0, 0, options.millionHoldMs, extra);
+            millionAgent = runChild(Workload.MILLION, Column.memleak4j("memleak4j", "memleak4j",
+                    withProbeMode(millionAgentOptions(), "uprobes")), 0, 0, options.millionHoldMs, extra);
             progress("million memleak4j: " + (millionAgent.ok() ? "RSS " + millionAgent.rssKb / 1024 + " MiB, BPF maps "
                     + mib(millionAgent.bpfMapBytes) + " MiB" : "FAILED: " + millionAgent.error));
         }
@@ -217,11 +251,22 @@ public final class BenchMain {
         }
 
         out.setLength(0);
-        out.append('\n').append(workloadTable(configs, results, callsPerOp));
+        if (!results.isEmpty()) {
+            out.append('\n').append(workloadTable(columns, results, callsPerOp));
+            out.append(fullGcTable(columns, results));
+        }
+        if (startup != null) {
+            out.append('\n').append(startup);
+        }
+        if (javac != null) {
+            out.append('\n').append(javac);
+        }
         if (millionBaseline != null) {
             out.append('\n').append(millionTable(millionBaseline, millionAgent));
         }
-        out.append('\n').append(legend());
+        if (!results.isEmpty()) {
+            out.append('\n').append(legend());
+        }
         if (!otherCpus.isEmpty()) {
             double average = otherCpus.stream().mapToDouble(Double::doubleValue).average().orElse(0);
             double max = otherCpus.stream().mapToDouble(Double::doubleValue).max().orElse(0);
@@ -265,27 +310,50 @@ public final class BenchMain {
         return args;
     }
 
-    private Run runChild(Workload workload, Config config, int round, long warmupMs, long measureMs,
+    /** The columns of every table: no tool, memleak4j in both probe modes (or as its options say), the variants. */
+    private List<Column> columns() {
+        List<Column> columns = new ArrayList<>(List.of(Column.BASELINE));
+        if (options.agentOptions.contains("probe-mode=")) {
+            columns.add(Column.memleak4j("memleak4j", "memleak4j " + options.agentOptions, options.agentOptions));
+        } else { // both modes, unless the options chose one
+            columns.add(Column.memleak4j("memleak4j", "memleak4j probe-mode=uprobes",
+                    withProbeMode(options.agentOptions, "uprobes")));
+            columns.add(Column.memleak4j("memleak4j-hooks", "memleak4j probe-mode=hooks",
+                    withProbeMode(options.agentOptions, "hooks")));
+        }
+        for (int i = 0; i < options.variants.size(); i++) {
+            String variant = options.variants.get(i);
+            columns.add(Column.memleak4j("memleak4j-v" + (i + 1), "memleak4j " + variant, variant));
+        }
+        if (options.asyncProfiler != null) {
+            columns.add(Column.ASYNC_PROFILER);
+        }
+        return columns;
+    }
+
+    /** The JVM arguments that put a column's tool into a JVM. */
+    private List<String> toolArgs(Column column) {
+        switch (column.config) {
+            case MEMLEAK4J:
+                return List.of("-javaagent:" + options.agent + agentSuffix(column.agentOptions));
+            case ASYNC_PROFILER:
+                return List.of("-agentpath:" + options.asyncProfiler + "=start,nativemem,file="
+                        + options.workDir.resolve("async-profiler.jfr"));
+            default:
+                return List.of();
+        }
+    }
+
+    private Run runChild(Workload workload, Column column, int round, long warmupMs, long measureMs,
             List<String> extra) throws IOException, InterruptedException {
         Run run = new Run();
-        String name = workload.id + "-" + config.id + (round > 0 ? "-r" + round : "");
+        String name = workload.id + "-" + column.id + (round > 0 ? "-r" + round : "");
         run.log = options.workDir.resolve("logs").resolve(name + ".log");
         Path jfr = options.workDir.resolve("async-profiler.jfr");
         List<String> command = new ArrayList<>();
         command.add(options.java.toString());
         command.addAll(baseJvmArgs());
-        String agentOptions = workload == Workload.MILLION ? millionAgentOptions() : options.agentOptions;
-        switch (config) {
-            case MEMLEAK4J:
-            case MEMLEAK4J_HOOKS:
-                command.add("-javaagent:" + options.agent + agentSuffix(withProbeMode(agentOptions, config)));
-                break;
-            case ASYNC_PROFILER:
-                command.add("-agentpath:" + options.asyncProfiler + "=start,nativemem,file=" + jfr);
-                break;
-            default:
-                break;
-        }
+        command.addAll(toolArgs(column));
         command.add("-D" + NativeBench.LIBRARY_PROPERTY + "=" + benchLibrary);
         command.addAll(List.of("-cp", benchJar.toString(), ChildMain.class.getName(), workload.id,
                 String.valueOf(warmupMs), String.valueOf(measureMs)));
@@ -293,7 +361,7 @@ public final class BenchMain {
         Files.writeString(run.log, "# " + String.join(" ", command) + "\n");
         ProcessBuilder builder = new ProcessBuilder(command)
                 .redirectError(ProcessBuilder.Redirect.appendTo(run.log.toFile()));
-        if (config == Config.COUNT) {
+        if (column.config == Config.COUNT) {
             builder.environment().put("LD_PRELOAD", countLibrary.toString());
         }
         long[] cpuBefore = machineCpu();
@@ -312,6 +380,9 @@ public final class BenchMain {
         watchdog.start();
         List<String> otherLines = new ArrayList<>();
         boolean sampled = false;
+        BpfStats stats = column.config == Config.MEMLEAK4J ? new BpfStats(process.pid()) : null;
+        long[] windowStart = null;
+        long windowStartNanos = 0;
         try (BufferedReader reader = new BufferedReader(
                 new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
                 OutputStream stdin = process.getOutputStream()) {
@@ -322,6 +393,20 @@ public final class BenchMain {
                     run.nanos = Long.parseLong(values.get("nanos"));
                     run.cpuNanos = Long.parseLong(values.get("cpu_nanos"));
                     run.calls = Long.parseLong(values.get("calls"));
+                    run.classes = Long.parseLong(values.getOrDefault("classes", "-1"));
+                    run.fullGcs = Long.parseLong(values.getOrDefault("full_gcs", "0"));
+                    run.fullGcMillis = Long.parseLong(values.getOrDefault("full_gc_millis", "0"));
+                    run.gcCpuMillis = Long.parseLong(values.getOrDefault("gc_cpu_millis", "-1"));
+                } else if (line.equals("BENCH window start") && stats != null) {
+                    windowStart = stats.read();
+                    windowStartNanos = System.nanoTime();
+                } else if (line.equals("BENCH window end") && windowStart != null) {
+                    long[] windowEnd = stats.read();
+                    if (windowEnd != null) {
+                        run.trapsPerSecond = (BpfStats.traps(windowEnd, column.trapsEveryCall())
+                                - BpfStats.traps(windowStart, column.trapsEveryCall())) * 1e9
+                                / (System.nanoTime() - windowStartNanos);
+                    }
                 } else if (line.startsWith("BENCH held ")) {
                     run.heldAllocNanos = Long.parseLong(fields(line.substring("BENCH held ".length()))
                             .get("alloc_nanos"));
@@ -357,7 +442,10 @@ public final class BenchMain {
             run.error = "child JVM exited with " + exit + firstLine(run.log, otherLines);
         }
         String log = Files.readString(run.log, StandardCharsets.UTF_8);
-        if (config == Config.MEMLEAK4J || config == Config.MEMLEAK4J_HOOKS) {
+        if (stats != null && stats.problem != null && !notes.contains("traps not counted: " + stats.problem)) {
+            notes.add("traps not counted: " + stats.problem); // once: it is the same for every child
+        }
+        if (column.config == Config.MEMLEAK4J) {
             Matcher notStarted = Pattern.compile("memleak4j: not started[^\n]*").matcher(log);
             if (notStarted.find()) {
                 run.error = notStarted.group();
@@ -466,24 +554,25 @@ public final class BenchMain {
 
     // ------------------------------------------------------------------------------------------------- tables
 
-    private String workloadTable(List<Config> configs, Map<Workload, Map<Config, List<Run>>> results,
+    private String workloadTable(List<Column> columns, Map<Workload, Map<Column, List<Run>>> results,
             Map<Workload, Double> callsPerOp) {
         StringBuilder table = new StringBuilder();
         table.append("| workload | tool | ops/s (median) | ratio with/without: median [min–max] | ns added/op "
-                + "| allocator calls/op | ns added/allocator call | RSS added (MiB) | BPF maps (MiB) |\n");
-        table.append("|---|---|---:|---|---:|---:|---:|---:|---:|\n");
-        for (Map.Entry<Workload, Map<Config, List<Run>>> entry : results.entrySet()) {
+                + "| allocator calls/op | ns added/allocator call | traps/s | RSS added (MiB) | BPF maps (MiB) |\n");
+        table.append("|---|---|---:|---|---:|---:|---:|---:|---:|---:|\n");
+        for (Map.Entry<Workload, Map<Column, List<Run>>> entry : results.entrySet()) {
             Workload workload = entry.getKey();
-            List<Run> base = entry.getValue().get(Config.BASELINE);
+            List<Run> base = entry.getValue().get(Column.BASELINE);
             Double calls = callsPerOp.get(workload);
-            for (Config config : configs) {
-                List<Run> runs = entry.getValue().get(config);
+            for (Column column : columns) {
+                List<Run> runs = entry.getValue().get(column);
                 List<Double> rates = new ArrayList<>();
                 List<Double> ratios = new ArrayList<>();
                 List<Double> nsPerOp = new ArrayList<>();
                 List<Double> nsPerCall = new ArrayList<>();
                 List<Double> rss = new ArrayList<>();
                 List<Double> bpf = new ArrayList<>();
+                List<Double> traps = new ArrayList<>();
                 String failure = null;
                 for (int i = 0; i < runs.size(); i++) {
                     Run run = runs.get(i);
@@ -496,7 +585,10 @@ public final class BenchMain {
                     if (run.bpfMapBytes > 0) {
                         bpf.add(run.bpfMapBytes / 1048576.0);
                     }
-                    if (!ref.ok() || config == Config.BASELINE) {
+                    if (!Double.isNaN(run.trapsPerSecond)) {
+                        traps.add(run.trapsPerSecond);
+                    }
+                    if (!ref.ok() || column.config == Config.BASELINE) {
                         continue;
                     }
                     ratios.add(run.opsPerSecond() / ref.opsPerSecond());
@@ -507,22 +599,238 @@ public final class BenchMain {
                     rss.add((run.rssKb - ref.rssKb) / 1024.0);
                 }
                 if (failure != null) {
-                    notes.add(workload.id + " / " + config.id + ": " + (runs.size() - rates.size()) + " of "
+                    notes.add(workload.id + " / " + column.id + ": " + (runs.size() - rates.size()) + " of "
                             + runs.size() + " runs failed: " + failure);
                 }
-                boolean baseline = config == Config.BASELINE;
-                table.append("| ").append(baseline ? workload.id : "").append(" | ").append(label(config))
+                boolean baseline = column.config == Config.BASELINE;
+                table.append("| ").append(baseline ? workload.id : "").append(" | ").append(column.label)
                         .append(" | ").append(rates.isEmpty() ? "failed" : formatRate(median(rates)))
-                        .append(" | ").append(baseline ? "1 (reference)" : spread(ratios))
+                        .append(" | ").append(baseline ? "1 (reference)" : spread(ratios, 3))
                         .append(" | ").append(baseline || nsPerOp.isEmpty() ? "" : format(median(nsPerOp), 0))
                         .append(" | ").append(baseline && calls != null ? format(calls, 1) : "")
                         .append(" | ").append(baseline || nsPerCall.isEmpty() ? "" : format(median(nsPerCall), 0))
+                        .append(" | ").append(traps.isEmpty() ? "" : format(median(traps), 0))
                         .append(" | ").append(baseline || rss.isEmpty() ? "" : format(median(rss), 1))
                         .append(" | ").append(bpf.isEmpty() ? "" : format(median(bpf), 1))
                         .append(" |\n");
             }
         }
         return table.toString();
+    }
+
+    /**
+     * Per workload that ran full GCs (gc-heavy, direct-buffer): the classes loaded and the mean full-GC pause per
+     * column, medians over the rounds: what a tool's weight in the JVM costs every full GC.
+     */
+    private static String fullGcTable(List<Column> columns, Map<Workload, Map<Column, List<Run>>> results) {
+        StringBuilder table = new StringBuilder();
+        for (Map.Entry<Workload, Map<Column, List<Run>>> entry : results.entrySet()) {
+            List<Run> all = new ArrayList<>();
+            entry.getValue().values().forEach(all::addAll);
+            if (all.stream().noneMatch(run -> run.ok() && run.fullGcs > 0)) {
+                continue;
+            }
+            if (table.length() == 0) {
+                table.append("\nFull GCs in the measurement window (old-generation collector's MXBean; classes loaded "
+                        + "at its end); medians over the rounds:\n\n");
+                table.append("| workload | tool | classes loaded | full GCs/s | mean full-GC pause (ms) "
+                        + "| GC threads' CPU per full GC (ms) |\n");
+                table.append("|---|---|---:|---:|---:|---:|\n");
+            }
+            for (Column column : columns) {
+                List<Double> classes = new ArrayList<>();
+                List<Double> perSecond = new ArrayList<>();
+                List<Double> pause = new ArrayList<>();
+                List<Double> gcCpu = new ArrayList<>();
+                for (Run run : entry.getValue().get(column)) {
+                    if (run.ok() && run.classes >= 0) {
+                        classes.add((double) run.classes);
+                        perSecond.add(run.fullGcs * 1e9 / run.nanos);
+                        if (run.fullGcs > 0) {
+                            pause.add(run.fullGcMillis / (double) run.fullGcs);
+                            if (run.gcCpuMillis >= 0) {
+                                gcCpu.add(run.gcCpuMillis / (double) run.fullGcs);
+                            }
+                        }
+                    }
+                }
+                table.append("| ").append(column.config == Config.BASELINE ? entry.getKey().id : "").append(" | ")
+                        .append(column.label).append(" | ")
+                        .append(classes.isEmpty() ? "failed" : format(median(classes), 0)).append(" | ")
+                        .append(perSecond.isEmpty() ? "" : format(median(perSecond), 1)).append(" | ")
+                        .append(pause.isEmpty() ? "" : format(median(pause), 2)).append(" | ")
+                        .append(gcCpu.isEmpty() ? "" : format(median(gcCpu), 2)).append(" |\n");
+            }
+        }
+        return table.toString();
+    }
+
+    /** One timed JVM of the start-up or javac row: its wall time, and what it printed. */
+    private static final class Timed {
+        String error;
+        double wallSeconds;
+        /** When main began, after the launch (start-up row); the child's CPU time (javac row). */
+        double mainSeconds = Double.NaN;
+        double cpuSeconds = Double.NaN;
+    }
+
+    /** Runs one JVM to its end: {@code java [jvm-args] [the column's tool] ARGS}. */
+    private Timed timed(Column column, String name, List<String> args) throws IOException, InterruptedException {
+        List<String> command = new ArrayList<>();
+        command.add(options.java.toString());
+        command.addAll(options.jvmArgs);
+        command.addAll(toolArgs(column));
+        command.addAll(args);
+        Path log = options.workDir.resolve("logs").resolve(name + ".log");
+        Files.writeString(log, "# " + String.join(" ", command) + "\n");
+        Timed timed = new Timed();
+        java.time.Instant launched = java.time.Instant.now();
+        long t0 = System.nanoTime();
+        Process process = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.appendTo(log.toFile()))
+                .start();
+        process.getOutputStream().close();
+        List<String> lines = new ArrayList<>();
+        try (BufferedReader reader = new BufferedReader(
+                new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+            for (String line; (line = reader.readLine()) != null; ) {
+                lines.add(line);
+            }
+        }
+        if (!process.waitFor(300, TimeUnit.SECONDS)) {
+            process.destroyForcibly();
+        }
+        timed.wallSeconds = (System.nanoTime() - t0) / 1e9;
+        Files.writeString(log, String.join("\n", lines) + "\n", java.nio.file.StandardOpenOption.APPEND);
+        long launchedMicros = launched.getEpochSecond() * 1_000_000 + launched.getNano() / 1000;
+        for (String line : lines) {
+            if (line.startsWith("BENCH main ")) {
+                timed.mainSeconds = (Long.parseLong(fields(line.substring(11)).get("at")) - launchedMicros) / 1e6;
+            } else if (line.startsWith("BENCH javac ")) {
+                timed.cpuSeconds = Long.parseLong(fields(line.substring(12)).get("cpu_nanos")) / 1e9;
+            } else if (line.startsWith("BENCH error ")) {
+                timed.error = line.substring(12);
+            }
+        }
+        if (timed.error == null && process.exitValue() != 0) {
+            timed.error = "exited with " + process.exitValue() + firstLine(log, lines) + " (log: " + log + ")";
+        }
+        return timed;
+    }
+
+    /**
+     * The start-up row: a program that sleeps 1 s in main, --startup-runs times per column, the columns
+     * alternating; median wall time (launch to exit), its ratio to no tool, and the time from launch to main.
+     */
+    private String startup(List<Column> columns) throws IOException, InterruptedException {
+        Map<Column, List<Timed>> byColumn = alternate("startup", options.startupRuns, columns,
+                List.of(SleepMain.class.getName(), "1000"),
+                t -> format(t.wallSeconds, 2) + " s, main after " + format(t.mainSeconds, 2) + " s");
+        failures("start-up", byColumn);
+        return "Start-up: `SleepMain` (Thread.sleep(1000) in main, no other JVM options), " + options.startupRuns
+                + " runs per tool, alternating; wall time from launch to exit, and from launch to main; medians "
+                + "[min–max]:\n\n" + timedTable(columns, byColumn, "time to main (s)", t -> t.mainSeconds,
+                        "added before main (s)", false);
+    }
+
+    /**
+     * The javac row: the JDK's compiler (in a JVM of its own, with the column's tool) compiling --javac-sources
+     * (the agent's own sources by default) against --javac-classpath, --rounds times per column, alternating;
+     * median wall and CPU time and their ratios to no tool.
+     */
+    private String javac(List<Column> columns) throws IOException, InterruptedException {
+        List<String> sources;
+        try (Stream<Path> files = Files.walk(options.javacSources)) {
+            sources = files.filter(f -> f.toString().endsWith(".java")).map(Path::toString).sorted()
+                    .collect(java.util.stream.Collectors.toList());
+        } catch (IOException e) {
+            notes.add("javac: skipped: cannot read " + options.javacSources + ": " + e.getMessage());
+            return null;
+        }
+        Path out = Files.createDirectories(options.workDir.resolve("javac-out"));
+        Path argFile = options.workDir.resolve("javac-args.txt");
+        List<String> javacArgs = new ArrayList<>(List.of("-d", out.toString(), "-proc:none", "-nowarn",
+                "-Xlint:none", "-implicit:none", "-encoding", "UTF-8"));
+        if (!options.javacClasspath.isEmpty()) {
+            javacArgs.addAll(List.of("-cp", options.javacClasspath));
+        }
+        javacArgs.addAll(sources);
+        Files.write(argFile, javacArgs);
+        Map<Column, List<Timed>> byColumn = alternate("javac", options.javacRounds, columns,
+                List.of(JavacMain.class.getName(), "@" + argFile),
+                t -> format(t.wallSeconds, 2) + " s wall, " + format(t.cpuSeconds, 2) + " s CPU");
+        failures("javac", byColumn);
+        return "javac: " + sources.size() + " sources of " + options.javacSources + " compiled in a JVM of their own "
+                + "(no other JVM options), " + options.javacRounds + " rounds, alternating; wall time from launch to "
+                + "exit, CPU time of the process; medians [min–max]:\n\n"
+                + timedTable(columns, byColumn, "CPU (s)", t -> t.cpuSeconds, "× CPU", true);
+    }
+
+    /**
+     * A table of timed runs per column: the median wall time [min–max] and its ratio to no tool, then a second
+     * value likewise, with its ratio to no tool ({@code ratio}) or what the column adds to it.
+     */
+    private static String timedTable(List<Column> columns, Map<Column, List<Timed>> byColumn, String name,
+            java.util.function.ToDoubleFunction<Timed> value, String versus, boolean ratio) {
+        StringBuilder table = new StringBuilder();
+        table.append("| tool | wall (s) | × wall | ").append(name).append(" | ").append(versus).append(" |\n");
+        table.append("|---|---:|---:|---:|---:|\n");
+        double baseWall = medianOf(byColumn.get(Column.BASELINE), t -> t.wallSeconds);
+        double baseValue = medianOf(byColumn.get(Column.BASELINE), value);
+        for (Column column : columns) {
+            List<Timed> runs = byColumn.get(column);
+            double median = medianOf(runs, value);
+            table.append("| ").append(column.label).append(" | ").append(spreadOf(runs, t -> t.wallSeconds, 2))
+                    .append(" | ").append(format(medianOf(runs, t -> t.wallSeconds) / baseWall, 2)).append(" | ")
+                    .append(spreadOf(runs, value, 2)).append(" | ")
+                    .append(ratio ? format(median / baseValue, 2)
+                            : column.config == Config.BASELINE ? "" : format(median - baseValue, 2))
+                    .append(" |\n");
+        }
+        return table.toString();
+    }
+
+    /** {@code rounds} rounds of one timed JVM per column ({@code java ... -cp BENCH-JAR MAIN ARGS}), in order. */
+    private Map<Column, List<Timed>> alternate(String row, int rounds, List<Column> columns, List<String> mainAndArgs,
+            java.util.function.Function<Timed, String> describe) throws IOException, InterruptedException {
+        Map<Column, List<Timed>> byColumn = new LinkedHashMap<>();
+        List<String> args = new ArrayList<>(List.of("-cp", benchJar.toString()));
+        args.addAll(mainAndArgs);
+        for (int round = 1; round <= rounds; round++) {
+            for (Column column : columns) {
+                Timed timed = timed(column, row + "-" + column.id + "-r" + round, args);
+                byColumn.computeIfAbsent(column, c -> new ArrayList<>()).add(timed);
+                progress(row + " " + round + "/" + rounds + " " + column.id + ": "
+                        + (timed.error == null ? describe.apply(timed) : "FAILED: " + timed.error));
+            }
+        }
+        return byColumn;
+    }
+
+    private void failures(String row, Map<Column, List<Timed>> byColumn) {
+        for (Map.Entry<Column, List<Timed>> entry : byColumn.entrySet()) {
+            entry.getValue().stream().filter(t -> t.error != null).findFirst().ifPresent(t -> notes.add(row + " / "
+                    + entry.getKey().id + ": a run failed: " + t.error));
+        }
+    }
+
+    private static List<Double> valuesOf(List<Timed> runs, java.util.function.ToDoubleFunction<Timed> value) {
+        List<Double> values = new ArrayList<>();
+        for (Timed timed : runs) {
+            if (timed.error == null && !Double.isNaN(value.applyAsDouble(timed))) {
+                values.add(value.applyAsDouble(timed));
+            }
+        }
+        return values;
+    }
+
+    private static double medianOf(List<Timed> runs, java.util.function.ToDoubleFunction<Timed> value) {
+        List<Double> values = valuesOf(runs, value);
+        return values.isEmpty() ? Double.NaN : median(values);
+    }
+
+    private static String spreadOf(List<Timed> runs, java.util.function.ToDoubleFunction<Timed> value,
+            int decimals) {
+        return spread(valuesOf(runs, value), decimals);
     }
 
     private String millionTable(Run baseline, Run agent) {
@@ -592,6 +900,9 @@ public final class BenchMain {
                         + "with an LD_PRELOAD counter (JVM threads included: GC, JIT, Cleaner).",
                 "- ns added/allocator call: process CPU time per op with − without, divided by allocator "
                         + "calls/op, median over rounds (an estimate: includes everything the tool adds).",
+                "- traps/s: memleak4j's entries into the kernel per second in the window, from its BPF counters "
+                        + "(hooks: sampled allocations and frees of sampled blocks; uprobes: every call, and the "
+                        + "return of each sampled one); median over rounds.",
                 "- RSS added: the child's VmRSS at the end of measurement, with − without, same round; "
                         + "BPF maps: sum of `memlock:` in /proc/PID/fdinfo of the child's bpf-map fds.",
                 "");
@@ -733,19 +1044,12 @@ public final class BenchMain {
         return "the counter library was not preloaded";
     }
 
-    /** The configuration's name in the table: the agent's own options when they chose the probe mode. */
-    private String label(Config config) {
-        return config == Config.MEMLEAK4J && options.agentOptions.contains("probe-mode=")
-                ? "memleak4j " + options.agentOptions : config.label;
-    }
-
-    /** The agent's options with the probe mode of the configuration, unless they name one themselves. */
-    private static String withProbeMode(String agentOptions, Config config) {
+    /** The agent's options with this probe mode, unless they name one themselves. */
+    private static String withProbeMode(String agentOptions, String mode) {
         if (agentOptions.contains("probe-mode=")) {
             return agentOptions;
         }
-        String mode = "probe-mode=" + (config == Config.MEMLEAK4J_HOOKS ? "hooks" : "uprobes");
-        return agentOptions.isEmpty() ? mode : agentOptions + "," + mode;
+        return agentOptions.isEmpty() ? "probe-mode=" + mode : agentOptions + ",probe-mode=" + mode;
     }
 
     private static String agentSuffix(String agentOptions) {
@@ -762,13 +1066,13 @@ public final class BenchMain {
         return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
     }
 
-    private static String spread(List<Double> ratios) {
-        if (ratios.isEmpty()) {
+    private static String spread(List<Double> values, int decimals) {
+        if (values.isEmpty()) {
             return "failed";
         }
-        double min = ratios.stream().mapToDouble(Double::doubleValue).min().orElse(Double.NaN);
-        double max = ratios.stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN);
-        return format(median(ratios), 3) + " [" + format(min, 3) + "–" + format(max, 3) + "]";
+        double min = values.stream().mapToDouble(Double::doubleValue).min().orElse(Double.NaN);
+        double max = values.stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN);
+        return format(median(values), decimals) + " [" + format(min, decimals) + "–" + format(max, decimals) + "]";
     }
 
     private static String format(double value, int decimals) {
@@ -804,7 +1108,7 @@ public final class BenchMain {
         long warmupMs = 2000;
         long measureMs = 5000;
         List<Workload> workloads = new ArrayList<>(List.of(Workload.JNI_MALLOC_FREE, Workload.DIRECT_BUFFER,
-                Workload.GZIP, Workload.MIX));
+                Workload.GC_HEAVY, Workload.GZIP, Workload.MIX));
         boolean count = true;
         long million = 1_000_000;
         long millionHoldMs = 8000;
@@ -812,6 +1116,11 @@ public final class BenchMain {
         Path java = Path.of(System.getProperty("java.home"), "bin", "java");
         List<String> jvmArgs = new ArrayList<>();
         Path workDir = Path.of(System.getProperty("user.home"), ".cache", "memleak4j-bench");
+        List<String> variants = new ArrayList<>();
+        int startupRuns = 5;
+        int javacRounds = 3;
+        Path javacSources = Path.of("agent/src/main/java").toAbsolutePath();
+        String javacClasspath = "";
 
         static Options parse(String[] args) {
             Options options = new Options();
@@ -865,7 +1174,7 @@ public final class BenchMain {
                     break;
                 case "--workloads":
                     workloads = new ArrayList<>();
-                    for (String id : value.split(",")) {
+                    for (String id : value.equals("none") ? new String[0] : value.split(",")) {
                         Workload workload = Workload.byId(id.trim());
                         if (workload == Workload.MILLION) {
                             throw new IllegalArgumentException("million is a mode: use --million N");
@@ -874,22 +1183,31 @@ public final class BenchMain {
                     }
                     break;
                 case "--million":
-                    million = Long.parseLong(value);
-                    if (million < 0 || million > 100_000_000) {
-                        throw new IllegalArgumentException("--million must be 0..100000000");
-                    }
+                    million = inRange(name, value, 100_000_000);
                     break;
                 case "--million-hold":
                     millionHoldMs = millis(name, value, false);
                     break;
                 case "--views-stacks":
-                    viewsStacks = Integer.parseInt(value);
-                    if (viewsStacks < 0 || viewsStacks > 1_000_000) {
-                        throw new IllegalArgumentException("--views-stacks must be 0..1000000");
-                    }
+                    viewsStacks = (int) inRange(name, value, 1_000_000);
                     break;
                 case "--java":
                     java = Path.of(value);
+                    break;
+                case "--variant":
+                    variants.add(value);
+                    break;
+                case "--startup-runs":
+                    startupRuns = (int) inRange(name, value, 100);
+                    break;
+                case "--javac-rounds":
+                    javacRounds = (int) inRange(name, value, 100);
+                    break;
+                case "--javac-sources":
+                    javacSources = Path.of(value).toAbsolutePath();
+                    break;
+                case "--javac-classpath":
+                    javacClasspath = value;
                     break;
                 case "--jvm-arg":
                     jvmArgs.add(value);
@@ -900,6 +1218,14 @@ public final class BenchMain {
                 default:
                     throw new IllegalArgumentException("unknown option: " + name);
             }
+        }
+
+        private static long inRange(String name, String value, long max) {
+            long n = Long.parseLong(value);
+            if (n < 0 || n > max) {
+                throw new IllegalArgumentException(name + " must be 0.." + max);
+            }
+            return n;
         }
 
         private static int positive(String name, String value) {

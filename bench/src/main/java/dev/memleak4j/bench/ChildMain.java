@@ -1,18 +1,28 @@
 package dev.memleak4j.bench;
 
+import java.io.IOException;
+import java.lang.management.GarbageCollectorMXBean;
 import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.Stream;
 
 /**
  * One measurement in a fresh JVM, started by {@link BenchMain}: {@code ChildMain WORKLOAD WARMUP_MS MEASURE_MS
  * [COUNT SIZE]}. Runs the workload's threads, lets them warm up, counts the operations done during the measurement
  * window, and prints one line the parent parses:
  *
- * <pre>BENCH result ops=N nanos=N cpu_nanos=N calls=N threads=N</pre>
+ * <pre>BENCH result ops=N nanos=N cpu_nanos=N calls=N threads=N classes=N full_gcs=N full_gc_millis=N
+ * gc_cpu_millis=N</pre>
  *
- * ({@code calls} is -1 unless the allocator-call counter is preloaded). Then it prints {@code BENCH waiting} and
+ * ({@code calls} is -1 unless the allocator-call counter is preloaded; {@code classes}: loaded at the end of the
+ * window; the full GCs and their total pause in the window, from the old-generation collector's MXBean; the GC
+ * threads' CPU time in the window). It prints
+ * {@code BENCH window start} and {@code BENCH window end} as the window opens and closes (the parent reads a tool's
+ * counters then), while the workload runs on. Then it prints {@code BENCH waiting} and
  * waits for a line on stdin, so that the parent can read its memory (/proc/PID/status, the fdinfo of its BPF maps)
  * while everything the tool under test built is still alive. The {@code million} workload instead prints
  * {@code BENCH before} and waits for a line (the parent reads the memory before), then allocates COUNT blocks of SIZE
@@ -67,17 +77,26 @@ public final class ChildMain {
             workers[t].start();
         }
         processCpuNanos(); // loads the management classes now, not inside the window
+        fullGcs();
+        gcCpuMillis();
         TimeUnit.MILLISECONDS.sleep(warmupMs);
         // Operations and allocator calls are read back to back, so both cover the same window.
         long ops0 = sum(counts);
         long calls0 = NativeBench.allocatorCalls();
         long t0 = System.nanoTime();
         long cpu0 = processCpuNanos();
+        long[] gc0 = fullGcs();
+        long gcCpu0 = gcCpuMillis();
+        System.out.println("BENCH window start");
         TimeUnit.MILLISECONDS.sleep(measureMs);
         long ops1 = sum(counts);
         long calls1 = NativeBench.allocatorCalls();
         long t1 = System.nanoTime();
         long cpu1 = processCpuNanos();
+        long[] gc1 = fullGcs();
+        long gcCpu1 = gcCpuMillis();
+        System.out.println("BENCH window end");
+        System.out.flush();
         stop = true;
         for (Thread worker : workers) {
             worker.join(10_000);
@@ -88,7 +107,10 @@ public final class ChildMain {
             System.exit(1);
         }
         System.out.println("BENCH result ops=" + (ops1 - ops0) + " nanos=" + (t1 - t0) + " cpu_nanos=" + (cpu1 - cpu0)
-                + " calls=" + (calls0 < 0 ? -1 : calls1 - calls0) + " threads=" + threads);
+                + " calls=" + (calls0 < 0 ? -1 : calls1 - calls0) + " threads=" + threads
+                + " classes=" + ManagementFactory.getClassLoadingMXBean().getLoadedClassCount()
+                + " full_gcs=" + (gc1[0] - gc0[0]) + " full_gc_millis=" + (gc1[1] - gc0[1])
+                + " gc_cpu_millis=" + (gcCpu0 < 0 || gcCpu1 < 0 ? -1 : gcCpu1 - gcCpu0));
     }
 
     private static void holdMillion(int count, int size, long holdMs) throws Exception {
@@ -105,6 +127,51 @@ public final class ChildMain {
         System.out.println("BENCH held count=" + count + " size=" + size + " alloc_nanos=" + (t1 - t0));
         TimeUnit.MILLISECONDS.sleep(holdMs);
         System.out.println("BENCH result ops=" + count + " nanos=" + (t1 - t0) + " cpu_nanos=-1 calls=-1 threads=1");
+    }
+
+    /**
+     * Full collections so far and their total time in ms: the old-generation collector's bean (G1 Old Generation,
+     * PS MarkSweep, MarkSweepCompact), which counts the full GCs that System.gc() and the direct-memory limit cause.
+     */
+    private static long[] fullGcs() {
+        long[] total = new long[2];
+        for (GarbageCollectorMXBean gc : ManagementFactory.getGarbageCollectorMXBeans()) {
+            if (gc.getName().contains("Old") || gc.getName().contains("MarkSweep")) {
+                total[0] += gc.getCollectionCount();
+                total[1] += gc.getCollectionTime();
+            }
+        }
+        return total;
+    }
+
+    /**
+     * CPU time of the JVM's GC threads ("GC Thread#N", the VM thread that runs the pauses, G1's own threads) so far,
+     * in ms (from /proc/self/task), or -1. A pause's wall time grows when other processes take the CPUs; the GC
+     * threads' CPU time is what the collection itself cost.
+     */
+    private static long gcCpuMillis() {
+        long ticks = 0;
+        try (Stream<Path> tasks = Files.list(
+                Path.of("/proc/self/task"))) {
+            for (Path task : (Iterable<Path>) tasks::iterator) {
+                String stat;
+                try {
+                    stat = Files.readString(task.resolve("stat"));
+                } catch (IOException e) {
+                    continue; // the thread ended
+                }
+                int open = stat.indexOf('(');
+                int close = stat.lastIndexOf(')');
+                String name = stat.substring(open + 1, close);
+                if (name.startsWith("GC Thread") || name.equals("VM Thread") || name.startsWith("G1 ")) {
+                    String[] f = stat.substring(close + 2).split(" ");
+                    ticks += Long.parseLong(f[11]) + Long.parseLong(f[12]);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+        return ticks * 10; // USER_HZ is 100 on Linux
     }
 
     private static long sum(AtomicLongArray counts) {

@@ -46,6 +46,33 @@ enum Workload {
             };
         }
     },
+    /**
+     * Garbage and direct buffers with an explicit full GC every 1,024 buffers: what full GCs cost with a tool in the
+     * JVM (its classes, its live objects, its compiled code are all part of every full GC). One operation = one
+     * buffer with its garbage.
+     */
+    GC_HEAVY("gc-heavy", 1, "allocateDirect(4096) + 64 short-lived objects each, System.gc() every 1,024 buffers") {
+        @Override
+        Batch newBatch() {
+            long[] buffers = {0};
+            return () -> {
+                for (int i = 0; i < 256; i++) {
+                    ByteBuffer buffer = ByteBuffer.allocateDirect(4096);
+                    buffer.put(i & 4095, (byte) i);
+                    Object[] garbage = new Object[64];
+                    for (int j = 0; j < garbage.length; j++) {
+                        garbage[j] = j % 2 == 0 ? new byte[48] : Integer.toString(i * 64 + j);
+                    }
+                    sink = garbage;
+                    sink = buffer;
+                    if (++buffers[0] % 1024 == 0) {
+                        System.gc();
+                    }
+                }
+                return 256;
+            };
+        }
+    },
     /** GZIPOutputStream then GZIPInputStream over 64 KiB of text; both closed (their zlib state ended). */
     GZIP("gzip", 1, "gzip round trip of 64 KiB (GZIPOutputStream + GZIPInputStream, closed)") {
         @Override
