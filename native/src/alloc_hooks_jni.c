@@ -92,6 +92,11 @@ EXPORT(jboolean, installed0)(JNIEnv *env, jclass type)
 	return alloc_hooks_installed();
 }
 
+EXPORT(jboolean, isSampled0)(JNIEnv *env, jclass type, jlong address)
+{
+	return alloc_hooks_is_sampled((uint64_t)address);
+}
+
 EXPORT(jboolean, siteOptimized0)(JNIEnv *env, jclass type)
 {
 	return alloc_hooks_site_optimized();

@@ -6,6 +6,7 @@ import dev.memleak4j.agent.bpf.BpfTracker;
 import dev.memleak4j.agent.bpf.Preflight;
 import dev.memleak4j.agent.bpf.Stat;
 import dev.memleak4j.agent.jni.JniMarks;
+import dev.memleak4j.agent.owners.Owners;
 import dev.memleak4j.agent.probes.AllocatorProbes;
 import dev.memleak4j.agent.report.ReportSettings;
 import dev.memleak4j.agent.report.Reporter;
@@ -183,6 +184,7 @@ public final class MemleakAgent {
             startJavaFrameNaming(tracker);
             // Before the reporter's clock starts: wrapping the JNI methods takes a second or two at start-up.
             JniMarks.start(instrumentation, tracker, options.jniClasses(), options.verbose(), MemleakAgent::log);
+            Owners.start(instrumentation, options.owners(), options.hooks(), MemleakAgent::log);
             SnapshotCollector collector = new SnapshotCollector(tracker, new StackResolver(symbolizer), Instant.now(),
                     options.leakWindow());
             // The reporter thread exists and is marked as ours before any probe is attached: creating a thread
@@ -249,6 +251,7 @@ public final class MemleakAgent {
                 starting.stop();
             }
             JniMarks.stop();
+            Owners.stop(instrumentation, MemleakAgent::log);
             if (options.hooks()) {
                 AllocHooks.uninstall();
             }
@@ -394,6 +397,7 @@ public final class MemleakAgent {
             uninstallHooks(); // before the programs go: no sampled call may trap into a closing tracker
         }
         stopping.reporter.stop();
+        Owners.stop(instrumentation, MemleakAgent::log);
         stopping.tracker.close();
     }
 

@@ -39,6 +39,14 @@ public final class AllocHooks {
         return new Restored(result[0], result[1]);
     }
 
+    /**
+     * Whether {@code address} is a block the hooks sampled and that is still outstanding: a lookup in their
+     * in-process set of sampled addresses (no system call). False when the hooks are not installed.
+     */
+    public static boolean isSampled(long address) {
+        return isSampled0(address);
+    }
+
     /** Whether the kernel turned the alloc probe site's 5-byte nop into a call (an optimized uprobe, 6.18+). */
     public static boolean siteOptimized() {
         return siteOptimized0();
@@ -67,6 +75,8 @@ public final class AllocHooks {
     private static native void uninstall0(int[] result);
 
     private static native boolean installed0();
+
+    private static native boolean isSampled0(long address);
 
     private static native boolean siteOptimized0();
 
