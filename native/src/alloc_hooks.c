@@ -956,6 +956,12 @@ int alloc_hooks_uninstall(int *left)
 	return restored;
 }
 
+void *alloc_hooks_filter(size_t *size)
+{
+	*size = sizeof(filter);
+	return filter;
+}
+
 bool alloc_hooks_is_sampled(uint64_t address)
 {
 	uint64_t hash = hash_address(address);

@@ -82,7 +82,7 @@ public final class AgentOptions {
                 + "reachable (retained by live objects), unreachable without releasing them (leaked), or awaiting "
                 + "their Cleaner; DirectByteBuffer, Inflater and Deflater always, and the JNI classes named here: "
                 + "CLASS#FIELD separated by ':', FIELD its long native-handle field (the only long field when left "
-                + "out), e.g. org.rocksdb.RocksObject#nativeHandle_; none: off");
+                + "out), e.g. org.rocksdb.RocksObject#nativeHandle_; none: off (probe-mode=hooks only)");
         spec("leak-window", "SECONDS", "60", "how far back leak suspects look: a stack is growing when its "
                 + "outstanding bytes rose over this window with nothing freed (at least 3 reports; 10-86400)");
         spec("exit-report", null, "on", "when the JVM exits (end of main, System.exit, SIGTERM), report what is "

@@ -202,7 +202,10 @@ public final class MemleakAgent {
                 reporter.setVerboseLog(MemleakAgent::log);
             }
             reporter.setAllStacks(options.wantsAllStacks());
-            reporter.setBetweenReports(() -> keepTrackingWithinBudget(tracker, budget));
+            reporter.setBetweenReports(() -> {
+                keepTrackingWithinBudget(tracker, budget);
+                Owners.forgetFreed();
+            });
             reporter.addListener(snapshot -> lastSnapshot = snapshot);
             // The JIT compiles the agent's code during its first minute or so, and the memory it frees afterwards
             // stays in glibc's arenas: hand it back after each of the first reports (then never again).

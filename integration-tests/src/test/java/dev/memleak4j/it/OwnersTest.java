@@ -2,6 +2,8 @@ package dev.memleak4j.it;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import jdk.jfr.consumer.RecordedEvent;
+import jdk.jfr.consumer.RecordingFile;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -37,11 +39,15 @@ class OwnersTest {
                            List<Report.Suspect> textSuspects) {}
 
     private static Outcome run(String java, String mode, String options, String ownerClass) throws Exception {
-        Path dir = AgentRun.tempDir("owners-" + mode);
+        return run(AgentRun.tempDir("owners-" + mode), java, List.of(), mode, options, ownerClass);
+    }
+
+    private static Outcome run(Path dir, String java, List<String> jvmFlags, String mode, String options,
+                               String ownerClass) throws Exception {
         Path json = dir.resolve("snapshot.json");
         String rocksdb = Paths.get(org.rocksdb.RocksDB.class.getProtectionDomain().getCodeSource().getLocation()
                 .toURI()).toString();
-        List<String> command = new ArrayList<>(AgentRun.programCommand(java, List.of(),
+        List<String> command = new ArrayList<>(AgentRun.programCommand(java, jvmFlags,
                 "dev.memleak4j.it.programs.OwnersProgram", mode, "16"));
         int cp = command.indexOf("-cp") + 1;
         command.set(cp, command.get(cp) + ":" + rocksdb);
@@ -83,13 +89,31 @@ class OwnersTest {
 
     @Test
     void deflatersKeptInAListAreRetainedByLiveObjects() throws Exception {
-        Outcome outcome = run(AgentRun.javaBinary(), "deflaters", "", "java.util.zip.Deflater");
+        Path dir = AgentRun.tempDir("owners-deflaters");
+        Path recording = dir.resolve("recording.jfr");
+        Outcome outcome = run(dir, AgentRun.javaBinary(), List.of("-XX:StartFlightRecording:filename=" + recording
+                + ",memleak4j.LeakSuspect#period=1s"), "deflaters", "", "java.util.zip.Deflater");
         assertEquals(64, outcome.made, outcome.run.describe());
         assertEquals(List.of(64L, 0L, 0L), List.of(outcome.live, outcome.unreachable, outcome.awaitingCleaner),
                 outcome.run.describe());
         Report.Suspect suspect = suspectOwnedAs(outcome, "64 live Deflater (retained by live objects)");
         assertEquals(64, suspect.count(), "one z_stream per Deflater: " + suspect);
         assertTrue(suspect.frames().get(0).startsWith("Java_java_util_zip_Deflater_init"), suspect.toString());
+
+        // The MXBean and JFR carry them too (from the periodic reports: fewer Deflaters were made by then).
+        Matcher jmx = Pattern.compile("JMX owner java.util.zip.Deflater live=(\\d+) unreachable=0 awaitingCleaner=0")
+                .matcher(outcome.run.stdout);
+        assertTrue(jmx.find() && Long.parseLong(jmx.group(1)) > 0, outcome.run.describe());
+        long jfrLive = 0;
+        for (RecordedEvent event : RecordingFile.readAllEvents(recording)) {
+            if (event.getEventType().getName().equals("memleak4j.LeakSuspect") && event.getLong("ownersLive") > 0) {
+                assertTrue(event.getString("owners").contains(event.getLong("ownersLive") + " live Deflater"),
+                        event.toString());
+                assertEquals(0, event.getLong("ownersUnreachable") + event.getLong("ownersAwaitingCleaner"));
+                jfrLive = Math.max(jfrLive, event.getLong("ownersLive"));
+            }
+        }
+        assertTrue(jfrLive > 0, "no LeakSuspect event with live owners\n" + outcome.run.describe());
     }
 
     @Test

@@ -100,6 +100,18 @@ public final class OwnerRegistry implements ObjLongConsumer<Object> {
         return entries.isEmpty();
     }
 
+    /**
+     * Forgets the owners whose block is no longer tracked (freed: released, or cleaned), between reports. Why not
+     * only at the reports: under churn (a direct buffer a microsecond) the entries of freed blocks would pile up for a
+     * whole interval, and every GC would trace them and process their weak references; with full GCs as frequent as
+     * direct-memory churn makes them, that cost the application more than the lookups themselves.
+     */
+    public void forgetFreed() {
+        synchronized (this) {
+            entries.keySet().removeIf(address -> !tracked.test(address));
+        }
+    }
+
     /** Starts a report's pass over every outstanding block; {@link Pass#finish} forgets the owners of freed blocks. */
     public synchronized Pass beginPass() {
         return new Pass(++passes, clock.getAsLong());

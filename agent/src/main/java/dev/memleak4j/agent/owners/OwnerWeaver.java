@@ -1,5 +1,6 @@
 package dev.memleak4j.agent.owners;
 
+import dev.memleak4j.agent.jni.JniWeaver;
 import net.bytebuddy.ByteBuddy;
 import net.bytebuddy.agent.builder.AgentBuilder;
 import net.bytebuddy.asm.Advice;
@@ -9,6 +10,7 @@ import net.bytebuddy.description.type.TypeDefinition;
 import net.bytebuddy.description.type.TypeDescription;
 import net.bytebuddy.dynamic.scaffold.TypeValidation;
 import net.bytebuddy.utility.JavaModule;
+
 
 import java.lang.instrument.ClassFileTransformer;
 import java.lang.instrument.Instrumentation;
@@ -36,11 +38,12 @@ public final class OwnerWeaver {
     private OwnerWeaver() {}
 
     /**
-     * Weaves the JDK owners now and, when {@code named} names classes (class name to its handle field, "" for the
-     * class's only long field), installs the transformer for them. Returns the transformer when it stays registered.
+     * Weaves the owners {@code loaded} already (the JDK's, named ones at attach) now and, when {@code named} names
+     * classes (class name to its handle field, "" for the class's only long field), keeps the transformer for those
+     * loaded later. Returns the transformer when it stays registered.
      */
     public static ClassFileTransformer weave(Instrumentation instrumentation, Map<String, String> named,
-                                             Class<?> bridge, List<Class<?>> jdkClasses, Consumer<String> log) {
+                                             Class<?> bridge, List<Class<?>> loaded, Consumer<String> log) {
         ByteBuddy byteBuddy = new ByteBuddy().with(TypeValidation.DISABLED);
         System.setProperty(ByteBuddy.class.getPackageName() + ".nexus.disabled", "true");
         Set<String> names = new HashSet<>(named.keySet());
@@ -59,15 +62,8 @@ public final class OwnerWeaver {
         };
         // Names only, as in JniWeaver: anything else makes Byte Buddy parse every class the application loads.
         AgentBuilder.RawMatcher notAnOwner = (type, loader, module, redefined, domain) -> !names.contains(type.getName());
-        ClassFileTransformer transformer = new AgentBuilder.Default(byteBuddy)
-                .with(AgentBuilder.PoolStrategy.Default.FAST)
-                .with(AgentBuilder.InjectionStrategy.Disabled.INSTANCE)
-                .with(AgentBuilder.InitializationStrategy.NoOp.INSTANCE)
-                .disableClassFormatChanges()
-                .with(AgentBuilder.RedefinitionStrategy.RETRANSFORMATION)
-                .with(new AgentBuilder.RedefinitionStrategy.DiscoveryStrategy.Explicit(
-                        jdkClasses.toArray(new Class<?>[0])))
-                .with(listener)
+        // Named classes loaded later are woven when they are defined (the transformer then stays registered).
+        ClassFileTransformer transformer = JniWeaver.retransforming(byteBuddy, loaded, listener)
                 .ignore(notAnOwner)
                 .type((type, loader, module, redefined, domain) -> true)
                 .transform((builder, type, loader, module, domain) -> builder.visit(advice(type, named, log)))
@@ -91,7 +87,7 @@ public final class OwnerWeaver {
             default:
                 FieldDescription field = handleField(type, named.get(type.getName()));
                 if (field == null) {
-                    log.accept("memleak4j: owners=" + type.getName() + (named.get(type.getName()).isEmpty() ? ""
+                    log.accept("owners=" + type.getName() + (named.get(type.getName()).isEmpty() ? ""
                             : "#" + named.get(type.getName())) + ": " + type.getName() + " has no such long field "
                             + "(name the native-handle field: owners=CLASS#FIELD); its owners will not be known");
                     return AsmVisitorWrapper.NoOp.INSTANCE;

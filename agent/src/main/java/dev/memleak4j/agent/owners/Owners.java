@@ -32,7 +32,7 @@ import java.util.zip.Inflater;
 public final class Owners {
     private static OwnerRegistry registry;
     private static ClassFileTransformer transformer;
-    private static List<Class<?>> wovenJdkClasses = List.of();
+    private static List<Class<?>> wovenClasses = List.of();
 
     private Owners() {}
 
@@ -70,15 +70,23 @@ public final class Owners {
     }
 
     /**
-     * Weaves the owners' constructors and turns the registry on. {@code hooks}: owners are registered only when the
-     * hooks sampled their block; otherwise (uprobes: no in-process set) every owner is registered and the report's
-     * pass forgets those whose block is not tracked. Returns false, after one line through {@code log}, when the
-     * JVM does not allow it.
+     * Weaves the owners' constructors and turns the registry on; owners are registered only when the hooks sampled
+     * their block, so only with {@code hooks}. Returns false, after one line through {@code log}, when the JVM does
+     * not allow it or the probes are not the hooks.
      */
     public static synchronized boolean start(Instrumentation instrumentation, String value, boolean hooks,
                                              Consumer<String> log) {
         if (registry != null || off(value)) {
             return registry != null;
+        }
+        if (!hooks) {
+            // Without the hooks' set there is no cheap "is this block tracked?": registering every owner (a weak
+            // reference per direct buffer, millions a second) would cost more than the tracking itself.
+            if (!parse(value).isEmpty()) { // said when the user asked for classes; the default is documented
+                log.accept("note: owners=" + value + " has no effect: owners of leak suspects' blocks are known "
+                        + "only with probe-mode=hooks (the default)");
+            }
+            return false;
         }
         if (instrumentation == null || !instrumentation.isRetransformClassesSupported()) {
             log.accept("note: owners of native blocks will not be known: this JVM does not allow retransformation");
@@ -103,14 +111,22 @@ public final class Owners {
                 log.accept("note: " + name + " is not in this JDK: its owners will not be known");
             }
         }
+        Map<String, String> named = parse(value);
+        List<Class<?>> loaded = new ArrayList<>(jdk);
+        if (!named.isEmpty()) { // attached at run time: named classes already loaded are woven now too
+            for (Class<?> type : instrumentation.getAllLoadedClasses()) {
+                if (named.containsKey(type.getName()) && instrumentation.isModifiableClass(type)) {
+                    loaded.add(type);
+                }
+            }
+        }
         OwnerRegistry made = new OwnerRegistry(OwnerRegistry.DEFAULT_CAPACITY,
-                hooks ? AllocHooks::isSampled : address -> true, System::nanoTime, Owners::cleanerManaged);
+                AllocHooks::isSampledQuick, System::nanoTime, Owners::cleanerManaged);
         OwnerBridge.install(made);
         try {
             Method weave = JniWrapping.weaverLoader().loadClass(Owners.class.getPackageName() + ".OwnerWeaver")
                     .getMethod("weave", Instrumentation.class, Map.class, Class.class, List.class, Consumer.class);
-            transformer = (ClassFileTransformer) weave.invoke(null, instrumentation, parse(value), bridgeClass, jdk,
-                    log);
+            transformer = (ClassFileTransformer) weave.invoke(null, instrumentation, named, bridgeClass, loaded, log);
         } catch (InvocationTargetException e) {
             OwnerBridge.uninstall();
             log.accept("note: owners of native blocks will not be known: " + e.getCause());
@@ -119,15 +135,15 @@ public final class Owners {
             OwnerBridge.uninstall();
             throw new IllegalStateException("the owners' weaver did not load: " + e, e);
         }
-        wovenJdkClasses = jdk;
+        wovenClasses = loaded;
         registry = made;
         return true;
     }
 
     /**
-     * Takes the advice out again (detach): the transformer is removed and the JDK owners are retransformed without
-     * it. Classes named in {@code owners} keep it until they are retransformed; it finds the registry off and does
-     * nothing. Never throws.
+     * Takes the advice out again (detach): the transformer is removed and the classes it wove at the start are
+     * retransformed without it. Named classes loaded later keep it until they are retransformed; it finds the registry
+     * off and does nothing. Never throws.
      */
     public static synchronized void stop(Instrumentation instrumentation, Consumer<String> log) {
         if (registry == null) {
@@ -140,14 +156,22 @@ public final class Owners {
             transformer = null;
         }
         try {
-            if (!wovenJdkClasses.isEmpty()) {
-                instrumentation.retransformClasses(wovenJdkClasses.toArray(new Class<?>[0]));
+            if (!wovenClasses.isEmpty()) {
+                instrumentation.retransformClasses(wovenClasses.toArray(new Class<?>[0]));
             }
         } catch (RuntimeException | LinkageError | java.lang.instrument.UnmodifiableClassException e) {
-            log.accept("note: the owners' advice could not be taken out of " + wovenJdkClasses + " (" + e
+            log.accept("note: the owners' advice could not be taken out of " + wovenClasses + " (" + e
                     + "); it stays, switched off");
         }
-        wovenJdkClasses = List.of();
+        wovenClasses = List.of();
+    }
+
+    /** Between reports (on the reporter thread): forgets the owners of freed blocks. */
+    public static void forgetFreed() {
+        OwnerRegistry current = registry();
+        if (current != null) {
+            current.forgetFreed();
+        }
     }
 
     /** Owners not registered (registry full) and registrations that failed, for the losses line. */

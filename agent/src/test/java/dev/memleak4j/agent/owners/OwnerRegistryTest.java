@@ -108,6 +108,19 @@ class OwnerRegistryTest {
     }
 
     @Test
+    void betweenReportsTheOwnersOfFreedBlocksAreForgotten() {
+        java.util.Set<Long> trackedNow = new java.util.HashSet<>(List.of(0x1000L, 0x2000L));
+        OwnerRegistry registry = new OwnerRegistry(100, trackedNow::contains, clock::get, type -> false);
+        Closeable[] owners = {new Closeable(), new Closeable()};
+        registry.accept(owners[0], 0x1000);
+        registry.accept(owners[1], 0x2000);
+        trackedNow.remove(0x1000L); // freed
+        registry.forgetFreed();
+        assertEquals(1, registry.size());
+        assertEquals(List.of(new OwnerCount(Closeable.class.getName(), 1, 0, 0)), pass(registry, 0x1000, 0x2000));
+    }
+
+    @Test
     void aFullRegistryCountsWhatItLoses() {
         OwnerRegistry registry = registry(2);
         Closeable[] owners = {new Closeable(), new Closeable(), new Closeable()};

@@ -1,10 +1,13 @@
 package dev.memleak4j.it.programs;
 
+import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.zip.Deflater;
+import javax.management.ObjectName;
+import javax.management.openmbean.CompositeData;
 
 /**
  * Makes owners of native blocks for {@code args[1]} rounds, one every 250 ms, four a round, and prints how many:
@@ -14,7 +17,8 @@ import java.util.zip.Deflater;
  *   <li>{@code direct}: direct buffers, one a round kept, three dropped, then a GC, while the thread that runs their
  *       Cleaners is suspended (JDK 17: the Reference Handler), so their blocks stay outstanding (awaiting Cleaner).</li>
  * </ul>
- * Ends by returning from main, so the exit report shows the final state.
+ * Then prints the owners the MXBean shows (latest periodic report), and ends by returning from main, so the exit
+ * report shows the final state.
  */
 public final class OwnersProgram {
     private static final List<Object> KEPT = new ArrayList<>();
@@ -67,7 +71,21 @@ public final class OwnersProgram {
         }
         System.gc();
         System.out.println("OWNERS made=" + made + " kept=" + kept);
+        printJmxOwners();
         System.out.flush();
         TimeUnit.MILLISECONDS.sleep(300);
+    }
+
+    /** The owners of the latest report's suspects, as a JMX client reads them (LeakSuspects, open types). */
+    private static void printJmxOwners() throws Exception {
+        Object suspects = ManagementFactory.getPlatformMBeanServer().getAttribute(
+                new ObjectName("memleak4j:type=NativeMemory"), "LeakSuspects");
+        for (CompositeData suspect : (CompositeData[]) suspects) {
+            for (CompositeData owner : (CompositeData[]) suspect.get("owners")) {
+                System.out.println("JMX owner " + owner.get("className") + " live=" + owner.get("live")
+                        + " unreachable=" + owner.get("unreachable") + " awaitingCleaner="
+                        + owner.get("awaitingCleaner"));
+            }
+        }
     }
 }
