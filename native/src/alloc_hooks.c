@@ -956,6 +956,31 @@ int alloc_hooks_uninstall(int *left)
 	return restored;
 }
 
+void *alloc_hooks_filter(size_t *size)
+{
+	*size = sizeof(filter);
+	return filter;
+}
+
+bool alloc_hooks_is_sampled(uint64_t address)
+{
+	uint64_t hash = hash_address(address);
+	struct address_set *set;
+	size_t index;
+
+	/* The filter first: an address the hooks never sampled is answered from its counter, without the set. */
+	if (!active || address == 0 || __atomic_load_n(&filter[hash >> (64 - FILTER_BITS)], __ATOMIC_RELAXED) == 0)
+		return false;
+	set = current_set;
+	if (!set)
+		return false;
+	index = (hash >> 24) & (set->primary_buckets - 1);
+	return bucket_contains(set->primary + index * SET_WAYS, address) ||
+	       (__atomic_load_n(&set->spilled[index], __ATOMIC_ACQUIRE) &&
+		bucket_contains(set->overflow + (hash_overflow(address) & (set->overflow_buckets - 1)) * SET_WAYS,
+				address));
+}
+
 bool alloc_hooks_installed(void)
 {
 	return active;

@@ -36,6 +36,13 @@ int alloc_hooks_install(uint64_t max_tracked, const char *library_path, const ch
  */
 int alloc_hooks_uninstall(int *left);
 bool alloc_hooks_installed(void);
+/* Whether address is a sampled block the hooks track now (outstanding): a few loads, no lock. */
+bool alloc_hooks_is_sampled(uint64_t address);
+/*
+ * The counters in front of the set (1 << 16 bytes, index hash_address(address) >> 48): 0 means no sampled address
+ * hashes there. Read-only for callers.
+ */
+void *alloc_hooks_filter(size_t *size);
 /* The sampling setting of new calls, as the BPF side's tracker_set_tuning made it (index and word, memleak.h). */
 void alloc_hooks_set_sampling(uint32_t index, uint32_t word, uint64_t min_size, uint64_t max_size, bool enabled);
 void alloc_hooks_read_counts(struct alloc_hooks_counts *out);

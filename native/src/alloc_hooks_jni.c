@@ -92,6 +92,19 @@ EXPORT(jboolean, installed0)(JNIEnv *env, jclass type)
 	return alloc_hooks_installed();
 }
 
+EXPORT(jobject, filter0)(JNIEnv *env, jclass type)
+{
+	size_t size;
+	void *filter = alloc_hooks_filter(&size);
+
+	return (*env)->NewDirectByteBuffer(env, filter, (jlong)size);
+}
+
+EXPORT(jboolean, isSampled0)(JNIEnv *env, jclass type, jlong address)
+{
+	return alloc_hooks_is_sampled((uint64_t)address);
+}
+
 EXPORT(jboolean, siteOptimized0)(JNIEnv *env, jclass type)
 {
 	return alloc_hooks_site_optimized();

@@ -78,6 +78,11 @@ public final class AgentOptions {
                 + "that allocations in native code without frame pointers still show their Java callers: globs "
                 + "separated by ':' (* any characters); '*' is every application class, JDK classes only when "
                 + "named (java.util.zip.*); none: off");
+        spec("owners", "CLASSES", "jdk", "for leak suspects, count the Java objects that own the blocks: still "
+                + "reachable (retained by live objects), unreachable without releasing them (leaked), or awaiting "
+                + "their Cleaner; DirectByteBuffer, Inflater and Deflater always, and the JNI classes named here: "
+                + "CLASS#FIELD separated by ':', FIELD its long native-handle field (the only long field when left "
+                + "out), e.g. org.rocksdb.RocksObject#nativeHandle_; none: off (probe-mode=hooks only)");
         spec("leak-window", "SECONDS", "60", "how far back leak suspects look: a stack is growing when its "
                 + "outstanding bytes rose over this window with nothing freed (at least 3 reports; 10-86400)");
         spec("exit-report", null, "on", "when the JVM exits (end of main, System.exit, SIGTERM), report what is "
@@ -115,6 +120,7 @@ public final class AgentOptions {
     private final long maxStacks;
     private final long maxThreads;
     private final String jniClasses;
+    private final String owners;
     private final boolean exitReport;
     private final Duration leakWindow;
     private final boolean verbose;
@@ -160,6 +166,7 @@ public final class AgentOptions {
         maxStacks = number("max-stacks", 1 << 14, 1, 1 << 22);
         maxThreads = number("max-threads", 4096, 16, 1 << 20);
         jniClasses = given.containsKey("jni-classes") ? classGlobs("jni-classes") : DEFAULT_JNI_CLASSES;
+        owners = given.containsKey("owners") ? ownerClasses("owners") : "jdk";
         exitReport = !given.containsKey("exit-report") || flag("exit-report");
         leakWindow = Duration.ofSeconds(number("leak-window", 60, 10, 86_400));
         verbose = flag("verbose");
@@ -290,6 +297,35 @@ public final class AgentOptions {
             }
         }
         return value;
+    }
+
+    /** A ':'-separated list of CLASS or CLASS#FIELD, or jdk, or none. */
+    private String ownerClasses(String key) {
+        String value = nonEmpty(key);
+        if (value.equalsIgnoreCase("none") || value.equalsIgnoreCase("jdk")) {
+            return value.toLowerCase(Locale.ROOT);
+        }
+        for (String item : value.split(":", -1)) {
+            String[] parts = item.trim().split("#", -1);
+            boolean ok = parts.length <= 2 && isName(parts[0], true) && (parts.length == 1 || isName(parts[1], false));
+            if (!ok && !item.trim().equalsIgnoreCase("jdk")) {
+                throw new OptionException(key + "=" + printable(value) + ": '" + printable(item.trim())
+                        + "' is not CLASS or CLASS#FIELD; " + describe(key));
+            }
+        }
+        return value;
+    }
+
+    private static boolean isName(String name, boolean dotted) {
+        if (name.isEmpty() || name.startsWith(".") || name.endsWith(".") || name.contains("..")) {
+            return false;
+        }
+        for (char c : name.toCharArray()) {
+            if (!(Character.isJavaIdentifierPart(c) || (dotted && (c == '.' || c == '$')))) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private Path path(String key) {
@@ -454,6 +490,8 @@ public final class AgentOptions {
     public long maxThreads() { return maxThreads; }
     /** Class name globs separated by ':', or "none" (see {@code jni-classes}). */
     public String jniClasses() { return jniClasses; }
+    /** CLASS[#FIELD] separated by ':', "jdk" (the JDK's owners only) or "none" (see {@code owners}). */
+    public String owners() { return owners; }
     public boolean verbose() { return verbose; }
     public boolean help() { return help; }
 

@@ -9,6 +9,7 @@ import dev.memleak4j.agent.bpf.Stat;
 import dev.memleak4j.agent.jni.JniMarks;
 import dev.memleak4j.agent.memory.MallocTrim;
 import dev.memleak4j.agent.probes.AllocatorCallCost;
+import dev.memleak4j.agent.owners.Owners;
 import dev.memleak4j.agent.probes.AllocatorProbes;
 import dev.memleak4j.agent.report.ReportSettings;
 import dev.memleak4j.agent.report.Reporter;
@@ -187,6 +188,7 @@ public final class MemleakAgent {
             startJavaFrameNaming(tracker);
             // Before the reporter's clock starts: wrapping the JNI methods takes a second or two at start-up.
             JniMarks.start(instrumentation, tracker, options.jniClasses(), options.verbose(), MemleakAgent::log);
+            Owners.start(instrumentation, options.owners(), options.hooks(), MemleakAgent::log);
             SnapshotCollector collector = new SnapshotCollector(tracker, new StackResolver(symbolizer), Instant.now(),
                     options.leakWindow());
             // The reporter thread exists and is marked as ours before any probe is attached: creating a thread
@@ -204,7 +206,10 @@ public final class MemleakAgent {
                 reporter.setVerboseLog(MemleakAgent::log);
             }
             reporter.setAllStacks(options.wantsAllStacks());
-            reporter.setBetweenReports(() -> keepTrackingWithinBudget(tracker, budget));
+            reporter.setBetweenReports(() -> {
+                keepTrackingWithinBudget(tracker, budget);
+                Owners.forgetFreed();
+            });
             reporter.addListener(snapshot -> lastSnapshot = snapshot);
             // The JIT compiles the agent's code during its first minute or so, and the memory it frees afterwards
             // stays in glibc's arenas: hand it back after each of the first reports (then never again).
@@ -253,6 +258,7 @@ public final class MemleakAgent {
                 starting.stop();
             }
             JniMarks.stop();
+            Owners.stop(instrumentation, MemleakAgent::log);
             if (options.hooks()) {
                 AllocHooks.uninstall();
             }
@@ -398,6 +404,7 @@ public final class MemleakAgent {
             uninstallHooks(); // before the programs go: no sampled call may trap into a closing tracker
         }
         stopping.reporter.stop();
+        Owners.stop(instrumentation, MemleakAgent::log);
         stopping.tracker.close();
     }
 

@@ -25,9 +25,12 @@ final class OwnCodeCompilation {
     /**
      * The first matching directive applies: the JNI marks' code runs on the application's threads around every
      * wrapped JNI call (Inflater, Deflater), so it stays with C2, which inlines it into the JDK's compiled methods;
-     * left to C1 it slowed gzip round trips down measurably in steady state (docs/benchmarks.md).
+     * left to C1 it slowed gzip round trips down measurably in steady state (docs/benchmarks.md). The owners'
+     * registration (the owners package and the hooks' lookup) runs in every direct buffer's constructor: left to C1,
+     * the calls from the JDK's C2 code into it cost more per buffer than the lookup itself.
      */
-    private static final String DIRECTIVE = "[ { match: \"dev/memleak4j/agent/jni/JniMarkBridge*.*\", c2: { Exclude: false } },"
+    private static final String DIRECTIVE = "[ { match: [\"dev/memleak4j/agent/jni/JniMarkBridge*.*\","
+            + " \"dev/memleak4j/agent/owners*.*\", \"dev/memleak4j/agent/bpf/AllocHooks*.*\"], c2: { Exclude: false } },"
             + " { match: [\"dev/memleak4j/agent*.*\", \"dev/memleak4j/shaded*.*\"], c2: { Exclude: true } } ]\n";
 
     private OwnCodeCompilation() {}

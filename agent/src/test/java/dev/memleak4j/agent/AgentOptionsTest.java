@@ -6,6 +6,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.nio.file.Paths;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -114,6 +115,18 @@ class AgentOptionsTest {
     void optionsThatDoNotCombineAreWarnedAbout() {
         assertEquals(2, AgentOptions.parse("combined-only,older=10,show-allocs").warnings().size());
         assertTrue(AgentOptions.parse("top=3").warnings().isEmpty());
+    }
+
+    @Test
+    void ownersAreClassesWithTheirHandleFields() {
+        assertEquals("jdk", AgentOptions.parse(null).owners());
+        assertEquals("none", AgentOptions.parse("owners=NONE").owners());
+        assertEquals("org.rocksdb.RocksObject#nativeHandle_:a.B$C", AgentOptions.parse(
+                "owners=org.rocksdb.RocksObject#nativeHandle_:a.B$C").owners());
+        for (String bad : List.of("a#b#c", "a.#x", "a:", "a#", "a b")) {
+            OptionException e = assertThrows(OptionException.class, () -> AgentOptions.parse("owners=" + bad), bad);
+            assertTrue(e.getMessage().startsWith("owners=") && e.getMessage().contains("CLASS#FIELD"), e.getMessage());
+        }
     }
 
     @Test

@@ -22,9 +22,12 @@ final class Report {
 
     record Allocation(long address, long size) {}
 
-    /** One entry of the "Leak suspects" section that comes before a report's top stacks. */
+    /**
+     * One entry of the "Leak suspects" section that comes before a report's top stacks; {@code owners} is the text
+     * of its "owners:" line, empty when there was none.
+     */
     record Suspect(int rank, long bytesPerMinute, String since, String confidence, String evidence, long bytes,
-                   long count, List<String> frames) {}
+                   long count, List<String> frames, List<String> owners) {}
 
     /** The "Leak suspects" section's counts. */
     record SuspectCounts(int growing, int steady, int transients, int tooNew) {}
@@ -101,7 +104,11 @@ final class Report {
             } else if (suspects != null && (m = SUSPECT.matcher(line)).matches()) {
                 suspects.add(new Suspect(Integer.parseInt(m.group(1)), Long.parseLong(m.group(2)), m.group(3),
                         m.group(4), m.group(5), Long.parseLong(m.group(6)), Long.parseLong(m.group(7)),
-                        new ArrayList<>()));
+                        new ArrayList<>(), new ArrayList<>()));
+            } else if (suspects != null && line.startsWith("\t\towners: ")) {
+                if (!suspects.isEmpty()) {
+                    suspects.get(suspects.size() - 1).owners().add(line.substring("\t\towners: ".length()));
+                }
             } else if (suspects != null && line.startsWith("\t\t")) {
                 if (!suspects.isEmpty()) {
                     suspects.get(suspects.size() - 1).frames().add(line.substring(2));

@@ -78,4 +78,22 @@ public final class LeakSuspectEvent extends Event {
     @Label("Stack")
     @Description("The merged stack, the allocator's direct caller first, one frame a line")
     public String stack;
+
+    @Label("Owners")
+    @Description("The Java objects owning the stack's outstanding blocks, by class, e.g. '3 live Deflater (retained "
+            + "by live objects); 2 unreachable WriteBatch (leaked by unreachable objects)'; unset when none is known")
+    public String owners;
+
+    @Label("Live Owners")
+    @Description("Owners of the stack's outstanding blocks still reachable: retained by live objects")
+    public long ownersLive;
+
+    @Label("Unreachable Owners")
+    @Description("Owners that became unreachable without releasing their block: leaked by unreachable objects")
+    public long ownersUnreachable;
+
+    @Label("Owners Awaiting Cleaner")
+    @Description("Unreachable owners of Cleaner-managed classes (direct buffers, Inflater, Deflater) whose Cleaner "
+            + "has not run yet")
+    public long ownersAwaitingCleaner;
 }

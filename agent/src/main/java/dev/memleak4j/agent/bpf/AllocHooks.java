@@ -1,5 +1,7 @@
 package dev.memleak4j.agent.bpf;
 
+import java.nio.ByteBuffer;
+
 /**
  * probe-mode=hooks: the in-process allocator hooks of libmemleak4j.so (native/src/alloc_hooks.c). Every loaded
  * object's allocator slots (its import table) are pointed at the hooks, which decide in the process, in nanoseconds,
@@ -39,6 +41,33 @@ public final class AllocHooks {
         return new Restored(result[0], result[1]);
     }
 
+    /**
+     * Whether {@code address} is a block the hooks sampled and that is still outstanding: a lookup in their
+     * in-process set of sampled addresses (no system call). False when the hooks are not installed.
+     */
+    public static boolean isSampled(long address) {
+        return isSampled0(address);
+    }
+
+    /**
+     * The same answer, decided in Java for nearly every address that was not sampled: the hooks keep a byte counter
+     * per hash of the sampled addresses in front of their set (alloc_hooks.c, {@code filter}); a counter of 0 means
+     * "not sampled" without the JNI call (tens of ns, paid by every direct buffer's constructor otherwise).
+     */
+    public static boolean isSampledQuick(long address) {
+        ByteBuffer counters = Filter.COUNTERS;
+        return counters.get((int) (((address >>> 4) * 0x9E3779B97F4A7C15L) >>> (64 - FILTER_BITS))) != 0
+                && isSampled0(address);
+    }
+
+    /** log2 of the counters' count, as alloc_hooks.c's FILTER_BITS. */
+    private static final int FILTER_BITS = 16;
+
+    /** The hooks' counters, mapped read-only on first use (the library is loaded by then). */
+    private static final class Filter {
+        static final ByteBuffer COUNTERS = filter0().asReadOnlyBuffer();
+    }
+
     /** Whether the kernel turned the alloc probe site's 5-byte nop into a call (an optimized uprobe, 6.18+). */
     public static boolean siteOptimized() {
         return siteOptimized0();
@@ -67,6 +96,10 @@ public final class AllocHooks {
     private static native void uninstall0(int[] result);
 
     private static native boolean installed0();
+
+    private static native boolean isSampled0(long address);
+
+    private static native ByteBuffer filter0();
 
     private static native boolean siteOptimized0();
 

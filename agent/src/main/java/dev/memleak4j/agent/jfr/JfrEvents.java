@@ -3,6 +3,7 @@ package dev.memleak4j.agent.jfr;
 import dev.memleak4j.agent.MemleakAgent;
 import dev.memleak4j.agent.bpf.Stat;
 import dev.memleak4j.agent.leaks.LeakDetector;
+import dev.memleak4j.agent.owners.OwnerCount;
 import dev.memleak4j.agent.report.Allocation;
 import dev.memleak4j.agent.report.ReportSettings;
 import dev.memleak4j.agent.report.Snapshot;
@@ -184,6 +185,14 @@ public final class JfrEvents {
             event.topJavaFrame = Frames.topJava(suspect.frames());
             event.topNativeFrame = Frames.topNative(suspect.frames());
             event.stack = Frames.text(suspect.frames());
+            if (!suspect.owners().isEmpty()) { // else the owner fields stay unset: no owner known
+                event.owners = OwnerCount.text(suspect.owners());
+                for (OwnerCount owner : suspect.owners()) {
+                    event.ownersLive += owner.live();
+                    event.ownersUnreachable += owner.unreachable();
+                    event.ownersAwaitingCleaner += owner.awaitingCleaner();
+                }
+            }
             event.commit();
         }
     }

@@ -230,7 +230,9 @@ public final class NativeMemory implements NativeMemoryMXBean {
             LeakDetector.Suspect suspect = suspects.get(i);
             infos[i] = new SuspectInfo(i + 1, Long.toHexString(suspect.stackId()),
                     Math.round(suspect.bytesPerMinute()), suspect.since().toString(), suspect.confidence().text(),
-                    suspect.evidence(), suspect.bytes(), suspect.count(), texts(suspect.frames()));
+                    suspect.evidence(), suspect.bytes(), suspect.count(), texts(suspect.frames()),
+                    suspect.owners().stream().map(o -> new OwnerInfo(o.className(), o.live(), o.unreachable(),
+                            o.awaitingCleaner())).toArray(OwnerInfo[]::new));
         }
         return infos;
     }

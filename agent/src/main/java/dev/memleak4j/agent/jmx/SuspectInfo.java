@@ -13,9 +13,10 @@ public final class SuspectInfo {
     private final long bytes;
     private final long allocations;
     private final String[] frames;
+    private final OwnerInfo[] owners;
 
     public SuspectInfo(int rank, String stackId, long bytesPerMinute, String since, String confidence, String evidence,
-                       long bytes, long allocations, String[] frames) {
+                       long bytes, long allocations, String[] frames, OwnerInfo[] owners) {
         this.rank = rank;
         this.stackId = stackId;
         this.bytesPerMinute = bytesPerMinute;
@@ -25,6 +26,7 @@ public final class SuspectInfo {
         this.bytes = bytes;
         this.allocations = allocations;
         this.frames = frames.clone();
+        this.owners = owners.clone();
     }
 
     /** For JMX proxies: rebuilds one from its CompositeData. */
@@ -32,7 +34,19 @@ public final class SuspectInfo {
         return new SuspectInfo((Integer) data.get("rank"), (String) data.get("stackId"),
                 (Long) data.get("bytesPerMinute"), (String) data.get("since"), (String) data.get("confidence"),
                 (String) data.get("evidence"), (Long) data.get("bytes"), (Long) data.get("allocations"),
-                (String[]) data.get("frames"));
+                (String[]) data.get("frames"), owners(data));
+    }
+
+    private static OwnerInfo[] owners(CompositeData data) {
+        if (!data.containsKey("owners") || data.get("owners") == null) {
+            return new OwnerInfo[0]; // an agent before owners were reported
+        }
+        CompositeData[] items = (CompositeData[]) data.get("owners");
+        OwnerInfo[] owners = new OwnerInfo[items.length];
+        for (int i = 0; i < items.length; i++) {
+            owners[i] = OwnerInfo.from(items[i]);
+        }
+        return owners;
     }
 
     /** 1 for the fastest-growing stack. */
@@ -76,5 +90,10 @@ public final class SuspectInfo {
     /** The stack, the allocator's direct caller first. */
     public String[] getFrames() {
         return frames.clone();
+    }
+
+    /** The Java objects owning its outstanding blocks, by class; empty when none is known. */
+    public OwnerInfo[] getOwners() {
+        return owners.clone();
     }
 }

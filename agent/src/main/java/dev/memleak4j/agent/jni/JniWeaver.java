@@ -108,15 +108,7 @@ public final class JniWeaver {
         }
 
         // JDK classes: advice on the methods that call their natives, woven now by retransformation.
-        ResettableClassFileTransformer jdk = new AgentBuilder.Default(byteBuddy)
-                .with(AgentBuilder.PoolStrategy.Default.FAST)
-                .with(AgentBuilder.InjectionStrategy.Disabled.INSTANCE)
-                .with(AgentBuilder.InitializationStrategy.NoOp.INSTANCE)
-                .disableClassFormatChanges()
-                .with(AgentBuilder.RedefinitionStrategy.RETRANSFORMATION)
-                .with(new AgentBuilder.RedefinitionStrategy.DiscoveryStrategy.Explicit(
-                        loadedJdkClasses.toArray(new Class<?>[0])))
-                .with(listener)
+        ResettableClassFileTransformer jdk = retransforming(byteBuddy, loadedJdkClasses, listener)
                 .ignore(notSelectedJdkClass)
                 .type(not(isSynthetic()))
                 .transform((builder, type, loader, module, domain) -> {
@@ -139,5 +131,21 @@ public final class JniWeaver {
             instrumentation.removeTransformer(jdk);
         }
         return registered;
+    }
+
+    /**
+     * An agent builder that adds advice to loaded JDK classes, {@code loaded} now, by retransformation (no new
+     * members), and to those classes when they are defined later while it stays registered; nothing injected.
+     */
+    public static AgentBuilder retransforming(ByteBuddy byteBuddy, List<Class<?>> loaded,
+                                              AgentBuilder.Listener listener) {
+        return new AgentBuilder.Default(byteBuddy)
+                .with(AgentBuilder.PoolStrategy.Default.FAST)
+                .with(AgentBuilder.InjectionStrategy.Disabled.INSTANCE)
+                .with(AgentBuilder.InitializationStrategy.NoOp.INSTANCE)
+                .disableClassFormatChanges()
+                .with(AgentBuilder.RedefinitionStrategy.RETRANSFORMATION)
+                .with(new AgentBuilder.RedefinitionStrategy.DiscoveryStrategy.Explicit(loaded.toArray(new Class<?>[0])))
+                .with(listener);
     }
 }

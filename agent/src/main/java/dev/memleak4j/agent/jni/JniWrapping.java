@@ -131,7 +131,7 @@ public final class JniWrapping {
                 loaded.add(type);
             }
         }
-        WeaverLoader loader = new WeaverLoader(JniWrapping.class.getClassLoader());
+        ClassLoader loader = weaverLoader();
         List<ClassFileTransformer> stays;
         try {
             Method weave = loader.loadClass(JniWrapping.class.getPackageName() + ".JniWeaver").getMethod("weave",
@@ -217,6 +217,22 @@ public final class JniWrapping {
         return watcher;
     }
 
+    /** The weavers' loader while something still holds it: one copy of Byte Buddy for the JNI marks and the owners. */
+    private static java.lang.ref.WeakReference<WeaverLoader> weaverLoader = new java.lang.ref.WeakReference<>(null);
+
+    /**
+     * The loader of the weavers ({@link JniWeaver}, the owners' weaver) and of Byte Buddy: shared, so that Byte
+     * Buddy is defined once; held only weakly here, so that it is let go once no transformer of it stays registered.
+     */
+    public static synchronized ClassLoader weaverLoader() {
+        WeaverLoader loader = weaverLoader.get();
+        if (loader == null) {
+            loader = new WeaverLoader(JniWrapping.class.getClassLoader());
+            weaverLoader = new java.lang.ref.WeakReference<>(loader);
+        }
+        return loader;
+    }
+
     /**
      * The class loader of {@link JniWeaver}, {@link JniAdvice} and the shaded Byte Buddy: they are defined here from
      * the agent jar's bytes, everything else comes from the agent's loader (the parent). Classes of a loader can be
@@ -236,8 +252,10 @@ public final class JniWrapping {
 
         static boolean definedHere(String name) {
             String jni = JniWrapping.class.getPackageName() + ".";
+            String owners = "dev.memleak4j.agent.owners.";
             return name.startsWith("dev.memleak4j.shaded.bytebuddy.") || name.startsWith(jni + "JniWeaver")
-                    || name.startsWith(jni + "JniAdvice");
+                    || name.startsWith(jni + "JniAdvice") || name.startsWith(owners + "OwnerWeaver")
+                    || name.startsWith(owners + "OwnerAdvice");
         }
 
         @Override
@@ -284,13 +302,21 @@ public final class JniWrapping {
     /** Defines {@link JniMarkBridge} (and its nested class) in the bootstrap loader, from the agent's own bytes. */
     private static void injectBridge() {
         String name = JniWrapping.class.getPackageName() + ".JniMarkBridge";
+        defineInBootstrap(name, name + "$ThreadSlot");
+    }
+
+    /**
+     * Defines classes of the agent in the bootstrap loader, from the agent jar's bytes, unless the first is there
+     * already (a second start in this JVM): code woven into JDK classes can call only what that loader sees.
+     */
+    public static void defineInBootstrap(String... classNames) {
         try {
-            Class.forName(name, false, null);
-            return; // already there (a second start in this JVM)
+            Class.forName(classNames[0], false, null);
+            return;
         } catch (ClassNotFoundException e) {
-            // define it below
+            // define them below
         }
-        for (String className : List.of(name, name + "$ThreadSlot")) {
+        for (String className : classNames) {
             byte[] classFile;
             try {
                 classFile = classFile(JniWrapping.class.getClassLoader(), className);

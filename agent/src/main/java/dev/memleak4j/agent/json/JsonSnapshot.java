@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.memleak4j.agent.MemleakAgent;
 import dev.memleak4j.agent.bpf.Stat;
 import dev.memleak4j.agent.leaks.LeakDetector;
+import dev.memleak4j.agent.owners.OwnerCount;
 import dev.memleak4j.agent.memory.MallocStats;
 import dev.memleak4j.agent.memory.MemoryVerdict;
 import dev.memleak4j.agent.memory.ProcessMemory;
@@ -112,6 +113,7 @@ public final class JsonSnapshot {
         AgentLosses own = AgentLosses.now();
         losses.put("jniBindingsDropped", own.jniBindingsDropped());
         losses.put("jniCaptureFailures", own.jniBridgeFailures());
+        losses.put("ownersNotKnown", own.ownersLost());
         losses.put("framesNotNamed", own.unnamed().frames());
         losses.put("librariesNotRead", own.unnamed().libraries());
         losses.put("firstLibraryError", own.unnamed().firstError());
@@ -172,6 +174,14 @@ public final class JsonSnapshot {
             s.put("intervals", suspect.intervals());
             s.put("bytes", suspect.bytes());
             s.put("allocations", suspect.count());
+            ArrayNode owners = s.putArray("owners"); // empty: no owner known (not "none live")
+            for (OwnerCount owner : suspect.owners()) {
+                ObjectNode o = owners.addObject();
+                o.put("class", owner.className());
+                o.put("live", owner.live());
+                o.put("unreachable", owner.unreachable());
+                o.put("awaitingCleaner", owner.awaitingCleaner());
+            }
             putFrames(s.putArray("frames"), suspect.frames());
         }
     }

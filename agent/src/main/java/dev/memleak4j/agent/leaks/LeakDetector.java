@@ -1,5 +1,6 @@
 package dev.memleak4j.agent.leaks;
 
+import dev.memleak4j.agent.owners.OwnerCount;
 import dev.memleak4j.agent.stacks.Frame;
 
 import java.time.Duration;
@@ -217,12 +218,25 @@ public final class LeakDetector {
      * @param intervals      intervals in the window
      * @param observed       how long its history covers (at most the window and one interval)
      * @param frames         the stack, the allocator's direct caller first (empty until the collector names it)
+     * @param owners         the Java objects owning its outstanding blocks, by class; empty when none is known
      */
     public record Suspect(long stackId, long bytes, long count, double bytesPerMinute, Instant since,
-                          Confidence confidence, int grewIn, int intervals, Duration observed, List<Frame> frames) {
+                          Confidence confidence, int grewIn, int intervals, Duration observed, List<Frame> frames,
+                          List<OwnerCount> owners) {
+        public Suspect(long stackId, long bytes, long count, double bytesPerMinute, Instant since,
+                       Confidence confidence, int grewIn, int intervals, Duration observed, List<Frame> frames) {
+            this(stackId, bytes, count, bytesPerMinute, since, confidence, grewIn, intervals, observed, frames,
+                    List.of());
+        }
+
         public Suspect withFrames(List<Frame> named) {
             return new Suspect(stackId, bytes, count, bytesPerMinute, since, confidence, grewIn, intervals, observed,
-                    List.copyOf(named));
+                    List.copyOf(named), owners);
+        }
+
+        public Suspect withOwners(List<OwnerCount> known) {
+            return new Suspect(stackId, bytes, count, bytesPerMinute, since, confidence, grewIn, intervals, observed,
+                    frames, List.copyOf(known));
         }
 
         /** Why it is suspected, in a few words. */
@@ -232,5 +246,14 @@ public final class LeakDetector {
     }
 
     /** One report's classification: the suspects, fastest-growing first, and how many stacks are of each kind. */
-    public record Verdicts(List<Suspect> suspects, int steady, int transients, int tooNew, Duration window) {}
+    public record Verdicts(List<Suspect> suspects, int steady, int transients, int tooNew, Duration window) {
+        /** The same, each suspect with the owners of its blocks ({@code owners} gives a stack id's). */
+        public Verdicts withOwners(LongFunction<List<OwnerCount>> owners) {
+            List<Suspect> with = new ArrayList<>(suspects.size());
+            for (Suspect suspect : suspects) {
+                with.add(suspect.withOwners(owners.apply(suspect.stackId())));
+            }
+            return new Verdicts(List.copyOf(with), steady, transients, tooNew, window);
+        }
+    }
 }

@@ -1,6 +1,7 @@
 package dev.memleak4j.agent.report;
 
 import dev.memleak4j.agent.jni.JniMarks;
+import dev.memleak4j.agent.owners.Owners;
 import dev.memleak4j.agent.symbols.NativeSymbolizer;
 
 /**
@@ -11,13 +12,15 @@ import dev.memleak4j.agent.symbols.NativeSymbolizer;
  * @param jniBindingsDropped marked JNI calls with allocations beyond the bindings kept between two reports
  * @param jniBridgeFailures  captures of Java callers and thread registrations that failed
  * @param unnamed            frames in libraries whose file could not be read
+ * @param ownersLost         owners of tracked blocks not registered (registry full, or the registration failed)
  */
-public record AgentLosses(long jniBindingsDropped, long jniBridgeFailures, NativeSymbolizer.Unnamed unnamed) {
+public record AgentLosses(long jniBindingsDropped, long jniBridgeFailures, NativeSymbolizer.Unnamed unnamed,
+                          long ownersLost) {
 
     public static AgentLosses now() {
         JniMarks marks = JniMarks.active();
         return new AgentLosses(marks == null ? 0 : marks.bindingsDropped(), marks == null ? 0 : marks.bridgeFailures(),
-                NativeSymbolizer.unnamedInCurrentProcess());
+                NativeSymbolizer.unnamedInCurrentProcess(), Owners.lost());
     }
 
     /** JNI calls reported without their Java callers. */

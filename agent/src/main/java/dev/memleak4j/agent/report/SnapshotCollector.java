@@ -6,6 +6,9 @@ import dev.memleak4j.agent.jni.JniMarks;
 import dev.memleak4j.agent.leaks.LeakDetector;
 import dev.memleak4j.agent.memory.MemoryVerdict;
 import dev.memleak4j.agent.memory.ProcessMemory;
+import dev.memleak4j.agent.owners.OwnerRegistry;
+import dev.memleak4j.agent.owners.OwnerTally;
+import dev.memleak4j.agent.owners.Owners;
 import dev.memleak4j.agent.stacks.Frame;
 import dev.memleak4j.agent.stacks.StackResolver;
 import dev.memleak4j.agent.stacks.WalkedStackTrimmer;
@@ -142,7 +145,9 @@ public final class SnapshotCollector {
                     group.oldestAgeNanos));
             byId.put(group.reportId(), group);
         }
-        return leaks.name(leaks.update(time, totals), id -> frames(byId.get(id)), jvmCompiledOrLoadedClasses());
+        LeakDetector.Verdicts named = leaks.name(leaks.update(time, totals), id -> frames(byId.get(id)),
+                jvmCompiledOrLoadedClasses());
+        return named.withOwners(id -> byId.get(id).owners == null ? List.of() : byId.get(id).owners.counts());
     }
 
     /** The stack id the report groups by: the kernel's, or a shared one when a garbage tail was cut off. */
@@ -192,6 +197,8 @@ public final class SnapshotCollector {
         LongObjectMap<Group> byStack = new LongObjectMap<>();
         Map<GroupKey, Group> byStackAndCallers = new HashMap<>();
         MarkList seenMarks = new MarkList();
+        OwnerRegistry registry = Owners.registry();
+        OwnerRegistry.Pass owners = registry != null && !registry.isEmpty() ? registry.beginPass() : null;
         tracker.forEachAllocationChunk(table -> {
             for (int i = 0; i < table.size(); i++) {
                 long mark = table.javaMark(i);
@@ -202,6 +209,9 @@ public final class SnapshotCollector {
                 }
                 long age = now - table.timestampNanos(i);
                 if (age < olderNanos) {
+                    if (owners != null) {
+                        owners.keep(table.address(i));
+                    }
                     continue;
                 }
                 long stackId = table.stackId(i);
@@ -225,6 +235,9 @@ public final class SnapshotCollector {
                 group.estimatedBytes += table.estimatedBytes(i);
                 group.estimatedCountMilli += table.estimatedCountMilli(i);
                 group.oldestAgeNanos = Math.max(group.oldestAgeNanos, age);
+                if (owners != null) {
+                    group.owners = owners.count(table.address(i), table.timestampNanos(i), group.owners);
+                }
                 if (showAllocs) {
                     group.list(new Allocation(table.address(i), table.bytes(i), age));
                 }
@@ -232,6 +245,9 @@ public final class SnapshotCollector {
         });
         if (marks != null) {
             marks.prune(pruneBegin, seenMarks.sorted());
+        }
+        if (owners != null) {
+            owners.finish();
         }
         List<Group> raw = byStack.values();
         raw.addAll(byStackAndCallers.values());
@@ -313,6 +329,8 @@ public final class SnapshotCollector {
         long estimatedBytes;
         long estimatedCountMilli;
         long oldestAgeNanos = -1;
+        /** The owners of its blocks, null while none is known. */
+        OwnerTally owners;
         final List<Allocation> allocations = new ArrayList<>();
 
         Group(long stackId) {
@@ -340,6 +358,9 @@ public final class SnapshotCollector {
             estimatedBytes += other.estimatedBytes;
             estimatedCountMilli += other.estimatedCountMilli;
             oldestAgeNanos = Math.max(oldestAgeNanos, other.oldestAgeNanos);
+            if (other.owners != null) {
+                owners = (owners == null ? new OwnerTally() : owners).absorb(other.owners);
+            }
             for (Allocation allocation : other.allocations) {
                 list(allocation);
             }

@@ -2,6 +2,7 @@ package dev.memleak4j.agent.report;
 
 import dev.memleak4j.agent.bpf.Stat;
 import dev.memleak4j.agent.leaks.LeakDetector;
+import dev.memleak4j.agent.owners.OwnerCount;
 import dev.memleak4j.agent.stacks.Frame;
 
 import java.time.ZoneId;
@@ -76,6 +77,9 @@ public final class TextReport {
                     .append(" bytes/min since ").append(CLOCK.format(suspect.since())).append(", confidence ")
                     .append(suspect.confidence().text()).append(" (").append(suspect.evidence()).append("): ")
                     .append(suspect.bytes()).append(" bytes in ").append(suspect.count()).append(" allocations now\n");
+            if (!suspect.owners().isEmpty()) {
+                out.append("\t\towners: ").append(OwnerCount.text(suspect.owners())).append('\n');
+            }
             List<Frame> frames = suspect.frames();
             for (Frame frame : frames.subList(0, Math.min(SUSPECT_FRAMES, frames.size()))) {
                 out.append("\t\t").append(frame.text()).append('\n');
@@ -102,6 +106,10 @@ public final class TextReport {
         if (agent.javaCallersLost() > 0) {
             losses.add(agent.javaCallersLost() + " JNI calls reported without their Java callers (capture failed, or "
                     + "more than 262,144 marked calls with allocations between two reports)");
+        }
+        if (agent.ownersLost() > 0) {
+            losses.add(agent.ownersLost() + " owners of tracked blocks not known (more than 262,144 registered, or "
+                    + "their registration failed)");
         }
         if (agent.unnamed().frames() > 0) {
             losses.add(agent.unnamed().frames() + " frames in " + agent.unnamed().libraries()
