@@ -71,7 +71,6 @@ class OneStackPerPathTest {
         AgentRun run = run("tiered", "interval=1,older=0,top=1000,sample-bytes=0,min-size=4099,max-size=4099",
                 List.of("-XX:+PreserveFramePointer", "-XX:+PrintCompilation", "-XX:CompileCommand=quiet",
                         "-XX:CompileCommand=exclude," + PROGRAM + "::main",
-                        "-XX:CompileCommand=dontinline," + PROGRAM + "::tieredCallSite",
                         "-XX:CompileCommand=BackgroundCompilation," + PROGRAM + "::tieredCallSite,false",
                         "-XX:CompileCommand=BackgroundCompilation,dev.memleak4j.it.programs.LeakLib::viaMalloc,false"));
         assertTrue(run.stdout.contains("LEAKS DONE " + OneStackProgram.TIERED_LEAKS), run.describe());

@@ -167,6 +167,9 @@ public final class SnapshotCollector {
      * a stack is resolved once, not at every report.
      */
     private long idByFrames(Group group) {
+        if (group.stackId == 0 && group.java == null) {
+            return 0; // allocations whose stack the kernel could not store: no frames, the id says so
+        }
         GroupKey key = new GroupKey(group.stackId, group.java);
         Long known = idsByFrames.get(key);
         if (known != null) {
