@@ -12,15 +12,15 @@ import java.util.List;
  *       library's code ({@link NoFpLib#leakThroughData}): the walk reads a different "return address" by turns.
  *       Sizes {@link #garbageSize}.</li>
  *   <li>{@code tiered}: {@link #TIERED_WARM_UP} calls of {@link #tieredCallSite} whose blocks are freed (with the
- *       test's flags the JIT compiles it with C1 by then), prints {@code LEAKING}, then {@link #TIERED_LEAKS} calls
- *       that leak {@link #TIERED_SIZE} bytes each, during which C2 compiles it: the leaks come from C1's code and
- *       from C2's, at different return addresses.</li>
+ *       test's flags the JIT compiles it with C1 by then), prints {@code LEAKING} on stderr, then
+ *       {@link #TIERED_LEAKS} calls that leak {@link #TIERED_SIZE} bytes each, during which C2 compiles it (the leaks
+ *       come from C1's code and from C2's, at different return addresses), and prints {@code LEAKED} on stderr.</li>
  * </ul>
  * Prints {@code LEAKS DONE n}, then a line {@code REPORT} and a report of the agent read after the leaks, and exits.
  */
 public final class OneStackProgram {
     public static final int GARBAGE_LEAKS = 300;
-    public static final int TIERED_WARM_UP = 1_000;
+    public static final int TIERED_WARM_UP = 3_000;
     public static final int TIERED_LEAKS = 12_000;
     public static final long TIERED_SIZE = 4_099;
     private static final List<Long> KEPT = new ArrayList<>();
@@ -41,11 +41,15 @@ public final class OneStackProgram {
             for (int i = 0; i < TIERED_WARM_UP; i++) {
                 LeakLib.release(tieredCallSite(64));
             }
-            System.out.println("LEAKING");
-            System.out.flush();
+            // On stderr, where the test's JVM writes PrintCompilation's lines: the order of the two tells which
+            // compilations came during the leaks.
+            System.err.println("LEAKING");
+            System.err.flush();
             for (int i = 0; i < TIERED_LEAKS; i++) {
                 KEPT.add(tieredCallSite(TIERED_SIZE));
             }
+            System.err.println("LEAKED");
+            System.err.flush();
         }
         System.out.println("LEAKS DONE " + KEPT.size());
         System.out.flush();
