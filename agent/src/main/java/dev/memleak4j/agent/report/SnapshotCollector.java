@@ -10,6 +10,7 @@ import dev.memleak4j.agent.owners.OwnerRegistry;
 import dev.memleak4j.agent.owners.OwnerTally;
 import dev.memleak4j.agent.owners.Owners;
 import dev.memleak4j.agent.stacks.Frame;
+import dev.memleak4j.agent.stacks.StackIdentity;
 import dev.memleak4j.agent.stacks.StackResolver;
 import dev.memleak4j.agent.stacks.WalkedStackTrimmer;
 
@@ -28,8 +29,13 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.LongFunction;
 import java.util.function.LongPredicate;
 import java.util.function.LongUnaryOperator;
+import java.util.function.ToLongFunction;
 
-/** Reads the kernel's maps and groups what is outstanding by stack into a {@link Snapshot}. */
+/**
+ * Reads the kernel's maps and groups what is outstanding by stack into a {@link Snapshot}: by the kernel's stack id,
+ * then by the stack cut at its last trustworthy frame ({@link WalkedStackTrimmer}), then by what its frames name
+ * ({@link StackIdentity}), whose id every output and the leak detector's history use.
+ */
 public final class SnapshotCollector {
     /** show-allocs lists at most this many addresses per stack, and says how many it left out. */
     public static final int MAX_LISTED_ALLOCATIONS = 10_000;
@@ -37,7 +43,11 @@ public final class SnapshotCollector {
             Comparator.comparingLong(Allocation::size).reversed().thenComparingLong(Allocation::address);
     private final BpfTracker tracker;
     private final StackResolver resolver;
-    private final WalkedStackTrimmer trimmer = new WalkedStackTrimmer();
+    /** Remembered ids of groups by frames at most; beyond, the memory starts over. */
+    private static final int MAX_REMEMBERED_IDS = 1 << 17;
+    private final WalkedStackTrimmer trimmer;
+    /** The id by frames of each (cut stack, Java callers), once it is settled: resolving is the costly part. */
+    private final Map<GroupKey, Long> idsByFrames = new HashMap<>();
     /** Made once: a method reference is a new object at every evaluation (C1 does not elide it). */
     private final LongFunction<long[]> readStack;
     private final Instant trackingSince;
@@ -52,6 +62,7 @@ public final class SnapshotCollector {
     public SnapshotCollector(BpfTracker tracker, StackResolver resolver, Instant trackingSince, Duration leakWindow) {
         this.tracker = tracker;
         this.resolver = resolver;
+        this.trimmer = new WalkedStackTrimmer(resolver::jvmCodeOf);
         this.trackingSince = trackingSince;
         this.readStack = tracker::readStack;
         this.leaks = new LeakDetector(leakWindow);
@@ -89,7 +100,8 @@ public final class SnapshotCollector {
     /** Synchronized: the reporter and JMX clients may ask at once, and the stack trimmer is not thread-safe. */
     private synchronized Snapshot collect(ReportSettings settings, boolean allStacks, boolean forReport) {
         trimmer.newReport();
-        List<Group> groups = settings.combinedOnly() ? fromCounters() : fromAllocations(settings);
+        List<Group> groups = byFrames(settings.combinedOnly() ? fromCounters() : fromAllocations(settings),
+                this::idByFrames);
         groups.sort(Comparator.comparingLong((Group g) -> g.estimatedBytes).reversed()
                 .thenComparingLong(Group::reportId));
         long totalBytes = 0;
@@ -153,6 +165,29 @@ public final class SnapshotCollector {
     /** The stack id the report groups by: the kernel's, or a shared one when a garbage tail was cut off. */
     private long canonicalId(long stackId) {
         return trimmer.canonicalId(stackId, readStack);
+    }
+
+    /**
+     * The id of a group's frames ({@link StackIdentity}); remembered once the cut of its stack is settled, so that
+     * a stack is resolved once, not at every report.
+     */
+    private long idByFrames(Group group) {
+        if (group.stackId == 0 && group.java == null) {
+            return 0; // allocations whose stack the kernel could not store: no frames, the id says so
+        }
+        GroupKey key = new GroupKey(group.stackId, group.java);
+        Long known = idsByFrames.get(key);
+        if (known != null) {
+            return known;
+        }
+        long id = StackIdentity.of(frames(group));
+        if (trimmer.settled(group.stackId)) {
+            if (idsByFrames.size() >= MAX_REMEMBERED_IDS) {
+                idsByFrames.clear();
+            }
+            idsByFrames.put(key, id);
+        }
+        return id;
     }
 
     /** The frames of an id from {@link #canonicalId}. */
@@ -277,6 +312,27 @@ public final class SnapshotCollector {
         return new ArrayList<>(merged.values());
     }
 
+    /**
+     * The groups as every output shows them: groups whose frames name the same code ({@code idOf}, by
+     * {@link StackIdentity}) are one, under that id; its frames are those of the member with the smallest stack id.
+     */
+    static List<Group> byFrames(List<Group> groups, ToLongFunction<Group> idOf) {
+        groups.sort(Comparator.comparingLong((Group g) -> g.stackId)
+                .thenComparingLong(g -> g.java == null ? 0 : g.java.hash()));
+        Map<Long, Group> byId = new HashMap<>(groups.size() * 2);
+        for (Group group : groups) {
+            long id = idOf.applyAsLong(group);
+            Group into = byId.get(id);
+            if (into == null) {
+                group.id = id;
+                byId.put(id, group);
+            } else {
+                into.absorb(group);
+            }
+        }
+        return new ArrayList<>(byId.values());
+    }
+
     /** The JNI marks still carried by outstanding allocations (their bindings must be kept). */
     private static final class MarkList {
         private long[] marks = new long[16];
@@ -331,6 +387,8 @@ public final class SnapshotCollector {
         long oldestAgeNanos = -1;
         /** The owners of its blocks, null while none is known. */
         OwnerTally owners;
+        /** The id in reports, once {@link #byFrames} set it; 0 before. */
+        long id;
         final List<Allocation> allocations = new ArrayList<>();
 
         Group(long stackId) {
@@ -342,8 +400,14 @@ public final class SnapshotCollector {
             this.java = java;
         }
 
-        /** The stack's id in reports: the native stack's, mixed with its Java callers' when there are some. */
+        /**
+         * The stack's id in reports: the one {@link #byFrames} gave; before, the native stack's, mixed with its Java
+         * callers' when there are some.
+         */
         long reportId() {
+            if (id != 0) {
+                return id;
+            }
             return java == null ? stackId : (stackId ^ (java.hash() * 0x9E3779B97F4A7C15L)) | 1;
         }
 

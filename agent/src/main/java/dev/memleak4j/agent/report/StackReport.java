@@ -8,7 +8,8 @@ import java.util.List;
  * Outstanding allocations grouped by the stack that made them. Bytes and counts are unbiased estimates when the
  * snapshot is sampled ({@link Snapshot#estimated()}); {@code trackedCount} is what was really recorded.
  *
- * @param stackId          the kernel side's key for the stack (0: stack not stored)
+ * @param stackId          the stack's id, a hash of what its frames name, the same in every report
+ *                         ({@link dev.memleak4j.agent.stacks.StackIdentity}); 0: stack not stored
  * @param bytes            outstanding bytes
  * @param count            outstanding allocations
  * @param trackedCount     outstanding allocations actually tracked (equals count without sampling)

@@ -72,6 +72,31 @@ public final class StackResolver {
         return frames;
     }
 
+    /**
+     * What the JVM says {@code value} is: a Java frame it names (an interpreted frame's tagged {@code Method*} of a
+     * loaded method, compiled code or a native method's wrapper), one of its stubs, or nothing it knows.
+     */
+    public synchronized JvmCode jvmCodeOf(long value) {
+        if (java == null) {
+            return JvmCode.NONE;
+        }
+        if (java.generation() != javaGeneration || javaCache.size() > CACHE_LIMIT) {
+            javaCache.clear();
+            javaGeneration = java.generation();
+        }
+        List<Frame> frames = javaCache.get(value);
+        if (frames == null) {
+            frames = java.resolve(value);
+            if (!frames.isEmpty()) {
+                javaCache.put(value, frames);
+            }
+        }
+        if (frames.isEmpty() || frames.get(0).name() == null) {
+            return JvmCode.NONE;
+        }
+        return frames.get(0).kind() == Frame.Kind.STUB ? JvmCode.STUB : JvmCode.JAVA;
+    }
+
     private void resolveInto(long address, List<Frame> frames) {
         Frame cached = nativeCache.get(address);
         if (cached != null) {

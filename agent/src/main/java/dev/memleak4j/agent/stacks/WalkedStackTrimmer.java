@@ -1,44 +1,81 @@
 package dev.memleak4j.agent.stacks;
 
+import dev.memleak4j.agent.probes.CallInstructions;
 import dev.memleak4j.agent.symbols.Mapping;
 import dev.memleak4j.agent.symbols.ProcessMaps;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.LongFunction;
 import java.util.function.Supplier;
 
 /**
- * Ends a walked stack before its first value that cannot be a return address: an address in no executable mapping.
- * The kernel side walks frame pointers; after it enters code built without them (Debian's zlib, most distribution
- * libraries) {@code rbp} is a general register, and the walk can read a value or two of garbage before it stops.
- * Left in, such a frame prints as {@code [unknown]} and splits one leak into several stacks (one per garbage
- * value). Interpreted frames (tagged {@code Method*} values) are kept as they are.
+ * Cuts a walked stack at its last trustworthy frame. The kernel side walks frame pointers; in code built without them
+ * (Debian's zlib, RocksDB's JNI library, most distribution libraries) {@code rbp} is a general register, and the walk
+ * reads words that are no return addresses, often different at each allocation, some of them inside executable
+ * mappings. Left in, each prints as its own frame and splits one leak into as many stacks. A value is trusted when:
+ * <ul>
+ *   <li>it is a Java frame the JVM names: an interpreted frame's tagged {@code Method*} that names a method, or an
+ *       address in compiled code the {@link JvmCodeMap} knows (a compiled method or a native method's wrapper);</li>
+ *   <li>or, before the cut, an address in one of the JVM's stubs the code map knows;</li>
+ *   <li>or, before the cut, an address in an executable mapping right after a {@code call} instruction (a call
+ *       pushed it; {@link CallInstructions}).</li>
+ * </ul>
+ * The allocator's caller (the first value, which the kernel takes from the return's instruction pointer) is always
+ * kept. At the first value that is not trusted the stack is cut: that value and every later one that is not a Java
+ * frame the JVM names are left out (a walk that went astray may still land on the thread's real Java frames, which
+ * the JVM vouches for; no native word after the cut is worth more than the garbage before it).
  *
- * <p>Each stack id is trimmed once and remembered ({@link #canonicalId}): stacks that differ only after the cut share
- * one id, the hash of what is left, so the report groups them as one. Not thread-safe: the collector calls it under its lock.
+ * <p>Each stack id is cut once and remembered ({@link #canonicalId}): stacks that differ only in what was cut share
+ * one id, the hash of what is left. A stack with a value in anonymous executable memory the code map does not know
+ * (compiled code whose load event the map has not seen yet, or garbage) is not remembered: it is cut again at the
+ * next report, when the map may know more ({@link #settled}). Not thread-safe: the collector calls it under its lock.
  */
 public final class WalkedStackTrimmer {
     /** Remembered stacks at most; beyond, the memory starts over (the kernel holds max-stacks of them). */
     private static final int MAX_REMEMBERED = 1 << 17;
     private final Supplier<List<Mapping>> mappings;
+    private final LongFunction<JvmCode> jvm;
+    /** Reads bytes of this process's memory, or null: then a value in an executable mapping is trusted as it is. */
+    private final CodeReader code;
     private final Map<Long, Long> canonicalIds = new HashMap<>();
     private final Map<Long, long[]> framesById = new HashMap<>();
+    /** Whether a return address into a file's code follows a call: code in files does not change. */
+    private final Map<Long, Boolean> afterCall = new HashMap<>();
+    /** Canonical ids of stacks cut in this report that are not remembered. */
+    private final Set<Long> unsettled = new HashSet<>();
+    private Mapping[] executables = new Mapping[0];
     private long[] starts = new long[0];
-    private long[] ends = new long[0];
     /** Whether the ranges were read since {@link #newReport}: then an address outside them is not executable. */
     private boolean rangesCurrent;
+    /** Set by {@link #cut} when it met a value it could not decide for good. */
+    private boolean undecided;
 
-    public WalkedStackTrimmer() {
-        this(WalkedStackTrimmer::readMappings);
+    /** Reads {@code length} bytes of this process's memory at {@code address}; null when they cannot be read. */
+    @FunctionalInterface
+    public interface CodeReader {
+        byte[] read(long address, int length);
     }
 
-    WalkedStackTrimmer(Supplier<List<Mapping>> mappings) {
+    /** Over this process's maps and memory, asking {@code jvm} what the JVM knows of a value. */
+    public WalkedStackTrimmer(LongFunction<JvmCode> jvm) {
+        this(WalkedStackTrimmer::readMappings, jvm, SelfMemory.open());
+    }
+
+    WalkedStackTrimmer(Supplier<List<Mapping>> mappings, LongFunction<JvmCode> jvm, CodeReader code) {
         this.mappings = mappings;
+        this.jvm = jvm;
+        this.code = code;
     }
 
     /**
@@ -47,6 +84,7 @@ public final class WalkedStackTrimmer {
      */
     public void newReport() {
         rangesCurrent = false;
+        unsettled.clear();
     }
 
     private static List<Mapping> readMappings() {
@@ -59,7 +97,7 @@ public final class WalkedStackTrimmer {
 
     /**
      * The id the report uses for the stack stored under {@code stackId}: {@code stackId} itself when nothing was cut,
-     * else a hash of the frames that are left. {@code frames} reads the stored stack (called once per id).
+     * else a hash of the frames that are left. {@code frames} reads the stored stack (called once per remembered id).
      */
     public long canonicalId(long stackId, LongFunction<long[]> frames) {
         Long known = canonicalIds.get(stackId);
@@ -70,16 +108,29 @@ public final class WalkedStackTrimmer {
             canonicalIds.clear();
             framesById.clear();
         }
-        long[] walked = frames.apply(stackId);
-        long[] kept = trim(walked);
-        if (kept.length == walked.length) {
-            canonicalIds.put(stackId, stackId);
-            return stackId; // nothing cut: its frames stay in the kernel's map, not here
+        if (afterCall.size() >= MAX_REMEMBERED) {
+            afterCall.clear();
         }
-        long id = hash(kept);
-        canonicalIds.put(stackId, id);
-        framesById.putIfAbsent(id, kept);
+        long[] walked = frames.apply(stackId);
+        long[] kept = cut(walked);
+        long id = kept.length == walked.length ? stackId : hash(kept);
+        if (id != stackId) {
+            framesById.putIfAbsent(id, kept); // else its frames stay in the kernel's map, not here
+        }
+        if (undecided) {
+            unsettled.add(id);
+        } else {
+            canonicalIds.put(stackId, id);
+        }
         return id;
+    }
+
+    /**
+     * Whether every stack that got {@code canonicalId} in this report was cut for good (what is derived from it may
+     * be remembered too).
+     */
+    public boolean settled(long canonicalId) {
+        return !unsettled.contains(canonicalId);
     }
 
     /**
@@ -90,48 +141,113 @@ public final class WalkedStackTrimmer {
         return framesById.get(canonicalId);
     }
 
-    /** {@code walked} up to, not including, its first value in no executable mapping (the array itself if none). */
-    long[] trim(long[] walked) {
+    /** {@code walked} without the values that cannot be trusted (the array itself when all can). */
+    long[] cut(long[] walked) {
+        undecided = false;
+        long[] kept = null;
+        int count = 0;
+        boolean cut = false;
         for (int i = 0; i < walked.length; i++) {
-            if (!JavaFrameResolver.isTaggedMethod(walked[i]) && !executable(walked[i])) {
-                return i == 0 ? walked : Arrays.copyOf(walked, i); // the first frame is the allocator's caller: kept
+            // The first frame is the allocator's caller: the kernel read it from the instruction pointer, not the walk.
+            Trust trust = i == 0 ? Trust.ALWAYS : trust(walked[i]);
+            boolean keep = trust == Trust.ALWAYS || (!cut && trust == Trust.BEFORE_CUT);
+            if (!keep) {
+                cut = true;
+                if (kept == null) {
+                    kept = Arrays.copyOf(walked, walked.length);
+                    count = i;
+                }
+            } else if (kept != null) {
+                kept[count++] = walked[i];
             }
         }
-        return walked;
+        return kept == null ? walked : Arrays.copyOf(kept, count);
     }
 
-    private boolean executable(long address) {
-        if (inRanges(address)) {
-            return true;
+    private enum Trust {
+        /** A Java frame the JVM names (or the allocator's caller): kept wherever it is. */
+        ALWAYS,
+        /** A return address that follows a call, or a JVM stub: kept until the first value not trusted. */
+        BEFORE_CUT,
+        NEVER
+    }
+
+    private Trust trust(long value) {
+        if (JavaFrameResolver.isTaggedMethod(value)) {
+            return jvm.apply(value) == JvmCode.JAVA ? Trust.ALWAYS : Trust.NEVER;
         }
-        if (rangesCurrent) {
-            return false;
+        Mapping mapping = executableMapping(value);
+        if (mapping == null) {
+            return Trust.NEVER;
+        }
+        boolean anonymous = mapping.pathname().isEmpty() || mapping.pathname().startsWith("[");
+        if (anonymous) {
+            switch (jvm.apply(value)) {
+                case JAVA -> {
+                    return Trust.ALWAYS;
+                }
+                case STUB -> {
+                    return Trust.BEFORE_CUT;
+                }
+                default -> undecided = true; // compiled code the map learns of later, or garbage: decided again
+            }
+            return followsCall(value) ? Trust.BEFORE_CUT : Trust.NEVER;
+        }
+        Boolean known = afterCall.get(value);
+        if (known == null) {
+            known = followsCall(value);
+            afterCall.put(value, known);
+        }
+        return known ? Trust.BEFORE_CUT : Trust.NEVER;
+    }
+
+    private boolean followsCall(long address) {
+        if (code == null) {
+            return true; // memory cannot be read: an executable mapping is all that is known
+        }
+        byte[] before = code.read(address - CallInstructions.MAX_LENGTH, CallInstructions.MAX_LENGTH);
+        if (before == null) {
+            // At the start of a mapping the bytes before may be unmapped: read what is there.
+            long available = address - executableMapping(address).start();
+            if (available < 2 || available >= CallInstructions.MAX_LENGTH) {
+                return false;
+            }
+            before = code.read(address - available, (int) available);
+        }
+        return before != null && CallInstructions.endsWithCall(before);
+    }
+
+    private Mapping executableMapping(long address) {
+        Mapping mapping = inRanges(address);
+        if (mapping != null || rangesCurrent) {
+            return mapping;
         }
         rangesCurrent = true;
         List<Mapping> current = mappings.get();
         if (current == null) {
+            // maps unreadable: every address counts as executable, what follows a call as a return address
+            executables = new Mapping[] {new Mapping(0, -1L >>> 1, "r-xp", 0, "", 0, "/proc/self/maps unreadable")};
             starts = new long[] {0};
-            ends = new long[] {-1L >>> 1}; // maps unreadable: every address counts as executable
-            return true;
+            return inRanges(address);
         }
-        List<Mapping> executables = new ArrayList<>();
-        for (Mapping mapping : current) {
-            if (mapping.perms().indexOf('x') >= 0) {
-                executables.add(mapping);
+        List<Mapping> found = new ArrayList<>();
+        for (Mapping each : current) {
+            if (each.perms().indexOf('x') >= 0) {
+                found.add(each);
             }
         }
-        executables.sort((a, b) -> Long.compareUnsigned(a.start(), b.start()));
-        starts = executables.stream().mapToLong(Mapping::start).toArray();
-        ends = executables.stream().mapToLong(Mapping::end).toArray();
+        found.sort((a, b) -> Long.compareUnsigned(a.start(), b.start()));
+        executables = found.toArray(new Mapping[0]);
+        starts = found.stream().mapToLong(Mapping::start).toArray();
         return inRanges(address);
     }
 
-    private boolean inRanges(long address) {
+    private Mapping inRanges(long address) {
         int i = Arrays.binarySearch(starts, address);
         if (i < 0) {
             i = -i - 2;
         }
-        return i >= 0 && Long.compareUnsigned(address, ends[i]) < 0;
+        return i >= 0 && Long.compareUnsigned(address, executables[i].end()) < 0 ? executables[i] : null;
     }
 
     /** FNV-1a over the frames, like the kernel side's ids; odd, so never 0 ("no stack"). */
@@ -142,5 +258,41 @@ public final class WalkedStackTrimmer {
             hash *= 0x100000001b3L;
         }
         return hash | 1;
+    }
+
+    /** This process's memory through /proc/self/mem: a bad address is an error to read, never a fault. */
+    static final class SelfMemory implements CodeReader {
+        private final FileChannel channel;
+
+        private SelfMemory(FileChannel channel) {
+            this.channel = channel;
+        }
+
+        /** The reader, or null when /proc/self/mem cannot be opened. */
+        static SelfMemory open() {
+            try {
+                return new SelfMemory(FileChannel.open(Path.of("/proc/self/mem"), StandardOpenOption.READ));
+            } catch (IOException | RuntimeException e) {
+                return null;
+            }
+        }
+
+        @Override
+        public byte[] read(long address, int length) {
+            if (address < 0) {
+                return null;
+            }
+            ByteBuffer buffer = ByteBuffer.allocate(length);
+            try {
+                while (buffer.hasRemaining()) {
+                    if (channel.read(buffer, address + buffer.position()) <= 0) {
+                        return null;
+                    }
+                }
+            } catch (IOException e) {
+                return null;
+            }
+            return buffer.array();
+        }
     }
 }

@@ -89,4 +89,28 @@ class SnapshotCollectorMergeTest {
         assertEquals(second, merged.get(1).java);
         assertEquals(20, merged.get(1).bytes);
     }
+
+    @Test
+    void groupsWhoseFramesNameTheSameCodeAreOneUnderTheirFramesId() {
+        JavaStack callers = TestJavaStacks.of("app.Service.compress", "app.Main.main");
+        Group c2 = group(41, null, 100);
+        Group c1 = group(40, null, 300, 5);
+        Group other = group(42, null, 7);
+        Group marked = group(40, callers, 11);
+        Map<Long, Long> framesIds = Map.of(40L, 0x1001L, 41L, 0x1001L, 42L, 0x2001L);
+        List<Group> merged = SnapshotCollector.byFrames(new java.util.ArrayList<>(List.of(c2, other, marked, c1)),
+                g -> g.java == null ? framesIds.get(g.stackId) : 0x3001L);
+        merged.sort(Comparator.comparingLong(Group::reportId));
+        assertEquals(List.of(0x1001L, 0x2001L, 0x3001L), merged.stream().map(Group::reportId).toList());
+        Group leak = merged.get(0);
+        assertSame(c1, leak, "the member with the smallest stack id carries the group (and its frames)");
+        assertEquals(405, leak.bytes);
+        assertEquals(3, leak.count);
+        assertEquals(810, leak.estimatedBytes);
+        assertEquals(List.of(300L, 100L, 5L), leak.listed().stream().map(Allocation::size).toList());
+        assertSame(other, merged.get(1));
+        assertEquals(7, merged.get(1).bytes);
+        assertSame(marked, merged.get(2));
+        assertEquals(11, merged.get(2).bytes, "no bytes of one path on another");
+    }
 }

@@ -142,7 +142,7 @@ public final class MergedStacksProgram {
      * The agent's latest report once one was read entirely after the leaks: the first snapshot newer than the one
      * current now may have read the allocations before them, the next one cannot have.
      */
-    private static String reportAfterLeaks() throws Exception {
+    static String reportAfterLeaks() throws Exception {
         MBeanServer server = ManagementFactory.getPlatformMBeanServer();
         ObjectName name = new ObjectName("memleak4j:type=NativeMemory");
         String first = newerSnapshot(server, name, (String) server.getAttribute(name, "SnapshotTime"));

@@ -10,4 +10,10 @@ public final class NoFpLib {
 
     /** Leaks {@code size} bytes through two nested C functions; returns the block's address (0 on failure). */
     public static native long leak(long size);
+
+    /**
+     * Leaks {@code size} bytes while {@code rbp} points at data that holds an address in the library's code, one of
+     * 8 by {@code landing}: the frame-pointer walk reads it as the next return address.
+     */
+    public static native long leakThroughData(long size, int landing);
 }
