@@ -17,7 +17,8 @@ public final class BpfTracker implements AutoCloseable {
     public static final int ALLOCATION_CHUNK = 16_384;
 
     /** Per-stack counters kept in the kernel ({@code combined} map): tracked, and estimated under sampling. */
-    public record StackCounters(long stackId, long bytes, long count, long estimatedBytes, long estimatedCountMilli) {}
+    public record StackCounters(long stackId, long bytes, long count, long estimatedBytes, long estimatedCountMilli,
+                                long allocatedBytes, long allocatedCountMilli) {}
 
     /** A stack value with this bit set is an interpreted frame's Method* (bpf/memleak.h FRAME_INTERPRETED). */
     public static final long INTERPRETED_FRAME = 1L << 62;
@@ -109,7 +110,7 @@ public final class BpfTracker implements AutoCloseable {
             for (int i = 0; i < count; i++) {
                 int at = i * BpfNative.COMBINED_RECORD_WORDS;
                 result[i] = new StackCounters(records[at], records[at + 1], records[at + 2], records[at + 3],
-                        records[at + 4]);
+                        records[at + 4], records[at + 5], records[at + 6]);
             }
             return result;
         }
