@@ -11,6 +11,7 @@ import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -21,7 +22,8 @@ import java.util.function.Function;
  * ({@code java -cp memleak4j-agent.jar dev.memleak4j.agent.views.ViewsCost [STACKS [FORMAT...]]}, FORMAT one of
  * flamegraph, pprof, jfr: only those, in that order; a format's first write is only its own in a fresh JVM when it
  * comes first, since the formats share code). The snapshot is made up: STACKS distinct stacks of 25 frames (a native
- * allocator caller under 24 Java frames), sharing their frames as real stacks do.
+ * allocator caller under 24 Java frames), sharing their frames as real stacks do, and as the stack resolver
+ * does, one Frame object per distinct frame (its caches hand out the same object for an address).
  */
 public final class ViewsCost {
     private ViewsCost() {}
@@ -73,14 +75,16 @@ public final class ViewsCost {
     /** {@code count} distinct stacks of 25 frames, innermost (native) first, with a made-up byte count each. */
     public static Snapshot snapshot(int count) {
         List<StackReport> stacks = new ArrayList<>(count);
+        Map<Frame, Frame> resolved = new HashMap<>();
         for (int i = 0; i < count; i++) {
             List<Frame> frames = new ArrayList<>(25);
             frames.add(new Frame(0x7f0000000000L + i * 16L, Frame.Kind.NATIVE, "native_" + (i % 512), "libapp.so",
                     4));
             for (int d = 0; d < 24; d++) {
-                frames.add(Frame.java(0x7e0000000000L + d * 64L + (i % 7), d % 3 == 0 ? Frame.Kind.INLINED
+                Frame frame = Frame.java(0x7e0000000000L + d * 64L + (i % 7), d % 3 == 0 ? Frame.Kind.INLINED
                         : Frame.Kind.JIT, "com.example.pkg" + (d % 5) + ".Class" + ((i >> (d % 10)) % 37) + ".m" + d,
-                        100 + d, "Class.java"));
+                        100 + d, "Class.java");
+                frames.add(resolved.computeIfAbsent(frame, f -> f));
             }
             stacks.add(new StackReport(i + 1, 1000 + i, 1 + i % 3, 1 + i % 3, 1000 + i, -1, List.copyOf(frames),
                     List.of(), 4L * (1000 + i), 4L * (1 + i % 3)));
