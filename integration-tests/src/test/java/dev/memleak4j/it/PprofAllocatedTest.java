@@ -77,6 +77,40 @@ class PprofAllocatedTest {
         assertEquals(10, leak.path("allocationsSinceBaseline").asLong());
     }
 
+    /**
+     * resetBaseline over JMX: alloc_* start over at the last report. After it, 10,000 blocks of 4,099 bytes from the
+     * leak's stack: alloc_* holds just those, and nothing of the churn before; inuse_* still the leak's 10 blocks too.
+     */
+    @Test
+    void resetBaselineStartsAllocOver() throws Exception {
+        Privileges.assumeBpf();
+        Path live = AgentRun.tempDir("pprof-alloc-reset");
+        int port = JmxTest.freePort();
+        try (LiveProgram program = LiveProgram.leakProgram(live, "interval=1,older=0,top=100,sample-bytes=0"
+                + ",min-size=4096,max-size=4099", JmxTest.jmxFlags(port), "churn-and-leak");
+             JmxTest.Client client = JmxTest.Client.start(live, port)) {
+            program.await("LEAKS DONE", 30);
+            client.awaitNextSnapshot();
+            client.awaitNextSnapshot(); // a report that began after the churn and the leak
+            String pid = String.valueOf(program.pid());
+            Path before = live.resolve("before.pb.gz");
+            OutputFormatsTest.cli("pprof", pid, before.toString());
+            assertEquals(List.of(4_096_000L, 1000L), ending(Views.fromPprof(before, live, "alloc"), CHURN));
+
+            client.call("invoke resetBaseline");
+            program.send("many");
+            assertEquals("MADE 10000", program.await("MADE 10000", 30));
+            client.awaitNextSnapshot();
+            Path after = live.resolve("after.pb.gz");
+            OutputFormatsTest.cli("pprof", pid, after.toString());
+            Map<List<String>, List<Long>> alloc = Views.fromPprof(after, live, "alloc");
+            assertEquals(List.of(0L, 0L), ending(alloc, CHURN), alloc.toString());
+            assertEquals(List.of(10_000L * 4099, 10_000L), ending(alloc, LEAK), alloc.toString());
+            assertEquals(List.of(40_960L + 10_000L * 4099, 10_010L),
+                    ending(Views.fromPprof(after, live, "inuse"), LEAK));
+        }
+    }
+
     /** The values of the paths whose innermost frame is {@code function}, added up: {bytes, count}. */
     private static List<Long> ending(Map<List<String>, List<Long>> paths, String function) {
         long bytes = 0;

@@ -67,7 +67,7 @@ public final class JsonSnapshotReader {
                 outstanding.path("bytes").asLong(), outstanding.path("allocations").asLong(),
                 sampling.path("sampleRate").asLong(1), sampling.path("sampleBytes").asLong(),
                 sampling.path("sampleBytesNow").asLong(), stats, since, outstanding.path("top").asInt(all.size()), all, List.of(),
-                0, false, null, null);
+                -1, false, null, null);
     }
 
     private static Frame.Kind kind(String text) {

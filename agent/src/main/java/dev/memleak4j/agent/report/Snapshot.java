@@ -29,7 +29,8 @@ import java.util.List;
  * @param freedStacks   with {@code allStacks}: the stacks that allocated since the baseline but hold nothing now, most
  *                      bytes allocated first, at most {@link SnapshotCollector#MAX_FREED_STACKS} (pprof's alloc_*
  *                      values); else empty
- * @param freedStackCount how many such stacks there were (before that cut); 0 without {@code allStacks}
+ * @param freedStackCount how many such stacks there were (before that cut); -1 when not looked for (a snapshot of the
+ *                      top stacks only, or one read from JSON)
  * @param atExit        taken when the JVM exited: what was still outstanding then
  * @param leaks         the leak suspects and how the other stacks behave; null in a snapshot taken on demand
  * @param memory        the verdict on the process's memory; null in a snapshot taken on demand
@@ -44,9 +45,12 @@ public record Snapshot(Instant time, List<StackReport> stacks, int stackCount, l
                 stats, trackingSince, top, allStacks, freedStacks, freedStackCount, true, leaks, memory);
     }
 
-    /** Whether {@link #allStacks()} holds every stack with outstanding allocations (not only the top ones). */
+    /**
+     * Whether {@link #allStacks()} holds every stack with outstanding allocations (not only the top ones) and
+     * {@link #freedStacks()} was filled: what the views need.
+     */
     public boolean complete() {
-        return allStacks.size() >= stackCount;
+        return allStacks.size() >= stackCount && freedStackCount >= 0;
     }
 
     public boolean estimated() {

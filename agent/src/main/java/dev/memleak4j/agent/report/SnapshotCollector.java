@@ -145,7 +145,7 @@ public final class SnapshotCollector {
         MemoryVerdict verdict = forReport ? memory.update(ProcessMemory.readNow(totalBytes, nmtOn), verdicts) : null;
         return new Snapshot(time, every.subList(0, top), groups.size(), totalBytes, totalCount,
                 settings.sampleRate(), settings.sampleBytes(), tracker.sampleBytesNow(), tracker.readStats(),
-                trackingSince, settings.top(), every, List.copyOf(freedReports), allStacks ? freed.size() : 0, false,
+                trackingSince, settings.top(), every, List.copyOf(freedReports), allStacks ? freed.size() : -1, false,
                 verdicts, verdict);
     }
 
