@@ -27,6 +27,11 @@ public final class BpfTracker implements AutoCloseable {
     private final Limits limits;
     /** Reused by every read of the allocations (under LOCK). */
     private long[] allocationChunk;
+    /**
+     * Records the next read of the per-stack counters makes room for: what the last one found, with a margin (under
+     * LOCK). Entries stay when their blocks are freed (they count what was allocated), so the map only grows.
+     */
+    private int combinedCapacity = 4096;
     private boolean closed;
     /** What {@link #tune} last gave the kernel side; read by reports and JMX without the lock. */
     private volatile long sampleBytesNow;
@@ -104,8 +109,9 @@ public final class BpfTracker implements AutoCloseable {
             if (closed) {
                 return new StackCounters[0];
             }
-            long[] records = readGrowing(4096, BpfNative.COMBINED_RECORD_WORDS, limits.maxCombined());
+            long[] records = readGrowing(combinedCapacity, BpfNative.COMBINED_RECORD_WORDS, limits.maxCombined());
             int count = (int) records[records.length - 1];
+            combinedCapacity = Math.max(combinedCapacity, count + count / 8 + 1024);
             StackCounters[] result = new StackCounters[count];
             for (int i = 0; i < count; i++) {
                 int at = i * BpfNative.COMBINED_RECORD_WORDS;

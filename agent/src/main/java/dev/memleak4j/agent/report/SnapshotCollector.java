@@ -108,11 +108,16 @@ public final class SnapshotCollector {
     /** Synchronized: the reporter and JMX clients may ask at once, and the stack trimmer is not thread-safe. */
     private synchronized Snapshot collect(ReportSettings settings, boolean allStacks, boolean forReport) {
         trimmer.newReport();
-        BpfTracker.StackCounters[] counters = tracker.readCombined();
+        BpfTracker.StackCounters[] counters = settings.combinedOnly() ? tracker.readCombined() : null;
+        List<Group> groups = settings.combinedOnly() ? fromCounters(counters) : fromAllocations(settings);
+        if (counters == null) {
+            // Read after the allocations: a block made in between is in alloc_* and not yet in inuse_*, so a stack
+            // never shows more in use than it allocated.
+            counters = tracker.readCombined();
+        }
         if (forReport) {
             lastCounters = counters;
         }
-        List<Group> groups = settings.combinedOnly() ? fromCounters(counters) : fromAllocations(settings);
         List<Group> freed = addAllocated(groups, counters);
         groups.sort(Comparator.comparingLong((Group g) -> g.estimatedBytes).reversed()
                 .thenComparingLong(Group::reportId));
