@@ -179,6 +179,10 @@ static __always_inline void combined_add(__u64 stack_id, __s64 bytes, __s64 coun
 	__sync_fetch_and_add(&info->count, count);
 	__sync_fetch_and_add(&info->est_bytes, est_bytes);
 	__sync_fetch_and_add(&info->est_count_milli, est_count_milli);
+	if (count > 0) {
+		__sync_fetch_and_add(&info->alloc_est_bytes, est_bytes);
+		__sync_fetch_and_add(&info->alloc_est_count_milli, est_count_milli);
+	}
 }
 
 /* The block at addr is gone (free, or the old block of a successful realloc). */

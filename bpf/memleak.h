@@ -131,12 +131,18 @@ struct jni_mark {
 	__u64 hit;
 };
 
-/* Per-stack counters, keyed by stack id in the `combined` map: tracked, and estimated in all. */
+/*
+ * Per-stack counters, keyed by stack id in the `combined` map: outstanding (tracked, and estimated in all), and
+ * allocated since the probes were attached (estimated; frees do not take from these), for pprof's alloc_* values.
+ * An entry stays when all of its blocks are freed: the allocated counters still count.
+ */
 struct combined_info {
 	__u64 bytes;
 	__u64 count;
 	__u64 est_bytes;
 	__u64 est_count_milli;
+	__u64 alloc_est_bytes;
+	__u64 alloc_est_count_milli;
 };
 
 /*

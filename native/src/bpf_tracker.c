@@ -460,21 +460,20 @@ static size_t convert_combined(const uint8_t *keys, const uint8_t *values, size_
 {
 	const uint64_t *stack_ids = (const uint64_t *)keys;
 	const struct combined_info *infos = (const struct combined_info *)values;
-	size_t written = 0;
 
+	/* Stacks whose blocks were all freed too: what they allocated still counts (pprof's alloc_*). */
 	for (size_t i = 0; i < n; i++) {
-		uint64_t *record;
+		uint64_t *record = records + i * COMBINED_RECORD_WORDS;
 
-		if (infos[i].count == 0)
-			continue; /* every block of this stack was freed */
-		record = records + written++ * COMBINED_RECORD_WORDS;
 		record[0] = stack_ids[i];
 		record[1] = infos[i].bytes;
 		record[2] = infos[i].count;
 		record[3] = infos[i].est_bytes;
 		record[4] = infos[i].est_count_milli;
+		record[5] = infos[i].alloc_est_bytes;
+		record[6] = infos[i].alloc_est_count_milli;
 	}
-	return written;
+	return n;
 }
 
 long tracker_read_allocs(struct record_sink *sink, size_t capacity)

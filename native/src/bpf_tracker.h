@@ -23,7 +23,8 @@ struct tracker_config {
 /* Values a map entry is read back as, in units of uint64_t. */
 #define ALLOC_RECORD_WORDS 8    /* address, size, timestamp_ns, stack_id, func, est_bytes, est_count_milli,
 				 * java_mark */
-#define COMBINED_RECORD_WORDS 5 /* stack_id, bytes, count, est_bytes, est_count_milli */
+/* stack_id, bytes, count, est_bytes, est_count_milli, alloc_est_bytes, alloc_est_count_milli */
+#define COMBINED_RECORD_WORDS 7
 
 /* All return 0 or a negative errno, with a message for the user in err. */
 int tracker_open(const struct tracker_config *config, char *err, size_t err_len);

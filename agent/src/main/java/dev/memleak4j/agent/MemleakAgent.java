@@ -498,6 +498,13 @@ public final class MemleakAgent {
         return taken;
     }
 
+    /** pprof's alloc_* values start over at the last report (resetBaseline); nothing while the probes are off. */
+    public synchronized void resetAllocatedBaseline() {
+        if (session != null) {
+            session.collector.resetAllocatedBaseline();
+        }
+    }
+
     /** Called with every interval's snapshot (JSON file, JFR): runs on the reporter thread. */
     public void addSnapshotListener(Consumer<Snapshot> listener) {
         extraListeners.add(listener);

@@ -288,14 +288,18 @@ public final class BenchMain {
 
     /**
      * What writing flamegraph=, pprof= and jfr-file= costs for a snapshot of --views-stacks stacks, measured in a JVM
-     * of its own with C1 only (the agent's own code is compiled by C1 alone in the application's JVM).
+     * of its own with C1 only (the agent's own code is compiled by C1 alone in the application's JVM), one JVM per
+     * format so that each first write pays its own class loading and compilation, as with one option on.
      */
     private void viewsCost() {
-        String output = command(options.java.toString(), "-XX:TieredStopAtLevel=1", "-cp", options.agent.toString(),
-                "dev.memleak4j.agent.views.ViewsCost", String.valueOf(options.viewsStacks));
-        for (String line : output.split("\n")) {
-            if (!line.isBlank()) {
-                notes.add("views, C1 only: " + line.trim());
+        for (String format : List.of("flamegraph", "pprof", "jfr")) {
+            String output = command(options.java.toString(), "-XX:TieredStopAtLevel=1", "-cp",
+                    options.agent.toString(), "dev.memleak4j.agent.views.ViewsCost",
+                    String.valueOf(options.viewsStacks), format);
+            for (String line : output.split("\n")) {
+                if (!line.isBlank()) {
+                    notes.add("views, C1 only: " + line.trim());
+                }
             }
         }
         progress("views of " + options.viewsStacks + " stacks measured");

@@ -222,20 +222,20 @@ class JmxTest {
         }
     }
 
-    private static List<String> jmxFlags(int port) {
+    static List<String> jmxFlags(int port) {
         return List.of("-Dcom.sun.management.jmxremote.port=" + port,
                 "-Dcom.sun.management.jmxremote.authenticate=false", "-Dcom.sun.management.jmxremote.ssl=false",
                 "-Dcom.sun.management.jmxremote.host=127.0.0.1", "-Djava.rmi.server.hostname=127.0.0.1");
     }
 
-    private static int freePort() throws IOException {
+    static int freePort() throws IOException {
         try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             return socket.getLocalPort();
         }
     }
 
     /** The JmxClient JVM, its class copied alone into a directory of its own. */
-    private static final class Client implements AutoCloseable {
+    static final class Client implements AutoCloseable {
         private final Process process;
         private final BufferedReader out;
         private final Writer in;

@@ -40,7 +40,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 final class Views {
     private static final Pattern NATIVE_OFFSET = Pattern.compile("^(.*)\\+0x[0-9a-f]+$");
     private static final Pattern JAVA_LINE = Pattern.compile("^(.*):\\d+$");
-    private static final Pattern RAW_SAMPLE = Pattern.compile("^\\s*(\\d+)\\s+(\\d+): ([\\d ]+?)\\s*$");
+    private static final Pattern RAW_SAMPLE = Pattern.compile("^\\s*([\\d ]+): ([\\d ]+?)\\s*$");
     private static final Pattern RAW_LOCATION = Pattern.compile(
             "^\\s*(\\d+): 0x[0-9a-f]+(?: M=\\d+)? (.*) (\\S*):(\\d+) s=\\d+(?:\\((.*)\\))?$");
 
@@ -171,8 +171,16 @@ final class Views {
         return out;
     }
 
-    /** The profile's samples as {@code go tool pprof -raw} prints them, by path of function names. */
+    /** The profile's outstanding memory (inuse_*) as {@code go tool pprof -raw} prints it, by path of function names. */
     static Map<List<String>, List<Long>> fromPprof(Path profile, Path work) throws Exception {
+        return fromPprof(profile, work, "inuse");
+    }
+
+    /**
+     * The profile's {@code kind}_space and {@code kind}_objects values ("inuse" or "alloc") as {@code go tool pprof
+     * -raw} prints them, by path of function names; samples whose values are both 0 left out, as pprof's views do.
+     */
+    static Map<List<String>, List<Long>> fromPprof(Path profile, Path work, String kind) throws Exception {
         String raw = run(List.of(go(), "tool", "pprof", "-raw", profile.toString()),
                 work.resolve("pprof-raw.err"));
         Map<String, String> functions = new HashMap<>();
@@ -180,7 +188,8 @@ final class Views {
         List<String[]> ids = new ArrayList<>();
         boolean samples = false;
         boolean locations = false;
-        boolean sampleTypes = false;
+        int objects = -1;
+        int space = -1;
         for (String line : raw.split("\n")) {
             if (line.startsWith("Samples:")) {
                 samples = true;
@@ -195,14 +204,21 @@ final class Views {
                 locations = false;
                 continue;
             }
-            if (samples && line.startsWith("inuse_objects/count inuse_space/bytes")) {
-                sampleTypes = true;
+            if (samples && line.contains("inuse_objects/count")) {
+                List<String> types = List.of(line.replace("[dflt]", "").trim().split(" +"));
+                objects = types.indexOf(kind + "_objects/count");
+                space = types.indexOf(kind + "_space/bytes");
                 continue;
             }
             Matcher sample = RAW_SAMPLE.matcher(line);
-            if (samples && sample.matches()) {
-                values.add(new long[] {Long.parseLong(sample.group(1)), Long.parseLong(sample.group(2))});
-                ids.add(sample.group(3).trim().split(" +"));
+            if (samples && sample.matches() && objects >= 0 && space >= 0) {
+                String[] numbers = sample.group(1).trim().split(" +");
+                long count = Long.parseLong(numbers[objects]);
+                long bytes = Long.parseLong(numbers[space]);
+                if (count != 0 || bytes != 0) {
+                    values.add(new long[] {count, bytes});
+                    ids.add(sample.group(2).trim().split(" +"));
+                }
             }
             Matcher location = RAW_LOCATION.matcher(line);
             if (locations && location.matches()) {
@@ -210,7 +226,8 @@ final class Views {
                 functions.put(location.group(1), location.group(5) != null ? location.group(5) : location.group(2));
             }
         }
-        assertTrue(sampleTypes, "sample types are not inuse_objects/count inuse_space/bytes:\n" + raw);
+        assertTrue(objects >= 0 && space >= 0, "no sample types " + kind + "_objects/count " + kind
+                + "_space/bytes:\n" + raw);
         Map<List<String>, List<Long>> paths = new TreeMap<>(Views::compare);
         for (int s = 0; s < values.size(); s++) {
             List<String> path = new ArrayList<>();

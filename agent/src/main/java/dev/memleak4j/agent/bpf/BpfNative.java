@@ -10,8 +10,11 @@ final class BpfNative {
      * estimated bytes, estimated count in thousandths, JNI mark (0: none).
      */
     static final int ALLOC_RECORD_WORDS = 8;
-    /** Longs per record of {@link #readCombined0}: stack id, bytes, count, estimated bytes, estimated count/1000. */
-    static final int COMBINED_RECORD_WORDS = 5;
+    /**
+     * Longs per record of {@link #readCombined0}: stack id, bytes, count, estimated bytes, estimated count/1000, and
+     * the estimated bytes and count/1000 allocated since the attach.
+     */
+    static final int COMBINED_RECORD_WORDS = 7;
     static final int MAX_STACK_DEPTH = 127;
 
     private BpfNative() {}

@@ -17,7 +17,8 @@ public final class BpfTracker implements AutoCloseable {
     public static final int ALLOCATION_CHUNK = 16_384;
 
     /** Per-stack counters kept in the kernel ({@code combined} map): tracked, and estimated under sampling. */
-    public record StackCounters(long stackId, long bytes, long count, long estimatedBytes, long estimatedCountMilli) {}
+    public record StackCounters(long stackId, long bytes, long count, long estimatedBytes, long estimatedCountMilli,
+                                long allocatedBytes, long allocatedCountMilli) {}
 
     /** A stack value with this bit set is an interpreted frame's Method* (bpf/memleak.h FRAME_INTERPRETED). */
     public static final long INTERPRETED_FRAME = 1L << 62;
@@ -26,6 +27,11 @@ public final class BpfTracker implements AutoCloseable {
     private final Limits limits;
     /** Reused by every read of the allocations (under LOCK). */
     private long[] allocationChunk;
+    /**
+     * Records the next read of the per-stack counters makes room for: what the last one found, with a margin (under
+     * LOCK). Entries stay when their blocks are freed (they count what was allocated), so the map only grows.
+     */
+    private int combinedCapacity = 4096;
     private boolean closed;
     /** What {@link #tune} last gave the kernel side; read by reports and JMX without the lock. */
     private volatile long sampleBytesNow;
@@ -103,13 +109,14 @@ public final class BpfTracker implements AutoCloseable {
             if (closed) {
                 return new StackCounters[0];
             }
-            long[] records = readGrowing(4096, BpfNative.COMBINED_RECORD_WORDS, limits.maxCombined());
+            long[] records = readGrowing(combinedCapacity, BpfNative.COMBINED_RECORD_WORDS, limits.maxCombined());
             int count = (int) records[records.length - 1];
+            combinedCapacity = Math.max(combinedCapacity, count + count / 8 + 1024);
             StackCounters[] result = new StackCounters[count];
             for (int i = 0; i < count; i++) {
                 int at = i * BpfNative.COMBINED_RECORD_WORDS;
                 result[i] = new StackCounters(records[at], records[at + 1], records[at + 2], records[at + 3],
-                        records[at + 4]);
+                        records[at + 4], records[at + 5], records[at + 6]);
             }
             return result;
         }

@@ -134,6 +134,8 @@ public final class JsonSnapshot {
             node.put("growthBytes", stack.growthBytes());
             node.put("growthAllocations", stack.growthAllocations());
             node.put("growthSinceBaselineBytes", stack.growthSinceBaselineBytes());
+            node.put("allocatedSinceBaselineBytes", report.allocatedBytes());
+            node.put("allocationsSinceBaseline", report.allocatedCount());
             node.put("topJavaFrame", stack.topJavaFrame());
             node.put("topNativeFrame", stack.topNativeFrame());
             putFrames(node.putArray("frames"), report.frames());

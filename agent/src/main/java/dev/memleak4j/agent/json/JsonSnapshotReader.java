@@ -50,7 +50,8 @@ public final class JsonSnapshotReader {
             long bytes = stack.path("bytes").asLong();
             stacks.add(new StackReport(hex(stack.path("stackId").asText("0x0")), bytes, count, tracked,
                     tracked == count ? bytes : 0, stack.path("oldestAgeNanos").asLong(-1), List.copyOf(frames),
-                    List.copyOf(allocations)));
+                    List.copyOf(allocations), stack.path("allocatedSinceBaselineBytes").asLong(-1),
+                    stack.path("allocationsSinceBaseline").asLong(-1)));
         }
         JsonNode outstanding = root.path("outstanding");
         JsonNode sampling = root.path("sampling");
@@ -65,8 +66,8 @@ public final class JsonSnapshotReader {
         return new Snapshot(time, all, outstanding.path("stacks").asInt(all.size()),
                 outstanding.path("bytes").asLong(), outstanding.path("allocations").asLong(),
                 sampling.path("sampleRate").asLong(1), sampling.path("sampleBytes").asLong(),
-                sampling.path("sampleBytesNow").asLong(), stats, since, outstanding.path("top").asInt(all.size()), all, false,
-                null, null);
+                sampling.path("sampleBytesNow").asLong(), stats, since, outstanding.path("top").asInt(all.size()), all, List.of(),
+                -1, false, null, null);
     }
 
     private static Frame.Kind kind(String text) {

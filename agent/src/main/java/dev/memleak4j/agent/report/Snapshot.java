@@ -26,22 +26,31 @@ import java.util.List;
  * @param allStacks     every stack with outstanding allocations, most bytes first, when the collector was asked for
  *                      them (the views that draw the whole picture: flame graph, pprof, JFR file); else the same list
  *                      as {@code stacks}
+ * @param freedStacks   with {@code allStacks}: the stacks that allocated since the baseline but hold nothing now, most
+ *                      bytes allocated first, at most {@link SnapshotCollector#MAX_FREED_STACKS} (pprof's alloc_*
+ *                      values); else empty
+ * @param freedStackCount how many such stacks there were (before that cut); -1 when not looked for (a snapshot of the
+ *                      top stacks only, or one read from JSON)
  * @param atExit        taken when the JVM exited: what was still outstanding then
  * @param leaks         the leak suspects and how the other stacks behave; null in a snapshot taken on demand
  * @param memory        the verdict on the process's memory; null in a snapshot taken on demand
  */
 public record Snapshot(Instant time, List<StackReport> stacks, int stackCount, long totalBytes, long totalCount,
                        long sampleRate, long sampleBytes, long sampleBytesNow, long[] stats, Instant trackingSince, int top,
-                       List<StackReport> allStacks, boolean atExit, LeakDetector.Verdicts leaks, MemoryVerdict memory) {
+                       List<StackReport> allStacks, List<StackReport> freedStacks, int freedStackCount,
+                       boolean atExit, LeakDetector.Verdicts leaks, MemoryVerdict memory) {
     /** The same snapshot, marked as the one taken when the JVM exited. */
     public Snapshot asExitReport() {
         return new Snapshot(time, stacks, stackCount, totalBytes, totalCount, sampleRate, sampleBytes, sampleBytesNow,
-                stats, trackingSince, top, allStacks, true, leaks, memory);
+                stats, trackingSince, top, allStacks, freedStacks, freedStackCount, true, leaks, memory);
     }
 
-    /** Whether {@link #allStacks()} holds every stack with outstanding allocations (not only the top ones). */
+    /**
+     * Whether {@link #allStacks()} holds every stack with outstanding allocations (not only the top ones) and
+     * {@link #freedStacks()} was filled: what the views need.
+     */
     public boolean complete() {
-        return allStacks.size() >= stackCount;
+        return allStacks.size() >= stackCount && freedStackCount >= 0;
     }
 
     public boolean estimated() {

@@ -39,6 +39,12 @@ import java.util.function.ToLongFunction;
 public final class SnapshotCollector {
     /** show-allocs lists at most this many addresses per stack, and says how many it left out. */
     public static final int MAX_LISTED_ALLOCATIONS = 10_000;
+    /**
+     * A snapshot with every stack carries at most this many stacks that allocated since the baseline and hold nothing
+     * now (the most bytes allocated first), and says how many there were: the kernel's stack map holds 16,384 stacks
+     * by default, so this cuts only when max-stacks is raised.
+     */
+    public static final int MAX_FREED_STACKS = 16_384;
     private static final Comparator<Allocation> LISTING_ORDER =
             Comparator.comparingLong(Allocation::size).reversed().thenComparingLong(Allocation::address);
     private final BpfTracker tracker;
@@ -57,6 +63,10 @@ public final class SnapshotCollector {
     /** The JIT's total compilation time and the classes loaded at the last periodic report. */
     private long compilationMillis = -1;
     private long loadedClasses = -1;
+    /** The per-stack counters the last periodic report read: what a reset of the baseline starts from. */
+    private BpfTracker.StackCounters[] lastCounters = new BpfTracker.StackCounters[0];
+    /** Per kernel stack id, {bytes, count/1000} allocated up to the baseline; empty for the probes' attach. */
+    private LongObjectMap<long[]> allocatedAtBaseline = new LongObjectMap<>();
 
     /** @param leakWindow how far back the leak suspects and the memory verdict look */
     public SnapshotCollector(BpfTracker tracker, StackResolver resolver, Instant trackingSince, Duration leakWindow) {
@@ -97,11 +107,40 @@ public final class SnapshotCollector {
         return collect(settings, allStacks, true);
     }
 
+    /**
+     * The allocated-since-the-baseline values (pprof's alloc_*) start over at the last periodic report, as the
+     * reporting surfaces' baseline does (resetBaseline).
+     */
+    public synchronized void resetAllocatedBaseline() {
+        LongObjectMap<long[]> at = new LongObjectMap<>();
+        for (BpfTracker.StackCounters counters : lastCounters) {
+            at.put(counters.stackId(), new long[] {counters.allocatedBytes(), counters.allocatedCountMilli()});
+        }
+        allocatedAtBaseline = at;
+    }
+
     /** Synchronized: the reporter and JMX clients may ask at once, and the stack trimmer is not thread-safe. */
     private synchronized Snapshot collect(ReportSettings settings, boolean allStacks, boolean forReport) {
         trimmer.newReport();
-        List<Group> groups = byFrames(settings.combinedOnly() ? fromCounters() : fromAllocations(settings),
-                this::idByFrames);
+        BpfTracker.StackCounters[] counters = settings.combinedOnly() ? tracker.readCombined() : null;
+        List<Group> raw = settings.combinedOnly() ? fromCounters(counters) : fromAllocations(settings);
+        if (counters == null) {
+            // Read after the allocations: a block made in between is in alloc_* and not yet in inuse_*, so a stack
+            // never shows more in use than it allocated.
+            counters = tracker.readCombined();
+        }
+        if (forReport) {
+            lastCounters = counters;
+        }
+        // The allocated-since-baseline counters are per kernel stack: added before stacks that name the same code
+        // become one group, so that the group's alloc_* are the sum of its members'.
+        List<Group> everyGroup = new ArrayList<>(raw);
+        everyGroup.addAll(addAllocated(raw, counters));
+        List<Group> groups = new ArrayList<>();
+        List<Group> freed = new ArrayList<>();
+        for (Group group : byFrames(everyGroup, this::idByFrames)) {
+            (group.count > 0 || group.estimatedCountMilli > 0 ? groups : freed).add(group);
+        }
         groups.sort(Comparator.comparingLong((Group g) -> g.estimatedBytes).reversed()
                 .thenComparingLong(Group::reportId));
         long totalBytes = 0;
@@ -115,15 +154,26 @@ public final class SnapshotCollector {
         for (int i = 0; i < (allStacks ? groups.size() : top); i++) {
             Group group = groups.get(i);
             reports.add(new StackReport(group.reportId(), group.estimatedBytes, group.estimatedCount(), group.count,
-                    group.bytes, group.oldestAgeNanos, frames(group), i < top ? group.listed() : List.of()));
+                    group.bytes, group.oldestAgeNanos, frames(group), i < top ? group.listed() : List.of(),
+                    group.allocatedBytes, group.allocatedCount()));
         }
         List<StackReport> every = List.copyOf(reports);
+        List<StackReport> freedReports = new ArrayList<>();
+        if (allStacks) {
+            freed.sort(Comparator.comparingLong((Group g) -> g.allocatedBytes).reversed()
+                    .thenComparingLong(Group::reportId));
+            for (Group group : freed.subList(0, Math.min(freed.size(), MAX_FREED_STACKS))) {
+                freedReports.add(new StackReport(group.reportId(), 0, 0, 0, 0, -1, frames(group), List.of(),
+                        group.allocatedBytes, group.allocatedCount()));
+            }
+        }
         Instant time = Instant.now();
         LeakDetector.Verdicts verdicts = forReport ? suspects(time, groups) : null;
         MemoryVerdict verdict = forReport ? memory.update(ProcessMemory.readNow(totalBytes, nmtOn), verdicts) : null;
         return new Snapshot(time, every.subList(0, top), groups.size(), totalBytes, totalCount,
                 settings.sampleRate(), settings.sampleBytes(), tracker.sampleBytesNow(), tracker.readStats(),
-                trackingSince, settings.top(), every, false, verdicts, verdict);
+                trackingSince, settings.top(), every, List.copyOf(freedReports), allStacks ? freed.size() : -1, false,
+                verdicts, verdict);
     }
 
     private List<Frame> frames(Group group) {
@@ -196,19 +246,72 @@ public final class SnapshotCollector {
         return frames != null ? frames : tracker.readStack(canonicalId);
     }
 
-    private List<Group> fromCounters() {
+    /**
+     * Gives each group what its stack allocated since the baseline, from the kernel's per-stack counters, which know
+     * the native stack only: a stack whose outstanding blocks have one set of Java callers (or none) shows it there;
+     * one whose blocks were bound to several shows it on the native stack alone (a group without Java callers, made
+     * when there is none). Returns those made groups that hold nothing: stacks whose blocks were all freed.
+     */
+    private List<Group> addAllocated(List<Group> groups, BpfTracker.StackCounters[] counters) {
+        LongObjectMap<long[]> allocated = new LongObjectMap<>();
+        List<long[]> byStack = new ArrayList<>();
+        for (BpfTracker.StackCounters c : counters) {
+            long[] before = allocatedAtBaseline.get(c.stackId());
+            long bytes = c.allocatedBytes() - (before == null ? 0 : before[0]);
+            long countMilli = c.allocatedCountMilli() - (before == null ? 0 : before[1]);
+            if (countMilli <= 0) {
+                continue;
+            }
+            long id = canonicalId(c.stackId());
+            long[] sum = allocated.get(id);
+            if (sum == null) {
+                sum = new long[] {id, 0, 0};
+                allocated.put(id, sum);
+                byStack.add(sum);
+            }
+            sum[1] += bytes;
+            sum[2] += countMilli;
+        }
+        // Per stack id: its one group, or the group without Java callers when there are several.
+        LongObjectMap<Group> target = new LongObjectMap<>();
+        LongObjectMap<Group> shared = new LongObjectMap<>();
+        for (Group group : groups) {
+            if (allocated.get(group.stackId) == null) {
+                continue;
+            }
+            if (target.get(group.stackId) != null) {
+                shared.put(group.stackId, group);
+            }
+            if (group.java == null || target.get(group.stackId) == null) {
+                target.put(group.stackId, group);
+            }
+        }
+        List<Group> freed = new ArrayList<>();
+        for (long[] sum : byStack) {
+            Group group = target.get(sum[0]);
+            if (group == null || (shared.get(sum[0]) != null && group.java != null)) {
+                group = new Group(sum[0], null);
+                freed.add(group);
+            }
+            group.allocatedBytes = sum[1];
+            group.allocatedCountMilli = sum[2];
+        }
+        return freed;
+    }
+
+    private List<Group> fromCounters(BpfTracker.StackCounters[] counters) {
         JniMarks marks = JniMarks.active();
         if (marks != null) {
             marks.prune(marks.pruneBegin(), new long[0]); // the counters carry no marks: nothing to bind
         }
         Map<Long, Group> groups = new HashMap<>();
-        for (BpfTracker.StackCounters counters : tracker.readCombined()) {
-            if (counters.count() > 0) {
-                Group group = groups.computeIfAbsent(canonicalId(counters.stackId()), Group::new);
-                group.bytes += counters.bytes();
-                group.count += counters.count();
-                group.estimatedBytes += counters.estimatedBytes();
-                group.estimatedCountMilli += counters.estimatedCountMilli();
+        for (BpfTracker.StackCounters stack : counters) {
+            if (stack.count() > 0) {
+                Group group = groups.computeIfAbsent(canonicalId(stack.stackId()), Group::new);
+                group.bytes += stack.bytes();
+                group.count += stack.count();
+                group.estimatedBytes += stack.estimatedBytes();
+                group.estimatedCountMilli += stack.estimatedCountMilli();
             }
         }
         return new ArrayList<>(groups.values());
@@ -389,6 +492,9 @@ public final class SnapshotCollector {
         OwnerTally owners;
         /** The id in reports, once {@link #byFrames} set it; 0 before. */
         long id;
+        /** Allocated since the baseline, freed or not (estimated): set per kernel stack, summed when groups merge. */
+        long allocatedBytes;
+        long allocatedCountMilli;
         final List<Allocation> allocations = new ArrayList<>();
 
         Group(long stackId) {
@@ -415,12 +521,18 @@ public final class SnapshotCollector {
             return (estimatedCountMilli + 500) / 1000;
         }
 
+        long allocatedCount() {
+            return (allocatedCountMilli + 500) / 1000;
+        }
+
         /** Adds {@code other}'s allocations to this group's (two kernel stacks that the report shows as one). */
         Group absorb(Group other) {
             bytes += other.bytes;
             count += other.count;
             estimatedBytes += other.estimatedBytes;
             estimatedCountMilli += other.estimatedCountMilli;
+            allocatedBytes += other.allocatedBytes;
+            allocatedCountMilli += other.allocatedCountMilli;
             oldestAgeNanos = Math.max(oldestAgeNanos, other.oldestAgeNanos);
             if (other.owners != null) {
                 owners = (owners == null ? new OwnerTally() : owners).absorb(other.owners);

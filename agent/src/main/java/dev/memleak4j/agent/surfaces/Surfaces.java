@@ -119,6 +119,7 @@ public final class Surfaces {
         }
         baseline = current.asBaseline(Instant.now());
         view = current.withBaseline(baseline, previous);
+        agent.resetAllocatedBaseline();
     }
 
     /** Running: how the allocator is probed and what is sampled; else {@code stopped: why}. */

@@ -9,6 +9,7 @@ import dev.memleak4j.agent.views.jfrfile.JfrRecording;
 import dev.memleak4j.agent.views.pprof.PprofProfile;
 import org.junit.jupiter.api.Test;
 
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
@@ -40,9 +41,9 @@ class ViewsTest {
         Frame stub = Frame.stub(0x7e0000000300L, "call_stub");
         Frame jvm = new Frame(0x7f1000000000L, Frame.Kind.NATIVE, "JavaCalls::call_helper", "libjvm.so", 0x10);
         StackReport a = new StackReport(0x11, 5_999_979, 3, 3, 5_999_979, -1,
-                List.of(malloc, wrapper, inlined, jit, interpreted, stub, jvm), List.of());
+                List.of(malloc, wrapper, inlined, jit, interpreted, stub, jvm), List.of(), 5_999_979 + 8192, 5);
         StackReport b = new StackReport(0x22, 4096, 1, 1, 4096, -1,
-                List.of(calloc, jit, interpreted, stub, jvm), List.of());
+                List.of(calloc, jit, interpreted, stub, jvm), List.of(), 4096, 1);
         return snapshot(List.of(a, b));
     }
 
@@ -51,7 +52,7 @@ class ViewsTest {
         long count = stacks.stream().mapToLong(StackReport::count).sum();
         return new Snapshot(Instant.parse("2026-01-02T03:04:05Z"), stacks.subList(0, Math.min(10, stacks.size())),
                 stacks.size(), bytes, count, 1, 0, 0, new long[16], Instant.parse("2026-01-02T03:00:00Z"), 10,
-                stacks, false, null, null);
+                stacks, List.of(), 0, false, null, null);
     }
 
     @Test
@@ -63,7 +64,7 @@ class ViewsTest {
                 leak.frames());
         Snapshot withSuspect = new Snapshot(plain.time(), plain.stacks(), plain.stackCount(), plain.totalBytes(),
                 plain.totalCount(), 1, 0, 0, plain.stats(), plain.trackingSince(), plain.top(), plain.allStacks(),
-                false, new LeakDetector.Verdicts(List.of(suspect), 0, 0, 0, Duration.ofSeconds(60)), null);
+                List.of(), 0, false, new LeakDetector.Verdicts(List.of(suspect), 0, 0, 0, Duration.ofSeconds(60)), null);
         StackTree.Node root = StackTree.of(withSuspect.allStacks());
         StackTree.markSuspects(root, List.of(suspect.frames()));
         StackTree.Node run = only(only(only(only(root))));
@@ -107,7 +108,7 @@ class ViewsTest {
     void pageEmbedsNoMarkupFromFrameNames() {
         Frame hostile = new Frame(0x1000, Frame.Kind.NATIVE, "f</script><script>alert(1)</script>", "lib<b>.so", 0);
         String page = FlameGraph.html(snapshot(List.of(new StackReport(1, 10, 1, 1, 10, -1, List.of(hostile),
-                List.of()))), "t</title><script>");
+                List.of(), 10, 1))), "t</title><script>");
         assertTrue(!page.contains("</script><script>alert") && !page.contains("t</title><script>"), page);
         assertTrue(page.contains("f\\u003c/script\\u003e"));
     }
@@ -119,13 +120,50 @@ class ViewsTest {
         try (GZIPInputStream in = new GZIPInputStream(new ByteArrayInputStream(gz))) {
             raw = in.readAllBytes();
         }
-        // Sample 1's values: packed [3, 5999979] (field 2 of the sample, wire type 2).
-        byte[] values = {0x12, 0x05, 0x03, (byte) 0xEB, (byte) 0x9A, (byte) 0xEE, 0x02};
-        assertTrue(indexOf(raw, values) > 0, "no sample with 3 allocations of 5999979 bytes");
+        // Sample 1's values (alloc_objects, alloc_space, inuse_objects, inuse_space), packed.
+        assertTrue(indexOf(raw, packedValues(5, 5_999_979 + 8192, 3, 5_999_979)) > 0,
+                "no sample with 5 allocations of 6008171 bytes made, 3 of 5999979 outstanding");
+        assertTrue(indexOf(raw, "alloc_objects".getBytes(StandardCharsets.UTF_8)) > 0);
         Files.createDirectories(OUT);
         Files.write(OUT.resolve("leak.pb.gz"), gz);
         Files.write(OUT.resolve("leak.jfr"), JfrRecording.bytes(leakSnapshot()));
         Files.writeString(OUT.resolve("leak.html"), FlameGraph.html(leakSnapshot(), "leak"));
+    }
+
+    @Test
+    void pprofHasTheStacksWhoseBlocksWereAllFreedWithOnlyAllocValues() throws Exception {
+        Snapshot leak = leakSnapshot();
+        Frame churn = new Frame(0x7f0000003000L, Frame.Kind.NATIVE, "Java_dev_Leak_churn", "libleak.so", 0x11);
+        StackReport freed = new StackReport(0x33, 0, 0, 0, 0, -1, List.of(churn), List.of(), 4_096_000, 1000);
+        Snapshot withFreed = new Snapshot(leak.time(), leak.stacks(), leak.stackCount(), leak.totalBytes(),
+                leak.totalCount(), 1, 0, 0, leak.stats(), leak.trackingSince(), leak.top(), leak.allStacks(),
+                List.of(freed), 3, false, null, null);
+        byte[] raw;
+        try (GZIPInputStream in = new GZIPInputStream(new ByteArrayInputStream(PprofProfile.gzipped(withFreed,
+                "test")))) {
+            raw = in.readAllBytes();
+        }
+        // Proto3 writes the zeros of a packed field too: [1000, 4096000, 0, 0].
+        assertTrue(indexOf(raw, packedValues(1000, 4_096_000, 0, 0)) > 0, "no sample for the freed stack");
+        assertTrue(indexOf(raw, "leaves out 2 stacks whose blocks were all freed".getBytes(StandardCharsets.UTF_8))
+                > 0, "the comment does not say that 2 freed stacks were left out");
+    }
+
+    /** A sample's values field as the profile holds it: field 2, wire type 2, the varints. */
+    private static byte[] packedValues(long... values) {
+        java.io.ByteArrayOutputStream varints = new java.io.ByteArrayOutputStream();
+        for (long value : values) {
+            while ((value & ~0x7FL) != 0) {
+                varints.write((int) ((value & 0x7F) | 0x80));
+                value >>>= 7;
+            }
+            varints.write((int) value);
+        }
+        java.io.ByteArrayOutputStream field = new java.io.ByteArrayOutputStream();
+        field.write(0x12);
+        field.write(varints.size());
+        field.writeBytes(varints.toByteArray());
+        return field.toByteArray();
     }
 
     /** Not an assertion on time (no timing in tests): prints what the largest snapshot costs (the bench's note). */

@@ -32,6 +32,11 @@ public final class LeakProgram {
             case "budget":
                 budget();
                 break;
+            case "churn-and-leak":
+                // 1,000 blocks of 4 KiB made and freed from one stack, 10 leaked from another.
+                System.out.println("CHURNED " + LeakLib.churn(1000, 4096));
+                System.out.println("MADE " + LeakLib.mallocMany(10, 4096));
+                break;
             case "three-leaks":
                 for (int i = 0; i < 3; i++) {
                     leak(LeakLib.viaMalloc(1_999_993), 1_999_993, "viaMalloc");

@@ -16,6 +16,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
@@ -63,13 +64,19 @@ public final class JfrRecording {
         private final Type stackType;
         private final Type allocationType;
         private final Map<String, TypedValue> classes = new HashMap<>();
-        /** Stacks share most frames: each is made once (the writer's values are costly to build and to pool). */
-        private final Map<Frame, TypedValue> frames = new HashMap<>();
+        /**
+         * Stacks share most frames: each is made once (the writer's values are costly to build). By identity: the
+         * resolver hands out one Frame object per address (its caches), and Frame's record equals and hashCode go
+         * through method handles, slow in the agent's C1-only code. A frame equal to one seen but another object
+         * only costs its value again (frames are written inline: the file is the same).
+         */
+        private final Map<Frame, TypedValue> frames = new IdentityHashMap<>();
         private final Map<String, TypedValue> methods = new HashMap<>();
         private final long ticks;
         private final Type classType;
         private final Type methodType;
         private final Type frameType;
+        private final Type stackTraceType;
 
         Writer(Recording recording, long ticks) {
             this.recording = recording;
@@ -112,6 +119,7 @@ public final class JfrRecording {
             classType = clazz;
             methodType = method;
             frameType = frame;
+            stackTraceType = stackTrace;
             Consumer<TypeStructureBuilder> implicit = type -> type
                     .addField("startTime", Types.Builtin.LONG, f -> f.addAnnotation(label, "Start Time")
                             .addAnnotation(timestamp, "TICKS"))
@@ -139,18 +147,19 @@ public final class JfrRecording {
 
         void write(Snapshot snapshot) {
             for (StackReport stack : snapshot.allStacks()) {
-                TypedValue[] trace = frames(stack.frames());
+                // Made once for the stack and its allocations' events: the writer pools it by its deep hash.
+                TypedValue[] frameValues = frames(stack.frames());
+                TypedValue trace = stackTraceType.asValue(t -> t.putField("truncated", false)
+                        .putField("frames", frameValues));
                 recording.writeEvent(stackType.asValue(event -> event.putField("startTime", ticks)
-                        .putField("stackTrace", t -> t.putField("truncated", false)
-                                .putField("frames", trace))
+                        .putField("stackTrace", trace)
                         .putField("bytes", stack.bytes())
                         .putField("allocations", stack.count())
                         .putField("estimated", stack.estimated())
                         .putField("stackId", stack.stackId())));
                 for (Allocation allocation : stack.allocations()) {
                     recording.writeEvent(allocationType.asValue(event -> event.putField("startTime", ticks)
-                            .putField("stackTrace", t -> t.putField("truncated", false)
-                                .putField("frames", trace))
+                            .putField("stackTrace", trace)
                             .putField("address", allocation.address())
                             .putField("size", allocation.size())
                             .putField("stackId", stack.stackId())));
@@ -161,7 +170,13 @@ public final class JfrRecording {
         private TypedValue[] frames(List<Frame> frames) {
             TypedValue[] values = new TypedValue[frames.size()];
             for (int i = 0; i < values.length; i++) {
-                values[i] = this.frames.computeIfAbsent(frames.get(i), this::frame);
+                Frame frame = frames.get(i);
+                TypedValue value = this.frames.get(frame);
+                if (value == null) {
+                    value = frame(frame);
+                    this.frames.put(frame, value);
+                }
+                values[i] = value;
             }
             return values;
         }

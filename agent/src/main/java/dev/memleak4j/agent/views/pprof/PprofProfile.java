@@ -17,10 +17,11 @@ import java.util.Map;
 import java.util.zip.GZIPOutputStream;
 
 /**
- * A snapshot as a gzipped pprof {@code profile.proto}, the format of Go's heap profiles: one sample per outstanding
- * stack with its {@code inuse_objects} and {@code inuse_space} ({@code inuse_space} the default), each frame a
- * location with its function (and source line for Java), native frames in a mapping per library. Read by
- * {@code go tool pprof}, Pyroscope, Grafana, Speedscope and Perfetto.
+ * A snapshot as a gzipped pprof {@code profile.proto}, the format of Go's heap profiles: one sample per stack with its
+ * {@code alloc_objects} and {@code alloc_space} (made since the baseline, freed or not) and its {@code inuse_objects}
+ * and {@code inuse_space} (outstanding; the default), in Go's order; each frame a location with its function (and
+ * source line for Java), native frames in a mapping per library. Stacks whose blocks were all freed are samples with
+ * only alloc_* values. Read by {@code go tool pprof}, Pyroscope, Grafana, Speedscope and Perfetto.
  *
  * <p>The protocol buffer is written by hand (varints and length-delimited fields): the message is small and fixed,
  * and a protobuf runtime would weigh more than the agent. Field numbers are those of
@@ -68,7 +69,10 @@ public final class PprofProfile {
 
     private PprofProfile() {}
 
-    /** The gzipped profile of every stack the snapshot holds ({@link Snapshot#allStacks()}). */
+    /**
+     * The gzipped profile of every stack the snapshot holds ({@link Snapshot#allStacks()} and
+     * {@link Snapshot#freedStacks()}).
+     */
     public static byte[] gzipped(Snapshot snapshot, String comment) {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         try (GZIPOutputStream gzip = new GZIPOutputStream(bytes, 1 << 16)) {
@@ -83,8 +87,18 @@ public final class PprofProfile {
     static byte[] encode(Snapshot snapshot, String comment) {
         Strings strings = new Strings();
         Proto profile = new Proto(1 << 16);
+        // A snapshot read from the JSON of an older version does not know what was allocated: no alloc_* then.
+        boolean allocated = snapshot.allStacks().stream().allMatch(stack -> stack.allocatedBytes() >= 0);
+        if (allocated) {
+            profile.message(SAMPLE_TYPE, valueType(strings.of("alloc_objects"), strings.of("count")));
+            profile.message(SAMPLE_TYPE, valueType(strings.of("alloc_space"), strings.of("bytes")));
+        }
         profile.message(SAMPLE_TYPE, valueType(strings.of("inuse_objects"), strings.of("count")));
         profile.message(SAMPLE_TYPE, valueType(strings.of("inuse_space"), strings.of("bytes")));
+        List<StackReport> stacks = new ArrayList<>(snapshot.allStacks());
+        if (allocated) {
+            stacks.addAll(snapshot.freedStacks());
+        }
 
         Map<String, Long> mappings = new HashMap<>();
         Map<String, long[]> mappingRanges = new HashMap<>();
@@ -92,7 +106,7 @@ public final class PprofProfile {
         Map<LocationKey, Long> locations = new HashMap<>();
         Proto functionTable = new Proto(1 << 12);
         Proto locationTable = new Proto(1 << 14);
-        for (StackReport stack : snapshot.allStacks()) {
+        for (StackReport stack : stacks) {
             List<Frame> frames = stack.frames();
             long[] ids = new long[frames.size()];
             for (int i = 0; i < frames.size(); i++) {
@@ -146,7 +160,9 @@ public final class PprofProfile {
             }
             Proto sample = new Proto(16 + 2 * ids.length);
             sample.packed(SAMPLE_LOCATION_ID, ids);
-            sample.packed(SAMPLE_VALUE, new long[] {stack.count(), stack.bytes()});
+            sample.packed(SAMPLE_VALUE, allocated
+                    ? new long[] {stack.allocatedCount(), stack.allocatedBytes(), stack.count(), stack.bytes()}
+                    : new long[] {stack.count(), stack.bytes()});
             profile.message(SAMPLE, sample);
         }
         for (Map.Entry<String, Long> mapping : mappings.entrySet()) {
@@ -161,7 +177,10 @@ public final class PprofProfile {
         }
         profile.raw(locationTable);
         profile.raw(functionTable);
-        long commentId = strings.of(comment);
+        int leftOut = snapshot.freedStackCount() - snapshot.freedStacks().size();
+        long commentId = strings.of(!allocated || leftOut <= 0 ? comment : comment + "; alloc_* leaves out "
+                + leftOut + " stacks whose blocks were all freed (the " + snapshot.freedStacks().size()
+                + " that allocated most are in)");
         long space = strings.of("space");
         long bytesUnit = strings.of("bytes");
         long defaultType = strings.of("inuse_space");
