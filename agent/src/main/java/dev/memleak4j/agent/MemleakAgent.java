@@ -95,9 +95,7 @@ public final class MemleakAgent {
         this.library = library;
         this.textWriter = textWriter;
         this.symbolizer = NativeSymbolizer.forCurrentProcess(BpfTracker::demangle);
-        this.settings = new ReportSettings(options.intervalSeconds(), options.top(), options.showAllocs(),
-                options.olderMillis(), options.combinedOnly(), options.sampleRate(), options.sampleBytes(),
-                options.minSize(), options.maxSize());
+        this.settings = options.reportSettings();
     }
 
     /** Starts memleak4j; throws with a message for the user when it cannot. */
@@ -184,7 +182,7 @@ public final class MemleakAgent {
             // Before the reporter's clock starts: wrapping the JNI methods takes a second or two at start-up.
             JniMarks.start(instrumentation, tracker, options.jniClasses(), options.verbose(), MemleakAgent::log);
             SnapshotCollector collector = new SnapshotCollector(tracker, new StackResolver(symbolizer), Instant.now(),
-                    options.leakWindow());
+                    options.leakWindow(), budget::current);
             // The reporter thread exists and is marked as ours before any probe is attached: creating a thread
             // allocates natively on the creating thread, and that must not be reported as the application's.
             CountDownLatch marked = new CountDownLatch(1);
@@ -430,8 +428,36 @@ public final class MemleakAgent {
         return settings;
     }
 
+    /** Seconds between reports, from the next report on; in the range of the {@code interval} option. */
+    public void setIntervalSeconds(int seconds) {
+        AgentOptions.checkValue("interval", seconds);
+        updateSettings(s -> s.withIntervalSeconds(seconds));
+    }
+
+    /** Stacks per report; in the range of the {@code top} option. */
+    public void setTop(int top) {
+        AgentOptions.checkValue("top", top);
+        updateSettings(s -> s.withTop(top));
+    }
+
+    /** Sampling by count for new allocations (turns sampling by bytes off); in the range of {@code sample-rate}. */
+    public void setSampleRate(long rate) {
+        AgentOptions.checkValue("sample-rate", rate);
+        updateSettings(s -> s.withSampleRate(rate));
+    }
+
+    /** The sizes tracked from now on; each in the range of {@code min-size} and {@code max-size}. */
+    public void setSizeRange(long min, long max) {
+        AgentOptions.checkValue("min-size", min);
+        AgentOptions.checkValue("max-size", max);
+        if (min > max) {
+            throw new IllegalArgumentException("size range " + min + ".." + max + ": min-size is larger than max-size");
+        }
+        updateSettings(s -> s.withSizeRange(min, max));
+    }
+
     /** Changes the settings at run time; sampling and the size range reach the kernel side at once. */
-    public synchronized void updateSettings(UnaryOperator<ReportSettings> change) {
+    private synchronized void updateSettings(UnaryOperator<ReportSettings> change) {
         ReportSettings updated = change.apply(settings);
         settings = updated;
         if (session != null) {
@@ -445,7 +471,7 @@ public final class MemleakAgent {
      * tracked rate down; 0 when not sampling by bytes or while the probes are off.
      */
     public synchronized long sampleBytesNow() {
-        return session == null ? 0 : session.tracker.sampleBytesNow();
+        return session == null ? 0 : session.budget.current();
     }
 
     /** The snapshot of the last interval, or null before the first. */

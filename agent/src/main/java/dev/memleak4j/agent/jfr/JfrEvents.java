@@ -239,7 +239,7 @@ public final class JfrEvents {
 
     /** The report's settings, but every allocation of the first ALLOCATION_STACKS stacks, however young. */
     private static ReportSettings listingAll(ReportSettings s) {
-        return new ReportSettings(s.intervalSeconds(), Math.max(s.top(), ALLOCATION_STACKS), true, 0,
-                false, s.sampleRate(), s.sampleBytes(), s.minSize(), s.maxSize());
+        return s.withTop(Math.max(s.top(), ALLOCATION_STACKS)).withShowAllocs(true).withOlderMillis(0)
+                .withCombinedOnly(false);
     }
 }

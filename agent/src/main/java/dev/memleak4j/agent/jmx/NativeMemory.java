@@ -22,7 +22,6 @@ import javax.management.ObjectName;
 import java.lang.management.ManagementFactory;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.function.UnaryOperator;
 
 /**
  * The MBean. It holds nothing: every call reads the agent and its latest report, so one registration serves a
@@ -280,8 +279,7 @@ public final class NativeMemory implements NativeMemoryMXBean {
 
     @Override
     public void setIntervalSeconds(int seconds) {
-        check(seconds >= 1 && seconds <= 86_400, "interval " + seconds + " is out of range 1..86400");
-        update(s -> s.withIntervalSeconds(seconds));
+        update(() -> requireAgent().setIntervalSeconds(seconds));
     }
 
     @Override
@@ -291,8 +289,7 @@ public final class NativeMemory implements NativeMemoryMXBean {
 
     @Override
     public void setTop(int top) {
-        check(top >= 1 && top <= 10_000, "top " + top + " is out of range 1..10000");
-        update(s -> s.withTop(top));
+        update(() -> requireAgent().setTop(top));
     }
 
     @Override
@@ -307,14 +304,12 @@ public final class NativeMemory implements NativeMemoryMXBean {
 
     @Override
     public void setSampleRate(long rate) {
-        check(rate >= 1 && rate < (1L << 31), "sample rate " + rate + " is out of range 1..2147483647");
-        update(s -> s.withSampleRate(rate));
+        update(() -> requireAgent().setSampleRate(rate));
     }
 
     @Override
     public void setSizeRange(long min, long max) {
-        check(min >= 0 && max >= min, "size range " + min + ".." + max + ": need 0 <= min <= max");
-        update(s -> s.withSizeRange(min, max));
+        update(() -> requireAgent().setSizeRange(min, max));
     }
 
     @Override
@@ -404,17 +399,14 @@ public final class NativeMemory implements NativeMemoryMXBean {
         }
     }
 
-    private static void update(UnaryOperator<ReportSettings> change) {
+    /** A value out of range stays an IllegalArgumentException; only JDK classes and a message reach the client. */
+    private static void update(Runnable change) {
         try {
-            requireAgent().updateSettings(change);
+            change.run();
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(e.getMessage());
         } catch (RuntimeException e) {
             throw new IllegalStateException(e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName());
-        }
-    }
-
-    private static void check(boolean ok, String message) {
-        if (!ok) {
-            throw new IllegalArgumentException(message);
         }
     }
 

@@ -30,11 +30,8 @@ public final class TextReport {
         }
         out.append('[').append(CLOCK.format(snapshot.time())).append("] Top ").append(snapshot.top())
                 .append(" stacks with outstanding allocations:\n");
-        String estimate = snapshot.samplingRaised()
-                ? " (estimated: sampled 1 per " + snapshot.sampleBytes() + " bytes; 1 per " + snapshot.sampleBytesNow()
-                        + " now, over max-tracked)"
-                : snapshot.sampleBytes() > 0 ? " (estimated: sampled 1 per " + snapshot.sampleBytes() + " bytes)"
-                : snapshot.sampleRate() > 1 ? " (estimated: 1 in " + snapshot.sampleRate() + " allocations sampled)" : "";
+        String estimate = " (estimated: " + SamplingText.of(snapshot.sampleRate(), snapshot.sampleBytes(),
+                snapshot.sampleBytesNow()) + ")";
         for (StackReport stack : snapshot.stacks()) {
             for (Allocation allocation : stack.allocations()) {
                 out.append("\taddr = ").append(Long.toHexString(allocation.address())).append(" size = ")

@@ -5,6 +5,7 @@ import dev.memleak4j.agent.jfr.JfrEvents;
 import dev.memleak4j.agent.jmx.NativeMemory;
 import dev.memleak4j.agent.json.JsonFileWriter;
 import dev.memleak4j.agent.report.ReportSettings;
+import dev.memleak4j.agent.report.SamplingText;
 import dev.memleak4j.agent.report.Snapshot;
 
 import java.time.Instant;
@@ -129,10 +130,7 @@ public final class Surfaces {
         }
         ReportSettings settings = agent.settings();
         long now = agent.sampleBytesNow();
-        String sampling = settings.sampleBytes() > 0 ? "1 per " + settings.sampleBytes() + " bytes sampled"
-                + (now > settings.sampleBytes() ? " (1 per " + now + " now, over max-tracked)" : "")
-                : settings.sampleRate() > 1 ? "1 in " + settings.sampleRate() + " allocations sampled"
-                : "every allocation tracked";
+        String sampling = SamplingText.of(settings.sampleRate(), settings.sampleBytes(), now);
         return how + ", " + sampling + (settings.combinedOnly() ? ", per-stack counters only" : "");
     }
 
