@@ -15,7 +15,8 @@ public final class TextReport {
 
     private TextReport() {}
 
-    public static String format(Snapshot snapshot) {
+    /** @param losses what the agent itself lost by the time of the snapshot (the losses line) */
+    public static String format(Snapshot snapshot, AgentLosses losses) {
         StringBuilder out = new StringBuilder(4096);
         if (snapshot.atExit()) {
             out.append('[').append(CLOCK.format(snapshot.time()))
@@ -51,7 +52,7 @@ public final class TextReport {
                         .append(frame.text()).append('\n');
             }
         }
-        appendLosses(out, snapshot);
+        appendLosses(out, snapshot, losses);
         return out.toString();
     }
 
@@ -87,7 +88,7 @@ public final class TextReport {
     }
 
     /** Nothing is lost silently: every allocation not tracked, or tracked without its stack, is counted here. */
-    private static void appendLosses(StringBuilder out, Snapshot snapshot) {
+    private static void appendLosses(StringBuilder out, Snapshot snapshot, AgentLosses agent) {
         List<String> losses = new ArrayList<>();
         addLoss(losses, snapshot, Stat.DROPPED_ALLOCS_FULL, "not tracked: allocation map full (raise max-allocs)");
         addLoss(losses, snapshot, Stat.DROPPED_STACKS_FULL, "tracked without stack: stack map full (raise max-stacks)");
@@ -95,7 +96,6 @@ public final class TextReport {
         addLoss(losses, snapshot, Stat.DROPPED_COMBINED_FULL, "missing from the per-stack counters: map full");
         addLoss(losses, snapshot, Stat.DROPPED_NO_PENDING,
                 "returns without their entry (calls begun before the probes, or more threads than max-threads)");
-        AgentLosses agent = AgentLosses.now();
         if (agent.javaCallersLost() > 0) {
             losses.add(agent.javaCallersLost() + " JNI calls reported without their Java callers (capture failed, or "
                     + "more than 262,144 marked calls with allocations between two reports)");

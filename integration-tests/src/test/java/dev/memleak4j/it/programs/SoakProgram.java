@@ -149,7 +149,7 @@ public final class SoakProgram {
     /** The agent's BPF map memory, read through its own API (the agent jar is on the system class path). */
     private static long mapMemoryBytes() {
         try {
-            Class<?> agent = Class.forName("dev.memleak4j.agent.MemleakAgent");
+            Class<?> agent = Class.forName("dev.memleak4j.agent.AgentLifecycle");
             Object current = agent.getMethod("current").invoke(null);
             if (current == null) {
                 return -1;
