@@ -76,6 +76,8 @@ public final class AgentLifecycle implements AgentControl {
         /** probe-mode=hooks: the import-table slots redirected, and whether the probe site's uprobe is optimized. */
         int hookSlots = -1;
         boolean siteOptimized;
+        /** When the probes were on: allocations from then on are tracked. */
+        Instant attached;
 
         Session(BpfTracker tracker, SamplingTuning sampling) {
             this.tracker = tracker;
@@ -91,8 +93,13 @@ public final class AgentLifecycle implements AgentControl {
         this.settings = options.reportSettings();
     }
 
-    /** Starts memleak4j with options parsed already; throws with a message for the user when it cannot. */
-    static synchronized void start(AgentOptions options) throws IOException {
+    /**
+     * Starts memleak4j with options parsed already; throws with a message for the user when it cannot.
+     *
+     * @param ownThread on a thread of the agent's own (premain's start thread): after the attach, what it still
+     *                  allocates is not the application's
+     */
+    static synchronized void start(AgentOptions options, boolean ownThread) throws IOException {
         if (current != null) {
             throw new BpfException("memleak4j is already running in this JVM; the second start is ignored");
         }
@@ -112,15 +119,27 @@ public final class AgentLifecycle implements AgentControl {
             Path library = options.obj() != null ? options.obj() : AllocatorProbes.findLibc();
             AgentLifecycle agent = new AgentLifecycle(options, library);
             agent.outputs = Outputs.install(options, agent, new TextReportWriter(options.output()));
+            Session started;
             try {
-                agent.startProbes();
+                started = agent.attachProbes();
             } catch (IOException | RuntimeException e) {
                 agent.outputs.uninstall();
                 throw e;
             }
-            current = agent;
-            FramePointers.warning().ifPresent(warning -> AgentLog.line("note: " + warning));
-            RunStatus.started(Instant.now());
+            if (ownThread) {
+                started.tracker.ignoreCurrentThread(true);
+            }
+            try {
+                agent.logStart(started);
+                current = agent;
+                FramePointers.warning().ifPresent(warning -> AgentLog.line("note: " + warning));
+                RunStatus.started(started.attached);
+            } finally {
+                if (ownThread) {
+                    // The thread ends; a thread of the application may get its id next.
+                    started.tracker.ignoreCurrentThread(false);
+                }
+            }
         } catch (IOException | RuntimeException e) {
             Outputs.installNotStarted(e.getMessage() != null ? e.getMessage() : e.toString());
             throw e;
@@ -142,11 +161,19 @@ public final class AgentLifecycle implements AgentControl {
         }
     }
 
-    /** Load, start the reporter, attach: the probes are on when this returns; does nothing when they are on. */
+    /** Load, start the reporter, attach, say so: the probes are on when this returns (JMX). */
     @Override
     public synchronized void startProbes() throws IOException {
+        Session started = attachProbes();
+        if (started != null) {
+            logStart(started);
+        }
+    }
+
+    /** Load, start the reporter, attach: the probes are on when this returns; null when they were on already. */
+    private synchronized Session attachProbes() throws IOException {
         if (session != null) {
-            return;
+            return null;
         }
         Session started = load();
         try {
@@ -161,6 +188,7 @@ public final class AgentLifecycle implements AgentControl {
             } else {
                 attachUprobes(started);
             }
+            started.attached = Instant.now();
             session = started;
             stopReason = null;
             started.reporter.trackingStarted();
@@ -176,7 +204,7 @@ public final class AgentLifecycle implements AgentControl {
             started.tracker.close();
             throw e;
         }
-        logStart(started);
+        return started;
     }
 
     /** Loads the BPF programs and sizes their maps; sampling as the settings say. No probe is attached yet. */
@@ -278,7 +306,7 @@ public final class AgentLifecycle implements AgentControl {
                     p.entryDelta() == 0 ? "" : " (entry at +" + p.entryDelta() + ")",
                     p.returnProbe() ? " with return probe" : "", p.note() == null ? "" : "; " + p.note()));
         }
-        Instant since = started.collector.trackingSince();
+        Instant since = started.attached;
         AgentLog.line("tracking native allocations of pid " + ProcessHandle.current().pid() + (started.hookSlots >= 0
                 ? " through " + started.hookSlots + " allocator slots of the loaded libraries' import tables"
                 : " in " + library + " (" + started.placements.stream().map(AllocatorProbes.Placement::symbol)

@@ -16,6 +16,7 @@ public final class JavaFramesProgram {
     private JavaFramesProgram() {}
 
     public static void main(String[] args) throws InterruptedException {
+        AwaitTracking.start();
         // For at least WARM_UP calls and WARM_UP_MILLIS: with the in-process hooks 50,000 calls take a few ms, and C2
         // could still be compiling callSite when the leaks come, so that they came from its C1 and C2 code: two
         // stacks of the same frames at different return addresses.

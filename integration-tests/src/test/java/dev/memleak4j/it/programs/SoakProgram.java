@@ -36,6 +36,7 @@ public final class SoakProgram {
     private SoakProgram() {}
 
     public static void main(String[] args) throws Exception {
+        AwaitTracking.start();
         Path reportFile = Paths.get(args[0]);
         long seconds = Long.parseLong(args[1]);
         List<Thread> churners = List.of(daemon("churn-jni", SoakProgram::jniChurn),
