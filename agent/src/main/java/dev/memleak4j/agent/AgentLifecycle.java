@@ -56,10 +56,12 @@ public final class AgentLifecycle implements AgentControl {
     private final Path library;
     private final NativeSymbolizer symbolizer;
     private final Consumer<String> verbose;
-    private Outputs outputs;
+    /** Null only while the outputs are installed (the MBean, registered then, may already call in). */
+    private volatile Outputs outputs;
     private volatile ReportSettings settings;
     private volatile Snapshot lastSnapshot;
-    private volatile String stopReason;
+    /** Why the probes are off; null while they are on. The MBean can ask before the first attach is done. */
+    private volatile String stopReason = "starting, probes not attached yet";
     /** What the probes add to one allocator call, measured at the last start; 0 when not known. */
     private volatile double callCostNanos;
     /** Kernel memory of the BPF maps at the last report: read on the reporter thread only. */
@@ -412,12 +414,16 @@ public final class AgentLifecycle implements AgentControl {
 
     @Override
     public ReportView lastReport() {
-        return outputs.surfaces().view();
+        Outputs installed = outputs;
+        return installed == null ? null : installed.surfaces().view();
     }
 
     @Override
     public void resetBaseline() {
-        outputs.surfaces().resetBaseline();
+        Outputs installed = outputs;
+        if (installed != null) {
+            installed.surfaces().resetBaseline();
+        }
     }
 
     @Override
