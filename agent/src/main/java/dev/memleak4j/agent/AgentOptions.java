@@ -1,5 +1,7 @@
 package dev.memleak4j.agent;
 
+import dev.memleak4j.agent.report.ReportSettings;
+
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.time.Duration;
@@ -36,20 +38,27 @@ public final class AgentOptions {
     private static final Map<String, Spec> SPECS = new LinkedHashMap<>();
 
     static {
-        spec("interval", "SECONDS", "5", "print a report every SECONDS seconds (1-86400)");
-        spec("count", "N", "unlimited", "stop after N reports: probes are detached, the application runs on");
-        spec("top", "N", "10", "show the N stacks with the most outstanding bytes (1-10000)");
+        numeric("interval", "SECONDS", 5, 1, 86_400, "print a report every SECONDS seconds (1-86400)");
+        numeric("count", "N", 0, 1, Long.MAX_VALUE, "stop after N reports: probes are detached, the application "
+                + "runs on");
+        numeric("top", "N", 10, 1, 10_000, "show the N stacks with the most outstanding bytes (1-10000)");
         spec("show-allocs", null, "off", "list the address and size of every outstanding allocation per stack");
-        spec("older", "MS", "500", "report only allocations at least MS milliseconds old (hides short-lived ones)");
-        spec("min-size", "BYTES", "0", "track only allocations of at least BYTES (suffixes k, m, g)");
-        spec("max-size", "BYTES", "unlimited", "track only allocations of at most BYTES (suffixes k, m, g)");
-        spec("sample-bytes", "BYTES", DEFAULT_SAMPLE_BYTES == 0 ? "0" : DEFAULT_SAMPLE_BYTES / 1024 + "k", "an allocation of s bytes is tracked with probability s/BYTES, always "
+        numeric("older", "MS", 500, 0, 365L * 24 * 3600 * 1000, "report only allocations at least MS milliseconds old "
+                + "(hides short-lived ones)");
+        numeric("min-size", "BYTES", 0, 0, Long.MAX_VALUE, "track only allocations of at least BYTES "
+                + "(suffixes k, m, g)");
+        numeric("max-size", "BYTES", Long.MAX_VALUE, 0, Long.MAX_VALUE, "track only allocations of at most BYTES "
+                + "(suffixes k, m, g)");
+        // The kernel side keeps the interval in 31 bits per allocation.
+        numeric("sample-bytes", "BYTES", DEFAULT_SAMPLE_BYTES, 0, (1L << 31) - 1, "an allocation of s bytes is "
+                + "tracked with probability s/BYTES, always "
                 + "when s >= BYTES, and then counts for BYTES bytes and BYTES/s allocations: unbiased estimates; "
                 + "0 tracks every allocation exactly (suffixes k, m, g)");
-        spec("max-tracked", "N", String.valueOf(DEFAULT_MAX_TRACKED), "allocations tracked per second at most, "
+        numeric("max-tracked", "N", DEFAULT_MAX_TRACKED, 0, 1_000_000_000, "allocations tracked per second at most, "
                 + "on average: above it sample-bytes is raised (x2, x4, ...) until the rate fits, and lowered again "
                 + "when it falls; estimates stay unbiased; 0: sample-bytes stays as given");
-        spec("sample-rate", "N", "1", "sample by count instead: track one allocation in N, chosen at random; "
+        numeric("sample-rate", "N", 1, 1, (1L << 31) - 1, "sample by count instead: track one allocation in N, "
+                + "chosen at random; "
                 + "totals are scaled back and marked as estimates (turns sample-bytes off)");
         spec("probe-mode", "MODE", "auto", "hooks: in-process hooks in every loaded library's import table decide "
                 + "which calls are sampled, and only those enter the kernel (nanoseconds per unsampled call); "
@@ -69,22 +78,22 @@ public final class AgentOptions {
                 + "inuse_objects) to FILE, for go tool pprof, Pyroscope, Speedscope (replaced atomically)");
         spec("jfr-file", "FILE", "none", "also write each report as a JFR recording to FILE: one event per "
                 + "outstanding stack with the allocation's own stack trace, for JMC (replaced atomically)");
-        spec("max-allocs", "N", "1048576", "outstanding allocations tracked at most; more are counted as "
+        numeric("max-allocs", "N", 1 << 20, 1, 1 << 28, "outstanding allocations tracked at most; more are counted as "
                 + "dropped (96 bytes of kernel memory each, allocated as used)");
-        spec("max-stacks", "N", "16384", "distinct stacks stored at most; allocations beyond are tracked "
-                + "without a stack and counted");
-        spec("max-threads", "N", "4096", "threads inside the allocator at the same moment, at most");
+        numeric("max-stacks", "N", 1 << 14, 1, 1 << 22, "distinct stacks stored at most; allocations beyond are "
+                + "tracked without a stack and counted");
+        numeric("max-threads", "N", 4096, 16, 1 << 20, "threads inside the allocator at the same moment, at most");
         spec("jni-classes", "GLOBS", AgentOptions.DEFAULT_JNI_CLASSES, "classes whose JNI methods mark the calling thread, so "
                 + "that allocations in native code without frame pointers still show their Java callers: globs "
                 + "separated by ':' (* any characters); '*' is every application class, JDK classes only when "
                 + "named (java.util.zip.*); none: off");
-        spec("owners", "CLASSES", "jdk", "for leak suspects, count the Java objects that own the blocks: still "
+        spec("owners", "CLASSES", "none", "for leak suspects, count the Java objects that own the blocks: still "
                 + "reachable (retained by live objects), unreachable without releasing them (leaked), or awaiting "
-                + "their Cleaner; DirectByteBuffer, Inflater and Deflater always, and the JNI classes named here: "
+                + "their Cleaner; jdk: DirectByteBuffer, Inflater and Deflater; or those and the JNI classes named: "
                 + "CLASS#FIELD separated by ':', FIELD its long native-handle field (the only long field when left "
                 + "out), e.g. org.rocksdb.RocksObject#nativeHandle_; none: off (probe-mode=hooks only)");
-        spec("leak-window", "SECONDS", "60", "how far back leak suspects look: a stack is growing when its "
-                + "outstanding bytes rose over this window with nothing freed (at least 3 reports; 10-86400)");
+        numeric("leak-window", "SECONDS", 60, 10, 86_400, "how far back leak suspects look: a stack is growing "
+                + "when its outstanding bytes rose over this window with nothing freed (at least 3 reports; 10-86400)");
         spec("exit-report", null, "on", "when the JVM exits (end of main, System.exit, SIGTERM), report what is "
                 + "still outstanding, however young ('older' does not apply), in every output, marked as the exit report; "
                 + "off: only the periodic reports");
@@ -128,28 +137,24 @@ public final class AgentOptions {
 
     private AgentOptions(Map<String, String> given) {
         this.given = given;
-        intervalSeconds = (int) number("interval", 5, 1, 86_400);
-        count = number("count", 0, 1, Long.MAX_VALUE);
-        top = (int) number("top", 10, 1, 10_000);
+        intervalSeconds = (int) number("interval");
+        count = number("count");
+        top = (int) number("top");
         showAllocs = flag("show-allocs");
-        olderMillis = number("older", 500, 0, 365L * 24 * 3600 * 1000);
-        minSize = bytes("min-size", 0);
-        maxSize = bytes("max-size", Long.MAX_VALUE);
+        olderMillis = number("older");
+        minSize = bytes("min-size", SPECS.get("min-size").defaultValue);
+        maxSize = bytes("max-size", SPECS.get("max-size").defaultValue);
         if (minSize > maxSize) {
             throw new OptionException("min-size=" + given.get("min-size") + " is larger than max-size="
                     + given.get("max-size"));
         }
-        sampleRate = number("sample-rate", 1, 1, (1L << 31) - 1);
+        sampleRate = number("sample-rate");
         // Sampling by count replaces the default sampling by bytes; asking for both at once is an error.
         sampleBytes = bytes("sample-bytes", given.containsKey("sample-rate") ? 0 : DEFAULT_SAMPLE_BYTES);
-        if (sampleBytes >= (1L << 31)) { // the kernel side keeps it in 31 bits per allocation
-            throw new OptionException("sample-bytes=" + printable(given.get("sample-bytes")) + " is out of range: "
-                    + "below 2g; " + describe("sample-bytes"));
-        }
         if (sampleBytes > 0 && sampleRate > 1) {
             throw new OptionException("sample-rate and sample-bytes are two ways to sample: give one of them");
         }
-        maxTracked = number("max-tracked", DEFAULT_MAX_TRACKED, 0, 1_000_000_000);
+        maxTracked = number("max-tracked");
         String probeMode = choice("probe-mode", "auto", "auto", "hooks", "uprobes", "classic");
         classicProbes = probeMode.equals("classic");
         hooks = probeMode.equals("hooks") || probeMode.equals("auto");
@@ -162,13 +167,13 @@ public final class AgentOptions {
         flamegraph = given.containsKey("flamegraph") ? path("flamegraph") : null;
         pprof = given.containsKey("pprof") ? path("pprof") : null;
         jfrFile = given.containsKey("jfr-file") ? path("jfr-file") : null;
-        maxAllocs = number("max-allocs", 1 << 20, 1, 1 << 28);
-        maxStacks = number("max-stacks", 1 << 14, 1, 1 << 22);
-        maxThreads = number("max-threads", 4096, 16, 1 << 20);
+        maxAllocs = number("max-allocs");
+        maxStacks = number("max-stacks");
+        maxThreads = number("max-threads");
         jniClasses = given.containsKey("jni-classes") ? classGlobs("jni-classes") : DEFAULT_JNI_CLASSES;
-        owners = given.containsKey("owners") ? ownerClasses("owners") : "jdk";
+        owners = given.containsKey("owners") ? ownerClasses("owners") : "none";
         exitReport = !given.containsKey("exit-report") || flag("exit-report");
-        leakWindow = Duration.ofSeconds(number("leak-window", 60, 10, 86_400));
+        leakWindow = Duration.ofSeconds(number("leak-window"));
         verbose = flag("verbose");
         help = flag("help");
     }
@@ -198,9 +203,11 @@ public final class AgentOptions {
         return new AgentOptions(given);
     }
 
-    private long number(String key, long fallback, long min, long max) {
+    /** A whole-number option: its default and range come from its spec. */
+    private long number(String key) {
+        Spec spec = SPECS.get(key);
         if (!given.containsKey(key)) {
-            return fallback;
+            return spec.defaultValue;
         }
         String value = given.get(key);
         long parsed;
@@ -209,9 +216,10 @@ public final class AgentOptions {
         } catch (NumberFormatException e) {
             throw new OptionException(key + "=" + printable(value) + " is not a whole number; " + describe(key));
         }
-        return checkRange(key, value, parsed, min, max);
+        return checkRange(key, value, parsed);
     }
 
+    /** A size in bytes with an optional k, m or g suffix: its range comes from its spec. */
     private long bytes(String key, long fallback) {
         if (!given.containsKey(key)) {
             return fallback;
@@ -240,15 +248,36 @@ public final class AgentOptions {
         if (parsed < 0 || (shift > 0 && parsed > (Long.MAX_VALUE >> shift))) {
             throw new OptionException(key + "=" + printable(value) + " is out of range; " + describe(key));
         }
-        return parsed << shift;
+        return checkRange(key, value, parsed << shift);
     }
 
-    private static long checkRange(String key, String value, long parsed, long min, long max) {
-        if (parsed < min || parsed > max) {
-            throw new OptionException(key + "=" + printable(value) + " is out of range " + min + ".."
-                    + (max == Long.MAX_VALUE ? "" : String.valueOf(max)) + "; " + describe(key));
+    private static long checkRange(String key, String value, long parsed) {
+        Spec spec = SPECS.get(key);
+        if (parsed < spec.min || parsed > spec.max) {
+            throw new OptionException(key + "=" + printable(value) + " is out of range " + rangeText(spec) + "; "
+                    + describe(key));
         }
         return parsed;
+    }
+
+    private static String rangeText(Spec spec) {
+        return spec.min + ".." + (spec.max == Long.MAX_VALUE ? "" : String.valueOf(spec.max));
+    }
+
+    /**
+     * The check of a whole-number option for a value set at run time (JMX): the same range as on the command line.
+     *
+     * @throws OptionException naming the option and its range
+     */
+    public static long checkValue(String key, long value) {
+        Spec spec = SPECS.get(key);
+        if (spec == null || spec.max < spec.min) {
+            throw new IllegalArgumentException("no whole-number option " + key);
+        }
+        if (value < spec.min || value > spec.max) {
+            throw new OptionException(key + "=" + value + " is out of range " + rangeText(spec));
+        }
+        return value;
     }
 
     private String choice(String key, String fallback, String... allowed) {
@@ -424,6 +453,12 @@ public final class AgentOptions {
         return new TreeSet<>(SPECS.keySet());
     }
 
+    /** The settings a report starts with: what these options ask for. */
+    public ReportSettings reportSettings() {
+        return new ReportSettings(intervalSeconds, top, showAllocs, olderMillis, combinedOnly, sampleRate, sampleBytes,
+                minSize, maxSize);
+    }
+
     /** Options the user gave that have no effect together with others, as one warning each. */
     public List<String> warnings() {
         List<String> warnings = new ArrayList<>();
@@ -496,10 +531,19 @@ public final class AgentOptions {
     public boolean help() { return help; }
 
     private static void spec(String name, String value, String fallback, String description) {
-        SPECS.put(name, new Spec(value, fallback, description));
+        SPECS.put(name, new Spec(value, fallback, description, 0, 0, -1));
     }
 
-    private record Spec(String value, String fallback, String description) {}
+    /** A whole-number option, its default and its range: parsing, JMX's setters and help all read them here. */
+    private static void numeric(String name, String value, long fallback, long min, long max, String description) {
+        String fallbackText = fallback == 0 && min > 0 || fallback == Long.MAX_VALUE ? "unlimited"
+                : value.equals("BYTES") && fallback >= 1024 && fallback % 1024 == 0 ? fallback / 1024 + "k"
+                : String.valueOf(fallback);
+        SPECS.put(name, new Spec(value, fallbackText, description, fallback, min, max));
+    }
+
+    /** {@code min..max} for whole-number options; {@code max < min} for the others. */
+    private record Spec(String value, String fallback, String description, long defaultValue, long min, long max) {}
 
     /** A bad option: the message is shown to the user as it is. */
     public static final class OptionException extends IllegalArgumentException {

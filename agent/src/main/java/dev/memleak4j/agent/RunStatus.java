@@ -11,6 +11,11 @@ import java.time.format.DateTimeFormatter;
 public final class RunStatus {
     /** Set while memleak4j runs in this JVM: its version and since when it tracks. */
     public static final String RUNNING = "memleak4j.running";
+    /**
+     * Set while memleak4j starts in the background ({@code -javaagent}): an application that must have its first
+     * allocations tracked can wait while it is set. Cleared when tracking began or the start failed.
+     */
+    public static final String STARTING = "memleak4j.starting";
     /** Set when the last start failed: the line the agent printed, for the tool to show. */
     public static final String PROBLEM = "memleak4j.problem";
     /** The argument that makes {@code agentmain} shut memleak4j down instead of starting it. */
@@ -24,6 +29,14 @@ public final class RunStatus {
     static void started(Instant since) {
         System.setProperty(RUNNING, version() + ", tracking since " + CLOCK.format(since));
         System.clearProperty(PROBLEM);
+    }
+
+    static void starting() {
+        System.setProperty(STARTING, version());
+    }
+
+    static void startEnded() {
+        System.clearProperty(STARTING);
     }
 
     static void stopped() {

@@ -1,6 +1,7 @@
 package dev.memleak4j.agent;
 
 import dev.memleak4j.agent.AgentOptions.OptionException;
+import dev.memleak4j.agent.report.ReportSettings;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -31,6 +32,35 @@ class AgentOptionsTest {
         assertNull(options.output());
         assertNull(options.json());
         assertEquals(1 << 20, options.maxAllocs());
+    }
+
+    @Test
+    void valuesSetAtRunTimeMeetTheSameRangesAsTheCommandLine() {
+        assertEquals(86_400, AgentOptions.checkValue("interval", 86_400));
+        OptionException tooLong = assertThrows(OptionException.class, () -> AgentOptions.checkValue("interval", 86_401));
+        assertEquals("interval=86401 is out of range 1..86400", tooLong.getMessage());
+        assertTrue(assertThrows(OptionException.class, () -> AgentOptions.parse("interval=86401")).getMessage()
+                .startsWith("interval=86401 is out of range 1..86400; "));
+        assertThrows(OptionException.class, () -> AgentOptions.checkValue("top", 0));
+        assertThrows(OptionException.class, () -> AgentOptions.checkValue("sample-rate", 1L << 31));
+        assertEquals((1L << 31) - 1, AgentOptions.checkValue("sample-rate", (1L << 31) - 1));
+        assertThrows(IllegalArgumentException.class, () -> AgentOptions.checkValue("output", 1));
+    }
+
+    @Test
+    void helpShowsTheDefaultsTheParserUses() {
+        String help = AgentOptions.helpText();
+        assertTrue(help.contains("[default: 8k]"), help);
+        assertTrue(help.matches("(?s).*max-size=BYTES .*\\[default: unlimited\\].*"), help);
+        assertTrue(help.matches("(?s).*count=N .*\\[default: unlimited\\].*"), help);
+        assertTrue(help.matches("(?s).*max-allocs=N .*\\[default: 1048576\\].*"), help);
+    }
+
+    @Test
+    void theReportStartsWithTheSettingsTheOptionsAskFor() {
+        AgentOptions options = AgentOptions.parse("interval=2,top=7,show-allocs,older=0,min-size=4k,max-size=2m,"
+                + "sample-rate=10,combined-only");
+        assertEquals(new ReportSettings(2, 7, true, 0, true, 10, 0, 4096, 2 << 20), options.reportSettings());
     }
 
     @Test

@@ -33,8 +33,6 @@ public final class BpfTracker implements AutoCloseable {
      */
     private int combinedCapacity = 4096;
     private boolean closed;
-    /** What {@link #tune} last gave the kernel side; read by reports and JMX without the lock. */
-    private volatile long sampleBytesNow;
 
     private BpfTracker(Limits limits) {
         this.limits = limits;
@@ -181,14 +179,8 @@ public final class BpfTracker implements AutoCloseable {
         synchronized (LOCK) {
             if (!closed) {
                 BpfNative.setTuning0(sampleRate, sampleBytes, minSize, maxSize, enabled);
-                sampleBytesNow = sampleBytes;
             }
         }
-    }
-
-    /** The byte-sampling interval new allocations are chosen under (the last {@link #tune}); 0: not by bytes. */
-    public long sampleBytesNow() {
-        return sampleBytesNow;
     }
 
     /**

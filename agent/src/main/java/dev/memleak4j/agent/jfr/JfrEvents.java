@@ -1,6 +1,5 @@
 package dev.memleak4j.agent.jfr;
 
-import dev.memleak4j.agent.MemleakAgent;
 import dev.memleak4j.agent.bpf.Stat;
 import dev.memleak4j.agent.leaks.LeakDetector;
 import dev.memleak4j.agent.owners.OwnerCount;
@@ -8,9 +7,9 @@ import dev.memleak4j.agent.report.Allocation;
 import dev.memleak4j.agent.report.ReportSettings;
 import dev.memleak4j.agent.report.Snapshot;
 import dev.memleak4j.agent.report.StackReport;
+import dev.memleak4j.agent.surfaces.AgentControl;
 import dev.memleak4j.agent.surfaces.Frames;
 import dev.memleak4j.agent.surfaces.ReportView;
-import dev.memleak4j.agent.surfaces.Surfaces;
 import dev.memleak4j.jfr.AllocationEvent;
 import dev.memleak4j.jfr.LeakSuspectEvent;
 import dev.memleak4j.jfr.OutstandingStackEvent;
@@ -20,6 +19,7 @@ import jdk.jfr.FlightRecorderListener;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.util.function.Supplier;
 
 /**
  * memleak4j's JFR events. The periodic ones are committed by JFR's periodic thread from the latest report, which
@@ -35,7 +35,10 @@ public final class JfrEvents {
     /** The Allocation event reads the allocations of at most this many stacks per report. */
     static final int ALLOCATION_STACKS = 1000;
 
-    private final Surfaces surfaces;
+    /** The latest report. */
+    private final Supplier<ReportView> latest;
+    /** Only for the Allocation events' listing, taken on the reporter thread after a report. */
+    private final AgentControl control;
     private final Runnable statistics = this::emitStatistics;
     private final Runnable stacks = this::emitStacks;
     private final Runnable suspects = this::emitSuspects;
@@ -50,12 +53,13 @@ public final class JfrEvents {
     private boolean registered;
     private boolean uninstalled;
 
-    private JfrEvents(Surfaces surfaces) {
-        this.surfaces = surfaces;
+    private JfrEvents(Supplier<ReportView> latest, AgentControl control) {
+        this.latest = latest;
+        this.control = control;
     }
 
-    public static JfrEvents install(Surfaces surfaces) {
-        JfrEvents events = new JfrEvents(surfaces);
+    public static JfrEvents install(Supplier<ReportView> latest, AgentControl control) {
+        JfrEvents events = new JfrEvents(latest, control);
         FlightRecorder.addListener(events.onRecorderStart); // calls register() at once when JFR runs already
         return events;
     }
@@ -95,7 +99,7 @@ public final class JfrEvents {
     }
 
     private void emitStatistics() {
-        ReportView view = surfaces.view();
+        ReportView view = latest.get();
         if (view == null) {
             return;
         }
@@ -104,12 +108,11 @@ public final class JfrEvents {
             return;
         }
         Snapshot snapshot = view.snapshot();
-        MemleakAgent agent = surfaces.agent();
-        boolean running = agent.stopReason() == null;
+        boolean running = view.state().running();
         event.snapshotTime = snapshot.time().toEpochMilli();
-        event.probeMode = running ? view.probeMode() : "stopped: " + agent.stopReason();
+        event.probeMode = view.probeMode();
         event.probesAttached = running ? view.attachedProbes() : 0;
-        event.allocator = String.valueOf(agent.library());
+        event.allocator = view.state().allocator();
         event.outstandingBytes = snapshot.totalBytes();
         event.outstandingAllocations = snapshot.totalCount();
         event.stacks = snapshot.stackCount();
@@ -133,7 +136,7 @@ public final class JfrEvents {
     }
 
     private void emitStacks() {
-        ReportView view = surfaces.view();
+        ReportView view = latest.get();
         if (view == null) {
             return;
         }
@@ -162,7 +165,7 @@ public final class JfrEvents {
     }
 
     private void emitSuspects() {
-        ReportView view = surfaces.view();
+        ReportView view = latest.get();
         if (view == null || view.snapshot().leaks() == null) {
             return;
         }
@@ -201,11 +204,11 @@ public final class JfrEvents {
      * On the reporter thread after each report: when a recording wants Allocation events, reads the outstanding
      * allocations once more with their addresses and commits those made since the previous report.
      */
-    public void afterReport(ReportView view, MemleakAgent agent) {
+    public void afterReport(ReportView view) {
         if (!registered() || !new AllocationEvent().isEnabled() || view.snapshot().stat(Stat.ALLOC_TRACKED) == 0) {
             return;
         }
-        Snapshot full = agent.snapshotNow(settings -> listingAll(settings));
+        Snapshot full = control.snapshotNow(JfrEvents::listingAll);
         if (full == null) {
             return;
         }
@@ -248,7 +251,7 @@ public final class JfrEvents {
 
     /** The report's settings, but every allocation of the first ALLOCATION_STACKS stacks, however young. */
     private static ReportSettings listingAll(ReportSettings s) {
-        return new ReportSettings(s.intervalSeconds(), Math.max(s.top(), ALLOCATION_STACKS), true, 0,
-                false, s.sampleRate(), s.sampleBytes(), s.minSize(), s.maxSize());
+        return s.withTop(Math.max(s.top(), ALLOCATION_STACKS)).withShowAllocs(true).withOlderMillis(0)
+                .withCombinedOnly(false);
     }
 }

@@ -1,6 +1,5 @@
 package dev.memleak4j.agent.jmx;
 
-import dev.memleak4j.agent.MemleakAgent;
 import dev.memleak4j.agent.bpf.Stat;
 import dev.memleak4j.agent.json.JsonSnapshot;
 import dev.memleak4j.agent.leaks.LeakDetector;
@@ -8,8 +7,9 @@ import dev.memleak4j.agent.report.ReportSettings;
 import dev.memleak4j.agent.report.Snapshot;
 import dev.memleak4j.agent.report.TextReport;
 import dev.memleak4j.agent.stacks.Frame;
+import dev.memleak4j.agent.surfaces.AgentControl;
+import dev.memleak4j.agent.surfaces.AgentState;
 import dev.memleak4j.agent.surfaces.ReportView;
-import dev.memleak4j.agent.surfaces.Surfaces;
 import dev.memleak4j.agent.surfaces.ViewFiles;
 import dev.memleak4j.agent.views.flamegraph.FlameGraph;
 import dev.memleak4j.agent.views.jfrfile.JfrRecording;
@@ -22,23 +22,28 @@ import javax.management.ObjectName;
 import java.lang.management.ManagementFactory;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.function.UnaryOperator;
 
 /**
- * The MBean. It holds nothing: every call reads the agent and its latest report, so one registration serves a
- * running agent, a stopped one and one that never started. Exceptions thrown to clients are JDK classes carrying
- * only a message, so a client without our classes can read them.
+ * The MBean. It holds nothing but the {@link AgentControl} it is given: every call reads the agent's state and its
+ * latest report through it, so one registration serves a running agent, a stopped one and one that never started.
+ * Exceptions thrown to clients are JDK classes carrying only a message, so a client without our classes can read
+ * them.
  */
 public final class NativeMemory implements NativeMemoryMXBean {
-    private NativeMemory() {}
+    private final AgentControl control;
 
-    /** Registers the MBean on the platform MBeanServer, unless it is there already. */
-    public static void register() throws JMException {
+    private NativeMemory(AgentControl control) {
+        this.control = control;
+    }
+
+    /** Registers the MBean on the platform MBeanServer for {@code control}, in place of any registered before. */
+    public static void register(AgentControl control) throws JMException {
         MBeanServer server = ManagementFactory.getPlatformMBeanServer();
         ObjectName name = new ObjectName(OBJECT_NAME);
-        if (!server.isRegistered(name)) {
-            server.registerMBean(new NativeMemory(), name);
+        if (server.isRegistered(name)) {
+            unregister();
         }
+        server.registerMBean(new NativeMemory(control), name);
     }
 
     public static void unregister() throws JMException {
@@ -49,63 +54,51 @@ public final class NativeMemory implements NativeMemoryMXBean {
         }
     }
 
-    private static MemleakAgent agent() {
-        return MemleakAgent.current();
+    private ReportView view() {
+        return control.lastReport();
     }
 
-    private static ReportView view() {
-        Surfaces surfaces = Surfaces.current();
-        return surfaces == null ? null : surfaces.view();
-    }
-
-    private static MemleakAgent requireAgent() {
-        MemleakAgent agent = agent();
-        if (agent == null) {
-            String problem = MemleakAgent.lastStartProblem();
-            throw new IllegalStateException("memleak4j is not running" + (problem == null ? "" : ": " + problem));
+    /** The agent's state now; throws, saying why, when it is not running. */
+    private AgentState requireState() {
+        AgentState state = control.state();
+        if (state == null) {
+            throw new IllegalStateException("memleak4j is " + control.status());
         }
-        return agent;
+        return state;
     }
 
     @Override
     public String getStatus() {
-        MemleakAgent agent = agent();
-        if (agent == null) {
-            String problem = MemleakAgent.lastStartProblem();
-            return "not started: " + (problem == null ? "memleak4j was not started or was shut down" : problem);
-        }
-        String reason = agent.stopReason();
-        return reason == null ? "running" : "stopped: " + reason;
+        return control.status();
     }
 
     @Override
     public boolean isRunning() {
-        MemleakAgent agent = agent();
-        return agent != null && agent.stopReason() == null;
+        return control.running();
     }
 
     @Override
     public String getProbeMode() {
-        MemleakAgent agent = agent();
-        return agent == null ? getStatus() : Surfaces.probeMode(agent);
+        AgentState state = control.state();
+        return state == null ? getStatus() : state.probeMode();
     }
 
     @Override
     public int getAttachedProbes() {
-        MemleakAgent agent = agent();
-        return agent == null ? 0 : agent.attachedProbes();
+        AgentState state = control.state();
+        return state == null ? 0 : state.attachedProbes();
     }
 
     @Override
     public long getAllocatorCallCostNanos() {
-        MemleakAgent agent = agent();
-        return agent == null ? 0 : agent.allocatorCallCostNanos();
+        AgentState state = control.state();
+        return state == null ? 0 : state.callCostNanos();
     }
 
     @Override
     public String getAllocator() {
-        MemleakAgent agent = agent();
-        return agent == null ? "" : String.valueOf(agent.library());
+        AgentState state = control.state();
+        return state == null ? "" : state.allocator();
     }
 
     @Override
@@ -171,7 +164,7 @@ public final class NativeMemory implements NativeMemoryMXBean {
         return since(Stat.ALLOC_FAILED);
     }
 
-    private static long since(Stat stat) {
+    private long since(Stat stat) {
         ReportView view = view();
         return view == null ? 0 : view.sinceBaseline(stat);
     }
@@ -267,62 +260,56 @@ public final class NativeMemory implements NativeMemoryMXBean {
 
     @Override
     public SettingsInfo getSettings() {
-        MemleakAgent agent = requireAgent();
-        ReportSettings s = agent.settings();
+        AgentState state = requireState();
+        ReportSettings s = state.settings();
         return new SettingsInfo(s.intervalSeconds(), s.top(), s.showAllocs(), s.olderMillis(), s.combinedOnly(),
-                s.sampleRate(), s.sampleBytes(), s.minSize(), s.maxSize(),
-                agent.options().json() == null ? "" : agent.options().json().toString(),
-                agent.options().output() == null ? "" : agent.options().output().toString());
+                s.sampleRate(), s.sampleBytes(), s.minSize(), s.maxSize(), state.jsonFile(), state.outputFile());
     }
 
     @Override
     public int getIntervalSeconds() {
-        return requireAgent().settings().intervalSeconds();
+        return requireState().settings().intervalSeconds();
     }
 
     @Override
     public void setIntervalSeconds(int seconds) {
-        check(seconds >= 1 && seconds <= 86_400, "interval " + seconds + " is out of range 1..86400");
-        update(s -> s.withIntervalSeconds(seconds));
+        update(() -> control.setIntervalSeconds(seconds));
     }
 
     @Override
     public int getTop() {
-        return requireAgent().settings().top();
+        return requireState().settings().top();
     }
 
     @Override
     public void setTop(int top) {
-        check(top >= 1 && top <= 10_000, "top " + top + " is out of range 1..10000");
-        update(s -> s.withTop(top));
+        update(() -> control.setTop(top));
     }
 
     @Override
     public long getSampleRate() {
-        return requireAgent().settings().sampleRate();
+        return requireState().settings().sampleRate();
     }
 
     @Override
     public long getSampleBytesNow() {
-        return requireAgent().sampleBytesNow();
+        return requireState().sampleBytesNow();
     }
 
     @Override
     public void setSampleRate(long rate) {
-        check(rate >= 1 && rate < (1L << 31), "sample rate " + rate + " is out of range 1..2147483647");
-        update(s -> s.withSampleRate(rate));
+        update(() -> control.setSampleRate(rate));
     }
 
     @Override
     public void setSizeRange(long min, long max) {
-        check(min >= 0 && max >= min, "size range " + min + ".." + max + ": need 0 <= min <= max");
-        update(s -> s.withSizeRange(min, max));
+        update(() -> control.setSizeRange(min, max));
     }
 
     @Override
     public String textSnapshot() {
         ReportView view = view();
-        return view == null ? "no report yet (" + getStatus() + ")\n" : TextReport.format(view.snapshot());
+        return view == null ? "no report yet (" + getStatus() + ")\n" : TextReport.format(view.snapshot(), view.state().losses());
     }
 
     @Override
@@ -331,7 +318,7 @@ public final class NativeMemory implements NativeMemoryMXBean {
         if (view == null) {
             throw new IllegalStateException("no report yet (" + getStatus() + ")");
         }
-        return JsonSnapshot.toJson(view, requireAgent());
+        return JsonSnapshot.toJson(view);
     }
 
     @Override
@@ -352,10 +339,10 @@ public final class NativeMemory implements NativeMemoryMXBean {
         return render(() -> JfrRecording.bytes(snapshot));
     }
 
-    private static Snapshot completeSnapshot() {
+    private Snapshot completeSnapshot() {
         Snapshot snapshot;
         try {
-            snapshot = requireAgent().completeSnapshot();
+            snapshot = control.completeSnapshot();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while waiting for the snapshot");
@@ -363,13 +350,9 @@ public final class NativeMemory implements NativeMemoryMXBean {
             throw new IllegalStateException("no snapshot: " + e.getMessage());
         }
         if (snapshot == null) {
-            throw new IllegalStateException("no snapshot: the probes are off (" + getStatusText() + ")");
+            throw new IllegalStateException("no snapshot: the probes are off (" + getStatus() + ")");
         }
         return snapshot;
-    }
-
-    private static String getStatusText() {
-        return new NativeMemory().getStatus();
     }
 
     /** Only a message crosses to the client: it may not have our classes (or the JFR writer may not load here). */
@@ -383,22 +366,18 @@ public final class NativeMemory implements NativeMemoryMXBean {
 
     @Override
     public void resetBaseline() {
-        requireAgent();
-        Surfaces surfaces = Surfaces.current();
-        if (surfaces != null) {
-            surfaces.resetBaseline();
-        }
+        control.resetBaseline();
     }
 
     @Override
     public void stopProbes() {
-        requireAgent().stopProbes();
+        control.stopProbes();
     }
 
     @Override
     public void startProbes() {
         try {
-            requireAgent().startProbes();
+            control.startProbes();
         } catch (Exception e) {
             // Only the message crosses: the client may not have our exception classes.
             throw new IllegalStateException("probes not started: " + (e.getMessage() != null ? e.getMessage()
@@ -406,17 +385,14 @@ public final class NativeMemory implements NativeMemoryMXBean {
         }
     }
 
-    private static void update(UnaryOperator<ReportSettings> change) {
+    /** A value out of range stays an IllegalArgumentException; only JDK classes and a message reach the client. */
+    private static void update(Runnable change) {
         try {
-            requireAgent().updateSettings(change);
+            change.run();
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(e.getMessage());
         } catch (RuntimeException e) {
             throw new IllegalStateException(e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName());
-        }
-    }
-
-    private static void check(boolean ok, String message) {
-        if (!ok) {
-            throw new IllegalArgumentException(message);
         }
     }
 

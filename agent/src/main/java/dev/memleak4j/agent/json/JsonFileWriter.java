@@ -1,6 +1,5 @@
 package dev.memleak4j.agent.json;
 
-import dev.memleak4j.agent.MemleakAgent;
 import dev.memleak4j.agent.surfaces.ReportView;
 
 import dev.memleak4j.agent.files.SafeFiles;
@@ -23,13 +22,13 @@ public final class JsonFileWriter {
     }
 
     /** On the reporter thread. A failure prints one line (once until a write succeeds again). */
-    public void write(ReportView view, MemleakAgent agent) {
+    public void write(ReportView view) {
         try {
             Path parent = file.getParent();
             if (parent != null) {
                 Files.createDirectories(parent);
             }
-            SafeFiles.replace(file, JsonSnapshot.toJson(view, agent).getBytes(StandardCharsets.UTF_8));
+            SafeFiles.replace(file, JsonSnapshot.toJson(view).getBytes(StandardCharsets.UTF_8));
             failed = false;
         } catch (IOException | RuntimeException e) {
             if (!failed) {

@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.memleak4j.agent.MemleakAgent;
 import dev.memleak4j.agent.bpf.Stat;
 import dev.memleak4j.agent.leaks.LeakDetector;
 import dev.memleak4j.agent.owners.OwnerCount;
@@ -18,6 +17,7 @@ import dev.memleak4j.agent.report.ReportSettings;
 import dev.memleak4j.agent.report.Snapshot;
 import dev.memleak4j.agent.report.StackReport;
 import dev.memleak4j.agent.stacks.Frame;
+import dev.memleak4j.agent.surfaces.AgentState;
 import dev.memleak4j.agent.surfaces.Frames;
 import dev.memleak4j.agent.surfaces.ReportView;
 
@@ -36,16 +36,17 @@ public final class JsonSnapshot {
 
     private JsonSnapshot() {}
 
-    public static String toJson(ReportView view, MemleakAgent agent) {
+    public static String toJson(ReportView view) {
         try {
-            return MAPPER.writeValueAsString(document(view, agent)) + "\n";
+            return MAPPER.writeValueAsString(document(view)) + "\n";
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("JSON snapshot failed: " + e.getMessage());
         }
     }
 
-    static ObjectNode document(ReportView view, MemleakAgent agent) {
+    static ObjectNode document(ReportView view) {
         Snapshot snapshot = view.snapshot();
+        AgentState state = view.state();
         ObjectNode root = MAPPER.createObjectNode();
         root.put("schema", SCHEMA);
         root.put("version", SCHEMA_VERSION);
@@ -55,12 +56,12 @@ public final class JsonSnapshot {
         root.put("exitReport", snapshot.atExit());
         root.put("trackingSince", snapshot.trackingSince().toString());
         root.put("baselineTime", view.baselineTime().toString());
-        root.put("allocator", String.valueOf(agent.library()));
+        root.put("allocator", state.allocator());
         root.put("probeMode", view.probeMode());
         root.put("attachedProbes", view.attachedProbes());
         root.put("mapMemoryBytes", view.mapMemoryBytes());
 
-        ReportSettings s = agent.settings();
+        ReportSettings s = state.settings();
         ObjectNode settings = root.putObject("settings");
         settings.put("intervalSeconds", s.intervalSeconds());
         settings.put("top", s.top());
@@ -69,7 +70,7 @@ public final class JsonSnapshot {
         settings.put("combinedOnly", s.combinedOnly());
         settings.put("sampleRate", s.sampleRate());
         settings.put("sampleBytes", s.sampleBytes());
-        settings.put("maxTracked", agent.options().maxTracked());
+        settings.put("maxTracked", state.maxTracked());
         settings.put("minSize", s.minSize());
         settings.put("maxSize", s.maxSize());
 
@@ -110,7 +111,7 @@ public final class JsonSnapshot {
         losses.put("stackWalkFailed", snapshot.stat(Stat.DROPPED_STACK_ERROR));
         losses.put("combinedMapFull", snapshot.stat(Stat.DROPPED_COMBINED_FULL));
         losses.put("returnsWithoutEntry", snapshot.stat(Stat.DROPPED_NO_PENDING));
-        AgentLosses own = AgentLosses.now();
+        AgentLosses own = state.losses();
         losses.put("jniBindingsDropped", own.jniBindingsDropped());
         losses.put("jniCaptureFailures", own.jniBridgeFailures());
         losses.put("ownersNotKnown", own.ownersLost());

@@ -57,11 +57,6 @@ public record Snapshot(Instant time, List<StackReport> stacks, int stackCount, l
         return sampleRate > 1 || sampleBytes > 0;
     }
 
-    /** Whether max-tracked has raised the interval above sample-bytes. */
-    public boolean samplingRaised() {
-        return sampleBytes > 0 && sampleBytesNow > sampleBytes;
-    }
-
     public long stat(Stat stat) {
         return stats[stat.ordinal()];
     }

@@ -28,6 +28,7 @@ import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongFunction;
 import java.util.function.LongPredicate;
+import java.util.function.LongSupplier;
 import java.util.function.LongUnaryOperator;
 import java.util.function.ToLongFunction;
 
@@ -57,6 +58,8 @@ public final class SnapshotCollector {
     /** Made once: a method reference is a new object at every evaluation (C1 does not elide it). */
     private final LongFunction<long[]> readStack;
     private final Instant trackingSince;
+    /** The byte-sampling interval in force ({@code sampling.TrackingBudget} holds it). */
+    private final LongSupplier sampleBytesNow;
     private final LeakDetector leaks;
     private final MemoryVerdict.Watch memory;
     private final boolean nmtOn;
@@ -69,8 +72,10 @@ public final class SnapshotCollector {
     private LongObjectMap<long[]> allocatedAtBaseline = new LongObjectMap<>();
 
     /** @param leakWindow how far back the leak suspects and the memory verdict look */
-    public SnapshotCollector(BpfTracker tracker, StackResolver resolver, Instant trackingSince, Duration leakWindow) {
+    public SnapshotCollector(BpfTracker tracker, StackResolver resolver, Instant trackingSince, Duration leakWindow,
+                             LongSupplier sampleBytesNow) {
         this.tracker = tracker;
+        this.sampleBytesNow = sampleBytesNow;
         this.resolver = resolver;
         this.trimmer = new WalkedStackTrimmer(resolver::jvmCodeOf);
         this.trackingSince = trackingSince;
@@ -171,7 +176,7 @@ public final class SnapshotCollector {
         LeakDetector.Verdicts verdicts = forReport ? suspects(time, groups) : null;
         MemoryVerdict verdict = forReport ? memory.update(ProcessMemory.readNow(totalBytes, nmtOn), verdicts) : null;
         return new Snapshot(time, every.subList(0, top), groups.size(), totalBytes, totalCount,
-                settings.sampleRate(), settings.sampleBytes(), tracker.sampleBytesNow(), tracker.readStats(),
+                settings.sampleRate(), settings.sampleBytes(), sampleBytesNow.getAsLong(), tracker.readStats(),
                 trackingSince, settings.top(), every, List.copyOf(freedReports), allStacks ? freed.size() : -1, false,
                 verdicts, verdict);
     }

@@ -16,7 +16,8 @@ public final class TextReport {
 
     private TextReport() {}
 
-    public static String format(Snapshot snapshot) {
+    /** @param losses what the agent itself lost by the time of the snapshot (the losses line) */
+    public static String format(Snapshot snapshot, AgentLosses losses) {
         StringBuilder out = new StringBuilder(4096);
         if (snapshot.atExit()) {
             out.append('[').append(CLOCK.format(snapshot.time()))
@@ -31,11 +32,8 @@ public final class TextReport {
         }
         out.append('[').append(CLOCK.format(snapshot.time())).append("] Top ").append(snapshot.top())
                 .append(" stacks with outstanding allocations:\n");
-        String estimate = snapshot.samplingRaised()
-                ? " (estimated: sampled 1 per " + snapshot.sampleBytes() + " bytes; 1 per " + snapshot.sampleBytesNow()
-                        + " now, over max-tracked)"
-                : snapshot.sampleBytes() > 0 ? " (estimated: sampled 1 per " + snapshot.sampleBytes() + " bytes)"
-                : snapshot.sampleRate() > 1 ? " (estimated: 1 in " + snapshot.sampleRate() + " allocations sampled)" : "";
+        String estimate = " (estimated: " + SamplingText.of(snapshot.sampleRate(), snapshot.sampleBytes(),
+                snapshot.sampleBytesNow()) + ")";
         for (StackReport stack : snapshot.stacks()) {
             for (Allocation allocation : stack.allocations()) {
                 out.append("\taddr = ").append(Long.toHexString(allocation.address())).append(" size = ")
@@ -55,7 +53,7 @@ public final class TextReport {
                         .append(frame.text()).append('\n');
             }
         }
-        appendLosses(out, snapshot);
+        appendLosses(out, snapshot, losses);
         return out.toString();
     }
 
@@ -94,7 +92,7 @@ public final class TextReport {
     }
 
     /** Nothing is lost silently: every allocation not tracked, or tracked without its stack, is counted here. */
-    private static void appendLosses(StringBuilder out, Snapshot snapshot) {
+    private static void appendLosses(StringBuilder out, Snapshot snapshot, AgentLosses agent) {
         List<String> losses = new ArrayList<>();
         addLoss(losses, snapshot, Stat.DROPPED_ALLOCS_FULL, "not tracked: allocation map full (raise max-allocs)");
         addLoss(losses, snapshot, Stat.DROPPED_STACKS_FULL, "tracked without stack: stack map full (raise max-stacks)");
@@ -102,7 +100,6 @@ public final class TextReport {
         addLoss(losses, snapshot, Stat.DROPPED_COMBINED_FULL, "missing from the per-stack counters: map full");
         addLoss(losses, snapshot, Stat.DROPPED_NO_PENDING,
                 "returns without their entry (calls begun before the probes, or more threads than max-threads)");
-        AgentLosses agent = AgentLosses.now();
         if (agent.javaCallersLost() > 0) {
             losses.add(agent.javaCallersLost() + " JNI calls reported without their Java callers (capture failed, or "
                     + "more than 262,144 marked calls with allocations between two reports)");

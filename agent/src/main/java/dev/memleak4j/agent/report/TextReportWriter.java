@@ -7,13 +7,12 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.function.Consumer;
 
 /**
  * Prints each snapshot as a memleak-style report, to stderr or to {@code output=FILE}, a new file that replaces what
  * was there (see {@link SafeFiles#replaceWithStream}).
  */
-public final class TextReportWriter implements Consumer<Snapshot>, AutoCloseable {
+public final class TextReportWriter implements AutoCloseable {
     private final PrintStream out;
 
     /** @param output the file to write to, or null for stderr */
@@ -29,9 +28,9 @@ public final class TextReportWriter implements Consumer<Snapshot>, AutoCloseable
         }
     }
 
-    @Override
-    public void accept(Snapshot snapshot) {
-        String text = TextReport.format(snapshot);
+    /** @param losses what the agent itself lost by the time of the snapshot */
+    public void write(Snapshot snapshot, AgentLosses losses) {
+        String text = TextReport.format(snapshot, losses);
         synchronized (out) {
             out.print(text);
             out.flush();

@@ -12,9 +12,9 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * One report as the JFR events, the MBean and the JSON document show it: the snapshot, plus what needs the previous
- * report or the baseline (growth, rates, "since" counters) and what only the reporter thread may read (BPF map
- * memory). Made on the reporter thread, read from any thread.
+ * One report as the JFR events, the MBean and the JSON document show it: the snapshot, the agent's state at the
+ * report, and what needs the previous report or the baseline (growth, rates, "since" counters). Made on the reporter
+ * thread, read from any thread.
  */
 public final class ReportView {
     /** Where "since" counters and growth since the baseline start: the probes' attach or resetBaseline. */
@@ -41,25 +41,18 @@ public final class ReportView {
     private final long[] sinceBaseline;
     private final long bytesPerSecond;
     private final long callsPerSecond;
-    private final long mapMemoryBytes;
-    private final int attachedProbes;
-    private final String probeMode;
-    private final long maxAllocs;
+    private final AgentState state;
     private final Instant intervalStart;
 
     private ReportView(Snapshot snapshot, Baseline baseline, List<StackView> stacks, long[] sinceBaseline,
-                       long bytesPerSecond, long callsPerSecond, long mapMemoryBytes, int attachedProbes,
-                       String probeMode, long maxAllocs, Instant intervalStart) {
+                       long bytesPerSecond, long callsPerSecond, AgentState state, Instant intervalStart) {
         this.snapshot = snapshot;
         this.baseline = baseline;
         this.stacks = stacks;
         this.sinceBaseline = sinceBaseline;
         this.bytesPerSecond = bytesPerSecond;
         this.callsPerSecond = callsPerSecond;
-        this.mapMemoryBytes = mapMemoryBytes;
-        this.attachedProbes = attachedProbes;
-        this.probeMode = probeMode;
-        this.maxAllocs = maxAllocs;
+        this.state = state;
         this.intervalStart = intervalStart;
     }
 
@@ -67,8 +60,7 @@ public final class ReportView {
      * @param previous the view of the previous report, or null
      * @param baseline null for the probes' attach
      */
-    static ReportView of(Snapshot snapshot, ReportView previous, Baseline baseline, long mapMemoryBytes,
-                         int attachedProbes, String probeMode, long maxAllocs) {
+    static ReportView of(Snapshot snapshot, ReportView previous, Baseline baseline, AgentState state) {
         if (baseline == null || !baseline.trackingSince().equals(snapshot.trackingSince())) {
             baseline = Baseline.start(snapshot.trackingSince());
         }
@@ -101,13 +93,18 @@ public final class ReportView {
         long bytes = (snapshot.stat(Stat.BYTES_TRACKED) - fromStats[Stat.BYTES_TRACKED.ordinal()]);
         long calls = (snapshot.stat(Stat.ALLOC_CALLS) - fromStats[Stat.ALLOC_CALLS.ordinal()]);
         return new ReportView(snapshot, baseline, List.copyOf(stacks), since,
-                Math.round(scale(snapshot, bytes) / seconds), Math.round(calls / seconds), mapMemoryBytes,
-                attachedProbes, probeMode, maxAllocs, from);
+                Math.round(scale(snapshot, bytes) / seconds), Math.round(calls / seconds), state, from);
     }
 
     /** The same report against another baseline (resetBaseline). */
     ReportView withBaseline(Baseline newBaseline, ReportView previous) {
-        return of(snapshot, previous, newBaseline, mapMemoryBytes, attachedProbes, probeMode, maxAllocs);
+        return of(snapshot, previous, newBaseline, state);
+    }
+
+    /** The same report, the agent's state changed since (the probes stopped). */
+    ReportView withState(AgentState changed) {
+        return new ReportView(snapshot, baseline, stacks, sinceBaseline, bytesPerSecond, callsPerSecond, changed,
+                intervalStart);
     }
 
     /** A baseline at this report: its counters and its top stacks' outstanding bytes and counts. */
@@ -173,22 +170,28 @@ public final class ReportView {
         return callsPerSecond;
     }
 
+    /** The agent's state at the report (or since, when the probes stopped after it). */
+    public AgentState state() {
+        return state;
+    }
+
     public long mapMemoryBytes() {
-        return mapMemoryBytes;
+        return state.mapMemoryBytes();
     }
 
     public int attachedProbes() {
-        return attachedProbes;
+        return state.attachedProbes();
     }
 
     /** How the probes ran when the report was taken. */
     public String probeMode() {
-        return probeMode;
+        return state.probeMode();
     }
 
     /** Fraction (0..1) of the kernel's allocation map in use. */
     public double allocationMapFill() {
         long inMap = snapshot.stat(Stat.ALLOC_TRACKED) - snapshot.stat(Stat.FREE_TRACKED);
+        long maxAllocs = state.maxAllocs();
         return maxAllocs <= 0 ? 0 : Math.max(0, Math.min(1, inMap / (double) maxAllocs));
     }
 }

@@ -1,86 +1,35 @@
 package dev.memleak4j.agent.surfaces;
 
-import dev.memleak4j.agent.MemleakAgent;
-import dev.memleak4j.agent.jfr.JfrEvents;
-import dev.memleak4j.agent.jmx.NativeMemory;
-import dev.memleak4j.agent.json.JsonFileWriter;
-import dev.memleak4j.agent.report.ReportSettings;
 import dev.memleak4j.agent.report.Snapshot;
 
 import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
 
 /**
- * Where memleak4j shows up besides the text report: JFR events, the {@code memleak4j:type=NativeMemory} MBean and
- * the {@code json=FILE} snapshot. Each is optional: one that cannot start (e.g. a runtime without jdk.jfr or
- * java.management) prints one line and the others go on.
+ * Where memleak4j shows up besides the text report (JFR events, the MBean, the JSON and view files) reads its
+ * reports: the latest {@link ReportView}, made on the reporter thread from the snapshot and the agent's state it is
+ * handed. Reading BPF maps and symbolizing allocate natively, and only the reporter thread is excluded from tracking,
+ * so JFR's and JMX's threads never do: they read the view made last.
  *
- * <p>All of them read the {@link ReportView} the reporter thread made last: reading BPF maps and symbolizing
- * allocate natively, and only the reporter thread is excluded from tracking, so JFR's and JMX's threads never do.
+ * <p>Each output is optional: one that fails to write says so and the others go on.
  */
 public final class Surfaces {
-    private static Surfaces installed;
-
-    private final MemleakAgent agent;
-    private final JfrEvents jfr;
-    private final JsonFileWriter json;
     private final ViewFiles viewFiles;
+    private final List<Consumer<ReportView>> outputs = new CopyOnWriteArrayList<>();
     private volatile ReportView view;
     private ReportView previous;
     private ReportView.Baseline baseline;
 
-    private Surfaces(MemleakAgent agent) {
-        this.agent = agent;
-        this.jfr = tryStart("JFR events", () -> JfrEvents.install(this));
-        this.json = agent.options().json() == null ? null : new JsonFileWriter(agent.options().json());
-        this.viewFiles = ViewFiles.of(agent.options());
+    /** @param viewFiles the flame graph, pprof and JFR files asked for; null when none */
+    public Surfaces(ViewFiles viewFiles) {
+        this.viewFiles = viewFiles;
     }
 
-    /** Called once the agent runs: JFR events, the MBean, the JSON file. Never throws. */
-    public static synchronized void install(MemleakAgent agent) {
-        try {
-            uninstall();
-            Surfaces surfaces = new Surfaces(agent);
-            installed = surfaces;
-            agent.addSnapshotListener(surfaces::onSnapshot);
-            tryStart("the MBean", () -> {
-                NativeMemory.register();
-                return null;
-            });
-        } catch (Throwable e) {
-            log("reporting surfaces not started: " + e);
-        }
-    }
-
-    /** memleak4j could not start: the MBean still registers, so that its Status says why. Never throws. */
-    public static synchronized void installNotStarted() {
-        tryStart("the MBean", () -> {
-            NativeMemory.register();
-            return null;
-        });
-    }
-
-    /** Removes the periodic JFR hooks and the MBean. */
-    public static synchronized void uninstall() {
-        if (installed != null) {
-            if (installed.jfr != null) {
-                installed.jfr.uninstall();
-            }
-            installed = null;
-        }
-        try {
-            NativeMemory.unregister();
-        } catch (Throwable e) {
-            // no MBean to remove (e.g. no java.management module)
-        }
-    }
-
-    /** The installed surfaces, or null when memleak4j does not run. */
-    public static synchronized Surfaces current() {
-        return installed;
-    }
-
-    public MemleakAgent agent() {
-        return agent;
+    /** Called on the reporter thread with every report's view (JSON file, JFR's Allocation events). */
+    public void addOutput(Consumer<ReportView> output) {
+        outputs.add(output);
     }
 
     /** The latest report, or null before the first. */
@@ -88,26 +37,27 @@ public final class Surfaces {
         return view;
     }
 
-    /** Runs on the reporter thread after every report. */
-    private void onSnapshot(Snapshot snapshot) {
-        if (current() != this) {
-            return; // an agent that was shut down keeps its listener; it no longer reports here
-        }
+    /** On the reporter thread after every report: the snapshot and the agent's state at it. */
+    public void onReport(Snapshot snapshot, AgentState state) {
         ReportView made;
         synchronized (this) {
-            made = ReportView.of(snapshot, view, baseline, agent.mapMemoryBytes(), agent.attachedProbes(),
-                    probeMode(agent), agent.options().maxAllocs());
+            made = ReportView.of(snapshot, view, baseline, state);
             previous = view;
             view = made;
-        }
-        if (json != null) {
-            json.write(made, agent);
         }
         if (viewFiles != null) {
             viewFiles.write(snapshot);
         }
-        if (jfr != null) {
-            jfr.afterReport(made, agent);
+        for (Consumer<ReportView> output : outputs) {
+            output.accept(made);
+        }
+    }
+
+    /** The agent's state changed between reports (the probes stopped): the latest view says so. */
+    public synchronized void stateChanged(AgentState state) {
+        ReportView current = view;
+        if (current != null) {
+            view = current.withState(state);
         }
     }
 
@@ -119,35 +69,6 @@ public final class Surfaces {
         }
         baseline = current.asBaseline(Instant.now());
         view = current.withBaseline(baseline, previous);
-        agent.resetAllocatedBaseline();
-    }
-
-    /** Running: how the allocator is probed and what is sampled; else {@code stopped: why}. */
-    public static String probeMode(MemleakAgent agent) {
-        String how = agent.probeMode();
-        if (how == null) {
-            return "stopped: " + (agent.stopReason() != null ? agent.stopReason() : "probes not attached");
-        }
-        ReportSettings settings = agent.settings();
-        long now = agent.sampleBytesNow();
-        String sampling = settings.sampleBytes() > 0 ? "1 per " + settings.sampleBytes() + " bytes sampled"
-                + (now > settings.sampleBytes() ? " (1 per " + now + " now, over max-tracked)" : "")
-                : settings.sampleRate() > 1 ? "1 in " + settings.sampleRate() + " allocations sampled"
-                : "every allocation tracked";
-        return how + ", " + sampling + (settings.combinedOnly() ? ", per-stack counters only" : "");
-    }
-
-    private interface Starter<T> {
-        T start() throws Exception;
-    }
-
-    private static <T> T tryStart(String what, Starter<T> starter) {
-        try {
-            return starter.start();
-        } catch (Throwable e) {
-            log(what + " not available: " + e + "; the other reports go on");
-            return null;
-        }
     }
 
     static void log(String message) {

@@ -1,6 +1,5 @@
 package dev.memleak4j.agent.surfaces;
 
-import dev.memleak4j.agent.AgentOptions;
 import dev.memleak4j.agent.files.SafeFiles;
 import dev.memleak4j.agent.report.Snapshot;
 import dev.memleak4j.agent.views.flamegraph.FlameGraph;
@@ -38,19 +37,19 @@ public final class ViewFiles {
 
     private ViewFiles() {}
 
-    /** The files the options ask for; null when none. */
-    static ViewFiles of(AgentOptions options) {
+    /** The files asked for ({@code flamegraph=}, {@code pprof=}, {@code jfr-file=}; null: not asked); null when none. */
+    public static ViewFiles of(Path flamegraph, Path pprof, Path jfrFile) {
         ViewFiles files = new ViewFiles();
-        if (options.flamegraph() != null) {
-            files.outputs.add(new Output("flame graph", options.flamegraph(),
+        if (flamegraph != null) {
+            files.outputs.add(new Output("flame graph", flamegraph,
                     snapshot -> FlameGraph.bytes(snapshot, title(snapshot))));
         }
-        if (options.pprof() != null) {
-            files.outputs.add(new Output("pprof profile", options.pprof(),
+        if (pprof != null) {
+            files.outputs.add(new Output("pprof profile", pprof,
                     snapshot -> PprofProfile.gzipped(snapshot, title(snapshot))));
         }
-        if (options.jfrFile() != null) {
-            files.outputs.add(new Output("JFR file", options.jfrFile(), ViewFiles::jfr));
+        if (jfrFile != null) {
+            files.outputs.add(new Output("JFR file", jfrFile, ViewFiles::jfr));
         }
         return files.outputs.isEmpty() ? null : files;
     }

@@ -24,6 +24,7 @@ public final class CommandProgram {
     private CommandProgram() {}
 
     public static void main(String[] args) throws Exception {
+        AwaitTracking.start();
         Deque<long[]> kept = new ArrayDeque<>();
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
         System.out.println("READY");

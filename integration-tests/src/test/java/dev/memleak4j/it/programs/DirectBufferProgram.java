@@ -17,6 +17,7 @@ public final class DirectBufferProgram {
     private DirectBufferProgram() {}
 
     public static void main(String[] args) throws InterruptedException {
+        AwaitTracking.start();
         leakDirectBuffers();
         System.out.println("LEAKS DONE " + KEPT.size());
         System.out.flush();

@@ -11,6 +11,7 @@ public final class ExitProgram {
     private ExitProgram() {}
 
     public static void main(String[] args) throws InterruptedException {
+        AwaitTracking.start();
         for (int i = 0; i < 3; i++) {
             System.out.println("LEAK " + Long.toHexString(LeakLib.viaMalloc(1_999_993)));
         }

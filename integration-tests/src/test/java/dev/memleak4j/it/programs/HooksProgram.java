@@ -20,6 +20,7 @@ public final class HooksProgram {
     private HooksProgram() {}
 
     public static void main(String[] args) throws Exception {
+        AwaitTracking.start();
         switch (args[0]) {
             case "late" -> late();
             case "slots" -> slots();

@@ -18,6 +18,7 @@ public final class JavaFramesProgram {
     private JavaFramesProgram() {}
 
     public static void main(String[] args) throws InterruptedException {
+        AwaitTracking.start();
         for (int i = 0; i < WARM_UP; i++) {
             LeakLib.release(callSite(64));
         }

@@ -40,6 +40,7 @@ public final class JniMarkProgram {
     private JniMarkProgram() {}
 
     public static void main(String[] args) throws Exception {
+        AwaitTracking.start();
         run(args[0]);
         System.out.println("LEAKS DONE");
         System.out.flush();

@@ -12,6 +12,7 @@ public final class LeakProgram {
     private LeakProgram() {}
 
     public static void main(String[] args) throws InterruptedException {
+        AwaitTracking.start();
         String scenario = args[0];
         long sleepMillis = Long.parseLong(args[1]);
         int exitCode = args.length > 2 ? Integer.parseInt(args[2]) : 0;

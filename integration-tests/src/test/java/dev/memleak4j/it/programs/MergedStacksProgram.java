@@ -59,6 +59,7 @@ public final class MergedStacksProgram {
     private MergedStacksProgram() {}
 
     public static void main(String[] args) throws Exception {
+        AwaitTracking.start();
         int warmUp = Integer.parseInt(args[0]);
         byte[] compressed = JniMarkProgram.compressed();
         for (int i = 0; i < warmUp + LEAKS + FREED; i++) {

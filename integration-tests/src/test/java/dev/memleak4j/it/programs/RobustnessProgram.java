@@ -42,6 +42,7 @@ public final class RobustnessProgram {
     private RobustnessProgram() {}
 
     public static void main(String[] args) throws Exception {
+        AwaitTracking.start();
         String scenario = args[0];
         Path reports = args.length > 1 ? Paths.get(args[1]) : null;
         switch (scenario) {

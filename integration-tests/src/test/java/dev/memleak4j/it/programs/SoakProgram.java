@@ -36,6 +36,7 @@ public final class SoakProgram {
     private SoakProgram() {}
 
     public static void main(String[] args) throws Exception {
+        AwaitTracking.start();
         Path reportFile = Paths.get(args[0]);
         long seconds = Long.parseLong(args[1]);
         List<Thread> churners = List.of(daemon("churn-jni", SoakProgram::jniChurn),
@@ -149,7 +150,7 @@ public final class SoakProgram {
     /** The agent's BPF map memory, read through its own API (the agent jar is on the system class path). */
     private static long mapMemoryBytes() {
         try {
-            Class<?> agent = Class.forName("dev.memleak4j.agent.MemleakAgent");
+            Class<?> agent = Class.forName("dev.memleak4j.agent.AgentLifecycle");
             Object current = agent.getMethod("current").invoke(null);
             if (current == null) {
                 return -1;

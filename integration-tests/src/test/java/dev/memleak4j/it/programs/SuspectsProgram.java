@@ -12,6 +12,7 @@ public final class SuspectsProgram {
     private SuspectsProgram() {}
 
     public static void main(String[] args) throws Exception {
+        AwaitTracking.start();
         boolean leak = args[0].equals("leak");
         long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(Long.parseLong(args[1]));
         System.out.println("CACHE " + LeakLib.mallocMany(200, 16 * 1024));

@@ -16,6 +16,7 @@ public final class VerdictProgram {
     private VerdictProgram() {}
 
     public static void main(String[] args) throws Exception {
+        AwaitTracking.start();
         String mode = args[0];
         long seconds = Long.parseLong(args[1]);
         TimeUnit.SECONDS.sleep(5);
