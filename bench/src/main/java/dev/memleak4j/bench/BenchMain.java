@@ -294,7 +294,7 @@ public final class BenchMain {
     private void viewsCost() {
         for (String format : List.of("flamegraph", "pprof", "jfr")) {
             String output = command(options.java.toString(), "-XX:TieredStopAtLevel=1", "-cp",
-                    options.agent.toString(), "dev.memleak4j.agent.views.ViewsCost",
+                    options.agent.toString(), "dev.memleak4j.agent.views.cost.ViewsCost",
                     String.valueOf(options.viewsStacks), format);
             for (String line : output.split("\n")) {
                 if (!line.isBlank()) {

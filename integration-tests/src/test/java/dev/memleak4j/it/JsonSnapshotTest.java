@@ -82,7 +82,7 @@ class JsonSnapshotTest {
         document.get("losses").fieldNames().forEachRemaining(losses::add);
         assertEquals(new java.util.TreeSet<>(List.of("allocationMapFull", "stackMapFull", "stackWalkFailed",
                 "combinedMapFull", "returnsWithoutEntry", "jniBindingsDropped", "jniCaptureFailures", "framesNotNamed",
-                "librariesNotRead", "firstLibraryError")), losses);
+                "librariesNotRead", "firstLibraryError", "ownersNotKnown")), losses);
         assertFalse(document.get("stacks").isEmpty());
         for (JsonNode stack : document.get("stacks")) {
             check("stack", stack, STACK);

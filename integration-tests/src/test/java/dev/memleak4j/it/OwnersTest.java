@@ -92,7 +92,7 @@ class OwnersTest {
         Path dir = AgentRun.tempDir("owners-deflaters");
         Path recording = dir.resolve("recording.jfr");
         Outcome outcome = run(dir, AgentRun.javaBinary(), List.of("-XX:StartFlightRecording:filename=" + recording
-                + ",memleak4j.LeakSuspect#period=1s"), "deflaters", "", "java.util.zip.Deflater");
+                + ",memleak4j.LeakSuspect#period=1s"), "deflaters", ",owners=jdk", "java.util.zip.Deflater");
         assertEquals(64, outcome.made, outcome.run.describe());
         assertEquals(List.of(64L, 0L, 0L), List.of(outcome.live, outcome.unreachable, outcome.awaitingCleaner),
                 outcome.run.describe());
@@ -140,7 +140,7 @@ class OwnersTest {
     @Test
     void directBuffersWhoseCleanerCannotRunAreAwaitingItAndTheKeptOnesLive() throws Exception {
         // The program suspends the Reference Handler (Thread.suspend: JDK 17; it throws from JDK 20 on).
-        Outcome outcome = run(AgentRun.javaBinary(), "direct", "", "java.nio.DirectByteBuffer");
+        Outcome outcome = run(AgentRun.javaBinary(), "direct", ",owners=jdk", "java.nio.DirectByteBuffer");
         assertEquals(64, outcome.made, outcome.run.describe());
         assertEquals(16, outcome.kept, outcome.run.describe());
         assertEquals(List.of(16L, 0L, 48L), List.of(outcome.live, outcome.unreachable, outcome.awaitingCleaner),

@@ -1,6 +1,5 @@
 package dev.memleak4j.agent.bpf;
 
-import dev.memleak4j.agent.probes.AllocatorFunction;
 
 /**
  * A chunk of the outstanding tracked allocations as read from the {@code allocs} map, packed in one long[] (see
@@ -36,10 +35,6 @@ public final class AllocationTable {
     /** 0 when the stack could not be stored. */
     public long stackId(int i) {
         return records[i * WORDS + 3];
-    }
-
-    public AllocatorFunction function(int i) {
-        return AllocatorFunction.ofOrdinal((int) records[i * WORDS + 4]);
     }
 
     /** The bytes this tracked allocation stands for under sampling ({@link #bytes} without sampling). */

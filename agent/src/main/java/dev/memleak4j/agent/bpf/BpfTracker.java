@@ -1,7 +1,7 @@
 package dev.memleak4j.agent.bpf;
 
-import dev.memleak4j.agent.probes.AllocatorFunction;
 
+import dev.memleak4j.agent.nativelib.NativeLibraryLoader;
 import java.util.Arrays;
 import java.util.function.Consumer;
 
@@ -44,7 +44,11 @@ public final class BpfTracker implements AutoCloseable {
             if (open != null) {
                 throw new BpfException("memleak4j is already running in this JVM");
             }
-            NativeLibraryLoader.load();
+            try {
+                NativeLibraryLoader.load();
+            } catch (IllegalStateException e) {
+                throw new BpfException(e.getMessage()); // the start's one line says why
+            }
             BpfNative.open0((int) ProcessHandle.current().pid(), limits.maxAllocs(), limits.maxStacks(),
                     limits.maxCombined(), limits.maxThreads(), verbose, sessions);
             open = new BpfTracker(limits);
@@ -56,18 +60,19 @@ public final class BpfTracker implements AutoCloseable {
         return limits;
     }
 
-    public void attach(String binary, long fileOffset, AllocatorFunction function, boolean returnProbe) {
+    /** {@code function}: the allocator function's number in {@code enum alloc_func} (bpf/memleak.h). */
+    public void attach(String binary, long fileOffset, int function, boolean returnProbe) {
         synchronized (LOCK) {
             ensureOpen();
-            BpfNative.attach0(binary, fileOffset, function.ordinal(), returnProbe);
+            BpfNative.attach0(binary, fileOffset, function, returnProbe);
         }
     }
 
     /** One uprobe session (entry and return) on an allocating function; only when {@link #sessions()}. */
-    public void attachSession(String binary, long fileOffset, AllocatorFunction function) {
+    public void attachSession(String binary, long fileOffset, int function) {
         synchronized (LOCK) {
             ensureOpen();
-            BpfNative.attachSession0(binary, fileOffset, function.ordinal());
+            BpfNative.attachSession0(binary, fileOffset, function);
         }
     }
 

@@ -1,6 +1,6 @@
 package dev.memleak4j.agent.memory;
 
-import dev.memleak4j.agent.bpf.NativeLibraryLoader;
+import dev.memleak4j.agent.nativelib.NativeLibraryLoader;
 
 /**
  * glibc's own accounting of its heap ({@code mallinfo2}), read in the agent's native library

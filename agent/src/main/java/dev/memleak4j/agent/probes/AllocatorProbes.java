@@ -83,14 +83,14 @@ public final class AllocatorProbes {
                 try {
                     if (placement.returnProbe() && tracker.sessions()) {
                         // One program sees entry and return, and skips the return of calls it does not track.
-                        tracker.attachSession(library.toString(), fileOffset, function);
+                        tracker.attachSession(library.toString(), fileOffset, function.ordinal());
                     } else {
                         // Return probe first: an entry without its return would leave a stale per-thread slot, a
                         // return without its entry is merely counted.
                         if (placement.returnProbe()) {
-                            tracker.attach(library.toString(), fileOffset, function, true);
+                            tracker.attach(library.toString(), fileOffset, function.ordinal(), true);
                         }
-                        tracker.attach(library.toString(), fileOffset + placement.entryDelta(), function, false);
+                        tracker.attach(library.toString(), fileOffset + placement.entryDelta(), function.ordinal(), false);
                     }
                 } catch (BpfException e) {
                     if (function.required()) {

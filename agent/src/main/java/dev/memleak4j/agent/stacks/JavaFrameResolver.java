@@ -1,6 +1,6 @@
 package dev.memleak4j.agent.stacks;
 
-import dev.memleak4j.agent.bpf.NativeLibraryLoader;
+import dev.memleak4j.agent.nativelib.NativeLibraryLoader;
 
 import java.util.List;
 

@@ -1,6 +1,6 @@
 package dev.memleak4j.agent.symbols;
 
-import dev.memleak4j.agent.bpf.NativeLibraryLoader;
+import dev.memleak4j.agent.nativelib.NativeLibraryLoader;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

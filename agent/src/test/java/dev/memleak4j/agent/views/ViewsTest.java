@@ -1,5 +1,6 @@
 package dev.memleak4j.agent.views;
 
+import dev.memleak4j.agent.views.cost.ViewsCost;
 import dev.memleak4j.agent.leaks.LeakDetector;
 import dev.memleak4j.agent.report.Snapshot;
 import dev.memleak4j.agent.report.StackReport;

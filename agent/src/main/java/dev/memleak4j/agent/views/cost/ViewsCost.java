@@ -1,4 +1,4 @@
-package dev.memleak4j.agent.views;
+package dev.memleak4j.agent.views.cost;
 
 import dev.memleak4j.agent.report.Snapshot;
 import dev.memleak4j.agent.report.StackReport;
@@ -19,7 +19,7 @@ import java.util.function.Function;
 
 /**
  * What writing the flame graph, the pprof profile and the JFR file of a large snapshot costs: for the bench's notes
- * ({@code java -cp memleak4j-agent.jar dev.memleak4j.agent.views.ViewsCost [STACKS [FORMAT...]]}, FORMAT one of
+ * ({@code java -cp memleak4j-agent.jar dev.memleak4j.agent.views.cost.ViewsCost [STACKS [FORMAT...]]}, FORMAT one of
  * flamegraph, pprof, jfr: only those, in that order; a format's first write is only its own in a fresh JVM when it
  * comes first, since the formats share code). The snapshot is made up: STACKS distinct stacks of 25 frames (a native
  * allocator caller under 24 Java frames), sharing their frames as real stacks do, and as the stack resolver

@@ -1,4 +1,4 @@
-package dev.memleak4j.agent.bpf;
+package dev.memleak4j.agent.nativelib;
 
 import dev.memleak4j.agent.files.SafeFiles;
 
@@ -40,6 +40,7 @@ public final class NativeLibraryLoader {
 
     private NativeLibraryLoader() {}
 
+    /** Loads libmemleak4j.so once; throws IllegalStateException saying what was tried when it cannot. */
     public static synchronized void load() {
         if (loaded) {
             return;
@@ -70,7 +71,7 @@ public final class NativeLibraryLoader {
         } catch (UnsatisfiedLinkError e) {
             tried.add("java.library.path: " + e.getMessage());
         }
-        throw new BpfException("cannot load libmemleak4j.so for " + System.getProperty("os.name") + "/"
+        throw new IllegalStateException("cannot load libmemleak4j.so for " + System.getProperty("os.name") + "/"
                 + System.getProperty("os.arch") + "; tried: " + String.join("; ", tried));
     }
 

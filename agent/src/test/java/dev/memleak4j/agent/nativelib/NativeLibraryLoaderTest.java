@@ -1,4 +1,4 @@
-package dev.memleak4j.agent.bpf;
+package dev.memleak4j.agent.nativelib;
 
 import dev.memleak4j.agent.files.SafeFiles;
 import org.junit.jupiter.api.Test;
