@@ -33,6 +33,7 @@ public final class OneStackProgram {
     }
 
     public static void main(String[] args) throws Exception {
+        AwaitTracking.start();
         if (args[0].equals("garbage")) {
             for (int i = 0; i < GARBAGE_LEAKS; i++) {
                 KEPT.add(garbageCallSite(garbageSize(i), i));

@@ -27,6 +27,7 @@ public final class OwnersProgram {
 
     @SuppressWarnings({"deprecation", "removal"})
     public static void main(String[] args) throws Exception {
+        AwaitTracking.start();
         String mode = args[0];
         int rounds = Integer.parseInt(args[1]);
         if (mode.equals("rocksdb")) {
