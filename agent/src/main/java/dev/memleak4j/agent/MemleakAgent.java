@@ -352,6 +352,11 @@ public final class MemleakAgent {
         } catch (RuntimeException | LinkageError e) {
             log("note: interpreted Java frames will not be named: " + e.getMessage());
         }
+        try {
+            tracker.startAnchorWalk();
+        } catch (RuntimeException | LinkageError e) {
+            log("note: Java callers of native code without frame pointers will be missing: " + e.getMessage());
+        }
     }
 
     /**

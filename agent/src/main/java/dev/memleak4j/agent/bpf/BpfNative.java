@@ -49,6 +49,8 @@ final class BpfNative {
 
     static native void setInterpreterRange0(long start, long end);
 
+    static native int startAnchorWalk0();
+
     static native void returnFreedMemory0();
 
     static native int currentThreadId0();
