@@ -346,6 +346,14 @@ static __always_inline __u64 find_blob(const struct java_walk *w, __u64 pc)
 	return 0;
 }
 
+static __always_inline int in_code_heap(const struct java_walk *w, __u64 pc)
+{
+	for (int h = 0; h < JVM_CODE_HEAPS; h++)
+		if (pc >= w->heap_low[h] && pc < w->heap_high[h])
+			return 1;
+	return 0;
+}
+
 /* Whether a code blob is an nmethod (a compiled Java method or a native method's wrapper), by its name. */
 static __always_inline int is_nmethod(__u64 blob)
 {
@@ -501,6 +509,17 @@ static __always_inline __u32 walk_with_anchor(__u64 ip, __u64 fp, __u64 sp, __u3
 	bounds.lo = sp;
 	bounds.hi = w.sp - 8;
 	w.frames = walk_stack(ip, fp, trace, 0, &bounds);
+	/* A JNI function that tail-calls the allocator returns straight into Java: that frame is the anchor walk's. */
+	if (w.frames > 0) {
+		__u64 last = (__u64)w.frames - 1, value;
+
+		asm volatile("" : "+r"(last));
+		if (last < MAX_STACK_DEPTH) {
+			value = trace->ips[last];
+			if ((value & FRAME_TAG_MASK) == FRAME_INTERPRETED || in_code_heap(&w, value))
+				w.frames = (__u32)last;
+		}
+	}
 	w.trace = trace;
 	bpf_loop(MAX_STACK_DEPTH, java_frame, &w, 0);
 	if (!w.java) {

@@ -56,7 +56,9 @@ public final class JavaFrameResolver {
      */
     public List<Frame> resolve(long value) {
         if (isTaggedMethod(value)) {
-            return List.of(Frame.java(value, Frame.Kind.INTERPRETED, JvmCodeMap.resolveMethod0(methodOf(value)), -1));
+            int bci = bciOf(value);
+            return List.of(Frame.java(value, Frame.Kind.INTERPRETED, JvmCodeMap.resolveMethod0(methodOf(value)),
+                    bci < 0 ? -1 : JvmCodeMap.interpretedLine0(methodOf(value), bci)));
         }
         return JvmCodeMap.lookup(value);
     }
