@@ -483,7 +483,7 @@ static __always_inline __u32 walk_with_anchor(__u64 ip, __u64 fp, __u64 sp, __u3
 	if (bpf_probe_read_user(&w.hi, sizeof(w.hi), (void *)(java_thread + jvm.thread_stack_base)) ||
 	    w.hi <= sp || w.hi - sp > (1ULL << 32) ||
 	    bpf_probe_read_user(&w.sp, sizeof(w.sp), (void *)(anchor + jvm.anchor_sp)) ||
-	    w.sp <= sp || w.sp >= w.hi)
+	    w.sp < sp || w.sp >= w.hi)
 		return 0; /* not in native code or the VM (no anchor), or not this thread's JavaThread */
 	w.lo = sp;
 	if (bpf_probe_read_user(&w.fp, sizeof(w.fp), (void *)(anchor + jvm.anchor_fp)) ||
