@@ -82,7 +82,7 @@ class AnchorWalkTest {
 
     /**
      * A leak of known blocks: exactly its bytes and count in stacks naming the Java method that made the native call
-     * and its caller, in at most two stacks, and all of the bytes its caller made.
+     * and its caller, in at most two stacks, and at least 95% of the bytes its caller made.
      */
     private static void assertExact(Report report, String method, String caller, long bytes, long count) {
         assertExactOnly(report, method, caller, bytes, count);
@@ -90,7 +90,8 @@ class AnchorWalkTest {
     }
 
     private static void assertExactOnly(Report report, String method, String caller, long bytes, long count) {
-        List<Report.Stack> named = naming(report, method, caller);
+        List<Report.Stack> named = naming(report, method, caller).stream().filter(s -> !jvmOwn(s))
+                .collect(Collectors.toList());
         assertEquals(bytes, bytes(named), method + " from " + caller + ":\n" + report);
         assertEquals(count, count(named), method + " from " + caller + ":\n" + report);
         assertTrue(named.size() <= 2, "one call path, at most two stacks: " + named);
@@ -109,12 +110,18 @@ class AnchorWalkTest {
     }
 
     /**
-     * Blocks whose sizes are the library's: the same ones for each of the program's contexts. The JVM's own blocks
-     * made during such a call (a jmethodID the library asked for, once) are not the library's.
+     * The JVM's own blocks made under a call (a jmethodID a library asked for, once; a deoptimization's frames):
+     * not the leak's, unless the leak is the JVM's (a direct buffer: Unsafe_AllocateMemory0's os::malloc).
      */
+    private static boolean jvmOwn(Report.Stack stack) {
+        return stack.topFrame().endsWith("[libjvm.so]") && stack.frames.stream().noneMatch(f -> f.startsWith(
+                "Unsafe_AllocateMemory0+") || f.startsWith("jdk.internal.misc.Unsafe.allocateMemory0 "));
+    }
+
+    /** Blocks whose sizes are the library's: the same ones for each of the program's contexts. */
     private static void assertPerContext(Report report, String method, String caller, int contexts) {
-        List<Report.Stack> named = naming(report, method, caller).stream()
-                .filter(s -> !s.topFrame().endsWith("[libjvm.so]")).collect(Collectors.toList());
+        List<Report.Stack> named = naming(report, method, caller).stream().filter(s -> !jvmOwn(s))
+                .collect(Collectors.toList());
         assertTrue(count(named) > 0 && count(named) % contexts == 0 && bytes(named) % contexts == 0,
                 method + " from " + caller + ": " + named + "\n" + report);
     }

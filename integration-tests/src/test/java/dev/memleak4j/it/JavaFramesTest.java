@@ -62,9 +62,13 @@ class JavaFramesTest {
     void interpretedFramesAreNamedUnderXint() throws Exception {
         Privileges.assumeBpf();
         Report.Stack stack = leakStack(run(AgentRun.javaBinary(), "-Xint"));
-        int allocate = stack.indexOf("dev\\.memleak4j\\.it\\.programs\\.JavaFramesProgram\\.allocate \\[interpreted\\]");
-        int caller = stack.indexOf("dev\\.memleak4j\\.it\\.programs\\.JavaFramesProgram\\.callSite \\[interpreted\\]");
-        int main = stack.indexOf("dev\\.memleak4j\\.it\\.programs\\.JavaFramesProgram\\.main \\[interpreted\\]");
+        // Each interpreted frame with its line, from the bytecode pointer the walk from the frame anchor reads.
+        int allocate = stack.indexOf(SourceLines.frame(PROGRAM, "allocate", "JavaFramesProgram.java",
+                "return LeakLib.viaMalloc(size);", "interpreted"));
+        int caller = stack.indexOf(SourceLines.frame(PROGRAM, "callSite", "JavaFramesProgram.java",
+                "return allocate(size);", "interpreted"));
+        int main = stack.indexOf(SourceLines.frame(PROGRAM, "main", "JavaFramesProgram.java",
+                "callSite(LEAK_SIZE);", "interpreted"));
         assertTrue(allocate > 0 && caller == allocate + 1 && main == caller + 1, stack.toString());
         assertTrue(stack.frames.stream().noneMatch(f -> f.startsWith("[unknown]") && !f.contains("libc.so")),
                 "every frame named: " + stack);
@@ -76,7 +80,8 @@ class JavaFramesTest {
         Privileges.require(Files.isExecutable(AgentRun.JDK25), "no JDK 25 at " + AgentRun.JDK25);
         assertCompiledWithInlinedCaller(leakStack(run(AgentRun.JDK25.toString(), "-XX:+PreserveFramePointer")));
         Report.Stack interpreted = leakStack(run(AgentRun.JDK25.toString(), "-Xint"));
-        assertTrue(interpreted.indexOf("dev\\.memleak4j\\.it\\.programs\\.JavaFramesProgram\\.callSite \\[interpreted\\]") > 0,
+        assertTrue(interpreted.indexOf(SourceLines.frame(PROGRAM, "callSite", "JavaFramesProgram.java",
+                "return allocate(size);", "interpreted")) > 0,
                 interpreted.toString());
     }
 
@@ -95,8 +100,8 @@ class JavaFramesTest {
         // The JVM's os::malloc rounds the request up to 8 bytes (1,333,337 -> 1,333,344 on JDK 17).
         assertTrue(stack.bytes >= 3 * 1_333_337L && stack.bytes <= 3 * 1_333_360L, stack.toString());
         assertEquals(3, stack.count, stack.toString());
-        // The JDK's own line is not this test's to know: compiled, it has one; interpreted, none.
-        int allocateDirect = stack.indexOf("java\\.nio\\.ByteBuffer\\.allocateDirect(:\\d+ \\[(jit|inlined)\\]| \\[interpreted\\])");
+        // The JDK's own line is not this test's to know.
+        int allocateDirect = stack.indexOf("java\\.nio\\.ByteBuffer\\.allocateDirect:\\d+ \\[(jit|inlined|interpreted)\\]");
         String program = "dev.memleak4j.it.programs.DirectBufferProgram";
         int leak = stack.indexOf(SourceLines.frame(program, "leakDirectBuffers", "DirectBufferProgram.java",
                 "KEPT.add(ByteBuffer.allocateDirect(CAPACITY));", "interpreted|jit|inlined"));

@@ -57,7 +57,7 @@ public final class AnchorWalkProgram {
 
     public static void main(String[] args) throws Exception {
         sample = sample();
-        deflatedSample = deflated(sample);
+        deflatedSample = JniMarkProgram.compressed();
         for (int i = 1; i < args.length; i++) {
             switch (args[i]) {
                 case "nofp" -> {
@@ -68,8 +68,14 @@ public final class AnchorWalkProgram {
                         leakNoFp(NOFP_SIZE);
                     }
                 }
-                case "jna" -> leakJna();
-                case "zstd" -> leakZstd();
+                case "jna" -> {
+                    Class.forName("com.sun.jna.Native"); // loads its library: not the leak
+                    leakJna();
+                }
+                case "zstd" -> {
+                    Class.forName("com.github.luben.zstd.ZstdCompressCtx");
+                    leakZstd();
+                }
                 case "inflater" -> leakInflaters();
                 case "deflater" -> leakDeflaters();
                 case "direct" -> leakDirectBuffers();
@@ -156,15 +162,5 @@ public final class AnchorWalkProgram {
             data[i] = (byte) ("anchor walk ".charAt(i % 12) + i / 4096);
         }
         return data;
-    }
-
-    private static byte[] deflated(byte[] data) {
-        Deflater deflater = new Deflater();
-        deflater.setInput(data);
-        deflater.finish();
-        byte[] out = new byte[data.length];
-        int length = deflater.deflate(out);
-        deflater.end();
-        return java.util.Arrays.copyOf(out, length);
     }
 }
