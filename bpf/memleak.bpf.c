@@ -241,17 +241,22 @@ static __always_inline void release(__u64 addr)
  * such a frame is stored as Method* | FRAME_INTERPRETED. Frame records are followed only inside [lo, hi): the walk
  * up to the thread's Java frames stops where they begin (the anchor walk names them), and a register that code
  * without frame pointers used for data is then seldom taken for a frame. Returns the index after the last frame.
+ * A global function: the verifier checks it once, not at each of its callers in every program (load time).
  */
 struct frame_bounds {
 	__u64 lo, hi;
 };
 
-static __noinline __u32 walk_stack(__u64 ip, __u64 fp, struct stack_trace *trace, __u32 first,
-				   const struct frame_bounds *bounds)
+__noinline __u32 walk_stack(__u64 ip, __u64 fp, struct stack_trace *trace, __u32 first, const struct frame_bounds *bounds)
 {
-	__u64 lo = bounds->lo, hi = bounds->hi;
+	__u64 lo, hi;
 	__u64 interp_start = interpreter_start, interp_end = interpreter_end;
 	__u32 frames = first;
+
+	if (!trace || !bounds)
+		return first;
+	lo = bounds->lo;
+	hi = bounds->hi;
 
 	for (__u32 j = 0; j < MAX_STACK_DEPTH; j++) {
 		struct {

@@ -38,14 +38,24 @@ class JavaFramesTest {
         return stack;
     }
 
+    /**
+     * The indexes of allocate, callSite and main in the stack, each matched with the line of the program's source it
+     * is at and one of its kinds ("jit|interpreted").
+     */
+    private static int[] programFrames(Report.Stack stack, String allocateKinds, String callSiteKinds,
+                                       String mainKinds) {
+        return new int[] {
+            stack.indexOf(SourceLines.frame(PROGRAM, "allocate", "JavaFramesProgram.java",
+                    "return LeakLib.viaMalloc(size);", allocateKinds)),
+            stack.indexOf(SourceLines.frame(PROGRAM, "callSite", "JavaFramesProgram.java", "return allocate(size);",
+                    callSiteKinds)),
+            stack.indexOf(SourceLines.frame(PROGRAM, "main", "JavaFramesProgram.java", "callSite(LEAK_SIZE);",
+                    mainKinds))};
+    }
+
     private static void assertCompiledWithInlinedCaller(Report.Stack stack) {
-        // Each frame with the line of the program's source it is at.
-        int allocate = stack.indexOf(SourceLines.frame(PROGRAM, "allocate", "JavaFramesProgram.java",
-                "return LeakLib.viaMalloc(size);", "inlined"));
-        int caller = stack.indexOf(SourceLines.frame(PROGRAM, "callSite", "JavaFramesProgram.java",
-                "return allocate(size);", "jit"));
-        int main = stack.indexOf(SourceLines.frame(PROGRAM, "main", "JavaFramesProgram.java",
-                "callSite(LEAK_SIZE);", "interpreted|jit"));
+        int[] at = programFrames(stack, "inlined", "jit", "interpreted|jit");
+        int allocate = at[0], caller = at[1], main = at[2];
         assertTrue(allocate > 0, "allocate is named as inlined: " + stack);
         assertTrue(caller == allocate + 1, "callSite's compiled frame follows its inlined callee: " + stack);
         assertTrue(main == caller + 1, "main calls callSite: " + stack);
@@ -63,13 +73,8 @@ class JavaFramesTest {
         Privileges.assumeBpf();
         Report.Stack stack = leakStack(run(AgentRun.javaBinary(), "-Xint"));
         // Each interpreted frame with its line, from the bytecode pointer the walk from the frame anchor reads.
-        int allocate = stack.indexOf(SourceLines.frame(PROGRAM, "allocate", "JavaFramesProgram.java",
-                "return LeakLib.viaMalloc(size);", "interpreted"));
-        int caller = stack.indexOf(SourceLines.frame(PROGRAM, "callSite", "JavaFramesProgram.java",
-                "return allocate(size);", "interpreted"));
-        int main = stack.indexOf(SourceLines.frame(PROGRAM, "main", "JavaFramesProgram.java",
-                "callSite(LEAK_SIZE);", "interpreted"));
-        assertTrue(allocate > 0 && caller == allocate + 1 && main == caller + 1, stack.toString());
+        int[] at = programFrames(stack, "interpreted", "interpreted", "interpreted");
+        assertTrue(at[0] > 0 && at[1] == at[0] + 1 && at[2] == at[1] + 1, stack.toString());
         assertTrue(stack.frames.stream().noneMatch(f -> f.startsWith("[unknown]") && !f.contains("libc.so")),
                 "every frame named: " + stack);
     }
