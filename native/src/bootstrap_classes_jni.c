@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-/* JNI export of dev.memleak4j.agent.jni.BootstrapClasses (see there for why classes are defined this way). */
+/* JNI export of dev.memleak4j.agent.jnimarks.BootstrapClasses (see there for why classes are defined this way). */
 #include <jni.h>
 
-#define EXPORT(ret, name) JNIEXPORT ret JNICALL Java_dev_memleak4j_agent_jni_BootstrapClasses_##name
+#define EXPORT(ret, name) JNIEXPORT ret JNICALL Java_dev_memleak4j_agent_jnimarks_BootstrapClasses_##name
 
 /* JNI DefineClass with no loader; false when the class could not be defined (its exception is cleared). */
 EXPORT(jboolean, define0)(JNIEnv *env, jclass type, jstring name, jbyteArray bytes)

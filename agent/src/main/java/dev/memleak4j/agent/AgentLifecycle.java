@@ -5,7 +5,7 @@ import dev.memleak4j.agent.bpf.BpfException;
 import dev.memleak4j.agent.bpf.BpfTracker;
 import dev.memleak4j.agent.bpf.NativeThreads;
 import dev.memleak4j.agent.bpf.Preflight;
-import dev.memleak4j.agent.jni.JniMarks;
+import dev.memleak4j.agent.jnimarks.JniMarks;
 import dev.memleak4j.agent.memory.MallocTrim;
 import dev.memleak4j.agent.owners.Owners;
 import dev.memleak4j.agent.probes.AllocatorProbes;
@@ -18,9 +18,9 @@ import dev.memleak4j.agent.report.SnapshotCollector;
 import dev.memleak4j.agent.report.TextReportWriter;
 import dev.memleak4j.agent.stacks.FramePointers;
 import dev.memleak4j.agent.stacks.StackResolver;
-import dev.memleak4j.agent.surfaces.AgentControl;
-import dev.memleak4j.agent.surfaces.AgentState;
-import dev.memleak4j.agent.surfaces.ReportView;
+import dev.memleak4j.agent.outputs.AgentControl;
+import dev.memleak4j.agent.outputs.AgentState;
+import dev.memleak4j.agent.outputs.ReportView;
 import dev.memleak4j.agent.symbols.Demangler;
 import dev.memleak4j.agent.symbols.NativeSymbolizer;
 
@@ -61,7 +61,7 @@ public final class AgentLifecycle implements AgentControl {
     private final NativeSymbolizer symbolizer;
     private final Consumer<String> verbose;
     /** Null only while the outputs are installed (the MBean, registered then, may already call in). */
-    private volatile Outputs outputs;
+    private volatile OutputWiring outputs;
     private volatile ReportSettings settings;
     private volatile Snapshot lastSnapshot;
     /** Why the probes are off; null while they are on. The MBean can ask before the first attach is done. */
@@ -124,7 +124,7 @@ public final class AgentLifecycle implements AgentControl {
             // is the application's.
             Path library = options.obj() != null ? options.obj() : AllocatorProbes.findLibc();
             AgentLifecycle agent = new AgentLifecycle(options, library);
-            agent.outputs = Outputs.install(options, agent, new TextReportWriter(options.output()));
+            agent.outputs = OutputWiring.install(options, agent, new TextReportWriter(options.output()));
             Session started;
             try {
                 started = agent.attachProbes();
@@ -147,7 +147,7 @@ public final class AgentLifecycle implements AgentControl {
                 }
             }
         } catch (IOException | RuntimeException e) {
-            Outputs.installNotStarted(e.getMessage() != null ? e.getMessage() : e.toString());
+            OutputWiring.installNotStarted(e.getMessage() != null ? e.getMessage() : e.toString());
             throw e;
         }
     }
@@ -424,13 +424,13 @@ public final class AgentLifecycle implements AgentControl {
 
     @Override
     public ReportView lastReport() {
-        Outputs installed = outputs;
+        OutputWiring installed = outputs;
         return installed == null ? null : installed.surfaces().view();
     }
 
     @Override
     public void resetBaseline() {
-        Outputs installed = outputs;
+        OutputWiring installed = outputs;
         if (installed != null) {
             installed.surfaces().resetBaseline();
         }

@@ -29,7 +29,7 @@ final class OwnCodeCompilation {
      * registration (the owners package and the hooks' lookup) runs in every direct buffer's constructor: left to C1,
      * the calls from the JDK's C2 code into it cost more per buffer than the lookup itself.
      */
-    private static final String DIRECTIVE = "[ { match: [\"dev/memleak4j/agent/jni/JniMarkBridge*.*\","
+    private static final String DIRECTIVE = "[ { match: [\"dev/memleak4j/agent/jnimarks/JniMarkBridge*.*\","
             + " \"dev/memleak4j/agent/owners*.*\", \"dev/memleak4j/agent/bpf/AllocHooks*.*\"], c2: { Exclude: false } },"
             + " { match: [\"dev/memleak4j/agent*.*\", \"dev/memleak4j/shaded*.*\"], c2: { Exclude: true } } ]\n";
 

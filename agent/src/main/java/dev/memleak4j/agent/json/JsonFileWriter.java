@@ -1,6 +1,6 @@
 package dev.memleak4j.agent.json;
 
-import dev.memleak4j.agent.surfaces.ReportView;
+import dev.memleak4j.agent.outputs.ReportView;
 
 import dev.memleak4j.agent.files.SafeFiles;
 

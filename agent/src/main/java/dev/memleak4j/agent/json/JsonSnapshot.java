@@ -17,9 +17,9 @@ import dev.memleak4j.agent.report.ReportSettings;
 import dev.memleak4j.agent.report.Snapshot;
 import dev.memleak4j.agent.report.StackReport;
 import dev.memleak4j.agent.stacks.Frame;
-import dev.memleak4j.agent.surfaces.AgentState;
-import dev.memleak4j.agent.surfaces.Frames;
-import dev.memleak4j.agent.surfaces.ReportView;
+import dev.memleak4j.agent.outputs.AgentState;
+import dev.memleak4j.agent.outputs.Frames;
+import dev.memleak4j.agent.outputs.ReportView;
 
 import java.util.List;
 import java.util.Locale;

@@ -1,6 +1,6 @@
 package dev.memleak4j.agent.owners;
 
-import dev.memleak4j.agent.jni.JniWeaver;
+import dev.memleak4j.agent.jnimarks.JniWeaver;
 import net.bytebuddy.ByteBuddy;
 import net.bytebuddy.agent.builder.AgentBuilder;
 import net.bytebuddy.asm.Advice;

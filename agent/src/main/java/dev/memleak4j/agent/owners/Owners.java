@@ -1,7 +1,7 @@
 package dev.memleak4j.agent.owners;
 
 import dev.memleak4j.agent.bpf.AllocHooks;
-import dev.memleak4j.agent.jni.JniWrapping;
+import dev.memleak4j.agent.jnimarks.JniWrapping;
 
 import java.lang.instrument.ClassFileTransformer;
 import java.lang.instrument.Instrumentation;

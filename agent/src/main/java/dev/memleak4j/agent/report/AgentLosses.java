@@ -1,6 +1,6 @@
 package dev.memleak4j.agent.report;
 
-import dev.memleak4j.agent.jni.JniMarks;
+import dev.memleak4j.agent.jnimarks.JniMarks;
 import dev.memleak4j.agent.owners.Owners;
 import dev.memleak4j.agent.symbols.NativeSymbolizer;
 

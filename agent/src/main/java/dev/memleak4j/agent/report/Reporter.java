@@ -1,6 +1,6 @@
 package dev.memleak4j.agent.report;
 
-import dev.memleak4j.agent.jni.JniMarks;
+import dev.memleak4j.agent.jnimarks.JniMarks;
 
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;

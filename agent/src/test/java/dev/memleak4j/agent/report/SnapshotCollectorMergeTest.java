@@ -4,8 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 
-import dev.memleak4j.agent.jni.JavaStack;
-import dev.memleak4j.agent.jni.TestJavaStacks;
+import dev.memleak4j.agent.jnimarks.JavaStack;
+import dev.memleak4j.agent.jnimarks.TestJavaStacks;
 import dev.memleak4j.agent.report.SnapshotCollector.Group;
 import java.util.Comparator;
 import java.util.List;

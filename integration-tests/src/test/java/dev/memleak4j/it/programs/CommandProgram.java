@@ -77,7 +77,7 @@ public final class CommandProgram {
     private static int callsIntoBridge() throws Exception {
         Class<?> bridge;
         try {
-            bridge = Class.forName("dev.memleak4j.agent.jni.JniMarkBridge", false, null);
+            bridge = Class.forName("dev.memleak4j.agent.jnimarks.JniMarkBridge", false, null);
         } catch (ClassNotFoundException e) {
             return 0; // never attached
         }

@@ -1,4 +1,4 @@
-package dev.memleak4j.agent.jni;
+package dev.memleak4j.agent.jnimarks;
 
 /**
  * Classes defined in the bootstrap class loader from their class files (JNI {@code DefineClass} with no loader, in

@@ -1,4 +1,4 @@
-package dev.memleak4j.agent.surfaces;
+package dev.memleak4j.agent.outputs;
 
 import dev.memleak4j.agent.files.SafeFiles;
 import dev.memleak4j.agent.report.Snapshot;

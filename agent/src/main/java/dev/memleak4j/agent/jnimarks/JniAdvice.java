@@ -1,4 +1,4 @@
-package dev.memleak4j.agent.jni;
+package dev.memleak4j.agent.jnimarks;
 
 import net.bytebuddy.asm.Advice;
 

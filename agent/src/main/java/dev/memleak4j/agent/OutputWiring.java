@@ -5,10 +5,10 @@ import dev.memleak4j.agent.jmx.NativeMemory;
 import dev.memleak4j.agent.json.JsonFileWriter;
 import dev.memleak4j.agent.report.Snapshot;
 import dev.memleak4j.agent.report.TextReportWriter;
-import dev.memleak4j.agent.surfaces.AgentControl;
-import dev.memleak4j.agent.surfaces.AgentState;
-import dev.memleak4j.agent.surfaces.Surfaces;
-import dev.memleak4j.agent.surfaces.ViewFiles;
+import dev.memleak4j.agent.outputs.AgentControl;
+import dev.memleak4j.agent.outputs.AgentState;
+import dev.memleak4j.agent.outputs.Surfaces;
+import dev.memleak4j.agent.outputs.ViewFiles;
 
 /**
  * The outputs of one agent, each handed every report's snapshot and the agent's state at it: the text report, and
@@ -16,19 +16,19 @@ import dev.memleak4j.agent.surfaces.ViewFiles;
  * Each of the latter is optional: one that cannot start (e.g. a runtime without jdk.jfr or java.management) prints one
  * line and the others go on. Nothing of an output is loaded unless the options ask for it.
  */
-final class Outputs {
+final class OutputWiring {
     private final TextReportWriter text;
     private final Surfaces surfaces;
     private final JfrEvents jfr;
 
-    private Outputs(TextReportWriter text, Surfaces surfaces, JfrEvents jfr) {
+    private OutputWiring(TextReportWriter text, Surfaces surfaces, JfrEvents jfr) {
         this.text = text;
         this.surfaces = surfaces;
         this.jfr = jfr;
     }
 
     /** For a started agent. Never throws: an output that fails says so and is left out. */
-    static Outputs install(AgentOptions options, AgentControl control, TextReportWriter text) {
+    static OutputWiring install(AgentOptions options, AgentControl control, TextReportWriter text) {
         Surfaces surfaces = new Surfaces(ViewFiles.of(options.flamegraph(), options.pprof(), options.jfrFile()));
         JfrEvents jfr = tryStart("JFR events", () -> JfrEvents.install(surfaces::view, control));
         if (jfr != null) {
@@ -39,7 +39,7 @@ final class Outputs {
             surfaces.addOutput(json::write);
         }
         registerMBean(control);
-        return new Outputs(text, surfaces, jfr);
+        return new OutputWiring(text, surfaces, jfr);
     }
 
     /** memleak4j could not start: the MBean still registers, so that its Status says why. Never throws. */

@@ -1,4 +1,4 @@
-package dev.memleak4j.agent.jni;
+package dev.memleak4j.agent.jnimarks;
 
 import java.nio.ByteBuffer;
 import java.util.concurrent.atomic.AtomicLong;
