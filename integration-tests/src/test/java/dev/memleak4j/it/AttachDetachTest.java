@@ -26,6 +26,9 @@ import static org.junit.jupiter.api.Assertions.fail;
  * detach (nothing of ours left in the kernel), attach again.
  */
 class AttachDetachTest {
+    /** JNI marks (off by default): the weaving and its undoing at the detach are what these tests check. */
+    private static final String WOVEN = "java.util.zip.Inflater:java.util.zip.Deflater";
+
     private static final String MALLOC = "Java_dev_memleak4j_it_programs_LeakLib_viaMalloc+0x";
     private static final long BEFORE_ATTACH = 1_299_827;
     private static final long FIRST_SESSION = 1_288_811;
@@ -247,7 +250,8 @@ class AttachDetachTest {
         assertEquals(new BpfObjects(0, 0), before, "a JVM without the agent holds no BPF object");
         assertFalse(app.jniWoven());
         for (int cycle = 1; cycle <= 5; cycle++) {
-            Cli attach = cli("attach", String.valueOf(pid), "interval=1,output=" + dir.resolve("report" + cycle));
+            Cli attach = cli("attach", String.valueOf(pid), "interval=1,jni-classes=" + WOVEN + ",output="
+                    + dir.resolve("report" + cycle));
             assertEquals(0, attach.exitCode(), attach.describe());
             BpfObjects attached = BpfObjects.of(pid);
             assertTrue(attached.fds() > 0 && attached.mappings() > 0, "cycle " + cycle + " attached: " + attached);
@@ -270,7 +274,8 @@ class AttachDetachTest {
         long pid = app.pid();
         app.command("leak 3 " + BEFORE_ATTACH);
         Path report = dir.resolve("report.txt");
-        Cli attach = cli("attach", String.valueOf(pid), "interval=1,older=0,top=50,min-size=1200000,output=" + report);
+        Cli attach = cli("attach", String.valueOf(pid), "interval=1,older=0,top=50,min-size=1200000,jni-classes="
+                + WOVEN + ",output=" + report);
         assertEquals(0, attach.exitCode(), attach.describe());
         assertTrue(attach.stdout().startsWith("memleak4j: attached to PID " + pid + " ("), attach.describe());
         app.command("leak 2 " + FIRST_SESSION);

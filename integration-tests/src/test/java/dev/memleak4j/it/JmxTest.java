@@ -77,6 +77,7 @@ class JmxTest {
 
             // Top: the next report holds one stack.
             assertEquals("OK", client.call("set Top int 1").get(0));
+            client.awaitNextSnapshot(); // a report already under way when the setting changed keeps the old one
             client.awaitNextSnapshot();
             assertEquals(1, client.call("get TopStacks").stream().filter("ITEM"::equals).count());
             String text = client.call("invoke textSnapshot").get(0);

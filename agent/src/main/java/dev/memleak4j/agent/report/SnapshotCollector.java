@@ -422,10 +422,15 @@ public final class SnapshotCollector {
 
     /**
      * The groups as every output shows them: groups whose frames name the same code ({@code idOf}, by
-     * {@link StackIdentity}) are one, under that id; its frames are those of the member with the smallest stack id.
+     * {@link StackIdentity}) are one, under that id; its frames are those of the member with the most outstanding
+     * bytes (then the most allocated, then the smallest stack id).
      */
     static List<Group> byFrames(List<Group> groups, ToLongFunction<Group> idOf) {
-        groups.sort(Comparator.comparingLong((Group g) -> g.stackId)
+        // The member with the most outstanding bytes carries the group: its frames say how the JVM runs the path
+        // now (a path's stacks from before the JIT compiled it may linger, with little or nothing outstanding).
+        groups.sort(Comparator.comparingLong((Group g) -> g.estimatedBytes).reversed()
+                .thenComparing(Comparator.comparingLong((Group g) -> g.allocatedBytes).reversed())
+                .thenComparingLong(g -> g.stackId)
                 .thenComparingLong(g -> g.java == null ? 0 : g.java.hash()));
         Map<Long, Group> byId = new HashMap<>(groups.size() * 2);
         for (Group group : groups) {

@@ -103,7 +103,7 @@ class SnapshotCollectorMergeTest {
         merged.sort(Comparator.comparingLong(Group::reportId));
         assertEquals(List.of(0x1001L, 0x2001L, 0x3001L), merged.stream().map(Group::reportId).toList());
         Group leak = merged.get(0);
-        assertSame(c1, leak, "the member with the smallest stack id carries the group (and its frames)");
+        assertSame(c1, leak, "the member with the most bytes carries the group (and its frames)");
         assertEquals(405, leak.bytes);
         assertEquals(3, leak.count);
         assertEquals(810, leak.estimatedBytes);
