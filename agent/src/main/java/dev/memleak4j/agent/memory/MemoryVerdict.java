@@ -44,14 +44,26 @@ public record MemoryVerdict(Kind kind, String text, ProcessMemory now, double rs
      * report, on the reporter thread.
      */
     public static final class Watch {
+        /**
+         * How long after tracking began a sample cannot start a window. The agent's own start goes on a little after
+         * the probes are attached (the first reports' symbol tables, the JIT compiling the agent, libbpf's and the
+         * loader's buffers handed back): tens of MiB of malloc'd memory freed in those seconds would read as the
+         * application's malloc shrinking and its arenas filling.
+         */
+        static final Duration SETTLING = Duration.ofSeconds(10);
         private final Duration window;
+        private final Instant settled;
         private final List<ProcessMemory> history = new ArrayList<>();
 
-        public Watch(Duration window) {
+        public Watch(Duration window, Instant trackingSince) {
             this.window = window;
+            this.settled = trackingSince.plus(SETTLING);
         }
 
         public MemoryVerdict update(ProcessMemory now, LeakDetector.Verdicts leaks) {
+            if (!history.isEmpty() && history.get(history.size() - 1).time().isBefore(settled)) {
+                history.clear(); // a sample from the agent's start: the window starts over from this one
+            }
             history.add(now);
             // Keep one sample at or before the window's start, so the growth covers the whole window.
             Instant start = now.time().minus(window);

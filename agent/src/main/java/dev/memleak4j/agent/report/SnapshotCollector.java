@@ -81,7 +81,7 @@ public final class SnapshotCollector {
         this.trackingSince = trackingSince;
         this.readStack = tracker::readStack;
         this.leaks = new LeakDetector(leakWindow);
-        this.memory = new MemoryVerdict.Watch(leakWindow);
+        this.memory = new MemoryVerdict.Watch(leakWindow, trackingSince);
         this.nmtOn = ProcessMemory.nmtOn();
     }
 
