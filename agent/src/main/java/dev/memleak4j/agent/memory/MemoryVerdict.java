@@ -36,8 +36,8 @@ public record MemoryVerdict(Kind kind, String text, ProcessMemory now, double rs
     }
 
     /** Growth over the window below this share of RSS (and below {@link #MIN_GROWTH}) is noise, not growth. */
-    private static final double RSS_SHARE = 0.02;
-    private static final long MIN_GROWTH = 2L << 20;
+    private static final double RSS_SHARE = 0.04;
+    private static final long MIN_GROWTH = 4L << 20;
 
     /**
      * Keeps the figures of the reports in the window and judges each new one against the oldest. Fed once per periodic
