@@ -16,6 +16,5 @@ public enum Stat {
     BYTES_TRACKED,
     BYTES_FREED,
     IGNORED_CALLS,
-    STALE_PENDING,
-    JAVA_WALK_PARTIAL
+    STALE_PENDING
 }
