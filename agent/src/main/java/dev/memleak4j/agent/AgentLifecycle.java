@@ -34,7 +34,6 @@ import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import java.util.function.UnaryOperator;
 import java.util.stream.Collectors;
@@ -49,8 +48,6 @@ import java.util.stream.Collectors;
  * {@link AgentControl}, which this class implements.
  */
 public final class AgentLifecycle implements AgentControl {
-    /** Reports after which freed memory is handed back to the kernel ({@link MallocTrim#returnFreedMemory}). */
-    private static final int TRIMMED_REPORTS = 12;
 
     private static AgentLifecycle current;
     /** From premain/agentmain: Byte Buddy wraps JNI methods through it (jni-classes); null when not given. */
@@ -252,14 +249,8 @@ public final class AgentLifecycle implements AgentControl {
             Owners.forgetFreed();
         });
         reporter.addListener(snapshot -> lastSnapshot = snapshot);
-        // The JIT compiles the agent's code during its first minute or so, and the memory it frees afterwards
-        // stays in glibc's arenas: hand it back after each of the first reports (then never again).
-        AtomicInteger trims = new AtomicInteger(TRIMMED_REPORTS);
-        reporter.addListener(snapshot -> {
-            if (trims.getAndDecrement() > 0) {
-                MallocTrim.returnFreedMemory();
-            }
-        });
+        // No malloc_trim between reports: it trims the application's arenas too, changing the very memory the
+        // verdict reads (arena retention handed back behind the application's back); only the start's own is trimmed.
         reporter.addListener(this::report);
         if (options.exitReport()) {
             reporter.reportAtExit();

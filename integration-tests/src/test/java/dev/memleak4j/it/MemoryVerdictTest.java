@@ -22,6 +22,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class MemoryVerdictTest {
     private static final Map<String, String> EXPECTED = Map.of("leak", "native-leak", "fragment", "arena-retention",
             "mmap", "outside-malloc", "idle", "nothing-growing");
+    /**
+     * The Java heap's pages touched at start: eden pages touched for the first time (by the agent's reports as much
+     * as by the program) would otherwise be RSS growth outside malloc in an idle program.
+     */
+    private static final List<String> HEAP_TOUCHED_AT_START = List.of("-Xms64m", "-Xmx64m", "-XX:+AlwaysPreTouch");
     private static Map<String, AgentRun> runs;
 
     @BeforeAll
@@ -32,7 +37,7 @@ class MemoryVerdictTest {
             Map<String, Future<AgentRun>> started = new java.util.TreeMap<>();
             for (String mode : EXPECTED.keySet()) {
                 started.put(mode, pool.submit(() -> AgentRun.withAgent(AgentRun.tempDir("verdict-" + mode),
-                        "leak-window=20", AgentRun.programCommand(AgentRun.javaBinary(), List.of(),
+                        "leak-window=20", AgentRun.programCommand(AgentRun.javaBinary(), HEAP_TOUCHED_AT_START,
                                 "dev.memleak4j.it.programs.VerdictProgram", mode, "26"), List.of())));
             }
             Map<String, AgentRun> done = new java.util.TreeMap<>();

@@ -7,9 +7,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Memory that grows in one way for {@code args[1]} seconds, for the verdict on the process's memory, after a
- * 15-second start so the JVM's and the agent's own start-up settle (the agent starts in the background: its
- * first reports and the JIT compiling it come after tracking begins): {@code leak} (1 MiB/s malloc'd and touched,
- * never freed), {@code fragment} (every second a new thread fills its own glibc arena with 8 MiB of 1 KiB blocks and frees all but
+ * 5-second start so the JVM's own start-up settles: {@code leak} (1 MiB/s malloc'd and touched, never freed),
+ * {@code fragment} (every second a new thread fills its own glibc arena with 8 MiB of 1 KiB blocks and frees all but
  * one in 64, then stays alive: RSS grows, malloc's in-use bytes barely), {@code mmap} (4 MiB/s of touched anonymous
  * mappings, outside malloc) or {@code idle} (nothing grows).
  */
@@ -20,7 +19,7 @@ public final class VerdictProgram {
         AwaitTracking.start();
         String mode = args[0];
         long seconds = Long.parseLong(args[1]);
-        TimeUnit.SECONDS.sleep(15);
+        TimeUnit.SECONDS.sleep(5);
         System.out.println("GROWING " + mode);
         System.out.flush();
         CountDownLatch end = new CountDownLatch(1);
