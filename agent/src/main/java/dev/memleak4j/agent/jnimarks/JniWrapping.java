@@ -179,18 +179,28 @@ public final class JniWrapping {
             instrumentation.removeTransformer(transformer);
         }
         transformers.clear();
-        try {
-            if (!wovenJdkClasses.isEmpty()) {
-                instrumentation.retransformClasses(wovenJdkClasses.toArray(new Class<?>[0]));
-            }
-        } catch (RuntimeException | LinkageError | java.lang.instrument.UnmodifiableClassException e) {
-            log.accept("note: the JNI marks could not be taken out of " + wovenJdkClasses + " (" + e
-                    + "); they stay, switched off (a volatile read per call)");
-        }
+        unweave(instrumentation, wovenJdkClasses, log, "the JNI marks",
+                "they stay, switched off (a volatile read per call)");
         wovenJdkClasses = List.of();
         if (applicationClassesWrapped) {
             log.accept("note: application classes defined while attached keep their wrapped JNI methods, switched off"
                     + " (a volatile read per call): the JVM cannot take methods out of a loaded class");
+        }
+    }
+
+    /**
+     * Retransforms {@code classes} once their transformer is gone, which takes the woven advice out; when the JVM
+     * refuses, says in one line that {@code what} stays ({@code stays}). Never throws. The JNI marks and the owners
+     * undo their weaving through it.
+     */
+    public static void unweave(Instrumentation instrumentation, List<Class<?>> classes, Consumer<String> log,
+                               String what, String stays) {
+        try {
+            if (!classes.isEmpty()) {
+                instrumentation.retransformClasses(classes.toArray(new Class<?>[0]));
+            }
+        } catch (RuntimeException | LinkageError | java.lang.instrument.UnmodifiableClassException e) {
+            log.accept("note: " + what + " could not be taken out of " + classes + " (" + e + "); " + stays);
         }
     }
 

@@ -155,14 +155,7 @@ public final class Owners {
             instrumentation.removeTransformer(transformer);
             transformer = null;
         }
-        try {
-            if (!wovenClasses.isEmpty()) {
-                instrumentation.retransformClasses(wovenClasses.toArray(new Class<?>[0]));
-            }
-        } catch (RuntimeException | LinkageError | java.lang.instrument.UnmodifiableClassException e) {
-            log.accept("note: the owners' advice could not be taken out of " + wovenClasses + " (" + e
-                    + "); it stays, switched off");
-        }
+        JniWrapping.unweave(instrumentation, wovenClasses, log, "the owners' advice", "it stays, switched off");
         wovenClasses = List.of();
     }
 
