@@ -93,6 +93,8 @@ public final class BenchMain {
         double trapsPerSecond = Double.NaN;
         /** CPUs busy with other processes while this child ran (machine busy time minus the child's), average. */
         double otherCpus = Double.NaN;
+        /** When memleak4j began tracking, ms after the JVM started (the child's warm-up began then); -1: no agent. */
+        long trackingUptimeMs = -1;
         String untrackedLine;
         Path log;
 
@@ -411,6 +413,9 @@ public final class BenchMain {
                                 - BpfStats.traps(windowStart, column.trapsEveryCall())) * 1e9
                                 / (System.nanoTime() - windowStartNanos);
                     }
+                } else if (line.startsWith("BENCH tracking ")) {
+                    run.trackingUptimeMs = Long.parseLong(fields(line.substring("BENCH tracking ".length()))
+                            .get("uptime_ms"));
                 } else if (line.startsWith("BENCH held ")) {
                     run.heldAllocNanos = Long.parseLong(fields(line.substring("BENCH held ".length()))
                             .get("alloc_nanos"));
@@ -444,6 +449,9 @@ public final class BenchMain {
         int exit = process.waitFor();
         if (run.error == null && (exit != 0 || !sampled)) {
             run.error = "child JVM exited with " + exit + firstLine(run.log, otherLines);
+        }
+        if (run.error == null && run.ops == 0 && workload != Workload.MILLION) {
+            run.error = "no operation done in the window (log: " + run.log + ")";
         }
         String log = Files.readString(run.log, StandardCharsets.UTF_8);
         if (stats != null && stats.problem != null && !notes.contains("traps not counted: " + stats.problem)) {
@@ -564,6 +572,7 @@ public final class BenchMain {
         table.append("| workload | tool | ops/s (median) | ratio with/without: median [min–max] | ns added/op "
                 + "| allocator calls/op | ns added/allocator call | traps/s | RSS added (MiB) | BPF maps (MiB) |\n");
         table.append("|---|---|---:|---|---:|---:|---:|---:|---:|---:|\n");
+        Map<Column, List<Double>> trackingUptimes = new LinkedHashMap<>();
         for (Map.Entry<Workload, Map<Column, List<Run>>> entry : results.entrySet()) {
             Workload workload = entry.getKey();
             List<Run> base = entry.getValue().get(Column.BASELINE);
@@ -586,6 +595,10 @@ public final class BenchMain {
                         continue;
                     }
                     rates.add(run.opsPerSecond());
+                    if (run.trackingUptimeMs >= 0) {
+                        trackingUptimes.computeIfAbsent(column, c -> new ArrayList<>())
+                                .add((double) run.trackingUptimeMs);
+                    }
                     if (run.bpfMapBytes > 0) {
                         bpf.add(run.bpfMapBytes / 1048576.0);
                     }
@@ -619,6 +632,8 @@ public final class BenchMain {
                         .append(" |\n");
             }
         }
+        trackingUptimes.forEach((column, uptimes) -> notes.add(column.label + ": tracking began "
+                + spread(uptimes, 0) + " ms after the JVM started (the children's warm-up began then)"));
         return table.toString();
     }
 

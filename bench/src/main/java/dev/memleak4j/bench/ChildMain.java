@@ -12,8 +12,8 @@ import java.util.stream.Stream;
 
 /**
  * One measurement in a fresh JVM, started by {@link BenchMain}: {@code ChildMain WORKLOAD WARMUP_MS MEASURE_MS
- * [COUNT SIZE]}. Runs the workload's threads, lets them warm up, counts the operations done during the measurement
- * window, and prints one line the parent parses:
+ * [COUNT SIZE]}. Waits until memleak4j (when present) tracks, runs the workload's threads, lets them warm up, counts
+ * the operations done during the measurement window, and prints one line the parent parses:
  *
  * <pre>BENCH result ops=N nanos=N cpu_nanos=N calls=N threads=N classes=N full_gcs=N full_gc_millis=N
  * gc_cpu_millis=N</pre>
@@ -34,6 +34,10 @@ public final class ChildMain {
 
     private static volatile boolean stop;
 
+    /** Set by memleak4j while it starts in the background (RunStatus.STARTING in the agent). */
+    private static final String AGENT_STARTING = "memleak4j.starting";
+    private static final int START_LIMIT_SECONDS = 60;
+
     private static final java.lang.management.OperatingSystemMXBean OS = ManagementFactory.getOperatingSystemMXBean();
 
     private ChildMain() {}
@@ -44,6 +48,9 @@ public final class ChildMain {
         long measureMs = Long.parseLong(args[2]);
         NativeBench.load();
         System.out.println("BENCH started pid=" + ProcessHandle.current().pid());
+        if (!awaitAgentStart()) {
+            System.exit(1);
+        }
         if (workload == Workload.MILLION) {
             holdMillion(Integer.parseInt(args[3]), Integer.parseInt(args[4]), measureMs);
         } else {
@@ -111,6 +118,39 @@ public final class ChildMain {
                 + " classes=" + ManagementFactory.getClassLoadingMXBean().getLoadedClassCount()
                 + " full_gcs=" + (gc1[0] - gc0[0]) + " full_gc_millis=" + (gc1[1] - gc0[1])
                 + " gc_cpu_millis=" + (gcCpu0 < 0 || gcCpu1 < 0 ? -1 : gcCpu1 - gcCpu0));
+    }
+
+    /**
+     * memleak4j starts in the background ({@code -javaagent}): the workload's warm-up begins once it tracks, so that
+     * the window measures the tracking, not the start (the start-up row measures that). While it starts, the system
+     * property {@code memleak4j.starting} is set. Prints {@code BENCH tracking uptime_ms=N} (-1 without memleak4j).
+     * A start that has not ended after {@link #START_LIMIT_SECONDS} is a hang: the threads' stacks go to stderr (the
+     * child's log) and this returns false.
+     */
+    private static boolean awaitAgentStart() throws InterruptedException {
+        if (System.getProperty(AGENT_STARTING) == null) {
+            System.out.println("BENCH tracking uptime_ms=-1");
+            return true;
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(START_LIMIT_SECONDS);
+        while (System.getProperty(AGENT_STARTING) != null) {
+            if (System.nanoTime() > deadline) {
+                System.err.println("memleak4j-bench: the agent was still starting after " + START_LIMIT_SECONDS
+                        + " s; the threads' stacks:");
+                Thread.getAllStackTraces().forEach((thread, frames) -> {
+                    System.err.println("\"" + thread.getName() + "\" " + thread.getState());
+                    for (StackTraceElement frame : frames) {
+                        System.err.println("\tat " + frame);
+                    }
+                });
+                System.out.println("BENCH error the agent was still starting after " + START_LIMIT_SECONDS
+                        + " s (a hang at start: the thread stacks are in the child's log)");
+                return false;
+            }
+            TimeUnit.MILLISECONDS.sleep(5);
+        }
+        System.out.println("BENCH tracking uptime_ms=" + ManagementFactory.getRuntimeMXBean().getUptime());
+        return true;
     }
 
     private static void holdMillion(int count, int size, long holdMs) throws Exception {
