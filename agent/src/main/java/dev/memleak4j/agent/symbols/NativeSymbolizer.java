@@ -169,7 +169,7 @@ public final class NativeSymbolizer {
 
     /**
      * The snapshot, read again first when a library was loaded or unloaded since it was read. A miss alone is no
-     * sign of a stale snapshot: a library loaded late often lands where an anonymous mapping was when the snapshot
+     * sign of a stale snapshot: a library loaded late can land where an anonymous mapping was when the snapshot
      * was taken (a thread's stack, an arena, unmapped since), whose old entry still contains the address.
      */
     private ProcessMaps mapsAfterLoaderChanges() {
