@@ -11,13 +11,18 @@
  * the block. Sampled addresses are kept in a lock-free set in this process, so that a free of anything else (nearly
  * every free) is decided here too; only the free of a sampled address calls memleak4j_free_site.
  *
+ * The slots of dlopen, dlsym and dlvsym are hooked too: an object loaded later gets its slots redirected before
+ * dlopen returns, and a pointer to an allocator function fetched by name while the hooks are installed is the hook
+ * (one fetched before stays the allocator's own: nothing here can reach it).
+ *
  * Rules that keep this safe in a running JVM:
  *  - nothing here allocates on a hook's path: per-thread state is initial-exec TLS (no lazy TLS allocation), the
  *    set and the slot records live in mmap'd memory, the real functions are resolved before any slot is changed;
  *  - a slot is written with one aligned 8-byte store; RELRO pages are made writable around it, never unreadable;
  *  - uninstall puts back only slots that still hold our hook, in objects still loaded; the hooks stay mapped (the
  *    library is never unloaded) and pass calls straight through afterwards, for threads still inside one or code
- *    that copied a slot's value;
+ *    that copied a slot's value or was handed a hook by dlsym;
+ *  - this library's own slots are never changed: its dlsym calls get the real functions;
  *  - a child of fork() never reaches a probe site: Linux 6.18 does not give the child the trampoline an optimized
  *    uprobe calls (the child that called the site crashed), and its calls are not this process's anyway;
  *  - a call made from inside the real allocator (glibc's reallocarray calls realloc through its PLT) is not sampled
@@ -38,6 +43,7 @@
 #include <unistd.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <linux/types.h>
 
 #include "memleak.h"
@@ -65,8 +71,37 @@ __asm__(".text\n"
 void memleak4j_alloc_site(void *ptr, uint64_t size, uint64_t tags, void *frame);
 void memleak4j_free_site(void *ptr, void *frame);
 
+/*
+ * Runs function(a, b, c) with ret_byte as its return address: a ret instruction (0xc3) in another object's code, which
+ * returns here. For dlopen, dlsym and dlvsym, which take their caller's object from the return address.
+ */
+__asm__(".text\n"
+	".globl memleak4j_call_from\n"
+	".hidden memleak4j_call_from\n"
+	".type memleak4j_call_from, @function\n"
+	".p2align 4\n"
+	"memleak4j_call_from:\n"
+	"	push %rbp\n"
+	"	mov %rsp, %rbp\n"
+	"	sub $8, %rsp\n"         /* with the two pushes below: %rsp as after a call from an aligned frame */
+	"	lea 1f(%rip), %rax\n"
+	"	push %rax\n"            /* where the ret byte returns to */
+	"	push %rdi\n"            /* the return address function sees: the ret byte */
+	"	mov %rsi, %rax\n"
+	"	mov %rdx, %rdi\n"
+	"	mov %rcx, %rsi\n"
+	"	mov %r8, %rdx\n"
+	"	jmp *%rax\n"
+	"1:	leave\n"
+	"	ret\n"
+	".size memleak4j_call_from, .-memleak4j_call_from\n");
+
+void *memleak4j_call_from(const void *ret_byte, void *function, void *a, const void *b, const void *c);
+
 #define HOOK_DLOPEN FUNC_COUNT
-#define HOOK_COUNT (FUNC_COUNT + 1)
+#define HOOK_DLSYM (FUNC_COUNT + 1)
+#define HOOK_DLVSYM (FUNC_COUNT + 2)
+#define HOOK_COUNT (FUNC_COUNT + 3)
 #define SYMBOL_MAX 64
 
 static const char *const base_names[HOOK_COUNT] = {
@@ -81,8 +116,10 @@ static const char *const base_names[HOOK_COUNT] = {
 	[FUNC_PVALLOC] = "pvalloc",
 	[FUNC_FREE] = "free",
 	[HOOK_DLOPEN] = "dlopen",
+	[HOOK_DLSYM] = "dlsym",
+	[HOOK_DLVSYM] = "dlvsym",
 };
-/* The names the import tables use: the allocator's symbols-prefix + the base name (dlopen never prefixed). */
+/* The names the import tables use: the allocator's symbols-prefix + the base name (the dl functions never prefixed). */
 static char names[HOOK_COUNT][SYMBOL_MAX];
 
 static void *(*real_malloc)(size_t);
@@ -96,6 +133,10 @@ static void *(*real_valloc)(size_t);
 static void *(*real_pvalloc)(size_t);
 static void (*real_free)(void *);
 static void *(*real_dlopen)(const char *, int);
+static void *(*real_dlsym)(void *, const char *);
+static void *(*real_dlvsym)(void *, const char *, const char *);
+/* The same, by hook index: what a function pointer fetched by name is compared with (NULL: not hooked). */
+static void *real_functions[HOOK_COUNT];
 
 /* Per-thread state. initial-exec: reached through %fs with no allocation, even on a thread's first call. */
 struct thread_state {
@@ -418,54 +459,70 @@ HOOK static void hook_free(void *block)
 }
 
 static void patch_loaded_objects(void);
+static long page_size(void);
+static void *as_hook(void *function);
+
+/* Whether the dl hooks run the real functions as their caller (no shadow stack); set at install. */
+static bool call_as_caller;
 
 /*
- * dlopen of a bare name searches the caller's DT_RPATH/DT_RUNPATH ($ORIGIN included), and glibc takes the caller
- * from dlopen's return address, which through the hook is this library. So the hook searches the caller's paths
- * itself (dlinfo RTLD_DI_SERINFO, the search list glibc would use for it) and opens what it finds by its path; a
- * name already loaded, or found nowhere there (ld.so.cache, default directories: the same for every caller), goes
- * to dlopen as it is.
+ * dlopen, dlsym and dlvsym take their caller's object from their return address: dlopen searches a bare name in the
+ * caller's RPATH/RUNPATH and expands $ORIGIN to the caller's directory; dlsym searches RTLD_DEFAULT in the caller's
+ * scope (an RTLD_LOCAL library's own symbols included) and RTLD_NEXT in the objects after the caller. Called from a
+ * hook, all of that would be this library's. So the hooks run the real function with a return address in the
+ * caller's own code: a ret instruction byte (0xc3) of the page the caller returns to, which returns to the hook
+ * (memleak4j_call_from). The byte decodes as ret wherever it stands, and the page is mapped, readable code: the
+ * caller runs there. The nearest before the return address, else after it; NULL when the page has none (rare: the
+ * call is then made from here) or when returns are checked against a shadow stack.
  */
-static void *open_as_caller(const char *file, int flags, const void *caller)
+static const void *caller_ret_byte(const void *caller)
 {
-	struct link_map *caller_map = NULL;
-	Dl_serinfo size, *paths;
-	void *handle = real_dlopen(file, flags | RTLD_NOLOAD);
-	Dl_info info;
+	const uint8_t *at = caller, *page = (const uint8_t *)((uintptr_t)caller & ~(uintptr_t)(page_size() - 1));
 
-	if (handle) {
-		dlclose(handle); /* loaded already: no search happens, the caller does not matter */
-		return real_dlopen(file, flags);
-	}
-	if (!dladdr1(caller, &info, (void **)&caller_map, RTLD_DL_LINKMAP) || !caller_map ||
-	    dlinfo(caller_map, RTLD_DI_SERINFOSIZE, &size) || !(paths = malloc(size.dls_size)))
-		return real_dlopen(file, flags);
-	paths->dls_size = size.dls_size;
-	paths->dls_cnt = size.dls_cnt;
-	if (dlinfo(caller_map, RTLD_DI_SERINFO, paths) == 0) {
-		for (unsigned int i = 0; i < paths->dls_cnt; i++) {
-			char path[4096];
-
-			if (snprintf(path, sizeof(path), "%s/%s", paths->dls_serpath[i].dls_name, file) < (int)sizeof(path) &&
-			    access(path, F_OK) == 0) {
-				free(paths);
-				return real_dlopen(path, flags);
-			}
-		}
-	}
-	free(paths);
-	return real_dlopen(file, flags);
+	if (!call_as_caller)
+		return NULL;
+	for (const uint8_t *p = at; p-- > page;)
+		if (*p == 0xc3)
+			return p;
+	for (const uint8_t *p = at; p < page + page_size(); p++)
+		if (*p == 0xc3)
+			return p;
+	return NULL;
 }
 
 /* Objects loaded later (System.loadLibrary goes through libjvm's dlopen) get their slots redirected too. */
 HOOK static void *hook_dlopen(const char *file, int flags)
 {
-	void *handle = file && active && !strchr(file, '/') ? open_as_caller(file, flags, __builtin_return_address(0))
-							    : real_dlopen(file, flags);
+	const void *ret = caller_ret_byte(__builtin_return_address(0));
+	void *handle = ret ? memleak4j_call_from(ret, (void *)real_dlopen, (void *)file, (const void *)(intptr_t)flags,
+						 NULL)
+			   : real_dlopen(file, flags);
 
 	if (handle && active)
 		patch_loaded_objects();
 	return handle;
+}
+
+/*
+ * A function pointer fetched by name (an FFM downcall's SymbolLookup, JNA's Function, C code's dlsym(RTLD_DEFAULT,
+ * "malloc")) bypasses the import slots: while the hooks are installed, a result that is a function they call comes
+ * back as its hook.
+ */
+HOOK static void *hook_dlsym(void *handle, const char *name)
+{
+	const void *ret = caller_ret_byte(__builtin_return_address(0));
+	void *found = ret ? memleak4j_call_from(ret, (void *)real_dlsym, handle, name, NULL) : real_dlsym(handle, name);
+
+	return active ? as_hook(found) : found;
+}
+
+HOOK static void *hook_dlvsym(void *handle, const char *name, const char *version)
+{
+	const void *ret = caller_ret_byte(__builtin_return_address(0));
+	void *found = ret ? memleak4j_call_from(ret, (void *)real_dlvsym, handle, name, version)
+			  : real_dlvsym(handle, name, version);
+
+	return active ? as_hook(found) : found;
 }
 
 static void *const hook_addresses[HOOK_COUNT] = {
@@ -480,7 +537,19 @@ static void *const hook_addresses[HOOK_COUNT] = {
 	[FUNC_PVALLOC] = (void *)hook_pvalloc,
 	[FUNC_FREE] = (void *)hook_free,
 	[HOOK_DLOPEN] = (void *)hook_dlopen,
+	[HOOK_DLSYM] = (void *)hook_dlsym,
+	[HOOK_DLVSYM] = (void *)hook_dlvsym,
 };
+
+/* The hook of a function the hooks call (what a pointer fetched by name gets); anything else as it is. */
+static void *as_hook(void *function)
+{
+	if (function)
+		for (int i = 0; i < HOOK_COUNT; i++)
+			if (function == real_functions[i])
+				return hook_addresses[i];
+	return function;
+}
 
 /* ---- import tables ---- */
 
@@ -777,14 +846,22 @@ static int fail(char *err, size_t err_len, int error, const char *message)
 	return -error;
 }
 
+/* Whether this thread's returns are checked against a shadow stack (arch_prctl ARCH_SHSTK_STATUS, Linux 6.6+). */
+static bool shadow_stack_on(void)
+{
+	unsigned long long features = 0;
+
+	return syscall(SYS_arch_prctl, 0x5005 /* ARCH_SHSTK_STATUS */, &features) == 0 && (features & 1);
+}
+
 /* The functions the hooks call: the allocator's (prefixed) symbols, from `library` or the global scope. */
 static int resolve_real(void *library, char *err, size_t err_len)
 {
 	void *found[HOOK_COUNT];
 
 	for (int i = 0; i < HOOK_COUNT; i++) {
-		found[i] = dlsym(i == HOOK_DLOPEN || !library ? RTLD_DEFAULT : library, names[i]);
-		if (!found[i] && (i == FUNC_MALLOC || i == FUNC_FREE || i == HOOK_DLOPEN)) {
+		found[i] = dlsym(i >= HOOK_DLOPEN || !library ? RTLD_DEFAULT : library, names[i]);
+		if (!found[i] && (i == FUNC_MALLOC || i == FUNC_FREE || i == HOOK_DLOPEN || i == HOOK_DLSYM)) {
 			char message[256];
 
 			snprintf(message, sizeof(message), "no function '%s' to hook: is the allocator loaded? (see obj and "
@@ -804,9 +881,20 @@ static int resolve_real(void *library, char *err, size_t err_len)
 	real_pvalloc = found[FUNC_PVALLOC];
 	real_free = found[FUNC_FREE];
 	real_dlopen = found[HOOK_DLOPEN];
-	for (int i = 0; i < HOOK_COUNT; i++)
+	real_dlsym = found[HOOK_DLSYM];
+	real_dlvsym = found[HOOK_DLVSYM];
+	/*
+	 * With a shadow stack (CET) a return through another object's ret byte would fault: dlopen is then called from
+	 * here, and dlsym and dlvsym are left alone (pointers fetched by name stay the allocator's own).
+	 */
+	call_as_caller = !shadow_stack_on();
+	if (!call_as_caller)
+		found[HOOK_DLSYM] = found[HOOK_DLVSYM] = NULL;
+	for (int i = 0; i < HOOK_COUNT; i++) {
+		real_functions[i] = found[i];
 		if (!found[i])
 			names[i][0] = '\0'; /* matches no symbol: never redirected */
+	}
 	return 0;
 }
 
@@ -883,7 +971,7 @@ int alloc_hooks_install(uint64_t max_tracked, const char *library_path, const ch
 	}
 	own_base = (uintptr_t)self.dli_fbase;
 	for (int i = 0; i < HOOK_COUNT; i++)
-		snprintf(names[i], SYMBOL_MAX, "%s%s", i == HOOK_DLOPEN || !prefix ? "" : prefix, base_names[i]);
+		snprintf(names[i], SYMBOL_MAX, "%s%s", i >= HOOK_DLOPEN || !prefix ? "" : prefix, base_names[i]);
 	if (library_path) {
 		library = dlopen(library_path, RTLD_LAZY | RTLD_NOLOAD);
 		if (!library) {

@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * JNI library for the hooks tests (HooksLib), loaded by the program after the agent started: allocations libc makes
- * itself (strdup), one made in a library this one dlopen()s, and a read-back of this library's own import-table slot
- * for malloc. Built with frame pointers.
+ * itself (strdup), one made in a library this one dlopen()s, allocations through pointers fetched with dlsym, and a
+ * read-back of this library's own import-table slots for malloc and dlsym. Built with frame pointers.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <jni.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,15 +46,59 @@ EXPORT(jlong, viaDlopened)(JNIEnv *env, jclass type, jstring path, jlong size)
 	return (jlong)(uintptr_t)(hookstest_sink = allocate((size_t)size));
 }
 
-/*
- * 1 when this library's GOT slot for malloc (the address it takes of malloc) holds the allocator's malloc itself, 0
- * when it holds something else (a hook).
- */
-EXPORT(jint, mallocSlotIsTheAllocators)(JNIEnv *env, jclass type)
+/* The base name of the file that holds function, as dladdr says ("?" when it cannot). */
+static const char *file_of(const void *function)
 {
-	void *(*volatile slot)(size_t) = malloc;
+	Dl_info info;
+	const char *slash;
 
-	return (void *)slot == dlsym(RTLD_DEFAULT, "malloc");
+	if (!dladdr(function, &info) || !info.dli_fname)
+		return "?";
+	slash = strrchr(info.dli_fname, '/');
+	return slash ? slash + 1 : info.dli_fname;
+}
+
+/*
+ * Where this library's own GOT slots for malloc and dlsym (the addresses it takes of them) point: "malloc=FILE
+ * dlsym=FILE", FILE the library that holds the function the slot holds (libc's, or the agent's hooks).
+ */
+EXPORT(jstring, slotTargets)(JNIEnv *env, jclass type)
+{
+	void *(*volatile allocate)(size_t) = malloc;
+	void *(*volatile lookup)(void *, const char *) = dlsym;
+	char text[512];
+
+	snprintf(text, sizeof(text), "malloc=%s dlsym=%s", file_of((void *)allocate), file_of((void *)lookup));
+	return (*env)->NewStringUTF(env, text);
+}
+
+/* Exported by this library only, which the JVM loads with RTLD_LOCAL: not in the global scope. */
+int hookstest_marker;
+
+/*
+ * 1 when dlsym(RTLD_DEFAULT) finds this library's own symbol: glibc searches the calling library's scope, which holds
+ * the library itself, so the lookup must be made as this library's (not as a hook's in between).
+ */
+EXPORT(jint, findsOwnSymbol)(JNIEnv *env, jclass type)
+{
+	return dlsym(RTLD_DEFAULT, "hookstest_marker") == (void *)&hookstest_marker;
+}
+
+/* size bytes from the malloc that dlsym(RTLD_DEFAULT, "malloc") returns: a pointer by name, no import slot. */
+EXPORT(jlong, viaDlsym)(JNIEnv *env, jclass type, jlong size)
+{
+	void *(*allocate)(size_t) = (void *(*)(size_t))dlsym(RTLD_DEFAULT, "malloc");
+
+	return allocate ? (jlong)(uintptr_t)(hookstest_sink = allocate((size_t)size)) : 0;
+}
+
+/* Frees block with the free that dlsym(RTLD_DEFAULT, "free") returns. */
+EXPORT(void, releaseViaDlsym)(JNIEnv *env, jclass type, jlong block)
+{
+	void (*release)(void *) = (void (*)(void *))dlsym(RTLD_DEFAULT, "free");
+
+	if (release)
+		release((void *)(uintptr_t)block);
 }
 
 EXPORT(void, release)(JNIEnv *env, jclass type, jlong block)

@@ -23,6 +23,8 @@ public final class NativeSymbolizer {
     private final Supplier<ProcessMaps> mapsReader;
     private final UnaryOperator<String> demangler;
     private final LongSupplier nanoClock;
+    /** {@link LoadedObjects#changes()} for this process: it moves whenever a library is loaded or unloaded. */
+    private final LongSupplier loaderChanges;
     /**
      * Every file's symbols, shared by all symbolizers of the process and kept for its life: a file's symbols do not
      * change, a later attach of the agent finds them ready, and the native indexes are never freed under a lookup.
@@ -30,6 +32,8 @@ public final class NativeSymbolizer {
     private static final ConcurrentHashMap<ModuleKey, LazyModule> MODULES = new ConcurrentHashMap<>();
     private final Object refreshLock = new Object();
     private volatile ProcessMaps maps = ProcessMaps.parse("");
+    /** What loaderChanges said just before {@link #maps} was read; written under refreshLock. */
+    private volatile long mapsLoaderChanges;
     /** Guarded by refreshLock. */
     private long nextRefreshNanos;
     /** Addresses in mapped files whose symbols could not be read, and those files: for the report's losses. */
@@ -77,9 +81,15 @@ public final class NativeSymbolizer {
     }
 
     NativeSymbolizer(Supplier<ProcessMaps> mapsReader, UnaryOperator<String> demangler, LongSupplier nanoClock) {
+        this(mapsReader, demangler, nanoClock, () -> 0);
+    }
+
+    NativeSymbolizer(Supplier<ProcessMaps> mapsReader, UnaryOperator<String> demangler, LongSupplier nanoClock,
+                     LongSupplier loaderChanges) {
         this.mapsReader = mapsReader;
         this.demangler = demangler;
         this.nanoClock = nanoClock;
+        this.loaderChanges = loaderChanges;
         this.nextRefreshNanos = nanoClock.getAsLong();
     }
 
@@ -90,7 +100,8 @@ public final class NativeSymbolizer {
 
     /** A symbolizer for this process; {@code demangler} receives only names starting with "_Z". */
     public static NativeSymbolizer forCurrentProcess(UnaryOperator<String> demangler) {
-        NativeSymbolizer symbolizer = new NativeSymbolizer(NativeSymbolizer::readOwnMaps, demangler, System::nanoTime);
+        NativeSymbolizer symbolizer = new NativeSymbolizer(NativeSymbolizer::readOwnMaps, demangler, System::nanoTime,
+                LoadedObjects::changes);
         current = symbolizer;
         return symbolizer;
     }
@@ -115,7 +126,7 @@ public final class NativeSymbolizer {
     }
 
     public NativeFrame symbolize(long address) {
-        ProcessMaps seen = maps;
+        ProcessMaps seen = mapsAfterLoaderChanges();
         Mapping mapping = seen.find(address);
         if (mapping == null) {
             // Libraries get loaded at run time: the address may be in one mapped since the last read.
@@ -156,6 +167,26 @@ public final class NativeSymbolizer {
         }
     }
 
+    /**
+     * The snapshot, read again first when a library was loaded or unloaded since it was read. A miss alone is no
+     * sign of a stale snapshot: a library loaded late can land where an anonymous mapping was when the snapshot
+     * was taken (a thread's stack, an arena, unmapped since), whose old entry still contains the address.
+     */
+    private ProcessMaps mapsAfterLoaderChanges() {
+        long changes = loaderChanges.getAsLong();
+        if (changes == mapsLoaderChanges) {
+            return maps;
+        }
+        synchronized (refreshLock) {
+            if (changes != mapsLoaderChanges) {
+                // The count first: a library loaded while the maps are read makes the next call read them again.
+                mapsLoaderChanges = changes;
+                read(nanoClock.getAsLong());
+            }
+            return maps;
+        }
+    }
+
     /** A newer snapshot than {@code seen}, unless one was read too recently; at most one read per call. */
     private ProcessMaps refreshedMaps(ProcessMaps seen) {
         synchronized (refreshLock) {
@@ -166,13 +197,18 @@ public final class NativeSymbolizer {
             if (now - nextRefreshNanos < 0) {
                 return seen;
             }
-            nextRefreshNanos = now + MAPS_REFRESH_INTERVAL_NANOS;
-            try {
-                maps = mapsReader.get();
-            } catch (RuntimeException e) {
-                // Keep the old snapshot; the next miss after the interval tries again.
-            }
+            read(now);
             return maps;
+        }
+    }
+
+    /** Under refreshLock. */
+    private void read(long now) {
+        nextRefreshNanos = now + MAPS_REFRESH_INTERVAL_NANOS;
+        try {
+            maps = mapsReader.get();
+        } catch (RuntimeException e) {
+            // Keep the old snapshot; the next miss after the interval, or the next library loaded, tries again.
         }
     }
 

@@ -205,6 +205,32 @@ class NativeSymbolizerTest {
     }
 
     @Test
+    void rereadsMapsOnceALibraryWasLoadedWhereTheOldMapsHadAnAnonymousMapping() throws Exception {
+        Path library = DemoBinaries.SHARED_LIBRARY;
+        long base = 0x7f1234500000L;
+        long address = base + DemoBinaries.nm(library, "local_helper");
+        // Before the load, an anonymous mapping (a thread's stack, unmapped since) covered the address.
+        String before = String.format("%x-%x rw-p 00000000 00:00 0 %n", base - 0x100000, base + 0x100000);
+        List<String> snapshots = List.of(before, mapsOf(library, base));
+        AtomicInteger reads = new AtomicInteger();
+        AtomicLong loads = new AtomicLong(40);
+        AtomicLong now = new AtomicLong(); // the clock stands still: no re-read is due to time
+        NativeSymbolizer symbolizer = new NativeSymbolizer(
+                () -> ProcessMaps.parse(snapshots.get(Math.min(reads.getAndIncrement(), 1))),
+                UnaryOperator.identity(), now::get, loads::get);
+
+        assertNull(symbolizer.symbolize(address).module(), "an anonymous mapping has no module");
+        assertEquals(1, reads.get());
+        assertNull(symbolizer.symbolize(address).module(), "nothing loaded since: the maps are not read again");
+        assertEquals(1, reads.get());
+        loads.incrementAndGet();
+        assertEquals("local_helper", symbolizer.symbolize(address).symbol(), "the library loaded there since");
+        assertEquals(2, reads.get());
+        assertEquals("local_helper", symbolizer.symbolize(address + 1).symbol());
+        assertEquals(2, reads.get(), "read once per change");
+    }
+
+    @Test
     void cachesSymbolsPerPathAndInode(@TempDir Path dir) throws Exception {
         Path library = dir.resolve("libswap.so");
         Files.copy(DemoBinaries.SHARED_LIBRARY, library);

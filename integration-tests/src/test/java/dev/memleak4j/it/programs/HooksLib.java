@@ -26,8 +26,20 @@ public final class HooksLib {
     /** Loads {@code path} with dlopen from C and allocates {@code size} bytes in it. */
     public static native long viaDlopened(String path, long size);
 
-    /** 1 when the library's own GOT slot for malloc holds the allocator's malloc, 0 when it holds a hook. */
-    public static native int mallocSlotIsTheAllocators();
+    /**
+     * Where the library's own GOT slots for malloc and dlsym point: {@code malloc=FILE dlsym=FILE}, each FILE the
+     * library holding the function (libc.so.6, or libmemleak4j.so while they hold a hook).
+     */
+    public static native String slotTargets();
+
+    /** 1 when {@code dlsym(RTLD_DEFAULT)} from the library finds the library's own symbol (loaded RTLD_LOCAL). */
+    public static native int findsOwnSymbol();
+
+    /** {@code size} bytes from the malloc that {@code dlsym(RTLD_DEFAULT, "malloc")} returns. */
+    public static native long viaDlsym(long size);
+
+    /** Frees {@code block} with the free that {@code dlsym(RTLD_DEFAULT, "free")} returns. */
+    public static native void releaseViaDlsym(long block);
 
     public static native void release(long block);
 

@@ -16,6 +16,7 @@ public final class HooksProgram {
     public static final int CYCLES = 6;
     public static final int CYCLE_LEAKS = 25;
     public static final long CYCLE_SIZE = 7_777;
+    public static final long DLSYM_SIZE = 1_456_787;
 
     private HooksProgram() {}
 
@@ -24,6 +25,7 @@ public final class HooksProgram {
         switch (args[0]) {
             case "late" -> late();
             case "slots" -> slots();
+            case "by-name" -> byName();
             case "cycles" -> cycles();
             case "leak-in-churn" -> leakInChurn(Integer.parseInt(args[1]));
             default -> throw new IllegalArgumentException(args[0]);
@@ -35,9 +37,11 @@ public final class HooksProgram {
         TimeUnit.MILLISECONDS.sleep(300);
         System.out.println("LEAK " + Long.toHexString(HooksLib.viaStrdup(STRDUP_LENGTH)));
         // By its bare name, found through the library's own RUNPATH ($ORIGIN), as dlopen finds it for its caller;
-        // then by its path (the same library).
+        // then by its path (the same library), and by a path from $ORIGIN, which dlopen expands to its caller's
+        // directory.
         System.out.println("LEAK " + Long.toHexString(HooksLib.viaDlopened("libdlopened.so", DLOPEN_SIZE)));
         System.out.println("LEAK " + Long.toHexString(HooksLib.viaDlopened(HooksLib.DLOPENED, DLOPEN_SIZE)));
+        System.out.println("LEAK " + Long.toHexString(HooksLib.viaDlopened("$ORIGIN/libdlopened.so", DLOPEN_SIZE)));
         TimeUnit.MILLISECONDS.sleep(3500); // reports every second: the last ones see the leaks
     }
 
@@ -78,15 +82,27 @@ public final class HooksProgram {
         }
     }
 
-    /** The library's malloc slot: a hook while the agent runs, the allocator's own again once it stopped. */
+    /** The library's malloc and dlsym slots: hooks while the agent runs, libc's own again once it stopped. */
     private static void slots() throws InterruptedException {
-        System.out.println("DURING " + HooksLib.mallocSlotIsTheAllocators());
+        System.out.println("DURING " + HooksLib.slotTargets());
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (HooksLib.mallocSlotIsTheAllocators() == 0 && System.nanoTime() < deadline) {
+        while (HooksLib.slotTargets().contains("memleak4j") && System.nanoTime() < deadline) {
             TimeUnit.MILLISECONDS.sleep(50);
         }
-        System.out.println("AFTER " + HooksLib.mallocSlotIsTheAllocators());
+        System.out.println("AFTER " + HooksLib.slotTargets());
         TimeUnit.SECONDS.sleep(2); // the agent logs what it restored after restoring it: not cut off by the exit
+    }
+
+    /**
+     * Allocator functions fetched by name with dlsym from C: two blocks of {@value #DLSYM_SIZE} bytes, one freed again
+     * through the free fetched the same way; and whether the library's dlsym still finds its own symbols.
+     */
+    private static void byName() throws InterruptedException {
+        TimeUnit.MILLISECONDS.sleep(300);
+        System.out.println("OWN SYMBOL " + HooksLib.findsOwnSymbol());
+        System.out.println("LEAK " + Long.toHexString(HooksLib.viaDlsym(DLSYM_SIZE)));
+        HooksLib.releaseViaDlsym(HooksLib.viaDlsym(DLSYM_SIZE));
+        TimeUnit.MILLISECONDS.sleep(3500); // reports every second: the last ones see the leak
     }
 
     /**

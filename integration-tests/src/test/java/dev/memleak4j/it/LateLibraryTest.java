@@ -1,0 +1,36 @@
+package dev.memleak4j.it;
+
+import dev.memleak4j.it.programs.LateLibraryProgram;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/**
+ * A JNI library loaded 12 s after tracking began, while the reports had been naming stacks all along: its leak is
+ * named by its C function in both probe modes.
+ */
+class LateLibraryTest {
+    private static final String LEAK_FRAME = "Java_dev_memleak4j_it_programs_LeakLib_viaMalloc+0x";
+
+    @BeforeEach
+    void privileges() throws Exception {
+        Privileges.assumeBpf();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"hooks", "uprobes"})
+    void aLeakInALibraryLoadedLateIsNamedByItsFunction(String mode) throws Exception {
+        List<String> command = AgentRun.programCommand(AgentRun.javaBinary(), List.of(),
+                LateLibraryProgram.class.getName(), "12");
+        AgentRun run = AgentRun.withAgent(AgentRun.tempDir("late-" + mode),
+                "interval=1,older=0,top=50,min-size=1000000,probe-mode=" + mode, command, List.of());
+        assertEquals(0, run.exitCode, run.describe());
+        Report report = run.lastReport();
+        assertEquals(LateLibraryProgram.LATE_SIZE, report.bytesFrom(LEAK_FRAME), report.toString());
+        assertEquals(1, report.countFrom(LEAK_FRAME), report.toString());
+    }
+}
