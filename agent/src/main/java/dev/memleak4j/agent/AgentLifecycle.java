@@ -124,9 +124,11 @@ public final class AgentLifecycle implements AgentControl {
             agent.outputs = OutputWiring.install(options, agent, new TextReportWriter(options.output()));
             Session started;
             try {
-                started = agent.attachProbes();
+                started = agent.attachProbes(ownThread);
             } catch (IOException | RuntimeException e) {
-                agent.outputs.uninstall();
+                if (!(e instanceof BackgroundStart.JvmExiting)) {
+                    agent.outputs.uninstall();
+                }
                 throw e;
             }
             if (ownThread) {
@@ -144,7 +146,9 @@ public final class AgentLifecycle implements AgentControl {
                 }
             }
         } catch (IOException | RuntimeException e) {
-            OutputWiring.installNotStarted(e.getMessage() != null ? e.getMessage() : e.toString());
+            if (!(ownThread && BackgroundStart.exitedFirst())) {
+                OutputWiring.installNotStarted(e.getMessage() != null ? e.getMessage() : e.toString());
+            }
             throw e;
         }
     }
@@ -167,14 +171,18 @@ public final class AgentLifecycle implements AgentControl {
     /** Load, start the reporter, attach, say so: the probes are on when this returns (JMX). */
     @Override
     public synchronized void startProbes() throws IOException {
-        Session started = attachProbes();
+        Session started = attachProbes(false);
         if (started != null) {
             logStart(started);
         }
     }
 
-    /** Load, start the reporter, attach: the probes are on when this returns; null when they were on already. */
-    private synchronized Session attachProbes() throws IOException {
+    /**
+     * Load, start the reporter, attach: the probes are on when this returns; null when they were on already.
+     *
+     * @param background premain's start ({@link BackgroundStart}): it gives up quietly when the JVM exits first
+     */
+    private synchronized Session attachProbes(boolean background) throws IOException {
         if (session != null) {
             return null;
         }
@@ -193,11 +201,18 @@ public final class AgentLifecycle implements AgentControl {
                 attachUprobes(started);
             }
             started.attached = Instant.now();
+            if (background) {
+                BackgroundStart.beginTracking(started.reporter::trackingStarted);
+            } else {
+                started.reporter.trackingStarted();
+            }
             session = started;
             stopReason = null;
-            started.reporter.trackingStarted();
             MallocTrim.returnFreedMemory(); // what loading the programs and wrapping the JNI methods freed
         } catch (IOException | RuntimeException e) {
+            if (e instanceof BackgroundStart.JvmExiting) {
+                throw e; // the JVM exits: undoing the start would only hold the exit up
+            }
             if (started.reporter != null) {
                 started.reporter.stop();
             }

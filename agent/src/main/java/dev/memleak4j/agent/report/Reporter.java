@@ -216,7 +216,7 @@ public final class Reporter implements Runnable {
         onStart.run();
         try {
             while (!tracking.await(200, TimeUnit.MILLISECONDS)) {
-                if (stopped || exitRequested) {
+                if ((stopped || exitRequested) && tracking.getCount() != 0) {
                     return; // no probe was attached: nothing to report at exit
                 }
             }
