@@ -195,14 +195,20 @@ public final class AgentLifecycle implements AgentControl {
             started.collector = new SnapshotCollector(started.tracker, new StackResolver(symbolizer), Instant.now(),
                     options.leakWindow(), started.sampling::sampleBytesNow);
             started.reporter = startReporter(started);
+            // Made before the attach: linking a method reference allocates natively for good, on this thread.
+            Runnable startReporting = started.reporter::trackingStarted;
             if (options.hooks()) {
                 attachHooks(started);
             } else {
                 attachUprobes(started);
             }
+            if (background) {
+                // What the start thread still does (loading classes, trimming) is the agent's; start() ends this.
+                started.tracker.ignoreCurrentThread(true);
+            }
             started.attached = Instant.now();
             if (background) {
-                BackgroundStart.beginTracking(started.reporter::trackingStarted);
+                BackgroundStart.beginTracking(startReporting);
             } else {
                 started.reporter.trackingStarted();
             }
@@ -311,11 +317,12 @@ public final class AgentLifecycle implements AgentControl {
         started.tracker.ignoreCurrentThread(true);
         try {
             started.siteOptimized = AllocHooks.siteOptimized();
+            // Here: the first run of this code resolves its constants, which allocates natively for good.
+            verbose.accept("allocator hooks in " + started.hookSlots + " import-table slots; probe sites in " + sites);
         } finally {
             started.tracker.ignoreCurrentThread(false);
         }
         callCostNanos = cost.afterAttach();
-        verbose.accept("allocator hooks in " + started.hookSlots + " import-table slots; probe sites in " + sites);
     }
 
     /** The start line: what is tracked, how, since when, and what each allocator call now costs. */

@@ -129,6 +129,25 @@ class ExitReportTest {
         }
     }
 
+    /**
+     * What the agent's start allocates after the probes are on (linking its own lambdas allocates in libjvm for good)
+     * is the agent's, not the application's: with every allocation tracked, no stack of the report runs through the
+     * start thread's code (every such stack ends in AgentEntry's and BackgroundStart's frames).
+     */
+    @Test
+    void theAgentsOwnStartIsNotInTheReport() throws Exception {
+        AgentRun run = AgentRun.withAgent(AgentRun.tempDir("exit-own-start"), "interval=60,sample-bytes=0,top=10000",
+                program("exit", "1000"), List.of());
+        assertEquals(3, run.exitCode, run.describe());
+        List<Report> reports = run.parsedReports();
+        assertEquals(1, reports.size(), run.describe());
+        assertTrue(reports.get(0).stacks.size() > 1, "the JVM's own allocations are there\n" + run.describe());
+        for (Report.Stack stack : reports.get(0).stacks) {
+            assertTrue(stack.frames.stream().noneMatch(f -> f.startsWith("dev.memleak4j.agent.AgentEntry")
+                    || f.startsWith("dev.memleak4j.agent.BackgroundStart")), "the start's own allocation: " + stack);
+        }
+    }
+
     private static void assertOnlyAnExitReportWithTheLeak(AgentRun run) {
         List<Report> reports = run.parsedReports();
         assertEquals(1, reports.size(), "the interval never came; only the exit report\n" + run.describe());
