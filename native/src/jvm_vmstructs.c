@@ -93,14 +93,25 @@ static int jvm_global(void *handle, const char *name, uint64_t *out) {
 }
 
 static int read_cstring(uintptr_t addr, char *out, size_t len) {
-    /* Strings of the VMStructs tables are in libjvm's read-only data; read them defensively anyway. */
-    for (size_t i = 0; i + 1 < len; i++) {
-        if (safe_read(&out[i], addr + i, 1) != 0) {
+    /*
+     * Strings of the VMStructs tables are in libjvm's read-only data; read them defensively anyway, but not a byte per
+     * system call: the table scans read thousands of names at every start. A read stops at the end of its 4 KiB page,
+     * so it never reaches into a page that is not mapped, and the next page is read only if the string goes on.
+     */
+    size_t done = 0;
+    while (done + 1 < len) {
+        uintptr_t at = addr + done;
+        size_t chunk = 4096 - (at & 4095);
+        if (chunk > len - 1 - done) {
+            chunk = len - 1 - done;
+        }
+        if (safe_read(out + done, at, chunk) != 0) {
             return -1;
         }
-        if (out[i] == '\0') {
+        if (memchr(out + done, '\0', chunk) != NULL) {
             return 0;
         }
+        done += chunk;
     }
     out[len - 1] = '\0';
     return 0;

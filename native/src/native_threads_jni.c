@@ -31,3 +31,20 @@ EXPORT(jboolean, runCurrentInBackground0)(JNIEnv *env, jclass type)
 		return JNI_FALSE;
 	return current >= BACKGROUND_NICE || setpriority(PRIO_PROCESS, (id_t)tid, BACKGROUND_NICE) == 0;
 }
+
+/*
+ * Back to the application's priority (that of the process's first thread) for the exit report: the JVM's exit waits
+ * for it, so yielding to threads still compiling or collecting would only make the exit later. Lowering a nice value
+ * needs CAP_SYS_NICE (or RLIMIT_NICE); without it the thread stays where it was.
+ */
+EXPORT(jboolean, runCurrentInForeground0)(JNIEnv *env, jclass type)
+{
+	pid_t tid = (pid_t)syscall(SYS_gettid);
+	int application;
+
+	errno = 0;
+	application = getpriority(PRIO_PROCESS, (id_t)getpid());
+	if (errno)
+		return JNI_FALSE;
+	return setpriority(PRIO_PROCESS, (id_t)tid, application) == 0;
+}

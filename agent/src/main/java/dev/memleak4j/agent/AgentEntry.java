@@ -12,8 +12,8 @@ import java.lang.instrument.Instrumentation;
  * <p>{@code premain} checks the options and returns: the rest of the start (BPF programs, symbol tables, the code
  * map, weaving) runs on a thread of its own, so that {@code main} does not wait for it. Allocations are tracked from
  * the start line on ("tracking native allocations ... since"); while the start runs the system property
- * {@link RunStatus#STARTING} is set. The start thread is not a daemon: a program that ends before it still gets the
- * start line (or the failure's) and its exit report.
+ * {@link RunStatus#STARTING} is set. The start thread is a daemon ({@link BackgroundStart}): the JVM's exit does not
+ * wait for it; a program that ends before tracking began gets one line saying so instead of a report.
  */
 public final class AgentEntry {
     private AgentEntry() {}
@@ -28,17 +28,17 @@ public final class AgentEntry {
             }
             AgentLifecycle.useInstrumentation(instrumentation);
             RunStatus.starting();
-            Thread start = new Thread(() -> {
+            BackgroundStart.run(() -> {
                 try {
                     AgentLifecycle.start(options, true);
                 } catch (Throwable e) {
-                    failed(e);
+                    if (!BackgroundStart.exitedFirst()) {
+                        failed(e); // else the exit line said it: whatever failed since is the exit's doing
+                    }
                 } finally {
                     RunStatus.startEnded();
                 }
-            }, "memleak4j-start");
-            start.setDaemon(false);
-            start.start();
+            });
         } catch (Throwable e) {
             RunStatus.startEnded();
             failed(e);

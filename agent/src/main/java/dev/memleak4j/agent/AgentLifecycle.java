@@ -127,9 +127,11 @@ public final class AgentLifecycle implements AgentControl {
             agent.outputs = OutputWiring.install(options, agent, new TextReportWriter(options.output()));
             Session started;
             try {
-                started = agent.attachProbes();
+                started = agent.attachProbes(ownThread);
             } catch (IOException | RuntimeException e) {
-                agent.outputs.uninstall();
+                if (!(e instanceof BackgroundStart.JvmExiting)) {
+                    agent.outputs.uninstall();
+                }
                 throw e;
             }
             if (ownThread) {
@@ -147,7 +149,9 @@ public final class AgentLifecycle implements AgentControl {
                 }
             }
         } catch (IOException | RuntimeException e) {
-            OutputWiring.installNotStarted(e.getMessage() != null ? e.getMessage() : e.toString());
+            if (!(ownThread && BackgroundStart.exitedFirst())) {
+                OutputWiring.installNotStarted(e.getMessage() != null ? e.getMessage() : e.toString());
+            }
             throw e;
         }
     }
@@ -170,14 +174,18 @@ public final class AgentLifecycle implements AgentControl {
     /** Load, start the reporter, attach, say so: the probes are on when this returns (JMX). */
     @Override
     public synchronized void startProbes() throws IOException {
-        Session started = attachProbes();
+        Session started = attachProbes(false);
         if (started != null) {
             logStart(started);
         }
     }
 
-    /** Load, start the reporter, attach: the probes are on when this returns; null when they were on already. */
-    private synchronized Session attachProbes() throws IOException {
+    /**
+     * Load, start the reporter, attach: the probes are on when this returns; null when they were on already.
+     *
+     * @param background premain's start ({@link BackgroundStart}): it gives up quietly when the JVM exits first
+     */
+    private synchronized Session attachProbes(boolean background) throws IOException {
         if (session != null) {
             return null;
         }
@@ -190,17 +198,30 @@ public final class AgentLifecycle implements AgentControl {
             started.collector = new SnapshotCollector(started.tracker, new StackResolver(symbolizer), Instant.now(),
                     options.leakWindow(), started.sampling::sampleBytesNow);
             started.reporter = startReporter(started);
+            // Made before the attach: linking a method reference allocates natively for good, on this thread.
+            Runnable startReporting = started.reporter::trackingStarted;
             if (options.hooks()) {
                 attachHooks(started);
             } else {
                 attachUprobes(started);
             }
+            if (background) {
+                // What the start thread still does (loading classes, trimming) is the agent's; start() ends this.
+                started.tracker.ignoreCurrentThread(true);
+            }
             started.attached = Instant.now();
+            if (background) {
+                BackgroundStart.beginTracking(startReporting);
+            } else {
+                started.reporter.trackingStarted();
+            }
             session = started;
             stopReason = null;
-            started.reporter.trackingStarted();
             MallocTrim.returnFreedMemory(); // what loading the programs and wrapping the JNI methods freed
         } catch (IOException | RuntimeException e) {
+            if (e instanceof BackgroundStart.JvmExiting) {
+                throw e; // the JVM exits: undoing the start would only hold the exit up
+            }
             if (started.reporter != null) {
                 started.reporter.stop();
             }
@@ -279,6 +300,8 @@ public final class AgentLifecycle implements AgentControl {
         reporter.addListener(this::report);
         if (options.exitReport()) {
             reporter.reportAtExit();
+            // The JVM's exit waits for it: at nice 10 beside the JIT's threads it took several times its CPU time.
+            reporter.setBeforeExitReport(NativeThreads::runCurrentInForeground);
         }
         started.reporter = reporter;
         reporter.start();
@@ -319,11 +342,12 @@ public final class AgentLifecycle implements AgentControl {
         started.tracker.ignoreCurrentThread(true);
         try {
             started.siteOptimized = AllocHooks.siteOptimized();
+            // Here: the first run of this code resolves its constants, which allocates natively for good.
+            verbose.accept("allocator hooks in " + started.hookSlots + " import-table slots; probe sites in " + sites);
         } finally {
             started.tracker.ignoreCurrentThread(false);
         }
         callCostNanos = cost.afterAttach();
-        verbose.accept("allocator hooks in " + started.hookSlots + " import-table slots; probe sites in " + sites);
     }
 
     /** The start line: what is tracked, how, since when, and what each allocator call now costs. */

@@ -16,13 +16,17 @@ final class CallCost {
     static final int HOOK_PAIRS = 20_000;
 
     private final BpfTracker tracker;
-    private final int pairs;
     private final double pairBefore;
+    /**
+     * Made before the attach: linking a lambda allocates natively for good on the calling thread, which after the
+     * attach would be tracked (and reported) as the application's.
+     */
+    private final DoubleSupplier pairNow;
 
     private CallCost(BpfTracker tracker, int pairs) {
         this.tracker = tracker;
-        this.pairs = pairs;
-        this.pairBefore = AllocatorCallCost.pairNanos(pairs);
+        this.pairNow = () -> AllocatorCallCost.pairNanos(pairs);
+        this.pairBefore = pairNow.getAsDouble();
     }
 
     /** Times {@code pairs} malloc/free pairs now, before the attach. */
@@ -36,7 +40,7 @@ final class CallCost {
      * what is left). 0 when it could not be told.
      */
     double afterAttach() {
-        return added(tracker, pairBefore, () -> AllocatorCallCost.pairNanos(pairs));
+        return added(tracker, pairBefore, pairNow);
     }
 
     private static double added(BpfTracker tracker, double pairBefore, DoubleSupplier pairNow) {

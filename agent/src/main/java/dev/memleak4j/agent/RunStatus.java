@@ -1,8 +1,8 @@
 package dev.memleak4j.agent;
 
+import dev.memleak4j.agent.report.ClockText;
+
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.format.DateTimeFormatter;
 
 /**
  * What other JVMs see of memleak4j in this one, through the Attach API's view of the system properties: the
@@ -21,13 +21,10 @@ public final class RunStatus {
     /** The argument that makes {@code agentmain} shut memleak4j down instead of starting it. */
     public static final String DETACH = "detach";
 
-    private static final DateTimeFormatter CLOCK = DateTimeFormatter.ofPattern("HH:mm:ss")
-            .withZone(ZoneId.systemDefault());
-
     private RunStatus() {}
 
     static void started(Instant since) {
-        System.setProperty(RUNNING, version() + ", tracking since " + CLOCK.format(since));
+        System.setProperty(RUNNING, version() + ", tracking since " + clock(since));
         System.clearProperty(PROBLEM);
     }
 
@@ -49,7 +46,7 @@ public final class RunStatus {
 
     /** HH:mm:ss in this JVM's time zone, as the reports print times. */
     public static String clock(Instant instant) {
-        return CLOCK.format(instant);
+        return ClockText.of(instant);
     }
 
     public static String version() {

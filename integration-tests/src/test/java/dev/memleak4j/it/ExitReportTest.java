@@ -100,6 +100,54 @@ class ExitReportTest {
         assertEquals(List.of(LEAK + " in 3"), leaks(last));
     }
 
+    /**
+     * The start runs in the background and the JVM's exit does not wait for it: a program that exits at once gets one
+     * line saying that nothing was tracked, and nothing else (no start line, no report, no failure). Should the start
+     * win the race all the same, the program gets the start line and its exit report instead, never both.
+     */
+    @Test
+    void aProgramThatEndsBeforeTrackingBeganGetsOneLineSayingSo() throws Exception {
+        AgentRun run = AgentRun.withAgent(AgentRun.tempDir("exit-before-tracking"), OPTIONS, program("at-once", "0"),
+                List.of());
+        assertEquals(3, run.exitCode, run.describe());
+        assertTrue(run.stdout.contains("LEAKS DONE"), run.describe());
+        List<String> lines = run.agentLines();
+        boolean exitedFirst = lines.stream().anyMatch(l -> l.contains("before tracking began"));
+        if (exitedFirst) {
+            assertEquals(1, lines.size(), run.describe());
+            assertTrue(lines.get(0).startsWith("memleak4j: the JVM exits ") && lines.get(0).contains(
+                    "nothing was tracked and there is no report"), run.describe());
+            assertEquals(List.of(), run.parsedReports(), run.describe());
+            assertEquals(1, run.stderr.lines().count(), "nothing else on stderr\n" + run.describe());
+        } else {
+            assertTrue(lines.stream().anyMatch(l -> l.startsWith("memleak4j: tracking native allocations")),
+                    run.describe());
+            assertTrue(lines.stream().noneMatch(l -> l.contains("not started")), run.describe());
+            List<Report> reports = run.parsedReports();
+            assertEquals(1, reports.size(), run.describe());
+            assertTrue(reports.get(0).atExit, run.describe());
+        }
+    }
+
+    /**
+     * What the agent's start allocates after the probes are on (linking its own lambdas allocates in libjvm for good)
+     * is the agent's, not the application's: with every allocation tracked, no stack of the report runs through the
+     * start thread's code (every such stack ends in AgentEntry's and BackgroundStart's frames).
+     */
+    @Test
+    void theAgentsOwnStartIsNotInTheReport() throws Exception {
+        AgentRun run = AgentRun.withAgent(AgentRun.tempDir("exit-own-start"), "interval=60,sample-bytes=0,top=10000",
+                program("exit", "1000"), List.of());
+        assertEquals(3, run.exitCode, run.describe());
+        List<Report> reports = run.parsedReports();
+        assertEquals(1, reports.size(), run.describe());
+        assertTrue(reports.get(0).stacks.size() > 1, "the JVM's own allocations are there\n" + run.describe());
+        for (Report.Stack stack : reports.get(0).stacks) {
+            assertTrue(stack.frames.stream().noneMatch(f -> f.startsWith("dev.memleak4j.agent.AgentEntry")
+                    || f.startsWith("dev.memleak4j.agent.BackgroundStart")), "the start's own allocation: " + stack);
+        }
+    }
+
     private static void assertOnlyAnExitReportWithTheLeak(AgentRun run) {
         List<Report> reports = run.parsedReports();
         assertEquals(1, reports.size(), "the interval never came; only the exit report\n" + run.describe());

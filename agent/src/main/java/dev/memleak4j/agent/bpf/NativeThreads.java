@@ -20,7 +20,17 @@ public final class NativeThreads {
         return runCurrentInBackground0();
     }
 
+    /**
+     * Back to the application's scheduling priority (its first thread's): for work the application then waits for,
+     * as the exit report. False when the kernel refused (raising a priority needs CAP_SYS_NICE).
+     */
+    public static boolean runCurrentInForeground() {
+        return runCurrentInForeground0();
+    }
+
     private static native int currentId0();
 
     private static native boolean runCurrentInBackground0();
+
+    private static native boolean runCurrentInForeground0();
 }

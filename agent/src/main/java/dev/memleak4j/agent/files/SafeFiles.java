@@ -1,6 +1,7 @@
 package dev.memleak4j.agent.files;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.FileAlreadyExistsException;
@@ -14,7 +15,6 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileAttribute;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.security.SecureRandom;
 import java.util.HexFormat;
 import java.util.Map;
 import java.util.Set;
@@ -34,7 +34,12 @@ import java.util.Set;
  * </ul>
  */
 public final class SafeFiles {
-    private static final SecureRandom RANDOM = new SecureRandom();
+    /**
+     * Unpredictable names come from the kernel's random source directly: what {@code SecureRandom} reads on Linux,
+     * without the security providers it initializes and keeps in the application's JVM for good (docs/benchmarks.md,
+     * "The agent's weight").
+     */
+    private static final Path RANDOM_SOURCE = Paths.get("/dev/urandom");
     private static final Set<PosixFilePermission> NEW_FILE = PosixFilePermissions.fromString("rw-r--r--");
     private static final FileAttribute<Set<PosixFilePermission>> PRIVATE_DIRECTORY =
             PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------"));
@@ -86,7 +91,7 @@ public final class SafeFiles {
     public static Path createPrivateDirectory(Path parent, String prefix) throws IOException {
         Path base = parent.toRealPath();
         checkNoOtherUserCanRename(base);
-        Path dir = Files.createTempDirectory(base, prefix + ProcessHandle.current().pid() + "-", PRIVATE_DIRECTORY);
+        Path dir = createNewDirectory(base, prefix + ProcessHandle.current().pid() + "-");
         Map<String, Object> attributes = Files.readAttributes(dir, "unix:uid,mode,isDirectory",
                 LinkOption.NOFOLLOW_LINKS);
         int mode = (Integer) attributes.get("mode") & 07777;
@@ -96,6 +101,30 @@ public final class SafeFiles {
                     + attributes.get("uid") + ", mode " + Integer.toOctalString(mode) + ")");
         }
         return dir;
+    }
+
+    /** A new directory {@code <parent>/<prefix><random>}, mode 0700 (mkdir fails rather than reuse one). */
+    private static Path createNewDirectory(Path parent, String prefix) throws IOException {
+        for (int attempt = 0; ; attempt++) {
+            try {
+                return Files.createDirectory(parent.resolve(prefix + randomHex()), PRIVATE_DIRECTORY);
+            } catch (FileAlreadyExistsException e) {
+                if (attempt == 10) {
+                    throw e;
+                }
+            }
+        }
+    }
+
+    /** 16 hex digits from the kernel's random source. */
+    private static String randomHex() throws IOException {
+        byte[] random = new byte[8];
+        try (InputStream in = Files.newInputStream(RANDOM_SOURCE)) {
+            if (in.readNBytes(random, 0, random.length) != random.length) {
+                throw new IOException(RANDOM_SOURCE + " gave fewer than " + random.length + " bytes");
+            }
+        }
+        return HexFormat.of().formatHex(random);
     }
 
     /** The default parent of private directories: {@code java.io.tmpdir}. */
@@ -144,10 +173,7 @@ public final class SafeFiles {
         Path parent = absolute.getParent();
         Set<PosixFilePermission> permissions = permissionsFor(absolute);
         for (int attempt = 0; ; attempt++) {
-            byte[] random = new byte[8];
-            RANDOM.nextBytes(random);
-            Path temporary = parent.resolve("." + absolute.getFileName() + "." + HexFormat.of().formatHex(random)
-                    + ".tmp");
+            Path temporary = parent.resolve("." + absolute.getFileName() + "." + randomHex() + ".tmp");
             try {
                 Files.newByteChannel(temporary, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
                         LinkOption.NOFOLLOW_LINKS), PosixFilePermissions.asFileAttribute(permissions)).close();

@@ -35,6 +35,7 @@ public final class Reporter implements Runnable {
     private final CountDownLatch tracking = new CountDownLatch(1);
     private volatile Consumer<String> verboseLog;
     private volatile Runnable betweenReports = () -> { };
+    private volatile Runnable beforeExitReport = () -> { };
     private volatile boolean allStacks;
     /** Snapshots with every stack asked for from other threads (MBean operations), taken here between reports. */
     private final ConcurrentLinkedQueue<CompletableFuture<Snapshot>> requests = new ConcurrentLinkedQueue<>();
@@ -70,6 +71,14 @@ public final class Reporter implements Runnable {
      */
     public void setBetweenReports(Runnable task) {
         this.betweenReports = task;
+    }
+
+    /**
+     * Runs {@code task} on this thread before the exit report, which the JVM's exit waits for (e.g. to give up the
+     * background priority {@code onStart} took).
+     */
+    public void setBeforeExitReport(Runnable task) {
+        this.beforeExitReport = task;
     }
 
     /** Whether each snapshot also carries every stack, not only the top ones (flame graph, pprof, JFR file). */
@@ -216,7 +225,7 @@ public final class Reporter implements Runnable {
         onStart.run();
         try {
             while (!tracking.await(200, TimeUnit.MILLISECONDS)) {
-                if (stopped || exitRequested) {
+                if ((stopped || exitRequested) && tracking.getCount() != 0) {
                     return; // no probe was attached: nothing to report at exit
                 }
             }
@@ -227,6 +236,11 @@ public final class Reporter implements Runnable {
         long last = System.nanoTime();
         while (!stopped) {
             if (exitRequested) {
+                try {
+                    beforeExitReport.run();
+                } catch (RuntimeException | LinkageError e) {
+                    // the exit report is taken all the same, only maybe later
+                }
                 takeReport(printed, true);
                 return;
             }

@@ -5,32 +5,28 @@ import dev.memleak4j.agent.leaks.LeakDetector;
 import dev.memleak4j.agent.owners.OwnerCount;
 import dev.memleak4j.agent.stacks.Frame;
 
-import java.time.ZoneId;
 import java.util.ArrayList;
 import java.util.List;
-import java.time.format.DateTimeFormatter;
 
 /** Formats a {@link Snapshot} in the shape of bcc's memleak report. */
 public final class TextReport {
-    private static final DateTimeFormatter CLOCK = DateTimeFormatter.ofPattern("HH:mm:ss").withZone(ZoneId.systemDefault());
-
     private TextReport() {}
 
     /** @param losses what the agent itself lost by the time of the snapshot (the losses line) */
     public static String format(Snapshot snapshot, AgentLosses losses) {
         StringBuilder out = new StringBuilder(4096);
         if (snapshot.atExit()) {
-            out.append('[').append(CLOCK.format(snapshot.time()))
+            out.append('[').append(ClockText.of(snapshot.time()))
                     .append("] Exit report: what was still outstanding when the JVM exited\n");
         }
         if (snapshot.leaks() != null) {
             appendSuspects(out, snapshot);
         }
         if (snapshot.memory() != null) {
-            out.append('[').append(CLOCK.format(snapshot.time())).append("] Memory: ").append(snapshot.memory().text())
+            out.append('[').append(ClockText.of(snapshot.time())).append("] Memory: ").append(snapshot.memory().text())
                     .append('\n');
         }
-        out.append('[').append(CLOCK.format(snapshot.time())).append("] Top ").append(snapshot.top())
+        out.append('[').append(ClockText.of(snapshot.time())).append("] Top ").append(snapshot.top())
                 .append(" stacks with outstanding allocations:\n");
         String estimate = " (estimated: " + SamplingText.of(snapshot.sampleRate(), snapshot.sampleBytes(),
                 snapshot.sampleBytesNow()) + ")";
@@ -64,7 +60,7 @@ public final class TextReport {
     private static void appendSuspects(StringBuilder out, Snapshot snapshot) {
         LeakDetector.Verdicts leaks = snapshot.leaks();
         List<LeakDetector.Suspect> suspects = leaks.suspects();
-        out.append('[').append(CLOCK.format(snapshot.time())).append("] Leak suspects: ")
+        out.append('[').append(ClockText.of(snapshot.time())).append("] Leak suspects: ")
                 .append(suspects.isEmpty() ? "none" : String.valueOf(suspects.size()))
                 .append(" growing over the last ").append(leaks.window().toSeconds()).append(" s (")
                 .append(leaks.steady()).append(" steady, ").append(leaks.transients()).append(" transient, ")
@@ -72,7 +68,7 @@ public final class TextReport {
         int rank = 0;
         for (LeakDetector.Suspect suspect : suspects.subList(0, Math.min(snapshot.top(), suspects.size()))) {
             out.append("\t#").append(++rank).append(" growing ").append(Math.round(suspect.bytesPerMinute()))
-                    .append(" bytes/min since ").append(CLOCK.format(suspect.since())).append(", confidence ")
+                    .append(" bytes/min since ").append(ClockText.of(suspect.since())).append(", confidence ")
                     .append(suspect.confidence().text()).append(" (").append(suspect.evidence()).append("): ")
                     .append(suspect.bytes()).append(" bytes in ").append(suspect.count()).append(" allocations now\n");
             if (!suspect.owners().isEmpty()) {
@@ -115,7 +111,7 @@ public final class TextReport {
         if (!losses.isEmpty()) {
             // The counters run from the attach: after a run-time attach, "since" tells what they cover.
             out.append("\t[memleak4j] ").append(String.join("; ", losses)).append("; counted since ")
-                    .append(CLOCK.format(snapshot.trackingSince())).append('\n');
+                    .append(ClockText.of(snapshot.trackingSince())).append('\n');
         }
     }
 
