@@ -92,8 +92,14 @@ class OwnersTest {
     void deflatersKeptInAListAreRetainedByLiveObjects() throws Exception {
         Path dir = AgentRun.tempDir("owners-deflaters");
         Path recording = dir.resolve("recording.jfr");
+        // In a .jfc: JFR checks "event#setting" options of -XX:StartFlightRecording before the agent has registered
+        // its events, and drops them; a settings file's entries apply to events registered later.
+        Path settings = dir.resolve("leak-suspects.jfc");
+        Files.writeString(settings, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<configuration version=\"2.0\">\n"
+                + "  <event name=\"memleak4j.LeakSuspect\"><setting name=\"enabled\">true</setting>"
+                + "<setting name=\"period\">1 s</setting></event>\n</configuration>\n");
         Outcome outcome = run(dir, AgentRun.javaBinary(), List.of("-XX:StartFlightRecording:filename=" + recording
-                + ",memleak4j.LeakSuspect#period=1s"), "deflaters", ",owners=jdk", "java.util.zip.Deflater");
+                + ",settings=" + settings), "deflaters", ",owners=jdk", "java.util.zip.Deflater");
         assertEquals(64, outcome.made, outcome.run.describe());
         assertEquals(List.of(64L, 0L, 0L), List.of(outcome.live, outcome.unreachable, outcome.awaitingCleaner),
                 outcome.run.describe());
