@@ -22,6 +22,12 @@ public final class FfmMallocProgram {
     private static final List<MemorySegment> KEPT = new ArrayList<>();
 
     public static void main(String[] args) throws Throwable {
+        // The agent starts in the background: wait until it tracks (as programs/AwaitTracking does; this file is
+        // compiled on its own).
+        long deadline = System.nanoTime() + 60_000_000_000L;
+        while (System.getProperty("memleak4j.starting") != null && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+        }
         for (int i = 0; i < WARM_UP_CALLS; i++) {
             leakThroughFfm(0);
         }

@@ -56,6 +56,7 @@ public final class AnchorWalkProgram {
     private AnchorWalkProgram() {}
 
     public static void main(String[] args) throws Exception {
+        AwaitTracking.start();
         sample = sample();
         deflatedSample = JniMarkProgram.compressed();
         for (int i = 1; i < args.length; i++) {
