@@ -125,7 +125,8 @@ class AnchorWalkTest {
         List<Report.Stack> named = naming(report, method, caller).stream().filter(s -> !jvmOwn(s))
                 .collect(Collectors.toList());
         assertTrue(count(named) > 0 && count(named) % contexts == 0 && bytes(named) % contexts == 0,
-                method + " from " + caller + ": " + named + "\n" + report);        // One call path, at most two stacks: the frames from the allocator's caller to the native method, read
+                method + " from " + caller + ": " + named + "\n" + report);
+        // One call path, at most two stacks: the frames from the allocator's caller to the native method, read
         // without how the JVM ran each Java frame ([interpreted], [jit], [native wrapper]).
         Map<List<String>, Integer> stacksPerPath = new HashMap<>();
         for (Report.Stack stack : named) {
