@@ -39,6 +39,9 @@ volatile __u32 tracking_enabled = 1; /* 0: count calls, record nothing new (free
 volatile __u64 interpreter_start = 0;
 volatile __u64 interpreter_end = 0;
 
+/* HotSpot's layout for the walk from the frame anchor (see struct jvm_layout); ready == 0 until the agent sets it. */
+volatile struct jvm_layout jvm = {};
+
 /* The state of one thread's allocator call between its entry and its return. */
 struct pending_call {
 	__u64 size;
@@ -140,6 +143,20 @@ struct {
 	__type(value, __u32);
 } thread_slots SEC(".maps");
 
+/*
+ * The JavaThread of each Java thread of the process, by thread id: written by the agent for the threads alive when
+ * the probes start and from JVMTI ThreadStart/ThreadEnd after that (native/src/jvm_anchor.c). A map rather than
+ * HotSpot's thread-local Thread::_thr_current: libjvm is dlopen-ed, so that variable lives in a dynamically allocated
+ * TLS block that BPF could only find through the thread's fs base, glibc's DTV and the module's TLS index, all glibc
+ * internals; the map costs one lookup per tracked allocation and one update per thread start. Sized by the loader.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u64);
+} java_threads SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, STAT_COUNT);
@@ -221,23 +238,42 @@ static __always_inline void release(__u64 addr)
 }
 
 /*
- * Walks the frame-pointer chain from the allocator's caller. At the return probe ip is the return
- * address in the caller and rbp the caller's frame, so the direct caller is frame 0 (at the entry the
- * kernel's walk would skip it). We walk ourselves rather than with bpf_get_stack because an
- * interpreted Java frame is named by its Method*, which only this frame's memory holds
- * ([fp - 3 * 8] on x86-64): such a frame is stored as Method* | FRAME_INTERPRETED.
+ * Walks the frame-pointer chain from ip (a return address) and its frame fp into trace->ips[first...]. At the
+ * return probe ip is the return address in the allocator's caller and rbp the caller's frame, so the direct caller
+ * is frame 0 (at the entry the kernel's walk would skip it). We walk ourselves rather than with bpf_get_stack because
+ * an interpreted Java frame is named by its Method*, which only this frame's memory holds ([fp - 3 * 8] on x86-64):
+ * such a frame is stored as Method* | FRAME_INTERPRETED. Frame records are followed only inside [lo, hi): the walk
+ * up to the thread's Java frames stops where they begin (the anchor walk names them), and a register that code
+ * without frame pointers used for data is then seldom taken for a frame. Returns the index after the last frame.
+ * A global function: the verifier checks it once, not at each of its callers in every program (load time).
  */
-static __always_inline __u32 walk_stack(__u64 ip, __u64 fp, struct stack_trace *trace)
-{
-	__u64 interp_start = interpreter_start, interp_end = interpreter_end;
-	__u32 frames = 0;
+struct frame_bounds {
+	__u64 lo, hi;
+};
 
-	for (__u32 i = 0; i < MAX_STACK_DEPTH; i++) {
+__noinline __u32 walk_stack(__u64 ip, __u64 fp, struct stack_trace *trace, __u32 first, const struct frame_bounds *bounds)
+{
+	__u64 lo, hi;
+	__u64 interp_start = interpreter_start, interp_end = interpreter_end;
+	__u32 frames = first;
+
+	if (!trace || !bounds)
+		return first;
+	lo = bounds->lo;
+	hi = bounds->hi;
+
+	for (__u32 j = 0; j < MAX_STACK_DEPTH; j++) {
 		struct {
 			__u64 next_fp;
 			__u64 return_address;
 		} frame;
 		__u64 value = ip;
+		__u64 i = (__u64)first + j;
+
+		/* The check on the very register that indexes (the verifier needs it; clang would fold it away). */
+		asm volatile("" : "+r"(i));
+		if (i >= MAX_STACK_DEPTH)
+			break;
 
 		if (ip >= interp_start && ip < interp_end) {
 			__u64 method = 0;
@@ -249,25 +285,284 @@ static __always_inline __u32 walk_stack(__u64 ip, __u64 fp, struct stack_trace *
 		trace->ips[i] = value;
 		frames = i + 1;
 		/* The caller's frame lies above ours; anything else is not a frame-pointer chain. */
-		if (!fp || bpf_probe_read_user(&frame, sizeof(frame), (void *)fp) || frame.next_fp <= fp ||
-		    !frame.return_address)
+		if (fp < lo || fp > hi - sizeof(frame) || bpf_probe_read_user(&frame, sizeof(frame), (void *)fp) ||
+		    frame.next_fp <= fp || !frame.return_address)
 			break;
 		ip = frame.return_address;
 		fp = frame.next_fp;
 	}
-	/* The slot is reused: end the stack here, before frames of an earlier, deeper one. */
-	if (frames < MAX_STACK_DEPTH)
-		trace->ips[frames] = 0;
+	return frames;
+}
+
+/* Where one thread's walk of its Java frames is (see walk_java). */
+struct java_walk {
+	struct stack_trace *trace;
+	__u64 sp, fp, pc;
+	__u64 lo, hi; /* the thread's stack above the probe's frame */
+	__u64 heap_low[JVM_CODE_HEAPS], heap_high[JVM_CODE_HEAPS], heap_segmap[JVM_CODE_HEAPS];
+	__u32 heap_log2[JVM_CODE_HEAPS];
+	__u32 frames;    /* the next free index in trace->ips */
+	__u32 java;      /* Java frames stored */
+	__u32 ended;     /* JAVA_WALK_* */
+};
+
+#define JAVA_WALK_BOTTOM 1 /* reached the thread's first Java call (an entry frame with no Java frames below) */
+#define JAVA_WALK_FAILED 2
+/* Segment map hops to a block's start: each goes back at most 254 segments, so 64 cover a block of 1 MiB or more. */
+#define SEGMAP_HOPS 64
+#define MAX_FRAME_WORDS (1 << 16)
+
+static __always_inline int stack_word(const struct java_walk *w, __u64 addr, __u64 *out)
+{
+	if (addr < w->lo || addr > w->hi - 8 || (addr & 7))
+		return -1;
+	return bpf_probe_read_user(out, sizeof(*out), (void *)addr) ? -1 : 0;
+}
+
+/*
+ * The code blob holding pc, or 0: as HotSpot's CodeCache::find_blob, through the heap's segment map, whose byte for
+ * a segment says how many segments back its block starts (0: here, 0xFF: a free segment).
+ */
+static __always_inline __u64 find_blob(const struct java_walk *w, __u64 pc)
+{
+	for (int h = 0; h < JVM_CODE_HEAPS; h++) {
+		__u64 low = w->heap_low[h], index, block, blob;
+		__u32 log2 = w->heap_log2[h] & 31;
+		__s32 size = 0;
+		__u8 used = 0;
+
+		if (pc < low || pc >= w->heap_high[h])
+			continue;
+		index = (pc - low) >> log2;
+		for (int hop = 0; hop < SEGMAP_HOPS; hop++) {
+			__u8 back = 0xFF;
+
+			if (bpf_probe_read_user(&back, 1, (void *)(w->heap_segmap[h] + index)) || back == 0xFF ||
+			    back > index)
+				return 0;
+			if (back == 0)
+				break;
+			index -= back;
+		}
+		block = low + (index << log2);
+		blob = block + jvm.block_size;
+		if (bpf_probe_read_user(&used, 1, (void *)(block + jvm.block_used)) || !used ||
+		    bpf_probe_read_user(&size, sizeof(size), (void *)(blob + jvm.blob_size)) || size <= 0 ||
+		    pc < blob || pc >= blob + (__u64)size)
+			return 0;
+		return blob;
+	}
+	return 0;
+}
+
+static __always_inline int in_code_heap(const struct java_walk *w, __u64 pc)
+{
+	for (int h = 0; h < JVM_CODE_HEAPS; h++)
+		if (pc >= w->heap_low[h] && pc < w->heap_high[h])
+			return 1;
+	return 0;
+}
+
+/* Whether a code blob is an nmethod (a compiled Java method or a native method's wrapper), by its name. */
+static __always_inline int is_nmethod(__u64 blob)
+{
+	/* "nmethod\0" and "native nmethod\0" as little-endian words */
+	const __u64 nmethod = 0x00646f6874656d6eULL, native_n = 0x6e2065766974616eULL;
+	__u64 name = 0, text[2] = {};
+
+	if (bpf_probe_read_user(&name, sizeof(name), (void *)(blob + jvm.blob_name)) ||
+	    bpf_probe_read_user(text, sizeof(text), (void *)name))
+		return 0;
+	return text[0] == nmethod ||
+	       (text[0] == native_n && (text[1] & 0x00ffffffffffffffULL) == 0x0000646f6874656dULL);
+}
+
+static __always_inline int java_frame_store(struct java_walk *w, __u64 value)
+{
+	__u32 n = w->frames;
+
+	if (n >= MAX_STACK_DEPTH)
+		return -1;
+	w->trace->ips[n] = value;
+	w->frames = n + 1;
+	w->java++;
+	return 0;
+}
+
+/*
+ * One step of the walk from the frame anchor, as HotSpot's frame::sender on x86-64 (native/src/jvm_frame_walk.c does
+ * the same in process): an interpreted frame is stored as its Method* with the bytecode index, a compiled one as its
+ * pc (the agent's code map names it, with what was inlined); a stub's frame is crossed by its frame size; an entry
+ * frame (the call stub) leads, through its JavaCallWrapper's anchor, to the Java frames of an outer Java call, or
+ * ends the walk at the thread's first one. bpf_loop callback: 0 goes on, 1 stops.
+ */
+static long java_frame(__u32 index, void *data)
+{
+	struct java_walk *w = data;
+	__u64 sp = w->sp, fp = w->fp, pc = w->pc, caller_sp = 0, caller_fp = 0, caller_pc = 0;
+
+	if (w->frames >= MAX_STACK_DEPTH)
+		return 1;
+	if (sp < w->lo || sp >= w->hi)
+		goto failed;
+	if (pc == jvm.call_stub_return) {
+		__u64 wrapper = 0, anchor;
+
+		if (stack_word(w, fp + jvm.call_wrapper_slot, &wrapper))
+			goto failed;
+		anchor = wrapper + jvm.call_wrapper_anchor;
+		if (stack_word(w, anchor + jvm.anchor_sp, &caller_sp))
+			goto failed;
+		if (!caller_sp) {
+			w->ended = JAVA_WALK_BOTTOM; /* pc and fp stay: the native callers go on from the call stub */
+			return 1;
+		}
+		if (caller_sp <= sp || stack_word(w, anchor + jvm.anchor_fp, &caller_fp) ||
+		    stack_word(w, anchor + jvm.anchor_pc, &caller_pc) ||
+		    (!caller_pc && stack_word(w, caller_sp - 8, &caller_pc)))
+			goto failed;
+		goto next;
+	}
+	if (pc >= interpreter_start && pc < interpreter_end) {
+		__u64 method = 0, bcp = 0, const_method = 0, value, bci;
+		__u16 code_size = 0;
+
+		if (stack_word(w, fp - INTERPRETER_FRAME_METHOD_OFFSET, &method) ||
+		    stack_word(w, fp - INTERPRETER_FRAME_BCP_OFFSET, &bcp) ||
+		    stack_word(w, fp - INTERPRETER_FRAME_SENDER_SP_OFFSET, &caller_sp) ||
+		    stack_word(w, fp + 8, &caller_pc) || stack_word(w, fp, &caller_fp) || !method ||
+		    (method & ~FRAME_METHOD_MASK) || caller_sp <= sp)
+			goto failed;
+		value = method | FRAME_INTERPRETED;
+		/* The bytecode index when bcp lies in the method's code (a native method has none: its line is unknown). */
+		if (bcp && !bpf_probe_read_user(&const_method, sizeof(const_method),
+						(void *)(method + jvm.method_const_method)) &&
+		    !bpf_probe_read_user(&code_size, sizeof(code_size),
+					 (void *)(const_method + jvm.const_method_code_size))) {
+			bci = bcp - (const_method + jvm.const_method_size);
+			if (bcp >= const_method + jvm.const_method_size && bci < code_size && bci <= FRAME_BCI_MAX)
+				value |= (bci + 1) << FRAME_BCI_SHIFT;
+		}
+		if (java_frame_store(w, value))
+			return 1;
+		goto next;
+	}
+	{
+		__u64 blob = find_blob(w, pc);
+		__s32 words = 0;
+
+		if (!blob || bpf_probe_read_user(&words, sizeof(words), (void *)(blob + jvm.blob_frame_size)) ||
+		    words <= 0 || words > MAX_FRAME_WORDS)
+			goto failed;
+		if (is_nmethod(blob) && java_frame_store(w, pc))
+			return 1;
+		caller_sp = sp + (__u64)words * 8;
+		if (stack_word(w, caller_sp - 8, &caller_pc) || stack_word(w, caller_sp - 16, &caller_fp))
+			goto failed;
+	}
+next:
+	w->sp = caller_sp;
+	w->fp = caller_fp;
+	w->pc = caller_pc;
+	return 0;
+failed:
+	w->ended = JAVA_WALK_FAILED;
+	return 1;
+}
+
+/*
+ * The stack of an allocation on a Java thread: the native frames from the allocator's caller up to where the
+ * thread's Java frames begin, then the Java frames walked from the thread's frame anchor (set by HotSpot whenever a
+ * thread is in native code or in the VM), then the native callers of its first Java call. The anchor does not depend
+ * on the native code's frame pointers, so the Java method that made a JNI, JNA or FFM call and its callers are named
+ * through libraries built without them. Returns the frames, or 0 when this thread has no usable anchor (the caller
+ * then walks as for any thread).
+ */
+static __always_inline __u32 walk_with_anchor(__u64 ip, __u64 fp, __u64 sp, __u32 tid, struct stack_trace *trace)
+{
+	__u64 *thread = bpf_map_lookup_elem(&java_threads, &tid);
+	struct java_walk w = {};
+	struct frame_bounds bounds;
+	__u64 java_thread, anchor, frames;
+
+	if (!thread || !jvm.ready)
+		return 0;
+	java_thread = *thread;
+	anchor = java_thread + jvm.thread_anchor;
+	if (bpf_probe_read_user(&w.hi, sizeof(w.hi), (void *)(java_thread + jvm.thread_stack_base)) ||
+	    w.hi <= sp || w.hi - sp > (1ULL << 32) ||
+	    bpf_probe_read_user(&w.sp, sizeof(w.sp), (void *)(anchor + jvm.anchor_sp)) ||
+	    w.sp < sp || w.sp >= w.hi)
+		return 0; /* not in native code or the VM (no anchor), or not this thread's JavaThread */
+	w.lo = sp;
+	if (bpf_probe_read_user(&w.fp, sizeof(w.fp), (void *)(anchor + jvm.anchor_fp)) ||
+	    bpf_probe_read_user(&w.pc, sizeof(w.pc), (void *)(anchor + jvm.anchor_pc)) ||
+	    (!w.pc && stack_word(&w, w.sp - 8, &w.pc)))
+		return 0;
+	for (int h = 0; h < JVM_CODE_HEAPS; h++) {
+		__u64 heap = jvm.code_heaps[h];
+		__s32 log2 = 0;
+
+		if (!heap ||
+		    bpf_probe_read_user(&w.heap_low[h], 8, (void *)(heap + jvm.heap_memory + jvm.vs_low)) ||
+		    bpf_probe_read_user(&w.heap_high[h], 8, (void *)(heap + jvm.heap_memory + jvm.vs_high)) ||
+		    bpf_probe_read_user(&w.heap_segmap[h], 8, (void *)(heap + jvm.heap_segmap + jvm.vs_low)) ||
+		    bpf_probe_read_user(&log2, sizeof(log2), (void *)(heap + jvm.heap_log2_segment)) || log2 <= 0 ||
+		    log2 > 20) {
+			w.heap_low[h] = w.heap_high[h] = 0;
+			continue;
+		}
+		w.heap_log2[h] = (__u32)log2;
+	}
+	/* The native frames below the Java ones: a caller's return address at or above the last Java sp - 8 is Java's. */
+	bounds.lo = sp;
+	bounds.hi = w.sp - 8;
+	w.frames = walk_stack(ip, fp, trace, 0, &bounds);
+	/* A JNI function that tail-calls the allocator returns straight into Java: that frame is the anchor walk's. */
+	if (w.frames > 0) {
+		__u64 last = (__u64)w.frames - 1, value;
+
+		asm volatile("" : "+r"(last));
+		if (last < MAX_STACK_DEPTH) {
+			value = trace->ips[last];
+			if ((value & FRAME_TAG_MASK) == FRAME_INTERPRETED || in_code_heap(&w, value))
+				w.frames = (__u32)last;
+		}
+	}
+	w.trace = trace;
+	bpf_loop(MAX_STACK_DEPTH, java_frame, &w, 0);
+	if (!w.java) {
+		stat_add(STAT_JAVA_WALK_PARTIAL, 1);
+		return 0; /* nothing named: the plain walk may do better */
+	}
+	frames = w.frames;
+	if (w.ended == JAVA_WALK_BOTTOM && frames < MAX_STACK_DEPTH)
+	{
+		bounds.lo = w.sp;
+		bounds.hi = w.hi;
+		frames = walk_stack(w.pc, w.fp, trace, frames, &bounds);
+	}
+	else if (w.ended == JAVA_WALK_FAILED)
+		stat_add(STAT_JAVA_WALK_PARTIAL, 1);
 	return frames;
 }
 
 /* Walks the user stack into the thread's slot and stores it once; returns its id or 0. */
-static __always_inline __u64 store_stack(__u64 ip, __u64 fp, struct pending_call *p)
+static __always_inline __u64 store_stack(__u64 ip, __u64 fp, __u64 sp, __u32 tid, struct pending_call *p)
 {
 	__u64 hash = 14695981039346656037ULL; /* FNV-1a over the frames */
-	__u32 frames = walk_stack(ip, fp, &p->stack), slot;
+	__u32 frames = walk_with_anchor(ip, fp, sp, tid, &p->stack), slot;
 	__u64 *stored;
 	long err;
+
+	if (!frames) {
+		struct frame_bounds anywhere = { 0, ~0ULL };
+
+		frames = walk_stack(ip, fp, &p->stack, 0, &anywhere);
+	}
+	/* The slot is reused: end the stack here, before frames of an earlier, deeper one. */
+	if (frames < MAX_STACK_DEPTH)
+		p->stack.ips[frames] = 0;
 
 	if (frames == 0) {
 		stat_add(STAT_DROPPED_STACK_ERROR, 1);
@@ -294,8 +589,11 @@ static __always_inline __u64 store_stack(__u64 ip, __u64 fp, struct pending_call
 	return hash;
 }
 
-/* Records the block at addr for the call in p; the stack walk starts at ip (the allocator's caller) with frame fp. */
-static __always_inline void record(__u64 ip, __u64 fp, struct pending_call *p, __u32 tid, __u64 addr)
+/*
+ * Records the block at addr for the call in p; the stack walk starts at ip (the allocator's caller) with frame fp, and
+ * the thread's stack pointer is sp.
+ */
+static __always_inline void record(__u64 ip, __u64 fp, __u64 sp, struct pending_call *p, __u32 tid, __u64 addr)
 {
 	struct alloc_info info = {
 		.tags = alloc_tags(p->size, p->func, p->setting),
@@ -320,7 +618,7 @@ static __always_inline void record(__u64 ip, __u64 fp, struct pending_call *p, _
 			*(volatile __u64 *)&mark->hit = value;
 		}
 	}
-	info.stack_id = store_stack(ip, fp, p);
+	info.stack_id = store_stack(ip, fp, sp, tid, p);
 	err = bpf_map_update_elem(&allocs, &addr, &info, BPF_NOEXIST);
 	if (err == -EEXIST) {
 		/* Still tracked: its free went by a path we do not see. The new block replaces it. */
@@ -471,7 +769,7 @@ static __always_inline int on_alloc_return(struct pt_regs *ctx, __u64 ret)
 		}
 	}
 	if (p->tracked)
-		record(PT_REGS_IP(ctx), PT_REGS_FP(ctx), p, tid, addr);
+		record(PT_REGS_IP(ctx), PT_REGS_FP(ctx), PT_REGS_SP(ctx), p, tid, addr);
 	return 0;
 }
 
@@ -619,7 +917,7 @@ int BPF_UPROBE(hook_alloc, __u64 ptr, __u64 size, __u64 tags, __u64 frame)
 	p->setting = (__u32)(tags >> 8) & (SAMPLING_SETTINGS - 1);
 	p->timestamp_ns = bpf_ktime_get_ns();
 	bpf_probe_read_user(&hook_frame, sizeof(hook_frame), (void *)frame);
-	record(hook_frame.return_address, hook_frame.next_fp, p, tid, ptr);
+	record(hook_frame.return_address, hook_frame.next_fp, PT_REGS_SP(ctx), p, tid, ptr);
 	return 0;
 }
 

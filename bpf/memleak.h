@@ -153,6 +153,41 @@ struct combined_info {
 #define FRAME_TAG_MASK (3ULL << 62)
 /* HotSpot x86-64: an interpreter frame keeps its Method* at [fp - 3 * wordSize]. */
 #define INTERPRETER_FRAME_METHOD_OFFSET (3 * 8)
+/* ... its bytecode pointer at [fp - 8 * wordSize] and its caller's sp at [fp - 1 * wordSize] (frame_x86.hpp). */
+#define INTERPRETER_FRAME_BCP_OFFSET (8 * 8)
+#define INTERPRETER_FRAME_SENDER_SP_OFFSET (1 * 8)
+
+/*
+ * An interpreted frame walked from the frame anchor also carries its bytecode index, so that the agent can name its
+ * line: bits 47-61 hold bci + 1 (0: unknown; a bci of 32767 or more is left unknown). A Method* lies below 2^47.
+ */
+#define FRAME_BCI_SHIFT 47
+#define FRAME_BCI_MAX 0x7ffeULL
+#define FRAME_METHOD_MASK ((1ULL << FRAME_BCI_SHIFT) - 1)
+
+/*
+ * HotSpot's layout for the walk of a thread's Java frames from its frame anchor (JavaThread::_anchor), written by the
+ * agent (native/src/jvm_anchor.c) from VMStructs before any probe is attached; ready == 0: no such walk. Offsets are
+ * in bytes; code_heaps are the CodeHeap objects (CodeCache::_heaps, fixed after the JVM's start).
+ */
+#define JVM_CODE_HEAPS 3
+struct jvm_layout {
+	__u64 ready;
+	__u64 thread_anchor;       /* JavaThread::_anchor */
+	__u64 thread_stack_base;   /* JavaThread::_stack_base */
+	__u64 anchor_sp, anchor_fp, anchor_pc; /* JavaFrameAnchor::_last_Java_* */
+	__u64 call_wrapper_anchor; /* JavaCallWrapper::_anchor */
+	__s64 call_wrapper_slot;   /* bytes from an entry frame's fp to its JavaCallWrapper* */
+	__u64 call_stub_return;    /* StubRoutines::_call_stub_return_address */
+	__u64 code_heaps[JVM_CODE_HEAPS];
+	__u64 heap_memory, heap_segmap, heap_log2_segment; /* CodeHeap:: */
+	__u64 vs_low, vs_high;     /* VirtualSpace:: */
+	__u64 block_size, block_used; /* sizeof(HeapBlock), HeapBlock::Header::_used */
+	__u64 blob_name, blob_size, blob_frame_size; /* CodeBlob:: */
+	__u64 method_const_method; /* Method::_constMethod */
+	__u64 const_method_size;   /* sizeof(ConstMethod): the bytecodes follow it */
+	__u64 const_method_code_size; /* ConstMethod::_code_size (u2; 0 for a native method) */
+};
 
 /* A user stack: ips[0] is the allocator's direct caller, then its callers; 0 ends the stack. */
 struct stack_trace {
@@ -176,6 +211,7 @@ enum stat {
 	STAT_BYTES_FREED,          /* bytes of tracked allocations released */
 	STAT_IGNORED_CALLS,        /* allocator calls from the agent's own threads or its own work on others */
 	STAT_STALE_PENDING,        /* per-thread entry state found stale and replaced */
+	STAT_JAVA_WALK_PARTIAL,    /* Java frames walked from the frame anchor ended early (unknown frame, bad read) */
 	STAT_COUNT,
 };
 

@@ -135,7 +135,8 @@ static int open_and_load(const struct tracker_config *config, bool with_sessions
 	    (error = bpf_map__set_max_entries(skel->maps.combined, config->max_combined)) ||
 	    (error = bpf_map__set_max_entries(skel->maps.pending, config->max_threads)) ||
 	    (error = bpf_map__set_max_entries(skel->maps.jni_marks, config->max_threads)) ||
-	    (error = bpf_map__set_max_entries(skel->maps.thread_slots, config->max_threads))) {
+	    (error = bpf_map__set_max_entries(skel->maps.thread_slots, config->max_threads)) ||
+	    (error = bpf_map__set_max_entries(skel->maps.java_threads, config->max_threads))) {
 		fail(err, err_len, error, "sizing the BPF maps failed");
 		goto cleanup;
 	}
@@ -647,4 +648,28 @@ int tracker_set_thread_slot(uint32_t tid, uint32_t slot, bool set)
 	if (set)
 		return bpf_map_update_elem(bpf_map__fd(skel->maps.thread_slots), &tid, &slot, BPF_ANY) ? -errno : 0;
 	return bpf_map_delete_elem(bpf_map__fd(skel->maps.thread_slots), &tid) ? -errno : 0;
+}
+
+int tracker_set_jvm_layout(const struct jvm_layout *layout)
+{
+	if (!skel)
+		return -EINVAL;
+	/* ready last: the kernel side never walks with a half-written layout */
+	skel->bss->jvm.ready = 0;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	memcpy((void *)&skel->bss->jvm, layout, sizeof(*layout));
+	skel->bss->jvm.ready = 0;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	skel->bss->jvm.ready = layout->ready;
+	return 0;
+}
+
+int tracker_set_java_thread(uint32_t tid, uint64_t java_thread, bool set)
+{
+	if (!skel)
+		return -EINVAL;
+	if (set)
+		return bpf_map_update_elem(bpf_map__fd(skel->maps.java_threads), &tid, &java_thread, BPF_ANY) ? -errno
+														 : 0;
+	return bpf_map_delete_elem(bpf_map__fd(skel->maps.java_threads), &tid) ? -errno : 0;
 }

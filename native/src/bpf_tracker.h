@@ -53,6 +53,11 @@ void tracker_read_stats(uint64_t *out, size_t count);
 int tracker_set_tuning(uint64_t sample_rate, uint64_t sample_bytes, uint64_t min_size, uint64_t max_size,
 		       bool enabled);
 int tracker_ignore_thread(uint32_t tid, bool ignore);
+/* The layout of HotSpot's frames for the kernel side's walk from a thread's frame anchor (jvm_anchor.c). */
+struct jvm_layout;
+int tracker_set_jvm_layout(const struct jvm_layout *layout);
+/* Tells the kernel side the JavaThread of a thread (set) or that the thread ended. */
+int tracker_set_java_thread(uint32_t tid, uint64_t java_thread, bool set);
 /* The JVM's interpreter code: frames there are stored by their Method*. */
 void tracker_set_interpreter(uint64_t start, uint64_t end);
 /* Bytes of kernel memory the maps hold now (from /proc/self/fdinfo memlock). */

@@ -25,6 +25,8 @@
 #define _GNU_SOURCE
 #include "jvm_code_map.h"
 
+#include "jvm_vmstructs.h"
+
 #include <jvmti.h>
 #include <jvmticmlr.h>
 #include <pthread.h>
@@ -465,6 +467,82 @@ static const struct method_info *method_info_for(jvmtiEnv *env, jmethodID id) {
         }
     }
     return info;
+}
+
+/*
+ * The jmethodID of a Method*, from its class's jmethodID cache (InstanceKlass::_methods_jmethod_ids: [0] the length,
+ * then one slot per method idnum, ConstMethod::_method_idnum). HotSpot fills a slot only when someone asks for that
+ * method's jmethodID (JNI, JVMTI, a compilation); NULL then.
+ */
+static jmethodID cached_jmethod_id(uintptr_t method) {
+    static long const_method, idnum, constants, holder, jmethod_ids;
+    static int offsets; /* 1 found, -1 not in this JVM */
+    if (offsets == 0) {
+        offsets = vmstructs_field("Method", "_constMethod", &const_method, NULL) == 0
+                          && vmstructs_field("ConstMethod", "_method_idnum", &idnum, NULL) == 0
+                          && vmstructs_field("ConstMethod", "_constants", &constants, NULL) == 0
+                          && vmstructs_field("ConstantPool", "_pool_holder", &holder, NULL) == 0
+                          && vmstructs_field("InstanceKlass", "_methods_jmethod_ids", &jmethod_ids, NULL) == 0
+                      ? 1
+                      : -1;
+    }
+    uintptr_t cm = 0, cp = 0, klass = 0, ids = 0, length = 0, id = 0;
+    uint16_t number = 0;
+    if (offsets != 1 || safe_read(&cm, method + (uintptr_t)const_method, sizeof(cm)) != 0
+        || safe_read(&number, cm + (uintptr_t)idnum, sizeof(number)) != 0
+        || safe_read(&cp, cm + (uintptr_t)constants, sizeof(cp)) != 0
+        || safe_read(&klass, cp + (uintptr_t)holder, sizeof(klass)) != 0
+        || safe_read(&ids, klass + (uintptr_t)jmethod_ids, sizeof(ids)) != 0 || ids == 0
+        || safe_read(&length, ids, sizeof(length)) != 0 || length <= number
+        || safe_read(&id, ids + ((uintptr_t)number + 1) * sizeof(uintptr_t), sizeof(id)) != 0) {
+        return NULL;
+    }
+    return (jmethodID)id;
+}
+
+/* Asks JVMTI for the jmethodIDs of every method of the loaded classes named class_name ("pkg.Class"). */
+static void create_jmethod_ids(JNIEnv *jni, const char *class_name) {
+    jint count = 0;
+    jclass *classes = NULL;
+    if ((*jvmti)->GetLoadedClasses(jvmti, &count, &classes) != JVMTI_ERROR_NONE) {
+        return;
+    }
+    for (jint i = 0; i < count; i++) {
+        char *signature = NULL;
+        if ((*jvmti)->GetClassSignature(jvmti, classes[i], &signature, NULL) == JVMTI_ERROR_NONE) {
+            java_class_name(signature);
+            if (strcmp(signature, class_name) == 0) {
+                jint methods_count = 0;
+                jmethodID *methods = NULL;
+                if ((*jvmti)->GetClassMethods(jvmti, classes[i], &methods_count, &methods) == JVMTI_ERROR_NONE) {
+                    (*jvmti)->Deallocate(jvmti, (unsigned char *)methods);
+                }
+            }
+            (*jvmti)->Deallocate(jvmti, (unsigned char *)signature);
+        }
+        (*jni)->DeleteLocalRef(jni, classes[i]);
+    }
+    (*jvmti)->Deallocate(jvmti, (unsigned char *)classes);
+}
+
+int jvm_code_map_interpreted_line(JNIEnv *jni, uintptr_t method, int32_t bci) {
+    if (jvmti == NULL || bci < 0) {
+        return -1;
+    }
+    jmethodID id = cached_jmethod_id(method);
+    if (id == NULL) {
+        /* Interpreted-only methods seldom have one yet: JVMTI makes them, for the class's methods at once. */
+        char name[512];
+        int length = vmstructs_resolve_method(method, name, sizeof(name));
+        char *dot = length > 0 ? strrchr(name, '.') : NULL;
+        if (dot == NULL) {
+            return -1;
+        }
+        *dot = '\0';
+        create_jmethod_ids(jni, name);
+        id = cached_jmethod_id(method);
+    }
+    return line_of(method_info_for(jvmti, id), bci);
 }
 
 static void sort_pcs(struct pc_entry *pcs, uint32_t n) {

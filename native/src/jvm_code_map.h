@@ -61,4 +61,10 @@ int jvm_code_map_ranges_of(const char *qualified_name, uintptr_t *out, int max);
  * [5] generation (bumped whenever code is removed or replaced: cached names of code addresses may be stale). */
 void jvm_code_map_stats(uint64_t out[6]);
 
+/*
+ * The source line of bytecode index bci in an interpreted frame's method (a HotSpot Method*), from JVMTI's line number
+ * table as for compiled frames; -1 when unknown. May ask JVMTI for the jmethodIDs of the method's class first.
+ */
+int jvm_code_map_interpreted_line(JNIEnv *jni, uintptr_t method, int32_t bci);
+
 #endif

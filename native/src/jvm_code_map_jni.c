@@ -195,6 +195,15 @@ EXPORT(jstring, resolveMethod0)(JNIEnv *env, jclass cls, jlong method) {
     return (*env)->NewStringUTF(env, name);
 }
 
+/* The line of bytecode index bci in an interpreted method (Method*), or -1. */
+EXPORT(jint, interpretedLine0)(JNIEnv *env, jclass cls, jlong method, jint bci) {
+    (void)cls;
+    if (vmstructs_init(env, NULL, 0) != 0) {
+        return -1;
+    }
+    return jvm_code_map_interpreted_line(env, (uintptr_t)method, bci);
+}
+
 /* {start, end} of the interpreter's code, from VMStructs, else from DynamicCodeGenerated; or null. */
 EXPORT(jlongArray, interpreterRange0)(JNIEnv *env, jclass cls) {
     (void)cls;

@@ -249,6 +249,57 @@ static int is_deopt_handler(uintptr_t nm, uintptr_t pc) {
     return pc == deopt || pc == deopt_mh;
 }
 
+int jvm_frame_walk_layout(JNIEnv *env, struct jvm_layout *out, char *err, size_t err_len) {
+    if (jvm_frame_walk_init(env, err, err_len) != 0) {
+        return -1;
+    }
+    long const_method = 0, const_method_size = 0, code_size = 0;
+    if (vmstructs_field("Method", "_constMethod", &const_method, NULL) != 0
+        || vmstructs_field("ConstMethod", "_code_size", &code_size, NULL) != 0
+        || vmstructs_type_size("ConstMethod", &const_method_size) != 0 || const_method_size <= 0) {
+        snprintf(err, err_len, "VMStructs has no Method::_constMethod, ConstMethod::_code_size or ConstMethod");
+        return -1;
+    }
+    uintptr_t heaps = 0, data = 0;
+    int32_t count = 0;
+    if (safe_read(&heaps, w.code_heaps, sizeof(heaps)) != 0 || heaps == 0
+        || safe_read(&count, heaps + w.array_len, sizeof(count)) != 0
+        || safe_read(&data, heaps + w.array_data, sizeof(data)) != 0 || count <= 0 || count > JVM_CODE_HEAPS) {
+        snprintf(err, err_len, "the JVM's code heaps are unknown");
+        return -1;
+    }
+    memset(out, 0, sizeof(*out));
+    for (int32_t i = 0; i < count; i++) {
+        if (safe_read(&out->code_heaps[i], data + (uintptr_t)i * sizeof(uintptr_t), sizeof(uintptr_t)) != 0) {
+            snprintf(err, err_len, "the JVM's code heaps are unknown");
+            return -1;
+        }
+    }
+    out->thread_anchor = (uint64_t)w.thread_anchor;
+    out->thread_stack_base = (uint64_t)w.thread_stack_base;
+    out->anchor_sp = (uint64_t)w.anchor_sp;
+    out->anchor_fp = (uint64_t)w.anchor_fp;
+    out->anchor_pc = (uint64_t)w.anchor_pc;
+    out->call_wrapper_anchor = (uint64_t)w.call_wrapper_anchor;
+    out->call_wrapper_slot = (int64_t)w.call_wrapper_offset * 8;
+    out->call_stub_return = w.call_stub_return;
+    out->heap_memory = (uint64_t)w.heap_memory;
+    out->heap_segmap = (uint64_t)w.heap_segmap;
+    out->heap_log2_segment = (uint64_t)w.heap_log2_segment;
+    out->vs_low = (uint64_t)w.vs_low;
+    out->vs_high = (uint64_t)w.vs_high;
+    out->block_size = (uint64_t)w.block_size;
+    out->block_used = (uint64_t)w.block_used;
+    out->blob_name = (uint64_t)w.blob_name;
+    out->blob_size = (uint64_t)w.blob_size;
+    out->blob_frame_size = (uint64_t)w.blob_frame_size;
+    out->method_const_method = (uint64_t)const_method;
+    out->const_method_size = (uint64_t)const_method_size;
+    out->const_method_code_size = (uint64_t)code_size;
+    out->ready = 1;
+    return 0;
+}
+
 int jvm_frame_walk(JNIEnv *env, jobject thread, uint64_t *out, int max, int *interpreted) {
     if (__atomic_load_n(&w.ready, __ATOMIC_ACQUIRE) != 1 || thread == NULL) {
         return -1;

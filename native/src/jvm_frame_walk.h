@@ -10,11 +10,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <linux/types.h>
+
+#include "memleak.h"
+
 /* Tag of an interpreted frame's first word (its Method*); a compiled frame's first word is its pc. */
 #define FRAME_WALK_INTERPRETED (1ULL << 63)
 
 /* Finds the offsets the walk needs (after vmstructs_init). Returns 0, or -1 with the reason in err. Idempotent. */
 int jvm_frame_walk_init(JNIEnv *env, char *err, size_t err_len);
+
+/* The layout the kernel side's walk from the frame anchor needs (bpf/memleak.h). Returns 0, or -1 with the reason. */
+int jvm_frame_walk_layout(JNIEnv *env, struct jvm_layout *out, char *err, size_t err_len);
 
 /*
  * Walks the calling thread's Java frames (the caller must be in a JNI call: its frame anchor is set), innermost

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "bpf_tracker.h"
+#include "jvm_anchor.h"
 
 #define EXPORT(ret, name) JNIEXPORT ret JNICALL Java_dev_memleak4j_agent_bpf_BpfNative_##name
 #define EXCEPTION_CLASS "dev/memleak4j/agent/bpf/BpfException"
@@ -225,6 +226,17 @@ EXPORT(void, setTuning0)(JNIEnv *env, jclass type, jlong sample_rate, jlong samp
 EXPORT(void, setInterpreterRange0)(JNIEnv *env, jclass type, jlong start, jlong end)
 {
 	tracker_set_interpreter((uint64_t)start, (uint64_t)end);
+}
+
+/* Starts the kernel side's walk of Java frames from the frame anchor; returns the threads registered. */
+EXPORT(jint, startAnchorWalk0)(JNIEnv *env, jclass type)
+{
+	char err[256];
+	int threads = jvm_anchor_start(env, err, sizeof(err));
+
+	if (threads < 0)
+		throw_bpf_exception(env, err);
+	return threads;
 }
 
 EXPORT(void, ignoreThread0)(JNIEnv *env, jclass type, jint tid, jboolean ignore)

@@ -84,7 +84,8 @@ public final class AgentOptions {
                 + "tracked without a stack and counted");
         numeric("max-threads", "N", 4096, 16, 1 << 20, "threads inside the allocator at the same moment, at most");
         spec("jni-classes", "GLOBS", AgentOptions.DEFAULT_JNI_CLASSES, "classes whose JNI methods mark the calling thread, so "
-                + "that allocations in native code without frame pointers still show their Java callers: globs "
+                + "that allocations in native code without frame pointers still show their Java callers where the walk "
+                + "from the thread's frame anchor cannot start: globs "
                 + "separated by ':' (* any characters); '*' is every application class, JDK classes only when "
                 + "named (java.util.zip.*); none: off");
         spec("owners", "CLASSES", "none", "for leak suspects, count the Java objects that own the blocks: still "
@@ -102,7 +103,11 @@ public final class AgentOptions {
     }
 
     /** Inflater and Deflater (zlib has no frame pointers), and every application class with native methods. */
-    public static final String DEFAULT_JNI_CLASSES = "java.util.zip.Inflater:java.util.zip.Deflater";
+    /**
+     * Off: the kernel side walks each Java thread's frames from its frame anchor, which names the Java callers of any
+     * native call; the marks only help where that walk cannot start (the agent says so at start).
+     */
+    public static final String DEFAULT_JNI_CLASSES = "none";
 
     private final Map<String, String> given;
     private final int intervalSeconds;

@@ -28,5 +28,10 @@ final class JavaFrameNaming {
         } catch (RuntimeException | LinkageError e) {
             AgentLog.line("note: interpreted Java frames will not be named: " + e.getMessage());
         }
+        try {
+            tracker.startAnchorWalk();
+        } catch (RuntimeException | LinkageError e) {
+            AgentLog.line("note: Java callers of native code without frame pointers will be missing: " + e.getMessage());
+        }
     }
 }

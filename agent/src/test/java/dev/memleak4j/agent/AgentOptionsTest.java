@@ -163,7 +163,9 @@ class AgentOptionsTest {
     @Test
     void jniClassesAreGlobsSeparatedByColons() {
         assertEquals(AgentOptions.DEFAULT_JNI_CLASSES, AgentOptions.parse(null).jniClasses());
-        assertEquals("java.util.zip.Inflater:java.util.zip.Deflater", AgentOptions.DEFAULT_JNI_CLASSES);
+        assertEquals("none", AgentOptions.DEFAULT_JNI_CLASSES);
+        assertEquals("java.util.zip.Inflater:java.util.zip.Deflater",
+                AgentOptions.parse("jni-classes=java.util.zip.Inflater:java.util.zip.Deflater").jniClasses());
         assertEquals("none", AgentOptions.parse("jni-classes=NONE").jniClasses());
         assertEquals("org.rocksdb.*:com.example.Native?", AgentOptions.parse("jni-classes=org.rocksdb.*:com.example.Native?")
                 .jniClasses());

@@ -47,14 +47,24 @@ class JavaFramesTest {
         return stack;
     }
 
+    /**
+     * The indexes of allocate, callSite and main in the stack, each matched with the line of the program's source it
+     * is at and one of its kinds ("jit|interpreted").
+     */
+    private static int[] programFrames(Report.Stack stack, String allocateKinds, String callSiteKinds,
+                                       String mainKinds) {
+        return new int[] {
+            stack.indexOf(SourceLines.frame(PROGRAM, "allocate", "JavaFramesProgram.java",
+                    "return LeakLib.viaMalloc(size);", allocateKinds)),
+            stack.indexOf(SourceLines.frame(PROGRAM, "callSite", "JavaFramesProgram.java", "return allocate(size);",
+                    callSiteKinds)),
+            stack.indexOf(SourceLines.frame(PROGRAM, "main", "JavaFramesProgram.java", "callSite(LEAK_SIZE);",
+                    mainKinds))};
+    }
+
     private static void assertCompiledWithInlinedCaller(Report.Stack stack) {
-        // Each frame with the line of the program's source it is at.
-        int allocate = stack.indexOf(SourceLines.frame(PROGRAM, "allocate", "JavaFramesProgram.java",
-                "return LeakLib.viaMalloc(size);", "inlined"));
-        int caller = stack.indexOf(SourceLines.frame(PROGRAM, "callSite", "JavaFramesProgram.java",
-                "return allocate(size);", "jit"));
-        int main = stack.indexOf(SourceLines.frame(PROGRAM, "main", "JavaFramesProgram.java",
-                "callSite(LEAK_SIZE);", "interpreted|jit"));
+        int[] at = programFrames(stack, "inlined", "jit", "interpreted|jit");
+        int allocate = at[0], caller = at[1], main = at[2];
         assertTrue(allocate > 0, "allocate is named as inlined: " + stack);
         assertTrue(caller == allocate + 1, "callSite's compiled frame follows its inlined callee: " + stack);
         assertTrue(main == caller + 1, "main calls callSite: " + stack);
@@ -71,10 +81,9 @@ class JavaFramesTest {
     void interpretedFramesAreNamedUnderXint() throws Exception {
         Privileges.assumeBpf();
         Report.Stack stack = leakStack(run(AgentRun.javaBinary(), "-Xint"));
-        int allocate = stack.indexOf("dev\\.memleak4j\\.it\\.programs\\.JavaFramesProgram\\.allocate \\[interpreted\\]");
-        int caller = stack.indexOf("dev\\.memleak4j\\.it\\.programs\\.JavaFramesProgram\\.callSite \\[interpreted\\]");
-        int main = stack.indexOf("dev\\.memleak4j\\.it\\.programs\\.JavaFramesProgram\\.main \\[interpreted\\]");
-        assertTrue(allocate > 0 && caller == allocate + 1 && main == caller + 1, stack.toString());
+        // Each interpreted frame with its line, from the bytecode pointer the walk from the frame anchor reads.
+        int[] at = programFrames(stack, "interpreted", "interpreted", "interpreted");
+        assertTrue(at[0] > 0 && at[1] == at[0] + 1 && at[2] == at[1] + 1, stack.toString());
         assertTrue(stack.frames.stream().noneMatch(f -> f.startsWith("[unknown]") && !f.contains("libc.so")),
                 "every frame named: " + stack);
     }
@@ -85,7 +94,8 @@ class JavaFramesTest {
         Privileges.require(Files.isExecutable(AgentRun.JDK25), "no JDK 25 at " + AgentRun.JDK25);
         assertCompiledWithInlinedCaller(leakStack(run(AgentRun.JDK25.toString(), "-XX:+PreserveFramePointer")));
         Report.Stack interpreted = leakStack(run(AgentRun.JDK25.toString(), "-Xint"));
-        assertTrue(interpreted.indexOf("dev\\.memleak4j\\.it\\.programs\\.JavaFramesProgram\\.callSite \\[interpreted\\]") > 0,
+        assertTrue(interpreted.indexOf(SourceLines.frame(PROGRAM, "callSite", "JavaFramesProgram.java",
+                "return allocate(size);", "interpreted")) > 0,
                 interpreted.toString());
     }
 
@@ -104,8 +114,8 @@ class JavaFramesTest {
         // The JVM's os::malloc rounds the request up to 8 bytes (1,333,337 -> 1,333,344 on JDK 17).
         assertTrue(stack.bytes >= 3 * 1_333_337L && stack.bytes <= 3 * 1_333_360L, stack.toString());
         assertEquals(3, stack.count, stack.toString());
-        // The JDK's own line is not this test's to know: compiled, it has one; interpreted, none.
-        int allocateDirect = stack.indexOf("java\\.nio\\.ByteBuffer\\.allocateDirect(:\\d+ \\[(jit|inlined)\\]| \\[interpreted\\])");
+        // The JDK's own line is not this test's to know.
+        int allocateDirect = stack.indexOf("java\\.nio\\.ByteBuffer\\.allocateDirect:\\d+ \\[(jit|inlined|interpreted)\\]");
         String program = "dev.memleak4j.it.programs.DirectBufferProgram";
         int leak = stack.indexOf(SourceLines.frame(program, "leakDirectBuffers", "DirectBufferProgram.java",
                 "KEPT.add(ByteBuffer.allocateDirect(CAPACITY));", "interpreted|jit|inlined"));

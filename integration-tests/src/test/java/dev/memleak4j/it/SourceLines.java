@@ -37,15 +37,14 @@ final class SourceLines {
     }
 
     /**
-     * A pattern for the report's text of a Java frame of one of {@code kinds} ("jit|inlined|interpreted"): compiled
-     * frames ({@code Class.method:LINE [jit]}, {@code [inlined]}) with the exact line of the source; interpreted frames
-     * are recorded by method only ({@code Class.method [interpreted]}), so they have none.
+     * A pattern for the report's text of a Java frame of one of {@code kinds} ("jit|inlined|interpreted"), with the
+     * exact line of the source ({@code Class.method:LINE [jit]}): interpreted frames get theirs from the bytecode
+     * pointer the walk from the frame anchor reads.
      */
     static String frame(String className, String method, String file, String code, String kinds) {
         List<String> alternatives = new java.util.ArrayList<>();
         for (String kind : kinds.split("\\|")) {
-            alternatives.add(Pattern.quote(className + "." + method + (kind.equals("interpreted") ? ""
-                    : ":" + of(file, code))) + " \\[" + kind + "\\]");
+            alternatives.add(Pattern.quote(className + "." + method + ":" + of(file, code)) + " \\[" + kind + "\\]");
         }
         return "(" + String.join("|", alternatives) + ")";
     }

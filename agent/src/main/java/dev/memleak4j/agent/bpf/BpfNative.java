@@ -52,6 +52,8 @@ final class BpfNative {
 
     static native void setInterpreterRange0(long start, long end);
 
+    static native int startAnchorWalk0();
+
     /** The {@code jni_marks} BPF array, mmap-ed: 16 bytes (mark, hit) per slot, native byte order. */
     static native java.nio.ByteBuffer mapJniMarks0();
 

@@ -200,6 +200,20 @@ public final class BpfTracker implements AutoCloseable {
         }
     }
 
+    /**
+     * Lets the kernel side walk each Java thread's frames from its frame anchor (bpf/memleak.bpf.c), so that an
+     * allocation under a JNI, JNA or FFM call names the Java method that made it and its callers whatever the native
+     * code's frame pointers: hands it HotSpot's frame layout and registers the live threads, and those that start
+     * later. Returns the number of threads registered now; throws BpfException with the reason when the JVM's
+     * layout is unknown (then stacks are walked by frame pointers only).
+     */
+    public int startAnchorWalk() {
+        synchronized (LOCK) {
+            ensureOpen();
+            return BpfNative.startAnchorWalk0();
+        }
+    }
+
     /** The calling thread's allocations are the agent's own from now on, not the application's. */
     public void ignoreCurrentThread() {
         synchronized (LOCK) {

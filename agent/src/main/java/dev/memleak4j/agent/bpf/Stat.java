@@ -16,5 +16,6 @@ public enum Stat {
     BYTES_TRACKED,
     BYTES_FREED,
     IGNORED_CALLS,
-    STALE_PENDING
+    STALE_PENDING,
+    JAVA_WALK_PARTIAL
 }

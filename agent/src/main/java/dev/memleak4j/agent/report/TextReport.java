@@ -94,6 +94,9 @@ public final class TextReport {
         addLoss(losses, snapshot, Stat.DROPPED_STACKS_FULL, "tracked without stack: stack map full (raise max-stacks)");
         addLoss(losses, snapshot, Stat.DROPPED_STACK_ERROR, "tracked without stack: the stack walk failed");
         addLoss(losses, snapshot, Stat.DROPPED_COMBINED_FULL, "missing from the per-stack counters: map full");
+        addLoss(losses, snapshot, Stat.JAVA_WALK_PARTIAL,
+                "stacks whose Java frames could not all be walked from the thread's frame anchor (a frame the walk "
+                        + "does not know, or an unreadable word): they end early");
         addLoss(losses, snapshot, Stat.DROPPED_NO_PENDING,
                 "returns without their entry (calls begun before the probes, or more threads than max-threads)");
         if (agent.javaCallersLost() > 0) {

@@ -7,7 +7,9 @@ import java.util.Optional;
 
 /**
  * Whether JIT-compiled Java code keeps frame pointers. Without -XX:+PreserveFramePointer, C2-compiled methods use
- * rbp as a general register, so the frame-pointer walk skips or stops at their frames: stacks come out partial.
+ * rbp as a general register. The kernel side walks Java frames from the thread's frame anchor, which does not need
+ * them, but the anchor is set only across a JNI or VM transition: code that reaches the allocator without one still
+ * depends on the frame-pointer walk.
  */
 public final class FramePointers {
     private FramePointers() {}
@@ -17,8 +19,9 @@ public final class FramePointers {
         try {
             HotSpotDiagnosticMXBean hotspot = ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class);
             if (hotspot != null && !Boolean.parseBoolean(hotspot.getVMOption("PreserveFramePointer").getValue())) {
-                return Optional.of("stacks through JIT-compiled Java code will be partial: start the JVM with "
-                        + "-XX:+PreserveFramePointer for complete stacks (costs ~1-3% CPU)");
+                return Optional.of("without -XX:+PreserveFramePointer, stacks of allocations made from JIT-compiled "
+                        + "code with no JNI or VM transition (the frame anchor unset) may end early; Java callers of "
+                        + "JNI, JNA and FFM calls are complete either way");
             }
         } catch (RuntimeException | LinkageError e) {
             // not HotSpot, or no management module: nothing known, nothing said

@@ -13,6 +13,9 @@ public final class JavaFrameResolver {
     /** Set in a stack value that is an interpreted frame's {@code Method*} rather than an address. */
     public static final long METHOD_TAG = 1L << 62;
     private static final long TAG_MASK = 3L << 62;
+    private static final int BCI_SHIFT = 47;
+    private static final long BCI_BITS = 0x7fff;
+    private static final long METHOD_MASK = (1L << BCI_SHIFT) - 1;
 
     private JavaFrameResolver() {}
 
@@ -34,8 +37,17 @@ public final class JavaFrameResolver {
         return (value & TAG_MASK) == METHOD_TAG;
     }
 
+    /** The {@code Method*} of a tagged value (bits 0-46; bpf/memleak.h FRAME_METHOD_MASK). */
     public static long methodOf(long taggedValue) {
-        return taggedValue & ~METHOD_TAG;
+        return taggedValue & METHOD_MASK;
+    }
+
+    /**
+     * The bytecode index a tagged value carries (bits 47-61 hold bci + 1: the walk from the frame anchor reads the
+     * frame's bytecode pointer), or -1 when it carries none.
+     */
+    public static int bciOf(long taggedValue) {
+        return (int) ((taggedValue >>> BCI_SHIFT) & BCI_BITS) - 1;
     }
 
     /**
@@ -44,7 +56,9 @@ public final class JavaFrameResolver {
      */
     public List<Frame> resolve(long value) {
         if (isTaggedMethod(value)) {
-            return List.of(Frame.java(value, Frame.Kind.INTERPRETED, JvmCodeMap.resolveMethod0(methodOf(value)), -1));
+            int bci = bciOf(value);
+            return List.of(Frame.java(value, Frame.Kind.INTERPRETED, JvmCodeMap.resolveMethod0(methodOf(value)),
+                    bci < 0 ? -1 : JvmCodeMap.interpretedLine0(methodOf(value), bci)));
         }
         return JvmCodeMap.lookup(value);
     }

@@ -200,6 +200,9 @@ public final class JvmCodeMap {
 
     private static native long[] interpreterRange0();
 
+    /** The source line of bytecode index {@code bci} in an interpreted method ({@code Method*}), or -1. */
+    static native int interpretedLine0(long method, int bci);
+
     private static native long[] codeRangesOf0(String qualifiedMethod);
 
     private static native long[] stats0();

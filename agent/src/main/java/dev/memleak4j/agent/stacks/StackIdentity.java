@@ -8,14 +8,17 @@ import java.util.List;
  *
  * <p>Frames are the same when they are of the same kind and name the same code:
  * <ul>
- *   <li>Java frames: the same method at the same line. Compiled ({@code jit}) and {@code inlined} count as one
- *       kind: which callee the JIT inlines changes as it recompiles a method (C1, then C2, after a deoptimization),
- *       the call path does not; the addresses of a method's code change with each compilation too. Interpreted
- *       frames, native wrappers and {@code java caller} frames are kinds of their own;</li>
+ *   <li>Java frames: the same method at the same line, however the JVM runs it. Interpreted, compiled
+ *       ({@code jit}), {@code inlined}, a native method's wrapper or its interpreter entry, and {@code java caller}
+ *       frames are one kind: a method moves from the interpreter to C1, then C2 (and back after a deoptimization),
+ *       the JIT inlines other callees as it recompiles, the addresses change each time; the call path does not;</li>
  *   <li>native frames: the same function and offset in the same file (the offset is where in the function the call
  *       is: two calls from one function are two paths);</li>
  *   <li>stubs: the same stub; unknown frames: the same address.</li>
  * </ul>
+ * Frames below a stack's last Java frame (the call stub, {@code JavaCalls}, the launcher's thread entry) are left
+ * out of the id: they say which thread started the Java code, not where the allocation came from, and a walk that
+ * stops at the outermost Java frame must not make the same call path another stack.
  */
 public final class StackIdentity {
     private static final long FNV_OFFSET = 0xcbf29ce484222325L;
@@ -25,8 +28,15 @@ public final class StackIdentity {
 
     /** The id of {@code frames}: a 64-bit hash of what each frame names, odd (never 0, "no stack"). */
     public static long of(List<Frame> frames) {
+        int end = frames.size();
+        for (int i = frames.size() - 1; i >= 0; i--) {
+            if (isJava(frames.get(i))) {
+                end = i + 1;
+                break;
+            }
+        }
         long hash = FNV_OFFSET;
-        for (Frame frame : frames) {
+        for (Frame frame : frames.subList(0, end)) {
             hash = mix(hash, kindOf(frame));
             switch (frame.kind()) {
                 case JIT, INLINED, INTERPRETED, NATIVE_WRAPPER, JAVA_CALLER -> {
@@ -45,8 +55,15 @@ public final class StackIdentity {
         return hash | 1;
     }
 
+    private static boolean isJava(Frame frame) {
+        return switch (frame.kind()) {
+            case JIT, INLINED, INTERPRETED, NATIVE_WRAPPER, JAVA_CALLER -> true;
+            default -> false;
+        };
+    }
+
     private static int kindOf(Frame frame) {
-        return frame.kind() == Frame.Kind.INLINED ? Frame.Kind.JIT.ordinal() : frame.kind().ordinal();
+        return isJava(frame) ? Frame.Kind.JIT.ordinal() : frame.kind().ordinal();
     }
 
     private static long mix(long hash, long value) {

@@ -26,7 +26,9 @@ import java.util.function.Supplier;
  * mappings. Left in, each prints as its own frame and splits one leak into as many stacks. A value is trusted when:
  * <ul>
  *   <li>it is a Java frame the JVM names: an interpreted frame's tagged {@code Method*} that names a method, or an
- *       address in compiled code the {@link JvmCodeMap} knows (a compiled method or a native method's wrapper);</li>
+ *       address in compiled code the {@link JvmCodeMap} knows (a compiled method or a native method's wrapper), also
+ *       where the maps last read still showed a code heap's reserved memory (the code cache commits it as the JIT
+ *       fills it, and the maps are read at most once per report);</li>
  *   <li>or, before the cut, an address in one of the JVM's stubs the code map knows;</li>
  *   <li>or, before the cut, an address in an executable mapping right after a {@code call} instruction (a call
  *       pushed it; {@link CallInstructions}).</li>
@@ -38,8 +40,9 @@ import java.util.function.Supplier;
  *
  * <p>Each stack id is cut once and remembered ({@link #canonicalId}): stacks that differ only in what was cut share
  * one id, the hash of what is left. A stack with a value in anonymous executable memory the code map does not know
- * (compiled code whose load event the map has not seen yet, or garbage) is not remembered: it is cut again at the
- * next report, when the map may know more ({@link #settled}). Not thread-safe: the collector calls it under its lock.
+ * (compiled code whose load event the map has not seen yet, or garbage), or in a code heap's reserved memory the map
+ * does not know, is not remembered: it is cut again at the next report, when the map may know more
+ * ({@link #settled}). Not thread-safe: the collector calls it under its lock.
  */
 public final class WalkedStackTrimmer {
     /** Remembered stacks at most; beyond, the memory starts over (the kernel holds max-stacks of them). */
@@ -56,6 +59,8 @@ public final class WalkedStackTrimmer {
     private final Set<Long> unsettled = new HashSet<>();
     private Mapping[] executables = new Mapping[0];
     private long[] starts = new long[0];
+    /** Reserved, not yet committed memory right after anonymous executable memory: the rest of a code heap. */
+    private Mapping[] reservedCode = new Mapping[0];
     /** Whether the ranges were read since {@link #newReport}: then an address outside them is not executable. */
     private boolean rangesCurrent;
     /** Set by {@link #cut} when it met a value it could not decide for good. */
@@ -178,10 +183,23 @@ public final class WalkedStackTrimmer {
         }
         Mapping mapping = executableMapping(value);
         if (mapping == null) {
+            if (!inReservedCode(value)) {
+                return Trust.NEVER;
+            }
+            // The code cache commits its reserved memory as the JIT fills it: code compiled since the maps were read
+            // lies in what they showed as reserved. The JVM says whether it is code; until it knows, decided again.
+            switch (jvm.apply(value)) {
+                case JAVA -> {
+                    return Trust.ALWAYS;
+                }
+                case STUB -> {
+                    return Trust.BEFORE_CUT;
+                }
+                default -> undecided = true;
+            }
             return Trust.NEVER;
         }
-        boolean anonymous = mapping.pathname().isEmpty() || mapping.pathname().startsWith("[");
-        if (anonymous) {
+        if (isAnonymous(mapping)) {
             switch (jvm.apply(value)) {
                 case JAVA -> {
                     return Trust.ALWAYS;
@@ -227,19 +245,41 @@ public final class WalkedStackTrimmer {
         if (current == null) {
             // maps unreadable: every address counts as executable, what follows a call as a return address
             executables = new Mapping[] {new Mapping(0, -1L >>> 1, "r-xp", 0, "", 0, "/proc/self/maps unreadable")};
+            reservedCode = new Mapping[0];
             starts = new long[] {0};
             return inRanges(address);
         }
         List<Mapping> found = new ArrayList<>();
-        for (Mapping each : current) {
+        List<Mapping> reserved = new ArrayList<>();
+        List<Mapping> sorted = new ArrayList<>(current);
+        sorted.sort((a, b) -> Long.compareUnsigned(a.start(), b.start()));
+        Mapping previous = null;
+        for (Mapping each : sorted) {
             if (each.perms().indexOf('x') >= 0) {
                 found.add(each);
+            } else if (previous != null && previous.end() == each.start() && isAnonymous(previous)
+                    && isAnonymous(each) && previous.perms().indexOf('x') >= 0 && each.perms().startsWith("---")) {
+                reserved.add(each);
             }
+            previous = each;
         }
-        found.sort((a, b) -> Long.compareUnsigned(a.start(), b.start()));
         executables = found.toArray(new Mapping[0]);
+        reservedCode = reserved.toArray(new Mapping[0]);
         starts = found.stream().mapToLong(Mapping::start).toArray();
         return inRanges(address);
+    }
+
+    private static boolean isAnonymous(Mapping mapping) {
+        return mapping.pathname().isEmpty() || mapping.pathname().startsWith("[");
+    }
+
+    private boolean inReservedCode(long address) {
+        for (Mapping each : reservedCode) {
+            if (Long.compareUnsigned(address, each.start()) >= 0 && Long.compareUnsigned(address, each.end()) < 0) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private Mapping inRanges(long address) {

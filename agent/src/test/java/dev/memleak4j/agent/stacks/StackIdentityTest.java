@@ -37,15 +37,26 @@ class StackIdentityTest {
                 Frame.java(0, Frame.Kind.JIT, "app.Main.callSite", 32, "Main.java"))), "another line");
         assertNotEquals(id, StackIdentity.of(replace(stack, 3,
                 Frame.java(0, Frame.Kind.JIT, "app.Main.otherSite", 31, "Main.java"))), "another method");
-        assertNotEquals(id, StackIdentity.of(replace(stack, 3,
-                Frame.java(0, Frame.Kind.INTERPRETED, "app.Main.callSite", 31, "Main.java"))), "interpreted");
         assertNotEquals(id, StackIdentity.of(replace(stack, 0,
                 new Frame(0x7f00000011f0L, Frame.Kind.NATIVE, "Java_app_Lib_leak", "libleak.so", 0x20))),
                 "another call in the same function");
-        assertNotEquals(id, StackIdentity.of(stack.subList(0, 5)), "a frame fewer");
+        assertNotEquals(id, StackIdentity.of(stack.subList(1, 6)), "a frame fewer");
         assertNotEquals(StackIdentity.of(List.of(new Frame(0x10, Frame.Kind.UNKNOWN, null, null, 0))),
                 StackIdentity.of(List.of(new Frame(0x20, Frame.Kind.UNKNOWN, null, null, 0))),
                 "unknown frames: by address");
+    }
+
+    @Test
+    void howTheJvmRunsAMethodAndTheThreadsBottomDoNotMakeAnotherStack() {
+        List<Frame> stack = compiled(0x7f48acf7a000L, Frame.Kind.INLINED);
+        long id = StackIdentity.of(stack);
+        assertEquals(id, StackIdentity.of(replace(stack, 3,
+                Frame.java(0, Frame.Kind.INTERPRETED, "app.Main.callSite", 31, "Main.java"))), "interpreted");
+        assertEquals(id, StackIdentity.of(replace(stack, 1,
+                Frame.java((1L << 62) | 0x7f0012340000L, Frame.Kind.INTERPRETED, "app.Lib.leak", -1))),
+                "a native method called from the interpreter: no wrapper");
+        assertEquals(id, StackIdentity.of(stack.subList(0, 5)), "the walk stopped at the outermost Java frame");
+        assertNotEquals(id, StackIdentity.of(stack.subList(0, 4)), "but not above it");
     }
 
     @Test

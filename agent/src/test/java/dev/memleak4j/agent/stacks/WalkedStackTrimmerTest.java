@@ -169,6 +169,34 @@ class WalkedStackTrimmerTest {
         assertTrue(trimmer.settled(31L));
     }
 
+    /**
+     * The code cache commits its reserved memory as the JIT fills it, so a method compiled after this report read the
+     * maps lies in what they still showed as reserved ({@code ---p}). A frame there that the JVM names is its own, and
+     * one it does not name yet is decided again at the next report: neither may be cut for good (a remembered cut
+     * dropped a compiled caller from every later report of its stack).
+     */
+    @Test
+    void codeCommittedSinceTheMapsWereReadIsNotCutForGood() {
+        long reserved = CODE_CACHE + 0x10000;
+        mappings.add(new Mapping(reserved, reserved + 0x100000, "---p", 0, "00:00", 0, ""));
+        long compiledSince = reserved + 0x400;
+        long loadEventLate = reserved + 0x800;
+        jvm.put(compiledSince, JvmCode.JAVA);
+        Map<Long, long[]> kernel = Map.of(41L, new long[] {LIBZ + 0x10, afterCall(LIBZ + 0x20), compiledSince,
+                TAGGED_METHOD}, 42L, new long[] {LIBZ + 0x10, afterCall(LIBZ + 0x20), loadEventLate, TAGGED_METHOD});
+        trimmer.newReport();
+        assertEquals(41L, trimmer.canonicalId(41L, kernel::get), "whole: the JVM names the frame");
+        assertTrue(trimmer.settled(41L));
+        long cut = trimmer.canonicalId(42L, kernel::get);
+        assertArrayEquals(new long[] {LIBZ + 0x10, LIBZ + 0x20, TAGGED_METHOD}, trimmer.framesOf(cut));
+        assertFalse(trimmer.settled(cut), "reserved code space the map does not know yet: not remembered");
+        jvm.put(loadEventLate, JvmCode.JAVA);
+        trimmer.newReport();
+        assertEquals(42L, trimmer.canonicalId(42L, kernel::get), "whole once the JVM names it");
+        // Memory that is no code heap's stays garbage, decided once.
+        assertArrayEquals(new long[] {LIBZ + 0x10}, trimmer.cut(new long[] {LIBZ + 0x10, DATA + 0x40}));
+    }
+
     @Test
     void codeMappedSinceTheLastReadIsNotTakenForGarbage() {
         long newLibrary = 0x7f0000400000L;
