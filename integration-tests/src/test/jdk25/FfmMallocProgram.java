@@ -16,10 +16,17 @@ public final class FfmMallocProgram {
     static final long SIZE = 1_555_555;
     static final int LEAKS = 3;
     static final int WARM_UP_CALLS = 3_000;
-    private static final MethodHandle MALLOC = Linker.nativeLinker().downcallHandle(
-            Linker.nativeLinker().defaultLookup().find("malloc").orElseThrow(),
-            FunctionDescriptor.of(ValueLayout.ADDRESS, ValueLayout.JAVA_LONG));
     private static final List<MemorySegment> KEPT = new ArrayList<>();
+
+    /**
+     * Looked up at first use, after the wait below: with probe-mode=hooks, only a malloc looked up while the hooks
+     * are in is the hook (docs/probe-modes.md).
+     */
+    private static final class Downcall {
+        static final MethodHandle MALLOC = Linker.nativeLinker().downcallHandle(
+                Linker.nativeLinker().defaultLookup().find("malloc").orElseThrow(),
+                FunctionDescriptor.of(ValueLayout.ADDRESS, ValueLayout.JAVA_LONG));
+    }
 
     public static void main(String[] args) throws Throwable {
         // The agent starts in the background: wait until it tracks (as programs/AwaitTracking does; this file is
@@ -27,6 +34,10 @@ public final class FfmMallocProgram {
         long deadline = System.nanoTime() + 60_000_000_000L;
         while (System.getProperty("memleak4j.starting") != null && System.nanoTime() < deadline) {
             Thread.sleep(5);
+        }
+        // The handle is made here, in main: what the JVM allocates for it is not the leak's.
+        if (Downcall.MALLOC == null) {
+            throw new IllegalStateException("no malloc");
         }
         for (int i = 0; i < WARM_UP_CALLS; i++) {
             leakThroughFfm(0);
@@ -41,6 +52,6 @@ public final class FfmMallocProgram {
     }
 
     static void leakThroughFfm(long size) throws Throwable {
-        KEPT.add((MemorySegment) MALLOC.invokeExact(size));
+        KEPT.add((MemorySegment) Downcall.MALLOC.invokeExact(size));
     }
 }

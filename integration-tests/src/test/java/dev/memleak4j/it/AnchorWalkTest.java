@@ -2,6 +2,8 @@ package dev.memleak4j.it;
 
 import dev.memleak4j.it.programs.AnchorWalkProgram;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.File;
 import java.nio.file.Files;
@@ -229,9 +231,13 @@ class AnchorWalkTest {
         assertTrue(stack.frames.contains(P + "leakNoFp:" + line + " [interpreted]"), stack.frames.toString());
     }
 
-    /** JDK 25's FFM: malloc called through a downcall handle from JIT-compiled code. */
-    @Test
-    void ffmDowncallOnJdk25() throws Exception {
+    /**
+     * JDK 25's FFM: malloc called through a downcall handle from JIT-compiled code; in both probe modes (the hooks
+     * see it because the lookup's dlsym hands out the hook).
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"probe-mode=hooks", "probe-mode=uprobes"})
+    void ffmDowncallOnJdk25(String probeMode) throws Exception {
         Privileges.assumeBpf();
         Privileges.require(Files.isExecutable(AgentRun.JDK25), "no JDK 25 at " + AgentRun.JDK25);
         Path dir = AgentRun.tempDir("anchor-ffm");
@@ -239,9 +245,7 @@ class AnchorWalkTest {
         Process compile = new ProcessBuilder(javac.toString(), "-d", dir.toString(), FFM_PROGRAM.toString())
                 .inheritIO().start();
         assertEquals(0, compile.waitFor(), "javac " + FFM_PROGRAM);
-        // The in-process hooks do not see this call: the downcall calls libc's malloc by its address, through no
-        // import table. Return probes do.
-        AgentRun run = AgentRun.withAgent(dir, OPTIONS + ",probe-mode=uprobes", List.of(AgentRun.JDK25.toString(),
+        AgentRun run = AgentRun.withAgent(dir, OPTIONS + "," + probeMode, List.of(AgentRun.JDK25.toString(),
                 "-XX:+PreserveFramePointer", "-cp", dir.toString(), "FfmMallocProgram", "0"), List.of());
         assertEquals(0, run.exitCode, run.describe());
         Report report = run.lastReport();
