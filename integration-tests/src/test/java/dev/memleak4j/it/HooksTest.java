@@ -116,7 +116,8 @@ class HooksTest {
                 report.toString());
         assertEquals(3 * kept, report.stacks.stream().mapToLong(s -> s.bytes).sum(), report.toString());
         // Each from the program's own method, through the downcall.
-        assertTrue(report.stacks.stream().allMatch(s -> s.indexOf("FfmProgram\\.main .*") >= 0), report.toString());
+        assertTrue(report.stacks.stream().allMatch(s -> s.indexOf("FfmProgram\\.main(:\\d+)? .*") >= 0),
+                report.toString());
     }
 
     /** The addresses of the program's {@code LEAK} lines, in ascending order. */
