@@ -7,7 +7,6 @@ import dev.memleak4j.agent.bpf.NativeThreads;
 import dev.memleak4j.agent.bpf.Preflight;
 import dev.memleak4j.agent.jnimarks.JniMarks;
 import dev.memleak4j.agent.memory.MallocTrim;
-import dev.memleak4j.agent.memory.MemoryVerdict;
 import dev.memleak4j.agent.owners.Owners;
 import dev.memleak4j.agent.probes.AllocatorProbes;
 import dev.memleak4j.agent.report.AgentLosses;
@@ -81,9 +80,7 @@ public final class AgentLifecycle implements AgentControl {
         int hookSlots = -1;
         boolean siteOptimized;
         /** When the probes were on: allocations from then on are tracked. */
-        volatile Instant attached;
-        /** Whether the trim at the end of the settling period ({@link #trimOnceSettled}) was done or missed. */
-        boolean settledTrimDone;
+        Instant attached;
 
         Session(BpfTracker tracker, SamplingTuning sampling) {
             this.tracker = tracker;
@@ -236,29 +233,6 @@ public final class AgentLifecycle implements AgentControl {
         return started;
     }
 
-    /**
-     * Hands back, once, what the agent's own first seconds freed (the first reports' symbol tables, the JIT compiling
-     * the agent, a first read of a large allocation map), in the last second before the memory verdict's first window
-     * can start ({@link MemoryVerdict.Watch#SETTLING} after tracking began). Not later, nor between reports: {@code
-     * malloc_trim} trims the application's arenas too, and the verdict reads their retention; a trim before its
-     * first window cannot change what a window sees. Missed (a report ran over that second): not done at all. On the
-     * reporter thread.
-     */
-    private static void trimOnceSettled(Session session) {
-        Instant attached = session.attached;
-        if (session.settledTrimDone || attached == null) {
-            return;
-        }
-        Instant now = Instant.now();
-        Instant settled = attached.plus(MemoryVerdict.Watch.SETTLING);
-        if (!now.isBefore(settled)) {
-            session.settledTrimDone = true;
-        } else if (!now.isBefore(settled.minusSeconds(1))) {
-            session.settledTrimDone = true;
-            MallocTrim.returnFreedMemory();
-        }
-    }
-
     /** Loads the BPF programs and sizes their maps; sampling as the settings say. No probe is attached yet. */
     private Session load() {
         BpfTracker tracker = BpfTracker.open(new BpfTracker.Limits(options.maxAllocs(), options.maxStacks(),
@@ -294,9 +268,10 @@ public final class AgentLifecycle implements AgentControl {
         reporter.setBetweenReports(() -> {
             started.sampling.keepWithinBudget();
             Owners.forgetFreed();
-            trimOnceSettled(started);
         });
         reporter.addListener(snapshot -> lastSnapshot = snapshot);
+        // No malloc_trim between reports: it trims the application's arenas too, changing the very memory the
+        // verdict reads (arena retention handed back behind the application's back); only the start's own is trimmed.
         reporter.addListener(this::report);
         if (options.exitReport()) {
             reporter.reportAtExit();

@@ -50,7 +50,7 @@ public record MemoryVerdict(Kind kind, String text, ProcessMemory now, double rs
          * loader's buffers handed back): tens of MiB of malloc'd memory freed in those seconds would read as the
          * application's malloc shrinking and its arenas filling.
          */
-        public static final Duration SETTLING = Duration.ofSeconds(10);
+        static final Duration SETTLING = Duration.ofSeconds(10);
         private final Duration window;
         private final Instant settled;
         private final List<ProcessMemory> history = new ArrayList<>();
