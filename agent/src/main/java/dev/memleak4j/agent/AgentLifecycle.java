@@ -10,6 +10,7 @@ import dev.memleak4j.agent.memory.MallocTrim;
 import dev.memleak4j.agent.owners.Owners;
 import dev.memleak4j.agent.probes.AllocatorProbes;
 import dev.memleak4j.agent.report.AgentLosses;
+import dev.memleak4j.agent.report.ClockText;
 import dev.memleak4j.agent.report.ReportSettings;
 import dev.memleak4j.agent.report.Reporter;
 import dev.memleak4j.agent.report.SamplingText;
@@ -337,7 +338,7 @@ public final class AgentLifecycle implements AgentControl {
                 ? " through " + started.hookSlots + " allocator slots of the loaded libraries' import tables"
                 : " in " + library + " (" + started.placements.stream().map(AllocatorProbes.Placement::symbol)
                         .collect(Collectors.joining(", ")) + ")")
-                + " with " + probeMode() + " since " + RunStatus.clock(since) + " (" + afterJvmStart(since)
+                + " with " + probeMode() + " since " + ClockText.of(since) + " (" + afterJvmStart(since)
                 + " ms after the JVM started); report every " + settings.intervalSeconds() + " s to "
                 + (options.output() == null ? "stderr" : options.output().toString())
                 + (started.hookSlots >= 0

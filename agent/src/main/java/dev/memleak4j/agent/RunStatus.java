@@ -24,7 +24,7 @@ public final class RunStatus {
     private RunStatus() {}
 
     static void started(Instant since) {
-        System.setProperty(RUNNING, version() + ", tracking since " + clock(since));
+        System.setProperty(RUNNING, version() + ", tracking since " + ClockText.of(since));
         System.clearProperty(PROBLEM);
     }
 
@@ -44,10 +44,6 @@ public final class RunStatus {
         System.setProperty(PROBLEM, line);
     }
 
-    /** HH:mm:ss in this JVM's time zone, as the reports print times. */
-    public static String clock(Instant instant) {
-        return ClockText.of(instant);
-    }
 
     public static String version() {
         String version = RunStatus.class.getPackage().getImplementationVersion();
