@@ -87,6 +87,46 @@ static struct bpf_program *session_programs(int index)
 	return index < (int)(sizeof(all) / sizeof(all[0])) ? all[index] : NULL;
 }
 
+/* The programs of the libc uprobes, classic ones: entry probes and the one return probe. */
+static struct bpf_program *uprobe_programs(int index)
+{
+	struct bpf_program *all[] = {
+		skel->progs.malloc_enter, skel->progs.calloc_enter, skel->progs.realloc_enter,
+		skel->progs.reallocarray_enter, skel->progs.posix_memalign_enter, skel->progs.memalign_enter,
+		skel->progs.free_enter, skel->progs.alloc_return,
+	};
+
+	return index < (int)(sizeof(all) / sizeof(all[0])) ? all[index] : NULL;
+}
+
+/*
+ * Loads only the programs the probe mode attaches: verifying a program that walks stacks costs the kernel a third of
+ * a second of CPU, charged to the application's start. The hooks attach hook_alloc and hook_free only; the uprobe
+ * modes never attach those.
+ */
+static void choose_programs(const struct tracker_config *config, bool with_sessions)
+{
+	struct bpf_program *program;
+
+	for (int i = 0; (program = session_programs(i)); i++) {
+		if (with_sessions)
+			bpf_program__set_expected_attach_type(program, ATTACH_TYPE_UPROBE_SESSION);
+		else
+			bpf_program__set_autoload(program, false);
+	}
+	for (int i = 0; (program = uprobe_programs(i)); i++) {
+		if (config->hooks)
+			bpf_program__set_autoload(program, false);
+	}
+	/* A session sees the return itself: the classic return probe is never attached beside sessions. */
+	if (with_sessions)
+		bpf_program__set_autoload(skel->progs.alloc_return, false);
+	if (!config->hooks) {
+		bpf_program__set_autoload(skel->progs.hook_alloc, false);
+		bpf_program__set_autoload(skel->progs.hook_free, false);
+	}
+}
+
 /*
  * Loads the object with asynchronous signals held back on this thread. The verifier gives up with EAGAIN when a
  * signal is pending for the loading thread, and libbpf retries only a few times: in a JVM where a sampling profiler
@@ -116,7 +156,6 @@ static int load_without_interruptions(void)
 /* Opens and loads the object, with or without the uprobe session programs. */
 static int open_and_load(const struct tracker_config *config, bool with_sessions, char *err, size_t err_len)
 {
-	struct bpf_program *program;
 	int error;
 
 	skel = memleak_bpf__open();
@@ -124,12 +163,7 @@ static int open_and_load(const struct tracker_config *config, bool with_sessions
 		return fail(err, err_len, errno, "opening the BPF object failed");
 	skel->rodata->target_tgid = config->tgid;
 	sampling_settings_used = 1;
-	for (int i = 0; (program = session_programs(i)); i++) {
-		if (with_sessions)
-			bpf_program__set_expected_attach_type(program, ATTACH_TYPE_UPROBE_SESSION);
-		else
-			bpf_program__set_autoload(program, false);
-	}
+	choose_programs(config, with_sessions);
 	if ((error = bpf_map__set_max_entries(skel->maps.allocs, config->max_allocs)) ||
 	    (error = bpf_map__set_max_entries(skel->maps.stacks, config->max_stacks)) ||
 	    (error = bpf_map__set_max_entries(skel->maps.combined, config->max_combined)) ||
@@ -162,7 +196,7 @@ int tracker_open(const struct tracker_config *config, char *err, size_t err_len)
 	/* Uprobe sessions need kernel 6.13+: where loading them fails, classic probes do the work. */
 	int error;
 
-	sessions = config->sessions && open_and_load(config, true, err, err_len) == 0;
+	sessions = config->sessions && !config->hooks && open_and_load(config, true, err, err_len) == 0;
 	if (!sessions) {
 		last_libbpf_message[0] = '\0';
 		error = open_and_load(config, false, err, err_len);

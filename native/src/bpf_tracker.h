@@ -17,7 +17,8 @@ struct tracker_config {
 	uint32_t max_combined;  /* capacity of `combined` (per-stack counters) */
 	uint32_t max_threads;   /* capacity of `pending` (threads inside the allocator at once) */
 	bool verbose;           /* libbpf warnings to stderr */
-	bool sessions;          /* use uprobe sessions where the kernel has them */
+	bool hooks;             /* probe-mode=hooks: only the probe sites' programs are loaded */
+	bool sessions;          /* uprobe modes: use uprobe sessions where the kernel has them */
 };
 
 /* Values a map entry is read back as, in units of uint64_t. */

@@ -29,7 +29,7 @@ static jlong narrow_to_u32(jlong value)
 }
 
 EXPORT(void, open0)(JNIEnv *env, jclass type, jint tgid, jlong max_allocs, jlong max_stacks, jlong max_combined,
-	      jlong max_threads, jboolean verbose, jboolean sessions)
+	      jlong max_threads, jboolean verbose, jboolean hooks, jboolean sessions)
 {
 	struct tracker_config config = {
 		.tgid = (uint32_t)tgid,
@@ -38,6 +38,7 @@ EXPORT(void, open0)(JNIEnv *env, jclass type, jint tgid, jlong max_allocs, jlong
 		.max_combined = (uint32_t)narrow_to_u32(max_combined),
 		.max_threads = (uint32_t)narrow_to_u32(max_threads),
 		.verbose = verbose,
+		.hooks = hooks,
 		.sessions = sessions,
 	};
 	char err[768];

@@ -237,8 +237,8 @@ public final class AgentLifecycle implements AgentControl {
     /** Loads the BPF programs and sizes their maps; sampling as the settings say. No probe is attached yet. */
     private Session load() {
         BpfTracker tracker = BpfTracker.open(new BpfTracker.Limits(options.maxAllocs(), options.maxStacks(),
-                options.maxStacks() * 4, options.maxThreads()), options.verbose(),
-                !options.classicProbes() && !options.hooks());
+                options.maxStacks() * 4, options.maxThreads()), options.verbose(), options.hooks(),
+                !options.classicProbes());
         try {
             return new Session(tracker, new SamplingTuning(tracker, options.maxTracked(), settings, verbose));
         } catch (RuntimeException e) {

@@ -20,7 +20,7 @@ final class BpfNative {
     private BpfNative() {}
 
     static native void open0(int tgid, long maxAllocs, long maxStacks, long maxCombined, long maxThreads, boolean verbose,
-                              boolean sessions);
+                              boolean hooks, boolean sessions);
 
     static native void attach0(String binary, long fileOffset, int function, boolean returnProbe);
 

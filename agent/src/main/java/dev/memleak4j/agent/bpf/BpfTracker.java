@@ -38,8 +38,11 @@ public final class BpfTracker implements AutoCloseable {
         this.limits = limits;
     }
 
-    /** Loads the JNI library and the BPF programs (no probe attached yet). */
-    public static BpfTracker open(Limits limits, boolean verbose, boolean sessions) {
+    /**
+     * Loads the JNI library and the BPF programs (no probe attached yet): for the hooks' probe sites, or for the libc
+     * uprobes, as sessions where the kernel has them when {@code sessions}.
+     */
+    public static BpfTracker open(Limits limits, boolean verbose, boolean hooks, boolean sessions) {
         synchronized (LOCK) {
             if (open != null) {
                 throw new BpfException("memleak4j is already running in this JVM");
@@ -50,7 +53,8 @@ public final class BpfTracker implements AutoCloseable {
                 throw new BpfException(e.getMessage()); // the start's one line says why
             }
             BpfNative.open0((int) ProcessHandle.current().pid(), limits.maxAllocs(), limits.maxStacks(),
-                    limits.maxCombined(), limits.maxThreads(), verbose, sessions);
+                    limits.maxCombined(), limits.maxThreads(), verbose, hooks,
+                    sessions);
             open = new BpfTracker(limits);
             return open;
         }
