@@ -24,6 +24,7 @@ import dev.memleak4j.agent.outputs.AgentState;
 import dev.memleak4j.agent.outputs.ReportView;
 import dev.memleak4j.agent.symbols.Demangler;
 import dev.memleak4j.agent.symbols.NativeSymbolizer;
+import dev.memleak4j.agent.text.DecimalText;
 
 import java.io.IOException;
 import java.lang.instrument.Instrumentation;
@@ -31,8 +32,8 @@ import java.lang.management.ManagementFactory;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
-import java.util.Locale;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
@@ -140,6 +141,9 @@ public final class AgentLifecycle implements AgentControl {
                 current = agent;
                 FramePointers.warning().ifPresent(warning -> AgentLog.line("note: " + warning));
                 RunStatus.started(started.attached);
+                if (ownThread) {
+                    agent.preloadSymbols();
+                }
             } finally {
                 if (ownThread) {
                     // The thread ends; a thread of the application may get its id next.
@@ -151,6 +155,18 @@ public final class AgentLifecycle implements AgentControl {
                 OutputWiring.installNotStarted(e.getMessage() != null ? e.getMessage() : e.toString());
             }
             throw e;
+        }
+    }
+
+    /**
+     * Loads the symbols nearly every report names (the JVM's, libc's) on the start thread, whose allocations are not
+     * the application's, rather than in the first report: a short program's exit report would add them to its exit.
+     */
+    private void preloadSymbols() {
+        try {
+            symbolizer.preload(Set.of("libjvm.so", "libc.so.6"));
+        } catch (RuntimeException e) {
+            // The first report loads them then.
         }
     }
 
@@ -343,10 +359,11 @@ public final class AgentLifecycle implements AgentControl {
                 + (options.output() == null ? "stderr" : options.output().toString())
                 + (started.hookSlots >= 0
                         // a few ns: may time at 0 when the run after the install was the quicker one
-                        ? String.format(Locale.ROOT, "; each allocator call now costs ~%.0f ns more (the hook, and the"
-                                + " trap of the sampled calls, measured on this host just now)", callCostNanos)
-                        : callCostNanos <= 0 ? "" : String.format(Locale.ROOT, "; each allocator call now costs ~%.1f us"
-                                + " more (the kernel's trap, measured on this host just now)", callCostNanos / 1000)));
+                        ? "; each allocator call now costs ~" + DecimalText.of(callCostNanos, 0) + " ns more (the"
+                                + " hook, and the trap of the sampled calls, measured on this host just now)"
+                        : callCostNanos <= 0 ? "" : "; each allocator call now costs ~"
+                                + DecimalText.of(callCostNanos / 1000, 1)
+                                + " us more (the kernel's trap, measured on this host just now)"));
     }
 
     private static long afterJvmStart(Instant time) {

@@ -1,6 +1,7 @@
 package dev.memleak4j.agent.memory;
 
 import dev.memleak4j.agent.leaks.LeakDetector;
+import dev.memleak4j.agent.text.DecimalText;
 
 import java.time.Duration;
 import java.time.Instant;
@@ -165,11 +166,11 @@ public record MemoryVerdict(Kind kind, String text, ProcessMemory now, double rs
     }
 
     private static String mib(long bytes) {
-        return String.format(Locale.ROOT, "%.1f MiB", bytes / 1048576.0);
+        return DecimalText.of(bytes / 1048576.0, 1) + " MiB";
     }
 
     private static String rate(long bytes, double minutes) {
         double perMinute = minutes > 0 ? bytes / minutes : 0;
-        return String.format(Locale.ROOT, "%+.1f MiB/min", perMinute / 1048576.0);
+        return DecimalText.signed(perMinute / 1048576.0, 1) + " MiB/min";
     }
 }

@@ -282,7 +282,8 @@ final class InstructionDecoder {
                 if (i > start) {
                     hex.append(' ');
                 }
-                hex.append(String.format("%02x", code[i] & 0xff));
+                // Not String.format: this runs for every instruction decoded, at start and in reports.
+                hex.append(Character.forDigit((code[i] >> 4) & 0xf, 16)).append(Character.forDigit(code[i] & 0xf, 16));
             }
             return new Instruction(start, length, kind, mnemonic, hex.toString(),
                     kind == Kind.PLAIN ? regWrites : 0,

@@ -56,7 +56,21 @@ public final class NativeSymbolizer {
      * the underlying file's inode, which stat does not. A library replaced the usual way (new file
      * renamed over the old) shows up as " (deleted)" instead, and those are not read at all.
      */
+    /**
+     * Written out, not generated: a record's generated equals and hashCode link through invokedynamic on first use,
+     * which spins method handles and hidden classes in the application's JVM (tens of milliseconds of CPU, on the
+     * first report) for a key that only compares a path and an inode.
+     */
     private record ModuleKey(String path, long inode) {
+        @Override
+        public boolean equals(Object other) {
+            return other instanceof ModuleKey key && key.inode == inode && key.path.equals(path);
+        }
+
+        @Override
+        public int hashCode() {
+            return path.hashCode() * 31 + Long.hashCode(inode);
+        }
     }
 
     /**
@@ -146,6 +160,19 @@ public final class NativeSymbolizer {
         }
         return new NativeFrame(address, displayName(match.get().name()), match.get().offset(), module,
                 mapping.pathname());
+    }
+
+    /**
+     * Loads the symbols of the mapped files with one of these module names now, instead of in the first report that
+     * names one of their frames: libjvm's table takes tens of milliseconds to index, which a short program's exit
+     * report would otherwise add to its exit.
+     */
+    public void preload(Set<String> moduleNames) {
+        for (Mapping mapping : mapsAfterLoaderChanges().mappings()) {
+            if (mapping.isFile() && moduleNames.contains(mapping.moduleName())) {
+                symbolsOf(mapping);
+            }
+        }
     }
 
     private ModuleSymbols symbolsOf(Mapping mapping) {
