@@ -140,7 +140,39 @@ final class AgentRun {
         return "'" + word.replace("'", "'\\''") + "'";
     }
 
+    /**
+     * A new directory for one run's files, deleted when the test JVM exits: a full run makes hundreds, and an agent's
+     * start lists the temporary directory (NativeLibraryLoader). {@code -Dmemleak4j.it.keep=true} keeps them;
+     * a failing test's message already holds the run's output.
+     */
     static Path tempDir(String name) throws IOException {
-        return Files.createTempDirectory("memleak4j-it-" + name);
+        Path dir = Files.createTempDirectory("memleak4j-it-" + name);
+        TempDirs.deleteAtExit(dir);
+        return dir;
+    }
+
+    /** The test JVM's run directories, deleted by one shutdown hook. */
+    private static final class TempDirs {
+        private static final List<Path> MADE = new ArrayList<>();
+
+        static {
+            if (!Boolean.getBoolean("memleak4j.it.keep")) {
+                Runtime.getRuntime().addShutdownHook(new Thread(TempDirs::deleteAll, "memleak4j-it-temp-cleanup"));
+            }
+        }
+
+        static synchronized void deleteAtExit(Path dir) {
+            MADE.add(dir);
+        }
+
+        private static synchronized void deleteAll() {
+            for (Path dir : MADE) {
+                try (var files = Files.walk(dir)) {
+                    files.sorted(java.util.Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
+                } catch (IOException | RuntimeException e) {
+                    // best effort: a directory left behind costs only disk space
+                }
+            }
+        }
     }
 }
