@@ -34,7 +34,7 @@ final class OwnCodeCompilation {
 
     private OwnCodeCompilation() {}
 
-    /** Adds the directive; on any failure (no libmanagement_ext, a JVM without directives) says why through {@code log}. */
+    /** Adds the directive; on any failure (no libmanagement_ext, a JVM without directives) says why to {@code log}. */
     static void keepOutOfC2(Consumer<String> log) {
         Path dir = null;
         try {

@@ -33,7 +33,7 @@ import static org.junit.jupiter.api.Assertions.fail;
  * JVM where the agent could not start, reads why.
  */
 class JmxTest {
-    private static final String LEAK_FRAME = "Java_dev_memleak4j_it_programs_LeakLib_viaMalloc";
+    static final String LEAK_FRAME = "Java_dev_memleak4j_it_programs_LeakLib_viaMalloc";
     private static final String MANY_FRAME = "Java_dev_memleak4j_it_programs_LeakLib_mallocMany";
 
     @Test

@@ -12,14 +12,13 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The agent never makes the platform MBeanServer itself (it would load some 150 JMX classes and keep their objects in
- * every JVM): a JVM with the agent that uses no JMX has no MBeanServer and never loads the JDK's MBeanServer class;
+ * The agent never makes the platform MBeanServer itself (it would load hundreds of JMX classes and keep their objects
+ * in every JVM): a JVM with the agent that uses no JMX has no MBeanServer and never loads the JDK's MBeanServer class;
  * whoever makes the platform server later finds the agent's MBean in it, with the known leak exact: the application
  * itself, and a JMX client attaching locally as jconsole does (the target's Attach Listener, with no context class
  * loader, starts the local JMX agent).
  */
 class PlatformMBeanServerTest {
-    private static final String LEAK_FRAME = "Java_dev_memleak4j_it_programs_LeakLib_viaMalloc";
     private static final String OPTIONS = "interval=1,older=0,sample-bytes=0,min-size=1999993,max-size=1999993";
     private static final String MBEAN_SERVER_CLASS = "com.sun.jmx.mbeanserver.JmxMBeanServer ";
     private static final String WAITING = "SERVERS 0 BUILDER dev.memleak4j.agent.jmx.PlatformServerBuilder";
@@ -39,7 +38,7 @@ class PlatformMBeanServerTest {
             assertEquals(WAITING, program.await("SERVERS", 30));
             assertFalse(Files.readString(classes).contains(MBEAN_SERVER_CLASS), "the platform MBeanServer was made");
 
-            program.send("platform-mbean " + LEAK_FRAME);
+            program.send("platform-mbean " + JmxTest.LEAK_FRAME);
             // The builder property is gone once the platform server is made; a server of the application's own
             // has no memleak4j MBean.
             assertEquals("MBEAN running 5999979 3 OWN false", program.await("MBEAN", 30));
@@ -67,7 +66,7 @@ class PlatformMBeanServerTest {
             program.send("servers");
             assertEquals(WAITING, program.await("SERVERS", 30));
             try (JmxTest.Client client = JmxTest.Client.start(dir, "pid=" + program.pid())) {
-                Map<String, String> leak = client.awaitStack(LEAK_FRAME, 15);
+                Map<String, String> leak = client.awaitStack(JmxTest.LEAK_FRAME, 15);
                 assertEquals("5999979", leak.get("bytes"), leak.toString());
                 assertEquals("3", leak.get("allocations"), leak.toString());
                 assertEquals("OK running", client.value("Status"));

@@ -11,7 +11,7 @@ import javax.management.MBeanServerFactory;
 
 /**
  * Gets the agent's MBean into the platform MBeanServer when somebody makes that server, instead of making it at start:
- * the platform server loads some 150 JMX, logging and cgroup classes and keeps their objects for the JVM's life, and
+ * the platform server loads hundreds of JMX, logging and cgroup classes and keeps their objects for the JVM's life, and
  * every full GC of a JVM that never uses JMX would mark them.
  *
  * <p>How: {@code MBeanServerFactory} makes every server through the builder named by the system property
@@ -26,7 +26,7 @@ import javax.management.MBeanServerFactory;
  */
 final class LazyRegistration {
     static final String PROPERTY = "javax.management.builder.initial";
-    /** By name: a class literal would load the agent jar's copy through the application's loader, not the bootstrap's. */
+    /** By name: a class literal would load the agent jar's copy through the application's loader. */
     static final String BUILDER = "dev.memleak4j.agent.jmx.PlatformServerBuilder";
 
     /** {@link PlatformServerBuilder#onPlatformServer} of the bootstrap loader's class; null until first armed. */

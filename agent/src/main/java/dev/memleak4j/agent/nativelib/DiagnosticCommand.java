@@ -5,7 +5,7 @@ import java.nio.file.Paths;
 
 /**
  * Runs a diagnostic command in this JVM, as {@code jcmd PID <command>} would, without the DiagnosticCommand MBean:
- * reaching that MBean creates the platform MBeanServer, which loads some 150 JMX classes and keeps their objects for
+ * reaching that MBean creates the platform MBeanServer, which loads hundreds of JMX classes and keeps their objects for
  * the JVM's life, and every full GC then marks them (native/src/diagnostic_command_jni.c says how it is called).
  */
 public final class DiagnosticCommand {
