@@ -16,7 +16,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * in every JVM): a JVM with the agent that uses no JMX has no MBeanServer and never loads the JDK's MBeanServer class;
  * whoever makes the platform server later finds the agent's MBean in it, with the known leak exact: the application
  * itself, and a JMX client attaching locally as jconsole does (the target's Attach Listener, with no context class
- * loader, starts the local JMX agent).
+ * loader, starts the local JMX agent). A builder of the application's own stays in place, and the MBean registers.
  */
 class PlatformMBeanServerTest {
     private static final String OPTIONS = "interval=1,older=0,sample-bytes=0,min-size=1999993,max-size=1999993";
@@ -44,6 +44,37 @@ class PlatformMBeanServerTest {
             assertEquals("MBEAN running 5999979 3 OWN false", program.await("MBEAN", 30));
             assertEquals("SERVERS 1 BUILDER null", program.await("SERVERS", 30));
             assertTrue(Files.readString(classes).contains(MBEAN_SERVER_CLASS));
+        }
+    }
+
+    /** An application server's builder, set at the JVM's start: the agent registers at its start, as before. */
+    @Test
+    void aBuilderOfTheApplicationsOwnAtStartKeepsTheRegistrationAtStart() throws Exception {
+        Privileges.assumeBpf();
+        Path dir = AgentRun.tempDir("platform-mbs-own-builder");
+        try (LiveProgram program = LiveProgram.leakProgram(dir, OPTIONS,
+                List.of("-Djavax.management.builder.initial=javax.management.MBeanServerBuilder"), "three-leaks")) {
+            program.await("LEAKS DONE", 30);
+            program.send("servers");
+            assertEquals("SERVERS 1 BUILDER javax.management.MBeanServerBuilder", program.await("SERVERS", 30));
+            program.send("platform-mbean " + JmxTest.LEAK_FRAME);
+            assertEquals("MBEAN running 5999979 3 OWN false", program.await("MBEAN", 30));
+        }
+    }
+
+    /** One set after the agent's start, before the platform server is made: registered after the next report. */
+    @Test
+    void aBuilderOfTheApplicationsOwnSetLaterStillGetsTheMBean() throws Exception {
+        Privileges.assumeBpf();
+        Path dir = AgentRun.tempDir("platform-mbs-late-builder");
+        try (LiveProgram program = LiveProgram.leakProgram(dir, OPTIONS, List.of(), "three-leaks")) {
+            program.await("LEAKS DONE", 30);
+            program.send("builder javax.management.MBeanServerBuilder");
+            assertEquals("SERVERS 0 BUILDER javax.management.MBeanServerBuilder", program.await("SERVERS", 30));
+            program.send("platform-mbean " + JmxTest.LEAK_FRAME);
+            assertEquals("MBEAN running 5999979 3 OWN false", program.await("MBEAN", 30));
+            // The application's builder stays.
+            assertEquals("SERVERS 1 BUILDER javax.management.MBeanServerBuilder", program.await("SERVERS", 30));
         }
     }
 

@@ -134,7 +134,8 @@ public final class LeakProgram {
 
     /**
      * SLEEP_MS -1: the test drives the program through stdin: {@code many} makes 10,000 leaks of 4099 bytes from one
-     * stack (prints {@code MADE n}); {@code servers} prints the MBeanServers that exist and the builder property
+     * stack (prints {@code MADE n}); {@code builder CLASS} sets the MBeanServer builder property, then does
+     * {@code servers}; {@code servers} prints the MBeanServers that exist and the builder property
      * ({@link #servers()}); {@code platform-mbean FRAME} makes the platform MBeanServer and prints what the agent's
      * MBean in it says of the stack whose top native frame starts with FRAME ({@link #platformMBean}), then
      * {@code servers}; {@code exit} (or the end of stdin) ends it.
@@ -146,6 +147,9 @@ public final class LeakProgram {
             for (String line = in.readLine(); line != null && !line.equals("exit"); line = in.readLine()) {
                 if (line.equals("many")) {
                     System.out.println("MADE " + LeakLib.mallocMany(10_000, 4099));
+                } else if (line.startsWith("builder ")) {
+                    System.setProperty("javax.management.builder.initial", line.substring("builder ".length()));
+                    System.out.println(servers());
                 } else if (line.equals("servers")) {
                     System.out.println(servers());
                 } else if (line.startsWith("platform-mbean ")) {
@@ -178,7 +182,10 @@ public final class LeakProgram {
             javax.management.ObjectName agent = new javax.management.ObjectName("memleak4j:type=NativeMemory");
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
             do {
-                for (Object stack : (Object[]) server.getAttribute(agent, "TopStacks")) {
+                // Registered after the next report where the application's own builder made the server.
+                Object[] stacks = server.isRegistered(agent) ? (Object[]) server.getAttribute(agent, "TopStacks")
+                        : new Object[0];
+                for (Object stack : stacks) {
                     javax.management.openmbean.CompositeData data = (javax.management.openmbean.CompositeData) stack;
                     if (String.valueOf(data.get("topNativeFrame")).startsWith(frame)) {
                         return "MBEAN " + server.getAttribute(agent, "Status") + " " + data.get("bytes") + " "
