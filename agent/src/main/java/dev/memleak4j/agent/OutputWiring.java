@@ -55,6 +55,7 @@ final class OutputWiring {
     void report(Snapshot snapshot, AgentState state) {
         text.write(snapshot, state.losses());
         surfaces.onReport(snapshot, state);
+        NativeMemory.registerIfMissed(AgentLog::line);
     }
 
     /** Removes the periodic JFR hooks and the MBean, and closes the text report's file. */
@@ -72,7 +73,7 @@ final class OutputWiring {
 
     private static void registerMBean(AgentControl control) {
         tryStart("the MBean", () -> {
-            NativeMemory.register(control);
+            NativeMemory.register(control, AgentLog::line);
             return null;
         });
     }

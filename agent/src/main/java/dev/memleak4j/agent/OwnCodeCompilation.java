@@ -1,19 +1,18 @@
 package dev.memleak4j.agent;
 
 import dev.memleak4j.agent.files.SafeFiles;
+import dev.memleak4j.agent.nativelib.DiagnosticCommand;
 
-import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.function.Consumer;
-import javax.management.MBeanServer;
-import javax.management.ObjectName;
 
 /**
  * Keeps the agent's own code (and the libraries shaded into it) out of the C2 compiler, through a compiler directive
- * added with the DiagnosticCommand MBean (what {@code jcmd PID Compiler.directives_add FILE} does).
+ * added as {@code jcmd PID Compiler.directives_add FILE} adds it ({@link DiagnosticCommand}: not through the
+ * DiagnosticCommand MBean, which would create the platform MBeanServer in every JVM the agent runs in).
  *
  * <p>Why: in its first seconds the agent runs a lot of code once or a few times (Byte Buddy wrapping the JNI methods,
  * the first reports symbolizing libjvm), which C2 then compiles at length on the JVM's compiler threads, competing
@@ -35,7 +34,7 @@ final class OwnCodeCompilation {
 
     private OwnCodeCompilation() {}
 
-    /** Adds the directive; on any failure (no such MBean, a JVM without directives) says why through {@code log}. */
+    /** Adds the directive; on any failure (no libmanagement_ext, a JVM without directives) says why to {@code log}. */
     static void keepOutOfC2(Consumer<String> log) {
         Path dir = null;
         try {
@@ -44,11 +43,7 @@ final class OwnCodeCompilation {
             Path file = dir.resolve("directives.json");
             Files.writeString(file, DIRECTIVE, StandardCharsets.UTF_8, StandardOpenOption.CREATE_NEW,
                     StandardOpenOption.WRITE);
-            MBeanServer server = ManagementFactory.getPlatformMBeanServer();
-            Object result = server.invoke(new ObjectName("com.sun.management:type=DiagnosticCommand"),
-                    "compilerDirectivesAdd", new Object[] {new String[] {file.toString()}},
-                    new String[] {String[].class.getName()});
-            String output = String.valueOf(result).trim();
+            String output = DiagnosticCommand.execute("Compiler.directives_add " + file).trim();
             log.accept("the agent's own code, but for the JNI marks' path, is compiled by C1 only (compiler directive)"
                     + (output.isEmpty() || output.endsWith("compiler directives added") ? "" : ": " + output));
         } catch (Exception | LinkageError e) {

@@ -33,7 +33,7 @@ import static org.junit.jupiter.api.Assertions.fail;
  * JVM where the agent could not start, reads why.
  */
 class JmxTest {
-    private static final String LEAK_FRAME = "Java_dev_memleak4j_it_programs_LeakLib_viaMalloc";
+    static final String LEAK_FRAME = "Java_dev_memleak4j_it_programs_LeakLib_viaMalloc";
     private static final String MANY_FRAME = "Java_dev_memleak4j_it_programs_LeakLib_mallocMany";
 
     @Test
@@ -248,6 +248,11 @@ class JmxTest {
         }
 
         static Client start(Path dir, int port) throws Exception {
+            return start(dir, String.valueOf(port));
+        }
+
+        /** {@code target}: a port, or {@code pid=PID} for a local attach (see JmxClient). */
+        static Client start(Path dir, String target) throws Exception {
             Path classes = dir.resolve("client-classes");
             Path relative = Paths.get("dev/memleak4j/it/jmxclient/JmxClient.class");
             Files.createDirectories(classes.resolve(relative).getParent());
@@ -256,7 +261,7 @@ class JmxTest {
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
             while (true) {
                 Process process = new ProcessBuilder(AgentRun.javaBinary(), "-cp", classes.toString(),
-                        "dev.memleak4j.it.jmxclient.JmxClient", String.valueOf(port))
+                        "dev.memleak4j.it.jmxclient.JmxClient", target)
                         .redirectError(dir.resolve("client-stderr.txt").toFile()).start();
                 Client client = new Client(process);
                 String first = client.out.readLine();
@@ -265,7 +270,7 @@ class JmxTest {
                 }
                 process.waitFor();
                 if (System.nanoTime() > deadline) {
-                    fail("JMX client could not connect to port " + port + ": "
+                    fail("JMX client could not connect to " + target + ": "
                             + Files.readString(dir.resolve("client-stderr.txt")));
                 }
                 Thread.sleep(300);

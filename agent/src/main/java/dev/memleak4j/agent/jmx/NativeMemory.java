@@ -22,6 +22,7 @@ import javax.management.ObjectName;
 import java.lang.management.ManagementFactory;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 /**
  * The MBean. It holds nothing but the {@link AgentControl} it is given: every call reads the agent's state and its
@@ -36,21 +37,87 @@ public final class NativeMemory implements NativeMemoryMXBean {
         this.control = control;
     }
 
-    /** Registers the MBean on the platform MBeanServer for {@code control}, in place of any registered before. */
-    public static void register(AgentControl control) throws JMException {
-        MBeanServer server = ManagementFactory.getPlatformMBeanServer();
-        ObjectName name = new ObjectName(OBJECT_NAME);
-        if (server.isRegistered(name)) {
-            unregister();
+    /** The control the MBean is registered for, or is to be once the platform MBeanServer is made; null when none. */
+    private static volatile AgentControl pending;
+    /** Where the MBean is registered and which one; guarded by NativeMemory.class. */
+    private static MBeanServer registeredIn;
+    private static NativeMemory registered;
+
+    /**
+     * Registers the MBean for {@code control} (in place of any registered before) in the platform MBeanServer: now
+     * when that server exists, else as soon as somebody makes it ({@link LazyRegistration}): the agent does not make
+     * it. {@code log} gets one line when a later registration fails.
+     */
+    public static void register(AgentControl control, Consumer<String> log) throws JMException {
+        pending = control;
+        boolean lazy = LazyRegistration.arm(server -> {
+            try {
+                registerIn(server);
+            } catch (JMException | RuntimeException e) {
+                pending = null;
+                log.accept("the MBean not available: " + e + "; the other reports go on");
+            } finally {
+                LazyRegistration.disarm();
+            }
+        });
+        if (!lazy || LazyRegistration.serverExists()) {
+            registerIn(ManagementFactory.getPlatformMBeanServer());
         }
-        server.registerMBean(new NativeMemory(control), name);
     }
 
+    /**
+     * After each report: registers the MBean when the platform server was made without the agent's builder (the
+     * application set {@value LazyRegistration#PROPERTY} after the agent's start) and exists now. A registration that
+     * fails is said once, through {@code log}, and not tried again.
+     */
+    public static void registerIfMissed(Consumer<String> log) {
+        boolean missed;
+        synchronized (NativeMemory.class) {
+            missed = pending != null && registeredIn == null;
+        }
+        if (missed && !LazyRegistration.armed() && LazyRegistration.serverExists()) {
+            LazyRegistration.disarm();
+            try {
+                registerIn(ManagementFactory.getPlatformMBeanServer());
+            } catch (JMException | RuntimeException e) {
+                pending = null;
+                log.accept("the MBean not available: " + e + "; the other reports go on");
+            }
+        }
+    }
+
+    /** Registers the MBean for the pending control in {@code server}; nothing when it is there already. */
+    private static synchronized void registerIn(MBeanServer server) throws JMException {
+        AgentControl control = pending;
+        if (control == null || (registeredIn == server && registered.control == control)) {
+            return;
+        }
+        ObjectName name = new ObjectName(OBJECT_NAME);
+        if (server.isRegistered(name)) {
+            server.unregisterMBean(name);
+        }
+        NativeMemory bean = new NativeMemory(control);
+        server.registerMBean(bean, name);
+        registeredIn = server;
+        registered = bean;
+    }
+
+    /** Removes the MBean, or the wait for the platform server; never makes that server. */
     public static void unregister() throws JMException {
-        try {
-            ManagementFactory.getPlatformMBeanServer().unregisterMBean(new ObjectName(OBJECT_NAME));
-        } catch (InstanceNotFoundException e) {
-            // not registered
+        pending = null;
+        LazyRegistration.disarm();
+        MBeanServer server;
+        synchronized (NativeMemory.class) {
+            server = registeredIn;
+            registeredIn = null;
+            registered = null;
+        }
+        if (server != null) {
+            try {
+                server.unregisterMBean(new ObjectName(OBJECT_NAME));
+            } catch (InstanceNotFoundException e) {
+                // unregistered by somebody else
+            }
         }
     }
 

@@ -1,5 +1,7 @@
 package dev.memleak4j.agent.memory;
 
+import dev.memleak4j.agent.nativelib.DiagnosticCommand;
+
 import java.io.IOException;
 import java.lang.management.BufferPoolMXBean;
 import java.lang.management.ManagementFactory;
@@ -9,8 +11,6 @@ import java.nio.file.Paths;
 import java.time.Instant;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import javax.management.MBeanServer;
-import javax.management.ObjectName;
 
 /**
  * Where the process's memory is at one moment, from every source that can tell apart where growth comes from: the
@@ -50,11 +50,12 @@ public record ProcessMemory(Instant time, long rssBytes, MallocStats malloc, lon
                 mapped, ManagementFactory.getThreadMXBean().getThreadCount(), nmtOn ? nmtCommitted() : -1);
     }
 
-    /** Whether this JVM runs with -XX:NativeMemoryTracking=summary or detail. */
+    /** Whether this JVM runs with -XX:NativeMemoryTracking=summary or detail ({@code VM.flags} lists it then). */
     public static boolean nmtOn() {
         try {
-            var diagnostic = ManagementFactory.getPlatformMXBean(com.sun.management.HotSpotDiagnosticMXBean.class);
-            return !diagnostic.getVMOption("NativeMemoryTracking").getValue().equals("off");
+            String flags = DiagnosticCommand.execute("VM.flags");
+            return flags.contains("-XX:NativeMemoryTracking=summary")
+                    || flags.contains("-XX:NativeMemoryTracking=detail");
         } catch (RuntimeException | LinkageError e) {
             return false;
         }
@@ -72,12 +73,9 @@ public record ProcessMemory(Instant time, long rssBytes, MallocStats malloc, lon
     /** NMT's committed total (what {@code jcmd PID VM.native_memory summary} prints), or -1. */
     private static long nmtCommitted() {
         try {
-            MBeanServer server = ManagementFactory.getPlatformMBeanServer();
-            Object text = server.invoke(new ObjectName("com.sun.management:type=DiagnosticCommand"), "vmNativeMemory",
-                    new Object[] {new String[] {"summary"}}, new String[] {String[].class.getName()});
-            Matcher m = NMT_TOTAL.matcher(String.valueOf(text));
+            Matcher m = NMT_TOTAL.matcher(DiagnosticCommand.execute("VM.native_memory summary"));
             return m.find() ? Long.parseLong(m.group(2)) * 1024 : -1;
-        } catch (Exception | LinkageError e) {
+        } catch (RuntimeException | LinkageError e) {
             return -1;
         }
     }

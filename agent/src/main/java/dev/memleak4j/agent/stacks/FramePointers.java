@@ -1,8 +1,7 @@
 package dev.memleak4j.agent.stacks;
 
-import com.sun.management.HotSpotDiagnosticMXBean;
+import dev.memleak4j.agent.nativelib.DiagnosticCommand;
 
-import java.lang.management.ManagementFactory;
 import java.util.Optional;
 
 /**
@@ -14,17 +13,20 @@ import java.util.Optional;
 public final class FramePointers {
     private FramePointers() {}
 
-    /** The one line to tell the user when stacks will be partial; empty when they will not. */
+    /**
+     * The one line to tell the user when stacks will be partial; empty when they will not. The flag is read from
+     * {@code VM.flags} (its default is off on the platforms the agent runs on, so it is on only when listed), not
+     * through HotSpotDiagnosticMXBean, whose platform MXBean machinery the agent otherwise does without.
+     */
     public static Optional<String> warning() {
         try {
-            HotSpotDiagnosticMXBean hotspot = ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class);
-            if (hotspot != null && !Boolean.parseBoolean(hotspot.getVMOption("PreserveFramePointer").getValue())) {
+            if (!DiagnosticCommand.flagSet(DiagnosticCommand.execute("VM.flags"), "PreserveFramePointer")) {
                 return Optional.of("without -XX:+PreserveFramePointer, stacks of allocations made from JIT-compiled "
                         + "code with no JNI or VM transition (the frame anchor unset) may end early; Java callers of "
                         + "JNI, JNA and FFM calls are complete either way");
             }
         } catch (RuntimeException | LinkageError e) {
-            // not HotSpot, or no management module: nothing known, nothing said
+            // not HotSpot, or no jdk.management: nothing known, nothing said
         }
         return Optional.empty();
     }

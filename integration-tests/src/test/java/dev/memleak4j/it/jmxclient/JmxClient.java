@@ -14,7 +14,9 @@ import java.util.Arrays;
 
 /**
  * A JMX client as any tool is one: run from a directory holding only this class, so no memleak4j class can be on its
- * class path. {@code JmxClient PORT}, then one command a line on stdin; each answer ends with a line {@code END}:
+ * class path. {@code JmxClient PORT} (a {@code com.sun.management.jmxremote.port}) or {@code JmxClient pid=PID} (a
+ * local attach, as jconsole, JMC and VisualVM make it: the target starts its local JMX agent), then one command a
+ * line on stdin; each answer ends with a line {@code END}:
  * {@code get NAME}, {@code set NAME long|int VALUE}, {@code invoke OP [long ...]}, {@code save OP FILE} (a String
  * result to FILE), {@code classes} (whether a
  * memleak4j class loads here). Values print as {@code OK value}, failures as {@code ERR message}; a CompositeData
@@ -24,7 +26,9 @@ public final class JmxClient {
     private JmxClient() {}
 
     public static void main(String[] args) throws Exception {
-        JMXServiceURL url = new JMXServiceURL("service:jmx:rmi:///jndi/rmi://127.0.0.1:" + args[0] + "/jmxrmi");
+        JMXServiceURL url = new JMXServiceURL(args[0].startsWith("pid=")
+                ? com.sun.tools.attach.VirtualMachine.attach(args[0].substring(4)).startLocalManagementAgent()
+                : "service:jmx:rmi:///jndi/rmi://127.0.0.1:" + args[0] + "/jmxrmi");
         try (JMXConnector connector = JMXConnectorFactory.connect(url)) {
             MBeanServerConnection server = connector.getMBeanServerConnection();
             ObjectName name = new ObjectName("memleak4j:type=NativeMemory");

@@ -134,7 +134,11 @@ public final class LeakProgram {
 
     /**
      * SLEEP_MS -1: the test drives the program through stdin: {@code many} makes 10,000 leaks of 4099 bytes from one
-     * stack (prints {@code MADE n}), {@code exit} (or the end of stdin) ends it.
+     * stack (prints {@code MADE n}); {@code builder CLASS} sets the MBeanServer builder property, then does
+     * {@code servers}; {@code servers} prints the MBeanServers that exist and the builder property
+     * ({@link #servers()}); {@code platform-mbean FRAME} makes the platform MBeanServer and prints what the agent's
+     * MBean in it says of the stack whose top native frame starts with FRAME ({@link #platformMBean}), then
+     * {@code servers}; {@code exit} (or the end of stdin) ends it.
      */
     private static void commands() {
         java.io.BufferedReader in = new java.io.BufferedReader(new java.io.InputStreamReader(System.in,
@@ -143,6 +147,14 @@ public final class LeakProgram {
             for (String line = in.readLine(); line != null && !line.equals("exit"); line = in.readLine()) {
                 if (line.equals("many")) {
                     System.out.println("MADE " + LeakLib.mallocMany(10_000, 4099));
+                } else if (line.startsWith("builder ")) {
+                    System.setProperty("javax.management.builder.initial", line.substring("builder ".length()));
+                    System.out.println(servers());
+                } else if (line.equals("servers")) {
+                    System.out.println(servers());
+                } else if (line.startsWith("platform-mbean ")) {
+                    System.out.println(platformMBean(line.substring("platform-mbean ".length())));
+                    System.out.println(servers());
                 } else {
                     System.out.println("UNKNOWN " + line);
                 }
@@ -150,6 +162,42 @@ public final class LeakProgram {
             }
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    /** {@code SERVERS n BUILDER property}: MBeanServers made so far (the platform one among them once it is made). */
+    private static String servers() {
+        return "SERVERS " + javax.management.MBeanServerFactory.findMBeanServer(null).size() + " BUILDER "
+                + System.getProperty("javax.management.builder.initial");
+    }
+
+    /**
+     * {@code MBEAN status bytes allocations OWN registered}: the agent's MBean, read in the platform MBeanServer
+     * this makes, once its TopStacks holds the stack from {@code frame} (at most 15 s); OWN: whether it is in a
+     * server of the application's own too (it must not be).
+     */
+    private static String platformMBean(String frame) {
+        try {
+            javax.management.MBeanServer server = java.lang.management.ManagementFactory.getPlatformMBeanServer();
+            javax.management.ObjectName agent = new javax.management.ObjectName("memleak4j:type=NativeMemory");
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+            do {
+                // Registered after the next report where the application's own builder made the server.
+                Object[] stacks = server.isRegistered(agent) ? (Object[]) server.getAttribute(agent, "TopStacks")
+                        : new Object[0];
+                for (Object stack : stacks) {
+                    javax.management.openmbean.CompositeData data = (javax.management.openmbean.CompositeData) stack;
+                    if (String.valueOf(data.get("topNativeFrame")).startsWith(frame)) {
+                        return "MBEAN " + server.getAttribute(agent, "Status") + " " + data.get("bytes") + " "
+                                + data.get("allocations") + " OWN "
+                                + javax.management.MBeanServerFactory.newMBeanServer().isRegistered(agent);
+                    }
+                }
+                TimeUnit.MILLISECONDS.sleep(200);
+            } while (System.nanoTime() < deadline);
+            return "MBEAN no stack from " + frame;
+        } catch (javax.management.JMException | InterruptedException e) {
+            return "MBEAN " + e;
         }
     }
 

@@ -1,0 +1,39 @@
+package dev.memleak4j.agent.nativelib;
+
+import java.nio.file.Path;
+import java.nio.file.Paths;
+
+/**
+ * Runs a diagnostic command in this JVM, as {@code jcmd PID <command>} would, without the DiagnosticCommand MBean:
+ * reaching that MBean creates the platform MBeanServer, which loads hundreds of JMX classes and keeps their objects for
+ * the JVM's life, and every full GC then marks them (native/src/diagnostic_command_jni.c says how it is called).
+ */
+public final class DiagnosticCommand {
+    private DiagnosticCommand() {}
+
+    /**
+     * The command's output, e.g. for {@code "VM.flags"}; throws (IllegalStateException, LinkageError, or what the
+     * command throws, such as IllegalArgumentException for an unknown one) when it cannot be run.
+     */
+    public static String execute(String command) {
+        NativeLibraryLoader.load();
+        Path library = Paths.get(System.getProperty("java.home"), "lib", "libmanagement_ext.so");
+        String output = execute0(library.toString(), command);
+        return output == null ? "" : output;
+    }
+
+    /** Whether {@code -XX:+flag} is in effect: {@code VM.flags} lists the flags that differ from their defaults. */
+    public static boolean flagSet(String vmFlags, String flag) {
+        String option = "-XX:+" + flag;
+        for (int at = vmFlags.indexOf(option); at >= 0; at = vmFlags.indexOf(option, at + 1)) {
+            int end = at + option.length();
+            if ((at == 0 || Character.isWhitespace(vmFlags.charAt(at - 1)))
+                    && (end == vmFlags.length() || Character.isWhitespace(vmFlags.charAt(end)))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static native String execute0(String library, String command);
+}
