@@ -41,13 +41,30 @@ public final class AllocatorProbes {
             if (path == null) {
                 continue;
             }
-            String name = Paths.get(path).getFileName().toString();
-            if (name.equals("libc.so.6") || name.matches("libc-[0-9.]+\\.so")) {
+            String name = path.substring(path.lastIndexOf('/') + 1);
+            if (name.equals("libc.so.6") || isVersionedLibc(name)) {
                 return Paths.get(path);
             }
         }
         throw new BpfException("no libc found in /proc/self/maps: memleak4j probes glibc's allocator; "
                 + "for another allocator give obj=PATH");
+    }
+
+    /**
+     * {@code libc-2.31.so} and the like (older glibc installs). Not a regular expression: this runs for every mapping
+     * of the process at start, and compiling one each time cost more than the rest of the search.
+     */
+    static boolean isVersionedLibc(String name) {
+        if (!name.startsWith("libc-") || !name.endsWith(".so") || name.length() == "libc-.so".length()) {
+            return false;
+        }
+        for (int i = "libc-".length(); i < name.length() - ".so".length(); i++) {
+            char c = name.charAt(i);
+            if (c != '.' && (c < '0' || c > '9')) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**
