@@ -24,6 +24,9 @@ class LateLibraryTest {
     @ParameterizedTest
     @ValueSource(strings = {"hooks", "uprobes"})
     void aLeakInALibraryLoadedLateIsNamedByItsFunction(String mode) throws Exception {
+        // 12 s, not less: in the first seconds the JIT's new code makes the symbolizer read the maps again anyway (an
+        // address outside every mapping it knew), which would name the late library's frames even without the re-read
+        // on the dynamic linker's changes this test is for (at 3 s such a symbolizer passed in both modes).
         List<String> command = AgentRun.programCommand(AgentRun.javaBinary(), List.of(),
                 LateLibraryProgram.class.getName(), "12");
         AgentRun run = AgentRun.withAgent(AgentRun.tempDir("late-" + mode),
