@@ -3,6 +3,7 @@ package dev.memleak4j.it.programs;
 import javax.management.MBeanServer;
 import javax.management.ObjectName;
 import java.lang.management.ManagementFactory;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -25,6 +26,27 @@ public final class AwaitTracking {
                 Thread.currentThread().interrupt();
                 return;
             }
+        }
+    }
+
+    /**
+     * Waits at most {@code millis} for the reports the run is for: with {@code count=N} in the agent's options, until
+     * its reports end ({@link #reportsEnded}); without, for the periodic reports after the program's work
+     * ({@link #periodicReportsAfter}), before the exit report. Under a flight recording started with the JVM the
+     * whole sleep: the recording's periodic events come on JFR's own clock, not with the reports.
+     */
+    public static void reportsDone(long millis) throws Exception {
+        if (millis <= 0) {
+            return;
+        }
+        List<String> jvmArguments = ManagementFactory.getRuntimeMXBean().getInputArguments();
+        if (jvmArguments.stream().anyMatch(a -> a.startsWith("-XX:StartFlightRecording"))) {
+            TimeUnit.MILLISECONDS.sleep(millis);
+        } else if (jvmArguments.stream()
+                .anyMatch(a -> a.startsWith("-javaagent:") && a.matches(".*[=,]count=\\d+(,.*)?"))) {
+            reportsEnded(millis);
+        } else {
+            periodicReportsAfter(millis);
         }
     }
 
