@@ -8,9 +8,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
+import java.util.concurrent.Callable;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -30,27 +28,17 @@ class LateLibraryTest {
     @BeforeAll
     static void runEachModeSideBySide() throws Exception {
         Privileges.assumeBpf();
-        ExecutorService pool = Executors.newFixedThreadPool(MODES.size());
-        try {
-            Map<String, Future<AgentRun>> started = new TreeMap<>();
-            for (String mode : MODES) {
-                // 12 s, not less: in the first seconds the JIT's new code makes the symbolizer read the maps again
-                // anyway (an address outside every mapping it knew), which would name the late library's frames even
-                // without the re-read on the dynamic linker's changes this test is for (at 3 s such a symbolizer
-                // passed in both modes).
-                List<String> command = AgentRun.programCommand(AgentRun.javaBinary(), List.of(),
-                        LateLibraryProgram.class.getName(), "12");
-                started.put(mode, pool.submit(() -> AgentRun.withAgent(AgentRun.tempDir("late-" + mode),
-                        "interval=1,older=0,top=50,min-size=1000000,probe-mode=" + mode, command, List.of())));
-            }
-            Map<String, AgentRun> done = new TreeMap<>();
-            for (Map.Entry<String, Future<AgentRun>> entry : started.entrySet()) {
-                done.put(entry.getKey(), entry.getValue().get());
-            }
-            runs = done;
-        } finally {
-            pool.shutdownNow();
+        // 12 s, not less: in the first seconds the JIT's new code makes the symbolizer read the maps again anyway (an
+        // address outside every mapping it knew), which would name the late library's frames even without the re-read
+        // on the dynamic linker's changes this test is for (at 3 s such a symbolizer passed in both modes).
+        List<String> command = AgentRun.programCommand(AgentRun.javaBinary(), List.of(),
+                LateLibraryProgram.class.getName(), "12");
+        Map<String, Callable<AgentRun>> modes = new TreeMap<>();
+        for (String mode : MODES) {
+            modes.put(mode, () -> AgentRun.withAgent(AgentRun.tempDir("late-" + mode),
+                    "interval=1,older=0,top=50,min-size=1000000,probe-mode=" + mode, command, List.of()));
         }
+        runs = AgentRun.sideBySide(modes);
     }
 
     @ParameterizedTest
