@@ -7,6 +7,12 @@ import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 
@@ -101,6 +107,27 @@ final class AgentRun {
         String reports = reportFile != null && Files.exists(reportFile)
                 ? Files.readString(reportFile, StandardCharsets.UTF_8) : "";
         return new AgentRun(process.exitValue(), Files.readString(out), Files.readString(err), reports);
+    }
+
+    /**
+     * Runs each of {@code runs} on its own thread, all at once, and returns their results by key: for JVMs that sleep
+     * or wait most of their run, so that they do not take CPU from each other.
+     */
+    static <K extends Comparable<K>> Map<K, AgentRun> sideBySide(Map<K, Callable<AgentRun>> runs) throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(runs.size());
+        try {
+            Map<K, Future<AgentRun>> started = new TreeMap<>();
+            for (Map.Entry<K, Callable<AgentRun>> run : runs.entrySet()) {
+                started.put(run.getKey(), pool.submit(run.getValue()));
+            }
+            Map<K, AgentRun> done = new TreeMap<>();
+            for (Map.Entry<K, Future<AgentRun>> entry : started.entrySet()) {
+                done.put(entry.getKey(), entry.getValue().get());
+            }
+            return done;
+        } finally {
+            pool.shutdownNow();
+        }
     }
 
     /** Runs {@code javaCommand} with {@code -javaagent:JAR=options} exactly as given (no output= added). */

@@ -20,7 +20,7 @@ class JavaFramesTest {
 
     private static AgentRun run(String java, String... jvmFlags) throws Exception {
         // Under -Xint the agent's own code is interpreted too, so its first report (parsing libjvm's symbols)
-        // takes seconds: the program waits longer for it.
+        // takes seconds: the program may wait longer for it (it ends once count=2 reports are out).
         boolean xint = List.of(jvmFlags).contains("-Xint");
         String sleepMillis = xint ? "12000" : "3000";
         List<String> flags = new ArrayList<>(List.of(jvmFlags));

@@ -60,7 +60,7 @@ class MaxTrackedTest {
         long sampled = last.get("counters").get("allocSampled").asLong();
         assertTrue(sampled < churned / 4, sampled + " tracked of " + churned + " churned pairs (8 KiB: ~" + churned / 2 + ")");
 
-        // After the churn the interval comes back to 8 KiB (the program waits for it, then for 4 s of reports), and
+        // After the churn the interval comes back to 8 KiB (the program waits for it, then for two reports after), and
         // the leak is estimated without bias.
         assertEquals(8192, last.get("sampling").get("sampleBytesNow").asLong(), last.toString());
         Report report = run.lastReport();

@@ -5,9 +5,8 @@ import org.junit.jupiter.api.Test;
 
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
+import java.util.TreeMap;
+import java.util.concurrent.Callable;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -32,22 +31,13 @@ class MemoryVerdictTest {
     @BeforeAll
     static void runEachKindSideBySide() throws Exception {
         Privileges.assumeBpf();
-        ExecutorService pool = Executors.newFixedThreadPool(EXPECTED.size());
-        try {
-            Map<String, Future<AgentRun>> started = new java.util.TreeMap<>();
-            for (String mode : EXPECTED.keySet()) {
-                started.put(mode, pool.submit(() -> AgentRun.withAgent(AgentRun.tempDir("verdict-" + mode),
-                        "leak-window=20", AgentRun.programCommand(AgentRun.javaBinary(), HEAP_TOUCHED_AT_START,
-                                "dev.memleak4j.it.programs.VerdictProgram", mode, "26"), List.of())));
-            }
-            Map<String, AgentRun> done = new java.util.TreeMap<>();
-            for (Map.Entry<String, Future<AgentRun>> entry : started.entrySet()) {
-                done.put(entry.getKey(), entry.getValue().get());
-            }
-            runs = done;
-        } finally {
-            pool.shutdownNow();
+        Map<String, Callable<AgentRun>> kinds = new TreeMap<>();
+        for (String mode : EXPECTED.keySet()) {
+            kinds.put(mode, () -> AgentRun.withAgent(AgentRun.tempDir("verdict-" + mode), "leak-window=20",
+                    AgentRun.programCommand(AgentRun.javaBinary(), HEAP_TOUCHED_AT_START,
+                            "dev.memleak4j.it.programs.VerdictProgram", mode, "26"), List.of()));
         }
+        runs = AgentRun.sideBySide(kinds);
     }
 
     @Test

@@ -9,7 +9,6 @@ import org.rocksdb.WriteBatch;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.zip.Deflater;
 import java.util.zip.Inflater;
 
@@ -34,7 +33,8 @@ import java.util.zip.Inflater;
  *       bytes) from {@link #leakWriteBatches} and as many {@code ReadOptions} from {@link #leakReadOptions}, never
  *       closed.</li>
  * </ul>
- * Everything leaked is kept reachable. Prints {@code LEAKS DONE}, sleeps, exits 0.
+ * Everything leaked is kept reachable. Prints {@code LEAKS DONE}, waits for the reports after it (at most
+ * {@code args[0]} ms, see {@link AwaitTracking#periodicReportsAfter}), exits 0.
  */
 public final class AnchorWalkProgram {
     public static final long NOFP_SIZE = 1_777_777;
@@ -90,7 +90,7 @@ public final class AnchorWalkProgram {
         }
         System.out.println("LEAKS DONE");
         System.out.flush();
-        TimeUnit.MILLISECONDS.sleep(Long.parseLong(args[0]));
+        AwaitTracking.periodicReportsAfter(Long.parseLong(args[0]));
         System.exit(0);
     }
 

@@ -3,7 +3,6 @@ package dev.memleak4j.it.programs;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Leaks 3 direct buffers of 1,333,337 bytes, kept reachable so the Cleaner never frees them, from
@@ -21,7 +20,7 @@ public final class DirectBufferProgram {
         leakDirectBuffers();
         System.out.println("LEAKS DONE " + KEPT.size());
         System.out.flush();
-        TimeUnit.MILLISECONDS.sleep(Long.parseLong(args[0]));
+        AwaitTracking.reportsEnded(Long.parseLong(args[0]));
     }
 
     static void leakDirectBuffers() {

@@ -33,7 +33,7 @@ public final class HooksProgram {
     }
 
     /** Libraries loaded after the start (by the JVM, and by C code), and an allocation libc makes itself. */
-    private static void late() throws InterruptedException {
+    private static void late() throws Exception {
         TimeUnit.MILLISECONDS.sleep(300);
         System.out.println("LEAK " + Long.toHexString(HooksLib.viaStrdup(STRDUP_LENGTH)));
         // By its bare name, found through the library's own RUNPATH ($ORIGIN), as dlopen finds it for its caller;
@@ -42,7 +42,7 @@ public final class HooksProgram {
         System.out.println("LEAK " + Long.toHexString(HooksLib.viaDlopened("libdlopened.so", DLOPEN_SIZE)));
         System.out.println("LEAK " + Long.toHexString(HooksLib.viaDlopened(HooksLib.DLOPENED, DLOPEN_SIZE)));
         System.out.println("LEAK " + Long.toHexString(HooksLib.viaDlopened("$ORIGIN/libdlopened.so", DLOPEN_SIZE)));
-        TimeUnit.MILLISECONDS.sleep(3500); // reports every second: the last ones see the leaks
+        AwaitTracking.periodicReportsAfter(3500); // reports every second: they see the leaks before the exit's
     }
 
     /**
@@ -90,19 +90,21 @@ public final class HooksProgram {
             TimeUnit.MILLISECONDS.sleep(50);
         }
         System.out.println("AFTER " + HooksLib.slotTargets());
-        TimeUnit.SECONDS.sleep(2); // the agent logs what it restored after restoring it: not cut off by the exit
+        // The agent logs what it restored after restoring it, on its report thread, which ends after that (count=1):
+        // the exit must not cut the lines off.
+        AwaitTracking.reportsEnded(2000);
     }
 
     /**
      * Allocator functions fetched by name with dlsym from C: two blocks of {@value #DLSYM_SIZE} bytes, one freed again
      * through the free fetched the same way; and whether the library's dlsym still finds its own symbols.
      */
-    private static void byName() throws InterruptedException {
+    private static void byName() throws Exception {
         TimeUnit.MILLISECONDS.sleep(300);
         System.out.println("OWN SYMBOL " + HooksLib.findsOwnSymbol());
         System.out.println("LEAK " + Long.toHexString(HooksLib.viaDlsym(DLSYM_SIZE)));
         HooksLib.releaseViaDlsym(HooksLib.viaDlsym(DLSYM_SIZE));
-        TimeUnit.MILLISECONDS.sleep(3500); // reports every second: the last ones see the leak
+        AwaitTracking.periodicReportsAfter(3500); // reports every second: they see the leak before the exit's
     }
 
     /**
@@ -148,6 +150,6 @@ public final class HooksProgram {
             thread.join();
         }
         System.out.println("CYCLED " + CYCLES + " RUNNING " + server.getAttribute(agent, "Running"));
-        TimeUnit.MILLISECONDS.sleep(3500);
+        AwaitTracking.periodicReportsAfter(3500);
     }
 }

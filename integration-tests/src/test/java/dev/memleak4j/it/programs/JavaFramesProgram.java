@@ -1,6 +1,5 @@
 package dev.memleak4j.it.programs;
 
-import java.util.concurrent.TimeUnit;
 
 /**
  * Leaks 3 blocks of 1,555,557 bytes through LeakLib.viaMalloc from {@link #allocate}, called by {@link #callSite}.
@@ -27,7 +26,7 @@ public final class JavaFramesProgram {
         }
         System.out.println("LEAKS DONE");
         System.out.flush();
-        TimeUnit.MILLISECONDS.sleep(Long.parseLong(args[0]));
+        AwaitTracking.reportsEnded(Long.parseLong(args[0]));
     }
 
     /** Branch-free, so that the compiled code never deoptimizes when the leaks come. */

@@ -26,7 +26,8 @@ import java.util.zip.Inflater;
  *       {@link #PATH_B_LEAKS} from roundB, made by compiled code whose call paths the agent has seen thousands of
  *       times;</li>
  * </ul>
- * Prints {@code LEAKS DONE}, sleeps, exits 0.
+ * Prints {@code LEAKS DONE}, waits for the reports after it (at most {@code args[1]} ms, see
+ * {@link AwaitTracking#periodicReportsAfter}), exits 0.
  */
 public final class JniMarkProgram {
     public static final long NOFP_SIZE = 1_777_777;
@@ -44,7 +45,7 @@ public final class JniMarkProgram {
         run(args[0]);
         System.out.println("LEAKS DONE");
         System.out.flush();
-        TimeUnit.MILLISECONDS.sleep(Long.parseLong(args[1]));
+        AwaitTracking.periodicReportsAfter(Long.parseLong(args[1]));
         System.exit(0);
     }
 

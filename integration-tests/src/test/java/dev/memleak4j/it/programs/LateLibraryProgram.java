@@ -24,7 +24,7 @@ public final class LateLibraryProgram {
         deep.join();
         TimeUnit.SECONDS.sleep(Long.parseLong(args[0]));
         System.out.println("LEAK " + Long.toHexString(LeakLib.viaMalloc(LATE_SIZE)));
-        TimeUnit.MILLISECONDS.sleep(3500); // reports every second: the last ones see the leak
+        AwaitTracking.periodicReportsAfter(3500); // reports every second: they see the leak before the exit's
         Reference.reachabilityFence(early);
     }
 

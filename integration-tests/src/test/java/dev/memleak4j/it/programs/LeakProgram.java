@@ -6,12 +6,13 @@ import java.util.concurrent.TimeUnit;
  * The application the integration tests run under the agent. {@code LeakProgram SCENARIO SLEEP_MS [EXIT_CODE]}
  * (SLEEP_MS -1: commands from stdin, see {@link #commands()}):
  * makes the scenario's allocations, prints each block still outstanding as {@code LEAK <hex address> <size>
- * <function>}, prints {@code LEAKS DONE}, sleeps, and exits with EXIT_CODE (default 0).
+ * <function>}, prints {@code LEAKS DONE}, waits at most SLEEP_MS for the agent's reports (see
+ * {@link AwaitTracking#reportsDone}), and exits with EXIT_CODE (default 0).
  */
 public final class LeakProgram {
     private LeakProgram() {}
 
-    public static void main(String[] args) throws InterruptedException {
+    public static void main(String[] args) throws Exception {
         AwaitTracking.start();
         String scenario = args[0];
         long sleepMillis = Long.parseLong(args[1]);
@@ -51,7 +52,7 @@ public final class LeakProgram {
         if (sleepMillis < 0) {
             commands();
         }
-        TimeUnit.MILLISECONDS.sleep(Math.max(0, sleepMillis));
+        AwaitTracking.reportsDone(sleepMillis);
         System.exit(exitCode);
     }
 

@@ -145,24 +145,10 @@ public final class MergedStacksProgram {
      */
     static String reportAfterLeaks() throws Exception {
         MBeanServer server = ManagementFactory.getPlatformMBeanServer();
-        ObjectName name = new ObjectName("memleak4j:type=NativeMemory");
-        String first = newerSnapshot(server, name, (String) server.getAttribute(name, "SnapshotTime"));
-        newerSnapshot(server, name, first);
-        return (String) server.invoke(name, "textSnapshot", null, null);
-    }
-
-    private static String newerSnapshot(MBeanServer server, ObjectName name, String than) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
-        while (System.nanoTime() < deadline) {
-            String time = (String) server.getAttribute(name, "SnapshotTime");
-            if (!time.isEmpty() && !time.equals(than)) {
-                return time;
-            }
-            if (!(Boolean) server.getAttribute(name, "Running")) {
-                break;
-            }
-            TimeUnit.MILLISECONDS.sleep(50);
+        ObjectName name = new ObjectName(AwaitTracking.AGENT_MBEAN);
+        if (!AwaitTracking.reportReadAfterNow(TimeUnit.SECONDS.toMillis(90))) {
+            throw new IllegalStateException("no report after the leaks: " + server.getAttribute(name, "Status"));
         }
-        throw new IllegalStateException("no report after " + than + ": " + server.getAttribute(name, "Status"));
+        return (String) server.invoke(name, "textSnapshot", null, null);
     }
 }
