@@ -88,9 +88,9 @@ static struct bpf_program *uprobe_programs(int index)
 }
 
 /*
- * Loads only the programs the probe mode attaches: verifying a program that walks stacks costs the kernel a third of
- * a second of CPU, charged to the application's start. The hooks attach hook_alloc and hook_free only; the uprobe
- * modes never attach those.
+ * Loads only the programs the probe mode attaches: the kernel verifies each program loaded, on CPU charged to the
+ * application's start, and a program that walks stacks is the most work. The hooks attach hook_alloc and hook_free
+ * only; the uprobe modes never attach those.
  */
 static void choose_programs(const struct tracker_config *config, bool with_sessions)
 {
