@@ -245,58 +245,74 @@ static __always_inline void release(__u64 addr)
  * such a frame is stored as Method* | FRAME_INTERPRETED. Frame records are followed only inside [lo, hi): the walk
  * up to the thread's Java frames stops where they begin (the anchor walk names them), and a register that code
  * without frame pointers used for data is then seldom taken for a frame. Returns the index after the last frame.
- * A global function: the verifier checks it once, not at each of its callers in every program (load time).
  */
 struct frame_bounds {
 	__u64 lo, hi;
 };
 
+/* Where one walk of a frame-pointer chain is (see walk_stack). */
+struct fp_walk {
+	struct stack_trace *trace;
+	__u64 ip, fp, lo, hi;
+	__u64 interp_start, interp_end;
+	__u64 frames; /* the next free index in trace->ips */
+};
+
+/*
+ * One frame of the walk: a bpf_loop callback (0 goes on, 1 stops). A loop in the program's body would be verified
+ * once per iteration, as each one indexes the trace at another place; a callback is verified until its states repeat.
+ */
+static long fp_frame(__u32 index, void *data)
+{
+	struct fp_walk *w = data;
+	struct {
+		__u64 next_fp;
+		__u64 return_address;
+	} frame;
+	__u64 ip = w->ip, fp = w->fp, value = ip, i = w->frames;
+
+	if (i >= MAX_STACK_DEPTH)
+		return 1;
+	if (ip >= w->interp_start && ip < w->interp_end) {
+		__u64 method = 0;
+
+		if (!bpf_probe_read_user(&method, sizeof(method), (void *)(fp - INTERPRETER_FRAME_METHOD_OFFSET)) &&
+		    method && !(method & FRAME_TAG_MASK))
+			value = method | FRAME_INTERPRETED;
+	}
+	w->trace->ips[i] = value;
+	w->frames = i + 1;
+	/* The caller's frame lies above ours; anything else is not a frame-pointer chain. */
+	if (fp < w->lo || fp > w->hi - sizeof(frame) || bpf_probe_read_user(&frame, sizeof(frame), (void *)fp) ||
+	    frame.next_fp <= fp || !frame.return_address)
+		return 1;
+	w->ip = frame.return_address;
+	w->fp = frame.next_fp;
+	return 0;
+}
+
+/* A global function: the verifier checks it once, not at each of its callers in every program (load time). */
 __noinline __u32 walk_stack(__u64 ip, __u64 fp, struct stack_trace *trace, __u32 first, const struct frame_bounds *bounds)
 {
-	__u64 lo, hi;
-	__u64 interp_start = interpreter_start, interp_end = interpreter_end;
-	__u32 frames = first;
+	struct fp_walk w = {
+		.trace = trace,
+		.ip = ip,
+		.fp = fp,
+		.interp_start = interpreter_start,
+		.interp_end = interpreter_end,
+		.frames = first,
+	};
 
 	if (!trace || !bounds)
 		return first;
-	lo = bounds->lo;
-	hi = bounds->hi;
-
-	for (__u32 j = 0; j < MAX_STACK_DEPTH; j++) {
-		struct {
-			__u64 next_fp;
-			__u64 return_address;
-		} frame;
-		__u64 value = ip;
-		__u64 i = (__u64)first + j;
-
-		/* The check on the very register that indexes (the verifier needs it; clang would fold it away). */
-		asm volatile("" : "+r"(i));
-		if (i >= MAX_STACK_DEPTH)
-			break;
-
-		if (ip >= interp_start && ip < interp_end) {
-			__u64 method = 0;
-
-			if (!bpf_probe_read_user(&method, sizeof(method), (void *)(fp - INTERPRETER_FRAME_METHOD_OFFSET)) &&
-			    method && !(method & FRAME_TAG_MASK))
-				value = method | FRAME_INTERPRETED;
-		}
-		trace->ips[i] = value;
-		frames = i + 1;
-		/* The caller's frame lies above ours; anything else is not a frame-pointer chain. */
-		if (fp < lo || fp > hi - sizeof(frame) || bpf_probe_read_user(&frame, sizeof(frame), (void *)fp) ||
-		    frame.next_fp <= fp || !frame.return_address)
-			break;
-		ip = frame.return_address;
-		fp = frame.next_fp;
-	}
-	return frames;
+	w.lo = bounds->lo;
+	w.hi = bounds->hi;
+	bpf_loop(MAX_STACK_DEPTH, fp_frame, &w, 0);
+	return (__u32)w.frames;
 }
 
-/* Where one thread's walk of its Java frames is (see walk_java). */
+/* Where one thread's walk of its Java frames is (see walk_with_anchor); the frames go to a struct stack_trace. */
 struct java_walk {
-	struct stack_trace *trace;
 	__u64 sp, fp, pc;
 	__u64 lo, hi; /* the thread's stack above the probe's frame */
 	__u64 heap_low[JVM_CODE_HEAPS], heap_high[JVM_CODE_HEAPS], heap_segmap[JVM_CODE_HEAPS];
@@ -320,38 +336,45 @@ static __always_inline int stack_word(const struct java_walk *w, __u64 addr, __u
 }
 
 /*
- * The code blob holding pc, or 0: as HotSpot's CodeCache::find_blob, through the heap's segment map, whose byte for
- * a segment says how many segments back its block starts (0: here, 0xFF: a free segment).
+ * The code blob holding pc in one code heap (its memory [low, high), segment map segmap, segments of 2^log2 bytes),
+ * or 0: as HotSpot's CodeCache::find_blob, through the segment map, whose byte for a segment says how many segments
+ * back its block starts (0: here, 0xFF: a free segment). A global function, so that the verifier goes through its
+ * hops once instead of once per state of the walk (inlined, they were most of the cost of loading a program).
  */
+__noinline __u64 find_blob_in_heap(__u64 pc, __u64 low, __u64 high, __u64 segmap, __u32 log2)
+{
+	__u64 index, block, blob;
+	__s32 size = 0;
+	__u8 used = 0;
+
+	if (pc < low || pc >= high)
+		return 0;
+	index = (pc - low) >> (log2 & 31);
+	for (int hop = 0; hop < SEGMAP_HOPS; hop++) {
+		__u8 back = 0xFF;
+
+		if (bpf_probe_read_user(&back, 1, (void *)(segmap + index)) || back == 0xFF || back > index)
+			return 0;
+		if (back == 0)
+			break;
+		index -= back;
+	}
+	block = low + (index << (log2 & 31));
+	blob = block + jvm.block_size;
+	if (bpf_probe_read_user(&used, 1, (void *)(block + jvm.block_used)) || !used ||
+	    bpf_probe_read_user(&size, sizeof(size), (void *)(blob + jvm.blob_size)) || size <= 0 ||
+	    pc < blob || pc >= blob + (__u64)size)
+		return 0;
+	return blob;
+}
+
+/* The code blob holding pc, or 0. */
 static __always_inline __u64 find_blob(const struct java_walk *w, __u64 pc)
 {
-	for (int h = 0; h < JVM_CODE_HEAPS; h++) {
-		__u64 low = w->heap_low[h], index, block, blob;
-		__u32 log2 = w->heap_log2[h] & 31;
-		__s32 size = 0;
-		__u8 used = 0;
-
-		if (pc < low || pc >= w->heap_high[h])
-			continue;
-		index = (pc - low) >> log2;
-		for (int hop = 0; hop < SEGMAP_HOPS; hop++) {
-			__u8 back = 0xFF;
-
-			if (bpf_probe_read_user(&back, 1, (void *)(w->heap_segmap[h] + index)) || back == 0xFF ||
-			    back > index)
-				return 0;
-			if (back == 0)
-				break;
-			index -= back;
-		}
-		block = low + (index << log2);
-		blob = block + jvm.block_size;
-		if (bpf_probe_read_user(&used, 1, (void *)(block + jvm.block_used)) || !used ||
-		    bpf_probe_read_user(&size, sizeof(size), (void *)(blob + jvm.blob_size)) || size <= 0 ||
-		    pc < blob || pc >= blob + (__u64)size)
-			return 0;
-		return blob;
-	}
+	for (int h = 0; h < JVM_CODE_HEAPS; h++)
+		if (pc >= w->heap_low[h] && pc < w->heap_high[h])
+			return find_blob_in_heap(pc, w->heap_low[h], w->heap_high[h], w->heap_segmap[h],
+						 w->heap_log2[h]);
 	return 0;
 }
 
@@ -377,13 +400,13 @@ static __always_inline int is_nmethod(__u64 blob)
 	       (text[0] == native_n && (text[1] & 0x00ffffffffffffffULL) == 0x0000646f6874656dULL);
 }
 
-static __always_inline int java_frame_store(struct java_walk *w, __u64 value)
+static __always_inline int java_frame_store(struct java_walk *w, struct stack_trace *trace, __u64 value)
 {
 	__u32 n = w->frames;
 
 	if (n >= MAX_STACK_DEPTH)
 		return -1;
-	w->trace->ips[n] = value;
+	trace->ips[n] = value;
 	w->frames = n + 1;
 	w->java++;
 	return 0;
@@ -394,13 +417,19 @@ static __always_inline int java_frame_store(struct java_walk *w, __u64 value)
  * the same in process): an interpreted frame is stored as its Method* with the bytecode index, a compiled one as its
  * pc (the agent's code map names it, with what was inlined); a stub's frame is crossed by its frame size; an entry
  * frame (the call stub) leads, through its JavaCallWrapper's anchor, to the Java frames of an outer Java call, or
- * ends the walk at the thread's first one. bpf_loop callback: 0 goes on, 1 stops.
+ * ends the walk at the thread's first one. Returns 0 to go on, 1 to stop.
+ * A global function, verified once on its own: as the body of the bpf_loop callback it was verified again for every
+ * state the walk could be in when it started (the combinations of usable code heaps, of Java frames stored...).
  */
-static long java_frame(__u32 index, void *data)
+__noinline long java_frame(struct java_walk *w, struct stack_trace *trace)
 {
-	struct java_walk *w = data;
-	__u64 sp = w->sp, fp = w->fp, pc = w->pc, caller_sp = 0, caller_fp = 0, caller_pc = 0;
+	__u64 sp, fp, pc, caller_sp = 0, caller_fp = 0, caller_pc = 0;
 
+	if (!w || !trace)
+		return 1;
+	sp = w->sp;
+	fp = w->fp;
+	pc = w->pc;
 	if (w->frames >= MAX_STACK_DEPTH)
 		return 1;
 	if (sp < w->lo || sp >= w->hi)
@@ -443,7 +472,7 @@ static long java_frame(__u32 index, void *data)
 			if (bcp >= const_method + jvm.const_method_size && bci < code_size && bci <= FRAME_BCI_MAX)
 				value |= (bci + 1) << FRAME_BCI_SHIFT;
 		}
-		if (java_frame_store(w, value))
+		if (java_frame_store(w, trace, value))
 			return 1;
 		goto next;
 	}
@@ -454,7 +483,7 @@ static long java_frame(__u32 index, void *data)
 		if (!blob || bpf_probe_read_user(&words, sizeof(words), (void *)(blob + jvm.blob_frame_size)) ||
 		    words <= 0 || words > MAX_FRAME_WORDS)
 			goto failed;
-		if (is_nmethod(blob) && java_frame_store(w, pc))
+		if (is_nmethod(blob) && java_frame_store(w, trace, pc))
 			return 1;
 		caller_sp = sp + (__u64)words * 8;
 		if (stack_word(w, caller_sp - 8, &caller_pc) || stack_word(w, caller_sp - 16, &caller_fp))
@@ -470,22 +499,37 @@ failed:
 	return 1;
 }
 
+/* The walk and where its frames go, for the bpf_loop callback. */
+struct java_walk_loop {
+	struct java_walk *walk;
+	struct stack_trace *trace;
+};
+
+/* bpf_loop callback: one frame of the walk from the frame anchor (0 goes on, 1 stops). */
+static long java_walk_step(__u32 index, void *data)
+{
+	struct java_walk_loop *loop = data;
+
+	return java_frame(loop->walk, loop->trace) ? 1 : 0;
+}
+
 /*
  * The stack of an allocation on a Java thread: the native frames from the allocator's caller up to where the
  * thread's Java frames begin, then the Java frames walked from the thread's frame anchor (set by HotSpot whenever a
  * thread is in native code or in the VM), then the native callers of its first Java call. The anchor does not depend
  * on the native code's frame pointers, so the Java method that made a JNI, JNA or FFM call and its callers are named
  * through libraries built without them. Returns the frames, or 0 when this thread has no usable anchor (the caller
- * then walks as for any thread).
+ * then walks as for any thread). A global function, like the steps it calls: each is verified once, on its own.
  */
-static __always_inline __u32 walk_with_anchor(__u64 ip, __u64 fp, __u64 sp, __u32 tid, struct stack_trace *trace)
+__noinline __u32 walk_with_anchor(__u64 ip, __u64 fp, __u64 sp, __u32 tid, struct stack_trace *trace)
 {
 	__u64 *thread = bpf_map_lookup_elem(&java_threads, &tid);
 	struct java_walk w = {};
+	struct java_walk_loop loop = { &w, trace };
 	struct frame_bounds bounds;
 	__u64 java_thread, anchor, frames;
 
-	if (!thread || !jvm.ready)
+	if (!thread || !trace || !jvm.ready)
 		return 0;
 	java_thread = *thread;
 	anchor = java_thread + jvm.thread_anchor;
@@ -529,8 +573,7 @@ static __always_inline __u32 walk_with_anchor(__u64 ip, __u64 fp, __u64 sp, __u3
 				w.frames = (__u32)last;
 		}
 	}
-	w.trace = trace;
-	bpf_loop(MAX_STACK_DEPTH, java_frame, &w, 0);
+	bpf_loop(MAX_STACK_DEPTH, java_walk_step, &loop, 0);
 	if (!w.java) {
 		stat_add(STAT_JAVA_WALK_PARTIAL, 1);
 		return 0; /* nothing named: the plain walk may do better */
@@ -547,10 +590,28 @@ static __always_inline __u32 walk_with_anchor(__u64 ip, __u64 fp, __u64 sp, __u3
 	return frames;
 }
 
+struct stack_hash {
+	const struct stack_trace *trace;
+	__u64 hash;
+};
+
+/* bpf_loop callback: hashes frame i (a loop would be verified once per frame). */
+static long hash_frame(__u32 i, void *data)
+{
+	struct stack_hash *h = data;
+
+	if (i >= MAX_STACK_DEPTH)
+		return 1;
+	h->hash ^= h->trace->ips[i];
+	h->hash *= 1099511628211ULL;
+	return 0;
+}
+
 /* Walks the user stack into the thread's slot and stores it once; returns its id or 0. */
 static __always_inline __u64 store_stack(__u64 ip, __u64 fp, __u64 sp, __u32 tid, struct pending_call *p)
 {
-	__u64 hash = 14695981039346656037ULL; /* FNV-1a over the frames */
+	struct stack_hash hashing = { .hash = 14695981039346656037ULL }; /* FNV-1a over the frames */
+	__u64 hash;
 	__u32 frames = walk_with_anchor(ip, fp, sp, tid, &p->stack), slot;
 	__u64 *stored;
 	long err;
@@ -568,13 +629,9 @@ static __always_inline __u64 store_stack(__u64 ip, __u64 fp, __u64 sp, __u32 tid
 		stat_add(STAT_DROPPED_STACK_ERROR, 1);
 		return 0;
 	}
-	for (__u32 i = 0; i < MAX_STACK_DEPTH; i++) {
-		if (i >= frames)
-			break;
-		hash ^= p->stack.ips[i];
-		hash *= 1099511628211ULL;
-	}
-	hash |= 1; /* 0 means "no stack" */
+	hashing.trace = &p->stack;
+	bpf_loop(frames, hash_frame, &hashing, 0);
+	hash = hashing.hash | 1; /* 0 means "no stack" */
 	slot = (__u32)(hash >> 1) & (STORED_STACK_SLOTS - 1);
 	stored = bpf_map_lookup_elem(&stored_stacks, &slot);
 	if (stored && *stored == hash)
@@ -672,8 +729,8 @@ static __always_inline int choose(__u64 size, __u32 *setting)
  * return probes (they fire anyway); with uprobe sessions only for a tracked call or a realloc of a
  * tracked block, so that most calls under sampling never pay for a return probe.
  */
-static __always_inline int on_alloc_enter(struct pt_regs *ctx, __u64 size, __u64 old_ptr, __u64 memptr,
-					  int session)
+static __always_inline int on_alloc_enter(struct pt_regs *ctx, __u32 func, __u64 size, __u64 old_ptr,
+					  __u64 memptr, int session)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)pid_tgid;
@@ -709,7 +766,7 @@ static __always_inline int on_alloc_enter(struct pt_regs *ctx, __u64 size, __u64
 	}
 	if (!p && !(p = new_thread_slot(tid)))
 		return 0;
-	p->func = (__u32)bpf_get_attach_cookie(ctx);
+	p->func = func;
 	p->depth = 1;
 	p->size = size;
 	p->old_ptr = old_ptr;
@@ -780,99 +837,64 @@ int BPF_URETPROBE(alloc_return, __u64 ret)
 }
 
 /*
- * Each allocating function has two forms: an entry program for a classic uprobe beside the shared
- * return probe above, and a uprobe session program (kernel 6.13+) that sees both the entry and the
- * return, and skips the return when the entry does not need it. The loader uses sessions where the
- * kernel has them.
+ * The entry of every allocating function goes through one program, told the function by the probe's attach cookie,
+ * in two forms: a classic uprobe beside the shared return probe above, and a uprobe session program (kernel 6.13+)
+ * that sees both the entry and the return, and skips the return when the entry does not need it. The loader uses
+ * sessions where the kernel has them. One program rather than one per function: the kernel verifies each program
+ * loaded, and the stack walk it carries is most of that work.
  */
 extern _Bool bpf_session_is_return(void) __ksym __weak;
 
+/* The entry of an allocating call: what it asks for, from its arguments (x86-64 calling convention). */
+static __always_inline int alloc_call_enter(struct pt_regs *ctx, int session)
+{
+	__u32 func = (__u32)bpf_get_attach_cookie(ctx);
+	__u64 arg1 = PT_REGS_PARM1(ctx), arg2 = PT_REGS_PARM2(ctx), arg3 = PT_REGS_PARM3(ctx);
+	__u64 size = arg2, old_ptr = 0, memptr = 0;
+
+	switch (func) {
+	case FUNC_MALLOC: /* malloc(size), valloc(size), pvalloc(size) */
+	case FUNC_VALLOC:
+	case FUNC_PVALLOC:
+		size = arg1;
+		break;
+	case FUNC_CALLOC: /* calloc(nmemb, size) */
+		size = arg1 * arg2;
+		break;
+	case FUNC_REALLOC: /* realloc(ptr, size) */
+		old_ptr = arg1;
+		break;
+	case FUNC_REALLOCARRAY: /* reallocarray(ptr, nmemb, size) */
+		old_ptr = arg1;
+		size = arg2 * arg3;
+		break;
+	case FUNC_POSIX_MEMALIGN: /* posix_memalign(memptr, alignment, size) */
+		memptr = arg1;
+		size = arg3;
+		break;
+	case FUNC_ALIGNED_ALLOC: /* aligned_alloc(alignment, size), memalign(alignment, size) */
+	case FUNC_MEMALIGN:
+		break;
+	default:
+		return 0;
+	}
+	return on_alloc_enter(ctx, func, size, old_ptr, memptr, session);
+}
+
+SEC("uprobe")
+int BPF_UPROBE(alloc_enter)
+{
+	alloc_call_enter(ctx, 0);
+	return 0;
+}
+
 /* A session program returns 0 to see the call's return, 1 to skip it. */
-#define SESSION(enter_call)                                                      \
-	do {                                                                     \
-		if (bpf_session_is_return())                                     \
-			return on_alloc_return(ctx, PT_REGS_RC(ctx));            \
-		return (enter_call) ? 0 : 1;                                     \
-	} while (0)
-
-/* malloc, valloc, pvalloc */
-SEC("uprobe")
-int BPF_UPROBE(malloc_enter, __u64 size)
-{
-	on_alloc_enter(ctx, size, 0, 0, 0);
-	return 0;
-}
-
 SEC("uprobe.multi")
-int BPF_UPROBE(malloc_session, __u64 size)
+int BPF_UPROBE(alloc_session)
 {
-	SESSION(on_alloc_enter(ctx, size, 0, 0, 1));
-}
-
-SEC("uprobe")
-int BPF_UPROBE(calloc_enter, __u64 nmemb, __u64 size)
-{
-	on_alloc_enter(ctx, nmemb * size, 0, 0, 0);
-	return 0;
-}
-
-SEC("uprobe.multi")
-int BPF_UPROBE(calloc_session, __u64 nmemb, __u64 size)
-{
-	SESSION(on_alloc_enter(ctx, nmemb * size, 0, 0, 1));
-}
-
-SEC("uprobe")
-int BPF_UPROBE(realloc_enter, __u64 ptr, __u64 size)
-{
-	on_alloc_enter(ctx, size, ptr, 0, 0);
-	return 0;
-}
-
-SEC("uprobe.multi")
-int BPF_UPROBE(realloc_session, __u64 ptr, __u64 size)
-{
-	SESSION(on_alloc_enter(ctx, size, ptr, 0, 1));
-}
-
-SEC("uprobe")
-int BPF_UPROBE(reallocarray_enter, __u64 ptr, __u64 nmemb, __u64 size)
-{
-	on_alloc_enter(ctx, nmemb * size, ptr, 0, 0);
-	return 0;
-}
-
-SEC("uprobe.multi")
-int BPF_UPROBE(reallocarray_session, __u64 ptr, __u64 nmemb, __u64 size)
-{
-	SESSION(on_alloc_enter(ctx, nmemb * size, ptr, 0, 1));
-}
-
-SEC("uprobe")
-int BPF_UPROBE(posix_memalign_enter, __u64 memptr, __u64 alignment, __u64 size)
-{
-	on_alloc_enter(ctx, size, 0, memptr, 0);
-	return 0;
-}
-
-SEC("uprobe.multi")
-int BPF_UPROBE(posix_memalign_session, __u64 memptr, __u64 alignment, __u64 size)
-{
-	SESSION(on_alloc_enter(ctx, size, 0, memptr, 1));
-}
-
-/* aligned_alloc, memalign */
-SEC("uprobe")
-int BPF_UPROBE(memalign_enter, __u64 alignment, __u64 size)
-{
-	on_alloc_enter(ctx, size, 0, 0, 0);
-	return 0;
-}
-
-SEC("uprobe.multi")
-int BPF_UPROBE(memalign_session, __u64 alignment, __u64 size)
-{
-	SESSION(on_alloc_enter(ctx, size, 0, 0, 1));
+	if (bpf_session_is_return())
+		return on_alloc_return(ctx, PT_REGS_RC(ctx));
+	return alloc_call_enter(ctx, 1) ? 0 : 1;
 }
 
 SEC("uprobe")

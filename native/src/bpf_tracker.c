@@ -77,43 +77,29 @@ bool tracker_is_open(void)
 	return skel != NULL;
 }
 
-static struct bpf_program *session_programs(int index)
-{
-	struct bpf_program *all[] = {
-		skel->progs.malloc_session, skel->progs.calloc_session, skel->progs.realloc_session,
-		skel->progs.reallocarray_session, skel->progs.posix_memalign_session, skel->progs.memalign_session,
-	};
-
-	return index < (int)(sizeof(all) / sizeof(all[0])) ? all[index] : NULL;
-}
-
-/* The programs of the libc uprobes, classic ones: entry probes and the one return probe. */
+/* The programs of the libc uprobes, classic ones: the allocating functions' entry, free's, and the return probe. */
 static struct bpf_program *uprobe_programs(int index)
 {
 	struct bpf_program *all[] = {
-		skel->progs.malloc_enter, skel->progs.calloc_enter, skel->progs.realloc_enter,
-		skel->progs.reallocarray_enter, skel->progs.posix_memalign_enter, skel->progs.memalign_enter,
-		skel->progs.free_enter, skel->progs.alloc_return,
+		skel->progs.alloc_enter, skel->progs.free_enter, skel->progs.alloc_return,
 	};
 
 	return index < (int)(sizeof(all) / sizeof(all[0])) ? all[index] : NULL;
 }
 
 /*
- * Loads only the programs the probe mode attaches: verifying a program that walks stacks costs the kernel a third of
- * a second of CPU, charged to the application's start. The hooks attach hook_alloc and hook_free only; the uprobe
- * modes never attach those.
+ * Loads only the programs the probe mode attaches: the kernel verifies each program loaded, on CPU charged to the
+ * application's start, and a program that walks stacks is the most work. The hooks attach hook_alloc and hook_free
+ * only; the uprobe modes never attach those.
  */
 static void choose_programs(const struct tracker_config *config, bool with_sessions)
 {
 	struct bpf_program *program;
 
-	for (int i = 0; (program = session_programs(i)); i++) {
-		if (with_sessions)
-			bpf_program__set_expected_attach_type(program, ATTACH_TYPE_UPROBE_SESSION);
-		else
-			bpf_program__set_autoload(program, false);
-	}
+	if (with_sessions)
+		bpf_program__set_expected_attach_type(skel->progs.alloc_session, ATTACH_TYPE_UPROBE_SESSION);
+	else
+		bpf_program__set_autoload(skel->progs.alloc_session, false);
 	for (int i = 0; (program = uprobe_programs(i)); i++) {
 		if (config->hooks)
 			bpf_program__set_autoload(program, false);
@@ -211,29 +197,12 @@ bool tracker_sessions(void)
 	return skel && sessions;
 }
 
+/* The entry program of a function: one for all allocating ones (the attach cookie tells them apart), one for free. */
 static struct bpf_program *entry_program(int func)
 {
-	switch (func) {
-	case FUNC_MALLOC:
-	case FUNC_VALLOC:
-	case FUNC_PVALLOC:
-		return skel->progs.malloc_enter;
-	case FUNC_CALLOC:
-		return skel->progs.calloc_enter;
-	case FUNC_REALLOC:
-		return skel->progs.realloc_enter;
-	case FUNC_REALLOCARRAY:
-		return skel->progs.reallocarray_enter;
-	case FUNC_POSIX_MEMALIGN:
-		return skel->progs.posix_memalign_enter;
-	case FUNC_ALIGNED_ALLOC:
-	case FUNC_MEMALIGN:
-		return skel->progs.memalign_enter;
-	case FUNC_FREE:
+	if (func == FUNC_FREE)
 		return skel->progs.free_enter;
-	default:
-		return NULL;
-	}
+	return func >= 0 && func < FUNC_COUNT ? skel->progs.alloc_enter : NULL;
 }
 
 /* A classic uprobe (or return probe) of program at binary+file_offset; `what` names it in the error. */
@@ -281,28 +250,10 @@ int tracker_attach_site(const char *binary, uint64_t file_offset, bool free_site
 			     free_site ? "probe on the hooks' free site" : "probe on the hooks' alloc site", err, err_len);
 }
 
-/* The session program for an allocating function, or NULL (free has none). */
+/* The session program for an allocating function (one for all, told apart by the cookie), or NULL (free has none). */
 static struct bpf_program *session_program(int func)
 {
-	switch (func) {
-	case FUNC_MALLOC:
-	case FUNC_VALLOC:
-	case FUNC_PVALLOC:
-		return skel->progs.malloc_session;
-	case FUNC_CALLOC:
-		return skel->progs.calloc_session;
-	case FUNC_REALLOC:
-		return skel->progs.realloc_session;
-	case FUNC_REALLOCARRAY:
-		return skel->progs.reallocarray_session;
-	case FUNC_POSIX_MEMALIGN:
-		return skel->progs.posix_memalign_session;
-	case FUNC_ALIGNED_ALLOC:
-	case FUNC_MEMALIGN:
-		return skel->progs.memalign_session;
-	default:
-		return NULL;
-	}
+	return func >= 0 && func < FUNC_COUNT && func != FUNC_FREE ? skel->progs.alloc_session : NULL;
 }
 
 /* The prefix of union bpf_attr that BPF_LINK_CREATE reads for uprobe_multi and session links. */

@@ -15,8 +15,8 @@ public final class Preflight {
     private static final int CAP_SYS_ADMIN = 21;
     private static final int CAP_PERFMON = 38;
     private static final int CAP_BPF = 39;
-    /** bpf_get_attach_cookie for uprobes arrived in 5.15. */
-    private static final int[] MIN_KERNEL = {5, 15};
+    /** bpf_get_attach_cookie for uprobes arrived in 5.15, bpf_loop (the stack walks' steps) in 5.17. */
+    private static final int[] MIN_KERNEL = {5, 17};
 
     private Preflight() {}
 
@@ -52,7 +52,7 @@ public final class Preflight {
             int minor = parts.length > 1 ? Integer.parseInt(parts[1]) : 0;
             if (major < MIN_KERNEL[0] || (major == MIN_KERNEL[0] && minor < MIN_KERNEL[1])) {
                 return Optional.of("kernel " + osRelease.trim() + " is too old: memleak4j needs Linux "
-                        + MIN_KERNEL[0] + "." + MIN_KERNEL[1] + " or newer (BPF attach cookies on uprobes)");
+                        + MIN_KERNEL[0] + "." + MIN_KERNEL[1] + " or newer (BPF attach cookies on uprobes, bpf_loop)");
             }
         } catch (NumberFormatException e) {
             return Optional.empty();
