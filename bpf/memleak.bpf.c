@@ -332,6 +332,8 @@ __noinline __u32 walk_stack(__u64 ip, __u64 fp, struct stack_trace *trace, __u32
 #define JAVA_WALK_FAILED 2
 /* Segment map hops to a block's start: each goes back at most 254 segments, so 64 cover a block of 1 MiB or more. */
 #define SEGMAP_HOPS 64
+/* Segment map bytes read at once, ending at pc's segment. */
+#define SEGMAP_WINDOW 32
 #define MAX_FRAME_WORDS (1 << 16)
 
 /*
@@ -365,26 +367,56 @@ static __always_inline __u64 anchor_word(const __u64 words[JVM_ANCHOR_BYTES / 8]
 	}
 }
 
+/* Where one search of a segment map is (see find_block_in_heap). */
+struct segmap_walk {
+	__u64 segmap, index;
+	__u64 first;    /* the segment of window[0] */
+	__u32 found;
+	__u8 window[SEGMAP_WINDOW];
+};
+
+/* bpf_loop callback: one hop back through the segment map (0 goes on, 1 stops). */
+static long segmap_hop(__u32 i, void *data)
+{
+	struct segmap_walk *s = data;
+	__u8 back = 0xFF;
+
+	if (s->index >= s->first)
+		back = s->window[(s->index - s->first) & (SEGMAP_WINDOW - 1)];
+	else if (bpf_probe_read_user(&back, 1, (void *)(s->segmap + s->index)))
+		return 1;
+	if (back == 0xFF || back > s->index)
+		return 1;
+	if (back == 0) {
+		s->found = 1;
+		return 1;
+	}
+	s->index -= back;
+	return 0;
+}
+
 /*
  * The start of the code heap block holding pc in one code heap (its memory from low, segment map segmap, segments of
  * 2^log2 bytes), or 0: as HotSpot's CodeCache::find_blob, through the segment map, whose byte for a segment says how
  * many segments back its block starts (0: here, 0xFF: a free segment). A global function, so that the verifier goes
- * through its hops once instead of once per state of the walk (inlined, they were most of the cost of loading).
+ * through it once instead of once per state of the walk; its hops are a bpf_loop callback, verified once too.
  */
 __noinline __u64 find_block_in_heap(__u64 pc, __u64 low, __u64 segmap, __u32 log2)
 {
-	__u64 index = (pc - low) >> (log2 & 31);
+	struct segmap_walk s = { .segmap = segmap };
+	__u64 count;
 
-	for (int hop = 0; hop < SEGMAP_HOPS; hop++) {
-		__u8 back = 0xFF;
-
-		if (bpf_probe_read_user(&back, 1, (void *)(segmap + index)) || back == 0xFF || back > index)
-			return 0;
-		if (back == 0)
-			break;
-		index -= back;
-	}
-	return low + (index << (log2 & 31));
+	/*
+	 * The first read brings pc's segment and the ones just before it, where most blocks start: the hops that stay
+	 * in it read nothing more. It ends at pc's segment, as the map may be committed no further.
+	 */
+	s.index = (pc - low) >> (log2 & 31);
+	s.first = s.index >= SEGMAP_WINDOW - 1 ? s.index - (SEGMAP_WINDOW - 1) : 0;
+	count = s.index - s.first + 1;
+	if (count > SEGMAP_WINDOW || bpf_probe_read_user(s.window, count, (void *)(segmap + s.first)))
+		return 0;
+	bpf_loop(SEGMAP_HOPS, segmap_hop, &s, 0);
+	return s.found ? low + (s.index << (log2 & 31)) : 0;
 }
 
 /* The block holding pc in the code heaps, or 0. Their bounds come from the agent: no read of the JVM's memory. */
