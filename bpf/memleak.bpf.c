@@ -42,6 +42,22 @@ volatile __u64 interpreter_end = 0;
 /* HotSpot's layout for the walk from the frame anchor (see struct jvm_layout); ready == 0 until the agent sets it. */
 volatile struct jvm_layout jvm = {};
 
+/*
+ * Where one thread's walk of its Java frames is (see walk_with_anchor); the frames go to a struct stack_trace. Kept in
+ * the thread's pending slot: with the scratch of its reads it is too big for the BPF stack beside the walk's callers.
+ */
+struct java_walk {
+	__u64 sp, fp, pc;
+	__u64 lo, hi; /* the thread's stack above the probe's frame */
+	__u32 frames;    /* the next free index in trace->ips */
+	__u32 java;      /* Java frames stored */
+	__u32 ended;     /* JAVA_WALK_* */
+	__u32 pad;
+	/* Scratch for one frame: what one read brings (an interpreted frame's words, a block's header). */
+	__u64 words[INTERPRETER_FRAME_WORDS];
+	__u8 header[JVM_BLOCK_HEADER_BYTES + 8]; /* + 8: a field at the last masked offset still lies inside */
+};
+
 /* The state of one thread's allocator call between its entry and its return. */
 struct pending_call {
 	__u64 size;
@@ -56,6 +72,7 @@ struct pending_call {
 	__u32 setting;      /* the sampling setting it was chosen under (index) */
 	__u32 pad2;
 	struct stack_trace stack;
+	struct java_walk walk;
 };
 
 struct {
@@ -311,93 +328,149 @@ __noinline __u32 walk_stack(__u64 ip, __u64 fp, struct stack_trace *trace, __u32
 	return (__u32)w.frames;
 }
 
-/* Where one thread's walk of its Java frames is (see walk_with_anchor); the frames go to a struct stack_trace. */
-struct java_walk {
-	__u64 sp, fp, pc;
-	__u64 lo, hi; /* the thread's stack above the probe's frame */
-	__u64 heap_low[JVM_CODE_HEAPS], heap_high[JVM_CODE_HEAPS], heap_segmap[JVM_CODE_HEAPS];
-	__u32 heap_log2[JVM_CODE_HEAPS];
-	__u32 frames;    /* the next free index in trace->ips */
-	__u32 java;      /* Java frames stored */
-	__u32 ended;     /* JAVA_WALK_* */
-};
-
 #define JAVA_WALK_BOTTOM 1 /* reached the thread's first Java call (an entry frame with no Java frames below) */
 #define JAVA_WALK_FAILED 2
 /* Segment map hops to a block's start: each goes back at most 254 segments, so 64 cover a block of 1 MiB or more. */
 #define SEGMAP_HOPS 64
+/* Segment map bytes read at once, ending at pc's segment. */
+#define SEGMAP_WINDOW 32
 #define MAX_FRAME_WORDS (1 << 16)
+
+/*
+ * Reads size bytes of the thread's stack at addr into out. Each read of user memory costs about as much as the rest
+ * of a frame's work (a fault-handling copy), so the walk reads a frame's words together rather than one by one.
+ */
+static __always_inline int stack_read(const struct java_walk *w, __u64 addr, void *out, __u32 size)
+{
+	if (addr < w->lo || addr > w->hi - size || (addr & 7))
+		return -1;
+	return bpf_probe_read_user(out, size, (void *)addr) ? -1 : 0;
+}
 
 static __always_inline int stack_word(const struct java_walk *w, __u64 addr, __u64 *out)
 {
-	if (addr < w->lo || addr > w->hi - 8 || (addr & 7))
-		return -1;
-	return bpf_probe_read_user(out, sizeof(*out), (void *)addr) ? -1 : 0;
+	return stack_read(w, addr, out, sizeof(*out));
 }
 
-/*
- * The code blob holding pc in one code heap (its memory [low, high), segment map segmap, segments of 2^log2 bytes),
- * or 0: as HotSpot's CodeCache::find_blob, through the segment map, whose byte for a segment says how many segments
- * back its block starts (0: here, 0xFF: a free segment). A global function, so that the verifier goes through its
- * hops once instead of once per state of the walk (inlined, they were most of the cost of loading a program).
- */
-__noinline __u64 find_blob_in_heap(__u64 pc, __u64 low, __u64 high, __u64 segmap, __u32 log2)
+/* Word index of the anchor field at offset (the agent checked that the three fit JVM_ANCHOR_BYTES). */
+static __always_inline __u64 anchor_word(const __u64 words[JVM_ANCHOR_BYTES / 8], __u64 offset)
 {
-	__u64 index, block, blob;
-	__s32 size = 0;
-	__u8 used = 0;
-
-	if (pc < low || pc >= high)
-		return 0;
-	index = (pc - low) >> (log2 & 31);
-	for (int hop = 0; hop < SEGMAP_HOPS; hop++) {
-		__u8 back = 0xFF;
-
-		if (bpf_probe_read_user(&back, 1, (void *)(segmap + index)) || back == 0xFF || back > index)
-			return 0;
-		if (back == 0)
-			break;
-		index -= back;
+	switch (((offset - jvm.anchor_first) >> 3) & 3) {
+	case 0:
+		return words[0];
+	case 1:
+		return words[1];
+	case 2:
+		return words[2];
+	default:
+		return words[3];
 	}
-	block = low + (index << (log2 & 31));
-	blob = block + jvm.block_size;
-	if (bpf_probe_read_user(&used, 1, (void *)(block + jvm.block_used)) || !used ||
-	    bpf_probe_read_user(&size, sizeof(size), (void *)(blob + jvm.blob_size)) || size <= 0 ||
-	    pc < blob || pc >= blob + (__u64)size)
-		return 0;
-	return blob;
 }
 
-/* The code blob holding pc, or 0. */
-static __always_inline __u64 find_blob(const struct java_walk *w, __u64 pc)
+/* Where one search of a segment map is (see find_block_in_heap). */
+struct segmap_walk {
+	__u64 segmap, index;
+	__u64 first;    /* the segment of window[0] */
+	__u32 found;
+	__u8 window[SEGMAP_WINDOW];
+};
+
+/* bpf_loop callback: one hop back through the segment map (0 goes on, 1 stops). */
+static long segmap_hop(__u32 i, void *data)
 {
-	for (int h = 0; h < JVM_CODE_HEAPS; h++)
-		if (pc >= w->heap_low[h] && pc < w->heap_high[h])
-			return find_blob_in_heap(pc, w->heap_low[h], w->heap_high[h], w->heap_segmap[h],
-						 w->heap_log2[h]);
+	struct segmap_walk *s = data;
+	__u8 back = 0xFF;
+
+	if (s->index >= s->first)
+		back = s->window[(s->index - s->first) & (SEGMAP_WINDOW - 1)];
+	else if (bpf_probe_read_user(&back, 1, (void *)(s->segmap + s->index)))
+		return 1;
+	if (back == 0xFF || back > s->index)
+		return 1;
+	if (back == 0) {
+		s->found = 1;
+		return 1;
+	}
+	s->index -= back;
 	return 0;
 }
 
-static __always_inline int in_code_heap(const struct java_walk *w, __u64 pc)
+/*
+ * The start of the code heap block holding pc in one code heap (its memory from low, segment map segmap, segments of
+ * 2^log2 bytes), or 0: as HotSpot's CodeCache::find_blob, through the segment map, whose byte for a segment says how
+ * many segments back its block starts (0: here, 0xFF: a free segment). A global function, so that the verifier goes
+ * through it once instead of once per state of the walk; its hops are a bpf_loop callback, verified once too.
+ */
+__noinline __u64 find_block_in_heap(__u64 pc, __u64 low, __u64 segmap, __u32 log2)
+{
+	struct segmap_walk s = { .segmap = segmap };
+	__u64 count;
+
+	/*
+	 * The first read brings pc's segment and the ones just before it, where most blocks start: the hops that stay
+	 * in it read nothing more. It ends at pc's segment, as the map may be committed no further.
+	 */
+	s.index = (pc - low) >> (log2 & 31);
+	s.first = s.index >= SEGMAP_WINDOW - 1 ? s.index - (SEGMAP_WINDOW - 1) : 0;
+	count = s.index - s.first + 1;
+	if (count > SEGMAP_WINDOW || bpf_probe_read_user(s.window, count, (void *)(segmap + s.first)))
+		return 0;
+	bpf_loop(SEGMAP_HOPS, segmap_hop, &s, 0);
+	return s.found ? low + (s.index << (log2 & 31)) : 0;
+}
+
+/* The block holding pc in the code heaps, or 0. Their bounds come from the agent: no read of the JVM's memory. */
+static __always_inline __u64 find_block(__u64 pc)
 {
 	for (int h = 0; h < JVM_CODE_HEAPS; h++)
-		if (pc >= w->heap_low[h] && pc < w->heap_high[h])
+		if (pc >= jvm.heap_low[h] && pc < jvm.heap_high[h])
+			return find_block_in_heap(pc, jvm.heap_low[h], jvm.heap_segmap[h], (__u32)jvm.heap_log2[h]);
+	return 0;
+}
+
+static __always_inline int in_code_heap(__u64 pc)
+{
+	for (int h = 0; h < JVM_CODE_HEAPS; h++)
+		if (pc >= jvm.heap_low[h] && pc < jvm.heap_high[h])
 			return 1;
 	return 0;
 }
 
-/* Whether a code blob is an nmethod (a compiled Java method or a native method's wrapper), by its name. */
-static __always_inline int is_nmethod(__u64 blob)
+/*
+ * The names of code blobs already told apart: HotSpot names every nmethod with the same string literals ("nmethod",
+ * "native nmethod"), so after the first of each the test is a compare of pointers, and the name text is read only
+ * for names not seen lately. Written by the programs themselves; a slot overwritten by another CPU only costs a read.
+ */
+#define OTHER_NAME_SLOTS 16
+volatile __u64 nmethod_names[2];
+volatile __u64 other_names[OTHER_NAME_SLOTS];
+
+/* Whether a code blob named name is an nmethod (a compiled Java method or a native method's wrapper). */
+static __always_inline int is_nmethod(__u64 name)
 {
 	/* "nmethod\0" and "native nmethod\0" as little-endian words */
 	const __u64 nmethod = 0x00646f6874656d6eULL, native_n = 0x6e2065766974616eULL;
-	__u64 name = 0, text[2] = {};
+	__u32 slot = (__u32)(name >> 3) & (OTHER_NAME_SLOTS - 1);
+	__u64 text[2] = {};
 
-	if (bpf_probe_read_user(&name, sizeof(name), (void *)(blob + jvm.blob_name)) ||
-	    bpf_probe_read_user(text, sizeof(text), (void *)name))
+	if (!name)
 		return 0;
-	return text[0] == nmethod ||
-	       (text[0] == native_n && (text[1] & 0x00ffffffffffffffULL) == 0x0000646f6874656dULL);
+	if (name == nmethod_names[0] || name == nmethod_names[1])
+		return 1;
+	if (name == other_names[slot])
+		return 0;
+	if (bpf_probe_read_user(text, sizeof(text), (void *)name))
+		return 0;
+	if (text[0] == nmethod) {
+		nmethod_names[0] = name;
+		return 1;
+	}
+	if (text[0] == native_n && (text[1] & 0x00ffffffffffffffULL) == 0x0000646f6874656dULL) {
+		nmethod_names[1] = name;
+		return 1;
+	}
+	other_names[slot] = name;
+	return 0;
 }
 
 static __always_inline int java_frame_store(struct java_walk *w, struct stack_trace *trace, __u64 value)
@@ -435,41 +508,44 @@ __noinline long java_frame(struct java_walk *w, struct stack_trace *trace)
 	if (sp < w->lo || sp >= w->hi)
 		goto failed;
 	if (pc == jvm.call_stub_return) {
-		__u64 wrapper = 0, anchor;
+		__u64 wrapper = 0, anchor[JVM_ANCHOR_BYTES / 8];
 
-		if (stack_word(w, fp + jvm.call_wrapper_slot, &wrapper))
+		if (stack_word(w, fp + jvm.call_wrapper_slot, &wrapper) ||
+		    stack_read(w, wrapper + jvm.call_wrapper_anchor + jvm.anchor_first, anchor, sizeof(anchor)))
 			goto failed;
-		anchor = wrapper + jvm.call_wrapper_anchor;
-		if (stack_word(w, anchor + jvm.anchor_sp, &caller_sp))
-			goto failed;
+		caller_sp = anchor_word(anchor, jvm.anchor_sp);
 		if (!caller_sp) {
 			w->ended = JAVA_WALK_BOTTOM; /* pc and fp stay: the native callers go on from the call stub */
 			return 1;
 		}
-		if (caller_sp <= sp || stack_word(w, anchor + jvm.anchor_fp, &caller_fp) ||
-		    stack_word(w, anchor + jvm.anchor_pc, &caller_pc) ||
-		    (!caller_pc && stack_word(w, caller_sp - 8, &caller_pc)))
+		caller_fp = anchor_word(anchor, jvm.anchor_fp);
+		caller_pc = anchor_word(anchor, jvm.anchor_pc);
+		if (caller_sp <= sp || (!caller_pc && stack_word(w, caller_sp - 8, &caller_pc)))
 			goto failed;
 		goto next;
 	}
 	if (pc >= interpreter_start && pc < interpreter_end) {
-		__u64 method = 0, bcp = 0, const_method = 0, value, bci;
-		__u16 code_size = 0;
+		__u64 method, bcp, const_method = 0, value, bci;
 
-		if (stack_word(w, fp - INTERPRETER_FRAME_METHOD_OFFSET, &method) ||
-		    stack_word(w, fp - INTERPRETER_FRAME_BCP_OFFSET, &bcp) ||
-		    stack_word(w, fp - INTERPRETER_FRAME_SENDER_SP_OFFSET, &caller_sp) ||
-		    stack_word(w, fp + 8, &caller_pc) || stack_word(w, fp, &caller_fp) || !method ||
-		    (method & ~FRAME_METHOD_MASK) || caller_sp <= sp)
+		/* The frame's words in one read: method, bcp, sender sp, saved fp, return address. */
+		if (stack_read(w, fp - INTERPRETER_FRAME_BCP_OFFSET, w->words, sizeof(w->words)))
+			goto failed;
+		method = w->words[INTERPRETER_FRAME_WORD(-INTERPRETER_FRAME_METHOD_OFFSET)];
+		bcp = w->words[INTERPRETER_FRAME_WORD(-INTERPRETER_FRAME_BCP_OFFSET)];
+		caller_sp = w->words[INTERPRETER_FRAME_WORD(-INTERPRETER_FRAME_SENDER_SP_OFFSET)];
+		caller_fp = w->words[INTERPRETER_FRAME_WORD(0)];
+		caller_pc = w->words[INTERPRETER_FRAME_WORD(8)];
+		if (!method || (method & ~FRAME_METHOD_MASK) || caller_sp <= sp)
 			goto failed;
 		value = method | FRAME_INTERPRETED;
-		/* The bytecode index when bcp lies in the method's code (a native method has none: its line is unknown). */
+		/*
+		 * The bytecode index when bcp lies past the method's header (a native method has none: its line is
+		 * unknown). That it lies within the code, the agent checks when it names the line: a read less here.
+		 */
 		if (bcp && !bpf_probe_read_user(&const_method, sizeof(const_method),
-						(void *)(method + jvm.method_const_method)) &&
-		    !bpf_probe_read_user(&code_size, sizeof(code_size),
-					 (void *)(const_method + jvm.const_method_code_size))) {
+						(void *)(method + jvm.method_const_method))) {
 			bci = bcp - (const_method + jvm.const_method_size);
-			if (bcp >= const_method + jvm.const_method_size && bci < code_size && bci <= FRAME_BCI_MAX)
+			if (bcp >= const_method + jvm.const_method_size && bci <= FRAME_BCI_MAX)
 				value |= (bci + 1) << FRAME_BCI_SHIFT;
 		}
 		if (java_frame_store(w, trace, value))
@@ -477,17 +553,28 @@ __noinline long java_frame(struct java_walk *w, struct stack_trace *trace)
 		goto next;
 	}
 	{
-		__u64 blob = find_blob(w, pc);
-		__s32 words = 0;
+		const __u64 mask = JVM_BLOCK_HEADER_BYTES - 1;
+		__u64 block = find_block(pc), blob, name, link[2];
+		__s32 size, words;
 
-		if (!blob || bpf_probe_read_user(&words, sizeof(words), (void *)(blob + jvm.blob_frame_size)) ||
-		    words <= 0 || words > MAX_FRAME_WORDS)
+		/* The block's and its blob's headers in one read: used flag, size, frame size, name. */
+		if (!block || bpf_probe_read_user(w->header, JVM_BLOCK_HEADER_BYTES, (void *)block) ||
+		    !w->header[jvm.block_used & mask])
 			goto failed;
-		if (is_nmethod(blob) && java_frame_store(w, trace, pc))
+		blob = block + jvm.block_size;
+		size = *(__s32 *)&w->header[(jvm.block_size + jvm.blob_size) & mask];
+		words = *(__s32 *)&w->header[(jvm.block_size + jvm.blob_frame_size) & mask];
+		name = *(__u64 *)&w->header[(jvm.block_size + jvm.blob_name) & mask];
+		if (size <= 0 || pc < blob || pc >= blob + (__u64)size || words <= 0 || words > MAX_FRAME_WORDS)
+			goto failed;
+		if (is_nmethod(name) && java_frame_store(w, trace, pc))
 			return 1;
+		/* The caller's saved fp and return address, below the caller's sp, in one read. */
 		caller_sp = sp + (__u64)words * 8;
-		if (stack_word(w, caller_sp - 8, &caller_pc) || stack_word(w, caller_sp - 16, &caller_fp))
+		if (stack_read(w, caller_sp - 16, link, sizeof(link)))
 			goto failed;
+		caller_fp = link[0];
+		caller_pc = link[1];
 	}
 next:
 	w->sp = caller_sp;
@@ -521,71 +608,63 @@ static long java_walk_step(__u32 index, void *data)
  * through libraries built without them. Returns the frames, or 0 when this thread has no usable anchor (the caller
  * then walks as for any thread). A global function, like the steps it calls: each is verified once, on its own.
  */
-__noinline __u32 walk_with_anchor(__u64 ip, __u64 fp, __u64 sp, __u32 tid, struct stack_trace *trace)
+__noinline __u32 walk_with_anchor(__u64 ip, __u64 fp, __u64 sp, __u32 tid, struct pending_call *p)
 {
 	__u64 *thread = bpf_map_lookup_elem(&java_threads, &tid);
-	struct java_walk w = {};
-	struct java_walk_loop loop = { &w, trace };
+	struct java_walk_loop loop;
+	struct stack_trace *trace;
+	struct java_walk *w;
 	struct frame_bounds bounds;
-	__u64 java_thread, anchor, frames;
+	__u64 java_thread, anchor[JVM_ANCHOR_BYTES / 8], frames;
 
-	if (!thread || !trace || !jvm.ready)
+	if (!thread || !p || !jvm.ready)
 		return 0;
+	trace = &p->stack;
+	w = &p->walk;
+	loop.walk = w;
+	loop.trace = trace;
+	w->frames = w->java = w->ended = 0;
 	java_thread = *thread;
-	anchor = java_thread + jvm.thread_anchor;
-	if (bpf_probe_read_user(&w.hi, sizeof(w.hi), (void *)(java_thread + jvm.thread_stack_base)) ||
-	    w.hi <= sp || w.hi - sp > (1ULL << 32) ||
-	    bpf_probe_read_user(&w.sp, sizeof(w.sp), (void *)(anchor + jvm.anchor_sp)) ||
-	    w.sp < sp || w.sp >= w.hi)
-		return 0; /* not in native code or the VM (no anchor), or not this thread's JavaThread */
-	w.lo = sp;
-	if (bpf_probe_read_user(&w.fp, sizeof(w.fp), (void *)(anchor + jvm.anchor_fp)) ||
-	    bpf_probe_read_user(&w.pc, sizeof(w.pc), (void *)(anchor + jvm.anchor_pc)) ||
-	    (!w.pc && stack_word(&w, w.sp - 8, &w.pc)))
+	if (bpf_probe_read_user(&w->hi, sizeof(w->hi), (void *)(java_thread + jvm.thread_stack_base)) ||
+	    w->hi <= sp || w->hi - sp > (1ULL << 32) ||
+	    bpf_probe_read_user(anchor, sizeof(anchor), (void *)(java_thread + jvm.thread_anchor + jvm.anchor_first)))
 		return 0;
-	for (int h = 0; h < JVM_CODE_HEAPS; h++) {
-		__u64 heap = jvm.code_heaps[h];
-		__s32 log2 = 0;
-
-		if (!heap ||
-		    bpf_probe_read_user(&w.heap_low[h], 8, (void *)(heap + jvm.heap_memory + jvm.vs_low)) ||
-		    bpf_probe_read_user(&w.heap_high[h], 8, (void *)(heap + jvm.heap_memory + jvm.vs_high)) ||
-		    bpf_probe_read_user(&w.heap_segmap[h], 8, (void *)(heap + jvm.heap_segmap + jvm.vs_low)) ||
-		    bpf_probe_read_user(&log2, sizeof(log2), (void *)(heap + jvm.heap_log2_segment)) || log2 <= 0 ||
-		    log2 > 20) {
-			w.heap_low[h] = w.heap_high[h] = 0;
-			continue;
-		}
-		w.heap_log2[h] = (__u32)log2;
-	}
+	w->sp = anchor_word(anchor, jvm.anchor_sp);
+	w->fp = anchor_word(anchor, jvm.anchor_fp);
+	w->pc = anchor_word(anchor, jvm.anchor_pc);
+	if (w->sp < sp || w->sp >= w->hi)
+		return 0; /* not in native code or the VM (no anchor), or not this thread's JavaThread */
+	w->lo = sp;
+	if (!w->pc && stack_word(w, w->sp - 8, &w->pc))
+		return 0;
 	/* The native frames below the Java ones: a caller's return address at or above the last Java sp - 8 is Java's. */
 	bounds.lo = sp;
-	bounds.hi = w.sp - 8;
-	w.frames = walk_stack(ip, fp, trace, 0, &bounds);
+	bounds.hi = w->sp - 8;
+	w->frames = walk_stack(ip, fp, trace, 0, &bounds);
 	/* A JNI function that tail-calls the allocator returns straight into Java: that frame is the anchor walk's. */
-	if (w.frames > 0) {
-		__u64 last = (__u64)w.frames - 1, value;
+	if (w->frames > 0) {
+		__u64 last = (__u64)w->frames - 1, value;
 
 		asm volatile("" : "+r"(last));
 		if (last < MAX_STACK_DEPTH) {
 			value = trace->ips[last];
-			if ((value & FRAME_TAG_MASK) == FRAME_INTERPRETED || in_code_heap(&w, value))
-				w.frames = (__u32)last;
+			if ((value & FRAME_TAG_MASK) == FRAME_INTERPRETED || in_code_heap(value))
+				w->frames = (__u32)last;
 		}
 	}
 	bpf_loop(MAX_STACK_DEPTH, java_walk_step, &loop, 0);
-	if (!w.java) {
+	if (!w->java) {
 		stat_add(STAT_JAVA_WALK_PARTIAL, 1);
 		return 0; /* nothing named: the plain walk may do better */
 	}
-	frames = w.frames;
-	if (w.ended == JAVA_WALK_BOTTOM && frames < MAX_STACK_DEPTH)
+	frames = w->frames;
+	if (w->ended == JAVA_WALK_BOTTOM && frames < MAX_STACK_DEPTH)
 	{
-		bounds.lo = w.sp;
-		bounds.hi = w.hi;
-		frames = walk_stack(w.pc, w.fp, trace, frames, &bounds);
+		bounds.lo = w->sp;
+		bounds.hi = w->hi;
+		frames = walk_stack(w->pc, w->fp, trace, frames, &bounds);
 	}
-	else if (w.ended == JAVA_WALK_FAILED)
+	else if (w->ended == JAVA_WALK_FAILED)
 		stat_add(STAT_JAVA_WALK_PARTIAL, 1);
 	return frames;
 }
@@ -612,7 +691,7 @@ static __always_inline __u64 store_stack(__u64 ip, __u64 fp, __u64 sp, __u32 tid
 {
 	struct stack_hash hashing = { .hash = 14695981039346656037ULL }; /* FNV-1a over the frames */
 	__u64 hash;
-	__u32 frames = walk_with_anchor(ip, fp, sp, tid, &p->stack), slot;
+	__u32 frames = walk_with_anchor(ip, fp, sp, tid, p), slot;
 	__u64 *stored;
 	long err;
 

@@ -156,6 +156,10 @@ struct combined_info {
 /* ... its bytecode pointer at [fp - 8 * wordSize] and its caller's sp at [fp - 1 * wordSize] (frame_x86.hpp). */
 #define INTERPRETER_FRAME_BCP_OFFSET (8 * 8)
 #define INTERPRETER_FRAME_SENDER_SP_OFFSET (1 * 8)
+/* The words of an interpreter frame the walk needs, from its bcp's slot up to its return address at [fp + 8]. */
+#define INTERPRETER_FRAME_WORDS ((INTERPRETER_FRAME_BCP_OFFSET + 16) / 8)
+/* The index in those words of the word at fp + offset. */
+#define INTERPRETER_FRAME_WORD(offset) ((INTERPRETER_FRAME_BCP_OFFSET + (offset)) / 8)
 
 /*
  * An interpreted frame walked from the frame anchor also carries its bytecode index, so that the agent can name its
@@ -168,9 +172,16 @@ struct combined_info {
 /*
  * HotSpot's layout for the walk of a thread's Java frames from its frame anchor (JavaThread::_anchor), written by the
  * agent (native/src/jvm_anchor.c) from VMStructs before any probe is attached; ready == 0: no such walk. Offsets are
- * in bytes; code_heaps are the CodeHeap objects (CodeCache::_heaps, fixed after the JVM's start).
+ * in bytes. The code heaps are described by what stays fixed once the JVM runs (their reserved bounds, segment maps
+ * and segment sizes), so that the walk reads none of it from the JVM per call: a pc in a part of a heap not yet
+ * committed fails the read of its segment map. The fields that the walk reads together lie within a few words of
+ * each other: the agent checks that they fit the windows below before it sets ready.
  */
 #define JVM_CODE_HEAPS 3
+/* The frame anchor's sp, fp and pc: one read of this many bytes from anchor_first. */
+#define JVM_ANCHOR_BYTES 32
+/* A code heap block's header and its blob's header (used flag, size, frame size, name): one read from the block. */
+#define JVM_BLOCK_HEADER_BYTES 128
 struct jvm_layout {
 	__u64 ready;
 	__u64 thread_anchor;       /* JavaThread::_anchor */
@@ -179,14 +190,14 @@ struct jvm_layout {
 	__u64 call_wrapper_anchor; /* JavaCallWrapper::_anchor */
 	__s64 call_wrapper_slot;   /* bytes from an entry frame's fp to its JavaCallWrapper* */
 	__u64 call_stub_return;    /* StubRoutines::_call_stub_return_address */
-	__u64 code_heaps[JVM_CODE_HEAPS];
-	__u64 heap_memory, heap_segmap, heap_log2_segment; /* CodeHeap:: */
-	__u64 vs_low, vs_high;     /* VirtualSpace:: */
+	__u64 anchor_first;        /* the lowest of anchor_sp, anchor_fp, anchor_pc */
+	__u64 heap_low[JVM_CODE_HEAPS], heap_high[JVM_CODE_HEAPS]; /* reserved bounds; 0, 0: no such heap */
+	__u64 heap_segmap[JVM_CODE_HEAPS]; /* the segment map's start */
+	__u64 heap_log2[JVM_CODE_HEAPS];   /* log2 of the segment size */
 	__u64 block_size, block_used; /* sizeof(HeapBlock), HeapBlock::Header::_used */
 	__u64 blob_name, blob_size, blob_frame_size; /* CodeBlob:: */
 	__u64 method_const_method; /* Method::_constMethod */
 	__u64 const_method_size;   /* sizeof(ConstMethod): the bytecodes follow it */
-	__u64 const_method_code_size; /* ConstMethod::_code_size (u2; 0 for a native method) */
 };
 
 /* A user stack: ips[0] is the allocator's direct caller, then its callers; 0 ends the stack. */

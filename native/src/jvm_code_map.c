@@ -526,7 +526,8 @@ static void create_jmethod_ids(JNIEnv *jni, const char *class_name) {
 }
 
 int jvm_code_map_interpreted_line(JNIEnv *jni, uintptr_t method, int32_t bci) {
-    if (jvmti == NULL || bci < 0) {
+    /* The kernel side checks only that the frame's bcp lies past the method's header: here, that it lies in its code. */
+    if (jvmti == NULL || bci < 0 || bci >= vmstructs_method_code_size(method)) {
         return -1;
     }
     jmethodID id = cached_jmethod_id(method);

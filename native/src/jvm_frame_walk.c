@@ -253,12 +253,36 @@ int jvm_frame_walk_layout(JNIEnv *env, struct jvm_layout *out, char *err, size_t
     if (jvm_frame_walk_init(env, err, err_len) != 0) {
         return -1;
     }
-    long const_method = 0, const_method_size = 0, code_size = 0;
+    long const_method = 0, const_method_size = 0;
     if (vmstructs_field("Method", "_constMethod", &const_method, NULL) != 0
-        || vmstructs_field("ConstMethod", "_code_size", &code_size, NULL) != 0
         || vmstructs_type_size("ConstMethod", &const_method_size) != 0 || const_method_size <= 0) {
-        snprintf(err, err_len, "VMStructs has no Method::_constMethod, ConstMethod::_code_size or ConstMethod");
+        snprintf(err, err_len, "VMStructs has no Method::_constMethod or ConstMethod");
         return -1;
+    }
+    long high_boundary = 0;
+    if (vmstructs_field("VirtualSpace", "_high_boundary", &high_boundary, NULL) != 0) {
+        snprintf(err, err_len, "VMStructs has no VirtualSpace::_high_boundary");
+        return -1;
+    }
+    /* The kernel side reads the anchor's words and a block's header each in one read (see memleak.h). */
+    long anchor_first = w.anchor_sp < w.anchor_fp ? w.anchor_sp : w.anchor_fp;
+    anchor_first = w.anchor_pc < anchor_first ? w.anchor_pc : anchor_first;
+    const long anchor_fields[] = {w.anchor_sp, w.anchor_fp, w.anchor_pc};
+    for (size_t i = 0; i < sizeof(anchor_fields) / sizeof(anchor_fields[0]); i++) {
+        if ((anchor_fields[i] & 7) != 0 || anchor_fields[i] - anchor_first + 8 > JVM_ANCHOR_BYTES) {
+            snprintf(err, err_len, "JavaFrameAnchor's fields are not the %d bytes this agent reads at once",
+                     JVM_ANCHOR_BYTES);
+            return -1;
+        }
+    }
+    const long header_fields_end[] = {w.block_used + 1, w.block_size + w.blob_size + 4,
+                                      w.block_size + w.blob_frame_size + 4, w.block_size + w.blob_name + 8};
+    for (size_t i = 0; i < sizeof(header_fields_end) / sizeof(header_fields_end[0]); i++) {
+        if (header_fields_end[i] > JVM_BLOCK_HEADER_BYTES) {
+            snprintf(err, err_len, "a code blob's header is not the %d bytes this agent reads at once",
+                     JVM_BLOCK_HEADER_BYTES);
+            return -1;
+        }
     }
     uintptr_t heaps = 0, data = 0;
     int32_t count = 0;
@@ -269,11 +293,21 @@ int jvm_frame_walk_layout(JNIEnv *env, struct jvm_layout *out, char *err, size_t
         return -1;
     }
     memset(out, 0, sizeof(*out));
+    /* Fixed once the JVM runs: the start, the reserved end (the committed one grows), the segment map's start, its scale. */
     for (int32_t i = 0; i < count; i++) {
-        if (safe_read(&out->code_heaps[i], data + (uintptr_t)i * sizeof(uintptr_t), sizeof(uintptr_t)) != 0) {
+        uintptr_t heap = 0, segmap = 0;
+        int32_t log2 = 0;
+        if (safe_read(&heap, data + (uintptr_t)i * sizeof(uintptr_t), sizeof(heap)) != 0 || heap == 0
+            || safe_read(&out->heap_low[i], heap + w.heap_memory + w.vs_low, sizeof(out->heap_low[i])) != 0
+            || safe_read(&out->heap_high[i], heap + w.heap_memory + high_boundary, sizeof(out->heap_high[i])) != 0
+            || safe_read(&segmap, heap + w.heap_segmap + w.vs_low, sizeof(segmap)) != 0
+            || safe_read(&log2, heap + w.heap_log2_segment, sizeof(log2)) != 0 || log2 <= 0 || log2 > 20
+            || out->heap_high[i] <= out->heap_low[i] || segmap == 0) {
             snprintf(err, err_len, "the JVM's code heaps are unknown");
             return -1;
         }
+        out->heap_segmap[i] = segmap;
+        out->heap_log2[i] = (uint64_t)log2;
     }
     out->thread_anchor = (uint64_t)w.thread_anchor;
     out->thread_stack_base = (uint64_t)w.thread_stack_base;
@@ -282,12 +316,8 @@ int jvm_frame_walk_layout(JNIEnv *env, struct jvm_layout *out, char *err, size_t
     out->anchor_pc = (uint64_t)w.anchor_pc;
     out->call_wrapper_anchor = (uint64_t)w.call_wrapper_anchor;
     out->call_wrapper_slot = (int64_t)w.call_wrapper_offset * 8;
+    out->anchor_first = (uint64_t)anchor_first;
     out->call_stub_return = w.call_stub_return;
-    out->heap_memory = (uint64_t)w.heap_memory;
-    out->heap_segmap = (uint64_t)w.heap_segmap;
-    out->heap_log2_segment = (uint64_t)w.heap_log2_segment;
-    out->vs_low = (uint64_t)w.vs_low;
-    out->vs_high = (uint64_t)w.vs_high;
     out->block_size = (uint64_t)w.block_size;
     out->block_used = (uint64_t)w.block_used;
     out->blob_name = (uint64_t)w.blob_name;
@@ -295,7 +325,6 @@ int jvm_frame_walk_layout(JNIEnv *env, struct jvm_layout *out, char *err, size_t
     out->blob_frame_size = (uint64_t)w.blob_frame_size;
     out->method_const_method = (uint64_t)const_method;
     out->const_method_size = (uint64_t)const_method_size;
-    out->const_method_code_size = (uint64_t)code_size;
     out->ready = 1;
     return 0;
 }

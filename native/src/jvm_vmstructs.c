@@ -32,6 +32,7 @@ static struct {
     long method_const_method;
     long const_method_constants;
     long const_method_name_index;
+    long const_method_code_size;
     long cp_tags;
     long cp_pool_holder;
     long cp_length;
@@ -232,6 +233,7 @@ static int do_init(JNIEnv *env) {
     FIELD("Method", "_constMethod", vm.method_const_method);
     FIELD("ConstMethod", "_constants", vm.const_method_constants);
     FIELD("ConstMethod", "_name_index", vm.const_method_name_index);
+    FIELD("ConstMethod", "_code_size", vm.const_method_code_size);
     FIELD("ConstantPool", "_tags", vm.cp_tags);
     FIELD("ConstantPool", "_pool_holder", vm.cp_pool_holder);
     FIELD("ConstantPool", "_length", vm.cp_length);
@@ -397,6 +399,17 @@ int vmstructs_resolve_method(uintptr_t method, char *out, size_t out_len) {
         return -1;
     }
     return (int)pos;
+}
+
+int vmstructs_method_code_size(uintptr_t method) {
+    uintptr_t const_method = 0;
+    uint16_t size = 0;
+    if (!ready() || (method & 7) != 0 || read_ptr(method + vm.method_const_method, &const_method) != 0
+        || (const_method & 7) != 0
+        || safe_read(&size, const_method + vm.const_method_code_size, sizeof(size)) != 0) {
+        return -1;
+    }
+    return size;
 }
 
 int vmstructs_field(const char *type, const char *field, long *offset, uintptr_t *address) {

@@ -20,6 +20,9 @@ int vmstructs_init(JNIEnv *env, char *err, size_t err_len);
  * pointer really leads to a method of a loaded class. Returns the length, or -1 when it cannot be resolved. */
 int vmstructs_resolve_method(uintptr_t method, char *out, size_t out_len);
 
+/* The length of a HotSpot Method*'s bytecodes (0 for a native or abstract method), or -1 when unreadable. */
+int vmstructs_method_code_size(uintptr_t method);
+
 /* The interpreter's code range (AbstractInterpreter::_code's buffer). Returns 0, or -1 when unknown. */
 int vmstructs_interpreter_range(uintptr_t *start, uintptr_t *end);
 
