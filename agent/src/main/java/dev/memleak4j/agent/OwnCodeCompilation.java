@@ -34,6 +34,20 @@ final class OwnCodeCompilation {
 
     private OwnCodeCompilation() {}
 
+    /**
+     * A path as one argument of a diagnostic command, whose parser splits at blanks: quoted when it holds one (a
+     * {@code java.io.tmpdir} with a space), as jcmd's own arguments are.
+     */
+    static String argument(String path) {
+        if (path.chars().noneMatch(Character::isWhitespace)) {
+            return path;
+        }
+        if (path.indexOf('"') >= 0) {
+            throw new IllegalArgumentException("a path with both a blank and a double quote: " + path);
+        }
+        return '"' + path + '"';
+    }
+
     /** Adds the directive; on any failure (no libmanagement_ext, a JVM without directives) says why to {@code log}. */
     static void keepOutOfC2(Consumer<String> log) {
         Path dir = null;
@@ -43,7 +57,7 @@ final class OwnCodeCompilation {
             Path file = dir.resolve("directives.json");
             Files.writeString(file, DIRECTIVE, StandardCharsets.UTF_8, StandardOpenOption.CREATE_NEW,
                     StandardOpenOption.WRITE);
-            String output = DiagnosticCommand.execute("Compiler.directives_add " + file).trim();
+            String output = DiagnosticCommand.execute("Compiler.directives_add " + argument(file.toString())).trim();
             log.accept("the agent's own code, but for the JNI marks' path, is compiled by C1 only (compiler directive)"
                     + (output.isEmpty() || output.endsWith("compiler directives added") ? "" : ": " + output));
         } catch (Exception | LinkageError e) {
