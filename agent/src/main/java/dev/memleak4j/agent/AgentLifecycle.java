@@ -345,9 +345,9 @@ public final class AgentLifecycle implements AgentControl {
     /** The start line: what is tracked, how, since when, and what each allocator call now costs. */
     private void logStart(Session started) {
         for (AllocatorProbes.Placement p : started.placements) {
-            verbose.accept(String.format("probe %s at file offset 0x%x%s%s%s", p.symbol(), p.fileOffset(),
-                    p.entryDelta() == 0 ? "" : " (entry at +" + p.entryDelta() + ")",
-                    p.returnProbe() ? " with return probe" : "", p.note() == null ? "" : "; " + p.note()));
+            verbose.accept("probe " + p.symbol() + " at file offset 0x" + Long.toHexString(p.fileOffset())
+                    + (p.entryDelta() == 0 ? "" : " (entry at +" + p.entryDelta() + ")")
+                    + (p.returnProbe() ? " with return probe" : "") + (p.note() == null ? "" : "; " + p.note()));
         }
         Instant since = started.attached;
         AgentLog.line("tracking native allocations of pid " + ProcessHandle.current().pid() + (started.hookSlots >= 0

@@ -4,8 +4,8 @@ import dev.memleak4j.agent.bpf.BpfTracker;
 import dev.memleak4j.agent.bpf.Stat;
 import dev.memleak4j.agent.report.ReportSettings;
 import dev.memleak4j.agent.sampling.TrackingBudget;
+import dev.memleak4j.agent.text.DecimalText;
 
-import java.util.Locale;
 import java.util.function.Consumer;
 
 /**
@@ -56,7 +56,8 @@ final class SamplingTuning {
             }
             tracker.tune(settings.sampleRate(), next, settings.minSize(), settings.maxSize(), true);
         }
-        verbose.accept(String.format(Locale.ROOT, "sampling new allocations 1 per %d bytes (%.0f tracked/s in the "
-                + "last second, max-tracked=%d)", next, budget.lastRate(), budget.maxTrackedPerSecond()));
+        // Not String.format: this runs whenever max-tracked moves the interval, verbose or not.
+        verbose.accept("sampling new allocations 1 per " + next + " bytes (" + DecimalText.of(budget.lastRate(), 0)
+                + " tracked/s in the last second, max-tracked=" + budget.maxTrackedPerSecond() + ")");
     }
 }

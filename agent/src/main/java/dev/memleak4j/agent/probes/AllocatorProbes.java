@@ -37,13 +37,12 @@ public final class AllocatorProbes {
     /** The libc this JVM has mapped, from /proc/self/maps. */
     public static Path findLibc() throws IOException {
         for (Mapping mapping : ProcessMaps.readSelf().mappings()) {
-            String path = mapping.filePath();
-            if (path == null) {
+            if (!mapping.isFile()) {
                 continue;
             }
-            String name = path.substring(path.lastIndexOf('/') + 1);
+            String name = mapping.moduleName();
             if (name.equals("libc.so.6") || isVersionedLibc(name)) {
-                return Paths.get(path);
+                return Paths.get(mapping.filePath());
             }
         }
         throw new BpfException("no libc found in /proc/self/maps: memleak4j probes glibc's allocator; "

@@ -23,6 +23,21 @@ final class InstructionDecoder {
     /** Architectural maximum instruction length. */
     static final int MAX_LENGTH = 15;
 
+    /**
+     * {@code code[from..to)} as two-digit hex bytes separated by blanks ({@code 48 85 ff}). Not String.format: this
+     * runs for every instruction decoded, at start and in reports.
+     */
+    static String hexBytes(byte[] code, int from, int to) {
+        StringBuilder hex = new StringBuilder(Math.max(0, to - from) * 3);
+        for (int i = from; i < to; i++) {
+            if (i > from) {
+                hex.append(' ');
+            }
+            hex.append(Character.forDigit((code[i] >> 4) & 0xf, 16)).append(Character.forDigit(code[i] & 0xf, 16));
+        }
+        return hex.toString();
+    }
+
     private InstructionDecoder() {
     }
 
@@ -277,15 +292,7 @@ final class InstructionDecoder {
             if (isKernelNop(length)) {
                 kind = Kind.EMULATED_NOP;
             }
-            StringBuilder hex = new StringBuilder(length * 3);
-            for (int i = start; i < pos; i++) {
-                if (i > start) {
-                    hex.append(' ');
-                }
-                // Not String.format: this runs for every instruction decoded, at start and in reports.
-                hex.append(Character.forDigit((code[i] >> 4) & 0xf, 16)).append(Character.forDigit(code[i] & 0xf, 16));
-            }
-            return new Instruction(start, length, kind, mnemonic, hex.toString(),
+            return new Instruction(start, length, kind, mnemonic, hexBytes(code, start, pos),
                     kind == Kind.PLAIN ? regWrites : 0,
                     kind == Kind.PLAIN && writesMemory,
                     kind == Kind.PLAIN ? stackGrowth : 0);

@@ -142,13 +142,7 @@ public final class PrologueDecoder {
     }
 
     private static String hexAt(byte[] code, int offset) {
-        StringBuilder sb = new StringBuilder();
-        for (int i = offset; i < Math.min(code.length, offset + 8); i++) {
-            if (sb.length() > 0) {
-                sb.append(' ');
-            }
-            sb.append(String.format("%02x", code[i] & 0xff));
-        }
-        return sb.length() == 0 ? "end of buffer" : sb.toString();
+        String hex = InstructionDecoder.hexBytes(code, offset, Math.min(code.length, offset + 8));
+        return hex.isEmpty() ? "end of buffer" : hex;
     }
 }
