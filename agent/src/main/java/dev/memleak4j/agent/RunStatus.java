@@ -44,7 +44,6 @@ public final class RunStatus {
         System.setProperty(PROBLEM, line);
     }
 
-
     public static String version() {
         String version = RunStatus.class.getPackage().getImplementationVersion();
         return version != null ? version : "dev";

@@ -53,8 +53,7 @@ public final class BpfTracker implements AutoCloseable {
                 throw new BpfException(e.getMessage()); // the start's one line says why
             }
             BpfNative.open0((int) ProcessHandle.current().pid(), limits.maxAllocs(), limits.maxStacks(),
-                    limits.maxCombined(), limits.maxThreads(), verbose, hooks,
-                    sessions);
+                    limits.maxCombined(), limits.maxThreads(), verbose, hooks, sessions);
             open = new BpfTracker(limits);
             return open;
         }

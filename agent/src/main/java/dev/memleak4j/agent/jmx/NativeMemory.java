@@ -52,10 +52,7 @@ public final class NativeMemory implements NativeMemoryMXBean {
         pending = control;
         boolean lazy = LazyRegistration.arm(server -> {
             try {
-                registerIn(server);
-            } catch (JMException | RuntimeException e) {
-                pending = null;
-                log.accept("the MBean not available: " + e + "; the other reports go on");
+                registerLater(server, log);
             } finally {
                 LazyRegistration.disarm();
             }
@@ -77,12 +74,17 @@ public final class NativeMemory implements NativeMemoryMXBean {
         }
         if (missed && !LazyRegistration.armed() && LazyRegistration.serverExists()) {
             LazyRegistration.disarm();
-            try {
-                registerIn(ManagementFactory.getPlatformMBeanServer());
-            } catch (JMException | RuntimeException e) {
-                pending = null;
-                log.accept("the MBean not available: " + e + "; the other reports go on");
-            }
+            registerLater(ManagementFactory.getPlatformMBeanServer(), log);
+        }
+    }
+
+    /** A registration after the start: one line when it fails, and no later try. */
+    private static void registerLater(MBeanServer server, Consumer<String> log) {
+        try {
+            registerIn(server);
+        } catch (JMException | RuntimeException e) {
+            pending = null;
+            log.accept("the MBean not available: " + e + "; the other reports go on");
         }
     }
 

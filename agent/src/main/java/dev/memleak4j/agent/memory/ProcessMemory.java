@@ -54,8 +54,8 @@ public record ProcessMemory(Instant time, long rssBytes, MallocStats malloc, lon
     public static boolean nmtOn() {
         try {
             String flags = DiagnosticCommand.execute("VM.flags");
-            return flags.contains("-XX:NativeMemoryTracking=summary")
-                    || flags.contains("-XX:NativeMemoryTracking=detail");
+            return DiagnosticCommand.listsOption(flags, "-XX:NativeMemoryTracking=summary")
+                    || DiagnosticCommand.listsOption(flags, "-XX:NativeMemoryTracking=detail");
         } catch (RuntimeException | LinkageError e) {
             return false;
         }

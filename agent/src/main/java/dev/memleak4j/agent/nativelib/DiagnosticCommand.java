@@ -24,7 +24,11 @@ public final class DiagnosticCommand {
 
     /** Whether {@code -XX:+flag} is in effect: {@code VM.flags} lists the flags that differ from their defaults. */
     public static boolean flagSet(String vmFlags, String flag) {
-        String option = "-XX:+" + flag;
+        return listsOption(vmFlags, "-XX:+" + flag);
+    }
+
+    /** Whether {@code VM.flags}' output lists {@code option} ({@code -XX:Name=value}) as a whole word. */
+    public static boolean listsOption(String vmFlags, String option) {
         for (int at = vmFlags.indexOf(option); at >= 0; at = vmFlags.indexOf(option, at + 1)) {
             int end = at + option.length();
             if ((at == 0 || Character.isWhitespace(vmFlags.charAt(at - 1)))

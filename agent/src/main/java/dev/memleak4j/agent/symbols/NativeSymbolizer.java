@@ -55,11 +55,10 @@ public final class NativeSymbolizer {
      * inode is not compared with the file on disk: on overlayfs (containers) /proc/PID/maps may show
      * the underlying file's inode, which stat does not. A library replaced the usual way (new file
      * renamed over the old) shows up as " (deleted)" instead, and those are not read at all.
-     */
-    /**
-     * Written out, not generated: a record's generated equals and hashCode link through invokedynamic on first use,
-     * which spins method handles and hidden classes in the application's JVM (tens of milliseconds of CPU, on the
-     * first report) for a key that only compares a path and an inode.
+     *
+     * <p>equals and hashCode are written out, not generated: a record's generated ones link through invokedynamic
+     * on first use, which spins method handles and hidden classes in the application's JVM (tens of milliseconds of
+     * CPU, on the first report) for a key that only compares a path and an inode.
      */
     private record ModuleKey(String path, long inode) {
         @Override
