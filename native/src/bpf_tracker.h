@@ -36,6 +36,11 @@ int tracker_attach_session(const char *binary, uint64_t file_offset, int func, c
 int tracker_attach_site(const char *binary, uint64_t file_offset, bool free_site, char *err, size_t err_len);
 /* Whether the loaded programs are the uprobe session ones. */
 bool tracker_sessions(void);
+/*
+ * Starts detaching every probe and returns without waiting (for the JVM's exit: see the .c file); the maps stay
+ * readable until tracker_close.
+ */
+void tracker_release_probes(void);
 void tracker_close(void);
 bool tracker_is_open(void);
 

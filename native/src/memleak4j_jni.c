@@ -104,6 +104,11 @@ EXPORT(void, close0)(JNIEnv *env, jclass type)
 	tracker_close();
 }
 
+EXPORT(void, releaseProbes0)(JNIEnv *env, jclass type)
+{
+	tracker_release_probes();
+}
+
 EXPORT(jboolean, isOpen0)(JNIEnv *env, jclass type)
 {
 	return tracker_is_open();

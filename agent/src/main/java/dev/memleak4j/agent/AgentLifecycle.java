@@ -81,6 +81,8 @@ public final class AgentLifecycle implements AgentControl {
         /** probe-mode=hooks: the import-table slots redirected, and whether the probe site's uprobe is optimized. */
         int hookSlots = -1;
         boolean siteOptimized;
+        /** Without the exit report: the shutdown hook that starts detaching the probes (see releaseProbesAtExit). */
+        Thread probesOffAtExit;
         /** When the probes were on: allocations from then on are tracked. */
         Instant attached;
 
@@ -294,6 +296,10 @@ public final class AgentLifecycle implements AgentControl {
             reporter.reportAtExit();
             // The JVM's exit waits for it: at nice 10 beside the JIT's threads it took several times its CPU time.
             reporter.setBeforeExitReport(NativeThreads::runCurrentInForeground);
+            reporter.setAfterExitReading(started.tracker::releaseProbesAtExit);
+        } else {
+            started.probesOffAtExit = new Thread(started.tracker::releaseProbesAtExit, "memleak4j-probes-off");
+            Runtime.getRuntime().addShutdownHook(started.probesOffAtExit);
         }
         started.reporter = reporter;
         reporter.start();
@@ -389,6 +395,13 @@ public final class AgentLifecycle implements AgentControl {
             uninstallHooks(); // before the programs go: no sampled call may trap into a closing tracker
         }
         stopping.reporter.stop();
+        if (stopping.probesOffAtExit != null) {
+            try {
+                Runtime.getRuntime().removeShutdownHook(stopping.probesOffAtExit);
+            } catch (IllegalStateException e) {
+                // The JVM is exiting: the hook finds the tracker closed and does nothing.
+            }
+        }
         Owners.stop(instrumentation, AgentLog::line);
         stopping.tracker.close();
         outputs.surfaces().stateChanged(state());

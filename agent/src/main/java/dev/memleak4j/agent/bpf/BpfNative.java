@@ -30,6 +30,8 @@ final class BpfNative {
 
     static native void close0();
 
+    static native void releaseProbes0();
+
     static native boolean isOpen0();
 
     static native int attachedCount0();

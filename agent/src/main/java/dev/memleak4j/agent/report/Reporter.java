@@ -36,6 +36,7 @@ public final class Reporter implements Runnable {
     private volatile Consumer<String> verboseLog;
     private volatile Runnable betweenReports = () -> { };
     private volatile Runnable beforeExitReport = () -> { };
+    private volatile Runnable afterExitReading = () -> { };
     private volatile boolean allStacks;
     /** Snapshots with every stack asked for from other threads (MBean operations), taken here between reports. */
     private final ConcurrentLinkedQueue<CompletableFuture<Snapshot>> requests = new ConcurrentLinkedQueue<>();
@@ -79,6 +80,14 @@ public final class Reporter implements Runnable {
      */
     public void setBeforeExitReport(Runnable task) {
         this.beforeExitReport = task;
+    }
+
+    /**
+     * Runs {@code task} on this thread once the exit report has read the kernel's maps, while it names the stacks
+     * (e.g. to detach the probes, which the kernel takes a while to do, at the same time).
+     */
+    public void setAfterExitReading(Runnable task) {
+        this.afterExitReading = task;
     }
 
     /** Whether each snapshot also carries every stack, not only the top ones (flame graph, pprof, JFR file). */
@@ -284,7 +293,7 @@ public final class Reporter implements Runnable {
             long cpu = threadCpuNanos();
             // At exit nothing will be freed any more: 'older' (which hides blocks in flight) does not apply.
             Snapshot snapshot = atExit
-                    ? collector.collectForReport(settings.get().withOlderMillis(0), allStacks).asExitReport()
+                    ? collector.collectForExitReport(settings.get().withOlderMillis(0), allStacks, afterExitReading)
                     : collector.collectForReport(settings.get(), allStacks);
             for (Consumer<Snapshot> listener : listeners) {
                 listener.accept(snapshot);
