@@ -377,21 +377,22 @@ static void *close_link_fd(void *fd)
 	return NULL;
 }
 
+/* The threads of a release in progress (tracker_release_probes), until tracker_await_release joins them. */
+static pthread_t releasing[2 * MAX_LINKS];
+static int releasing_count;
+
 /*
- * Detaches every probe, each on a thread of its own. Releasing a uprobe's link waits for several RCU grace periods in
- * the kernel (Tasks Trace RCU among them, tens of milliseconds each), one link after another when done in a loop; at a
- * process's exit the kernel does just that on the exiting thread, and the exit waits a quarter of a second. Waiters
- * at the same time share grace periods, so the links released side by side take about as long as one.
- * With `wait`, returns once all are released; without, returns at once and the threads finish on their own (they are
- * not the JVM's, so its exit does not wait for them; the kernel's exit of the process does, for what is left).
- * A link whose thread cannot be started is released here, in turn.
+ * Starts detaching every probe, each on a thread of its own, and returns; tracker_await_release waits for them.
+ * Releasing a uprobe's link waits for several RCU grace periods in the kernel (Tasks Trace RCU among them, tens of
+ * milliseconds each), one link after another when done in a loop; at a process's exit the kernel does just that on
+ * the exiting thread. Waiters at the same time share grace periods, so links released side by side take about as
+ * long as one. The threads are not the JVM's, and block every signal the JVM uses. A link whose thread cannot be
+ * started is released here, in turn.
  */
-static void release_links(bool wait)
+void tracker_release_probes(void)
 {
 	void *(*release[2 * MAX_LINKS])(void *);
 	void *what[2 * MAX_LINKS];
-	pthread_t threads[2 * MAX_LINKS];
-	bool started[2 * MAX_LINKS];
 	pthread_attr_t attr;
 	sigset_t all, previous;
 	int count = 0;
@@ -408,34 +409,39 @@ static void release_links(bool wait)
 	raw_link_count = 0;
 	if (count == 0)
 		return;
+	if (releasing_count + count > 2 * MAX_LINKS)
+		tracker_await_release(); /* an earlier release nobody awaited: its threads first */
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, 64 * 1024);
-	if (!wait)
-		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	/* The threads inherit a full mask: the JVM's signals (and its handlers' assumptions) stay with its own threads. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &previous);
-	for (int i = 0; i < count; i++)
-		started[i] = pthread_create(&threads[i], &attr, release[i], what[i]) == 0;
+	for (int i = 0; i < count; i++) {
+		if (pthread_create(&releasing[releasing_count], &attr, release[i], what[i]) == 0)
+			releasing_count++;
+		else
+			release[i](what[i]);
+	}
 	pthread_sigmask(SIG_SETMASK, &previous, NULL);
 	pthread_attr_destroy(&attr);
-	for (int i = 0; i < count; i++) {
-		if (!started[i])
-			release[i](what[i]);
-		else if (wait)
-			pthread_join(threads[i], NULL);
-	}
 }
 
-void tracker_release_probes(void)
+/*
+ * Joins the release's threads. The process must not exit before they are done: a probe released while the kernel
+ * kills the process's threads cannot take its breakpoint out of the still-mapped code, and the kernel then keeps the
+ * uprobe, and the file it is on, until reboot ("failed to unregister, leaking uprobe").
+ */
+void tracker_await_release(void)
 {
-	release_links(false);
+	for (int i = 0; i < releasing_count; i++)
+		pthread_join(releasing[i], NULL);
+	releasing_count = 0;
 }
 
 void tracker_close(void)
 {
 	/* Links first: no probe may fire into maps that are going away. */
-	release_links(true);
+	tracker_release_probes();
+	tracker_await_release();
 	unmap_jni_marks();
 	if (skel)
 		memleak_bpf__destroy(skel);

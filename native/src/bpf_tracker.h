@@ -37,10 +37,11 @@ int tracker_attach_site(const char *binary, uint64_t file_offset, bool free_site
 /* Whether the loaded programs are the uprobe session ones. */
 bool tracker_sessions(void);
 /*
- * Starts detaching every probe and returns without waiting (for the JVM's exit: see the .c file); the maps stay
- * readable until tracker_close.
+ * Detaching every probe in two steps, for the JVM's exit (see the .c file): release starts it and returns at once;
+ * await waits until it is done, which the process's exit must (the maps stay readable until tracker_close).
  */
 void tracker_release_probes(void);
+void tracker_await_release(void);
 void tracker_close(void);
 bool tracker_is_open(void);
 

@@ -109,6 +109,11 @@ EXPORT(void, releaseProbes0)(JNIEnv *env, jclass type)
 	tracker_release_probes();
 }
 
+EXPORT(void, awaitRelease0)(JNIEnv *env, jclass type)
+{
+	tracker_await_release();
+}
+
 EXPORT(jboolean, isOpen0)(JNIEnv *env, jclass type)
 {
 	return tracker_is_open();

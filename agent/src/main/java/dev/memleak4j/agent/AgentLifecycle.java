@@ -81,7 +81,7 @@ public final class AgentLifecycle implements AgentControl {
         /** probe-mode=hooks: the import-table slots redirected, and whether the probe site's uprobe is optimized. */
         int hookSlots = -1;
         boolean siteOptimized;
-        /** Without the exit report: the shutdown hook that starts detaching the probes (see releaseProbesAtExit). */
+        /** Without the exit report: the shutdown hook that detaches the probes (see BpfTracker.releaseProbes). */
         Thread probesOffAtExit;
         /** When the probes were on: allocations from then on are tracked. */
         Instant attached;
@@ -294,11 +294,25 @@ public final class AgentLifecycle implements AgentControl {
         reporter.addListener(this::report);
         if (options.exitReport()) {
             reporter.reportAtExit();
-            // The JVM's exit waits for it: at nice 10 beside the JIT's threads it took several times its CPU time.
-            reporter.setBeforeExitReport(NativeThreads::runCurrentInForeground);
-            reporter.setAfterExitReading(started.tracker::releaseProbesAtExit);
+            reporter.setExitReportSteps(new Reporter.ExitReportSteps() {
+                @Override
+                public void before() {
+                    // The JVM's exit waits for it: at nice 10 beside the JIT's threads it took several times its CPU.
+                    NativeThreads.runCurrentInForeground();
+                }
+
+                @Override
+                public void afterReading() {
+                    started.tracker.releaseProbes();
+                }
+
+                @Override
+                public void after() {
+                    started.tracker.awaitProbesReleased();
+                }
+            });
         } else {
-            started.probesOffAtExit = new Thread(started.tracker::releaseProbesAtExit, "memleak4j-probes-off");
+            started.probesOffAtExit = new Thread(started.tracker::detachAtExit, "memleak4j-probes-off");
             Runtime.getRuntime().addShutdownHook(started.probesOffAtExit);
         }
         started.reporter = reporter;

@@ -148,6 +148,33 @@ class ExitReportTest {
         }
     }
 
+    /**
+     * At exit the agent detaches its probes itself, side by side, and the process ends only once they are detached: a
+     * probe the kernel is still detaching while it kills the process's threads cannot take its breakpoint out, and
+     * the kernel keeps it, with the agent library's file, until reboot ("failed to unregister, leaking uprobe" in
+     * the kernel's log). With and without the exit report, and at a SIGTERM.
+     */
+    @Test
+    void theProbesAreDetachedBeforeTheProcessEnds() throws Exception {
+        long before = kernelLogLines("leaking uprobe");
+        AgentRun withReport = AgentRun.withAgent(AgentRun.tempDir("exit-detach"), OPTIONS, program("exit", "1000"),
+                List.of());
+        AgentRun withoutReport = AgentRun.withAgent(AgentRun.tempDir("exit-detach-off"), OPTIONS
+                + ",exit-report=off", program("exit", "1000"), List.of());
+        assertEquals(3, withReport.exitCode, withReport.describe());
+        assertEquals(3, withoutReport.exitCode, withoutReport.describe());
+        assertEquals(before, kernelLogLines("leaking uprobe"), "the kernel kept a probe of a JVM that ended\n"
+                + withReport.describe() + "\n" + withoutReport.describe());
+    }
+
+    /** Lines of the kernel's log that contain {@code text}; the test is skipped where the log cannot be read. */
+    private static long kernelLogLines(String text) throws Exception {
+        Process dmesg = new ProcessBuilder("dmesg").redirectErrorStream(true).start();
+        String log = new String(dmesg.getInputStream().readAllBytes());
+        org.junit.jupiter.api.Assumptions.assumeTrue(dmesg.waitFor() == 0, "cannot read the kernel's log: " + log);
+        return log.lines().filter(line -> line.contains(text)).count();
+    }
+
     private static void assertOnlyAnExitReportWithTheLeak(AgentRun run) {
         List<Report> reports = run.parsedReports();
         assertEquals(1, reports.size(), "the interval never came; only the exit report\n" + run.describe());

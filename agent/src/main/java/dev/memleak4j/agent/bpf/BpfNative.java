@@ -32,6 +32,8 @@ final class BpfNative {
 
     static native void releaseProbes0();
 
+    static native void awaitRelease0();
+
     static native boolean isOpen0();
 
     static native int attachedCount0();

@@ -254,17 +254,36 @@ public final class BpfTracker implements AutoCloseable {
     }
 
     /**
-     * At the JVM's exit: starts detaching every probe and returns at once. Detaching waits for the kernel (several
-     * RCU grace periods per probe); done here, side by side and while the exit report is written, rather than by the
-     * kernel one probe after another as the process ends, which held the exit up by a quarter of a second. The maps
-     * stay readable; what the probes would have seen from now on is not tracked.
+     * At the JVM's exit, the first of two steps: starts detaching every probe and returns at once; {@link
+     * #awaitProbesReleased()} is the second. Detaching waits for the kernel (several RCU grace periods per probe):
+     * done here, side by side and while the exit report names its stacks, rather than by the kernel one probe after
+     * another as the process ends, which held a short program's exit up by a quarter of a second. The maps stay
+     * readable; what the probes would have seen from now on is not tracked.
      */
-    public void releaseProbesAtExit() {
+    public void releaseProbes() {
         synchronized (LOCK) {
             if (!closed) {
                 BpfNative.releaseProbes0();
             }
         }
+    }
+
+    /**
+     * Waits until the probes {@link #releaseProbes()} released are detached. The process must not exit before: a probe
+     * the kernel is still detaching when it kills the process's threads stays in the kernel until reboot.
+     */
+    public void awaitProbesReleased() {
+        synchronized (LOCK) {
+            if (!closed) {
+                BpfNative.awaitRelease0();
+            }
+        }
+    }
+
+    /** At the JVM's exit without an exit report: both steps at once (a shutdown hook). */
+    public void detachAtExit() {
+        releaseProbes();
+        awaitProbesReleased();
     }
 
     /** Detaches every probe and frees the maps. */

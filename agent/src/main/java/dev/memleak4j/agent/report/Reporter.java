@@ -35,8 +35,7 @@ public final class Reporter implements Runnable {
     private final CountDownLatch tracking = new CountDownLatch(1);
     private volatile Consumer<String> verboseLog;
     private volatile Runnable betweenReports = () -> { };
-    private volatile Runnable beforeExitReport = () -> { };
-    private volatile Runnable afterExitReading = () -> { };
+    private volatile ExitReportSteps exitReportSteps = new ExitReportSteps() { };
     private volatile boolean allStacks;
     /** Snapshots with every stack asked for from other threads (MBean operations), taken here between reports. */
     private final ConcurrentLinkedQueue<CompletableFuture<Snapshot>> requests = new ConcurrentLinkedQueue<>();
@@ -75,19 +74,22 @@ public final class Reporter implements Runnable {
     }
 
     /**
-     * Runs {@code task} on this thread before the exit report, which the JVM's exit waits for (e.g. to give up the
-     * background priority {@code onStart} took).
+     * What this thread does around the exit report, which the JVM's exit waits for. Each step runs once; a step that
+     * throws does not keep the report or the next step from running.
      */
-    public void setBeforeExitReport(Runnable task) {
-        this.beforeExitReport = task;
+    public interface ExitReportSteps {
+        /** Before the report (e.g. give up the background priority {@code onStart} took). */
+        default void before() { }
+
+        /** Once the report has read the kernel's maps, before it names the stacks (e.g. start detaching probes). */
+        default void afterReading() { }
+
+        /** Once the report is out, before the JVM goes on exiting (e.g. wait until the probes are detached). */
+        default void after() { }
     }
 
-    /**
-     * Runs {@code task} on this thread once the exit report has read the kernel's maps, while it names the stacks
-     * (e.g. to detach the probes, which the kernel takes a while to do, at the same time).
-     */
-    public void setAfterExitReading(Runnable task) {
-        this.afterExitReading = task;
+    public void setExitReportSteps(ExitReportSteps steps) {
+        this.exitReportSteps = steps;
     }
 
     /** Whether each snapshot also carries every stack, not only the top ones (flame graph, pprof, JFR file). */
@@ -246,12 +248,10 @@ public final class Reporter implements Runnable {
         long last = System.nanoTime();
         while (!stopped) {
             if (exitRequested) {
-                try {
-                    beforeExitReport.run();
-                } catch (RuntimeException | LinkageError e) {
-                    // the exit report is taken all the same, only maybe later
-                }
-                takeReport(printed, true);
+                ExitReportSteps steps = exitReportSteps;
+                runStep(steps::before);
+                takeReport(printed, true, () -> runStep(steps::afterReading));
+                runStep(steps::after);
                 return;
             }
             try {
@@ -277,7 +277,7 @@ public final class Reporter implements Runnable {
                 continue;
             }
             last = due;
-            takeReport(printed, false);
+            takeReport(printed, false, null);
             printed++;
             if (count > 0 && printed >= count) {
                 stopped = true;
@@ -311,7 +311,16 @@ public final class Reporter implements Runnable {
         }
     }
 
-    private void takeReport(long printed, boolean atExit) {
+    private static void runStep(Runnable step) {
+        try {
+            step.run();
+        } catch (RuntimeException | LinkageError e) {
+            // the exit report is taken all the same, only maybe later
+        }
+    }
+
+    /** {@code afterExitReading}: at exit, what runs once the maps are read (null for the periodic reports). */
+    private void takeReport(long printed, boolean atExit, Runnable afterExitReading) {
         try {
             long wall = System.nanoTime();
             long cpu = threadCpuNanos();
