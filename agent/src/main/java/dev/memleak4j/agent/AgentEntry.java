@@ -28,20 +28,35 @@ public final class AgentEntry {
             }
             AgentLifecycle.useInstrumentation(instrumentation);
             RunStatus.starting();
-            BackgroundStart.run(() -> {
-                try {
-                    AgentLifecycle.start(options, true);
-                } catch (Throwable e) {
-                    if (!BackgroundStart.exitedFirst()) {
-                        failed(e); // else the exit line said it: whatever failed since is the exit's doing
-                    }
-                } finally {
-                    RunStatus.startEnded();
-                }
-            });
+            BackgroundStart.run(new Start(options));
         } catch (Throwable e) {
             RunStatus.startEnded();
             failed(e);
+        }
+    }
+
+    /**
+     * The start, on the start thread. A class rather than a lambda, as in {@link BackgroundStart}: a JVM's first lambda
+     * bootstraps the lambda machinery (method handles, a class spun with ASM), and premain runs before main.
+     */
+    private static final class Start implements Runnable {
+        private final AgentOptions options;
+
+        Start(AgentOptions options) {
+            this.options = options;
+        }
+
+        @Override
+        public void run() {
+            try {
+                AgentLifecycle.start(options, true);
+            } catch (Throwable e) {
+                if (!BackgroundStart.exitedFirst()) {
+                    failed(e); // else the exit line said it: whatever failed since is the exit's doing
+                }
+            } finally {
+                RunStatus.startEnded();
+            }
         }
     }
 

@@ -28,20 +28,32 @@ final class BackgroundStart {
         }
     }
 
-    /** In premain: runs {@code start} on the daemon thread, and at exit says so if tracking had not begun by then. */
+    /**
+     * In premain: runs {@code start} on the daemon thread, and at exit says so if tracking had not begun by then. The
+     * threads are classes, not lambdas: the JVM's first lambda would bootstrap its machinery before main.
+     */
     static void run(Runnable start) {
+        Thread hook = new Thread("memleak4j-exit-before-tracking") {
+            @Override
+            public void run() {
+                atExit();
+            }
+        };
         synchronized (LOCK) {
             begun = System.nanoTime();
-            exitHook = new Thread(BackgroundStart::atExit, "memleak4j-exit-before-tracking");
+            exitHook = hook;
         }
-        Runtime.getRuntime().addShutdownHook(exitHook);
-        Thread thread = new Thread(() -> {
-            try {
-                start.run();
-            } finally {
-                startEnded();
+        Runtime.getRuntime().addShutdownHook(hook);
+        Thread thread = new Thread("memleak4j-start") {
+            @Override
+            public void run() {
+                try {
+                    start.run();
+                } finally {
+                    startEnded();
+                }
             }
-        }, "memleak4j-start");
+        };
         thread.setDaemon(true);
         thread.start();
     }
