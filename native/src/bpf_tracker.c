@@ -30,6 +30,8 @@ static int link_count;
 static int raw_links[MAX_LINKS];
 static int raw_link_count;
 static bool sessions;
+/* Probes attached since the open: what the reports say, also while the JVM's exit detaches them. */
+static int attached_count;
 /* Entries of the BPF side's sampling_settings in use; entry 0 ("every call") is there from the start. */
 static int sampling_settings_used;
 static bool verbose_libbpf;
@@ -232,6 +234,7 @@ static int attach_uprobe(struct bpf_program *program, const char *binary, uint64
 		return fail(err, err_len, errno, message);
 	}
 	links[link_count++] = link;
+	attached_count++;
 	return 0;
 }
 
@@ -306,6 +309,7 @@ int tracker_attach_site(const char *binary, uint64_t file_offset, bool free_site
 		fd = create_multi_link(program, ATTACH_TYPE_UPROBE_MULTI, binary, file_offset, 0);
 		if (fd >= 0) {
 			raw_links[raw_link_count++] = fd;
+			attached_count++;
 			return 0;
 		}
 	}
@@ -340,12 +344,13 @@ int tracker_attach_session(const char *binary, uint64_t file_offset, int func, c
 		return fail(err, err_len, -fd, what);
 	}
 	raw_links[raw_link_count++] = fd;
+	attached_count++;
 	return 0;
 }
 
 int tracker_attached_count(void)
 {
-	return link_count + raw_link_count;
+	return attached_count;
 }
 
 /* Drops the mapping's hold on the jni_marks map; the addresses stay valid (zeroed anonymous memory). */
@@ -377,9 +382,20 @@ static void *close_link_fd(void *fd)
 	return NULL;
 }
 
-/* The threads of a release in progress (tracker_release_probes), until tracker_await_release joins them. */
+/*
+ * The threads of a release in progress (tracker_release_probes), until tracker_await_release joins them; under
+ * releasing_lock, since the JVM's exit awaits them outside the callers' serialization (while the exit report reads).
+ */
+static pthread_mutex_t releasing_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_t releasing[2 * MAX_LINKS];
 static int releasing_count;
+
+static void join_releasing_locked(void)
+{
+	for (int i = 0; i < releasing_count; i++)
+		pthread_join(releasing[i], NULL);
+	releasing_count = 0;
+}
 
 /*
  * Starts detaching every probe, each on a thread of its own, and returns; tracker_await_release waits for them.
@@ -409,8 +425,9 @@ void tracker_release_probes(void)
 	raw_link_count = 0;
 	if (count == 0)
 		return;
+	pthread_mutex_lock(&releasing_lock);
 	if (releasing_count + count > 2 * MAX_LINKS)
-		tracker_await_release(); /* an earlier release nobody awaited: its threads first */
+		join_releasing_locked(); /* an earlier release nobody awaited: its threads first */
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, 64 * 1024);
 	sigfillset(&all);
@@ -423,6 +440,7 @@ void tracker_release_probes(void)
 	}
 	pthread_sigmask(SIG_SETMASK, &previous, NULL);
 	pthread_attr_destroy(&attr);
+	pthread_mutex_unlock(&releasing_lock);
 }
 
 /*
@@ -432,9 +450,9 @@ void tracker_release_probes(void)
  */
 void tracker_await_release(void)
 {
-	for (int i = 0; i < releasing_count; i++)
-		pthread_join(releasing[i], NULL);
-	releasing_count = 0;
+	pthread_mutex_lock(&releasing_lock);
+	join_releasing_locked();
+	pthread_mutex_unlock(&releasing_lock);
 }
 
 void tracker_close(void)
@@ -446,6 +464,7 @@ void tracker_close(void)
 	if (skel)
 		memleak_bpf__destroy(skel);
 	skel = NULL;
+	attached_count = 0;
 }
 
 /*

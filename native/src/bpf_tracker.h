@@ -38,7 +38,8 @@ int tracker_attach_site(const char *binary, uint64_t file_offset, bool free_site
 bool tracker_sessions(void);
 /*
  * Detaching every probe in two steps, for the JVM's exit (see the .c file): release starts it and returns at once;
- * await waits until it is done, which the process's exit must (the maps stay readable until tracker_close).
+ * await waits until it is done, which the process's exit must, and may be called beside the other functions (the
+ * maps stay readable until tracker_close).
  */
 void tracker_release_probes(void);
 void tracker_await_release(void);

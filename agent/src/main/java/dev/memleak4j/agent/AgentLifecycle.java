@@ -81,8 +81,6 @@ public final class AgentLifecycle implements AgentControl {
         /** probe-mode=hooks: the import-table slots redirected, and whether the probe site's uprobe is optimized. */
         int hookSlots = -1;
         boolean siteOptimized;
-        /** Without the exit report: the shutdown hook that detaches the probes (see BpfTracker.releaseProbes). */
-        Thread probesOffAtExit;
         /** When the probes were on: allocations from then on are tracked. */
         Instant attached;
 
@@ -294,26 +292,8 @@ public final class AgentLifecycle implements AgentControl {
         reporter.addListener(this::report);
         if (options.exitReport()) {
             reporter.reportAtExit();
-            reporter.setExitReportSteps(new Reporter.ExitReportSteps() {
-                @Override
-                public void before() {
-                    // The JVM's exit waits for it: at nice 10 beside the JIT's threads it took several times its CPU.
-                    NativeThreads.runCurrentInForeground();
-                }
-
-                @Override
-                public void afterReading() {
-                    started.tracker.releaseProbes();
-                }
-
-                @Override
-                public void after() {
-                    started.tracker.awaitProbesReleased();
-                }
-            });
-        } else {
-            started.probesOffAtExit = new Thread(started.tracker::detachAtExit, "memleak4j-probes-off");
-            Runtime.getRuntime().addShutdownHook(started.probesOffAtExit);
+            // The JVM's exit waits for it: at nice 10 beside the JIT's threads it took several times its CPU time.
+            reporter.setBeforeExitReport(NativeThreads::runCurrentInForeground);
         }
         started.reporter = reporter;
         reporter.start();
@@ -409,13 +389,6 @@ public final class AgentLifecycle implements AgentControl {
             uninstallHooks(); // before the programs go: no sampled call may trap into a closing tracker
         }
         stopping.reporter.stop();
-        if (stopping.probesOffAtExit != null) {
-            try {
-                Runtime.getRuntime().removeShutdownHook(stopping.probesOffAtExit);
-            } catch (IllegalStateException e) {
-                // The JVM is exiting: the hook finds the tracker closed and does nothing.
-            }
-        }
         Owners.stop(instrumentation, AgentLog::line);
         stopping.tracker.close();
         outputs.surfaces().stateChanged(state());

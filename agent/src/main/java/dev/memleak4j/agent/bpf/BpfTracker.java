@@ -24,6 +24,7 @@ public final class BpfTracker implements AutoCloseable {
     public static final long INTERPRETED_FRAME = 1L << 62;
     private static final Object LOCK = new Object();
     private static BpfTracker open;
+    private static boolean exitHookAdded;
     private final Limits limits;
     /** Reused by every read of the allocations (under LOCK). */
     private long[] allocationChunk;
@@ -55,6 +56,7 @@ public final class BpfTracker implements AutoCloseable {
             BpfNative.open0((int) ProcessHandle.current().pid(), limits.maxAllocs(), limits.maxStacks(),
                     limits.maxCombined(), limits.maxThreads(), verbose, hooks, sessions);
             open = new BpfTracker(limits);
+            addExitHook();
             return open;
         }
     }
@@ -254,36 +256,39 @@ public final class BpfTracker implements AutoCloseable {
     }
 
     /**
-     * At the JVM's exit, the first of two steps: starts detaching every probe and returns at once; {@link
-     * #awaitProbesReleased()} is the second. Detaching waits for the kernel (several RCU grace periods per probe):
-     * done here, side by side and while the exit report names its stacks, rather than by the kernel one probe after
-     * another as the process ends, which held a short program's exit up by a quarter of a second. The maps stay
-     * readable; what the probes would have seen from now on is not tracked.
+     * The JVM's exit detaches the probes itself (a shutdown hook, beside the exit report's): each on a native thread
+     * of its own, and the exit goes on once they are detached. Left to the process's end, the kernel detached them
+     * one after another on the exiting thread, several RCU grace periods each, and a short program ended a quarter
+     * of a second later. Nor may the process end while one is being detached: the kernel could not take its
+     * breakpoint out of the dying process and would keep the probe, and the library's file, until reboot. The maps
+     * stay: the exit report, taken meanwhile, reads them as they were when the JVM began to exit.
      */
-    public void releaseProbes() {
-        synchronized (LOCK) {
-            if (!closed) {
-                BpfNative.releaseProbes0();
+    private static void detachAtExit() {
+        synchronized (LOCK) { // a detach in progress (JMX, count=N) ends first
+            if (open == null) {
+                return;
             }
+            BpfNative.releaseProbes0();
         }
+        BpfNative.awaitRelease0(); // outside the lock: the exit report reads the maps meanwhile
     }
 
-    /**
-     * Waits until the probes {@link #releaseProbes()} released are detached. The process must not exit before: a probe
-     * the kernel is still detaching when it kills the process's threads stays in the kernel until reboot.
-     */
-    public void awaitProbesReleased() {
-        synchronized (LOCK) {
-            if (!closed) {
-                BpfNative.awaitRelease0();
-            }
+    /** Once per JVM, at the first open (under LOCK). */
+    private static void addExitHook() {
+        if (exitHookAdded) {
+            return;
         }
-    }
-
-    /** At the JVM's exit without an exit report: both steps at once (a shutdown hook). */
-    public void detachAtExit() {
-        releaseProbes();
-        awaitProbesReleased();
+        try {
+            Runtime.getRuntime().addShutdownHook(new Thread("memleak4j-probes-off") {
+                @Override
+                public void run() {
+                    detachAtExit();
+                }
+            });
+            exitHookAdded = true;
+        } catch (IllegalStateException e) {
+            // The JVM is exiting already: the kernel detaches the probes as the process ends.
+        }
     }
 
     /** Detaches every probe and frees the maps. */

@@ -35,7 +35,7 @@ public final class Reporter implements Runnable {
     private final CountDownLatch tracking = new CountDownLatch(1);
     private volatile Consumer<String> verboseLog;
     private volatile Runnable betweenReports = () -> { };
-    private volatile ExitReportSteps exitReportSteps = new ExitReportSteps() { };
+    private volatile Runnable beforeExitReport = () -> { };
     private volatile boolean allStacks;
     /** Snapshots with every stack asked for from other threads (MBean operations), taken here between reports. */
     private final ConcurrentLinkedQueue<CompletableFuture<Snapshot>> requests = new ConcurrentLinkedQueue<>();
@@ -74,22 +74,11 @@ public final class Reporter implements Runnable {
     }
 
     /**
-     * What this thread does around the exit report, which the JVM's exit waits for. Each step runs once; a step that
-     * throws does not keep the report or the next step from running.
+     * Runs {@code task} on this thread before the exit report, which the JVM's exit waits for (e.g. to give up the
+     * background priority {@code onStart} took).
      */
-    public interface ExitReportSteps {
-        /** Before the report (e.g. give up the background priority {@code onStart} took). */
-        default void before() { }
-
-        /** Once the report has read the kernel's maps, before it names the stacks (e.g. start detaching probes). */
-        default void afterReading() { }
-
-        /** Once the report is out, before the JVM goes on exiting (e.g. wait until the probes are detached). */
-        default void after() { }
-    }
-
-    public void setExitReportSteps(ExitReportSteps steps) {
-        this.exitReportSteps = steps;
+    public void setBeforeExitReport(Runnable task) {
+        this.beforeExitReport = task;
     }
 
     /** Whether each snapshot also carries every stack, not only the top ones (flame graph, pprof, JFR file). */
@@ -248,10 +237,12 @@ public final class Reporter implements Runnable {
         long last = System.nanoTime();
         while (!stopped) {
             if (exitRequested) {
-                ExitReportSteps steps = exitReportSteps;
-                runStep(steps::before);
-                takeReport(printed, true, () -> runStep(steps::afterReading));
-                runStep(steps::after);
+                try {
+                    beforeExitReport.run();
+                } catch (RuntimeException | LinkageError e) {
+                    // the exit report is taken all the same, only maybe later
+                }
+                takeReport(printed, true);
                 return;
             }
             try {
@@ -277,7 +268,7 @@ public final class Reporter implements Runnable {
                 continue;
             }
             last = due;
-            takeReport(printed, false, null);
+            takeReport(printed, false);
             printed++;
             if (count > 0 && printed >= count) {
                 stopped = true;
@@ -311,22 +302,13 @@ public final class Reporter implements Runnable {
         }
     }
 
-    private static void runStep(Runnable step) {
-        try {
-            step.run();
-        } catch (RuntimeException | LinkageError e) {
-            // the exit report is taken all the same, only maybe later
-        }
-    }
-
-    /** {@code afterExitReading}: at exit, what runs once the maps are read (null for the periodic reports). */
-    private void takeReport(long printed, boolean atExit, Runnable afterExitReading) {
+    private void takeReport(long printed, boolean atExit) {
         try {
             long wall = System.nanoTime();
             long cpu = threadCpuNanos();
             // At exit nothing will be freed any more: 'older' (which hides blocks in flight) does not apply.
             Snapshot snapshot = atExit
-                    ? collector.collectForExitReport(settings.get().withOlderMillis(0), allStacks, afterExitReading)
+                    ? collector.collectForReport(settings.get().withOlderMillis(0), allStacks).asExitReport()
                     : collector.collectForReport(settings.get(), allStacks);
             for (Consumer<Snapshot> listener : listeners) {
                 listener.accept(snapshot);

@@ -87,7 +87,7 @@ public final class SnapshotCollector {
 
     /** A snapshot of the top stacks on demand (JMX, JFR): its stacks and counters, without leak suspects. */
     public Snapshot collect(ReportSettings settings) {
-        return collect(settings, false, false, NOTHING);
+        return collect(settings, false, false);
     }
 
     /** When the probes whose allocations this collector reads were attached. */
@@ -100,7 +100,7 @@ public final class SnapshotCollector {
      * graph, pprof, JFR file: they come from the same pass over the kernel's maps); no leak suspects.
      */
     public Snapshot collect(ReportSettings settings, boolean allStacks) {
-        return collect(settings, allStacks, false, NOTHING);
+        return collect(settings, allStacks, false);
     }
 
     /**
@@ -109,18 +109,8 @@ public final class SnapshotCollector {
      * the reporter calls this, once per report, so the histories have one point per interval.
      */
     public Snapshot collectForReport(ReportSettings settings, boolean allStacks) {
-        return collect(settings, allStacks, true, NOTHING);
+        return collect(settings, allStacks, true);
     }
-
-    /**
-     * The exit report's snapshot: as {@link #collectForReport}, and {@code afterReading} runs once the kernel's maps
-     * are read, before the stacks are named (the exit waits for the naming; what runs then overlaps it).
-     */
-    public Snapshot collectForExitReport(ReportSettings settings, boolean allStacks, Runnable afterReading) {
-        return collect(settings, allStacks, true, afterReading).asExitReport();
-    }
-
-    private static final Runnable NOTHING = () -> { };
 
     /**
      * The allocated-since-the-baseline values (pprof's alloc_*) start over at the last periodic report, as the
@@ -135,8 +125,7 @@ public final class SnapshotCollector {
     }
 
     /** Synchronized: the reporter and JMX clients may ask at once, and the stack trimmer is not thread-safe. */
-    private synchronized Snapshot collect(ReportSettings settings, boolean allStacks, boolean forReport,
-            Runnable afterReading) {
+    private synchronized Snapshot collect(ReportSettings settings, boolean allStacks, boolean forReport) {
         trimmer.newReport();
         BpfTracker.StackCounters[] counters = settings.combinedOnly() ? tracker.readCombined() : null;
         List<Group> raw = settings.combinedOnly() ? fromCounters(counters) : fromAllocations(settings);
@@ -145,7 +134,6 @@ public final class SnapshotCollector {
             // never shows more in use than it allocated.
             counters = tracker.readCombined();
         }
-        afterReading.run();
         if (forReport) {
             lastCounters = counters;
         }
