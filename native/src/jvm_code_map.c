@@ -174,6 +174,10 @@ static uint32_t by_start_cap, by_start_count;
 static uint32_t *sorted;
 static uint32_t sorted_cap, sorted_count;
 static int sorted_dirty;
+/* The newest record's seq when the index was built; records loaded since, sorted before they are merged in. */
+static uint64_t sorted_seq;
+static uint32_t *fresh;
+static uint32_t fresh_cap;
 
 struct stub {
     uintptr_t start, end;
@@ -306,26 +310,56 @@ static void sift_down_idx(uint32_t *a, uint32_t root, uint32_t n) {
     }
 }
 
+/*
+ * Brings the sorted index up to date. Lookups come between loads while the JIT is busy (a report at exit, while
+ * the compilers still run), so the index is not sorted afresh each time: the records it holds stay in order, those
+ * loaded since it was built (a few) are sorted apart and merged in. A record is in the index when it was loaded by
+ * the time the index was built (its seq at most sorted_seq): an index freed and reused since holds a newer record,
+ * which counts as new.
+ */
 static void rebuild_sorted(void) {
-    if (mmap_arena_grow(&arena, (void **)&sorted, &sorted_cap, sizeof(uint32_t), nms_live + 1) != 0) {
+    uint32_t fresh_count = 0;
+    for (uint32_t i = 0; i < nms_used; i++) {
+        fresh_count += nms[i].live && nms[i].seq > sorted_seq;
+    }
+    if (mmap_arena_grow(&arena, (void **)&sorted, &sorted_cap, sizeof(uint32_t), nms_live + 1) != 0
+        || mmap_arena_grow(&arena, (void **)&fresh, &fresh_cap, sizeof(uint32_t), fresh_count + 1) != 0) {
         return;  /* keep the old index: lookups may miss newer code, never crash */
+    }
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < sorted_count; i++) {
+        uint32_t index = sorted[i];
+        if (nms[index].live && nms[index].seq <= sorted_seq) {
+            sorted[kept++] = index;
+        }
     }
     uint32_t n = 0;
     for (uint32_t i = 0; i < nms_used; i++) {
-        if (nms[i].live) {
-            sorted[n++] = i;
+        if (nms[i].live && nms[i].seq > sorted_seq) {
+            fresh[n++] = i;
         }
     }
     /* heapsort: no malloc, O(n log n) */
     for (uint32_t i = n / 2; i-- > 0;) {
-        sift_down_idx(sorted, i, n);
+        sift_down_idx(fresh, i, n);
     }
     for (uint32_t end = n; end-- > 1;) {
-        uint32_t t = sorted[0];
-        sorted[0] = sorted[end];
-        sorted[end] = t;
-        sift_down_idx(sorted, 0, end);
+        uint32_t t = fresh[0];
+        fresh[0] = fresh[end];
+        fresh[end] = t;
+        sift_down_idx(fresh, 0, end);
     }
+    /* Merged from the back, in place: the kept records are at the front of sorted, which has room for all. */
+    uint32_t a = kept, b = n, total = kept + n;
+    while (b > 0) {
+        if (a > 0 && nm_less(fresh[b - 1], sorted[a - 1])) {
+            sorted[--total] = sorted[--a];
+        } else {
+            sorted[--total] = fresh[--b];
+        }
+    }
+    n = kept + n;
+    sorted_seq = load_seq;
     /* Overlapping live records: the space of the older was reused, its unload has not arrived yet. */
     uint32_t out = 0;
     for (uint32_t i = 0; i < n; i++) {
