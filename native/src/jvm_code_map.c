@@ -55,11 +55,6 @@ static uint64_t hash64(uint64_t x) {
 /* ---------------------------------------------------------------------------------------------------------
  * Methods, by jmethodID (insert only: HotSpot does not hand out a jmethodID again for another method).
  */
-struct line_entry {
-    int32_t bci;
-    int32_t line;
-};
-
 struct method_info {
     jmethodID id;
     const char *class_name;  /* "pkg.Class" */
@@ -503,37 +498,6 @@ static const struct method_info *method_info_for(jvmtiEnv *env, jmethodID id) {
     return info;
 }
 
-/*
- * The jmethodID of a Method*, from its class's jmethodID cache (InstanceKlass::_methods_jmethod_ids: [0] the length,
- * then one slot per method idnum, ConstMethod::_method_idnum). HotSpot fills a slot only when someone asks for that
- * method's jmethodID (JNI, JVMTI, a compilation); NULL then.
- */
-static jmethodID cached_jmethod_id(uintptr_t method) {
-    static long const_method, idnum, constants, holder, jmethod_ids;
-    static int offsets; /* 1 found, -1 not in this JVM */
-    if (offsets == 0) {
-        offsets = vmstructs_field("Method", "_constMethod", &const_method, NULL) == 0
-                          && vmstructs_field("ConstMethod", "_method_idnum", &idnum, NULL) == 0
-                          && vmstructs_field("ConstMethod", "_constants", &constants, NULL) == 0
-                          && vmstructs_field("ConstantPool", "_pool_holder", &holder, NULL) == 0
-                          && vmstructs_field("InstanceKlass", "_methods_jmethod_ids", &jmethod_ids, NULL) == 0
-                      ? 1
-                      : -1;
-    }
-    uintptr_t cm = 0, cp = 0, klass = 0, ids = 0, length = 0, id = 0;
-    uint16_t number = 0;
-    if (offsets != 1 || safe_read(&cm, method + (uintptr_t)const_method, sizeof(cm)) != 0
-        || safe_read(&number, cm + (uintptr_t)idnum, sizeof(number)) != 0
-        || safe_read(&cp, cm + (uintptr_t)constants, sizeof(cp)) != 0
-        || safe_read(&klass, cp + (uintptr_t)holder, sizeof(klass)) != 0
-        || safe_read(&ids, klass + (uintptr_t)jmethod_ids, sizeof(ids)) != 0 || ids == 0
-        || safe_read(&length, ids, sizeof(length)) != 0 || length <= number
-        || safe_read(&id, ids + ((uintptr_t)number + 1) * sizeof(uintptr_t), sizeof(id)) != 0) {
-        return NULL;
-    }
-    return (jmethodID)id;
-}
-
 /* Asks JVMTI for the jmethodIDs of every method of the loaded classes named class_name ("pkg.Class"). */
 static void create_jmethod_ids(JNIEnv *jni, const char *class_name) {
     jint count = 0;
@@ -559,25 +523,36 @@ static void create_jmethod_ids(JNIEnv *jni, const char *class_name) {
     (*jvmti)->Deallocate(jvmti, (unsigned char *)classes);
 }
 
-int jvm_code_map_interpreted_line(JNIEnv *jni, uintptr_t method, int32_t bci) {
-    /* The kernel side checks only that the frame's bcp lies past the method's header: here, that it lies in its code. */
-    if (jvmti == NULL || bci < 0 || bci >= vmstructs_method_code_size(method)) {
-        return -1;
+int jvm_code_map_interpreted_method(JNIEnv *jni, uintptr_t method, char *name, size_t name_len, int *code_size,
+                                    const struct line_entry **lines, uint32_t *line_count) {
+    struct vm_method facts;
+    int length = vmstructs_describe_method(method, name, name_len, &facts);
+    *line_count = 0;
+    *code_size = length >= 0 ? facts.code_size : 0;
+    if (lines == NULL) {
+        return length;
     }
-    jmethodID id = cached_jmethod_id(method);
-    if (id == NULL) {
+    *lines = NULL;
+    if (length < 0 || jvmti == NULL || facts.code_size <= 0) {
+        return length;
+    }
+    if (facts.jmethod_id == 0) {
         /* Interpreted-only methods seldom have one yet: JVMTI makes them, for the class's methods at once. */
-        char name[512];
-        int length = vmstructs_resolve_method(method, name, sizeof(name));
-        char *dot = length > 0 ? strrchr(name, '.') : NULL;
-        if (dot == NULL) {
-            return -1;
-        }
+        char *dot = strrchr(name, '.');
         *dot = '\0';
         create_jmethod_ids(jni, name);
-        id = cached_jmethod_id(method);
+        *dot = '.';
+        char again[8192];
+        if (vmstructs_describe_method(method, again, sizeof(again), &facts) < 0 || facts.jmethod_id == 0) {
+            return length;
+        }
     }
-    return line_of(method_info_for(jvmti, id), bci);
+    const struct method_info *info = method_info_for(jvmti, (jmethodID)facts.jmethod_id);
+    if (info != NULL) {
+        *lines = info->lines;
+        *line_count = info->line_count;
+    }
+    return length;
 }
 
 static void sort_pcs(struct pc_entry *pcs, uint32_t n) {
@@ -1009,6 +984,13 @@ int jvm_code_map_ranges_of(const char *qualified_name, uintptr_t *out, int max) 
     }
     pthread_mutex_unlock(&map_lock);
     return n;
+}
+
+uint64_t jvm_code_map_generation(void) {
+    pthread_mutex_lock(&map_lock);
+    uint64_t g = generation;
+    pthread_mutex_unlock(&map_lock);
+    return g;
 }
 
 void jvm_code_map_stats(uint64_t out[6]) {

@@ -26,6 +26,17 @@
 #define MAX_SYMBOL 65535
 #define MAX_METHODS_SCANNED 65536
 
+/*
+ * The part of a structure that holds the fields of interest, [lo, lo + len) from its start: a Method* is named from
+ * four structures, each read with one system call instead of one per field (each read costs a system call and the
+ * pinning of a page). All the fields lie inside the structure, so the span does too: reading it is as safe as
+ * reading any one of its fields.
+ */
+struct span {
+    long lo, len;
+};
+#define MAX_SPAN 4096
+
 static struct {
     int ready;  /* 1: all offsets found; -1: failed (message in error) */
     char error[256];
@@ -33,12 +44,14 @@ static struct {
     long const_method_constants;
     long const_method_name_index;
     long const_method_code_size;
+    long const_method_idnum;     /* optional: -1 when absent (then no jmethodID is read) */
     long cp_tags;
     long cp_pool_holder;
     long cp_length;
     long klass_name;
     long ik_constants;
     long ik_methods;
+    long ik_jmethod_ids;         /* optional, as const_method_idnum */
     long symbol_length;
     long symbol_body;
     long array_length;       /* Array<T>::_length */
@@ -48,6 +61,8 @@ static struct {
     uintptr_t interpreter_code; /* address of the static AbstractInterpreter::_code (a StubQueue*) */
     long stubq_buffer;
     long stubq_limit;
+    /* The bytes of each structure that naming a Method* needs, read in one go (see struct span). */
+    struct span const_method_span, cp_span, klass_span;
 } vm;
 
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -182,6 +197,42 @@ static void *find_libjvm(JNIEnv *env) {
     return dlopen("libjvm.so", RTLD_LAZY | RTLD_NOLOAD);
 }
 
+/* Widens a span to hold a field of size bytes at offset (a negative offset is a field this JVM does not have). */
+static void span_add(struct span *s, long offset, long size) {
+    if (s->len == 0) {
+        s->lo = offset;
+        s->len = size;
+        return;
+    }
+    long hi = s->lo + s->len > offset + size ? s->lo + s->len : offset + size;
+    s->lo = s->lo < offset ? s->lo : offset;
+    s->len = hi - s->lo;
+}
+
+/* Reads a structure's span at base into buf (MAX_SPAN bytes). */
+static int span_read(const struct span *s, uintptr_t base, unsigned char *buf) {
+    return safe_read(buf, base + (uintptr_t)s->lo, (size_t)s->len);
+}
+
+/* A field of a span read by span_read. */
+static uintptr_t span_ptr(const struct span *s, const unsigned char *buf, long offset) {
+    uintptr_t v;
+    memcpy(&v, buf + (offset - s->lo), sizeof(v));
+    return v;
+}
+
+static uint16_t span_u16(const struct span *s, const unsigned char *buf, long offset) {
+    uint16_t v;
+    memcpy(&v, buf + (offset - s->lo), sizeof(v));
+    return v;
+}
+
+static int32_t span_i32(const struct span *s, const unsigned char *buf, long offset) {
+    int32_t v;
+    memcpy(&v, buf + (offset - s->lo), sizeof(v));
+    return v;
+}
+
 static int fail(const char *what) {
     snprintf(vm.error, sizeof(vm.error), "%s", what);
     vm.ready = -1;
@@ -249,6 +300,30 @@ static int do_init(JNIEnv *env) {
     if (find_type_size(&types, "ConstantPool", &vm.sizeof_cp) != 0 || vm.sizeof_cp <= 0) {
         return fail("VMTypes has no ConstantPool");
     }
+    /* Optional: the class's jmethodID cache, for the line numbers of interpreted frames. */
+    if (find_field(&fields, "ConstMethod", "_method_idnum", &vm.const_method_idnum, NULL) != 0
+        || find_field(&fields, "InstanceKlass", "_methods_jmethod_ids", &vm.ik_jmethod_ids, NULL) != 0) {
+        vm.const_method_idnum = vm.ik_jmethod_ids = -1;
+    }
+    span_add(&vm.const_method_span, vm.const_method_constants, sizeof(uintptr_t));
+    span_add(&vm.const_method_span, vm.const_method_name_index, sizeof(uint16_t));
+    span_add(&vm.const_method_span, vm.const_method_code_size, sizeof(uint16_t));
+    if (vm.const_method_idnum >= 0) {
+        span_add(&vm.const_method_span, vm.const_method_idnum, sizeof(uint16_t));
+    }
+    span_add(&vm.cp_span, vm.cp_tags, sizeof(uintptr_t));
+    span_add(&vm.cp_span, vm.cp_pool_holder, sizeof(uintptr_t));
+    span_add(&vm.cp_span, vm.cp_length, sizeof(int32_t));
+    span_add(&vm.klass_span, vm.klass_name, sizeof(uintptr_t));
+    span_add(&vm.klass_span, vm.ik_constants, sizeof(uintptr_t));
+    span_add(&vm.klass_span, vm.ik_methods, sizeof(uintptr_t));
+    if (vm.ik_jmethod_ids >= 0) {
+        span_add(&vm.klass_span, vm.ik_jmethod_ids, sizeof(uintptr_t));
+    }
+    if (vm.const_method_span.len > MAX_SPAN || vm.cp_span.len > MAX_SPAN || vm.klass_span.len > MAX_SPAN) {
+        return fail("VMStructs: the fields of ConstMethod, ConstantPool or InstanceKlass are further apart than "
+                    "expected (not HotSpot's layout?)");
+    }
     /* Optional: the interpreter's code. */
     if (find_field(&fields, "AbstractInterpreter", "_code", NULL, &vm.interpreter_code) != 0
         || find_field(&fields, "StubQueue", "_stub_buffer", &vm.stubq_buffer, NULL) != 0
@@ -309,17 +384,38 @@ static int plausible_utf8(const unsigned char *s, size_t len) {
     return 1;
 }
 
-/* Appends a Symbol's text to out at *pos; dots_for_slashes turns "java/lang/String" into "java.lang.String". */
+/*
+ * Appends a Symbol's text to out at *pos; dots_for_slashes turns "java/lang/String" into "java.lang.String". One read
+ * takes the length and the first bytes of the text, up to the end of the length's page (mapped, as the length is);
+ * a second one only when the text goes on past it.
+ */
 static int append_symbol(uintptr_t symbol, char *out, size_t out_len, size_t *pos, int dots_for_slashes) {
-    uint16_t len = 0;
-    if ((symbol & 3) != 0 || safe_read(&len, symbol + vm.symbol_length, sizeof(len)) != 0 || len == 0) {
+    unsigned char head[256];
+    uintptr_t at = symbol + (uintptr_t)vm.symbol_length;
+    long body = vm.symbol_body - vm.symbol_length; /* the text's offset from the length */
+    if ((symbol & 3) != 0 || body < (long)sizeof(uint16_t) || body >= (long)sizeof(head)) {
         return -1;
     }
-    if (*pos + len + 1 > out_len) {
+    size_t chunk = 4096 - (at & 4095);
+    if (chunk > sizeof(head)) {
+        chunk = sizeof(head);
+    }
+    if (chunk < (size_t)body) {
+        chunk = (size_t)body; /* the header crosses a page: read it whole (a fault fails the read) */
+    }
+    uint16_t len = 0;
+    if (safe_read(head, at, chunk) != 0) {
+        return -1;
+    }
+    memcpy(&len, head, sizeof(len));
+    if (len == 0 || *pos + len + 1 > out_len) {
         return -1;
     }
     unsigned char *dst = (unsigned char *)out + *pos;
-    if (safe_read(dst, symbol + vm.symbol_body, len) != 0 || !plausible_utf8(dst, len)) {
+    size_t have = chunk - (size_t)body < len ? chunk - (size_t)body : len;
+    memcpy(dst, head + body, have);
+    if ((have < len && safe_read(dst + have, at + (uintptr_t)body + have, len - have) != 0)
+        || !plausible_utf8(dst, len)) {
         return -1;
     }
     if (dots_for_slashes) {
@@ -334,12 +430,10 @@ static int append_symbol(uintptr_t symbol, char *out, size_t out_len, size_t *po
     return 0;
 }
 
-/* Whether the class's method array holds this Method* (read in one go, in slices). */
-static int class_has_method(uintptr_t klass, uintptr_t method) {
-    uintptr_t methods = 0;
+/* Whether the class's method array (methods, from the class) holds this Method* (read in one go, in slices). */
+static int class_has_method(uintptr_t methods, uintptr_t method) {
     int32_t count = 0;
-    if (read_ptr(klass + vm.ik_methods, &methods) != 0 || (methods & 7) != 0
-        || safe_read(&count, methods + vm.array_length, sizeof(count)) != 0 || count <= 0
+    if ((methods & 7) != 0 || safe_read(&count, methods + vm.array_length, sizeof(count)) != 0 || count <= 0
         || count > MAX_METHODS_SCANNED) {
         return 0;
     }
@@ -360,37 +454,63 @@ static int class_has_method(uintptr_t klass, uintptr_t method) {
     return 0;
 }
 
-int vmstructs_resolve_method(uintptr_t method, char *out, size_t out_len) {
+/* The jmethodID in slot idnum of a class's jmethodID cache ([0] its length, then one slot per idnum); 0 when none. */
+static uintptr_t cached_jmethod_id(uintptr_t ids, uint16_t idnum) {
+    uintptr_t words[32];
+    size_t needed = (size_t)idnum + 2;
+    if (ids == 0 || (ids & 7) != 0) {
+        return 0;
+    }
+    if (needed <= sizeof(words) / sizeof(words[0])) {
+        if (safe_read(words, ids, needed * sizeof(uintptr_t)) != 0) {
+            return 0;
+        }
+    } else if (safe_read(&words[0], ids, sizeof(uintptr_t)) != 0
+               || safe_read(&words[1], ids + (needed - 1) * sizeof(uintptr_t), sizeof(uintptr_t)) != 0) {
+        return 0;
+    } else {
+        needed = 2;
+    }
+    return words[0] > idnum ? words[needed - 1] : 0;
+}
+
+int vmstructs_describe_method(uintptr_t method, char *out, size_t out_len, struct vm_method *facts) {
     if (!ready() || out == NULL || out_len < 4 || (method & 7) != 0) {
         return -1;
     }
-    uintptr_t const_method = 0, cp = 0, holder = 0, holder_cp = 0, class_name = 0, name = 0, tags = 0;
-    uint16_t name_index = 0;
-    int32_t cp_length = 0;
+    unsigned char cm_bytes[MAX_SPAN], cp_bytes[MAX_SPAN], klass_bytes[MAX_SPAN];
+    uintptr_t const_method = 0, name = 0;
     uint8_t tag = 0;
     if (read_ptr(method + vm.method_const_method, &const_method) != 0 || (const_method & 7) != 0
-        || read_ptr(const_method + vm.const_method_constants, &cp) != 0 || (cp & 7) != 0
-        || read_ptr(cp + vm.cp_pool_holder, &holder) != 0 || (holder & 7) != 0
-        || read_ptr(holder + vm.ik_constants, &holder_cp) != 0
-        || safe_read(&name_index, const_method + vm.const_method_name_index, sizeof(name_index)) != 0
-        || safe_read(&cp_length, cp + vm.cp_length, sizeof(cp_length)) != 0) {
+        || span_read(&vm.const_method_span, const_method, cm_bytes) != 0) {
+        return -1;
+    }
+    uintptr_t cp = span_ptr(&vm.const_method_span, cm_bytes, vm.const_method_constants);
+    uint16_t name_index = span_u16(&vm.const_method_span, cm_bytes, vm.const_method_name_index);
+    if ((cp & 7) != 0 || span_read(&vm.cp_span, cp, cp_bytes) != 0) {
+        return -1;
+    }
+    uintptr_t holder = span_ptr(&vm.cp_span, cp_bytes, vm.cp_pool_holder);
+    uintptr_t tags = span_ptr(&vm.cp_span, cp_bytes, vm.cp_tags);
+    int32_t cp_length = span_i32(&vm.cp_span, cp_bytes, vm.cp_length);
+    if ((holder & 7) != 0 || span_read(&vm.klass_span, holder, klass_bytes) != 0) {
         return -1;
     }
     /* The holder must know this constant pool (its current one) or this very method (a method of an older
      * version of a redefined class keeps the older pool). */
-    if (holder_cp != cp && !class_has_method(holder, method)) {
+    if (span_ptr(&vm.klass_span, klass_bytes, vm.ik_constants) != cp
+        && !class_has_method(span_ptr(&vm.klass_span, klass_bytes, vm.ik_methods), method)) {
         return -1;
     }
-    if (name_index == 0 || (int32_t)name_index >= cp_length
-        || read_ptr(cp + vm.cp_tags, &tags) != 0 || (tags & 3) != 0
+    if (name_index == 0 || (int32_t)name_index >= cp_length || (tags & 3) != 0
         || safe_read(&tag, tags + vm.array_u1_data + name_index, 1) != 0 || tag != JVM_CONSTANT_UTF8
-        || read_ptr(cp + (uintptr_t)vm.sizeof_cp + (uintptr_t)name_index * sizeof(uintptr_t), &name) != 0
-        || read_ptr(holder + vm.klass_name, &class_name) != 0) {
+        || read_ptr(cp + (uintptr_t)vm.sizeof_cp + (uintptr_t)name_index * sizeof(uintptr_t), &name) != 0) {
         return -1;
     }
     size_t pos = 0;
     out[0] = '\0';
-    if (append_symbol(class_name, out, out_len, &pos, 1) != 0 || pos + 2 > out_len) {
+    if (append_symbol(span_ptr(&vm.klass_span, klass_bytes, vm.klass_name), out, out_len, &pos, 1) != 0
+        || pos + 2 > out_len) {
         return -1;
     }
     out[pos++] = '.';
@@ -398,18 +518,18 @@ int vmstructs_resolve_method(uintptr_t method, char *out, size_t out_len) {
     if (append_symbol(name, out, out_len, &pos, 0) != 0) {
         return -1;
     }
+    if (facts != NULL) {
+        facts->code_size = span_u16(&vm.const_method_span, cm_bytes, vm.const_method_code_size);
+        facts->jmethod_id = vm.ik_jmethod_ids >= 0
+                                ? cached_jmethod_id(span_ptr(&vm.klass_span, klass_bytes, vm.ik_jmethod_ids),
+                                                    span_u16(&vm.const_method_span, cm_bytes, vm.const_method_idnum))
+                                : 0;
+    }
     return (int)pos;
 }
 
-int vmstructs_method_code_size(uintptr_t method) {
-    uintptr_t const_method = 0;
-    uint16_t size = 0;
-    if (!ready() || (method & 7) != 0 || read_ptr(method + vm.method_const_method, &const_method) != 0
-        || (const_method & 7) != 0
-        || safe_read(&size, const_method + vm.const_method_code_size, sizeof(size)) != 0) {
-        return -1;
-    }
-    return size;
+int vmstructs_resolve_method(uintptr_t method, char *out, size_t out_len) {
+    return vmstructs_describe_method(method, out, out_len, NULL);
 }
 
 int vmstructs_field(const char *type, const char *field, long *offset, uintptr_t *address) {

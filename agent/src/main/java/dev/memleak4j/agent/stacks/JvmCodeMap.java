@@ -124,7 +124,7 @@ public final class JvmCodeMap {
      * Bumped whenever code is removed or replaced: names cached for code addresses may be stale when it changed.
      */
     public static long generation() {
-        return started ? stats0()[5] : 0;
+        return started ? generation0() : 0;
     }
 
     /**
@@ -200,12 +200,20 @@ public final class JvmCodeMap {
 
     private static native long[] interpreterRange0();
 
-    /** The source line of bytecode index {@code bci} in an interpreted method ({@code Method*}), or -1. */
-    static native int interpretedLine0(long method, int bci);
+    /**
+     * An interpreted method ({@code Method*}): {@code names[0]} gets its {@code pkg.Class.method}; returns its
+     * bytecodes' length then, when {@code lines}, its line number table ((bytecode index, line) pairs; none when
+     * unknown), or null when the pointer does not lead to a method of a loaded class. Never faults on a bad pointer.
+     * Lines may make JVMTI create the jmethodIDs of the method's class: asked for only when a frame has a bytecode
+     * index.
+     */
+    static native int[] interpretedMethod0(long method, String[] names, boolean lines);
 
     private static native long[] codeRangesOf0(String qualifiedMethod);
 
     private static native long[] stats0();
+
+    private static native long generation0();
 
     private static native long methodPointerOf0(Executable method);
 

@@ -20,9 +20,10 @@ import java.util.Map;
  *       or a {@link Frame.Kind#STUB};</li>
  *   <li>else one unknown frame.</li>
  * </ul>
- * Native results are cached: the same return addresses recur in every report. Java results are cached until the
- * code map says code was unloaded or replaced; unknown addresses are not cached (the code map may learn them later:
- * load events arrive shortly after the code runs).
+ * Native results are cached: the same return addresses recur in every report. Names of compiled code are cached
+ * until the code map says code was unloaded or replaced; unknown addresses are not cached (the code map may learn
+ * them later: load events arrive shortly after the code runs). Interpreted frames are cached by the
+ * {@link JavaFrameResolver}, under its own rule.
  */
 public final class StackResolver {
     private static final int CACHE_LIMIT = 200_000;
@@ -58,13 +59,7 @@ public final class StackResolver {
     }
 
     public synchronized List<Frame> resolve(long[] addresses) {
-        if (java != null) {
-            long generation = java.generation();
-            if (generation != javaGeneration || javaCache.size() > CACHE_LIMIT) {
-                javaCache.clear();
-                javaGeneration = generation;
-            }
-        }
+        forgetStaleJava();
         List<Frame> frames = new ArrayList<>(addresses.length + 8);
         for (long address : addresses) {
             resolveInto(address, frames);
@@ -80,11 +75,8 @@ public final class StackResolver {
         if (java == null) {
             return JvmCode.NONE;
         }
-        if (java.generation() != javaGeneration || javaCache.size() > CACHE_LIMIT) {
-            javaCache.clear();
-            javaGeneration = java.generation();
-        }
-        List<Frame> frames = javaCache.get(value);
+        forgetStaleJava();
+        List<Frame> frames = JavaFrameResolver.isTaggedMethod(value) ? java.resolve(value) : javaCache.get(value);
         if (frames == null) {
             frames = java.resolve(value);
             if (!frames.isEmpty()) {
@@ -97,7 +89,24 @@ public final class StackResolver {
         return frames.get(0).kind() == Frame.Kind.STUB ? JvmCode.STUB : JvmCode.JAVA;
     }
 
+    /** Names of compiled code are kept until the code map says code was unloaded or replaced (its generation). */
+    private void forgetStaleJava() {
+        if (java == null) {
+            return;
+        }
+        long generation = java.generation();
+        if (generation != javaGeneration || javaCache.size() > CACHE_LIMIT) {
+            javaCache.clear();
+            java.forget();
+            javaGeneration = generation;
+        }
+    }
+
     private void resolveInto(long address, List<Frame> frames) {
+        if (java != null && JavaFrameResolver.isTaggedMethod(address)) {
+            frames.addAll(java.resolve(address));
+            return;
+        }
         Frame cached = nativeCache.get(address);
         if (cached != null) {
             frames.add(cached);
@@ -105,12 +114,6 @@ public final class StackResolver {
         }
         List<Frame> javaFrames = javaCache.get(address);
         if (javaFrames != null) {
-            frames.addAll(javaFrames);
-            return;
-        }
-        if (java != null && JavaFrameResolver.isTaggedMethod(address)) {
-            javaFrames = java.resolve(address);
-            javaCache.put(address, javaFrames);
             frames.addAll(javaFrames);
             return;
         }
