@@ -487,12 +487,23 @@ int vmstructs_describe_method(uintptr_t method, char *out, size_t out_len, struc
     }
     uintptr_t cp = span_ptr(&vm.const_method_span, cm_bytes, vm.const_method_constants);
     uint16_t name_index = span_u16(&vm.const_method_span, cm_bytes, vm.const_method_name_index);
-    if ((cp & 7) != 0 || span_read(&vm.cp_span, cp, cp_bytes) != 0) {
+    /* The name's slot follows the ConstantPool object: read with its fields when near enough. Past the pool's
+     * end (an index out of range, refused below) the read may fail: refused all the same. */
+    long slot = vm.sizeof_cp + (long)name_index * (long)sizeof(uintptr_t);
+    struct span cp_span = vm.cp_span;
+    int slot_read = slot + (long)sizeof(uintptr_t) - cp_span.lo <= MAX_SPAN;
+    if (slot_read) {
+        span_add(&cp_span, slot, sizeof(uintptr_t));
+    }
+    if ((cp & 7) != 0 || span_read(&cp_span, cp, cp_bytes) != 0) {
         return -1;
     }
-    uintptr_t holder = span_ptr(&vm.cp_span, cp_bytes, vm.cp_pool_holder);
-    uintptr_t tags = span_ptr(&vm.cp_span, cp_bytes, vm.cp_tags);
-    int32_t cp_length = span_i32(&vm.cp_span, cp_bytes, vm.cp_length);
+    uintptr_t holder = span_ptr(&cp_span, cp_bytes, vm.cp_pool_holder);
+    uintptr_t tags = span_ptr(&cp_span, cp_bytes, vm.cp_tags);
+    int32_t cp_length = span_i32(&cp_span, cp_bytes, vm.cp_length);
+    if (slot_read) {
+        name = span_ptr(&cp_span, cp_bytes, slot);
+    }
     if ((holder & 7) != 0 || span_read(&vm.klass_span, holder, klass_bytes) != 0) {
         return -1;
     }
@@ -504,7 +515,7 @@ int vmstructs_describe_method(uintptr_t method, char *out, size_t out_len, struc
     }
     if (name_index == 0 || (int32_t)name_index >= cp_length || (tags & 3) != 0
         || safe_read(&tag, tags + vm.array_u1_data + name_index, 1) != 0 || tag != JVM_CONSTANT_UTF8
-        || read_ptr(cp + (uintptr_t)vm.sizeof_cp + (uintptr_t)name_index * sizeof(uintptr_t), &name) != 0) {
+        || (!slot_read && read_ptr(cp + (uintptr_t)slot, &name) != 0)) {
         return -1;
     }
     size_t pos = 0;
