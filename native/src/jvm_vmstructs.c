@@ -454,9 +454,12 @@ static int class_has_method(uintptr_t methods, uintptr_t method) {
     return 0;
 }
 
-/* The jmethodID in slot idnum of a class's jmethodID cache ([0] its length, then one slot per idnum); 0 when none. */
+/*
+ * The jmethodID in slot idnum of a class's jmethodID cache ([0] its length, then one slot per idnum); 0 when none.
+ * The length and the slot in one read when they are less than a page apart (a few hundred methods).
+ */
 static uintptr_t cached_jmethod_id(uintptr_t ids, uint16_t idnum) {
-    uintptr_t words[32];
+    uintptr_t words[MAX_SPAN / sizeof(uintptr_t)];
     size_t needed = (size_t)idnum + 2;
     if (ids == 0 || (ids & 7) != 0) {
         return 0;
