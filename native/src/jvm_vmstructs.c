@@ -134,27 +134,112 @@ static int read_cstring(uintptr_t addr, char *out, size_t len) {
 }
 
 /*
+ * What the tables' names hash to, by the address of the string. Every look-up scans a table of thousands of entries,
+ * and comparing each entry's name meant reading it, one system call each: tens of thousands at every start. The
+ * tables hold far fewer distinct strings (all the fields of a type point to one type name), so each is read once and
+ * then compared by its hash; a hash that matches is read again to be sure. Static memory: never malloc here.
+ */
+#define NAME_SLOTS 8192
+static struct {
+    uintptr_t ptr;
+    uint64_t hash;
+} name_hashes[NAME_SLOTS];
+static uint32_t name_hash_count;
+static pthread_mutex_t name_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static uint64_t text_hash(const char *text) {
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (const unsigned char *c = (const unsigned char *)text; *c != 0; c++) {
+        h = (h ^ *c) * 0x100000001b3ULL;
+    }
+    return h;
+}
+
+/* The hash of the name at ptr (as read_cstring reads it), remembered; -1 when unreadable. Under name_lock. */
+static int name_hash(uintptr_t ptr, uint64_t *out) {
+    uint32_t j = (uint32_t)((ptr * 0x9e3779b97f4a7c15ULL) >> 40) & (NAME_SLOTS - 1);
+    while (name_hashes[j].ptr != 0) {
+        if (name_hashes[j].ptr == ptr) {
+            *out = name_hashes[j].hash;
+            return 0;
+        }
+        j = (j + 1) & (NAME_SLOTS - 1);
+    }
+    char text[128];
+    if (read_cstring(ptr, text, sizeof(text)) != 0) {
+        return -1;
+    }
+    *out = text_hash(text);
+    if (name_hash_count < NAME_SLOTS / 4 * 3) {
+        name_hashes[j].ptr = ptr;
+        name_hashes[j].hash = *out;
+        name_hash_count++;
+    }
+    return 0;
+}
+
+/* Whether the string at ptr reads text (whose hash is hash). Under name_lock. */
+static int name_is(uintptr_t ptr, const char *text, uint64_t hash) {
+    uint64_t h = 0;
+    char read[128];
+    return ptr != 0 && name_hash(ptr, &h) == 0 && h == hash && read_cstring(ptr, read, sizeof(read)) == 0
+           && strcmp(read, text) == 0;
+}
+
+/*
  * The entry of one of the tables whose name (its type name, or a constant's name) is {@code name} and, when field is
- * not NULL, whose field name is field; 0 when there is none. The tables end with an entry without a name.
+ * not NULL, whose field name is field; 0 when there is none. The tables end with an entry without a name. Entries
+ * are read a page at a time (one by one where that read fails, at the end of the table's mapping).
  */
 static uintptr_t find_entry(const struct table *t, const char *name, const char *field) {
+    unsigned char page[4096];
+    size_t per_read = t->stride >= sizeof(uintptr_t) && t->stride <= sizeof(page)
+                              && t->type_name + sizeof(uintptr_t) <= t->stride
+                              && (field == NULL || t->field_name + sizeof(uintptr_t) <= t->stride)
+                          ? sizeof(page) / t->stride
+                          : 1;
+    int in_page = 0;
+    uint64_t name_hash_wanted = text_hash(name), field_hash_wanted = field != NULL ? text_hash(field) : 0;
+    uintptr_t name_seen = 0, found = 0;
+    int name_seen_matches = 0;
+    pthread_mutex_lock(&name_lock);
     for (int i = 0; i < 100000; i++) {
         uintptr_t entry = t->base + (uintptr_t)i * t->stride;
         uintptr_t name_ptr = 0, field_ptr = 0;
-        if (read_ptr(entry + t->type_name, &name_ptr) != 0 || name_ptr == 0) {
-            return 0; /* unreadable, or the end of the table */
+        if (i % (int)per_read == 0) {
+            in_page = per_read > 1 && safe_read(page, entry, per_read * t->stride) == 0;
         }
-        char text[128];
-        if (read_cstring(name_ptr, text, sizeof(text)) != 0 || strcmp(text, name) != 0) {
+        const unsigned char *bytes = page + (size_t)(i % (int)per_read) * t->stride;
+        if (in_page) {
+            memcpy(&name_ptr, bytes + t->type_name, sizeof(name_ptr));
+        } else if (read_ptr(entry + t->type_name, &name_ptr) != 0) {
+            break; /* unreadable */
+        }
+        if (name_ptr == 0) {
+            break; /* the end of the table */
+        }
+        if (name_ptr != name_seen) {
+            name_seen = name_ptr;
+            name_seen_matches = name_is(name_ptr, name, name_hash_wanted);
+        }
+        if (!name_seen_matches) {
             continue;
         }
-        if (field != NULL && (read_ptr(entry + t->field_name, &field_ptr) != 0 || field_ptr == 0
-                              || read_cstring(field_ptr, text, sizeof(text)) != 0 || strcmp(text, field) != 0)) {
-            continue;
+        if (field != NULL) {
+            if (in_page) {
+                memcpy(&field_ptr, bytes + t->field_name, sizeof(field_ptr));
+            } else if (read_ptr(entry + t->field_name, &field_ptr) != 0) {
+                continue;
+            }
+            if (!name_is(field_ptr, field, field_hash_wanted)) {
+                continue;
+            }
         }
-        return entry;
+        found = entry;
+        break;
     }
-    return 0;
+    pthread_mutex_unlock(&name_lock);
+    return found;
 }
 
 /* Finds type::field in gHotSpotVMStructs: its offset (non-static) or its address (static). -1 when absent. */
