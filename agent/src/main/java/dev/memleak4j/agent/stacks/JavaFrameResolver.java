@@ -1,10 +1,9 @@
 package dev.memleak4j.agent.stacks;
 
 import dev.memleak4j.agent.nativelib.NativeLibraryLoader;
+import dev.memleak4j.agent.report.LongObjectMap;
 
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.function.LongFunction;
 import java.util.function.LongSupplier;
 
@@ -36,8 +35,8 @@ public final class JavaFrameResolver {
     private final LongSupplier gcCount;
     private final LongSupplier generation;
     private final LongFunction<List<Frame>> compiled;
-    private final Map<Long, Interpreted> interpreted = new HashMap<>();
-    private final Map<Long, List<Frame>> interpretedFrames = new HashMap<>();
+    private final LongObjectMap<Interpreted> interpreted = new LongObjectMap<>();
+    private final LongObjectMap<List<Frame>> interpretedFrames = new LongObjectMap<>();
     /** The collection count the interpreted caches were filled in. */
     private long collections = -1;
 

@@ -1,13 +1,11 @@
 package dev.memleak4j.agent.stacks;
 
+import dev.memleak4j.agent.report.LongObjectMap;
 import dev.memleak4j.agent.symbols.NativeFrame;
 import dev.memleak4j.agent.symbols.NativeSymbolizer;
 
 import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
  * Turns the raw values of a stack into named frames; one value may expand to several frames (a JIT-compiled PC to
@@ -29,8 +27,9 @@ public final class StackResolver {
     private static final int CACHE_LIMIT = 200_000;
     private final NativeSymbolizer symbolizer;
     private final JavaFrameResolver java;
-    private final Map<Long, Frame> nativeCache = lru();
-    private final Map<Long, List<Frame>> javaCache = new HashMap<>();
+    /** By address, without boxing: looked up at every frame of every stack (the agent's code runs under C1 only). */
+    private final LongObjectMap<Frame> nativeCache = new LongObjectMap<>();
+    private final LongObjectMap<List<Frame>> javaCache = new LongObjectMap<>();
     private long javaGeneration = Long.MIN_VALUE;
 
     /**
@@ -45,17 +44,6 @@ public final class StackResolver {
     public StackResolver(NativeSymbolizer symbolizer, JavaFrameResolver java) {
         this.symbolizer = symbolizer;
         this.java = java;
-    }
-
-    private static <V> Map<Long, V> lru() {
-        return new LinkedHashMap<>(1024, 0.75f, true) {
-            private static final long serialVersionUID = 1L;
-
-            @Override
-            protected boolean removeEldestEntry(Map.Entry<Long, V> eldest) {
-                return size() > CACHE_LIMIT;
-            }
-        };
     }
 
     public synchronized List<Frame> resolve(long[] addresses) {
@@ -121,6 +109,9 @@ public final class StackResolver {
         if (nativeFrame.symbol() != null || nativeFrame.module() != null) {
             Frame frame = new Frame(address, Frame.Kind.NATIVE, nativeFrame.symbol(), nativeFrame.module(),
                     nativeFrame.offset());
+            if (nativeCache.size() >= CACHE_LIMIT) {
+                nativeCache.clear();
+            }
             nativeCache.put(address, frame);
             frames.add(frame);
             return;
