@@ -135,9 +135,10 @@ static int read_cstring(uintptr_t addr, char *out, size_t len) {
 
 /*
  * What the tables' names hash to, by the address of the string. Every look-up scans a table of thousands of entries,
- * and comparing each entry's name meant reading it, one system call each: tens of thousands at every start. The
- * tables hold far fewer distinct strings (all the fields of a type point to one type name), so each is read once and
- * then compared by its hash; a hash that matches is read again to be sure. Static memory: never malloc here.
+ * and comparing each entry's name meant reading it, a system call per entry and look-up, a few dozen look-ups at every
+ * start. The tables hold far fewer distinct strings (all the fields of a type point to one type name), so each is
+ * read once and then compared by its hash; a hash that matches is read again to be sure. Static memory: never malloc
+ * here.
  */
 #define NAME_SLOTS 8192
 static struct {

@@ -18,7 +18,10 @@ import java.util.function.LongSupplier;
  * rule of the frame walk's keys ({@link JvmCodeMap#walkJavaStack}); where the JVM does not count collections, until
  * {@link #forget()} (the caller's rule for compiled code). Not the code map's generation: it moves whenever compiled
  * code is replaced (tiered compilation replaces code throughout a JVM's life), and replaced code frees no
- * {@code Method*}. Not thread-safe: {@link StackResolver} calls it under its lock.
+ * {@code Method*}. What this rule does not see, like the frame walk's keys: the old version of a redefined method is
+ * freed once no frame runs it, outside a collection; were its memory reused for another method before the next one,
+ * a value naming it would keep the old name until then. Not thread-safe: {@link StackResolver} calls it under its
+ * lock.
  */
 public final class JavaFrameResolver {
     /** Set in a stack value that is an interpreted frame's {@code Method*} rather than an address. */
