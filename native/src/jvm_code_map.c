@@ -498,18 +498,67 @@ static const struct method_info *method_info_for(jvmtiEnv *env, jmethodID id) {
     return info;
 }
 
-/* Asks JVMTI for the jmethodIDs of every method of the loaded classes named class_name ("pkg.Class"). */
+/*
+ * Classes whose methods showed in interpreted frames without a jmethodID yet ("pkg.Class"): the next look-up that
+ * needs one asks JVMTI for the jmethodIDs of all of them in one pass over the loaded classes. That pass reads every
+ * loaded class's signature; made once per class, it was most of a cold report's time (a report names its stacks
+ * first without lines, when the stack trimmer checks them, which gathers the classes). Static memory, as the rest.
+ */
+#define PENDING_SLOTS 1024
+#define PENDING_TEXT (64 * 1024)
+static pthread_mutex_t pending_lock = PTHREAD_MUTEX_INITIALIZER;
+static char pending_text[PENDING_TEXT];
+static size_t pending_used;
+static const char *pending[PENDING_SLOTS];
+static uint32_t pending_count;
+
+/* The slot of class_name in pending, or the free slot where it belongs. Under pending_lock. */
+static uint32_t pending_slot(const char *class_name, size_t len) {
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < len; i++) {
+        h = (h ^ (unsigned char)class_name[i]) * 0x100000001b3ULL;
+    }
+    uint32_t j = (uint32_t)hash64(h) & (PENDING_SLOTS - 1);
+    while (pending[j] != NULL && (strncmp(pending[j], class_name, len) != 0 || pending[j][len] != '\0')) {
+        j = (j + 1) & (PENDING_SLOTS - 1);
+    }
+    return j;
+}
+
+/* Remembers a class to ask jmethodIDs for; without room left, it is asked for alone when needed. */
+static void pending_add(const char *class_name, size_t len) {
+    pthread_mutex_lock(&pending_lock);
+    if (pending_count < PENDING_SLOTS / 2 && pending_used + len + 1 <= PENDING_TEXT) {
+        uint32_t j = pending_slot(class_name, len);
+        if (pending[j] == NULL) {
+            char *copy = pending_text + pending_used;
+            memcpy(copy, class_name, len);
+            copy[len] = '\0';
+            pending_used += len + 1;
+            pending[j] = copy;
+            pending_count++;
+        }
+    }
+    pthread_mutex_unlock(&pending_lock);
+}
+
+/*
+ * Asks JVMTI for the jmethodIDs of every method of the loaded classes named class_name ("pkg.Class") and of those
+ * pending, in one pass; the pending ones are then forgotten (asked for, or unloaded since).
+ */
 static void create_jmethod_ids(JNIEnv *jni, const char *class_name) {
     jint count = 0;
     jclass *classes = NULL;
     if ((*jvmti)->GetLoadedClasses(jvmti, &count, &classes) != JVMTI_ERROR_NONE) {
         return;
     }
+    pthread_mutex_lock(&pending_lock);
     for (jint i = 0; i < count; i++) {
         char *signature = NULL;
         if ((*jvmti)->GetClassSignature(jvmti, classes[i], &signature, NULL) == JVMTI_ERROR_NONE) {
-            java_class_name(signature);
-            if (strcmp(signature, class_name) == 0) {
+            size_t len = java_class_name(signature);
+            if (strcmp(signature, class_name) == 0
+                || (pending_count > 0 && pending[pending_slot(signature, len)] != NULL)) {
                 jint methods_count = 0;
                 jmethodID *methods = NULL;
                 if ((*jvmti)->GetClassMethods(jvmti, classes[i], &methods_count, &methods) == JVMTI_ERROR_NONE) {
@@ -520,6 +569,10 @@ static void create_jmethod_ids(JNIEnv *jni, const char *class_name) {
         }
         (*jni)->DeleteLocalRef(jni, classes[i]);
     }
+    memset(pending, 0, sizeof(pending));
+    pending_count = 0;
+    pending_used = 0;
+    pthread_mutex_unlock(&pending_lock);
     (*jvmti)->Deallocate(jvmti, (unsigned char *)classes);
 }
 
@@ -529,6 +582,9 @@ int jvm_code_map_interpreted_method(JNIEnv *jni, uintptr_t method, char *name, s
     int length = vmstructs_describe_method(method, name, name_len, &facts);
     *line_count = 0;
     *code_size = length >= 0 ? facts.code_size : 0;
+    if (length >= 0 && jvmti != NULL && facts.code_size > 0 && facts.jmethod_id == 0) {
+        pending_add(name, (size_t)(strrchr(name, '.') - name));
+    }
     if (lines == NULL) {
         return length;
     }

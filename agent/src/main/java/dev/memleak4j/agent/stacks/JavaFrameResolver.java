@@ -99,11 +99,7 @@ public final class JavaFrameResolver {
      */
     public List<Frame> resolve(long value) {
         if (isTaggedMethod(value)) {
-            long count = gcCount.getAsLong();
-            if (count != collections || interpretedFrames.size() >= MAX_CACHED) {
-                forgetInterpreted();
-                collections = count;
-            }
+            checkCollections();
             List<Frame> frames = interpretedFrames.get(value);
             if (frames == null) {
                 int bci = bciOf(value);
@@ -114,6 +110,25 @@ public final class JavaFrameResolver {
             return frames;
         }
         return compiled.apply(value);
+    }
+
+    /**
+     * Whether a tagged value names a method of a loaded class: what {@link #resolve} would name, without its line
+     * (which may need JVMTI to make the jmethodIDs of the method's class: asked for when the frame is resolved, for
+     * all the classes met here at once).
+     */
+    public boolean namesMethod(long value) {
+        checkCollections();
+        List<Frame> frames = interpretedFrames.get(value);
+        return frames != null ? frames.get(0).name() != null : interpreted(methodOf(value), false).name() != null;
+    }
+
+    private void checkCollections() {
+        long count = gcCount.getAsLong();
+        if (count != collections || interpretedFrames.size() >= MAX_CACHED) {
+            forgetInterpreted();
+            collections = count;
+        }
     }
 
     private Interpreted interpreted(long method, boolean lines) {

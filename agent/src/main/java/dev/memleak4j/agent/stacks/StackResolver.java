@@ -63,8 +63,11 @@ public final class StackResolver {
         if (java == null) {
             return JvmCode.NONE;
         }
+        if (JavaFrameResolver.isTaggedMethod(value)) {
+            return java.namesMethod(value) ? JvmCode.JAVA : JvmCode.NONE;
+        }
         forgetStaleJava();
-        List<Frame> frames = JavaFrameResolver.isTaggedMethod(value) ? java.resolve(value) : javaCache.get(value);
+        List<Frame> frames = javaCache.get(value);
         if (frames == null) {
             frames = java.resolve(value);
             if (!frames.isEmpty()) {

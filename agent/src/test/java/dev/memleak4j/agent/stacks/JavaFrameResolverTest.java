@@ -7,7 +7,9 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The interpreted methods' cache of {@link JavaFrameResolver}, over a stand-in for the JVM's metadata. */
 class JavaFrameResolverTest {
@@ -57,6 +59,17 @@ class JavaFrameResolverTest {
         assertEquals(List.of("7f0012345670", "7f0012345670 with lines"), reads);
         assertEquals("a.B.run:7 [interpreted]", text(tagged(METHOD, 1)));
         assertEquals(2, reads.size());
+    }
+
+    @Test
+    void whetherAValueNamesAMethodNeedsNoLines() {
+        assertTrue(resolver.namesMethod(tagged(METHOD, 3)));
+        assertTrue(resolver.namesMethod(tagged(METHOD, 4)));
+        assertFalse(resolver.namesMethod(tagged(OTHER, 3)));
+        assertEquals(List.of("7f0012345670", "7f0012349990"), reads);
+        assertEquals("a.B.run:7 [interpreted]", text(tagged(METHOD, 3)));
+        assertTrue(resolver.namesMethod(tagged(METHOD, 3)));
+        assertEquals(List.of("7f0012345670", "7f0012349990", "7f0012345670 with lines"), reads);
     }
 
     @Test
