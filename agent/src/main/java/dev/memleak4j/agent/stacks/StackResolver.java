@@ -63,10 +63,10 @@ public final class StackResolver {
         if (java == null) {
             return JvmCode.NONE;
         }
+        forgetStaleJava();
         if (JavaFrameResolver.isTaggedMethod(value)) {
             return java.namesMethod(value) ? JvmCode.JAVA : JvmCode.NONE;
         }
-        forgetStaleJava();
         List<Frame> frames = javaCache.get(value);
         if (frames == null) {
             frames = java.resolve(value);
