@@ -55,11 +55,6 @@ static uint64_t hash64(uint64_t x) {
 /* ---------------------------------------------------------------------------------------------------------
  * Methods, by jmethodID (insert only: HotSpot does not hand out a jmethodID again for another method).
  */
-struct line_entry {
-    int32_t bci;
-    int32_t line;
-};
-
 struct method_info {
     jmethodID id;
     const char *class_name;  /* "pkg.Class" */
@@ -174,6 +169,10 @@ static uint32_t by_start_cap, by_start_count;
 static uint32_t *sorted;
 static uint32_t sorted_cap, sorted_count;
 static int sorted_dirty;
+/* The newest record's seq when the index was built; records loaded since, sorted before they are merged in. */
+static uint64_t sorted_seq;
+static uint32_t *fresh;
+static uint32_t fresh_cap;
 
 struct stub {
     uintptr_t start, end;
@@ -306,26 +305,56 @@ static void sift_down_idx(uint32_t *a, uint32_t root, uint32_t n) {
     }
 }
 
+/*
+ * Brings the sorted index up to date. Lookups come between loads while the JIT is busy (a report at exit, while
+ * the compilers still run), so the index is not sorted afresh each time: the records it holds stay in order, those
+ * loaded since it was built (a few) are sorted apart and merged in. A record is in the index when it was loaded by
+ * the time the index was built (its seq at most sorted_seq): an index freed and reused since holds a newer record,
+ * which counts as new.
+ */
 static void rebuild_sorted(void) {
-    if (mmap_arena_grow(&arena, (void **)&sorted, &sorted_cap, sizeof(uint32_t), nms_live + 1) != 0) {
+    uint32_t fresh_count = 0;
+    for (uint32_t i = 0; i < nms_used; i++) {
+        fresh_count += nms[i].live && nms[i].seq > sorted_seq;
+    }
+    if (mmap_arena_grow(&arena, (void **)&sorted, &sorted_cap, sizeof(uint32_t), nms_live + 1) != 0
+        || mmap_arena_grow(&arena, (void **)&fresh, &fresh_cap, sizeof(uint32_t), fresh_count + 1) != 0) {
         return;  /* keep the old index: lookups may miss newer code, never crash */
+    }
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < sorted_count; i++) {
+        uint32_t index = sorted[i];
+        if (nms[index].live && nms[index].seq <= sorted_seq) {
+            sorted[kept++] = index;
+        }
     }
     uint32_t n = 0;
     for (uint32_t i = 0; i < nms_used; i++) {
-        if (nms[i].live) {
-            sorted[n++] = i;
+        if (nms[i].live && nms[i].seq > sorted_seq) {
+            fresh[n++] = i;
         }
     }
     /* heapsort: no malloc, O(n log n) */
     for (uint32_t i = n / 2; i-- > 0;) {
-        sift_down_idx(sorted, i, n);
+        sift_down_idx(fresh, i, n);
     }
     for (uint32_t end = n; end-- > 1;) {
-        uint32_t t = sorted[0];
-        sorted[0] = sorted[end];
-        sorted[end] = t;
-        sift_down_idx(sorted, 0, end);
+        uint32_t t = fresh[0];
+        fresh[0] = fresh[end];
+        fresh[end] = t;
+        sift_down_idx(fresh, 0, end);
     }
+    /* Merged from the back, in place: the kept records are at the front of sorted, which has room for all. */
+    uint32_t a = kept, b = n, total = kept + n;
+    while (b > 0) {
+        if (a > 0 && nm_less(fresh[b - 1], sorted[a - 1])) {
+            sorted[--total] = sorted[--a];
+        } else {
+            sorted[--total] = fresh[--b];
+        }
+    }
+    n = kept + n;
+    sorted_seq = load_seq;
     /* Overlapping live records: the space of the older was reused, its unload has not arrived yet. */
     uint32_t out = 0;
     for (uint32_t i = 0; i < n; i++) {
@@ -470,48 +499,66 @@ static const struct method_info *method_info_for(jvmtiEnv *env, jmethodID id) {
 }
 
 /*
- * The jmethodID of a Method*, from its class's jmethodID cache (InstanceKlass::_methods_jmethod_ids: [0] the length,
- * then one slot per method idnum, ConstMethod::_method_idnum). HotSpot fills a slot only when someone asks for that
- * method's jmethodID (JNI, JVMTI, a compilation); NULL then.
+ * Classes whose methods showed in interpreted frames without a jmethodID yet ("pkg.Class"): the next look-up that
+ * needs one asks JVMTI for the jmethodIDs of all of them in one pass over the loaded classes. That pass reads every
+ * loaded class's signature; made once per class, it was most of a cold report's time (a report names its stacks
+ * first without lines, when the stack trimmer checks them, which gathers the classes). Static memory, as the rest.
  */
-static jmethodID cached_jmethod_id(uintptr_t method) {
-    static long const_method, idnum, constants, holder, jmethod_ids;
-    static int offsets; /* 1 found, -1 not in this JVM */
-    if (offsets == 0) {
-        offsets = vmstructs_field("Method", "_constMethod", &const_method, NULL) == 0
-                          && vmstructs_field("ConstMethod", "_method_idnum", &idnum, NULL) == 0
-                          && vmstructs_field("ConstMethod", "_constants", &constants, NULL) == 0
-                          && vmstructs_field("ConstantPool", "_pool_holder", &holder, NULL) == 0
-                          && vmstructs_field("InstanceKlass", "_methods_jmethod_ids", &jmethod_ids, NULL) == 0
-                      ? 1
-                      : -1;
+#define PENDING_SLOTS 1024
+#define PENDING_TEXT (64 * 1024)
+static pthread_mutex_t pending_lock = PTHREAD_MUTEX_INITIALIZER;
+static char pending_text[PENDING_TEXT];
+static size_t pending_used;
+static const char *pending[PENDING_SLOTS];
+static uint32_t pending_count;
+
+/* The slot of class_name in pending, or the free slot where it belongs. Under pending_lock. */
+static uint32_t pending_slot(const char *class_name, size_t len) {
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < len; i++) {
+        h = (h ^ (unsigned char)class_name[i]) * 0x100000001b3ULL;
     }
-    uintptr_t cm = 0, cp = 0, klass = 0, ids = 0, length = 0, id = 0;
-    uint16_t number = 0;
-    if (offsets != 1 || safe_read(&cm, method + (uintptr_t)const_method, sizeof(cm)) != 0
-        || safe_read(&number, cm + (uintptr_t)idnum, sizeof(number)) != 0
-        || safe_read(&cp, cm + (uintptr_t)constants, sizeof(cp)) != 0
-        || safe_read(&klass, cp + (uintptr_t)holder, sizeof(klass)) != 0
-        || safe_read(&ids, klass + (uintptr_t)jmethod_ids, sizeof(ids)) != 0 || ids == 0
-        || safe_read(&length, ids, sizeof(length)) != 0 || length <= number
-        || safe_read(&id, ids + ((uintptr_t)number + 1) * sizeof(uintptr_t), sizeof(id)) != 0) {
-        return NULL;
+    uint32_t j = (uint32_t)hash64(h) & (PENDING_SLOTS - 1);
+    while (pending[j] != NULL && (strncmp(pending[j], class_name, len) != 0 || pending[j][len] != '\0')) {
+        j = (j + 1) & (PENDING_SLOTS - 1);
     }
-    return (jmethodID)id;
+    return j;
 }
 
-/* Asks JVMTI for the jmethodIDs of every method of the loaded classes named class_name ("pkg.Class"). */
+/* Remembers a class to ask jmethodIDs for; without room left, it is asked for alone when needed. */
+static void pending_add(const char *class_name, size_t len) {
+    pthread_mutex_lock(&pending_lock);
+    if (pending_count < PENDING_SLOTS / 2 && pending_used + len + 1 <= PENDING_TEXT) {
+        uint32_t j = pending_slot(class_name, len);
+        if (pending[j] == NULL) {
+            char *copy = pending_text + pending_used;
+            memcpy(copy, class_name, len);
+            copy[len] = '\0';
+            pending_used += len + 1;
+            pending[j] = copy;
+            pending_count++;
+        }
+    }
+    pthread_mutex_unlock(&pending_lock);
+}
+
+/*
+ * Asks JVMTI for the jmethodIDs of every method of the loaded classes named class_name ("pkg.Class") and of those
+ * pending, in one pass; the pending ones are then forgotten (asked for, or unloaded since).
+ */
 static void create_jmethod_ids(JNIEnv *jni, const char *class_name) {
     jint count = 0;
     jclass *classes = NULL;
     if ((*jvmti)->GetLoadedClasses(jvmti, &count, &classes) != JVMTI_ERROR_NONE) {
         return;
     }
+    pthread_mutex_lock(&pending_lock);
     for (jint i = 0; i < count; i++) {
         char *signature = NULL;
         if ((*jvmti)->GetClassSignature(jvmti, classes[i], &signature, NULL) == JVMTI_ERROR_NONE) {
-            java_class_name(signature);
-            if (strcmp(signature, class_name) == 0) {
+            size_t len = java_class_name(signature);
+            if (strcmp(signature, class_name) == 0
+                || (pending_count > 0 && pending[pending_slot(signature, len)] != NULL)) {
                 jint methods_count = 0;
                 jmethodID *methods = NULL;
                 if ((*jvmti)->GetClassMethods(jvmti, classes[i], &methods_count, &methods) == JVMTI_ERROR_NONE) {
@@ -522,28 +569,46 @@ static void create_jmethod_ids(JNIEnv *jni, const char *class_name) {
         }
         (*jni)->DeleteLocalRef(jni, classes[i]);
     }
+    memset(pending, 0, sizeof(pending));
+    pending_count = 0;
+    pending_used = 0;
+    pthread_mutex_unlock(&pending_lock);
     (*jvmti)->Deallocate(jvmti, (unsigned char *)classes);
 }
 
-int jvm_code_map_interpreted_line(JNIEnv *jni, uintptr_t method, int32_t bci) {
-    /* The kernel side checks only that the frame's bcp lies past the method's header: here, that it lies in its code. */
-    if (jvmti == NULL || bci < 0 || bci >= vmstructs_method_code_size(method)) {
-        return -1;
+int jvm_code_map_interpreted_method(JNIEnv *jni, uintptr_t method, char *name, size_t name_len, int *code_size,
+                                    const struct line_entry **lines, uint32_t *line_count) {
+    struct vm_method facts;
+    int length = vmstructs_describe_method(method, name, name_len, &facts);
+    *line_count = 0;
+    *code_size = length >= 0 ? facts.code_size : 0;
+    if (length >= 0 && jvmti != NULL && facts.code_size > 0 && facts.jmethod_id == 0) {
+        pending_add(name, (size_t)(strrchr(name, '.') - name));
     }
-    jmethodID id = cached_jmethod_id(method);
-    if (id == NULL) {
+    if (lines == NULL) {
+        return length;
+    }
+    *lines = NULL;
+    if (length < 0 || jvmti == NULL || facts.code_size <= 0) {
+        return length;
+    }
+    if (facts.jmethod_id == 0) {
         /* Interpreted-only methods seldom have one yet: JVMTI makes them, for the class's methods at once. */
-        char name[512];
-        int length = vmstructs_resolve_method(method, name, sizeof(name));
-        char *dot = length > 0 ? strrchr(name, '.') : NULL;
-        if (dot == NULL) {
-            return -1;
-        }
+        char *dot = strrchr(name, '.');
         *dot = '\0';
         create_jmethod_ids(jni, name);
-        id = cached_jmethod_id(method);
+        *dot = '.';
+        char again[8192];
+        if (vmstructs_describe_method(method, again, sizeof(again), &facts) < 0 || facts.jmethod_id == 0) {
+            return length;
+        }
     }
-    return line_of(method_info_for(jvmti, id), bci);
+    const struct method_info *info = method_info_for(jvmti, (jmethodID)facts.jmethod_id);
+    if (info != NULL) {
+        *lines = info->lines;
+        *line_count = info->line_count;
+    }
+    return length;
 }
 
 static void sort_pcs(struct pc_entry *pcs, uint32_t n) {
@@ -975,6 +1040,13 @@ int jvm_code_map_ranges_of(const char *qualified_name, uintptr_t *out, int max) 
     }
     pthread_mutex_unlock(&map_lock);
     return n;
+}
+
+uint64_t jvm_code_map_generation(void) {
+    pthread_mutex_lock(&map_lock);
+    uint64_t g = generation;
+    pthread_mutex_unlock(&map_lock);
+    return g;
 }
 
 void jvm_code_map_stats(uint64_t out[6]) {

@@ -61,10 +61,23 @@ int jvm_code_map_ranges_of(const char *qualified_name, uintptr_t *out, int max);
  * [5] generation (bumped whenever code is removed or replaced: cached names of code addresses may be stale). */
 void jvm_code_map_stats(uint64_t out[6]);
 
+/* The generation alone (stats [5]): read before every cached name is used. */
+uint64_t jvm_code_map_generation(void);
+
+/* A line number table's entry: the line that starts at bytecode index bci. */
+struct line_entry {
+    int32_t bci;
+    int32_t line;
+};
+
 /*
- * The source line of bytecode index bci in an interpreted frame's method (a HotSpot Method*), from JVMTI's line number
- * table as for compiled frames; -1 when unknown. May ask JVMTI for the jmethodIDs of the method's class first.
+ * All that names an interpreted frame's method (a HotSpot Method*), with one resolution for all its bytecode indexes:
+ * "pkg.Class.method" in name (as vmstructs_resolve_method), the length of its bytecodes in code_size, and its line
+ * number table from JVMTI as for compiled frames in lines (valid for the life of the process; none, line_count 0,
+ * when unknown; not looked for when lines is NULL). May ask JVMTI for the jmethodIDs of the method's class first.
+ * Returns the name's length, or -1 when the method cannot be named (then nothing else is known either).
  */
-int jvm_code_map_interpreted_line(JNIEnv *jni, uintptr_t method, int32_t bci);
+int jvm_code_map_interpreted_method(JNIEnv *jni, uintptr_t method, char *name, size_t name_len, int *code_size,
+                                    const struct line_entry **lines, uint32_t *line_count);
 
 #endif

@@ -195,13 +195,37 @@ EXPORT(jstring, resolveMethod0)(JNIEnv *env, jclass cls, jlong method) {
     return (*env)->NewStringUTF(env, name);
 }
 
-/* The line of bytecode index bci in an interpreted method (Method*), or -1. */
-EXPORT(jint, interpretedLine0)(JNIEnv *env, jclass cls, jlong method, jint bci) {
+/*
+ * An interpreted frame's method (Method*): names[0] = "pkg.Class.method"; returns {code size, then (bytecode index,
+ * line) pairs of its line table when lines is true}, or null when the method cannot be named (names[0] stays null).
+ */
+EXPORT(jintArray, interpretedMethod0)(JNIEnv *env, jclass cls, jlong method, jobjectArray names, jboolean lines) {
     (void)cls;
-    if (vmstructs_init(env, NULL, 0) != 0) {
-        return -1;
+    char name[MAX_NAME];
+    int code_size = 0;
+    const struct line_entry *table = NULL;
+    uint32_t count = 0;
+    if (vmstructs_init(env, NULL, 0) != 0
+        || jvm_code_map_interpreted_method(env, (uintptr_t)method, name, sizeof(name), &code_size,
+                                           lines ? &table : NULL, &count) < 0) {
+        return NULL;
     }
-    return jvm_code_map_interpreted_line(env, (uintptr_t)method, bci);
+    jstring text = (*env)->NewStringUTF(env, name);
+    if (text == NULL || count > (INT32_MAX - 1) / 2) {
+        return NULL;
+    }
+    (*env)->SetObjectArrayElement(env, names, 0, text);
+    jintArray out = (*env)->NewIntArray(env, (jsize)(1 + 2 * count));
+    if (out == NULL) {
+        return NULL; /* OutOfMemoryError pending */
+    }
+    jint size = code_size;
+    (*env)->SetIntArrayRegion(env, out, 0, 1, &size);
+    if (count > 0) {
+        _Static_assert(sizeof(struct line_entry) == 2 * sizeof(jint), "a line entry is two jints");
+        (*env)->SetIntArrayRegion(env, out, 1, (jsize)(2 * count), (const jint *)table);
+    }
+    return out;
 }
 
 /* {start, end} of the interpreter's code, from VMStructs, else from DynamicCodeGenerated; or null. */
@@ -242,6 +266,12 @@ EXPORT(jlongArray, codeRangesOf0)(JNIEnv *env, jclass cls, jstring qualified) {
         (*env)->SetLongArrayRegion(env, out, 0, 2 * n, values);
     }
     return out;
+}
+
+EXPORT(jlong, generation0)(JNIEnv *env, jclass cls) {
+    (void)env;
+    (void)cls;
+    return (jlong)jvm_code_map_generation();
 }
 
 EXPORT(jlongArray, stats0)(JNIEnv *env, jclass cls) {

@@ -26,6 +26,17 @@
 #define MAX_SYMBOL 65535
 #define MAX_METHODS_SCANNED 65536
 
+/*
+ * The part of a structure that holds the fields of interest, [lo, lo + len) from its start: a Method* is named from
+ * four structures, each read with one system call instead of one per field (each read costs a system call and the
+ * pinning of a page). All the fields lie inside the structure, so the span does too: reading it is as safe as
+ * reading any one of its fields.
+ */
+struct span {
+    long lo, len;
+};
+#define MAX_SPAN 4096
+
 static struct {
     int ready;  /* 1: all offsets found; -1: failed (message in error) */
     char error[256];
@@ -33,12 +44,14 @@ static struct {
     long const_method_constants;
     long const_method_name_index;
     long const_method_code_size;
+    long const_method_idnum;     /* optional: -1 when absent (then no jmethodID is read) */
     long cp_tags;
     long cp_pool_holder;
     long cp_length;
     long klass_name;
     long ik_constants;
     long ik_methods;
+    long ik_jmethod_ids;         /* optional, as const_method_idnum */
     long symbol_length;
     long symbol_body;
     long array_length;       /* Array<T>::_length */
@@ -48,6 +61,8 @@ static struct {
     uintptr_t interpreter_code; /* address of the static AbstractInterpreter::_code (a StubQueue*) */
     long stubq_buffer;
     long stubq_limit;
+    /* The bytes of each structure that naming a Method* needs, read in one go (see struct span). */
+    struct span const_method_span, cp_span, klass_span;
 } vm;
 
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -119,27 +134,113 @@ static int read_cstring(uintptr_t addr, char *out, size_t len) {
 }
 
 /*
+ * What the tables' names hash to, by the address of the string. Every look-up scans a table of thousands of entries,
+ * and comparing each entry's name meant reading it, a system call per entry and look-up, a few dozen look-ups at every
+ * start. The tables hold far fewer distinct strings (all the fields of a type point to one type name), so each is
+ * read once and then compared by its hash; a hash that matches is read again to be sure. Static memory: never malloc
+ * here.
+ */
+#define NAME_SLOTS 8192
+static struct {
+    uintptr_t ptr;
+    uint64_t hash;
+} name_hashes[NAME_SLOTS];
+static uint32_t name_hash_count;
+static pthread_mutex_t name_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static uint64_t text_hash(const char *text) {
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (const unsigned char *c = (const unsigned char *)text; *c != 0; c++) {
+        h = (h ^ *c) * 0x100000001b3ULL;
+    }
+    return h;
+}
+
+/* The hash of the name at ptr (as read_cstring reads it), remembered; -1 when unreadable. Under name_lock. */
+static int name_hash(uintptr_t ptr, uint64_t *out) {
+    uint32_t j = (uint32_t)((ptr * 0x9e3779b97f4a7c15ULL) >> 40) & (NAME_SLOTS - 1);
+    while (name_hashes[j].ptr != 0) {
+        if (name_hashes[j].ptr == ptr) {
+            *out = name_hashes[j].hash;
+            return 0;
+        }
+        j = (j + 1) & (NAME_SLOTS - 1);
+    }
+    char text[128];
+    if (read_cstring(ptr, text, sizeof(text)) != 0) {
+        return -1;
+    }
+    *out = text_hash(text);
+    if (name_hash_count < NAME_SLOTS / 4 * 3) {
+        name_hashes[j].ptr = ptr;
+        name_hashes[j].hash = *out;
+        name_hash_count++;
+    }
+    return 0;
+}
+
+/* Whether the string at ptr reads text (whose hash is hash). Under name_lock. */
+static int name_is(uintptr_t ptr, const char *text, uint64_t hash) {
+    uint64_t h = 0;
+    char read[128];
+    return ptr != 0 && name_hash(ptr, &h) == 0 && h == hash && read_cstring(ptr, read, sizeof(read)) == 0
+           && strcmp(read, text) == 0;
+}
+
+/*
  * The entry of one of the tables whose name (its type name, or a constant's name) is {@code name} and, when field is
- * not NULL, whose field name is field; 0 when there is none. The tables end with an entry without a name.
+ * not NULL, whose field name is field; 0 when there is none. The tables end with an entry without a name. Entries
+ * are read a page at a time (one by one where that read fails, at the end of the table's mapping).
  */
 static uintptr_t find_entry(const struct table *t, const char *name, const char *field) {
+    unsigned char page[4096];
+    size_t per_read = t->stride >= sizeof(uintptr_t) && t->stride <= sizeof(page)
+                              && t->type_name + sizeof(uintptr_t) <= t->stride
+                              && (field == NULL || t->field_name + sizeof(uintptr_t) <= t->stride)
+                          ? sizeof(page) / t->stride
+                          : 1;
+    int in_page = 0;
+    uint64_t name_hash_wanted = text_hash(name), field_hash_wanted = field != NULL ? text_hash(field) : 0;
+    uintptr_t name_seen = 0, found = 0;
+    int name_seen_matches = 0;
+    pthread_mutex_lock(&name_lock);
     for (int i = 0; i < 100000; i++) {
         uintptr_t entry = t->base + (uintptr_t)i * t->stride;
         uintptr_t name_ptr = 0, field_ptr = 0;
-        if (read_ptr(entry + t->type_name, &name_ptr) != 0 || name_ptr == 0) {
-            return 0; /* unreadable, or the end of the table */
+        if (i % (int)per_read == 0) {
+            in_page = per_read > 1 && safe_read(page, entry, per_read * t->stride) == 0;
         }
-        char text[128];
-        if (read_cstring(name_ptr, text, sizeof(text)) != 0 || strcmp(text, name) != 0) {
+        const unsigned char *bytes = page + (size_t)(i % (int)per_read) * t->stride;
+        if (in_page) {
+            memcpy(&name_ptr, bytes + t->type_name, sizeof(name_ptr));
+        } else if (read_ptr(entry + t->type_name, &name_ptr) != 0) {
+            break; /* unreadable */
+        }
+        if (name_ptr == 0) {
+            break; /* the end of the table */
+        }
+        if (name_ptr != name_seen) {
+            name_seen = name_ptr;
+            name_seen_matches = name_is(name_ptr, name, name_hash_wanted);
+        }
+        if (!name_seen_matches) {
             continue;
         }
-        if (field != NULL && (read_ptr(entry + t->field_name, &field_ptr) != 0 || field_ptr == 0
-                              || read_cstring(field_ptr, text, sizeof(text)) != 0 || strcmp(text, field) != 0)) {
-            continue;
+        if (field != NULL) {
+            if (in_page) {
+                memcpy(&field_ptr, bytes + t->field_name, sizeof(field_ptr));
+            } else if (read_ptr(entry + t->field_name, &field_ptr) != 0) {
+                continue;
+            }
+            if (!name_is(field_ptr, field, field_hash_wanted)) {
+                continue;
+            }
         }
-        return entry;
+        found = entry;
+        break;
     }
-    return 0;
+    pthread_mutex_unlock(&name_lock);
+    return found;
 }
 
 /* Finds type::field in gHotSpotVMStructs: its offset (non-static) or its address (static). -1 when absent. */
@@ -180,6 +281,42 @@ static void *find_libjvm(JNIEnv *env) {
         }
     }
     return dlopen("libjvm.so", RTLD_LAZY | RTLD_NOLOAD);
+}
+
+/* Widens a span to hold a field of size bytes at offset (a negative offset is a field this JVM does not have). */
+static void span_add(struct span *s, long offset, long size) {
+    if (s->len == 0) {
+        s->lo = offset;
+        s->len = size;
+        return;
+    }
+    long hi = s->lo + s->len > offset + size ? s->lo + s->len : offset + size;
+    s->lo = s->lo < offset ? s->lo : offset;
+    s->len = hi - s->lo;
+}
+
+/* Reads a structure's span at base into buf (MAX_SPAN bytes). */
+static int span_read(const struct span *s, uintptr_t base, unsigned char *buf) {
+    return safe_read(buf, base + (uintptr_t)s->lo, (size_t)s->len);
+}
+
+/* A field of a span read by span_read. */
+static uintptr_t span_ptr(const struct span *s, const unsigned char *buf, long offset) {
+    uintptr_t v;
+    memcpy(&v, buf + (offset - s->lo), sizeof(v));
+    return v;
+}
+
+static uint16_t span_u16(const struct span *s, const unsigned char *buf, long offset) {
+    uint16_t v;
+    memcpy(&v, buf + (offset - s->lo), sizeof(v));
+    return v;
+}
+
+static int32_t span_i32(const struct span *s, const unsigned char *buf, long offset) {
+    int32_t v;
+    memcpy(&v, buf + (offset - s->lo), sizeof(v));
+    return v;
 }
 
 static int fail(const char *what) {
@@ -249,6 +386,30 @@ static int do_init(JNIEnv *env) {
     if (find_type_size(&types, "ConstantPool", &vm.sizeof_cp) != 0 || vm.sizeof_cp <= 0) {
         return fail("VMTypes has no ConstantPool");
     }
+    /* Optional: the class's jmethodID cache, for the line numbers of interpreted frames. */
+    if (find_field(&fields, "ConstMethod", "_method_idnum", &vm.const_method_idnum, NULL) != 0
+        || find_field(&fields, "InstanceKlass", "_methods_jmethod_ids", &vm.ik_jmethod_ids, NULL) != 0) {
+        vm.const_method_idnum = vm.ik_jmethod_ids = -1;
+    }
+    span_add(&vm.const_method_span, vm.const_method_constants, sizeof(uintptr_t));
+    span_add(&vm.const_method_span, vm.const_method_name_index, sizeof(uint16_t));
+    span_add(&vm.const_method_span, vm.const_method_code_size, sizeof(uint16_t));
+    if (vm.const_method_idnum >= 0) {
+        span_add(&vm.const_method_span, vm.const_method_idnum, sizeof(uint16_t));
+    }
+    span_add(&vm.cp_span, vm.cp_tags, sizeof(uintptr_t));
+    span_add(&vm.cp_span, vm.cp_pool_holder, sizeof(uintptr_t));
+    span_add(&vm.cp_span, vm.cp_length, sizeof(int32_t));
+    span_add(&vm.klass_span, vm.klass_name, sizeof(uintptr_t));
+    span_add(&vm.klass_span, vm.ik_constants, sizeof(uintptr_t));
+    span_add(&vm.klass_span, vm.ik_methods, sizeof(uintptr_t));
+    if (vm.ik_jmethod_ids >= 0) {
+        span_add(&vm.klass_span, vm.ik_jmethod_ids, sizeof(uintptr_t));
+    }
+    if (vm.const_method_span.len > MAX_SPAN || vm.cp_span.len > MAX_SPAN || vm.klass_span.len > MAX_SPAN) {
+        return fail("VMStructs: the fields of ConstMethod, ConstantPool or InstanceKlass are further apart than "
+                    "expected (not HotSpot's layout?)");
+    }
     /* Optional: the interpreter's code. */
     if (find_field(&fields, "AbstractInterpreter", "_code", NULL, &vm.interpreter_code) != 0
         || find_field(&fields, "StubQueue", "_stub_buffer", &vm.stubq_buffer, NULL) != 0
@@ -309,17 +470,38 @@ static int plausible_utf8(const unsigned char *s, size_t len) {
     return 1;
 }
 
-/* Appends a Symbol's text to out at *pos; dots_for_slashes turns "java/lang/String" into "java.lang.String". */
+/*
+ * Appends a Symbol's text to out at *pos; dots_for_slashes turns "java/lang/String" into "java.lang.String". One read
+ * takes the length and the first bytes of the text, up to the end of the length's page (mapped, as the length is);
+ * a second one only when the text goes on past it.
+ */
 static int append_symbol(uintptr_t symbol, char *out, size_t out_len, size_t *pos, int dots_for_slashes) {
-    uint16_t len = 0;
-    if ((symbol & 3) != 0 || safe_read(&len, symbol + vm.symbol_length, sizeof(len)) != 0 || len == 0) {
+    unsigned char head[256];
+    uintptr_t at = symbol + (uintptr_t)vm.symbol_length;
+    long body = vm.symbol_body - vm.symbol_length; /* the text's offset from the length */
+    if ((symbol & 3) != 0 || body < (long)sizeof(uint16_t) || body >= (long)sizeof(head)) {
         return -1;
     }
-    if (*pos + len + 1 > out_len) {
+    size_t chunk = 4096 - (at & 4095);
+    if (chunk > sizeof(head)) {
+        chunk = sizeof(head);
+    }
+    if (chunk < (size_t)body) {
+        chunk = (size_t)body; /* the header crosses a page: read it whole (a fault fails the read) */
+    }
+    uint16_t len = 0;
+    if (safe_read(head, at, chunk) != 0) {
+        return -1;
+    }
+    memcpy(&len, head, sizeof(len));
+    if (len == 0 || *pos + len + 1 > out_len) {
         return -1;
     }
     unsigned char *dst = (unsigned char *)out + *pos;
-    if (safe_read(dst, symbol + vm.symbol_body, len) != 0 || !plausible_utf8(dst, len)) {
+    size_t have = chunk - (size_t)body < len ? chunk - (size_t)body : len;
+    memcpy(dst, head + body, have);
+    if ((have < len && safe_read(dst + have, at + (uintptr_t)body + have, len - have) != 0)
+        || !plausible_utf8(dst, len)) {
         return -1;
     }
     if (dots_for_slashes) {
@@ -334,12 +516,10 @@ static int append_symbol(uintptr_t symbol, char *out, size_t out_len, size_t *po
     return 0;
 }
 
-/* Whether the class's method array holds this Method* (read in one go, in slices). */
-static int class_has_method(uintptr_t klass, uintptr_t method) {
-    uintptr_t methods = 0;
+/* Whether the class's method array (methods, from the class) holds this Method* (read in one go, in slices). */
+static int class_has_method(uintptr_t methods, uintptr_t method) {
     int32_t count = 0;
-    if (read_ptr(klass + vm.ik_methods, &methods) != 0 || (methods & 7) != 0
-        || safe_read(&count, methods + vm.array_length, sizeof(count)) != 0 || count <= 0
+    if ((methods & 7) != 0 || safe_read(&count, methods + vm.array_length, sizeof(count)) != 0 || count <= 0
         || count > MAX_METHODS_SCANNED) {
         return 0;
     }
@@ -360,37 +540,77 @@ static int class_has_method(uintptr_t klass, uintptr_t method) {
     return 0;
 }
 
-int vmstructs_resolve_method(uintptr_t method, char *out, size_t out_len) {
+/*
+ * The jmethodID in slot idnum of a class's jmethodID cache ([0] its length, then one slot per idnum); 0 when none.
+ * The length and the slot in one read when they are less than a page apart (a few hundred methods).
+ */
+static uintptr_t cached_jmethod_id(uintptr_t ids, uint16_t idnum) {
+    uintptr_t words[MAX_SPAN / sizeof(uintptr_t)];
+    size_t needed = (size_t)idnum + 2;
+    if (ids == 0 || (ids & 7) != 0) {
+        return 0;
+    }
+    if (needed <= sizeof(words) / sizeof(words[0])) {
+        if (safe_read(words, ids, needed * sizeof(uintptr_t)) != 0) {
+            return 0;
+        }
+    } else if (safe_read(&words[0], ids, sizeof(uintptr_t)) != 0
+               || safe_read(&words[1], ids + (needed - 1) * sizeof(uintptr_t), sizeof(uintptr_t)) != 0) {
+        return 0;
+    } else {
+        needed = 2;
+    }
+    return words[0] > idnum ? words[needed - 1] : 0;
+}
+
+int vmstructs_describe_method(uintptr_t method, char *out, size_t out_len, struct vm_method *facts) {
     if (!ready() || out == NULL || out_len < 4 || (method & 7) != 0) {
         return -1;
     }
-    uintptr_t const_method = 0, cp = 0, holder = 0, holder_cp = 0, class_name = 0, name = 0, tags = 0;
-    uint16_t name_index = 0;
-    int32_t cp_length = 0;
+    unsigned char cm_bytes[MAX_SPAN], cp_bytes[MAX_SPAN], klass_bytes[MAX_SPAN];
+    uintptr_t const_method = 0, name = 0;
     uint8_t tag = 0;
     if (read_ptr(method + vm.method_const_method, &const_method) != 0 || (const_method & 7) != 0
-        || read_ptr(const_method + vm.const_method_constants, &cp) != 0 || (cp & 7) != 0
-        || read_ptr(cp + vm.cp_pool_holder, &holder) != 0 || (holder & 7) != 0
-        || read_ptr(holder + vm.ik_constants, &holder_cp) != 0
-        || safe_read(&name_index, const_method + vm.const_method_name_index, sizeof(name_index)) != 0
-        || safe_read(&cp_length, cp + vm.cp_length, sizeof(cp_length)) != 0) {
+        || span_read(&vm.const_method_span, const_method, cm_bytes) != 0) {
+        return -1;
+    }
+    uintptr_t cp = span_ptr(&vm.const_method_span, cm_bytes, vm.const_method_constants);
+    uint16_t name_index = span_u16(&vm.const_method_span, cm_bytes, vm.const_method_name_index);
+    /* The name's slot follows the ConstantPool object: read with its fields when near enough. Past the pool's
+     * end (an index out of range, refused below) the read may fail: refused all the same. */
+    long slot = vm.sizeof_cp + (long)name_index * (long)sizeof(uintptr_t);
+    struct span cp_span = vm.cp_span;
+    int slot_read = slot + (long)sizeof(uintptr_t) - cp_span.lo <= MAX_SPAN;
+    if (slot_read) {
+        span_add(&cp_span, slot, sizeof(uintptr_t));
+    }
+    if ((cp & 7) != 0 || span_read(&cp_span, cp, cp_bytes) != 0) {
+        return -1;
+    }
+    uintptr_t holder = span_ptr(&cp_span, cp_bytes, vm.cp_pool_holder);
+    uintptr_t tags = span_ptr(&cp_span, cp_bytes, vm.cp_tags);
+    int32_t cp_length = span_i32(&cp_span, cp_bytes, vm.cp_length);
+    if (slot_read) {
+        name = span_ptr(&cp_span, cp_bytes, slot);
+    }
+    if ((holder & 7) != 0 || span_read(&vm.klass_span, holder, klass_bytes) != 0) {
         return -1;
     }
     /* The holder must know this constant pool (its current one) or this very method (a method of an older
      * version of a redefined class keeps the older pool). */
-    if (holder_cp != cp && !class_has_method(holder, method)) {
+    if (span_ptr(&vm.klass_span, klass_bytes, vm.ik_constants) != cp
+        && !class_has_method(span_ptr(&vm.klass_span, klass_bytes, vm.ik_methods), method)) {
         return -1;
     }
-    if (name_index == 0 || (int32_t)name_index >= cp_length
-        || read_ptr(cp + vm.cp_tags, &tags) != 0 || (tags & 3) != 0
+    if (name_index == 0 || (int32_t)name_index >= cp_length || (tags & 3) != 0
         || safe_read(&tag, tags + vm.array_u1_data + name_index, 1) != 0 || tag != JVM_CONSTANT_UTF8
-        || read_ptr(cp + (uintptr_t)vm.sizeof_cp + (uintptr_t)name_index * sizeof(uintptr_t), &name) != 0
-        || read_ptr(holder + vm.klass_name, &class_name) != 0) {
+        || (!slot_read && read_ptr(cp + (uintptr_t)slot, &name) != 0)) {
         return -1;
     }
     size_t pos = 0;
     out[0] = '\0';
-    if (append_symbol(class_name, out, out_len, &pos, 1) != 0 || pos + 2 > out_len) {
+    if (append_symbol(span_ptr(&vm.klass_span, klass_bytes, vm.klass_name), out, out_len, &pos, 1) != 0
+        || pos + 2 > out_len) {
         return -1;
     }
     out[pos++] = '.';
@@ -398,18 +618,18 @@ int vmstructs_resolve_method(uintptr_t method, char *out, size_t out_len) {
     if (append_symbol(name, out, out_len, &pos, 0) != 0) {
         return -1;
     }
+    if (facts != NULL) {
+        facts->code_size = span_u16(&vm.const_method_span, cm_bytes, vm.const_method_code_size);
+        facts->jmethod_id = vm.ik_jmethod_ids >= 0
+                                ? cached_jmethod_id(span_ptr(&vm.klass_span, klass_bytes, vm.ik_jmethod_ids),
+                                                    span_u16(&vm.const_method_span, cm_bytes, vm.const_method_idnum))
+                                : 0;
+    }
     return (int)pos;
 }
 
-int vmstructs_method_code_size(uintptr_t method) {
-    uintptr_t const_method = 0;
-    uint16_t size = 0;
-    if (!ready() || (method & 7) != 0 || read_ptr(method + vm.method_const_method, &const_method) != 0
-        || (const_method & 7) != 0
-        || safe_read(&size, const_method + vm.const_method_code_size, sizeof(size)) != 0) {
-        return -1;
-    }
-    return size;
+int vmstructs_resolve_method(uintptr_t method, char *out, size_t out_len) {
+    return vmstructs_describe_method(method, out, out_len, NULL);
 }
 
 int vmstructs_field(const char *type, const char *field, long *offset, uintptr_t *address) {

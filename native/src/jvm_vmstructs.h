@@ -20,8 +20,14 @@ int vmstructs_init(JNIEnv *env, char *err, size_t err_len);
  * pointer really leads to a method of a loaded class. Returns the length, or -1 when it cannot be resolved. */
 int vmstructs_resolve_method(uintptr_t method, char *out, size_t out_len);
 
-/* The length of a HotSpot Method*'s bytecodes (0 for a native or abstract method), or -1 when unreadable. */
-int vmstructs_method_code_size(uintptr_t method);
+/* What else naming an interpreted frame needs of its Method*. */
+struct vm_method {
+    int code_size;        /* the length of its bytecodes (0 for a native or abstract method) */
+    uintptr_t jmethod_id; /* its jmethodID from the class's cache, 0 when HotSpot made none yet */
+};
+
+/* vmstructs_resolve_method, filling facts (when not NULL) as well, from the same reads. */
+int vmstructs_describe_method(uintptr_t method, char *out, size_t out_len, struct vm_method *facts);
 
 /* The interpreter's code range (AbstractInterpreter::_code's buffer). Returns 0, or -1 when unknown. */
 int vmstructs_interpreter_range(uintptr_t *start, uintptr_t *end);

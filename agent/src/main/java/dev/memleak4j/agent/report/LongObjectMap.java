@@ -5,7 +5,7 @@ import java.util.List;
 
 /**
  * A hash map from {@code long} to non-null values, open addressing with linear probing, for the report's loop over
- * every outstanding allocation.
+ * every outstanding allocation, and the caches that name a stack's values.
  *
  * <p>Why not {@code HashMap<Long, V>}: that loop runs once per allocation (a million and more), and a boxed key is an
  * object per lookup. The agent's own code is compiled by C1 only ({@code OwnCodeCompilation}), which does not
@@ -13,24 +13,24 @@ import java.util.List;
  * that loop (boxed keys, a capturing lambda and a method reference made per allocation, a record's method-handle
  * hashCode); the figures are in docs/benchmarks.md ("Figures behind design choices").
  */
-final class LongObjectMap<V> {
+public final class LongObjectMap<V> {
     private static final int MIN_CAPACITY = 16;
     private long[] keys;
     private Object[] values;
     private int size;
 
-    LongObjectMap() {
+    public LongObjectMap() {
         keys = new long[MIN_CAPACITY];
         values = new Object[MIN_CAPACITY];
     }
 
-    int size() {
+    public int size() {
         return size;
     }
 
     /** The value of {@code key}, or null. */
     @SuppressWarnings("unchecked")
-    V get(long key) {
+    public V get(long key) {
         int mask = keys.length - 1;
         for (int i = slot(key, mask); ; i = (i + 1) & mask) {
             Object value = values[i];
@@ -45,7 +45,7 @@ final class LongObjectMap<V> {
 
     /** Sets the value of {@code key} (not null); returns the one it replaced, or null. */
     @SuppressWarnings("unchecked")
-    V put(long key, V value) {
+    public V put(long key, V value) {
         if (value == null) {
             throw new NullPointerException("null value for key " + key);
         }
@@ -69,7 +69,7 @@ final class LongObjectMap<V> {
 
     /** The values, in no particular order. */
     @SuppressWarnings("unchecked")
-    List<V> values() {
+    public List<V> values() {
         List<V> list = new ArrayList<>(size);
         for (Object value : values) {
             if (value != null) {
@@ -77,6 +77,13 @@ final class LongObjectMap<V> {
             }
         }
         return list;
+    }
+
+    /** Removes every entry (and gives back the room it had grown to). */
+    public void clear() {
+        keys = new long[MIN_CAPACITY];
+        values = new Object[MIN_CAPACITY];
+        size = 0;
     }
 
     private void grow() {

@@ -1,13 +1,27 @@
 package dev.memleak4j.agent.stacks;
 
 import dev.memleak4j.agent.nativelib.NativeLibraryLoader;
+import dev.memleak4j.agent.report.LongObjectMap;
 
 import java.util.List;
+import java.util.function.LongFunction;
+import java.util.function.LongSupplier;
 
 /**
  * Names the Java side of a stack: an address in JIT-compiled code expands to its inlined methods and the compiled
  * method, an address in a JVM stub to the stub's name, and a value the stack walk tagged as an interpreted frame's
  * {@code Method*} ({@link #METHOD_TAG}) to that method. Backed by {@link JvmCodeMap}.
+ *
+ * <p>Interpreted frames are named from a cache: a method is read once for all the bytecode indexes its frames show
+ * (name, line number table), and each tagged value once. A {@code Method*} goes away with its class, which is
+ * unloaded only in a garbage collection, so the cache holds while {@link JvmCodeMap#gcCount()} stays the same, the
+ * rule of the frame walk's keys ({@link JvmCodeMap#walkJavaStack}); where the JVM does not count collections, until
+ * {@link #forget()} (the caller's rule for compiled code). Not the code map's generation: it moves whenever compiled
+ * code is replaced (tiered compilation replaces code throughout a JVM's life), and replaced code frees no
+ * {@code Method*}. What this rule does not see, like the frame walk's keys: the old version of a redefined method is
+ * freed once no frame runs it, outside a collection; were its memory reused for another method before the next one,
+ * a value naming it would keep the old name until then. Not thread-safe: {@link StackResolver} calls it under its
+ * lock.
  */
 public final class JavaFrameResolver {
     /** Set in a stack value that is an interpreted frame's {@code Method*} rather than an address. */
@@ -16,8 +30,37 @@ public final class JavaFrameResolver {
     private static final int BCI_SHIFT = 47;
     private static final long BCI_BITS = 0x7fff;
     private static final long METHOD_MASK = (1L << BCI_SHIFT) - 1;
+    /** Interpreted methods and tagged values kept at most; beyond, read again (a walk gone astray tags garbage too). */
+    private static final int MAX_CACHED = 1 << 16;
+    /** An interpreted method that names nothing. */
+    private static final Interpreted UNKNOWN = new Interpreted(null, new int[] {0}, true);
+    private final MethodReader methods;
+    private final LongSupplier gcCount;
+    private final LongSupplier generation;
+    private final LongFunction<List<Frame>> compiled;
+    private final LongObjectMap<Interpreted> interpreted = new LongObjectMap<>();
+    private final LongObjectMap<List<Frame>> interpretedFrames = new LongObjectMap<>();
+    /** The collection count the interpreted caches were filled in. */
+    private long collections = -1;
 
-    private JavaFrameResolver() {}
+    /** Reads an interpreted method, as {@link JvmCodeMap#interpretedMethod0}. */
+    @FunctionalInterface
+    interface MethodReader {
+        int[] read(long method, String[] names, boolean lines);
+    }
+
+    private JavaFrameResolver() {
+        this(JvmCodeMap::interpretedMethod0, JvmCodeMap::gcCount, JvmCodeMap::generation, JvmCodeMap::lookup);
+    }
+
+    /** Over other sources than the JVM's: for tests. */
+    JavaFrameResolver(MethodReader methods, LongSupplier gcCount, LongSupplier generation,
+                      LongFunction<List<Frame>> compiled) {
+        this.methods = methods;
+        this.gcCount = gcCount;
+        this.generation = generation;
+        this.compiled = compiled;
+    }
 
     /**
      * A resolver over the code map, or null when libmemleak4j.so cannot be loaded. Interpreted frames resolve once
@@ -56,15 +99,91 @@ public final class JavaFrameResolver {
      */
     public List<Frame> resolve(long value) {
         if (isTaggedMethod(value)) {
-            int bci = bciOf(value);
-            return List.of(Frame.java(value, Frame.Kind.INTERPRETED, JvmCodeMap.resolveMethod0(methodOf(value)),
-                    bci < 0 ? -1 : JvmCodeMap.interpretedLine0(methodOf(value), bci)));
+            checkCollections();
+            List<Frame> frames = interpretedFrames.get(value);
+            if (frames == null) {
+                int bci = bciOf(value);
+                Interpreted method = interpreted(methodOf(value), bci >= 0);
+                frames = List.of(Frame.java(value, Frame.Kind.INTERPRETED, method.name(), method.lineOf(bci)));
+                interpretedFrames.put(value, frames);
+            }
+            return frames;
         }
-        return JvmCodeMap.lookup(value);
+        return compiled.apply(value);
+    }
+
+    /**
+     * Whether a tagged value names a method of a loaded class: what {@link #resolve} would name, without its line
+     * (which may need JVMTI to make the jmethodIDs of the method's class: asked for when the frame is resolved, for
+     * all the classes met here at once).
+     */
+    public boolean namesMethod(long value) {
+        checkCollections();
+        List<Frame> frames = interpretedFrames.get(value);
+        return frames != null ? frames.get(0).name() != null : interpreted(methodOf(value), false).name() != null;
+    }
+
+    private void checkCollections() {
+        long count = gcCount.getAsLong();
+        if (count != collections || interpretedFrames.size() >= MAX_CACHED) {
+            forgetInterpreted();
+            collections = count;
+        }
+    }
+
+    private Interpreted interpreted(long method, boolean lines) {
+        Interpreted known = interpreted.get(method);
+        if (known == null || (lines && !known.lines)) {
+            if (interpreted.size() >= MAX_CACHED) {
+                interpreted.clear();
+            }
+            String[] names = new String[1];
+            int[] table = methods.read(method, names, lines);
+            known = table == null || names[0] == null ? UNKNOWN : new Interpreted(names[0], table, lines);
+            interpreted.put(method, known);
+        }
+        return known;
+    }
+
+    /**
+     * Called when the caller drops its cached names of compiled code: where the JVM does not count collections,
+     * interpreted methods are forgotten then too (their classes may have been unloaded since).
+     */
+    public void forget() {
+        if (collections < 0) {
+            forgetInterpreted();
+        }
+    }
+
+    private void forgetInterpreted() {
+        interpreted.clear();
+        interpretedFrames.clear();
+    }
+
+    /**
+     * An interpreted method: its name, and {@code table}: the length of its bytecodes, then (bytecode index, line)
+     * pairs when {@code lines} (they were asked for).
+     */
+    private record Interpreted(String name, int[] table, boolean lines) {
+        /** The line of the last entry that starts at or before {@code bci} (of equal ones, the later); -1: none. */
+        int lineOf(int bci) {
+            if (bci < 0 || bci >= table[0]) {
+                return -1;
+            }
+            int line = -1;
+            int best = -1;
+            for (int i = 1; i + 1 < table.length; i += 2) {
+                if (table[i] <= bci && table[i] >= best) {
+                    best = table[i];
+                    line = table[i + 1];
+                }
+            }
+            return line;
+        }
     }
 
     /** Changes when code was unloaded or replaced: cached results may be stale then. */
     public long generation() {
-        return JvmCodeMap.generation();
+        return generation.getAsLong();
     }
 }

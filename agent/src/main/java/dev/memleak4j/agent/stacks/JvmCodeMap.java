@@ -3,7 +3,7 @@ package dev.memleak4j.agent.stacks;
 import dev.memleak4j.agent.nativelib.NativeLibraryLoader;
 
 import java.lang.reflect.Executable;
-import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -26,6 +26,7 @@ public final class JvmCodeMap {
     static final int KIND_STUB = 2;
     static final int KIND_NATIVE_WRAPPER = 3;
 
+    private static final ThreadLocal<LookupArrays> LOOKUP_ARRAYS = ThreadLocal.withInitial(LookupArrays::new);
     private static volatile boolean started;
 
     private JvmCodeMap() {}
@@ -80,24 +81,37 @@ public final class JvmCodeMap {
         if (!started) {
             return List.of();
         }
-        int[] kinds = new int[MAX_FRAMES_PER_ADDRESS];
-        int[] lines = new int[MAX_FRAMES_PER_ADDRESS];
-        String[] names = new String[MAX_FRAMES_PER_ADDRESS];
-        String[] files = new String[MAX_FRAMES_PER_ADDRESS];
-        int n = lookup0(address, kinds, lines, names, files);
+        LookupArrays arrays = LOOKUP_ARRAYS.get();
+        String[] names = arrays.names;
+        String[] files = arrays.files;
+        int n = lookup0(address, arrays.kinds, arrays.lines, names, files);
         if (n <= 0) {
             return List.of();
         }
-        List<Frame> frames = new ArrayList<>(n);
+        Frame[] frames = new Frame[n];
         for (int i = 0; i < n; i++) {
-            frames.add(switch (kinds[i]) {
-                case KIND_JIT -> Frame.java(address, Frame.Kind.JIT, names[i], lines[i], files[i]);
-                case KIND_INLINED -> Frame.java(address, Frame.Kind.INLINED, names[i], lines[i], files[i]);
+            int line = arrays.lines[i];
+            frames[i] = switch (arrays.kinds[i]) {
+                case KIND_JIT -> Frame.java(address, Frame.Kind.JIT, names[i], line, files[i]);
+                case KIND_INLINED -> Frame.java(address, Frame.Kind.INLINED, names[i], line, files[i]);
                 case KIND_NATIVE_WRAPPER -> Frame.java(address, Frame.Kind.NATIVE_WRAPPER, names[i], -1, files[i]);
                 default -> Frame.stub(address, names[i]);
-            });
+            };
         }
-        return List.copyOf(frames);
+        Arrays.fill(names, 0, n, null);
+        Arrays.fill(files, 0, n, null);
+        return List.of(frames);
+    }
+
+    /**
+     * What {@link #lookup0} fills, one set per thread: sized for the deepest expansion and asked for at every frame of
+     * every stack a report sees first, they would otherwise be most of what a lookup allocates.
+     */
+    private static final class LookupArrays {
+        final int[] kinds = new int[MAX_FRAMES_PER_ADDRESS];
+        final int[] lines = new int[MAX_FRAMES_PER_ADDRESS];
+        final String[] names = new String[MAX_FRAMES_PER_ADDRESS];
+        final String[] files = new String[MAX_FRAMES_PER_ADDRESS];
     }
 
     /** The live compiled code ({@code [start, end)} pairs) of {@code pkg.Class.method}: empty when not compiled. */
@@ -124,7 +138,7 @@ public final class JvmCodeMap {
      * Bumped whenever code is removed or replaced: names cached for code addresses may be stale when it changed.
      */
     public static long generation() {
-        return started ? stats0()[5] : 0;
+        return started ? generation0() : 0;
     }
 
     /**
@@ -200,12 +214,20 @@ public final class JvmCodeMap {
 
     private static native long[] interpreterRange0();
 
-    /** The source line of bytecode index {@code bci} in an interpreted method ({@code Method*}), or -1. */
-    static native int interpretedLine0(long method, int bci);
+    /**
+     * An interpreted method ({@code Method*}): {@code names[0]} gets its {@code pkg.Class.method}; returns its
+     * bytecodes' length then, when {@code lines}, its line number table ((bytecode index, line) pairs; none when
+     * unknown), or null when the pointer does not lead to a method of a loaded class. Never faults on a bad pointer.
+     * Lines may make JVMTI create the jmethodIDs of the method's class: asked for only when a frame has a bytecode
+     * index.
+     */
+    static native int[] interpretedMethod0(long method, String[] names, boolean lines);
 
     private static native long[] codeRangesOf0(String qualifiedMethod);
 
     private static native long[] stats0();
+
+    private static native long generation0();
 
     private static native long methodPointerOf0(Executable method);
 

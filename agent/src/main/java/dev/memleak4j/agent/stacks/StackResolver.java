@@ -1,13 +1,11 @@
 package dev.memleak4j.agent.stacks;
 
+import dev.memleak4j.agent.report.LongObjectMap;
 import dev.memleak4j.agent.symbols.NativeFrame;
 import dev.memleak4j.agent.symbols.NativeSymbolizer;
 
 import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
  * Turns the raw values of a stack into named frames; one value may expand to several frames (a JIT-compiled PC to
@@ -20,16 +18,18 @@ import java.util.Map;
  *       or a {@link Frame.Kind#STUB};</li>
  *   <li>else one unknown frame.</li>
  * </ul>
- * Native results are cached: the same return addresses recur in every report. Java results are cached until the
- * code map says code was unloaded or replaced; unknown addresses are not cached (the code map may learn them later:
- * load events arrive shortly after the code runs).
+ * Native results are cached: the same return addresses recur in every report. Names of compiled code are cached
+ * until the code map says code was unloaded or replaced; unknown addresses are not cached (the code map may learn
+ * them later: load events arrive shortly after the code runs). Interpreted frames are cached by the
+ * {@link JavaFrameResolver}, under its own rule.
  */
 public final class StackResolver {
     private static final int CACHE_LIMIT = 200_000;
     private final NativeSymbolizer symbolizer;
     private final JavaFrameResolver java;
-    private final Map<Long, Frame> nativeCache = lru();
-    private final Map<Long, List<Frame>> javaCache = new HashMap<>();
+    /** By address, without boxing: looked up at every frame of every stack (the agent's code runs under C1 only). */
+    private final LongObjectMap<Frame> nativeCache = new LongObjectMap<>();
+    private final LongObjectMap<List<Frame>> javaCache = new LongObjectMap<>();
     private long javaGeneration = Long.MIN_VALUE;
 
     /**
@@ -46,25 +46,8 @@ public final class StackResolver {
         this.java = java;
     }
 
-    private static <V> Map<Long, V> lru() {
-        return new LinkedHashMap<>(1024, 0.75f, true) {
-            private static final long serialVersionUID = 1L;
-
-            @Override
-            protected boolean removeEldestEntry(Map.Entry<Long, V> eldest) {
-                return size() > CACHE_LIMIT;
-            }
-        };
-    }
-
     public synchronized List<Frame> resolve(long[] addresses) {
-        if (java != null) {
-            long generation = java.generation();
-            if (generation != javaGeneration || javaCache.size() > CACHE_LIMIT) {
-                javaCache.clear();
-                javaGeneration = generation;
-            }
-        }
+        forgetStaleJava();
         List<Frame> frames = new ArrayList<>(addresses.length + 8);
         for (long address : addresses) {
             resolveInto(address, frames);
@@ -80,9 +63,9 @@ public final class StackResolver {
         if (java == null) {
             return JvmCode.NONE;
         }
-        if (java.generation() != javaGeneration || javaCache.size() > CACHE_LIMIT) {
-            javaCache.clear();
-            javaGeneration = java.generation();
+        forgetStaleJava();
+        if (JavaFrameResolver.isTaggedMethod(value)) {
+            return java.namesMethod(value) ? JvmCode.JAVA : JvmCode.NONE;
         }
         List<Frame> frames = javaCache.get(value);
         if (frames == null) {
@@ -97,7 +80,24 @@ public final class StackResolver {
         return frames.get(0).kind() == Frame.Kind.STUB ? JvmCode.STUB : JvmCode.JAVA;
     }
 
+    /** Names of compiled code are kept until the code map says code was unloaded or replaced (its generation). */
+    private void forgetStaleJava() {
+        if (java == null) {
+            return;
+        }
+        long generation = java.generation();
+        if (generation != javaGeneration || javaCache.size() > CACHE_LIMIT) {
+            javaCache.clear();
+            java.forget();
+            javaGeneration = generation;
+        }
+    }
+
     private void resolveInto(long address, List<Frame> frames) {
+        if (java != null && JavaFrameResolver.isTaggedMethod(address)) {
+            frames.addAll(java.resolve(address));
+            return;
+        }
         Frame cached = nativeCache.get(address);
         if (cached != null) {
             frames.add(cached);
@@ -108,16 +108,13 @@ public final class StackResolver {
             frames.addAll(javaFrames);
             return;
         }
-        if (java != null && JavaFrameResolver.isTaggedMethod(address)) {
-            javaFrames = java.resolve(address);
-            javaCache.put(address, javaFrames);
-            frames.addAll(javaFrames);
-            return;
-        }
         NativeFrame nativeFrame = symbolizer.symbolize(address);
         if (nativeFrame.symbol() != null || nativeFrame.module() != null) {
             Frame frame = new Frame(address, Frame.Kind.NATIVE, nativeFrame.symbol(), nativeFrame.module(),
                     nativeFrame.offset());
+            if (nativeCache.size() >= CACHE_LIMIT) {
+                nativeCache.clear();
+            }
             nativeCache.put(address, frame);
             frames.add(frame);
             return;

@@ -1,6 +1,7 @@
 package dev.memleak4j.agent.stacks;
 
 import dev.memleak4j.agent.probes.CallInstructions;
+import dev.memleak4j.agent.report.LongObjectMap;
 import dev.memleak4j.agent.symbols.Mapping;
 import dev.memleak4j.agent.symbols.ProcessMaps;
 
@@ -53,8 +54,9 @@ public final class WalkedStackTrimmer {
     private final CodeReader code;
     private final Map<Long, Long> canonicalIds = new HashMap<>();
     private final Map<Long, long[]> framesById = new HashMap<>();
-    /** Whether a return address into a file's code follows a call: code in files does not change. */
-    private final Map<Long, Boolean> afterCall = new HashMap<>();
+    /** Whether a return address into a file's code follows a call: code in files does not change. By address without
+     * boxing: looked up at most values of every stack cut. */
+    private final LongObjectMap<Boolean> afterCall = new LongObjectMap<>();
     /** Canonical ids of stacks cut in this report that are not remembered. */
     private final Set<Long> unsettled = new HashSet<>();
     private Mapping[] executables = new Mapping[0];

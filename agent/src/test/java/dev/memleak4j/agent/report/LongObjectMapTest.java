@@ -46,6 +46,22 @@ class LongObjectMapTest {
     }
 
     @Test
+    void clearForgetsEveryKeyAndTheMapFillsAgain() {
+        LongObjectMap<String> map = new LongObjectMap<>();
+        for (long key = 0; key < 1000; key++) {
+            map.put(key << 12, "v" + key);
+        }
+        map.clear();
+        assertEquals(0, map.size());
+        assertNull(map.get(0));
+        assertNull(map.get(999L << 12));
+        assertEquals(List.of(), map.values());
+        map.put(5L << 12, "again");
+        assertEquals("again", map.get(5L << 12));
+        assertEquals(1, map.size());
+    }
+
+    @Test
     void replacingKeepsTheSizeAndReturnsTheOldValue() {
         LongObjectMap<Object> map = new LongObjectMap<>();
         Object first = new Object();
