@@ -180,15 +180,27 @@ public final class LeakDetector {
                 verdicts.window());
     }
 
-    /** HotSpot's compilers and class loading, by the functions of libjvm on the stack. */
-    private static final java.util.regex.Pattern JVM_WARM_UP = java.util.regex.Pattern.compile(
-            "^(CompileBroker|ciEnv|nmethod|Compile|C2Compiler|Compilation|ClassFileParser|SystemDictionary|"
-                    + "ClassLoader|ClassLoaderData|Metaspace)::.*");
+    /**
+     * HotSpot's compilers and class loading, by the functions of libjvm on the stack: a name that starts with one of
+     * these classes and "::". Compared by hand, not with a regular expression, which would bring java.util.regex into
+     * the application's JVM for good.
+     */
+    private static final String[] JVM_WARM_UP = {"CompileBroker", "ciEnv", "nmethod", "Compile", "C2Compiler",
+            "Compilation", "ClassFileParser", "SystemDictionary", "ClassLoader", "ClassLoaderData", "Metaspace"};
 
     static boolean isJvmWarmUp(List<Frame> frames) {
         for (Frame frame : frames) {
             String name = frame.name();
-            if (name != null && "libjvm.so".equals(frame.module()) && JVM_WARM_UP.matcher(name).matches()) {
+            if (name != null && "libjvm.so".equals(frame.module()) && isWarmUpFunction(name)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean isWarmUpFunction(String name) {
+        for (String type : JVM_WARM_UP) {
+            if (name.startsWith(type) && name.startsWith("::", type.length())) {
                 return true;
             }
         }
