@@ -265,7 +265,10 @@ public final class WalkedStackTrimmer {
         }
         executables = found.toArray(new Mapping[0]);
         reservedCode = reserved.toArray(new Mapping[0]);
-        starts = found.stream().mapToLong(Mapping::start).toArray();
+        starts = new long[found.size()];
+        for (int i = 0; i < starts.length; i++) {
+            starts[i] = found.get(i).start(); // not a stream: its classes would stay in the application's JVM
+        }
         return inRanges(address);
     }
 
