@@ -139,7 +139,10 @@ public final class AgentLifecycle implements AgentControl {
             try {
                 agent.logStart(started);
                 current = agent;
-                FramePointers.warning().ifPresent(warning -> AgentLog.line("note: " + warning));
+                Optional<String> framePointers = FramePointers.warning();
+                if (framePointers.isPresent()) {
+                    AgentLog.line("note: " + framePointers.get());
+                }
                 RunStatus.started(started.attached);
                 if (ownThread) {
                     agent.preloadSymbols();
@@ -207,8 +210,8 @@ public final class AgentLifecycle implements AgentControl {
         try {
             // Before the reporter's clock starts: wrapping the JNI methods takes a second or two at start-up.
             JavaFrameNaming.start(started.tracker);
-            JniMarks.start(instrumentation, started.tracker, options.jniClasses(), options.verbose(), AgentLog::line);
-            Owners.start(instrumentation, options.owners(), options.hooks(), AgentLog::line);
+            JniMarks.start(instrumentation, started.tracker, options.jniClasses(), options.verbose(), AgentLog.LINES);
+            Owners.start(instrumentation, options.owners(), options.hooks(), AgentLog.LINES);
             started.collector = new SnapshotCollector(started.tracker, new StackResolver(symbolizer), Instant.now(),
                     options.leakWindow(), started.sampling::sampleBytesNow);
             started.reporter = startReporter(started);
@@ -240,7 +243,7 @@ public final class AgentLifecycle implements AgentControl {
                 started.reporter.stop();
             }
             JniMarks.stop();
-            Owners.stop(instrumentation, AgentLog::line);
+            Owners.stop(instrumentation, AgentLog.LINES);
             if (options.hooks()) {
                 AllocHooks.uninstall();
             }
@@ -279,7 +282,7 @@ public final class AgentLifecycle implements AgentControl {
                     + "); probes detached");
         });
         if (options.verbose()) {
-            reporter.setVerboseLog(AgentLog::line);
+            reporter.setVerboseLog(AgentLog.LINES);
         }
         reporter.setAllStacks(options.wantsAllStacks());
         reporter.setBetweenReports(() -> {
@@ -389,7 +392,7 @@ public final class AgentLifecycle implements AgentControl {
             uninstallHooks(); // before the programs go: no sampled call may trap into a closing tracker
         }
         stopping.reporter.stop();
-        Owners.stop(instrumentation, AgentLog::line);
+        Owners.stop(instrumentation, AgentLog.LINES);
         stopping.tracker.close();
         outputs.surfaces().stateChanged(state());
     }

@@ -19,6 +19,7 @@ import jdk.jfr.FlightRecorderListener;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 /**
@@ -31,7 +32,7 @@ import java.util.function.Supplier;
  * which every full GC then walks (+3.8 ms per {@code System.gc()} in a small JVM). An application that never records
  * does not pay for it; {@code -XX:StartFlightRecording}, {@code jcmd JFR.start} and JMC all start it the same way.
  */
-public final class JfrEvents {
+public final class JfrEvents implements Consumer<ReportView> {
     /** The Allocation event reads the allocations of at most this many stacks per report. */
     static final int ALLOCATION_STACKS = 1000;
 
@@ -39,9 +40,10 @@ public final class JfrEvents {
     private final Supplier<ReportView> latest;
     /** Only for the Allocation events' listing, taken on the reporter thread after a report. */
     private final AgentControl control;
-    private final Runnable statistics = this::emitStatistics;
-    private final Runnable stacks = this::emitStacks;
-    private final Runnable suspects = this::emitSuspects;
+    /* One class for the three periodic hooks, not three method references' hidden classes and method handles. */
+    private final Runnable statistics = new Periodic(this, Periodic.STATISTICS);
+    private final Runnable stacks = new Periodic(this, Periodic.STACKS);
+    private final Runnable suspects = new Periodic(this, Periodic.SUSPECTS);
     /** Until when the Allocation events have listed allocations (reporter thread only). */
     private Instant listedUntil;
     private final FlightRecorderListener onRecorderStart = new FlightRecorderListener() {
@@ -204,6 +206,12 @@ public final class JfrEvents {
      * On the reporter thread after each report: when a recording wants Allocation events, reads the outstanding
      * allocations once more with their addresses and commits those made since the previous report.
      */
+    /** {@link #afterReport}: with every report's view. */
+    @Override
+    public void accept(ReportView view) {
+        afterReport(view);
+    }
+
     public void afterReport(ReportView view) {
         if (!registered() || !new AllocationEvent().isEnabled() || view.snapshot().stat(Stat.ALLOC_TRACKED) == 0) {
             return;
@@ -253,5 +261,27 @@ public final class JfrEvents {
     private static ReportSettings listingAll(ReportSettings s) {
         return s.withTop(Math.max(s.top(), ALLOCATION_STACKS)).withShowAllocs(true).withOlderMillis(0)
                 .withCombinedOnly(false);
+    }
+
+    private static final class Periodic implements Runnable {
+        static final int STATISTICS = 0;
+        static final int STACKS = 1;
+        static final int SUSPECTS = 2;
+        private final JfrEvents events;
+        private final int which;
+
+        Periodic(JfrEvents events, int which) {
+            this.events = events;
+            this.which = which;
+        }
+
+        @Override
+        public void run() {
+            switch (which) {
+                case STATISTICS -> events.emitStatistics();
+                case STACKS -> events.emitStacks();
+                default -> events.emitSuspects();
+            }
+        }
     }
 }
