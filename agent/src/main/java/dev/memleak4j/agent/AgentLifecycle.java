@@ -288,6 +288,7 @@ public final class AgentLifecycle implements AgentControl {
         reporter.setBetweenReports(() -> {
             started.sampling.keepWithinBudget();
             Owners.forgetFreed();
+            outputs.betweenReports();
         });
         reporter.addListener(snapshot -> lastSnapshot = snapshot);
         // No malloc_trim between reports: it trims the application's arenas too, changing the very memory the
@@ -392,6 +393,7 @@ public final class AgentLifecycle implements AgentControl {
             uninstallHooks(); // before the programs go: no sampled call may trap into a closing tracker
         }
         stopping.reporter.stop();
+        outputs.reportsStopped();
         Owners.stop(instrumentation, AgentLog.LINES);
         stopping.tracker.close();
         outputs.surfaces().stateChanged(state());

@@ -63,6 +63,24 @@ final class OutputWiring {
         NativeMemory.registerIfMissed(AgentLog.LINES);
     }
 
+    /** On the reporter thread between reports (every 200 ms or so): JFR's events once Flight Recorder has started. */
+    void betweenReports() {
+        if (jfr != null) {
+            jfr.registerIfRecorderStarted();
+        }
+    }
+
+    /** The reports stopped: JFR's events are registered by a listener from now on. */
+    void reportsStopped() {
+        if (jfr != null) {
+            try {
+                jfr.listenForRecorderStart();
+            } catch (Throwable e) {
+                notAvailable("JFR events", e);
+            }
+        }
+    }
+
     /** Removes the periodic JFR hooks and the MBean, and closes the text report's file. */
     void uninstall() {
         text.close();

@@ -27,10 +27,14 @@ import java.util.function.Supplier;
  * JFR calls only while a recording has them enabled: without a recording they cost nothing. Allocation events come
  * from the reporter thread, after a report, only while a recording has them enabled.
  *
- * <p>The events are registered when Flight Recorder starts (a {@link FlightRecorderListener}; at once when it runs
- * already), not when the agent does: registering initializes JFR, ~280 classes and thousands of objects of metadata,
- * which every full GC then walks (+3.8 ms per {@code System.gc()} in a small JVM). An application that never records
- * does not pay for it; {@code -XX:StartFlightRecording}, {@code jcmd JFR.start} and JMC all start it the same way.
+ * <p>The events are registered when Flight Recorder starts (at once when it runs already), not when the agent does:
+ * registering initializes JFR, ~280 classes and thousands of objects of metadata, which every full GC then walks
+ * (+3.8 ms per {@code System.gc()} in a small JVM). An application that never records does not pay for it;
+ * {@code -XX:StartFlightRecording}, {@code jcmd JFR.start} and JMC all start it the same way. While reports are taken,
+ * the reporter thread asks {@link FlightRecorder#isInitialized()} between them (every 200 ms or so): a
+ * {@link FlightRecorderListener} would cost for good what it saves, since adding one initializes JFR's security
+ * support and the JDK's security properties (~900 objects, 55 classes). When the reports stop (count reached, probes
+ * stopped), a listener takes over, so that a recording started later still gets the events.
  */
 public final class JfrEvents implements Consumer<ReportView> {
     /** The Allocation event reads the allocations of at most this many stacks per report. */
@@ -52,8 +56,11 @@ public final class JfrEvents implements Consumer<ReportView> {
             register();
         }
     };
-    private boolean registered;
+    /** Written under this object's lock; read without it between reports. */
+    private volatile boolean registered;
     private boolean uninstalled;
+    /** Whether {@link #onRecorderStart} was added (the reports stopped before Flight Recorder started). */
+    private boolean listening;
 
     private JfrEvents(Supplier<ReportView> latest, AgentControl control) {
         this.latest = latest;
@@ -62,13 +69,31 @@ public final class JfrEvents implements Consumer<ReportView> {
 
     public static JfrEvents install(Supplier<ReportView> latest, AgentControl control) {
         JfrEvents events = new JfrEvents(latest, control);
-        FlightRecorder.addListener(events.onRecorderStart); // calls register() at once when JFR runs already
+        events.registerIfRecorderStarted(); // -XX:StartFlightRecording: it runs already
         return events;
     }
 
     /** Whether the events are registered with Flight Recorder (it has started since the agent did). */
-    public synchronized boolean registered() {
+    public boolean registered() {
         return registered;
+    }
+
+    /** Between reports, on the reporter thread: registers the events once Flight Recorder has started. */
+    public void registerIfRecorderStarted() {
+        if (!registered && FlightRecorder.isInitialized()) {
+            register();
+        }
+    }
+
+    /** The reports stopped, and with them the checks between them: a listener registers the events from now on. */
+    public void listenForRecorderStart() {
+        synchronized (this) {
+            if (registered || uninstalled || listening) {
+                return;
+            }
+            listening = true;
+        }
+        FlightRecorder.addListener(onRecorderStart); // calls register() at once when JFR runs already
     }
 
     private synchronized void register() {
@@ -83,13 +108,20 @@ public final class JfrEvents implements Consumer<ReportView> {
     }
 
     public void uninstall() {
-        FlightRecorder.removeListener(onRecorderStart);
+        boolean wasListening;
+        boolean wasRegistered;
         synchronized (this) {
             uninstalled = true;
-            if (!registered) {
-                return;
-            }
+            wasListening = listening;
+            listening = false;
+            wasRegistered = registered;
             registered = false;
+        }
+        if (wasListening) {
+            FlightRecorder.removeListener(onRecorderStart);
+        }
+        if (!wasRegistered) {
+            return;
         }
         FlightRecorder.removePeriodicEvent(statistics);
         FlightRecorder.removePeriodicEvent(stacks);
