@@ -109,17 +109,21 @@ class JfrEventsTest {
     @Test
     void jcmdStartAndDumpFromOutsideRecordTheExactLeak() throws Exception {
         Path dir = AgentRun.tempDir("jcmd");
-        Path dump = dir.resolve("dump.jfr");
         try (LiveProgram program = LiveProgram.leakProgram(dir, OPTIONS, List.of(), "three-leaks")) {
             program.await("LEAKS DONE", 30);
-            String pid = String.valueOf(program.pid());
-            LiveProgram.tool("jcmd", pid, "JFR.start", "name=m4j", "settings=" + jfc,
-                    "memleak4j.Statistics#period=1s", "memleak4j.OutstandingStack#period=1s");
-            Thread.sleep(2500);
-            LiveProgram.tool("jcmd", pid, "JFR.dump", "name=m4j", "filename=" + dump);
-            assertEquals(0, program.exit(), program.stderrText());
-            assertLeakRecorded(RecordingFile.readAllEvents(dump), program.stderrText());
+            assertLeakRecorded(recordWithJcmd(program, dir.resolve("dump.jfr")), program.stderrText());
         }
+    }
+
+    /** jcmd JFR.start, 2.5 s, JFR.dump from outside; then the program exits: the recording's events. */
+    private static List<RecordedEvent> recordWithJcmd(LiveProgram program, Path dump) throws Exception {
+        String pid = String.valueOf(program.pid());
+        LiveProgram.tool("jcmd", pid, "JFR.start", "name=m4j", "settings=" + jfc,
+                "memleak4j.Statistics#period=1s", "memleak4j.OutstandingStack#period=1s");
+        Thread.sleep(2500);
+        LiveProgram.tool("jcmd", pid, "JFR.dump", "name=m4j", "filename=" + dump);
+        assertEquals(0, program.exit(), program.stderrText());
+        return RecordingFile.readAllEvents(dump);
     }
 
     /**
@@ -129,7 +133,6 @@ class JfrEventsTest {
     @Test
     void jcmdStartAfterTheReportsStoppedRecordsTheLastReport() throws Exception {
         Path dir = AgentRun.tempDir("jcmd-stopped");
-        Path dump = dir.resolve("dump.jfr");
         try (LiveProgram program = LiveProgram.leakProgram(dir, OPTIONS + ",count=2", List.of(), "three-leaks")) {
             program.await("LEAKS DONE", 30);
             long deadline = System.nanoTime() + 30_000_000_000L;
@@ -138,13 +141,7 @@ class JfrEventsTest {
             }
             assertTrue(program.stderrText().contains("stopped after 2 reports (count=2); probes detached"),
                     program.stderrText());
-            String pid = String.valueOf(program.pid());
-            LiveProgram.tool("jcmd", pid, "JFR.start", "name=m4j", "settings=" + jfc,
-                    "memleak4j.Statistics#period=1s", "memleak4j.OutstandingStack#period=1s");
-            Thread.sleep(2500);
-            LiveProgram.tool("jcmd", pid, "JFR.dump", "name=m4j", "filename=" + dump);
-            assertEquals(0, program.exit(), program.stderrText());
-            List<RecordedEvent> events = RecordingFile.readAllEvents(dump);
+            List<RecordedEvent> events = recordWithJcmd(program, dir.resolve("dump.jfr"));
             List<RecordedEvent> statistics = named(events, "memleak4j.Statistics");
             assertFalse(statistics.isEmpty(), program.stderrText());
             RecordedEvent stats = statistics.get(statistics.size() - 1);
