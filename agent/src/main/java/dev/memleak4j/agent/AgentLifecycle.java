@@ -354,7 +354,7 @@ public final class AgentLifecycle implements AgentControl {
                     + (p.returnProbe() ? " with return probe" : "") + (p.note() == null ? "" : "; " + p.note()));
         }
         Instant since = started.attached;
-        AgentLog.line("tracking native allocations of pid " + ProcessHandle.current().pid() + (started.hookSlots >= 0
+        AgentLog.line("tracking native allocations of pid " + BpfTracker.processId() + (started.hookSlots >= 0
                 ? " through " + started.hookSlots + " allocator slots of the loaded libraries' import tables"
                 : " in " + library + " (" + started.placements.stream().map(AllocatorProbes.Placement::symbol)
                         .collect(Collectors.joining(", ")) + ")")

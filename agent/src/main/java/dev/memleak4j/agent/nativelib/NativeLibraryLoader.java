@@ -141,7 +141,7 @@ public final class NativeLibraryLoader {
                     boolean privateAndOurs = (Boolean) attributes.get("isDirectory")
                             && (Integer) attributes.get("uid") == uid
                             && ((Integer) attributes.get("mode") & 07777) == 0700;
-                    if (privateAndOurs && ProcessHandle.of(pid).isEmpty()) {
+                    if (privateAndOurs && !SafeFiles.processExists(pid)) {
                         SafeFiles.deletePrivateDirectory(dir);
                     }
                 } catch (IOException | RuntimeException e) {
