@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bpf_tracker.h"
 #include "jvm_anchor.h"
@@ -26,6 +27,12 @@ static void throw_bpf_exception(JNIEnv *env, const char *message)
 static jlong narrow_to_u32(jlong value)
 {
 	return value < 0 ? 0 : value > UINT32_MAX ? UINT32_MAX : value;
+}
+
+/* getpid(): the process id the tracker filters on, without java.lang.ProcessHandle (see BpfTracker.processId). */
+EXPORT(jint, pid0)(JNIEnv *env, jclass type)
+{
+	return (jint)getpid();
 }
 
 EXPORT(void, open0)(JNIEnv *env, jclass type, jint tgid, jlong max_allocs, jlong max_stacks, jlong max_combined,

@@ -139,7 +139,10 @@ public final class AgentLifecycle implements AgentControl {
             try {
                 agent.logStart(started);
                 current = agent;
-                FramePointers.warning().ifPresent(warning -> AgentLog.line("note: " + warning));
+                Optional<String> framePointers = FramePointers.warning();
+                if (framePointers.isPresent()) {
+                    AgentLog.line("note: " + framePointers.get());
+                }
                 RunStatus.started(started.attached);
                 if (ownThread) {
                     agent.preloadSymbols();
@@ -207,8 +210,8 @@ public final class AgentLifecycle implements AgentControl {
         try {
             // Before the reporter's clock starts: wrapping the JNI methods takes a second or two at start-up.
             JavaFrameNaming.start(started.tracker);
-            JniMarks.start(instrumentation, started.tracker, options.jniClasses(), options.verbose(), AgentLog::line);
-            Owners.start(instrumentation, options.owners(), options.hooks(), AgentLog::line);
+            JniMarks.start(instrumentation, started.tracker, options.jniClasses(), options.verbose(), AgentLog.LINES);
+            Owners.start(instrumentation, options.owners(), options.hooks(), AgentLog.LINES);
             started.collector = new SnapshotCollector(started.tracker, new StackResolver(symbolizer), Instant.now(),
                     options.leakWindow(), started.sampling::sampleBytesNow);
             started.reporter = startReporter(started);
@@ -240,7 +243,7 @@ public final class AgentLifecycle implements AgentControl {
                 started.reporter.stop();
             }
             JniMarks.stop();
-            Owners.stop(instrumentation, AgentLog::line);
+            Owners.stop(instrumentation, AgentLog.LINES);
             if (options.hooks()) {
                 AllocHooks.uninstall();
             }
@@ -279,12 +282,13 @@ public final class AgentLifecycle implements AgentControl {
                     + "); probes detached");
         });
         if (options.verbose()) {
-            reporter.setVerboseLog(AgentLog::line);
+            reporter.setVerboseLog(AgentLog.LINES);
         }
         reporter.setAllStacks(options.wantsAllStacks());
         reporter.setBetweenReports(() -> {
             started.sampling.keepWithinBudget();
             Owners.forgetFreed();
+            outputs.betweenReports();
         });
         reporter.addListener(snapshot -> lastSnapshot = snapshot);
         // No malloc_trim between reports: it trims the application's arenas too, changing the very memory the
@@ -350,7 +354,7 @@ public final class AgentLifecycle implements AgentControl {
                     + (p.returnProbe() ? " with return probe" : "") + (p.note() == null ? "" : "; " + p.note()));
         }
         Instant since = started.attached;
-        AgentLog.line("tracking native allocations of pid " + ProcessHandle.current().pid() + (started.hookSlots >= 0
+        AgentLog.line("tracking native allocations of pid " + BpfTracker.processId() + (started.hookSlots >= 0
                 ? " through " + started.hookSlots + " allocator slots of the loaded libraries' import tables"
                 : " in " + library + " (" + started.placements.stream().map(AllocatorProbes.Placement::symbol)
                         .collect(Collectors.joining(", ")) + ")")
@@ -389,7 +393,8 @@ public final class AgentLifecycle implements AgentControl {
             uninstallHooks(); // before the programs go: no sampled call may trap into a closing tracker
         }
         stopping.reporter.stop();
-        Owners.stop(instrumentation, AgentLog::line);
+        outputs.reportsStopped();
+        Owners.stop(instrumentation, AgentLog.LINES);
         stopping.tracker.close();
         outputs.surfaces().stateChanged(state());
     }

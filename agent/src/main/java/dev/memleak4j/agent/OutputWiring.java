@@ -30,9 +30,14 @@ final class OutputWiring {
     /** For a started agent. Never throws: an output that fails says so and is left out. */
     static OutputWiring install(AgentOptions options, AgentControl control, TextReportWriter text) {
         Surfaces surfaces = new Surfaces(ViewFiles.of(options.flamegraph(), options.pprof(), options.jfrFile()));
-        JfrEvents jfr = tryStart("JFR events", () -> JfrEvents.install(surfaces::view, control));
-        if (jfr != null) {
-            surfaces.addOutput(jfr::afterReport);
+        // Plain try blocks, not lambdas: each lambda's first use leaves a hidden class and its method handles in the
+        // application's JVM for good (every full GC walks them).
+        JfrEvents jfr = null;
+        try {
+            jfr = JfrEvents.install(surfaces, control);
+            surfaces.addOutput(jfr);
+        } catch (Throwable e) {
+            notAvailable("JFR events", e);
         }
         if (options.json() != null) {
             JsonFileWriter json = new JsonFileWriter(options.json());
@@ -55,7 +60,25 @@ final class OutputWiring {
     void report(Snapshot snapshot, AgentState state) {
         text.write(snapshot, state.losses());
         surfaces.onReport(snapshot, state);
-        NativeMemory.registerIfMissed(AgentLog::line);
+        NativeMemory.registerIfMissed(AgentLog.LINES);
+    }
+
+    /** On the reporter thread between reports (every 200 ms or so): JFR's events once Flight Recorder has started. */
+    void betweenReports() {
+        if (jfr != null) {
+            jfr.registerIfRecorderStarted();
+        }
+    }
+
+    /** The reports stopped: JFR's events are registered by a listener from now on. */
+    void reportsStopped() {
+        if (jfr != null) {
+            try {
+                jfr.listenForRecorderStart();
+            } catch (Throwable e) {
+                notAvailable("JFR events", e);
+            }
+        }
     }
 
     /** Removes the periodic JFR hooks and the MBean, and closes the text report's file. */
@@ -72,22 +95,14 @@ final class OutputWiring {
     }
 
     private static void registerMBean(AgentControl control) {
-        tryStart("the MBean", () -> {
-            NativeMemory.register(control, AgentLog::line);
-            return null;
-        });
-    }
-
-    private interface Starter<T> {
-        T start() throws Exception;
-    }
-
-    private static <T> T tryStart(String what, Starter<T> starter) {
         try {
-            return starter.start();
+            NativeMemory.register(control, AgentLog.LINES);
         } catch (Throwable e) {
-            AgentLog.line(what + " not available: " + e + "; the other reports go on");
-            return null;
+            notAvailable("the MBean", e);
         }
+    }
+
+    private static void notAvailable(String what, Throwable e) {
+        AgentLog.line(what + " not available: " + e + "; the other reports go on");
     }
 }

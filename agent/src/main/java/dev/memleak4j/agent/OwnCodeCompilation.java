@@ -39,13 +39,23 @@ final class OwnCodeCompilation {
      * {@code java.io.tmpdir} with a space), as jcmd's own arguments are.
      */
     static String argument(String path) {
-        if (path.chars().noneMatch(Character::isWhitespace)) {
+        if (!hasWhitespace(path)) {
             return path;
         }
         if (path.indexOf('"') >= 0) {
             throw new IllegalArgumentException("a path with both a blank and a double quote: " + path);
         }
         return '"' + path + '"';
+    }
+
+    /** A loop, not a stream: the stream's classes and lambda would stay in the application's JVM for good. */
+    private static boolean hasWhitespace(String text) {
+        for (int i = 0; i < text.length(); i++) {
+            if (Character.isWhitespace(text.charAt(i))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Adds the directive; on any failure (no libmanagement_ext, a JVM without directives) says why to {@code log}. */

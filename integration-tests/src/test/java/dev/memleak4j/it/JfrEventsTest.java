@@ -109,16 +109,49 @@ class JfrEventsTest {
     @Test
     void jcmdStartAndDumpFromOutsideRecordTheExactLeak() throws Exception {
         Path dir = AgentRun.tempDir("jcmd");
-        Path dump = dir.resolve("dump.jfr");
         try (LiveProgram program = LiveProgram.leakProgram(dir, OPTIONS, List.of(), "three-leaks")) {
             program.await("LEAKS DONE", 30);
-            String pid = String.valueOf(program.pid());
-            LiveProgram.tool("jcmd", pid, "JFR.start", "name=m4j", "settings=" + jfc,
-                    "memleak4j.Statistics#period=1s", "memleak4j.OutstandingStack#period=1s");
-            Thread.sleep(2500);
-            LiveProgram.tool("jcmd", pid, "JFR.dump", "name=m4j", "filename=" + dump);
-            assertEquals(0, program.exit(), program.stderrText());
-            assertLeakRecorded(RecordingFile.readAllEvents(dump), program.stderrText());
+            assertLeakRecorded(recordWithJcmd(program, dir.resolve("dump.jfr")), program.stderrText());
+        }
+    }
+
+    /** jcmd JFR.start, 2.5 s, JFR.dump from outside; then the program exits: the recording's events. */
+    private static List<RecordedEvent> recordWithJcmd(LiveProgram program, Path dump) throws Exception {
+        String pid = String.valueOf(program.pid());
+        LiveProgram.tool("jcmd", pid, "JFR.start", "name=m4j", "settings=" + jfc,
+                "memleak4j.Statistics#period=1s", "memleak4j.OutstandingStack#period=1s");
+        Thread.sleep(2500);
+        LiveProgram.tool("jcmd", pid, "JFR.dump", "name=m4j", "filename=" + dump);
+        assertEquals(0, program.exit(), program.stderrText());
+        return RecordingFile.readAllEvents(dump);
+    }
+
+    /**
+     * Once the reports have stopped (count reached), no report checks whether Flight Recorder started: a recording
+     * started then still gets the events, from the last report, with the probes detached.
+     */
+    @Test
+    void jcmdStartAfterTheReportsStoppedRecordsTheLastReport() throws Exception {
+        Path dir = AgentRun.tempDir("jcmd-stopped");
+        try (LiveProgram program = LiveProgram.leakProgram(dir, OPTIONS + ",count=2", List.of(), "three-leaks")) {
+            program.await("LEAKS DONE", 30);
+            long deadline = System.nanoTime() + 30_000_000_000L;
+            while (!program.stderrText().contains("stopped after 2 reports") && System.nanoTime() < deadline) {
+                Thread.sleep(100);
+            }
+            assertTrue(program.stderrText().contains("stopped after 2 reports (count=2); probes detached"),
+                    program.stderrText());
+            List<RecordedEvent> events = recordWithJcmd(program, dir.resolve("dump.jfr"));
+            List<RecordedEvent> statistics = named(events, "memleak4j.Statistics");
+            assertFalse(statistics.isEmpty(), program.stderrText());
+            RecordedEvent stats = statistics.get(statistics.size() - 1);
+            assertEquals(BYTES, stats.getLong("outstandingBytes"));
+            assertEquals(3, stats.getLong("outstandingAllocations"));
+            assertEquals(0, stats.getInt("probesAttached"));
+            List<RecordedEvent> stacks = named(events, "memleak4j.OutstandingStack").stream()
+                    .filter(e -> e.getString("stack").contains(FRAME)).collect(Collectors.toList());
+            assertFalse(stacks.isEmpty(), "no OutstandingStack event with " + FRAME + "\n" + program.stderrText());
+            assertEquals(BYTES, stacks.get(stacks.size() - 1).getLong("bytes"));
         }
     }
 

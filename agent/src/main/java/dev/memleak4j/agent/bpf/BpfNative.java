@@ -19,6 +19,8 @@ final class BpfNative {
 
     private BpfNative() {}
 
+    static native int pid0();
+
     static native void open0(int tgid, long maxAllocs, long maxStacks, long maxCombined, long maxThreads, boolean verbose,
                               boolean hooks, boolean sessions);
 

@@ -43,6 +43,15 @@ public final class BpfTracker implements AutoCloseable {
      * Loads the JNI library and the BPF programs (no probe attached yet): for the hooks' probe sites, or for the libc
      * uprobes, as sessions where the kernel has them when {@code sessions}.
      */
+    /**
+     * This process's id (getpid), once {@link #open} loaded the native library. Not {@code ProcessHandle}: its class
+     * initialization makes the process reaper's executor, whose classes (~45, ~350 objects) would stay in the
+     * application's JVM for good, walked by every full GC.
+     */
+    public static long processId() {
+        return BpfNative.pid0();
+    }
+
     public static BpfTracker open(Limits limits, boolean verbose, boolean hooks, boolean sessions) {
         synchronized (LOCK) {
             if (open != null) {
@@ -53,7 +62,7 @@ public final class BpfTracker implements AutoCloseable {
             } catch (IllegalStateException e) {
                 throw new BpfException(e.getMessage()); // the start's one line says why
             }
-            BpfNative.open0((int) ProcessHandle.current().pid(), limits.maxAllocs(), limits.maxStacks(),
+            BpfNative.open0(BpfNative.pid0(), limits.maxAllocs(), limits.maxStacks(),
                     limits.maxCombined(), limits.maxThreads(), verbose, hooks, sessions);
             open = new BpfTracker(limits);
             addExitHook();

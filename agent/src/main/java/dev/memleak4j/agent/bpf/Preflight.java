@@ -1,7 +1,6 @@
 package dev.memleak4j.agent.bpf;
 
 import java.io.IOException;
-import java.math.BigInteger;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
@@ -46,10 +45,16 @@ public final class Preflight {
         if (osRelease == null) {
             return Optional.empty(); // cannot tell; loading will say if something is missing
         }
-        String[] parts = osRelease.trim().split("[.-]");
+        // By hand, not split("[.-]"): a regular expression here would bring java.util.regex into every JVM for good.
+        // As that split did: the first two pieces between '.' and '-', the minor 0 when only separators follow.
+        String text = osRelease.trim();
         try {
-            int major = Integer.parseInt(parts[0]);
-            int minor = parts.length > 1 ? Integer.parseInt(parts[1]) : 0;
+            int end = nextSeparator(text, 0);
+            int major = Integer.parseInt(text.substring(0, end));
+            int minor = 0;
+            if (pieceFollows(text, end)) {
+                minor = Integer.parseInt(text.substring(end + 1, nextSeparator(text, end + 1)));
+            }
             if (major < MIN_KERNEL[0] || (major == MIN_KERNEL[0] && minor < MIN_KERNEL[1])) {
                 return Optional.of("kernel " + osRelease.trim() + " is too old: memleak4j needs Linux "
                         + MIN_KERNEL[0] + "." + MIN_KERNEL[1] + " or newer (BPF attach cookies on uprobes, bpf_loop)");
@@ -60,15 +65,35 @@ public final class Preflight {
         return Optional.empty();
     }
 
+    private static int nextSeparator(String text, int from) {
+        int at = from;
+        while (at < text.length() && text.charAt(at) != '.' && text.charAt(at) != '-') {
+            at++;
+        }
+        return at;
+    }
+
+    private static boolean pieceFollows(String text, int separator) {
+        for (int at = separator + 1; at < text.length(); at++) {
+            if (text.charAt(at) != '.' && text.charAt(at) != '-') {
+                return true;
+            }
+        }
+        return false;
+    }
+
     static Optional<String> capabilityProblem(String procStatus) {
         if (procStatus == null) {
             return Optional.empty();
         }
         for (String line : procStatus.split("\n")) {
             if (line.startsWith("CapEff:")) {
-                BigInteger effective = new BigInteger(line.substring("CapEff:".length()).trim(), 16);
-                boolean bpfAndPerfmon = effective.testBit(CAP_BPF) && effective.testBit(CAP_PERFMON);
-                if (bpfAndPerfmon || effective.testBit(CAP_SYS_ADMIN)) {
+                // A long, not a BigInteger (its class and caches would stay in the JVM): the mask has 64 bits, 16
+                // digits; any digits above them hold no capability asked for here.
+                String hex = line.substring("CapEff:".length()).trim();
+                long effective = Long.parseUnsignedLong(hex.length() > 16 ? hex.substring(hex.length() - 16) : hex, 16);
+                boolean bpfAndPerfmon = hasBit(effective, CAP_BPF) && hasBit(effective, CAP_PERFMON);
+                if (bpfAndPerfmon || hasBit(effective, CAP_SYS_ADMIN)) {
                     return Optional.empty();
                 }
                 return Optional.of("this process lacks CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN): run the JVM "
@@ -76,6 +101,10 @@ public final class Preflight {
             }
         }
         return Optional.empty();
+    }
+
+    private static boolean hasBit(long mask, int bit) {
+        return (mask >>> bit & 1) != 0;
     }
 
     private static String read(Path path) {

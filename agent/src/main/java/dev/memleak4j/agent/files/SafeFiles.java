@@ -88,10 +88,29 @@ public final class SafeFiles {
      * rename it or any directory above it (each is owned by root or by us, and not writable by others unless sticky).
      * What is written inside can then only be changed by our own user.
      */
+    /**
+     * This process's id as /proc names it (the link /proc/self), which {@link #processExists} then looks up the same
+     * way; {@code ProcessHandle} only when /proc cannot say: its class initialization makes the process reaper's
+     * executor, whose classes would stay in the application's JVM for good (the native library, with getpid, is not
+     * loaded yet when the first private directory is made).
+     */
+    public static long ownProcessId() {
+        try {
+            return Long.parseLong(Files.readSymbolicLink(Paths.get("/proc/self")).toString());
+        } catch (IOException | RuntimeException e) {
+            return ProcessHandle.current().pid();
+        }
+    }
+
+    /** Whether a process with this id runs (or is a zombie): its /proc entry exists, as ProcessHandle.of reads it. */
+    public static boolean processExists(long pid) {
+        return Files.exists(Paths.get("/proc", Long.toString(pid), "stat"), LinkOption.NOFOLLOW_LINKS);
+    }
+
     public static Path createPrivateDirectory(Path parent, String prefix) throws IOException {
         Path base = parent.toRealPath();
         checkNoOtherUserCanRename(base);
-        Path dir = createNewDirectory(base, prefix + ProcessHandle.current().pid() + "-");
+        Path dir = createNewDirectory(base, prefix + ownProcessId() + "-");
         Map<String, Object> attributes = Files.readAttributes(dir, "unix:uid,mode,isDirectory",
                 LinkOption.NOFOLLOW_LINKS);
         int mode = (Integer) attributes.get("mode") & 07777;

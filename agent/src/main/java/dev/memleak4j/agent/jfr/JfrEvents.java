@@ -19,6 +19,7 @@ import jdk.jfr.FlightRecorderListener;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 /**
@@ -26,12 +27,16 @@ import java.util.function.Supplier;
  * JFR calls only while a recording has them enabled: without a recording they cost nothing. Allocation events come
  * from the reporter thread, after a report, only while a recording has them enabled.
  *
- * <p>The events are registered when Flight Recorder starts (a {@link FlightRecorderListener}; at once when it runs
- * already), not when the agent does: registering initializes JFR, ~280 classes and thousands of objects of metadata,
- * which every full GC then walks (+3.8 ms per {@code System.gc()} in a small JVM). An application that never records
- * does not pay for it; {@code -XX:StartFlightRecording}, {@code jcmd JFR.start} and JMC all start it the same way.
+ * <p>The events are registered when Flight Recorder starts (at once when it runs already), not when the agent does:
+ * registering initializes JFR, ~280 classes and thousands of objects of metadata, which every full GC then walks
+ * (+3.8 ms per {@code System.gc()} in a small JVM). An application that never records does not pay for it;
+ * {@code -XX:StartFlightRecording}, {@code jcmd JFR.start} and JMC all start it the same way. While reports are taken,
+ * the reporter thread asks {@link FlightRecorder#isInitialized()} between them (every 200 ms or so): a
+ * {@link FlightRecorderListener} would cost for good what it saves, since adding one initializes JFR's security
+ * support and the JDK's security properties (~900 objects, 55 classes). When the reports stop (count reached, probes
+ * stopped), a listener takes over, so that a recording started later still gets the events.
  */
-public final class JfrEvents {
+public final class JfrEvents implements Consumer<ReportView> {
     /** The Allocation event reads the allocations of at most this many stacks per report. */
     static final int ALLOCATION_STACKS = 1000;
 
@@ -39,9 +44,10 @@ public final class JfrEvents {
     private final Supplier<ReportView> latest;
     /** Only for the Allocation events' listing, taken on the reporter thread after a report. */
     private final AgentControl control;
-    private final Runnable statistics = this::emitStatistics;
-    private final Runnable stacks = this::emitStacks;
-    private final Runnable suspects = this::emitSuspects;
+    /* One class for the three periodic hooks, not three method references' hidden classes and method handles. */
+    private final Runnable statistics = new Periodic(this, Periodic.STATISTICS);
+    private final Runnable stacks = new Periodic(this, Periodic.STACKS);
+    private final Runnable suspects = new Periodic(this, Periodic.SUSPECTS);
     /** Until when the Allocation events have listed allocations (reporter thread only). */
     private Instant listedUntil;
     private final FlightRecorderListener onRecorderStart = new FlightRecorderListener() {
@@ -50,8 +56,11 @@ public final class JfrEvents {
             register();
         }
     };
-    private boolean registered;
+    /** Written under this object's lock; read without it between reports. */
+    private volatile boolean registered;
     private boolean uninstalled;
+    /** Whether {@link #onRecorderStart} was added (the reports stopped before Flight Recorder started). */
+    private boolean listening;
 
     private JfrEvents(Supplier<ReportView> latest, AgentControl control) {
         this.latest = latest;
@@ -60,13 +69,31 @@ public final class JfrEvents {
 
     public static JfrEvents install(Supplier<ReportView> latest, AgentControl control) {
         JfrEvents events = new JfrEvents(latest, control);
-        FlightRecorder.addListener(events.onRecorderStart); // calls register() at once when JFR runs already
+        events.registerIfRecorderStarted(); // -XX:StartFlightRecording: it runs already
         return events;
     }
 
     /** Whether the events are registered with Flight Recorder (it has started since the agent did). */
-    public synchronized boolean registered() {
+    public boolean registered() {
         return registered;
+    }
+
+    /** Between reports, on the reporter thread: registers the events once Flight Recorder has started. */
+    public void registerIfRecorderStarted() {
+        if (!registered && FlightRecorder.isInitialized()) {
+            register();
+        }
+    }
+
+    /** The reports stopped, and with them the checks between them: a listener registers the events from now on. */
+    public void listenForRecorderStart() {
+        synchronized (this) {
+            if (registered || uninstalled || listening) {
+                return;
+            }
+            listening = true;
+        }
+        FlightRecorder.addListener(onRecorderStart); // calls register() at once when JFR runs already
     }
 
     private synchronized void register() {
@@ -81,13 +108,20 @@ public final class JfrEvents {
     }
 
     public void uninstall() {
-        FlightRecorder.removeListener(onRecorderStart);
+        boolean wasListening;
+        boolean wasRegistered;
         synchronized (this) {
             uninstalled = true;
-            if (!registered) {
-                return;
-            }
+            wasListening = listening;
+            listening = false;
+            wasRegistered = registered;
             registered = false;
+        }
+        if (wasListening) {
+            FlightRecorder.removeListener(onRecorderStart);
+        }
+        if (!wasRegistered) {
+            return;
         }
         FlightRecorder.removePeriodicEvent(statistics);
         FlightRecorder.removePeriodicEvent(stacks);
@@ -204,6 +238,12 @@ public final class JfrEvents {
      * On the reporter thread after each report: when a recording wants Allocation events, reads the outstanding
      * allocations once more with their addresses and commits those made since the previous report.
      */
+    /** {@link #afterReport}: with every report's view. */
+    @Override
+    public void accept(ReportView view) {
+        afterReport(view);
+    }
+
     public void afterReport(ReportView view) {
         if (!registered() || !new AllocationEvent().isEnabled() || view.snapshot().stat(Stat.ALLOC_TRACKED) == 0) {
             return;
@@ -253,5 +293,27 @@ public final class JfrEvents {
     private static ReportSettings listingAll(ReportSettings s) {
         return s.withTop(Math.max(s.top(), ALLOCATION_STACKS)).withShowAllocs(true).withOlderMillis(0)
                 .withCombinedOnly(false);
+    }
+
+    private static final class Periodic implements Runnable {
+        static final int STATISTICS = 0;
+        static final int STACKS = 1;
+        static final int SUSPECTS = 2;
+        private final JfrEvents events;
+        private final int which;
+
+        Periodic(JfrEvents events, int which) {
+            this.events = events;
+            this.which = which;
+        }
+
+        @Override
+        public void run() {
+            switch (which) {
+                case STATISTICS -> events.emitStatistics();
+                case STACKS -> events.emitStacks();
+                default -> events.emitSuspects();
+            }
+        }
     }
 }

@@ -1,6 +1,7 @@
 package dev.memleak4j.agent.memory;
 
 import dev.memleak4j.agent.leaks.LeakDetector;
+import dev.memleak4j.agent.report.Instants;
 import dev.memleak4j.agent.text.DecimalText;
 
 import java.time.Duration;
@@ -58,7 +59,7 @@ public record MemoryVerdict(Kind kind, String text, ProcessMemory now, double rs
 
         public Watch(Duration window, Instant trackingSince) {
             this.window = window;
-            this.settled = trackingSince.plus(SETTLING);
+            this.settled = Instants.plus(trackingSince, SETTLING);
         }
 
         public MemoryVerdict update(ProcessMemory now, LeakDetector.Verdicts leaks) {
@@ -67,7 +68,7 @@ public record MemoryVerdict(Kind kind, String text, ProcessMemory now, double rs
             }
             history.add(now);
             // Keep one sample at or before the window's start, so the growth covers the whole window.
-            Instant start = now.time().minus(window);
+            Instant start = Instants.minus(now.time(), window);
             while (history.size() > 2 && !history.get(1).time().isAfter(start)) {
                 history.remove(0);
             }
@@ -76,7 +77,7 @@ public record MemoryVerdict(Kind kind, String text, ProcessMemory now, double rs
     }
 
     static MemoryVerdict judge(ProcessMemory first, ProcessMemory now, LeakDetector.Verdicts leaks) {
-        double minutes = Duration.between(first.time(), now.time()).toNanos() / 60e9;
+        double minutes = Instants.nanosBetween(first.time(), now.time()) / 60e9;
         long rss = now.rssBytes() - first.rssBytes();
         long threshold = Math.max(MIN_GROWTH, Math.round(now.rssBytes() * RSS_SHARE));
         boolean rssGrows = minutes > 0 && rss > threshold;

@@ -9,8 +9,6 @@ import java.lang.management.MemoryMXBean;
 import java.nio.file.Files;
 import java.nio.file.Paths;
 import java.time.Instant;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * Where the process's memory is at one moment, from every source that can tell apart where growth comes from: the
@@ -30,8 +28,6 @@ import java.util.regex.Pattern;
 public record ProcessMemory(Instant time, long rssBytes, MallocStats malloc, long trackedBytes,
                             long heapCommittedBytes, long nonHeapCommittedBytes, long directBufferBytes,
                             long mappedBufferBytes, int threads, long nmtCommittedBytes) {
-    private static final Pattern NMT_TOTAL = Pattern.compile("Total: reserved=(\\d+)KB, committed=(\\d+)KB");
-    private static final Pattern RSS = Pattern.compile("(?m)^VmRSS:\\s+(\\d+) kB$");
 
     /** Reads everything now; figures that cannot be read are 0 (malloc: null, NMT: -1). */
     public static ProcessMemory readNow(long trackedBytes, boolean nmtOn) {
@@ -63,20 +59,76 @@ public record ProcessMemory(Instant time, long rssBytes, MallocStats malloc, lon
 
     private static long rss() {
         try {
-            Matcher m = RSS.matcher(Files.readString(Paths.get("/proc/self/status")));
-            return m.find() ? Long.parseLong(m.group(1)) * 1024 : 0;
+            return rssKiB(Files.readString(Paths.get("/proc/self/status"))) * 1024;
         } catch (IOException | RuntimeException e) {
             return 0;
         }
     }
 
+    /*
+     * The two texts are scanned by hand, not with regular expressions: a Pattern would bring java.util.regex (its
+     * classes and tables) into the application's JVM for good, for two numbers read at every report.
+     */
+
+    /** The number of a line {@code VmRSS:<whitespace>DIGITS kB}; 0 when there is none. */
+    static long rssKiB(String status) {
+        int line = 0;
+        while (line < status.length()) {
+            int end = status.indexOf('\n', line);
+            if (end < 0) {
+                end = status.length();
+            }
+            if (status.startsWith("VmRSS:", line)) {
+                int at = line + "VmRSS:".length();
+                int spaces = at;
+                while (at < end && " \t\013\f\r".indexOf(status.charAt(at)) >= 0) { // what \s matches in a line
+                    at++;
+                }
+                int digits = at;
+                while (at < end && status.charAt(at) >= '0' && status.charAt(at) <= '9') {
+                    at++;
+                }
+                if (spaces < digits && digits < at && status.startsWith(" kB", at) && at + " kB".length() == end) {
+                    return Long.parseLong(status, digits, at, 10);
+                }
+            }
+            line = end + 1;
+        }
+        return 0;
+    }
+
     /** NMT's committed total (what {@code jcmd PID VM.native_memory summary} prints), or -1. */
     private static long nmtCommitted() {
         try {
-            Matcher m = NMT_TOTAL.matcher(DiagnosticCommand.execute("VM.native_memory summary"));
-            return m.find() ? Long.parseLong(m.group(2)) * 1024 : -1;
+            long kib = nmtCommittedKiB(DiagnosticCommand.execute("VM.native_memory summary"));
+            return kib < 0 ? -1 : kib * 1024;
         } catch (RuntimeException | LinkageError e) {
             return -1;
         }
+    }
+
+    /** The committed KB of the first {@code Total: reserved=DIGITSKB, committed=DIGITSKB}; -1 when there is none. */
+    static long nmtCommittedKiB(String summary) {
+        String head = "Total: reserved=";
+        for (int from = summary.indexOf(head); from >= 0; from = summary.indexOf(head, from + 1)) {
+            int at = digitsEnd(summary, from + head.length());
+            if (at == from + head.length() || !summary.startsWith("KB, committed=", at)) {
+                continue;
+            }
+            int digits = at + "KB, committed=".length();
+            at = digitsEnd(summary, digits);
+            if (at > digits && summary.startsWith("KB", at)) {
+                return Long.parseLong(summary, digits, at, 10);
+            }
+        }
+        return -1;
+    }
+
+    private static int digitsEnd(String text, int from) {
+        int at = from;
+        while (at < text.length() && text.charAt(at) >= '0' && text.charAt(at) <= '9') {
+            at++;
+        }
+        return at;
     }
 }

@@ -125,17 +125,23 @@ public final class NativeLibraryLoader {
      * up. Only directories that are still ours and private are touched, never through a link.
      */
     static void deleteDirectoriesOfEndedProcesses(Path parent) {
-        try (var entries = Files.newDirectoryStream(parent, DIRECTORY_PREFIX + "*")) {
+        // The prefix compared here, not as a glob: a glob compiles to a regular expression, which would bring
+        // java.util.regex into the application's JVM for good.
+        try (var entries = Files.newDirectoryStream(parent)) {
             int uid = SafeFiles.currentUid();
             for (Path dir : entries) {
+                String name = dir.getFileName().toString();
+                if (!name.startsWith(DIRECTORY_PREFIX)) {
+                    continue;
+                }
                 try {
-                    String rest = dir.getFileName().toString().substring(DIRECTORY_PREFIX.length());
+                    String rest = name.substring(DIRECTORY_PREFIX.length());
                     long pid = Long.parseLong(rest.substring(0, rest.indexOf('-')));
                     var attributes = Files.readAttributes(dir, "unix:uid,mode,isDirectory", LinkOption.NOFOLLOW_LINKS);
                     boolean privateAndOurs = (Boolean) attributes.get("isDirectory")
                             && (Integer) attributes.get("uid") == uid
                             && ((Integer) attributes.get("mode") & 07777) == 0700;
-                    if (privateAndOurs && ProcessHandle.of(pid).isEmpty()) {
+                    if (privateAndOurs && !SafeFiles.processExists(pid)) {
                         SafeFiles.deletePrivateDirectory(dir);
                     }
                 } catch (IOException | RuntimeException e) {

@@ -1,10 +1,10 @@
 package dev.memleak4j.agent.outputs;
 
 import dev.memleak4j.agent.bpf.Stat;
+import dev.memleak4j.agent.report.Instants;
 import dev.memleak4j.agent.report.Snapshot;
 import dev.memleak4j.agent.report.StackReport;
 
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -89,7 +89,7 @@ public final class ReportView {
         }
         Instant from = previous != null ? previous.snapshot.time() : snapshot.trackingSince();
         long[] fromStats = previous != null ? previous.snapshot.stats() : new long[snapshot.stats().length];
-        double seconds = Math.max(Duration.between(from, snapshot.time()).toNanos() / 1e9, 1e-3);
+        double seconds = Math.max(Instants.nanosBetween(from, snapshot.time()) / 1e9, 1e-3);
         long bytes = (snapshot.stat(Stat.BYTES_TRACKED) - fromStats[Stat.BYTES_TRACKED.ordinal()]);
         long calls = (snapshot.stat(Stat.ALLOC_CALLS) - fromStats[Stat.ALLOC_CALLS.ordinal()]);
         return new ReportView(snapshot, baseline, List.copyOf(stacks), since,

@@ -6,6 +6,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 
 /**
  * Where memleak4j shows up besides the text report (JFR events, the MBean, the JSON and view files) reads its
@@ -15,7 +16,7 @@ import java.util.function.Consumer;
  *
  * <p>Each output is optional: one that fails to write says so and the others go on.
  */
-public final class Surfaces {
+public final class Surfaces implements Supplier<ReportView> {
     private final ViewFiles viewFiles;
     private final List<Consumer<ReportView>> outputs = new CopyOnWriteArrayList<>();
     private volatile ReportView view;
@@ -34,6 +35,12 @@ public final class Surfaces {
 
     /** The latest report, or null before the first. */
     public ReportView view() {
+        return view;
+    }
+
+    /** {@link #view}: the JFR events read it (a Supplier, not a method reference's hidden class). */
+    @Override
+    public ReportView get() {
         return view;
     }
 

@@ -34,8 +34,9 @@ public final class Reporter implements Runnable {
     private final List<Consumer<Snapshot>> listeners = new CopyOnWriteArrayList<>();
     private final CountDownLatch tracking = new CountDownLatch(1);
     private volatile Consumer<String> verboseLog;
-    private volatile Runnable betweenReports = () -> { };
-    private volatile Runnable beforeExitReport = () -> { };
+    /** Null when none is set (a shared no-op would be a lambda: a hidden class for good in the application's JVM). */
+    private volatile Runnable betweenReports;
+    private volatile Runnable beforeExitReport;
     private volatile boolean allStacks;
     /** Snapshots with every stack asked for from other threads (MBean operations), taken here between reports. */
     private final ConcurrentLinkedQueue<CompletableFuture<Snapshot>> requests = new ConcurrentLinkedQueue<>();
@@ -238,7 +239,10 @@ public final class Reporter implements Runnable {
         while (!stopped) {
             if (exitRequested) {
                 try {
-                    beforeExitReport.run();
+                    Runnable beforeExit = beforeExitReport;
+                    if (beforeExit != null) {
+                        beforeExit.run();
+                    }
                 } catch (RuntimeException | LinkageError e) {
                     // the exit report is taken all the same, only maybe later
                 }
@@ -246,7 +250,10 @@ public final class Reporter implements Runnable {
                 return;
             }
             try {
-                betweenReports.run();
+                Runnable between = betweenReports;
+                if (between != null) {
+                    between.run();
+                }
             } catch (RuntimeException e) {
                 System.err.println("memleak4j: " + e + " between reports; reports go on");
             }

@@ -46,8 +46,53 @@ public final class SnapshotCollector {
      * by default, so this cuts only when max-stacks is raised.
      */
     public static final int MAX_FREED_STACKS = 16_384;
-    private static final Comparator<Allocation> LISTING_ORDER =
-            Comparator.comparingLong(Allocation::size).reversed().thenComparingLong(Allocation::address);
+    /*
+     * The orders are written out, not chained from Comparator.comparingLong(...).reversed().thenComparing...: each
+     * link of such a chain is a lambda, whose first use leaves a hidden class and its method handles in the
+     * application's JVM for good (every full GC walks them).
+     */
+    /** show-allocs: the largest blocks first, then by address. */
+    private static final Comparator<Allocation> LISTING_ORDER = new Comparator<>() {
+        @Override
+        public int compare(Allocation a, Allocation b) {
+            int bySize = Long.compare(b.size(), a.size());
+            return bySize != 0 ? bySize : Long.compare(a.address(), b.address());
+        }
+    };
+    /** The most outstanding bytes first, then by report id. */
+    private static final Comparator<Group> MOST_OUTSTANDING = new Comparator<>() {
+        @Override
+        public int compare(Group a, Group b) {
+            int byBytes = Long.compare(b.estimatedBytes, a.estimatedBytes);
+            return byBytes != 0 ? byBytes : Long.compare(a.reportId(), b.reportId());
+        }
+    };
+    /** The most bytes allocated since the baseline first, then by report id. */
+    private static final Comparator<Group> MOST_ALLOCATED = new Comparator<>() {
+        @Override
+        public int compare(Group a, Group b) {
+            int byBytes = Long.compare(b.allocatedBytes, a.allocatedBytes);
+            return byBytes != 0 ? byBytes : Long.compare(a.reportId(), b.reportId());
+        }
+    };
+    /** byFrames' carrier first: the most outstanding, the most allocated, the smallest stack id, Java callers' hash. */
+    private static final Comparator<Group> CARRIER_FIRST = new Comparator<>() {
+        @Override
+        public int compare(Group a, Group b) {
+            int order = Long.compare(b.estimatedBytes, a.estimatedBytes);
+            if (order == 0) {
+                order = Long.compare(b.allocatedBytes, a.allocatedBytes);
+            }
+            if (order == 0) {
+                order = Long.compare(a.stackId, b.stackId);
+            }
+            return order != 0 ? order : Long.compare(javaHash(a), javaHash(b));
+        }
+    };
+
+    private static long javaHash(Group group) {
+        return group.java == null ? 0 : group.java.hash();
+    }
     private final BpfTracker tracker;
     private final StackResolver resolver;
     /** Remembered ids of groups by frames at most; beyond, the memory starts over. */
@@ -146,8 +191,7 @@ public final class SnapshotCollector {
         for (Group group : byFrames(everyGroup, this::idByFrames)) {
             (group.count > 0 || group.estimatedCountMilli > 0 ? groups : freed).add(group);
         }
-        groups.sort(Comparator.comparingLong((Group g) -> g.estimatedBytes).reversed()
-                .thenComparingLong(Group::reportId));
+        groups.sort(MOST_OUTSTANDING);
         long totalBytes = 0;
         long totalCount = 0;
         for (Group group : groups) {
@@ -165,8 +209,7 @@ public final class SnapshotCollector {
         List<StackReport> every = List.copyOf(reports);
         List<StackReport> freedReports = new ArrayList<>();
         if (allStacks) {
-            freed.sort(Comparator.comparingLong((Group g) -> g.allocatedBytes).reversed()
-                    .thenComparingLong(Group::reportId));
+            freed.sort(MOST_ALLOCATED);
             for (Group group : freed.subList(0, Math.min(freed.size(), MAX_FREED_STACKS))) {
                 freedReports.add(new StackReport(group.reportId(), 0, 0, 0, 0, -1, frames(group), List.of(),
                         group.allocatedBytes, group.allocatedCount()));
@@ -428,10 +471,7 @@ public final class SnapshotCollector {
     static List<Group> byFrames(List<Group> groups, ToLongFunction<Group> idOf) {
         // The member with the most outstanding bytes carries the group: its frames say how the JVM runs the path
         // now (a path's stacks from before the JIT compiled it may linger, with little or nothing outstanding).
-        groups.sort(Comparator.comparingLong((Group g) -> g.estimatedBytes).reversed()
-                .thenComparing(Comparator.comparingLong((Group g) -> g.allocatedBytes).reversed())
-                .thenComparingLong(g -> g.stackId)
-                .thenComparingLong(g -> g.java == null ? 0 : g.java.hash()));
+        groups.sort(CARRIER_FIRST);
         Map<Long, Group> byId = new HashMap<>(groups.size() * 2);
         for (Group group : groups) {
             long id = idOf.applyAsLong(group);

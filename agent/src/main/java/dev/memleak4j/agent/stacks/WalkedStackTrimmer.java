@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -254,7 +255,7 @@ public final class WalkedStackTrimmer {
         List<Mapping> found = new ArrayList<>();
         List<Mapping> reserved = new ArrayList<>();
         List<Mapping> sorted = new ArrayList<>(current);
-        sorted.sort((a, b) -> Long.compareUnsigned(a.start(), b.start()));
+        sorted.sort(BY_START);
         Mapping previous = null;
         for (Mapping each : sorted) {
             if (each.perms().indexOf('x') >= 0) {
@@ -267,9 +268,20 @@ public final class WalkedStackTrimmer {
         }
         executables = found.toArray(new Mapping[0]);
         reservedCode = reserved.toArray(new Mapping[0]);
-        starts = found.stream().mapToLong(Mapping::start).toArray();
+        starts = new long[found.size()];
+        for (int i = 0; i < starts.length; i++) {
+            starts[i] = found.get(i).start(); // not a stream: its classes would stay in the application's JVM
+        }
         return inRanges(address);
     }
+
+    /** Written out, not a lambda: a lambda's hidden class and method handles would stay in the application's JVM. */
+    private static final Comparator<Mapping> BY_START = new Comparator<>() {
+        @Override
+        public int compare(Mapping a, Mapping b) {
+            return Long.compareUnsigned(a.start(), b.start());
+        }
+    };
 
     private static boolean isAnonymous(Mapping mapping) {
         return mapping.pathname().isEmpty() || mapping.pathname().startsWith("[");

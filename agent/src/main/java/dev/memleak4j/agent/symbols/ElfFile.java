@@ -9,7 +9,6 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
 
@@ -35,9 +34,6 @@ public final class ElfFile implements Closeable {
     private static final int PT_LOAD = 1;
     /** e_phnum value meaning "the real count is in section 0's sh_info" (more than 65534 headers). */
     private static final int PN_XNUM = 0xffff;
-
-    /** Order in which the dynamic linker would pick among same-named definitions. */
-    private static final Comparator<ElfSymbol> LINK_PREFERENCE = Comparator.comparingInt(ElfFile::linkRank);
 
     private final Path path;
     private final FileChannel channel;
@@ -125,7 +121,14 @@ public final class ElfFile implements Closeable {
      * {@code .dynsym} first, then a global {@code .symtab} or compat-version entry, then a local one.
      */
     public Optional<ElfSymbol> findFunction(String name) throws IOException {
-        return functionSymbols().stream().filter(s -> s.name().equals(name)).min(LINK_PREFERENCE);
+        // A loop, not a stream and a Comparator: their classes and lambdas would stay in the application's JVM.
+        ElfSymbol best = null;
+        for (ElfSymbol symbol : functionSymbols()) {
+            if (symbol.name().equals(name) && (best == null || linkRank(symbol) < linkRank(best))) {
+                best = symbol; // the first of equally ranked ones, as Stream.min keeps
+            }
+        }
+        return Optional.ofNullable(best);
     }
 
     @Override

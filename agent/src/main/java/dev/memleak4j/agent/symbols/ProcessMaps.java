@@ -6,7 +6,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /** A parsed snapshot of /proc/PID/maps with address lookup. Immutable and thread-safe. */
 public final class ProcessMaps {
@@ -33,9 +35,12 @@ public final class ProcessMaps {
     /** Parses text in the /proc/PID/maps format; throws IllegalArgumentException on a malformed line. */
     public static ProcessMaps parse(String text) {
         List<Mapping> result = new ArrayList<>();
+        // One String per distinct perms, device and path: a JVM maps each library four or five times and has hundreds
+        // of anonymous mappings, and the snapshot stays live (every full GC marks it).
+        Map<String, String> shared = new HashMap<>();
         for (String line : text.split("\n")) {
             if (!line.isEmpty()) {
-                result.add(parseLine(line));
+                result.add(parseLine(line, shared));
             }
         }
         // The kernel lists mappings in address order; sorted only if a text does not (a lambda's first use costs).
@@ -54,7 +59,7 @@ public final class ProcessMaps {
      * hundreds of mappings, read at start and by early reports, while the JVM still interprets this code (a regex
      * split took twice the CPU on a JVM's first read, and made the JIT compile the regex engine beside the application).
      */
-    private static Mapping parseLine(String line) {
+    private static Mapping parseLine(String line, Map<String, String> shared) {
         int[] bounds = new int[2 * 5];
         int at = 0;
         for (int field = 0; field < 5; field++) {
@@ -77,14 +82,19 @@ public final class ProcessMaps {
             return new Mapping(
                     Long.parseUnsignedLong(line, bounds[0], dash, 16),
                     Long.parseUnsignedLong(line, dash + 1, bounds[1], 16),
-                    line.substring(bounds[2], bounds[3]),
+                    shared(shared, line.substring(bounds[2], bounds[3])),
                     Long.parseUnsignedLong(line, bounds[4], bounds[5], 16),
-                    line.substring(bounds[6], bounds[7]),
+                    shared(shared, line.substring(bounds[6], bounds[7])),
                     Long.parseLong(line, bounds[8], bounds[9], 10),
-                    line.substring(skipSpaces(line, at)));
+                    shared(shared, line.substring(skipSpaces(line, at))));
         } catch (NumberFormatException e) {
             throw malformed(line, e);
         }
+    }
+
+    private static String shared(Map<String, String> shared, String text) {
+        String known = shared.putIfAbsent(text, text);
+        return known == null ? text : known;
     }
 
     private static int skipSpaces(String line, int at) {

@@ -170,4 +170,19 @@ class LeakDetectorTest {
         assertEquals(1, verdicts.suspects().size());
         assertTrue(verdicts.suspects().get(0).bytesPerMinute() > 0);
     }
+
+    @Test
+    void jvmWarmUpIsACompilerOrClassLoadingFunctionOfLibjvm() {
+        assertTrue(LeakDetector.isJvmWarmUp(List.of(native_("os::malloc(unsigned long)", "libjvm.so"),
+                native_("CompileBroker::invoke_compiler_on_method(CompileTask*)", "libjvm.so"))));
+        assertTrue(LeakDetector.isJvmWarmUp(List.of(native_("ClassLoaderData::add_handle(Handle)", "libjvm.so"))));
+        assertTrue(LeakDetector.isJvmWarmUp(List.of(native_("Compile::Compile(ciEnv*)", "libjvm.so"))));
+        assertEquals(false, LeakDetector.isJvmWarmUp(List.of(native_("CompileBroker::x()", "libfoo.so"),
+                native_("CompileBrokerX::x()", "libjvm.so"), native_("Compile", "libjvm.so"),
+                native_("JNI_CompileBroker::x()", "libjvm.so"), new Frame(1, Frame.Kind.NATIVE, null, "libjvm.so", 0))));
+    }
+
+    private static Frame native_(String name, String module) {
+        return new Frame(0x1000, Frame.Kind.NATIVE, name, module, 0x10);
+    }
 }
