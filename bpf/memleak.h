@@ -8,6 +8,12 @@
 
 #define MAX_STACK_DEPTH 127
 
+/* The attach cookie of the hooks' probe sites (probe-mode=hooks; hook_site in memleak.bpf.c). */
+enum hook_site_kind {
+	HOOK_SITE_ALLOC = 0,
+	HOOK_SITE_FREE = 1,
+};
+
 /* Which allocator function a probe belongs to; carried in the low byte of the attach cookie. */
 enum alloc_func {
 	FUNC_MALLOC = 0,

@@ -45,8 +45,7 @@ EXPORT(jstring, attachSites0)(JNIEnv *env, jclass type)
 	uint64_t alloc_offset, free_offset;
 
 	if (alloc_hooks_sites(path, sizeof(path), &alloc_offset, &free_offset, err, sizeof(err)) ||
-	    tracker_attach_site(path, alloc_offset, false, err, sizeof(err)) ||
-	    tracker_attach_site(path, free_offset, true, err, sizeof(err))) {
+	    tracker_attach_sites(path, alloc_offset, free_offset, err, sizeof(err))) {
 		throw_bpf_exception(env, err);
 		return NULL;
 	}

@@ -92,8 +92,8 @@ static struct bpf_program *uprobe_programs(int index)
 
 /*
  * Loads only the programs the probe mode attaches: the kernel verifies each program loaded, on CPU charged to the
- * application's start, and a program that walks stacks is the most work. The hooks attach hook_alloc and hook_free
- * only; the uprobe modes never attach those.
+ * application's start, and a program that walks stacks is the most work. The hooks attach hook_site only; the
+ * uprobe modes never attach it.
  */
 static void choose_programs(const struct tracker_config *config, bool with_sessions)
 {
@@ -111,15 +111,13 @@ static void choose_programs(const struct tracker_config *config, bool with_sessi
 	if (with_sessions)
 		bpf_program__set_autoload(skel->progs.alloc_return, false);
 	if (!config->hooks) {
-		bpf_program__set_autoload(skel->progs.hook_alloc, false);
-		bpf_program__set_autoload(skel->progs.hook_free, false);
+		bpf_program__set_autoload(skel->progs.hook_site, false);
 	} else {
 		/*
-		 * Attached as uprobe_multi links where the kernel has them (tracker_attach_site). Kernels that predate them
+		 * Attached as uprobe_multi links where the kernel has them (tracker_attach_sites). Kernels that predate them
 		 * do not check this type for uprobes, and the classic attach they fall back to still works there.
 		 */
-		bpf_program__set_expected_attach_type(skel->progs.hook_alloc, ATTACH_TYPE_UPROBE_MULTI);
-		bpf_program__set_expected_attach_type(skel->progs.hook_free, ATTACH_TYPE_UPROBE_MULTI);
+		bpf_program__set_expected_attach_type(skel->progs.hook_site, ATTACH_TYPE_UPROBE_MULTI);
 	}
 }
 
@@ -267,54 +265,58 @@ struct uprobe_multi_link_attr {
 };
 
 /*
- * A uprobe_multi-style link (attach_type: uprobe_multi or session) of program at binary+file_offset for our process,
- * by a raw BPF_LINK_CREATE (libbpf 1.5 has no session links). Returns the link's fd, or a negative errno.
+ * A uprobe_multi-style link (attach_type: uprobe_multi or session) of program at `count` offsets of binary, each with
+ * its cookie, for our process, by a raw BPF_LINK_CREATE (libbpf 1.5 has no session links). Returns the link's fd, or
+ * a negative errno.
  */
 static int create_multi_link(struct bpf_program *program, uint32_t attach_type, const char *binary,
-			     uint64_t file_offset, uint64_t cookie)
+			     const unsigned long *offsets, const uint64_t *cookies, uint32_t count)
 {
 	union {
 		struct uprobe_multi_link_attr attr;
 		uint8_t bytes[144]; /* the kernel wants the unused rest of union bpf_attr zeroed */
 	} request;
-	unsigned long offset = (unsigned long)file_offset;
 	int fd;
 
 	memset(&request, 0, sizeof(request));
 	request.attr.prog_fd = (uint32_t)bpf_program__fd(program);
 	request.attr.attach_type = attach_type;
 	request.attr.path = (uint64_t)(uintptr_t)binary;
-	request.attr.offsets = (uint64_t)(uintptr_t)&offset;
-	request.attr.cookies = (uint64_t)(uintptr_t)&cookie;
-	request.attr.cnt = 1;
+	request.attr.offsets = (uint64_t)(uintptr_t)offsets;
+	request.attr.cookies = (uint64_t)(uintptr_t)cookies;
+	request.attr.cnt = count;
 	request.attr.pid = skel->rodata->target_tgid;
 	fd = (int)syscall(__NR_bpf, BPF_LINK_CREATE, &request, sizeof(request));
 	return fd < 0 ? -errno : fd;
 }
 
-int tracker_attach_site(const char *binary, uint64_t file_offset, bool free_site, char *err, size_t err_len)
+int tracker_attach_sites(const char *binary, uint64_t alloc_offset, uint64_t free_offset, char *err, size_t err_len)
 {
-	LIBBPF_OPTS(bpf_uprobe_opts, opts);
-	struct bpf_program *program;
+	LIBBPF_OPTS(bpf_uprobe_opts, alloc_opts, .bpf_cookie = HOOK_SITE_ALLOC);
+	LIBBPF_OPTS(bpf_uprobe_opts, free_opts, .bpf_cookie = HOOK_SITE_FREE);
+	const unsigned long offsets[2] = { (unsigned long)alloc_offset, (unsigned long)free_offset };
+	const uint64_t cookies[2] = { HOOK_SITE_ALLOC, HOOK_SITE_FREE };
 	int fd;
 
 	if (!skel)
 		return fail(err, err_len, EINVAL, "BPF programs are not loaded");
-	program = free_site ? skel->progs.hook_free : skel->progs.hook_alloc;
 	/*
-	 * A uprobe_multi link (Linux 6.6+) where the kernel has them: it detaches in about half the time of a classic
-	 * uprobe's perf event, whose release waits for more grace periods under a lock all perf uprobes share.
+	 * Both sites in one uprobe_multi link (Linux 6.6+) where the kernel has them: the JVM's exit detaches it
+	 * (BpfTracker), and one link's release waits for its grace periods once; a classic uprobe's perf event waits
+	 * for more, under a lock all perf uprobes share.
 	 */
 	if (raw_link_count < MAX_LINKS) {
-		fd = create_multi_link(program, ATTACH_TYPE_UPROBE_MULTI, binary, file_offset, 0);
+		fd = create_multi_link(skel->progs.hook_site, ATTACH_TYPE_UPROBE_MULTI, binary, offsets, cookies, 2);
 		if (fd >= 0) {
 			raw_links[raw_link_count++] = fd;
-			attached_count++;
+			attached_count += 2;
 			return 0;
 		}
 	}
-	return attach_uprobe(program, binary, file_offset, &opts,
-			     free_site ? "probe on the hooks' free site" : "probe on the hooks' alloc site", err, err_len);
+	fd = attach_uprobe(skel->progs.hook_site, binary, alloc_offset, &alloc_opts, "probe on the hooks' alloc site",
+			   err, err_len);
+	return fd ? fd : attach_uprobe(skel->progs.hook_site, binary, free_offset, &free_opts,
+				       "probe on the hooks' free site", err, err_len);
 }
 
 /* The session program for an allocating function (one for all, told apart by the cookie), or NULL (free has none). */
@@ -326,6 +328,8 @@ static struct bpf_program *session_program(int func)
 int tracker_attach_session(const char *binary, uint64_t file_offset, int func, char *err, size_t err_len)
 {
 	struct bpf_program *program;
+	unsigned long offset;
+	uint64_t cookie;
 	int fd;
 
 	if (!skel || !sessions)
@@ -335,7 +339,9 @@ int tracker_attach_session(const char *binary, uint64_t file_offset, int func, c
 	program = session_program(func);
 	if (!program)
 		return fail(err, err_len, EINVAL, "no session program for this function");
-	fd = create_multi_link(program, ATTACH_TYPE_UPROBE_SESSION, binary, file_offset, (uint64_t)func);
+	offset = (unsigned long)file_offset;
+	cookie = (uint64_t)func;
+	fd = create_multi_link(program, ATTACH_TYPE_UPROBE_SESSION, binary, &offset, &cookie, 1);
 	if (fd < 0) {
 		char what[256];
 

@@ -32,8 +32,8 @@ int tracker_open(const struct tracker_config *config, char *err, size_t err_len)
 int tracker_attach(const char *binary, uint64_t file_offset, int func, bool retprobe, char *err, size_t err_len);
 /* One uprobe session (entry and return in one program) on an allocating function. */
 int tracker_attach_session(const char *binary, uint64_t file_offset, int func, char *err, size_t err_len);
-/* A probe on one of the in-process hooks' probe sites (alloc_hooks.h): the alloc site, or the free site. */
-int tracker_attach_site(const char *binary, uint64_t file_offset, bool free_site, char *err, size_t err_len);
+/* The probes on the in-process hooks' two probe sites (alloc_hooks.h): one program, told apart by the cookie. */
+int tracker_attach_sites(const char *binary, uint64_t alloc_offset, uint64_t free_offset, char *err, size_t err_len);
 /* Whether the loaded programs are the uprobe session ones. */
 bool tracker_sessions(void);
 /*

@@ -233,9 +233,9 @@ public final class Reporter implements Runnable {
         } catch (InterruptedException e) {
             return;
         }
-        warmUp();
         long printed = 0;
-        long last = System.nanoTime();
+        long last = System.nanoTime(); // before the first pass: it must not push the first report back
+        warmUp();
         while (!stopped) {
             if (exitRequested) {
                 try {
