@@ -1,7 +1,7 @@
 package dev.memleak4j.agent.memory;
 
 import dev.memleak4j.agent.leaks.LeakDetector;
-import dev.memleak4j.agent.report.Instants;
+import dev.memleak4j.agent.lang.Instants;
 import dev.memleak4j.agent.text.DecimalText;
 
 import java.time.Duration;

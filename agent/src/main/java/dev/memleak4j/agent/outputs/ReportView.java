@@ -1,7 +1,7 @@
 package dev.memleak4j.agent.outputs;
 
 import dev.memleak4j.agent.bpf.Stat;
-import dev.memleak4j.agent.report.Instants;
+import dev.memleak4j.agent.lang.Instants;
 import dev.memleak4j.agent.report.Snapshot;
 import dev.memleak4j.agent.report.StackReport;
 

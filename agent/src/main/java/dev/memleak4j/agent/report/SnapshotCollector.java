@@ -3,6 +3,7 @@ package dev.memleak4j.agent.report;
 import dev.memleak4j.agent.bpf.BpfTracker;
 import dev.memleak4j.agent.jnimarks.JavaStack;
 import dev.memleak4j.agent.jnimarks.JniMarks;
+import dev.memleak4j.agent.lang.LongObjectMap;
 import dev.memleak4j.agent.leaks.LeakDetector;
 import dev.memleak4j.agent.memory.MemoryVerdict;
 import dev.memleak4j.agent.memory.ProcessMemory;

@@ -1,7 +1,7 @@
 package dev.memleak4j.agent.stacks;
 
 import dev.memleak4j.agent.nativelib.NativeLibraryLoader;
-import dev.memleak4j.agent.report.LongObjectMap;
+import dev.memleak4j.agent.lang.LongObjectMap;
 
 import java.util.List;
 import java.util.function.LongFunction;

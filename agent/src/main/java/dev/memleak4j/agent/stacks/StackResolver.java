@@ -1,6 +1,6 @@
 package dev.memleak4j.agent.stacks;
 
-import dev.memleak4j.agent.report.LongObjectMap;
+import dev.memleak4j.agent.lang.LongObjectMap;
 import dev.memleak4j.agent.symbols.NativeFrame;
 import dev.memleak4j.agent.symbols.NativeSymbolizer;
 

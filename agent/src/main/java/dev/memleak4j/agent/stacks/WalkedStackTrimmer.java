@@ -1,7 +1,7 @@
 package dev.memleak4j.agent.stacks;
 
 import dev.memleak4j.agent.probes.CallInstructions;
-import dev.memleak4j.agent.report.LongObjectMap;
+import dev.memleak4j.agent.lang.LongObjectMap;
 import dev.memleak4j.agent.symbols.Mapping;
 import dev.memleak4j.agent.symbols.ProcessMaps;
 

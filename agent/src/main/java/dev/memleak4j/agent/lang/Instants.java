@@ -1,4 +1,4 @@
-package dev.memleak4j.agent.report;
+package dev.memleak4j.agent.lang;
 
 import java.time.Duration;
 import java.time.Instant;

@@ -1,4 +1,4 @@
-package dev.memleak4j.agent.report;
+package dev.memleak4j.agent.lang;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
