@@ -40,10 +40,6 @@ public final class BpfTracker implements AutoCloseable {
     }
 
     /**
-     * Loads the JNI library and the BPF programs (no probe attached yet): for the hooks' probe sites, or for the libc
-     * uprobes, as sessions where the kernel has them when {@code sessions}.
-     */
-    /**
      * This process's id (getpid), once {@link #open} loaded the native library. Not {@code ProcessHandle}: its class
      * initialization makes the process reaper's executor, whose classes (~45, ~350 objects) would stay in the
      * application's JVM for good, walked by every full GC.
@@ -52,6 +48,10 @@ public final class BpfTracker implements AutoCloseable {
         return BpfNative.pid0();
     }
 
+    /**
+     * Loads the JNI library and the BPF programs (no probe attached yet): for the hooks' probe sites, or for the libc
+     * uprobes, as sessions where the kernel has them when {@code sessions}.
+     */
     public static BpfTracker open(Limits limits, boolean verbose, boolean hooks, boolean sessions) {
         synchronized (LOCK) {
             if (open != null) {

@@ -85,9 +85,7 @@ public record ProcessMemory(Instant time, long rssBytes, MallocStats malloc, lon
                     at++;
                 }
                 int digits = at;
-                while (at < end && status.charAt(at) >= '0' && status.charAt(at) <= '9') {
-                    at++;
-                }
+                at = digitsEnd(status, digits); // a line's end is no digit: the run stays within the line
                 if (spaces < digits && digits < at && status.startsWith(" kB", at) && at + " kB".length() == end) {
                     return Long.parseLong(status, digits, at, 10);
                 }
