@@ -89,6 +89,8 @@ public final class BenchMain {
         long fullGcMillis;
         /** CPU time of the GC threads in the window, ms; -1: not read. */
         long gcCpuMillis = -1;
+        /** Objects live after a full GC once the window closed (jcmd GC.class_histogram); -1: not read. */
+        long liveObjects = -1;
         /** memleak4j's traps into the kernel per second during the window (its BPF counters); NaN: not read. */
         double trapsPerSecond = Double.NaN;
         /** CPUs busy with other processes while this child ran (machine busy time minus the child's), average. */
@@ -426,6 +428,9 @@ public final class BenchMain {
                     stdin.flush();
                 } else if (line.startsWith("BENCH waiting")) {
                     sample(process.pid(), run);
+                    if (run.fullGcs > 0) {
+                        run.liveObjects = liveObjects(process.pid());
+                    }
                     long[] cpuAfter = machineCpu();
                     long childTicks = processTicks(process.pid());
                     if (cpuBefore != null && cpuAfter != null && childTicks >= 0 && cpuAfter[1] > cpuBefore[1]) {
@@ -510,6 +515,26 @@ public final class BenchMain {
     }
 
     /** Reads the child's RSS and the memory of the BPF maps and programs it holds open. */
+    /**
+     * The objects live in a child after a full GC, from the JDK's {@code jcmd PID GC.class_histogram} ("Total N
+     * BYTES", its last line); -1 when jcmd cannot tell. Every live object is marked, moved and adjusted by each full
+     * GC: what a tool keeps alive between its reports is what its weight costs the gc-heavy workload.
+     */
+    private long liveObjects(long pid) {
+        String histogram = command(options.java.resolveSibling("jcmd").toString(), String.valueOf(pid),
+                "GC.class_histogram");
+        int total = histogram.lastIndexOf("Total ");
+        if (total < 0) {
+            return -1;
+        }
+        String[] fields = histogram.substring(total + "Total ".length()).trim().split("\\s+");
+        try {
+            return Long.parseLong(fields[0]);
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+
     private static void sample(long pid, Run run) {
         Path proc = Path.of("/proc", String.valueOf(pid));
         try {
@@ -652,18 +677,22 @@ public final class BenchMain {
             if (table.length() == 0) {
                 table.append("\nFull GCs in the measurement window (old-generation collector's MXBean; classes loaded "
                         + "at its end); medians over the rounds:\n\n");
-                table.append("| workload | tool | classes loaded | full GCs/s | mean full-GC pause (ms) "
-                        + "| GC threads' CPU per full GC (ms) |\n");
-                table.append("|---|---|---:|---:|---:|---:|\n");
+                table.append("| workload | tool | classes loaded | objects live after the window | full GCs/s "
+                        + "| mean full-GC pause (ms) | GC threads' CPU per full GC (ms) |\n");
+                table.append("|---|---|---:|---:|---:|---:|---:|\n");
             }
             for (Column column : columns) {
                 List<Double> classes = new ArrayList<>();
+                List<Double> live = new ArrayList<>();
                 List<Double> perSecond = new ArrayList<>();
                 List<Double> pause = new ArrayList<>();
                 List<Double> gcCpu = new ArrayList<>();
                 for (Run run : entry.getValue().get(column)) {
                     if (run.ok() && run.classes >= 0) {
                         classes.add((double) run.classes);
+                        if (run.liveObjects >= 0) {
+                            live.add((double) run.liveObjects);
+                        }
                         perSecond.add(run.fullGcs * 1e9 / run.nanos);
                         if (run.fullGcs > 0) {
                             pause.add(run.fullGcMillis / (double) run.fullGcs);
@@ -676,6 +705,7 @@ public final class BenchMain {
                 table.append("| ").append(column.config == Config.BASELINE ? entry.getKey().id : "").append(" | ")
                         .append(column.label).append(" | ")
                         .append(classes.isEmpty() ? "failed" : format(median(classes), 0)).append(" | ")
+                        .append(live.isEmpty() ? "" : format(median(live), 0)).append(" | ")
                         .append(perSecond.isEmpty() ? "" : format(median(perSecond), 1)).append(" | ")
                         .append(pause.isEmpty() ? "" : format(median(pause), 2)).append(" | ")
                         .append(gcCpu.isEmpty() ? "" : format(median(gcCpu), 2)).append(" |\n");
