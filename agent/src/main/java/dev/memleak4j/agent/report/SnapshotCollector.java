@@ -188,6 +188,20 @@ public final class SnapshotCollector {
 
     /** Synchronized: the reporter and JMX clients may ask at once, and the stack trimmer is not thread-safe. */
     private synchronized Snapshot collect(ReportSettings settings, boolean allStacks, boolean forReport) {
+        try {
+            return collectNow(settings, allStacks, forReport);
+        } finally {
+            // A report names its top stacks and the stacks new since the last (ids by frames are remembered): the
+            // names are cheap to find again, and kept until the next report they would only be more for every full
+            // GC of the application to mark. Kept when every stack was named (flame graph, pprof, JFR file): the
+            // next such report names them all again.
+            if (!allStacks) {
+                resolver.forgetNames();
+            }
+        }
+    }
+
+    private Snapshot collectNow(ReportSettings settings, boolean allStacks, boolean forReport) {
         trimmer.newReport();
         BpfTracker.StackCounters[] counters = settings.combinedOnly() ? tracker.readCombined() : null;
         List<Group> raw = settings.combinedOnly() ? fromCounters(counters) : fromAllocations(settings);

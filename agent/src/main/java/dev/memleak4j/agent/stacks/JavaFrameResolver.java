@@ -184,6 +184,11 @@ public final class JavaFrameResolver {
         }
     }
 
+    /** Drops every cached method and frame ({@link StackResolver#forgetNames()}). */
+    void forgetAll() {
+        forgetInterpreted();
+    }
+
     private void forgetInterpreted() {
         interpreted.clear();
         interpretedFrames.clear();

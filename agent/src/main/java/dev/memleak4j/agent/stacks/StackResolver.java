@@ -80,6 +80,15 @@ public final class StackResolver {
         return frames.get(0).kind() == Frame.Kind.STUB ? JvmCode.STUB : JvmCode.JAVA;
     }
 
+    /** Drops every name cached (the next resolve finds them again). */
+    public synchronized void forgetNames() {
+        nativeCache.clear();
+        javaCache.clear();
+        if (java != null) {
+            java.forgetAll();
+        }
+    }
+
     /** Names of compiled code are kept until the code map says code was unloaded or replaced (its generation). */
     private void forgetStaleJava() {
         if (java == null) {

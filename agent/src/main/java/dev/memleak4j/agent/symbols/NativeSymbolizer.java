@@ -1,12 +1,13 @@
 package dev.memleak4j.agent.symbols;
 
+import dev.memleak4j.agent.lang.LongLongMap;
+
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.LongAdder;
 import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
@@ -36,8 +37,12 @@ public final class NativeSymbolizer {
     private volatile long mapsLoaderChanges;
     /** Guarded by refreshLock. */
     private long nextRefreshNanos;
-    /** Addresses in mapped files whose symbols could not be read, and those files: for the report's losses. */
-    private final LongAdder framesNotNamed = new LongAdder();
+    /**
+     * Addresses in mapped files whose symbols could not be read (the keys; guarded by itself), and those files: for
+     * the report's losses. By address, not by call: the callers do not keep what they resolved from one report to the
+     * next, and an address is one frame not named however often it is asked for.
+     */
+    private final LongLongMap framesNotNamed = new LongLongMap();
     private final Set<String> unreadableFiles = ConcurrentHashMap.newKeySet();
     private volatile String firstError;
     /** The last symbolizer made for this process: the one the agent's reports use. */
@@ -161,7 +166,11 @@ public final class NativeSymbolizer {
 
     /** What this symbolizer could not name for want of a readable file; counted since it was made. */
     public Unnamed unnamed() {
-        return new Unnamed(framesNotNamed.sum(), unreadableFiles.size(), firstError);
+        long frames;
+        synchronized (framesNotNamed) {
+            frames = framesNotNamed.size();
+        }
+        return new Unnamed(frames, unreadableFiles.size(), firstError);
     }
 
     /** {@link #unnamed()} of the last symbolizer made for this process; nothing when there is none. */
@@ -193,7 +202,7 @@ public final class NativeSymbolizer {
         Mapping mapping = seen.mapping(index);
         ModuleSymbols symbols = symbolsOf(mapping);
         if (symbols.error() != null) {
-            countUnnamed(mapping.filePath(), symbols.error());
+            countUnnamed(address, mapping.filePath(), symbols.error());
         }
         Optional<ElfSymbolIndex.Match> match = symbols.lookup(mapping, address);
         if (match.isEmpty()) {
@@ -234,8 +243,10 @@ public final class NativeSymbolizer {
         return module.get();
     }
 
-    private void countUnnamed(String file, String error) {
-        framesNotNamed.increment();
+    private void countUnnamed(long address, String file, String error) {
+        synchronized (framesNotNamed) {
+            framesNotNamed.put(address, 0);
+        }
         if (unreadableFiles.add(file)) {
             synchronized (unreadableFiles) {
                 if (firstError == null) {
