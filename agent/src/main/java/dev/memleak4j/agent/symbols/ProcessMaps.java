@@ -26,7 +26,11 @@ public final class ProcessMaps {
     private final String[] perms;
     private final String[] devs;
     private final String[] pathnames;
-    /** {@link Mapping#moduleName()} of each, one String per distinct name (the frames of a library share it). */
+    /**
+     * {@link Mapping#moduleName()} of each mapping of a file, made when first asked for (frames name a handful of
+     * the files a JVM maps), one String for all mappings of a file (the frames of a library share it). A race may
+     * make two copies, which is harmless: a String is safely published.
+     */
     private final String[] moduleNames;
 
     private ProcessMaps(List<Mapping> mappings) {
@@ -39,7 +43,6 @@ public final class ProcessMaps {
         devs = new String[n];
         pathnames = new String[n];
         moduleNames = new String[n];
-        Map<String, String> modules = new HashMap<>();
         for (int i = 0; i < n; i++) {
             Mapping mapping = mappings.get(i);
             starts[i] = mapping.start();
@@ -49,8 +52,6 @@ public final class ProcessMaps {
             perms[i] = mapping.perms();
             devs[i] = mapping.dev();
             pathnames[i] = mapping.pathname();
-            String module = mapping.moduleName();
-            moduleNames[i] = module == null ? null : shared(modules, module);
         }
     }
 
@@ -186,6 +187,22 @@ public final class ProcessMaps {
      * in every call, so the frames that name it share one.
      */
     public String moduleName(int index) {
-        return moduleNames[index];
+        String path = pathnames[index];
+        if (!path.startsWith("/")) {
+            return path.isEmpty() ? null : path; // a pseudo name is the module's name
+        }
+        String name = moduleNames[index];
+        if (name == null) {
+            for (int i = 0; i < pathnames.length && name == null; i++) {
+                if (pathnames[i] == path) { // one String per distinct path (parse)
+                    name = moduleNames[i];
+                }
+            }
+            if (name == null) {
+                name = mapping(index).moduleName();
+            }
+            moduleNames[index] = name;
+        }
+        return name;
     }
 }
