@@ -22,7 +22,6 @@ import dev.memleak4j.agent.stacks.StackResolver;
 import dev.memleak4j.agent.outputs.AgentControl;
 import dev.memleak4j.agent.outputs.AgentState;
 import dev.memleak4j.agent.outputs.ReportView;
-import dev.memleak4j.agent.symbols.Demangler;
 import dev.memleak4j.agent.symbols.NativeSymbolizer;
 import dev.memleak4j.agent.text.DecimalText;
 
@@ -94,7 +93,7 @@ public final class AgentLifecycle implements AgentControl {
         this.options = options;
         this.library = library;
         this.verbose = AgentLog.verbose(options.verbose());
-        this.symbolizer = NativeSymbolizer.forCurrentProcess(Demangler::demangle);
+        this.symbolizer = NativeSymbolizer.forCurrentProcessDemangled();
         this.settings = options.reportSettings();
     }
 

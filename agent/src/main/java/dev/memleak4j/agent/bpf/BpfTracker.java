@@ -4,6 +4,7 @@ package dev.memleak4j.agent.bpf;
 import dev.memleak4j.agent.nativelib.NativeLibraryLoader;
 import java.util.Arrays;
 import java.util.function.Consumer;
+import java.util.function.IntConsumer;
 
 /**
  * The loaded BPF programs and their maps, for this JVM. One may be open at a time per process; every method is
@@ -116,8 +117,23 @@ public final class BpfTracker implements AutoCloseable {
             if (allocationChunk == null) {
                 allocationChunk = new long[ALLOCATION_CHUNK * BpfNative.ALLOC_RECORD_WORDS];
             }
-            long[] buffer = allocationChunk;
-            return BpfNative.forEachAllocationChunk0(buffer, count -> chunks.accept(new AllocationTable(buffer, count)));
+            return BpfNative.forEachAllocationChunk0(allocationChunk, new ChunkHandler(allocationChunk, chunks));
+        }
+    }
+
+    /** Hands each chunk the kernel side filled on. A class, not a lambda: its hidden class would stay in the JVM. */
+    private static final class ChunkHandler implements IntConsumer {
+        private final long[] buffer;
+        private final Consumer<AllocationTable> chunks;
+
+        ChunkHandler(long[] buffer, Consumer<AllocationTable> chunks) {
+            this.buffer = buffer;
+            this.chunks = chunks;
+        }
+
+        @Override
+        public void accept(int count) {
+            chunks.accept(new AllocationTable(buffer, count));
         }
     }
 

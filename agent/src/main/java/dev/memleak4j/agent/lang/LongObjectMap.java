@@ -105,7 +105,7 @@ public final class LongObjectMap<V> {
     }
 
     /** Spreads the key's bits (stack ids are hashes, but tests and id 0 are not). */
-    private static int slot(long key, int mask) {
+    static int slot(long key, int mask) {
         long h = key * 0x9E3779B97F4A7C15L;
         return (int) (h ^ (h >>> 32)) & mask;
     }

@@ -1,16 +1,15 @@
 package dev.memleak4j.agent.leaks;
 
+import dev.memleak4j.agent.lang.LongObjectMap;
 import dev.memleak4j.agent.owners.OwnerCount;
 import dev.memleak4j.agent.stacks.Frame;
 
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
-import java.util.HashMap;
-import java.util.Iterator;
 import java.util.List;
-import java.util.Map;
 import java.util.function.LongFunction;
 
 /**
@@ -38,10 +37,60 @@ public final class LeakDetector {
     /** What the detector knows of one stack at one report. */
     public record StackTotals(long stackId, long bytes, long count, long oldestAgeNanos) {}
 
-    private record Point(long timeNanos, long bytes, long count, long oldestAgeNanos) {}
+    /**
+     * One stack's points, oldest first: its time, bytes, count and oldest block's age at each report, four longs a
+     * point in one array. Not a record per point in a list per stack in a boxed map: the histories live as long as
+     * the window (a dozen points and more for each stack), and each object in them is one more for every full GC of
+     * the application to mark and move.
+     */
+    private static final class History {
+        private static final int WORDS = 4;
+        final long stackId;
+        private long[] points = new long[WORDS * 4];
+        private int size;
+
+        History(long stackId) {
+            this.stackId = stackId;
+        }
+
+        void add(long timeNanos, long bytes, long count, long oldestAgeNanos) {
+            if (WORDS * (size + 1) > points.length) {
+                points = Arrays.copyOf(points, points.length * 2);
+            }
+            int at = WORDS * size++;
+            points[at] = timeNanos;
+            points[at + 1] = bytes;
+            points[at + 2] = count;
+            points[at + 3] = oldestAgeNanos;
+        }
+
+        void removeFirst() {
+            System.arraycopy(points, WORDS, points, 0, WORDS * --size);
+        }
+
+        int size() {
+            return size;
+        }
+
+        long timeNanos(int i) {
+            return points[WORDS * i];
+        }
+
+        long bytes(int i) {
+            return points[WORDS * i + 1];
+        }
+
+        long count(int i) {
+            return points[WORDS * i + 2];
+        }
+
+        long oldestAgeNanos(int i) {
+            return points[WORDS * i + 3];
+        }
+    }
 
     private final Duration window;
-    private final Map<Long, List<Point>> histories = new HashMap<>();
+    private LongObjectMap<History> histories = new LongObjectMap<>();
 
     public LeakDetector(Duration window) {
         this.window = window;
@@ -59,45 +108,46 @@ public final class LeakDetector {
     public Verdicts update(Instant time, List<StackTotals> stacks) {
         long now = time.getEpochSecond() * 1_000_000_000L + time.getNano();
         long oldest = now - window.toNanos();
-        Map<Long, StackTotals> present = new HashMap<>(stacks.size() * 2);
+        LongObjectMap<StackTotals> present = new LongObjectMap<>();
         for (StackTotals stack : stacks) {
             present.put(stack.stackId(), stack);
-            List<Point> history = histories.get(stack.stackId());
+            History history = histories.get(stack.stackId());
             if (history == null) {
-                history = new ArrayList<>();
+                history = new History(stack.stackId());
                 histories.put(stack.stackId(), history);
             }
-            history.add(new Point(now, stack.bytes(), stack.count(), stack.oldestAgeNanos()));
+            history.add(now, stack.bytes(), stack.count(), stack.oldestAgeNanos());
         }
         List<Suspect> growing = new ArrayList<>();
         int steady = 0;
         int transients = 0;
         int tooNew = 0;
-        for (Iterator<Map.Entry<Long, List<Point>>> it = histories.entrySet().iterator(); it.hasNext(); ) {
-            Map.Entry<Long, List<Point>> entry = it.next();
-            List<Point> points = entry.getValue();
-            if (!present.containsKey(entry.getKey())) {
-                points.add(new Point(now, 0, 0, -1)); // nothing outstanding from it any more
+        LongObjectMap<History> kept = new LongObjectMap<>();
+        for (History points : histories.values()) {
+            boolean isPresent = present.get(points.stackId) != null;
+            if (!isPresent) {
+                points.add(now, 0, 0, -1); // nothing outstanding from it any more
             }
             // Keep one point older than the window (the change across its first interval counts too), and never
             // fewer than MIN_POINTS, whatever the interval.
-            while (points.size() > MIN_POINTS && points.get(1).timeNanos() <= oldest) {
-                points.remove(0);
+            while (points.size() > MIN_POINTS && points.timeNanos(1) <= oldest) {
+                points.removeFirst();
             }
             if (!anyOutstanding(points)) {
-                it.remove();
-                continue;
+                continue; // forgotten
             }
-            if (!present.containsKey(entry.getKey())) {
+            kept.put(points.stackId, points);
+            if (!isPresent) {
                 continue; // nothing outstanding: not counted, but its history shows that it comes and goes
             }
             switch (classify(points)) {
-                case GROWING -> growing.add(suspect(entry.getKey(), points));
+                case GROWING -> growing.add(suspect(points.stackId, points));
                 case STEADY -> steady++;
                 case TRANSIENT -> transients++;
                 default -> tooNew++;
             }
         }
+        histories = kept;
         growing.sort(FASTEST_FIRST);
         return new Verdicts(List.copyOf(growing), steady, transients, tooNew, window);
     }
@@ -115,81 +165,78 @@ public final class LeakDetector {
         }
     };
 
-    private static boolean anyNothingOutstanding(List<Point> points) {
-        for (Point point : points) {
-            if (point.count() == 0) {
+    private static boolean anyNothingOutstanding(History points) {
+        for (int i = 0; i < points.size(); i++) {
+            if (points.count(i) == 0) {
                 return true;
             }
         }
         return false;
     }
 
-    private static boolean anyOutstanding(List<Point> points) {
-        for (Point point : points) {
-            if (point.count() != 0) {
+    private static boolean anyOutstanding(History points) {
+        for (int i = 0; i < points.size(); i++) {
+            if (points.count(i) != 0) {
                 return true;
             }
         }
         return false;
     }
 
-    static Trend classify(List<Point> points) {
+    private static Trend classify(History points) {
         int n = points.size();
         if (n < MIN_POINTS) {
             return Trend.TOO_NEW;
         }
-        Point first = points.get(0);
-        Point last = points.get(n - 1);
+        int last = n - 1;
         boolean fell = false;
         int increases = 0;
         int lastIncrease = -1;
         for (int i = 1; i < n; i++) {
-            Point before = points.get(i - 1);
-            Point after = points.get(i);
-            if (after.count() < before.count() || after.count() == 0) {
+            if (points.count(i) < points.count(i - 1) || points.count(i) == 0) {
                 fell = true;
             }
-            if (after.bytes() > before.bytes()) {
+            if (points.bytes(i) > points.bytes(i - 1)) {
                 increases++;
                 lastIncrease = i;
             }
         }
-        long span = last.timeNanos() - first.timeNanos();
+        long span = points.timeNanos(last) - points.timeNanos(0);
+        long lastAge = points.oldestAgeNanos(last);
         // Unknown ages (combined-only: per-stack counters) cannot tell old blocks from new ones; the count must do.
-        boolean oldBlocksStay = last.oldestAgeNanos() < 0 || last.oldestAgeNanos() >= span / 2;
+        boolean oldBlocksStay = lastAge < 0 || lastAge >= span / 2;
         // Growth in most intervals: what grows in bursts and then rests (the JIT's metadata for the code it compiles,
         // class loading) is not a leak's steady drip.
         boolean mostIntervals = 2 * increases >= n - 1;
-        if (!fell && increases >= 2 && mostIntervals && lastIncrease >= n / 2 && last.bytes() > first.bytes()
+        if (!fell && increases >= 2 && mostIntervals && lastIncrease >= n / 2 && points.bytes(last) > points.bytes(0)
                 && oldBlocksStay) {
             return Trend.GROWING;
         }
         long typicalInterval = span / (n - 1);
-        if (fell && (last.oldestAgeNanos() >= 0 && last.oldestAgeNanos() < 2 * typicalInterval
-                || anyNothingOutstanding(points))) {
+        if (fell && (lastAge >= 0 && lastAge < 2 * typicalInterval || anyNothingOutstanding(points))) {
             return Trend.TRANSIENT;
         }
         return Trend.STEADY;
     }
 
-    private static Suspect suspect(long stackId, List<Point> points) {
-        Point first = points.get(0);
-        Point last = points.get(points.size() - 1);
+    private static Suspect suspect(long stackId, History points) {
+        int last = points.size() - 1;
         int increases = 0;
-        for (int i = 1; i < points.size(); i++) {
-            if (points.get(i).bytes() > points.get(i - 1).bytes()) {
+        for (int i = 1; i <= last; i++) {
+            if (points.bytes(i) > points.bytes(i - 1)) {
                 increases++;
             }
         }
-        int intervals = points.size() - 1;
-        double minutes = (last.timeNanos() - first.timeNanos()) / 60e9;
-        double perMinute = minutes > 0 ? (last.bytes() - first.bytes()) / minutes : 0;
+        int intervals = last;
+        long spanNanos = points.timeNanos(last) - points.timeNanos(0);
+        double minutes = spanNanos / 60e9;
+        double perMinute = minutes > 0 ? (points.bytes(last) - points.bytes(0)) / minutes : 0;
         Confidence confidence = increases >= 4 && intervals >= 4 ? Confidence.HIGH
                 : increases >= 3 ? Confidence.MEDIUM : Confidence.LOW;
-        long sinceNanos = last.timeNanos() - Math.max(0, last.oldestAgeNanos());
+        long sinceNanos = points.timeNanos(last) - Math.max(0, points.oldestAgeNanos(last));
         Instant since = Instant.ofEpochSecond(0, sinceNanos);
-        return new Suspect(stackId, last.bytes(), last.count(), perMinute, since, confidence, increases, intervals,
-                Duration.ofNanos(last.timeNanos() - first.timeNanos()), List.of());
+        return new Suspect(stackId, points.bytes(last), points.count(last), perMinute, since, confidence, increases,
+                intervals, Duration.ofNanos(spanNanos), List.of());
     }
 
     /**

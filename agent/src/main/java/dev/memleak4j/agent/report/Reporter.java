@@ -143,7 +143,13 @@ public final class Reporter implements Runnable {
      * {@code EXIT_REPORT_WAIT_SECONDS}. Call before {@link #start()}.
      */
     public synchronized void reportAtExit() {
-        exitHook = new Thread(this::exitReport, "memleak4j-exit-report");
+        // A subclass, not a method reference: its hidden class would stay in the application's JVM for good.
+        exitHook = new Thread("memleak4j-exit-report") {
+            @Override
+            public void run() {
+                exitReport();
+            }
+        };
         Runtime.getRuntime().addShutdownHook(exitHook);
     }
 

@@ -1,16 +1,20 @@
 package dev.memleak4j.agent.report;
 
+import dev.memleak4j.agent.bpf.AllocationTable;
 import dev.memleak4j.agent.bpf.BpfTracker;
 import dev.memleak4j.agent.jnimarks.JavaStack;
 import dev.memleak4j.agent.jnimarks.JniMarks;
+import dev.memleak4j.agent.lang.LongLongMap;
 import dev.memleak4j.agent.lang.LongObjectMap;
 import dev.memleak4j.agent.leaks.LeakDetector;
 import dev.memleak4j.agent.memory.MemoryVerdict;
 import dev.memleak4j.agent.memory.ProcessMemory;
+import dev.memleak4j.agent.owners.OwnerCount;
 import dev.memleak4j.agent.owners.OwnerRegistry;
 import dev.memleak4j.agent.owners.OwnerTally;
 import dev.memleak4j.agent.owners.Owners;
 import dev.memleak4j.agent.stacks.Frame;
+import dev.memleak4j.agent.stacks.JvmCode;
 import dev.memleak4j.agent.stacks.StackIdentity;
 import dev.memleak4j.agent.stacks.StackResolver;
 import dev.memleak4j.agent.stacks.WalkedStackTrimmer;
@@ -27,6 +31,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import java.util.function.LongFunction;
 import java.util.function.LongPredicate;
 import java.util.function.LongSupplier;
@@ -99,10 +104,15 @@ public final class SnapshotCollector {
     /** Remembered ids of groups by frames at most; beyond, the memory starts over. */
     private static final int MAX_REMEMBERED_IDS = 1 << 17;
     private final WalkedStackTrimmer trimmer;
-    /** The id by frames of each (cut stack, Java callers), once it is settled: resolving is the costly part. */
-    private final Map<GroupKey, Long> idsByFrames = new HashMap<>();
-    /** Made once: a method reference is a new object at every evaluation (C1 does not elide it). */
-    private final LongFunction<long[]> readStack;
+    /**
+     * The id by frames of each cut stack, once it is settled: resolving is the costly part. Without Java callers (by
+     * far the most) in a primitive map, which stays two arrays from report to report however many stacks there are;
+     * with Java callers (JNI marks) by key.
+     */
+    private final LongLongMap idsByFrames = new LongLongMap();
+    private final Map<GroupKey, Long> idsByFramesAndCallers = new HashMap<>();
+    /** The callbacks the passes hand out: made once, one class (a lambda or method reference each is a hidden class). */
+    private final Callbacks callbacks = new Callbacks();
     private final Instant trackingSince;
     /** The byte-sampling interval in force ({@code sampling.TrackingBudget} holds it). */
     private final LongSupplier sampleBytesNow;
@@ -112,10 +122,14 @@ public final class SnapshotCollector {
     /** The JIT's total compilation time and the classes loaded at the last periodic report. */
     private long compilationMillis = -1;
     private long loadedClasses = -1;
-    /** The per-stack counters the last periodic report read: what a reset of the baseline starts from. */
-    private BpfTracker.StackCounters[] lastCounters = new BpfTracker.StackCounters[0];
-    /** Per kernel stack id, {bytes, count/1000} allocated up to the baseline; empty for the probes' attach. */
-    private LongObjectMap<long[]> allocatedAtBaseline = new LongObjectMap<>();
+    /**
+     * What the per-stack counters the last periodic report read had allocated, what a reset of the baseline starts
+     * from: (kernel stack id, bytes, count/1000) triples, not the counters' records, kept until the next report.
+     */
+    private long[] lastAllocated = new long[0];
+    /** Per kernel stack id, bytes and count/1000 allocated up to the baseline; empty for the probes' attach. */
+    private LongLongMap allocatedBytesAtBaseline = new LongLongMap();
+    private LongLongMap allocatedCountMilliAtBaseline = new LongLongMap();
 
     /** @param leakWindow how far back the leak suspects and the memory verdict look */
     public SnapshotCollector(BpfTracker tracker, StackResolver resolver, Instant trackingSince, Duration leakWindow,
@@ -123,9 +137,8 @@ public final class SnapshotCollector {
         this.tracker = tracker;
         this.sampleBytesNow = sampleBytesNow;
         this.resolver = resolver;
-        this.trimmer = new WalkedStackTrimmer(resolver::jvmCodeOf);
+        this.trimmer = new WalkedStackTrimmer(new JvmCodes(resolver));
         this.trackingSince = trackingSince;
-        this.readStack = tracker::readStack;
         this.leaks = new LeakDetector(leakWindow);
         this.memory = new MemoryVerdict.Watch(leakWindow, trackingSince);
         this.nmtOn = ProcessMemory.nmtOn();
@@ -163,15 +176,32 @@ public final class SnapshotCollector {
      * reporting surfaces' baseline does (resetBaseline).
      */
     public synchronized void resetAllocatedBaseline() {
-        LongObjectMap<long[]> at = new LongObjectMap<>();
-        for (BpfTracker.StackCounters counters : lastCounters) {
-            at.put(counters.stackId(), new long[] {counters.allocatedBytes(), counters.allocatedCountMilli()});
+        LongLongMap bytes = new LongLongMap();
+        LongLongMap countMilli = new LongLongMap();
+        for (int i = 0; i < lastAllocated.length; i += 3) {
+            bytes.put(lastAllocated[i], lastAllocated[i + 1]);
+            countMilli.put(lastAllocated[i], lastAllocated[i + 2]);
         }
-        allocatedAtBaseline = at;
+        allocatedBytesAtBaseline = bytes;
+        allocatedCountMilliAtBaseline = countMilli;
     }
 
     /** Synchronized: the reporter and JMX clients may ask at once, and the stack trimmer is not thread-safe. */
     private synchronized Snapshot collect(ReportSettings settings, boolean allStacks, boolean forReport) {
+        try {
+            return collectNow(settings, allStacks, forReport);
+        } finally {
+            // A report names its top stacks and the stacks new since the last (ids by frames are remembered): the
+            // names are cheap to find again, and kept until the next report they would only be more for every full
+            // GC of the application to mark. Kept when every stack was named (flame graph, pprof, JFR file): the
+            // next such report names them all again.
+            if (!allStacks) {
+                resolver.forgetNames();
+            }
+        }
+    }
+
+    private Snapshot collectNow(ReportSettings settings, boolean allStacks, boolean forReport) {
         trimmer.newReport();
         BpfTracker.StackCounters[] counters = settings.combinedOnly() ? tracker.readCombined() : null;
         List<Group> raw = settings.combinedOnly() ? fromCounters(counters) : fromAllocations(settings);
@@ -181,7 +211,7 @@ public final class SnapshotCollector {
             counters = tracker.readCombined();
         }
         if (forReport) {
-            lastCounters = counters;
+            lastAllocated = allocatedOf(counters);
         }
         // The allocated-since-baseline counters are per kernel stack: added before stacks that name the same code
         // become one group, so that the group's alloc_* are the sum of its members'.
@@ -189,7 +219,7 @@ public final class SnapshotCollector {
         everyGroup.addAll(addAllocated(raw, counters));
         List<Group> groups = new ArrayList<>();
         List<Group> freed = new ArrayList<>();
-        for (Group group : byFrames(everyGroup, this::idByFrames)) {
+        for (Group group : byFrames(everyGroup, callbacks)) {
             (group.count > 0 || group.estimatedCountMilli > 0 ? groups : freed).add(group);
         }
         groups.sort(MOST_OUTSTANDING);
@@ -225,6 +255,16 @@ public final class SnapshotCollector {
                 verdicts, verdict);
     }
 
+    private static long[] allocatedOf(BpfTracker.StackCounters[] counters) {
+        long[] allocated = new long[3 * counters.length];
+        for (int i = 0; i < counters.length; i++) {
+            allocated[3 * i] = counters[i].stackId();
+            allocated[3 * i + 1] = counters[i].allocatedBytes();
+            allocated[3 * i + 2] = counters[i].allocatedCountMilli();
+        }
+        return allocated;
+    }
+
     private List<Frame> frames(Group group) {
         return JniMarks.merge(resolver.resolve(framesOf(group.stackId)), group.java);
     }
@@ -250,20 +290,36 @@ public final class SnapshotCollector {
     /** Every stack into the leak detector; the suspects it finds, named. */
     private LeakDetector.Verdicts suspects(Instant time, List<Group> groups) {
         List<LeakDetector.StackTotals> totals = new ArrayList<>(groups.size());
-        Map<Long, Group> byId = new HashMap<>(groups.size() * 2);
+        GroupsById byId = new GroupsById();
         for (Group group : groups) {
             totals.add(new LeakDetector.StackTotals(group.reportId(), group.estimatedBytes, group.estimatedCount(),
                     group.oldestAgeNanos));
-            byId.put(group.reportId(), group);
+            byId.groups.put(group.reportId(), group);
         }
-        LeakDetector.Verdicts named = leaks.name(leaks.update(time, totals), id -> frames(byId.get(id)),
-                jvmCompiledOrLoadedClasses());
-        return named.withOwners(id -> byId.get(id).owners == null ? List.of() : byId.get(id).owners.counts());
+        LeakDetector.Verdicts named = leaks.name(leaks.update(time, totals), byId, jvmCompiledOrLoadedClasses());
+        return named.withOwners(byId.owners);
+    }
+
+    /** A report's groups by their id: their frames, and the owners of their blocks, for the suspects. */
+    private final class GroupsById implements LongFunction<List<Frame>> {
+        final LongObjectMap<Group> groups = new LongObjectMap<>();
+        final LongFunction<List<OwnerCount>> owners = new LongFunction<>() {
+            @Override
+            public List<OwnerCount> apply(long id) {
+                OwnerTally tally = groups.get(id).owners;
+                return tally == null ? List.of() : tally.counts();
+            }
+        };
+
+        @Override
+        public List<Frame> apply(long id) {
+            return frames(groups.get(id));
+        }
     }
 
     /** The stack id the report groups by: the kernel's, or a shared one when a garbage tail was cut off. */
     private long canonicalId(long stackId) {
-        return trimmer.canonicalId(stackId, readStack);
+        return trimmer.canonicalId(stackId, callbacks);
     }
 
     /**
@@ -274,17 +330,21 @@ public final class SnapshotCollector {
         if (group.stackId == 0 && group.java == null) {
             return 0; // allocations whose stack the kernel could not store: no frames, the id says so
         }
-        GroupKey key = new GroupKey(group.stackId, group.java);
-        Long known = idsByFrames.get(key);
-        if (known != null) {
-            return known;
+        GroupKey key = group.java == null ? null : new GroupKey(group.stackId, group.java);
+        if (key == null ? idsByFrames.containsKey(group.stackId) : idsByFramesAndCallers.containsKey(key)) {
+            return key == null ? idsByFrames.get(group.stackId, 0) : idsByFramesAndCallers.get(key);
         }
         long id = StackIdentity.of(frames(group));
         if (trimmer.settled(group.stackId)) {
-            if (idsByFrames.size() >= MAX_REMEMBERED_IDS) {
+            if (idsByFrames.size() + idsByFramesAndCallers.size() >= MAX_REMEMBERED_IDS) {
                 idsByFrames.clear();
+                idsByFramesAndCallers.clear();
             }
-            idsByFrames.put(key, id);
+            if (key == null) {
+                idsByFrames.put(group.stackId, id);
+            } else {
+                idsByFramesAndCallers.put(key, id);
+            }
         }
         return id;
     }
@@ -305,9 +365,8 @@ public final class SnapshotCollector {
         LongObjectMap<long[]> allocated = new LongObjectMap<>();
         List<long[]> byStack = new ArrayList<>();
         for (BpfTracker.StackCounters c : counters) {
-            long[] before = allocatedAtBaseline.get(c.stackId());
-            long bytes = c.allocatedBytes() - (before == null ? 0 : before[0]);
-            long countMilli = c.allocatedCountMilli() - (before == null ? 0 : before[1]);
+            long bytes = c.allocatedBytes() - allocatedBytesAtBaseline.get(c.stackId(), 0);
+            long countMilli = c.allocatedCountMilli() - allocatedCountMilliAtBaseline.get(c.stackId(), 0);
             if (countMilli <= 0) {
                 continue;
             }
@@ -353,17 +412,22 @@ public final class SnapshotCollector {
         if (marks != null) {
             marks.prune(marks.pruneBegin(), new long[0]); // the counters carry no marks: nothing to bind
         }
-        Map<Long, Group> groups = new HashMap<>();
+        LongObjectMap<Group> groups = new LongObjectMap<>();
         for (BpfTracker.StackCounters stack : counters) {
             if (stack.count() > 0) {
-                Group group = groups.computeIfAbsent(canonicalId(stack.stackId()), Group::new);
+                long id = canonicalId(stack.stackId());
+                Group group = groups.get(id);
+                if (group == null) {
+                    group = new Group(id);
+                    groups.put(id, group);
+                }
                 group.bytes += stack.bytes();
                 group.count += stack.count();
                 group.estimatedBytes += stack.estimatedBytes();
                 group.estimatedCountMilli += stack.estimatedCountMilli();
             }
         }
-        return new ArrayList<>(groups.values());
+        return groups.values();
     }
 
     /**
@@ -377,16 +441,45 @@ public final class SnapshotCollector {
     private List<Group> fromAllocations(ReportSettings settings) {
         JniMarks marks = JniMarks.active();
         long pruneBegin = marks != null ? marks.pruneBegin() : 0;
-        long now = System.nanoTime();
-        long olderNanos = TimeUnit.MILLISECONDS.toNanos(settings.olderMillis());
-        boolean showAllocs = settings.showAllocs();
-        // Grouped by native stack and, for allocations made inside a wrapped JNI method, by its Java callers.
-        LongObjectMap<Group> byStack = new LongObjectMap<>();
-        Map<GroupKey, Group> byStackAndCallers = new HashMap<>();
-        MarkList seenMarks = new MarkList();
         OwnerRegistry registry = Owners.registry();
         OwnerRegistry.Pass owners = registry != null && !registry.isEmpty() ? registry.beginPass() : null;
-        tracker.forEachAllocationChunk(table -> {
+        Grouping grouping = new Grouping(settings, marks, owners);
+        tracker.forEachAllocationChunk(grouping);
+        if (marks != null) {
+            marks.prune(pruneBegin, grouping.seenMarks.sorted());
+        }
+        if (owners != null) {
+            owners.finish();
+        }
+        List<Group> raw = grouping.byStack.values();
+        raw.addAll(grouping.byStackAndCallers.values());
+        return merged(raw, callbacks, new ReachesJava());
+    }
+
+    /**
+     * The first pass over the outstanding allocations, chunk by chunk: a class, not a lambda (whose hidden class and
+     * call site would stay in the application's JVM).
+     */
+    private static final class Grouping implements Consumer<AllocationTable> {
+        private final JniMarks marks;
+        private final OwnerRegistry.Pass owners;
+        private final long now = System.nanoTime();
+        private final long olderNanos;
+        private final boolean showAllocs;
+        /** Grouped by native stack and, for allocations made inside a wrapped JNI method, by its Java callers. */
+        final LongObjectMap<Group> byStack = new LongObjectMap<>();
+        final Map<GroupKey, Group> byStackAndCallers = new HashMap<>();
+        final MarkList seenMarks = new MarkList();
+
+        Grouping(ReportSettings settings, JniMarks marks, OwnerRegistry.Pass owners) {
+            this.marks = marks;
+            this.owners = owners;
+            this.olderNanos = TimeUnit.MILLISECONDS.toNanos(settings.olderMillis());
+            this.showAllocs = settings.showAllocs();
+        }
+
+        @Override
+        public void accept(AllocationTable table) {
             for (int i = 0; i < table.size(); i++) {
                 long mark = table.javaMark(i);
                 JavaStack java = null;
@@ -429,18 +522,60 @@ public final class SnapshotCollector {
                     group.list(new Allocation(table.address(i), table.bytes(i), age));
                 }
             }
-        });
-        if (marks != null) {
-            marks.prune(pruneBegin, seenMarks.sorted());
         }
-        if (owners != null) {
-            owners.finish();
+    }
+
+    /** Whether a cut stack's own walk reached Java code; asked once per stack in a report. */
+    private final class ReachesJava implements LongPredicate {
+        private final LongObjectMap<Boolean> known = new LongObjectMap<>();
+
+        @Override
+        public boolean test(long canonicalId) {
+            Boolean reaches = known.get(canonicalId);
+            if (reaches == null) {
+                reaches = JniMarks.reachesJava(resolver.resolve(framesOf(canonicalId)));
+                known.put(canonicalId, reaches);
+            }
+            return reaches;
         }
-        List<Group> raw = byStack.values();
-        raw.addAll(byStackAndCallers.values());
-        Map<Long, Boolean> reachesJava = new HashMap<>();
-        return merged(raw, this::canonicalId, id -> reachesJava.computeIfAbsent(id,
-                canonical -> JniMarks.reachesJava(resolver.resolve(framesOf(canonical)))));
+    }
+
+    /** What the JVM knows of a stack value, for the trimmer. A class, not a method reference (a hidden class). */
+    private static final class JvmCodes implements LongFunction<JvmCode> {
+        private final StackResolver resolver;
+
+        JvmCodes(StackResolver resolver) {
+            this.resolver = resolver;
+        }
+
+        @Override
+        public JvmCode apply(long value) {
+            return resolver.jvmCodeOf(value);
+        }
+    }
+
+    /**
+     * What the collector hands the trimmer and the passes: the stored stacks, the ids of cut stacks and of groups,
+     * and what the JVM knows of a value. One class, made once: a lambda or method reference is a hidden class each,
+     * and a new object at each evaluation (C1 does not elide it).
+     */
+    private final class Callbacks implements LongFunction<long[]>, LongUnaryOperator, ToLongFunction<Group> {
+        /** The frames of a kernel stack id. */
+        @Override
+        public long[] apply(long stackId) {
+            return tracker.readStack(stackId);
+        }
+
+        /** The id a kernel stack's group has in the report (its cut stack's). */
+        @Override
+        public long applyAsLong(long stackId) {
+            return canonicalId(stackId);
+        }
+
+        @Override
+        public long applyAsLong(Group group) {
+            return idByFrames(group);
+        }
     }
 
     /**

@@ -49,8 +49,37 @@ public final class JavaFrameResolver {
         int[] read(long method, String[] names, boolean lines);
     }
 
-    private JavaFrameResolver() {
-        this(JvmCodeMap::interpretedMethod0, JvmCodeMap::gcCount, JvmCodeMap::generation, JvmCodeMap::lookup);
+    private JavaFrameResolver(CodeMap map) {
+        this(map, map, map.generation, map);
+    }
+
+    /**
+     * The code map as the resolver reads it. A class, not method references: each would be a hidden class, with its
+     * call site's method handles, kept in the application's JVM for good (every full GC walks them).
+     */
+    private static final class CodeMap implements MethodReader, LongSupplier, LongFunction<List<Frame>> {
+        final LongSupplier generation = new LongSupplier() {
+            @Override
+            public long getAsLong() {
+                return JvmCodeMap.generation();
+            }
+        };
+
+        @Override
+        public int[] read(long method, String[] names, boolean lines) {
+            return JvmCodeMap.interpretedMethod0(method, names, lines);
+        }
+
+        /** The JVM's count of garbage collections. */
+        @Override
+        public long getAsLong() {
+            return JvmCodeMap.gcCount();
+        }
+
+        @Override
+        public List<Frame> apply(long address) {
+            return JvmCodeMap.lookup(address);
+        }
     }
 
     /** Over other sources than the JVM's: for tests. */
@@ -69,7 +98,7 @@ public final class JavaFrameResolver {
     public static JavaFrameResolver tryCreate() {
         try {
             NativeLibraryLoader.load();
-            return new JavaFrameResolver();
+            return new JavaFrameResolver(new CodeMap());
         } catch (RuntimeException | LinkageError e) {
             return null;
         }
@@ -153,6 +182,11 @@ public final class JavaFrameResolver {
         if (collections < 0) {
             forgetInterpreted();
         }
+    }
+
+    /** Drops every cached method and frame ({@link StackResolver#forgetNames()}). */
+    void forgetAll() {
+        forgetInterpreted();
     }
 
     private void forgetInterpreted() {

@@ -26,7 +26,13 @@ public final class JvmCodeMap {
     static final int KIND_STUB = 2;
     static final int KIND_NATIVE_WRAPPER = 3;
 
-    private static final ThreadLocal<LookupArrays> LOOKUP_ARRAYS = ThreadLocal.withInitial(LookupArrays::new);
+    /** A subclass, not ThreadLocal.withInitial(LookupArrays::new): a method reference's hidden class would stay. */
+    private static final ThreadLocal<LookupArrays> LOOKUP_ARRAYS = new ThreadLocal<>() {
+        @Override
+        protected LookupArrays initialValue() {
+            return new LookupArrays();
+        }
+    };
     private static volatile boolean started;
 
     private JvmCodeMap() {}

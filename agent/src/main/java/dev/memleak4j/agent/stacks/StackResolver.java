@@ -18,10 +18,12 @@ import java.util.List;
  *       or a {@link Frame.Kind#STUB};</li>
  *   <li>else one unknown frame.</li>
  * </ul>
- * Native results are cached: the same return addresses recur in every report. Names of compiled code are cached
- * until the code map says code was unloaded or replaced; unknown addresses are not cached (the code map may learn
- * them later: load events arrive shortly after the code runs). Interpreted frames are cached by the
- * {@link JavaFrameResolver}, under its own rule.
+ * Native results are cached: the same return addresses recur in the stacks of a report. Names of compiled code are
+ * cached until the code map says code was unloaded or replaced; unknown addresses are not cached (the code map may
+ * learn them later: load events arrive shortly after the code runs). Interpreted frames are cached by the
+ * {@link JavaFrameResolver}, under its own rule. The collector drops every cache at the end of a report that did
+ * not name every stack ({@link #forgetNames()}): a report names its top stacks and the new ones, cheap to find
+ * again, and names kept from report to report would only be more objects for the application's GC to walk.
  */
 public final class StackResolver {
     private static final int CACHE_LIMIT = 200_000;
@@ -78,6 +80,15 @@ public final class StackResolver {
             return JvmCode.NONE;
         }
         return frames.get(0).kind() == Frame.Kind.STUB ? JvmCode.STUB : JvmCode.JAVA;
+    }
+
+    /** Drops every name cached (the next resolve finds them again). */
+    public synchronized void forgetNames() {
+        nativeCache.clear();
+        javaCache.clear();
+        if (java != null) {
+            java.forgetAll();
+        }
     }
 
     /** Names of compiled code are kept until the code map says code was unloaded or replaced (its generation). */

@@ -1,6 +1,7 @@
 package dev.memleak4j.agent.stacks;
 
 import dev.memleak4j.agent.probes.CallInstructions;
+import dev.memleak4j.agent.lang.LongLongMap;
 import dev.memleak4j.agent.lang.LongObjectMap;
 import dev.memleak4j.agent.symbols.Mapping;
 import dev.memleak4j.agent.symbols.ProcessMaps;
@@ -13,11 +14,7 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
-import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
-import java.util.Set;
 import java.util.function.LongFunction;
 import java.util.function.Supplier;
 
@@ -53,17 +50,24 @@ public final class WalkedStackTrimmer {
     private final LongFunction<JvmCode> jvm;
     /** Reads bytes of this process's memory, or null: then a value in an executable mapping is trusted as it is. */
     private final CodeReader code;
-    private final Map<Long, Long> canonicalIds = new HashMap<>();
-    private final Map<Long, long[]> framesById = new HashMap<>();
+    /*
+     * The tables below live from report to report: primitive arrays, not boxed maps or Mapping records, so that they
+     * are a few objects however many stacks there are (every full GC of the application marks and moves each one).
+     */
+    private final LongLongMap canonicalIds = new LongLongMap();
+    private final LongObjectMap<long[]> framesById = new LongObjectMap<>();
     /** Whether a return address into a file's code follows a call: code in files does not change. By address without
      * boxing: looked up at most values of every stack cut. */
     private final LongObjectMap<Boolean> afterCall = new LongObjectMap<>();
-    /** Canonical ids of stacks cut in this report that are not remembered. */
-    private final Set<Long> unsettled = new HashSet<>();
-    private Mapping[] executables = new Mapping[0];
+    /** Canonical ids of stacks cut in this report that are not remembered (the keys; the values mean nothing). */
+    private final LongLongMap unsettled = new LongLongMap();
+    /** The executable mappings by start: their starts, ends, and whether each is anonymous (no file). */
     private long[] starts = new long[0];
-    /** Reserved, not yet committed memory right after anonymous executable memory: the rest of a code heap. */
-    private Mapping[] reservedCode = new Mapping[0];
+    private long[] ends = new long[0];
+    private boolean[] anonymous = new boolean[0];
+    /** Reserved, not yet committed memory right after anonymous executable memory (the rest of a code heap): start,
+     * end pairs. */
+    private long[] reservedCode = new long[0];
     /** Whether the ranges were read since {@link #newReport}: then an address outside them is not executable. */
     private boolean rangesCurrent;
     /** Set by {@link #cut} when it met a value it could not decide for good. */
@@ -77,7 +81,7 @@ public final class WalkedStackTrimmer {
 
     /** Over this process's maps and memory, asking {@code jvm} what the JVM knows of a value. */
     public WalkedStackTrimmer(LongFunction<JvmCode> jvm) {
-        this(WalkedStackTrimmer::readMappings, jvm, SelfMemory.open());
+        this(new SelfMappings(), jvm, SelfMemory.open());
     }
 
     WalkedStackTrimmer(Supplier<List<Mapping>> mappings, LongFunction<JvmCode> jvm, CodeReader code) {
@@ -95,11 +99,15 @@ public final class WalkedStackTrimmer {
         unsettled.clear();
     }
 
-    private static List<Mapping> readMappings() {
-        try {
-            return ProcessMaps.readSelf().mappings();
-        } catch (IOException e) {
-            return null; // nothing is cut while the maps cannot be read
+    /** This process's maps. A class, not a method reference: a lambda's hidden class would stay in the JVM. */
+    private static final class SelfMappings implements Supplier<List<Mapping>> {
+        @Override
+        public List<Mapping> get() {
+            try {
+                return ProcessMaps.readSelf().mappings();
+            } catch (IOException e) {
+                return null; // nothing is cut while the maps cannot be read
+            }
         }
     }
 
@@ -108,9 +116,8 @@ public final class WalkedStackTrimmer {
      * else a hash of the frames that are left. {@code frames} reads the stored stack (called once per remembered id).
      */
     public long canonicalId(long stackId, LongFunction<long[]> frames) {
-        Long known = canonicalIds.get(stackId);
-        if (known != null) {
-            return known;
+        if (canonicalIds.containsKey(stackId)) {
+            return canonicalIds.get(stackId, stackId);
         }
         if (canonicalIds.size() >= MAX_REMEMBERED) {
             canonicalIds.clear();
@@ -123,10 +130,12 @@ public final class WalkedStackTrimmer {
         long[] kept = cut(walked);
         long id = kept.length == walked.length ? stackId : hash(kept);
         if (id != stackId) {
-            framesById.putIfAbsent(id, kept); // else its frames stay in the kernel's map, not here
+            if (framesById.get(id) == null) {
+                framesById.put(id, kept); // else its frames stay in the kernel's map, not here
+            }
         }
         if (undecided) {
-            unsettled.add(id);
+            unsettled.put(id, 0);
         } else {
             canonicalIds.put(stackId, id);
         }
@@ -138,7 +147,7 @@ public final class WalkedStackTrimmer {
      * be remembered too).
      */
     public boolean settled(long canonicalId) {
-        return !unsettled.contains(canonicalId);
+        return !unsettled.containsKey(canonicalId);
     }
 
     /**
@@ -184,8 +193,8 @@ public final class WalkedStackTrimmer {
         if (JavaFrameResolver.isTaggedMethod(value)) {
             return jvm.apply(value) == JvmCode.JAVA ? Trust.ALWAYS : Trust.NEVER;
         }
-        Mapping mapping = executableMapping(value);
-        if (mapping == null) {
+        int mapping = executableMapping(value);
+        if (mapping < 0) {
             if (!inReservedCode(value)) {
                 return Trust.NEVER;
             }
@@ -202,7 +211,7 @@ public final class WalkedStackTrimmer {
             }
             return Trust.NEVER;
         }
-        if (isAnonymous(mapping)) {
+        if (anonymous[mapping]) {
             switch (jvm.apply(value)) {
                 case JAVA -> {
                     return Trust.ALWAYS;
@@ -229,7 +238,7 @@ public final class WalkedStackTrimmer {
         byte[] before = code.read(address - CallInstructions.MAX_LENGTH, CallInstructions.MAX_LENGTH);
         if (before == null) {
             // At the start of a mapping the bytes before may be unmapped: read what is there.
-            long available = address - executableMapping(address).start();
+            long available = address - starts[executableMapping(address)];
             if (available < 2 || available >= CallInstructions.MAX_LENGTH) {
                 return false;
             }
@@ -238,18 +247,20 @@ public final class WalkedStackTrimmer {
         return before != null && CallInstructions.endsWithCall(before);
     }
 
-    private Mapping executableMapping(long address) {
-        Mapping mapping = inRanges(address);
-        if (mapping != null || rangesCurrent) {
+    /** The index of the executable mapping that holds {@code address}, or -1. */
+    private int executableMapping(long address) {
+        int mapping = inRanges(address);
+        if (mapping >= 0 || rangesCurrent) {
             return mapping;
         }
         rangesCurrent = true;
         List<Mapping> current = mappings.get();
         if (current == null) {
-            // maps unreadable: every address counts as executable, what follows a call as a return address
-            executables = new Mapping[] {new Mapping(0, -1L >>> 1, "r-xp", 0, "", 0, "/proc/self/maps unreadable")};
-            reservedCode = new Mapping[0];
+            // maps unreadable: every address counts as executable (a file's), what follows a call as a return address
             starts = new long[] {0};
+            ends = new long[] {-1L >>> 1};
+            anonymous = new boolean[] {false};
+            reservedCode = new long[0];
             return inRanges(address);
         }
         List<Mapping> found = new ArrayList<>();
@@ -266,11 +277,19 @@ public final class WalkedStackTrimmer {
             }
             previous = each;
         }
-        executables = found.toArray(new Mapping[0]);
-        reservedCode = reserved.toArray(new Mapping[0]);
+        // not streams: their classes would stay in the application's JVM
         starts = new long[found.size()];
+        ends = new long[found.size()];
+        anonymous = new boolean[found.size()];
         for (int i = 0; i < starts.length; i++) {
-            starts[i] = found.get(i).start(); // not a stream: its classes would stay in the application's JVM
+            starts[i] = found.get(i).start();
+            ends[i] = found.get(i).end();
+            anonymous[i] = isAnonymous(found.get(i));
+        }
+        reservedCode = new long[2 * reserved.size()];
+        for (int i = 0; i < reserved.size(); i++) {
+            reservedCode[2 * i] = reserved.get(i).start();
+            reservedCode[2 * i + 1] = reserved.get(i).end();
         }
         return inRanges(address);
     }
@@ -288,20 +307,21 @@ public final class WalkedStackTrimmer {
     }
 
     private boolean inReservedCode(long address) {
-        for (Mapping each : reservedCode) {
-            if (Long.compareUnsigned(address, each.start()) >= 0 && Long.compareUnsigned(address, each.end()) < 0) {
+        for (int i = 0; i < reservedCode.length; i += 2) {
+            if (Long.compareUnsigned(address, reservedCode[i]) >= 0
+                    && Long.compareUnsigned(address, reservedCode[i + 1]) < 0) {
                 return true;
             }
         }
         return false;
     }
 
-    private Mapping inRanges(long address) {
+    private int inRanges(long address) {
         int i = Arrays.binarySearch(starts, address);
         if (i < 0) {
             i = -i - 2;
         }
-        return i >= 0 && Long.compareUnsigned(address, executables[i].end()) < 0 ? executables[i] : null;
+        return i >= 0 && Long.compareUnsigned(address, ends[i]) < 0 ? i : -1;
     }
 
     /** FNV-1a over the frames, like the kernel side's ids; odd, so never 0 ("no stack"). */

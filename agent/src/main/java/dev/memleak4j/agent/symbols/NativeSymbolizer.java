@@ -1,12 +1,13 @@
 package dev.memleak4j.agent.symbols;
 
+import dev.memleak4j.agent.lang.LongLongMap;
+
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.LongAdder;
 import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
@@ -36,8 +37,12 @@ public final class NativeSymbolizer {
     private volatile long mapsLoaderChanges;
     /** Guarded by refreshLock. */
     private long nextRefreshNanos;
-    /** Addresses in mapped files whose symbols could not be read, and those files: for the report's losses. */
-    private final LongAdder framesNotNamed = new LongAdder();
+    /**
+     * Addresses in mapped files whose symbols could not be read (the keys; guarded by itself), and those files: for
+     * the report's losses. By address, not by call: the callers do not keep what they resolved from one report to the
+     * next, and an address is one frame not named however often it is asked for.
+     */
+    private final LongLongMap framesNotNamed = new LongLongMap();
     private final Set<String> unreadableFiles = ConcurrentHashMap.newKeySet();
     private volatile String firstError;
     /** The last symbolizer made for this process: the one the agent's reports use. */
@@ -113,15 +118,59 @@ public final class NativeSymbolizer {
 
     /** A symbolizer for this process; {@code demangler} receives only names starting with "_Z". */
     public static NativeSymbolizer forCurrentProcess(UnaryOperator<String> demangler) {
-        NativeSymbolizer symbolizer = new NativeSymbolizer(NativeSymbolizer::readOwnMaps, demangler, System::nanoTime,
-                LoadedObjects::changes);
+        OwnProcess own = new OwnProcess();
+        NativeSymbolizer symbolizer = new NativeSymbolizer(own, demangler, own.clock, own);
         current = symbolizer;
         return symbolizer;
     }
 
+    /**
+     * A symbolizer for this process that demangles C++ names with the C++ runtime's demangler ({@link Demangler}:
+     * the native library must be loaded).
+     */
+    public static NativeSymbolizer forCurrentProcessDemangled() {
+        return forCurrentProcess(new NativeDemangler());
+    }
+
+    /*
+     * The sources of the agent's symbolizer are classes, not method references: a lambda's hidden class and its call
+     * site's method handles would stay in the application's JVM for good, walked by every full GC.
+     */
+
+    /** This process's maps, and the count of its library loads and unloads ({@link LoadedObjects#changes()}). */
+    private static final class OwnProcess implements Supplier<ProcessMaps>, LongSupplier {
+        final LongSupplier clock = new LongSupplier() {
+            @Override
+            public long getAsLong() {
+                return System.nanoTime();
+            }
+        };
+
+        @Override
+        public ProcessMaps get() {
+            return readOwnMaps();
+        }
+
+        @Override
+        public long getAsLong() {
+            return LoadedObjects.changes();
+        }
+    }
+
+    private static final class NativeDemangler implements UnaryOperator<String> {
+        @Override
+        public String apply(String mangled) {
+            return Demangler.demangle(mangled);
+        }
+    }
+
     /** What this symbolizer could not name for want of a readable file; counted since it was made. */
     public Unnamed unnamed() {
-        return new Unnamed(framesNotNamed.sum(), unreadableFiles.size(), firstError);
+        long frames;
+        synchronized (framesNotNamed) {
+            frames = framesNotNamed.size();
+        }
+        return new Unnamed(frames, unreadableFiles.size(), firstError);
     }
 
     /** {@link #unnamed()} of the last symbolizer made for this process; nothing when there is none. */
@@ -140,18 +189,20 @@ public final class NativeSymbolizer {
 
     public NativeFrame symbolize(long address) {
         ProcessMaps seen = mapsAfterLoaderChanges();
-        Mapping mapping = seen.find(address);
-        if (mapping == null) {
+        int index = seen.indexOf(address);
+        if (index < 0) {
             // Libraries get loaded at run time: the address may be in one mapped since the last read.
-            mapping = refreshedMaps(seen).find(address);
+            seen = refreshedMaps(seen);
+            index = seen.indexOf(address);
         }
-        String module = mapping == null ? null : mapping.moduleName();
+        String module = index < 0 ? null : seen.moduleName(index);
         if (module == null) {
             return NativeFrame.unknown(address);
         }
+        Mapping mapping = seen.mapping(index);
         ModuleSymbols symbols = symbolsOf(mapping);
         if (symbols.error() != null) {
-            countUnnamed(mapping.filePath(), symbols.error());
+            countUnnamed(address, mapping.filePath(), symbols.error());
         }
         Optional<ElfSymbolIndex.Match> match = symbols.lookup(mapping, address);
         if (match.isEmpty()) {
@@ -179,11 +230,23 @@ public final class NativeSymbolizer {
         if (!mapping.isFile() || mapping.isDeleted()) {
             return ModuleSymbols.UNAVAILABLE;
         }
-        return MODULES.computeIfAbsent(new ModuleKey(mapping.filePath(), mapping.inode()), LazyModule::new).get();
+        // Not computeIfAbsent: its function would be a lambda (see OwnProcess).
+        ModuleKey key = new ModuleKey(mapping.filePath(), mapping.inode());
+        LazyModule module = MODULES.get(key);
+        if (module == null) {
+            LazyModule made = new LazyModule(key);
+            module = MODULES.putIfAbsent(key, made);
+            if (module == null) {
+                module = made;
+            }
+        }
+        return module.get();
     }
 
-    private void countUnnamed(String file, String error) {
-        framesNotNamed.increment();
+    private void countUnnamed(long address, String file, String error) {
+        synchronized (framesNotNamed) {
+            framesNotNamed.put(address, 0);
+        }
         if (unreadableFiles.add(file)) {
             synchronized (unreadableFiles) {
                 if (firstError == null) {

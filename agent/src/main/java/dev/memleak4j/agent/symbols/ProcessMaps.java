@@ -10,13 +10,49 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
-/** A parsed snapshot of /proc/PID/maps with address lookup. Immutable and thread-safe. */
+/**
+ * A parsed snapshot of /proc/PID/maps with address lookup. Immutable and thread-safe.
+ *
+ * <p>Kept as one array per field, with one String per distinct perms, device, path and module name, not as a
+ * {@link Mapping} per line: the symbolizer keeps its snapshot from report to report, and a JVM has hundreds of
+ * mappings, each of which every full GC of the application would mark and move. Mappings are made when asked for.
+ */
 public final class ProcessMaps {
 
-    private final List<Mapping> mappings;
+    private final long[] starts;
+    private final long[] ends;
+    private final long[] offsets;
+    private final long[] inodes;
+    private final String[] perms;
+    private final String[] devs;
+    private final String[] pathnames;
+    /**
+     * {@link Mapping#moduleName()} of each mapping of a file, made when first asked for (frames name a handful of
+     * the files a JVM maps), one String for all mappings of a file (the frames of a library share it). A race may
+     * make two copies, which is harmless: a String is safely published.
+     */
+    private final String[] moduleNames;
 
     private ProcessMaps(List<Mapping> mappings) {
-        this.mappings = mappings;
+        int n = mappings.size();
+        starts = new long[n];
+        ends = new long[n];
+        offsets = new long[n];
+        inodes = new long[n];
+        perms = new String[n];
+        devs = new String[n];
+        pathnames = new String[n];
+        moduleNames = new String[n];
+        for (int i = 0; i < n; i++) {
+            Mapping mapping = mappings.get(i);
+            starts[i] = mapping.start();
+            ends[i] = mapping.end();
+            offsets[i] = mapping.offset();
+            inodes[i] = mapping.inode();
+            perms[i] = mapping.perms();
+            devs[i] = mapping.dev();
+            pathnames[i] = mapping.pathname();
+        }
     }
 
     public static ProcessMaps readSelf() throws IOException {
@@ -50,7 +86,7 @@ public final class ProcessMaps {
                 break;
             }
         }
-        return new ProcessMaps(List.copyOf(result));
+        return new ProcessMaps(result);
     }
 
     /**
@@ -108,26 +144,65 @@ public final class ProcessMaps {
         return new IllegalArgumentException("Malformed maps line: " + line, cause);
     }
 
-    /** All mappings in ascending address order. */
+    /** All mappings in ascending address order (made anew at each call). */
     public List<Mapping> mappings() {
-        return mappings;
+        List<Mapping> mappings = new ArrayList<>(starts.length);
+        for (int i = 0; i < starts.length; i++) {
+            mappings.add(mapping(i));
+        }
+        return List.copyOf(mappings);
     }
 
     /** The mapping containing {@code address}, or null when none does. */
     public Mapping find(long address) {
+        int i = indexOf(address);
+        return i < 0 ? null : mapping(i);
+    }
+
+    /** The index of the mapping containing {@code address} (in address order), or -1 when none does. */
+    public int indexOf(long address) {
         int low = 0;
-        int high = mappings.size() - 1;
+        int high = starts.length - 1;
         while (low <= high) {
             int mid = (low + high) >>> 1;
-            Mapping m = mappings.get(mid);
-            if (Long.compareUnsigned(address, m.start()) < 0) {
+            if (Long.compareUnsigned(address, starts[mid]) < 0) {
                 high = mid - 1;
-            } else if (Long.compareUnsigned(address, m.end()) >= 0) {
+            } else if (Long.compareUnsigned(address, ends[mid]) >= 0) {
                 low = mid + 1;
             } else {
-                return m;
+                return mid;
             }
         }
-        return null;
+        return -1;
+    }
+
+    /** The mapping at {@code index} (in address order). */
+    public Mapping mapping(int index) {
+        return new Mapping(starts[index], ends[index], perms[index], offsets[index], devs[index], inodes[index],
+                pathnames[index]);
+    }
+
+    /**
+     * {@link Mapping#moduleName()} of the mapping at {@code index}: the same String for every mapping of a file, and
+     * in every call, so the frames that name it share one.
+     */
+    public String moduleName(int index) {
+        String path = pathnames[index];
+        if (!path.startsWith("/")) {
+            return path.isEmpty() ? null : path; // a pseudo name is the module's name
+        }
+        String name = moduleNames[index];
+        if (name == null) {
+            for (int i = 0; i < pathnames.length && name == null; i++) {
+                if (pathnames[i] == path) { // one String per distinct path (parse)
+                    name = moduleNames[i];
+                }
+            }
+            if (name == null) {
+                name = mapping(index).moduleName();
+            }
+            moduleNames[index] = name;
+        }
+        return name;
     }
 }

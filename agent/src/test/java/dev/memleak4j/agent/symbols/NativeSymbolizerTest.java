@@ -137,6 +137,10 @@ class NativeSymbolizerTest {
         symbolizer.symbolize(0x7f0000000020L);
         assertEquals(new NativeSymbolizer.Unnamed(3, 2, "/nonexistent/dir/libgone.so: no such file"),
                 symbolizer.unnamed());
+        // Each report names its stacks anew: an address asked for again is still one frame not named.
+        symbolizer.symbolize(0x7f0000000010L);
+        symbolizer.symbolize(0x7f0000001010L);
+        assertEquals(3, symbolizer.unnamed().frames());
     }
 
     /**

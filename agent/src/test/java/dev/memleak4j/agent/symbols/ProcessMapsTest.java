@@ -73,7 +73,7 @@ class ProcessMapsTest {
         Mapping vsyscall = maps.find(0xffffffffff600400L);
         assertEquals("[vsyscall]", vsyscall.pathname());
         assertEquals(0xffffffffff600000L, vsyscall.start());
-        assertSame(vsyscall, maps.mappings().get(maps.mappings().size() - 1));
+        assertEquals(vsyscall, maps.mappings().get(maps.mappings().size() - 1));
     }
 
     @Test
@@ -89,8 +89,21 @@ class ProcessMapsTest {
         assertNull(maps.find(0x1000));
         assertNull(maps.find(0x55d4c8a21000L));
         assertNull(maps.find(0x7ffc1a1f2000L));
-        assertSame(maps.mappings().get(1), maps.find(0x7f8c3dd9c000L));
-        assertSame(maps.mappings().get(1), maps.find(0x7f8c3ddc1fffL));
+        assertEquals(maps.mappings().get(1), maps.find(0x7f8c3dd9c000L));
+        assertEquals(maps.mappings().get(1), maps.find(0x7f8c3ddc1fffL));
+        assertEquals(-1, maps.indexOf(0x7ffc1a1f2000L));
+        assertEquals(1, maps.indexOf(0x7f8c3ddc1fffL));
+    }
+
+    /** Frames keep their module's name: every mapping of one file gives the same String, not a copy each. */
+    @Test
+    void modulesNamesAreOneStringPerFile() {
+        int readOnly = maps.indexOf(0x7f8c3dd9c000L);
+        int code = maps.indexOf(0x7f8c3ddc2000L);
+        assertEquals("libc.so.6", maps.moduleName(code));
+        assertSame(maps.moduleName(readOnly), maps.moduleName(code));
+        assertEquals("[vdso]", maps.moduleName(maps.indexOf(0x7ffc1a1f0010L)));
+        assertNull(maps.moduleName(maps.indexOf(0x7f8c3e001000L)));
     }
 
     @Test
