@@ -7,6 +7,7 @@ import dev.memleak4j.agent.bpf.NativeThreads;
 import dev.memleak4j.agent.bpf.Preflight;
 import dev.memleak4j.agent.jnimarks.JniMarks;
 import dev.memleak4j.agent.memory.MallocTrim;
+import dev.memleak4j.agent.nativelib.JvmManagement;
 import dev.memleak4j.agent.owners.Owners;
 import dev.memleak4j.agent.probes.AllocatorProbes;
 import dev.memleak4j.agent.report.AgentLosses;
@@ -28,7 +29,6 @@ import dev.memleak4j.agent.text.DecimalText;
 
 import java.io.IOException;
 import java.lang.instrument.Instrumentation;
-import java.lang.management.ManagementFactory;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
@@ -371,7 +371,7 @@ public final class AgentLifecycle implements AgentControl {
     }
 
     private static long afterJvmStart(Instant time) {
-        return time.toEpochMilli() - ManagementFactory.getRuntimeMXBean().getStartTime();
+        return time.toEpochMilli() - JvmManagement.startMillis();
     }
 
     /** Detach: every probe and hook off, the BPF maps freed; the agent stays (JMX can start the probes again). */

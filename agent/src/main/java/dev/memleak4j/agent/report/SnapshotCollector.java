@@ -7,6 +7,7 @@ import dev.memleak4j.agent.lang.LongObjectMap;
 import dev.memleak4j.agent.leaks.LeakDetector;
 import dev.memleak4j.agent.memory.MemoryVerdict;
 import dev.memleak4j.agent.memory.ProcessMemory;
+import dev.memleak4j.agent.nativelib.JvmManagement;
 import dev.memleak4j.agent.owners.OwnerRegistry;
 import dev.memleak4j.agent.owners.OwnerTally;
 import dev.memleak4j.agent.owners.Owners;
@@ -15,8 +16,6 @@ import dev.memleak4j.agent.stacks.StackIdentity;
 import dev.memleak4j.agent.stacks.StackResolver;
 import dev.memleak4j.agent.stacks.WalkedStackTrimmer;
 
-import java.lang.management.CompilationMXBean;
-import java.lang.management.ManagementFactory;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -231,16 +230,13 @@ public final class SnapshotCollector {
 
     /** Whether the JIT compiled or classes were loaded since the last periodic report (the JVM's own growth). */
     private boolean jvmCompiledOrLoadedClasses() {
-        long compiling = 0;
+        long compiling;
         try {
-            CompilationMXBean compiler = ManagementFactory.getCompilationMXBean();
-            if (compiler != null && compiler.isCompilationTimeMonitoringSupported()) {
-                compiling = compiler.getTotalCompilationTime();
-            }
+            compiling = JvmManagement.compileMillis();
         } catch (RuntimeException | LinkageError e) {
             compiling = -1;
         }
-        long classes = ManagementFactory.getClassLoadingMXBean().getTotalLoadedClassCount();
+        long classes = JvmManagement.loadedClasses();
         boolean busy = compiling != compilationMillis || classes != loadedClasses;
         compilationMillis = compiling;
         loadedClasses = classes;

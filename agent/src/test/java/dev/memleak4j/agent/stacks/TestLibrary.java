@@ -5,10 +5,10 @@ import java.nio.file.Path;
 import java.nio.file.Paths;
 
 /** Points the tests at the freshly built native/target/libmemleak4j.so (unless memleak4j.library is set). */
-final class TestLibrary {
+public final class TestLibrary {
     private TestLibrary() {}
 
-    static Path path() {
+    public static Path path() {
         String explicit = System.getProperty("memleak4j.library");
         if (explicit != null) {
             return Paths.get(explicit);
@@ -22,7 +22,7 @@ final class TestLibrary {
         throw new IllegalStateException("libmemleak4j.so not built: run mvn -q install -DskipTests first");
     }
 
-    static void use() {
+    public static void use() {
         if (System.getProperty("memleak4j.library") == null) {
             System.setProperty("memleak4j.library", path().toString());
         }
