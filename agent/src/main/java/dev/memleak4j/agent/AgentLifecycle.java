@@ -213,7 +213,7 @@ public final class AgentLifecycle implements AgentControl {
             JniMarks.start(instrumentation, started.tracker, options.jniClasses(), options.verbose(), AgentLog.LINES);
             Owners.start(instrumentation, options.owners(), options.hooks(), AgentLog.LINES);
             started.collector = new SnapshotCollector(started.tracker, new StackResolver(symbolizer), Instant.now(),
-                    options.leakWindow(), started.sampling::sampleBytesNow);
+                    options.leakWindowSeconds(), started.sampling::sampleBytesNow);
             started.reporter = startReporter(started);
             // Made before the attach: linking a method reference allocates natively for good, on this thread.
             Runnable startReporting = started.reporter::trackingStarted;

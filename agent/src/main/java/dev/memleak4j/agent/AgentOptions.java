@@ -136,7 +136,7 @@ public final class AgentOptions {
     private final String jniClasses;
     private final String owners;
     private final boolean exitReport;
-    private final Duration leakWindow;
+    private final long leakWindowSeconds;
     private final boolean verbose;
     private final boolean help;
 
@@ -178,7 +178,7 @@ public final class AgentOptions {
         jniClasses = given.containsKey("jni-classes") ? classGlobs("jni-classes") : DEFAULT_JNI_CLASSES;
         owners = given.containsKey("owners") ? ownerClasses("owners") : "none";
         exitReport = !given.containsKey("exit-report") || flag("exit-report");
-        leakWindow = Duration.ofSeconds(number("leak-window"));
+        leakWindowSeconds = number("leak-window");
         verbose = flag("verbose");
         help = flag("help");
     }
@@ -508,7 +508,7 @@ public final class AgentOptions {
     public Path json() { return json; }
 
     /** How far back the leak detector looks. */
-    public Duration leakWindow() { return leakWindow; }
+    public long leakWindowSeconds() { return leakWindowSeconds; }
 
     /** Whether the JVM's exit takes one more report of what is still outstanding. */
     public boolean exitReport() { return exitReport; }

@@ -16,7 +16,6 @@ import dev.memleak4j.agent.stacks.StackIdentity;
 import dev.memleak4j.agent.stacks.StackResolver;
 import dev.memleak4j.agent.stacks.WalkedStackTrimmer;
 
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -116,8 +115,8 @@ public final class SnapshotCollector {
     /** Per kernel stack id, {bytes, count/1000} allocated up to the baseline; empty for the probes' attach. */
     private LongObjectMap<long[]> allocatedAtBaseline = new LongObjectMap<>();
 
-    /** @param leakWindow how far back the leak suspects and the memory verdict look */
-    public SnapshotCollector(BpfTracker tracker, StackResolver resolver, Instant trackingSince, Duration leakWindow,
+    /** @param leakWindowSeconds how far back the leak suspects and the memory verdict look */
+    public SnapshotCollector(BpfTracker tracker, StackResolver resolver, Instant trackingSince, long leakWindowSeconds,
                              LongSupplier sampleBytesNow) {
         this.tracker = tracker;
         this.sampleBytesNow = sampleBytesNow;
@@ -125,8 +124,8 @@ public final class SnapshotCollector {
         this.trimmer = new WalkedStackTrimmer(resolver::jvmCodeOf);
         this.trackingSince = trackingSince;
         this.readStack = tracker::readStack;
-        this.leaks = new LeakDetector(leakWindow);
-        this.memory = new MemoryVerdict.Watch(leakWindow, trackingSince);
+        this.leaks = new LeakDetector(leakWindowSeconds);
+        this.memory = new MemoryVerdict.Watch(leakWindowSeconds, trackingSince);
         this.nmtOn = ProcessMemory.nmtOn();
     }
 
