@@ -155,15 +155,28 @@ public final class NativeLibraryLoader {
 
     private static void deleteAtExit(Path dir) {
         try {
-            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-                try {
-                    SafeFiles.deletePrivateDirectory(dir);
-                } catch (IOException e) {
-                    // The next start deletes it.
-                }
-            }, "memleak4j-library-cleanup"));
+            Runtime.getRuntime().addShutdownHook(new Cleanup(dir));
         } catch (IllegalStateException e) {
             // The JVM is already exiting.
+        }
+    }
+
+    /** The exit hook that deletes the library's directory (a class, not a lambda: no hidden class kept for it). */
+    private static final class Cleanup extends Thread {
+        private final Path dir;
+
+        Cleanup(Path dir) {
+            super("memleak4j-library-cleanup");
+            this.dir = dir;
+        }
+
+        @Override
+        public void run() {
+            try {
+                SafeFiles.deletePrivateDirectory(dir);
+            } catch (IOException e) {
+                // The next start deletes it.
+            }
         }
     }
 }

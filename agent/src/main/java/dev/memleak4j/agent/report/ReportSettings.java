@@ -22,55 +22,62 @@ public record ReportSettings(int intervalSeconds, int top, boolean showAllocs, l
     }
 
     public ReportSettings withIntervalSeconds(int value) {
-        return edit(s -> s.intervalSeconds = value);
+        Draft draft = new Draft(this);
+        draft.intervalSeconds = value;
+        return draft.settings();
     }
 
     public ReportSettings withTop(int value) {
-        return edit(s -> s.top = value);
+        Draft draft = new Draft(this);
+        draft.top = value;
+        return draft.settings();
     }
 
     public ReportSettings withShowAllocs(boolean value) {
-        return edit(s -> s.showAllocs = value);
+        Draft draft = new Draft(this);
+        draft.showAllocs = value;
+        return draft.settings();
     }
 
     public ReportSettings withOlderMillis(long value) {
-        return edit(s -> s.olderMillis = value);
+        Draft draft = new Draft(this);
+        draft.olderMillis = value;
+        return draft.settings();
     }
 
     public ReportSettings withCombinedOnly(boolean value) {
-        return edit(s -> s.combinedOnly = value);
+        Draft draft = new Draft(this);
+        draft.combinedOnly = value;
+        return draft.settings();
     }
 
     /** Sampling by count: one allocation in {@code value}; turns sampling by bytes off. */
     public ReportSettings withSampleRate(long value) {
-        return edit(s -> {
-            s.sampleRate = value;
-            s.sampleBytes = 0;
-        });
+        Draft draft = new Draft(this);
+        draft.sampleRate = value;
+        draft.sampleBytes = 0;
+        return draft.settings();
     }
 
     /** Sampling by bytes ({@code value} &gt; 0) or off (0); turns sampling by count off. */
     public ReportSettings withSampleBytes(long value) {
-        return edit(s -> {
-            s.sampleRate = 1;
-            s.sampleBytes = value;
-        });
-    }
-
-    public ReportSettings withSizeRange(long min, long max) {
-        return edit(s -> {
-            s.minSize = min;
-            s.maxSize = max;
-        });
-    }
-
-    private ReportSettings edit(java.util.function.Consumer<Draft> change) {
         Draft draft = new Draft(this);
-        change.accept(draft);
+        draft.sampleRate = 1;
+        draft.sampleBytes = value;
         return draft.settings();
     }
 
-    /** A copy being changed: every with-method goes through it, so the components are listed in one place. */
+    public ReportSettings withSizeRange(long min, long max) {
+        Draft draft = new Draft(this);
+        draft.minSize = min;
+        draft.maxSize = max;
+        return draft.settings();
+    }
+
+    /**
+     * A copy being changed: every with-method goes through it, so the components are listed in one place. Set field
+     * by field, not through a lambda: each would be a hidden class in the application's JVM for good.
+     */
     private static final class Draft {
         int intervalSeconds;
         int top;
