@@ -38,7 +38,7 @@ public record ProcessMemory(Instant time, long rssBytes, MallocStats malloc, lon
     /** Whether this JVM runs with -XX:NativeMemoryTracking=summary or detail ({@code VM.flags} lists it then). */
     public static boolean nmtOn() {
         try {
-            String flags = DiagnosticCommand.execute("VM.flags");
+            String flags = DiagnosticCommand.startFlags();
             return DiagnosticCommand.listsOption(flags, "-XX:NativeMemoryTracking=summary")
                     || DiagnosticCommand.listsOption(flags, "-XX:NativeMemoryTracking=detail");
         } catch (RuntimeException | LinkageError e) {
