@@ -78,6 +78,41 @@ class PlantedFilesTest {
         assertTrackedNormally(runLeaks(dir, tmp), marker, tmp);
     }
 
+    /** The user's directory under tmpdir (memleak4j-0 for root), made first by another user: not used, not touched. */
+    @Test
+    void aUserDirectoryMadeByAnotherUserIsNotUsed() throws Exception {
+        Path dir = AgentRun.tempDir("planted-user-dir");
+        Path tmp = sharedDirectory(dir.resolve("tmp"), 01777);
+        Path marker = dir.resolve("planted-code-ran");
+        Path theirs = Files.createDirectory(tmp.resolve("memleak4j-0"));
+        Files.setPosixFilePermissions(theirs, PosixFilePermissions.fromString("rwx------"));
+        Path planted = plantLibrary(theirs, marker);
+        Files.setAttribute(theirs, "unix:uid", NOBODY);
+
+        assertTrackedNormally(runLeaks(dir, tmp), marker, tmp);
+        try (var entries = Files.list(theirs)) {
+            assertEquals(List.of(planted), entries.toList(), "nothing was made in their directory");
+        }
+        assertEquals(NOBODY, Files.getAttribute(theirs, "unix:uid", LinkOption.NOFOLLOW_LINKS));
+    }
+
+    @Test
+    void aLinkAtTheUserDirectorysNameIsNotFollowed() throws Exception {
+        Path dir = AgentRun.tempDir("planted-user-link");
+        Path tmp = sharedDirectory(dir.resolve("tmp"), 01777);
+        Path marker = dir.resolve("planted-code-ran");
+        Path theirs = sharedDirectory(dir.resolve("theirs"), 0777);
+        Path planted = plantLibrary(theirs, marker);
+        Files.setAttribute(theirs, "unix:uid", NOBODY);
+        Path link = Files.createSymbolicLink(tmp.resolve("memleak4j-0"), theirs);
+        Files.setAttribute(link, "unix:uid", NOBODY, LinkOption.NOFOLLOW_LINKS);
+
+        assertTrackedNormally(runLeaks(dir, tmp), marker, tmp);
+        try (var entries = Files.list(theirs)) {
+            assertEquals(List.of(planted), entries.toList(), "nothing was made through the link");
+        }
+    }
+
     @Test
     void aTmpdirWhereOthersCouldSwapTheLibraryIsRefusedInOneLineAndTheApplicationRunsOn() throws Exception {
         Path dir = AgentRun.tempDir("planted-open-tmp");
@@ -155,6 +190,13 @@ class PlantedFilesTest {
         try (var entries = Files.list(tmpdir)) {
             assertEquals(List.of(), entries.map(p -> p.getFileName().toString())
                     .filter(n -> n.startsWith("memleak4j-lib-")).toList(), "the library's directory is gone at exit");
+        }
+        Path own = tmpdir.resolve("memleak4j-0");
+        if (Files.isDirectory(own, LinkOption.NOFOLLOW_LINKS)
+                && (Integer) Files.getAttribute(own, "unix:uid", LinkOption.NOFOLLOW_LINKS) == 0) {
+            try (var entries = Files.list(own)) {
+                assertEquals(List.of(), entries.toList(), "the library's directory is gone at exit");
+            }
         }
     }
 

@@ -5,15 +5,19 @@ import dev.memleak4j.agent.files.SafeFiles;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.security.CodeSource;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipFile;
 
 /**
  * Loads libmemleak4j.so once per JVM. Tries, in order: the path in system property {@code memleak4j.library} (the
@@ -29,11 +33,14 @@ import java.util.List;
  *
  * <p>The file stays while the JVM runs (the kernel attaches uprobes to the library by its path, and the symbolizer
  * reads it) and is deleted at exit; a directory left by a JVM that was killed is deleted by the next start of the
- * same user once that JVM's pid is gone.
+ * same user once that JVM's pid is gone. The directories are made in {@code java.io.tmpdir/memleak4j-UID}, the
+ * user's own (mode 0700), which that start lists instead of all of the temporary directory.
  */
 public final class NativeLibraryLoader {
     static final String RESOURCE = "/native/linux-x86_64/libmemleak4j.so";
     static final String DIRECTORY_PREFIX = "memleak4j-lib-";
+    /** This user's directory under java.io.tmpdir, for the library's directories: the uid follows. */
+    static final String USER_DIRECTORY_PREFIX = "memleak4j-";
     private static final String FILE_NAME = "libmemleak4j.so";
     private static Path loadedFrom;
     private static boolean loaded;
@@ -94,15 +101,13 @@ public final class NativeLibraryLoader {
 
     /** Writes the jar's library into a new private directory and returns its path, or null if the jar has none. */
     static Path extractFromJar() throws IOException {
-        byte[] content;
-        try (InputStream in = NativeLibraryLoader.class.getResourceAsStream(RESOURCE)) {
-            if (in == null) {
-                return null;
-            }
-            content = in.readAllBytes();
+        byte[] content = jarCopy();
+        if (content == null) {
+            return null;
         }
-        deleteDirectoriesOfEndedProcesses(SafeFiles.temporaryDirectory());
-        Path dir = SafeFiles.createPrivateDirectory(SafeFiles.temporaryDirectory(), DIRECTORY_PREFIX);
+        Path parent = libraryParent(SafeFiles.temporaryDirectory());
+        deleteDirectoriesOfEndedProcesses(parent);
+        Path dir = SafeFiles.createPrivateDirectory(parent, DIRECTORY_PREFIX);
         try {
             Path library = dir.resolve(FILE_NAME);
             try (OutputStream out = Files.newOutputStream(library, StandardOpenOption.CREATE_NEW,
@@ -117,6 +122,54 @@ public final class NativeLibraryLoader {
         } catch (IOException | RuntimeException e) {
             SafeFiles.deletePrivateDirectory(dir);
             throw e;
+        }
+    }
+
+    /**
+     * The library's bytes in the agent's jar, or null when it has none. Read through a ZipFile of the jar, closed
+     * after (it shares the class loader's open handle on the file): a jar: URL from getResourceAsStream would load the
+     * URL handler's classes and cache a second handle on the jar for the JVM's life. Where the agent's classes are
+     * not in a jar (the unit tests' class directory), as a resource.
+     */
+    static byte[] jarCopy() throws IOException {
+        Path jar = codeSource();
+        if (jar != null && Files.isRegularFile(jar)) {
+            try (ZipFile zip = new ZipFile(jar.toFile())) {
+                ZipEntry entry = zip.getEntry(RESOURCE.substring(1));
+                if (entry == null) {
+                    return null;
+                }
+                try (InputStream in = zip.getInputStream(entry)) {
+                    return in.readAllBytes();
+                }
+            }
+        }
+        try (InputStream in = NativeLibraryLoader.class.getResourceAsStream(RESOURCE)) {
+            return in == null ? null : in.readAllBytes();
+        }
+    }
+
+    /** The jar or directory this class was loaded from; null when that is not a local file. */
+    private static Path codeSource() {
+        try {
+            CodeSource source = NativeLibraryLoader.class.getProtectionDomain().getCodeSource();
+            return source == null || source.getLocation() == null ? null : Paths.get(source.getLocation().toURI());
+        } catch (URISyntaxException | RuntimeException e) {
+            return null;
+        }
+    }
+
+    /**
+     * Where the library's directory is made: this user's own directory in {@code tmp} ({@link SafeFiles#userDirectory}),
+     * so that looking for the directories of ended JVMs lists only that one, not every entry of a shared /tmp (which
+     * took thousands of reads and JIT compilations at each start); {@code tmp} itself when that directory cannot be
+     * had (another user made it, or put a link there), the directories then side by side with everybody's files.
+     */
+    static Path libraryParent(Path tmp) {
+        try {
+            return SafeFiles.userDirectory(tmp, USER_DIRECTORY_PREFIX + SafeFiles.currentUid());
+        } catch (IOException | RuntimeException e) {
+            return tmp;
         }
     }
 
