@@ -5,19 +5,15 @@ import dev.memleak4j.agent.files.SafeFiles;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.security.CodeSource;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.zip.ZipEntry;
-import java.util.zip.ZipFile;
 
 /**
  * Loads libmemleak4j.so once per JVM. Tries, in order: the path in system property {@code memleak4j.library} (the
@@ -101,7 +97,7 @@ public final class NativeLibraryLoader {
 
     /** Writes the jar's library into a new private directory and returns its path, or null if the jar has none. */
     static Path extractFromJar() throws IOException {
-        byte[] content = jarCopy();
+        byte[] content = AgentJar.read(RESOURCE.substring(1));
         if (content == null) {
             return null;
         }
@@ -122,40 +118,6 @@ public final class NativeLibraryLoader {
         } catch (IOException | RuntimeException e) {
             SafeFiles.deletePrivateDirectory(dir);
             throw e;
-        }
-    }
-
-    /**
-     * The library's bytes in the agent's jar, or null when it has none. Read through a ZipFile of the jar, closed
-     * after (it shares the class loader's open handle on the file): a jar: URL from getResourceAsStream would load the
-     * URL handler's classes and cache a second handle on the jar for the JVM's life. Where the agent's classes are
-     * not in a jar (the unit tests' class directory), as a resource.
-     */
-    static byte[] jarCopy() throws IOException {
-        Path jar = codeSource();
-        if (jar != null && Files.isRegularFile(jar)) {
-            try (ZipFile zip = new ZipFile(jar.toFile())) {
-                ZipEntry entry = zip.getEntry(RESOURCE.substring(1));
-                if (entry == null) {
-                    return null;
-                }
-                try (InputStream in = zip.getInputStream(entry)) {
-                    return in.readAllBytes();
-                }
-            }
-        }
-        try (InputStream in = NativeLibraryLoader.class.getResourceAsStream(RESOURCE)) {
-            return in == null ? null : in.readAllBytes();
-        }
-    }
-
-    /** The jar or directory this class was loaded from; null when that is not a local file. */
-    private static Path codeSource() {
-        try {
-            CodeSource source = NativeLibraryLoader.class.getProtectionDomain().getCodeSource();
-            return source == null || source.getLocation() == null ? null : Paths.get(source.getLocation().toURI());
-        } catch (URISyntaxException | RuntimeException e) {
-            return null;
         }
     }
 
