@@ -16,12 +16,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "jdk_library.h"
+
 #define EXPORT(ret, name) JNIEXPORT ret JNICALL Java_dev_memleak4j_agent_nativelib_JvmManagement_##name
 
 /* The figures, as numbered in JvmManagement. */
 enum { HEAP_COMMITTED, NON_HEAP_COMMITTED, LIVE_THREADS, START_MILLIS, LOADED_CLASSES, COMPILE_MILLIS };
 
-typedef jint (JNICALL *on_load_fn)(JavaVM *vm, void *reserved);
 typedef jobject (JNICALL *usage_fn)(JNIEnv *env, jobject receiver, jboolean heap);
 typedef jlong (JNICALL *long_fn)(JNIEnv *env, jobject receiver);
 typedef jint (JNICALL *int_fn)(JNIEnv *env, jobject receiver);
@@ -41,47 +42,23 @@ static struct {
 	jmethodID pool_name, pool_used;
 } pools;
 
-static void throw_state(JNIEnv *env, const char *message)
-{
-	jclass type = (*env)->FindClass(env, "java/lang/IllegalStateException");
-
-	if (type)
-		(*env)->ThrowNew(env, type, message);
-}
-
 /* libmanagement's functions, looked up once; 0, or -1 with IllegalStateException pending. */
 static int find_management(JNIEnv *env, jstring library)
 {
-	const char *path;
 	void *handle;
-	on_load_fn on_load;
-	JavaVM *vm;
 
 	if (__atomic_load_n(&management.compile_millis, __ATOMIC_ACQUIRE))
 		return 0;
-	if (!library || !(path = (*env)->GetStringUTFChars(env, library, NULL)))
+	handle = jdk_library_open(env, library);
+	if (!handle)
 		return -1;
-	handle = dlopen(path, RTLD_LAZY);
-	(*env)->ReleaseStringUTFChars(env, library, path);
-	if (!handle) {
-		const char *error = dlerror();
-
-		throw_state(env, error ? error : "dlopen failed");
-		return -1;
-	}
-	on_load = (on_load_fn)dlsym(handle, "JNI_OnLoad");
 	usage_fn memory_usage = (usage_fn)dlsym(handle, "Java_sun_management_MemoryImpl_getMemoryUsage0");
 	int_fn live_threads = (int_fn)dlsym(handle, "Java_sun_management_VMManagementImpl_getLiveThreadCount");
 	long_fn start_millis = (long_fn)dlsym(handle, "Java_sun_management_VMManagementImpl_getStartupTime");
 	long_fn loaded_classes = (long_fn)dlsym(handle, "Java_sun_management_VMManagementImpl_getTotalClassCount");
 	long_fn compile_millis = (long_fn)dlsym(handle, "Java_sun_management_VMManagementImpl_getTotalCompileTime");
-	if (!on_load || !memory_usage || !live_threads || !start_millis || !loaded_classes || !compile_millis) {
-		throw_state(env, "libmanagement lacks JNI_OnLoad or a native method of the MXBeans");
-		return -1;
-	}
-	if ((*env)->GetJavaVM(env, &vm) != JNI_OK || on_load(vm, NULL) < 0 || (*env)->ExceptionCheck(env)) {
-		if (!(*env)->ExceptionCheck(env))
-			throw_state(env, "libmanagement did not initialize");
+	if (!memory_usage || !live_threads || !start_millis || !loaded_classes || !compile_millis) {
+		jdk_library_throw(env, "libmanagement lacks a native method of the MXBeans");
 		return -1;
 	}
 	management.memory_usage = memory_usage;
@@ -131,7 +108,7 @@ EXPORT(jlong, figure0)(JNIEnv *env, jclass type, jstring library, jint which)
 	case COMPILE_MILLIS:
 		return management.compile_millis(env, NULL);
 	default:
-		throw_state(env, "no such figure");
+		jdk_library_throw(env, "no such figure");
 		return -1;
 	}
 }
@@ -174,7 +151,7 @@ EXPORT(void, bufferPools0)(JNIEnv *env, jclass type, jlongArray into)
 
 	if (find_pools(env) < 0) {
 		if (!(*env)->ExceptionCheck(env))
-			throw_state(env, "the JDK's buffer pools cannot be read");
+			jdk_library_throw(env, "the JDK's buffer pools cannot be read");
 		return;
 	}
 	list = (*env)->CallStaticObjectMethod(env, pools.vm, pools.buffer_pools);

@@ -5,15 +5,12 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -63,17 +60,8 @@ class JvmManagementForkTest {
     }
 
     private static String run(Path javaHome) throws IOException, InterruptedException {
-        List<String> command = new ArrayList<>(List.of(javaHome.resolve("bin/java").toString(), "-Xcheck:jni",
-                "-Xms64m", "-Xmx64m", "-Xlog:class+load=info:stdout:", "-Dmemleak4j.library=" + TestLibrary.path(),
-                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
-                JvmManagementProbeMain.class.getName()));
-        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
-        String output;
-        try (var in = process.getInputStream()) {
-            output = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-        }
-        assertTrue(process.waitFor(120, TimeUnit.SECONDS));
-        assertEquals(0, process.exitValue(), output);
+        String output = TestLibrary.runMain(javaHome, List.of("-Xms64m", "-Xmx64m", "-Xlog:class+load=info:stdout:"),
+                JvmManagementProbeMain.class.getName());
         assertFalse(output.contains("WARNING in native method") || output.contains("FATAL"), output);
         return output;
     }
