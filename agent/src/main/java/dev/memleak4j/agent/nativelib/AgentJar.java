@@ -15,7 +15,8 @@ import java.util.zip.ZipFile;
  * the jar, closed after, which shares the class loader's open handle on the file. The class loader's
  * getResourceAsStream would first search the JDK's modules (opening the runtime image's reader, kept for good) and
  * then open a jar: URL, whose handler's classes load and whose cache keeps a second handle on the jar for the JVM's
- * life. Where the agent's classes are not in a jar (the unit tests' class directory), the class loader is asked.
+ * life. Where the agent's classes are not in a jar (the unit tests' class directory), or the jar cannot be read again
+ * (replaced since the JVM opened it), the class loader is asked.
  */
 public final class AgentJar {
     private AgentJar() {}
@@ -32,6 +33,8 @@ public final class AgentJar {
                 try (InputStream in = zip.getInputStream(found)) {
                     return in.readAllBytes();
                 }
+            } catch (IOException e) {
+                // Replaced or unreadable since the JVM opened it: the class loader still holds the jar it opened.
             }
         }
         try (InputStream in = AgentJar.class.getClassLoader().getResourceAsStream(entry)) {
