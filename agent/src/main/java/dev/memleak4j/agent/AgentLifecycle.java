@@ -7,6 +7,7 @@ import dev.memleak4j.agent.bpf.NativeThreads;
 import dev.memleak4j.agent.bpf.Preflight;
 import dev.memleak4j.agent.jnimarks.JniMarks;
 import dev.memleak4j.agent.memory.MallocTrim;
+import dev.memleak4j.agent.nativelib.JvmManagement;
 import dev.memleak4j.agent.owners.Owners;
 import dev.memleak4j.agent.probes.AllocatorProbes;
 import dev.memleak4j.agent.report.AgentLosses;
@@ -27,7 +28,6 @@ import dev.memleak4j.agent.text.DecimalText;
 
 import java.io.IOException;
 import java.lang.instrument.Instrumentation;
-import java.lang.management.ManagementFactory;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
@@ -36,8 +36,9 @@ import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
-import java.util.stream.Collectors;
 
 /**
  * memleak4j in this JVM, from start to detach, in the order libbpf's loaders follow: {@link #start} checks and
@@ -212,10 +213,8 @@ public final class AgentLifecycle implements AgentControl {
             JniMarks.start(instrumentation, started.tracker, options.jniClasses(), options.verbose(), AgentLog.LINES);
             Owners.start(instrumentation, options.owners(), options.hooks(), AgentLog.LINES);
             started.collector = new SnapshotCollector(started.tracker, new StackResolver(symbolizer), Instant.now(),
-                    options.leakWindow(), started.sampling::sampleBytesNow);
+                    options.leakWindowSeconds(), new Call(this, started, Call.SAMPLE_BYTES_NOW, null));
             started.reporter = startReporter(started);
-            // Made before the attach: linking a method reference allocates natively for good, on this thread.
-            Runnable startReporting = started.reporter::trackingStarted;
             if (options.hooks()) {
                 attachHooks(started);
             } else {
@@ -227,7 +226,7 @@ public final class AgentLifecycle implements AgentControl {
             }
             started.attached = Instant.now();
             if (background) {
-                BackgroundStart.beginTracking(startReporting);
+                BackgroundStart.beginTracking(started.reporter);
             } else {
                 started.reporter.trackingStarted();
             }
@@ -271,32 +270,20 @@ public final class AgentLifecycle implements AgentControl {
      */
     private Reporter startReporter(Session started) {
         CountDownLatch marked = new CountDownLatch(1);
-        Reporter reporter = new Reporter(started.collector, () -> settings, options.count(), () -> {
-            started.tracker.ignoreCurrentThread();
-            NativeThreads.runCurrentInBackground(); // reports never compete with the application for a CPU
-            marked.countDown();
-        }, () -> {
-            stopProbes();
-            AgentLog.line("stopped after " + options.count() + " reports (count=" + options.count()
-                    + "); probes detached");
-        });
+        Call listener = new Call(this, started, Call.REPORTED, null);
+        Reporter reporter = new Reporter(started.collector, listener, options.count(),
+                new Call(this, started, Call.REPORTER_STARTS, marked), new Call(this, started, Call.COUNT_REACHED, null));
         if (options.verbose()) {
             reporter.setVerboseLog(AgentLog.LINES);
         }
         reporter.setAllStacks(options.wantsAllStacks());
-        reporter.setBetweenReports(() -> {
-            started.sampling.keepWithinBudget();
-            Owners.forgetFreed();
-            outputs.betweenReports();
-        });
-        reporter.addListener(snapshot -> lastSnapshot = snapshot);
+        reporter.setBetweenReports(new Call(this, started, Call.BETWEEN_REPORTS, null));
         // No malloc_trim between reports: it trims the application's arenas too, changing the very memory the
         // verdict reads (arena retention handed back behind the application's back); only the start's own is trimmed.
-        reporter.addListener(this::report);
+        reporter.addListener(listener);
         if (options.exitReport()) {
             reporter.reportAtExit();
-            // The JVM's exit waits for it: at nice 10 beside the JIT's threads it took several times its CPU time.
-            reporter.setBeforeExitReport(NativeThreads::runCurrentInForeground);
+            reporter.setBeforeExitReport(new Call(this, started, Call.EXIT_REPORT_NEXT, null));
         }
         started.reporter = reporter;
         reporter.start();
@@ -355,8 +342,7 @@ public final class AgentLifecycle implements AgentControl {
         Instant since = started.attached;
         AgentLog.line("tracking native allocations of pid " + BpfTracker.processId() + (started.hookSlots >= 0
                 ? " through " + started.hookSlots + " allocator slots of the loaded libraries' import tables"
-                : " in " + library + " (" + started.placements.stream().map(AllocatorProbes.Placement::symbol)
-                        .collect(Collectors.joining(", ")) + ")")
+                : " in " + library + " (" + symbols(started.placements) + ")")
                 + " with " + probeMode() + " since " + ClockText.of(since) + " (" + afterJvmStart(since)
                 + " ms after the JVM started); report every " + settings.intervalSeconds() + " s to "
                 + (options.output() == null ? "stderr" : options.output().toString())
@@ -369,8 +355,17 @@ public final class AgentLifecycle implements AgentControl {
                                 + " us more (the kernel's trap, measured on this host just now)"));
     }
 
+    /** The probed functions, comma-separated (a loop: a stream's lambdas would stay in the JVM for good). */
+    private static String symbols(List<AllocatorProbes.Placement> placements) {
+        StringBuilder out = new StringBuilder();
+        for (AllocatorProbes.Placement placement : placements) {
+            out.append(out.length() == 0 ? "" : ", ").append(placement.symbol());
+        }
+        return out.toString();
+    }
+
     private static long afterJvmStart(Instant time) {
-        return time.toEpochMilli() - ManagementFactory.getRuntimeMXBean().getStartTime();
+        return time.toEpochMilli() - JvmManagement.startMillis();
     }
 
     /** Detach: every probe and hook off, the BPF maps freed; the agent stays (JMX can start the probes again). */
@@ -559,5 +554,77 @@ public final class AgentLifecycle implements AgentControl {
 
     static void useInstrumentation(Instrumentation given) {
         instrumentation = given;
+    }
+
+    /**
+     * The agent's callbacks (the reporter's and the collector's): one small object per role, not
+     * lambdas and method references, each of which would spin a hidden class and keep the JDK's objects for its call
+     * site in the application's JVM for good.
+     */
+    private static final class Call implements Runnable, Supplier<ReportSettings>, Consumer<Snapshot>, LongSupplier {
+        /** Runnable: on the reporter thread as it starts, before any probe is attached. */
+        static final int REPORTER_STARTS = 0;
+        /** Runnable: after count= reports. */
+        static final int COUNT_REACHED = 1;
+        /** Runnable: on the reporter thread between reports. */
+        static final int BETWEEN_REPORTS = 2;
+        /** Runnable: before the exit report. */
+        static final int EXIT_REPORT_NEXT = 3;
+        /** Supplier of the settings in force, and Consumer of every report. */
+        static final int REPORTED = 4;
+        /** LongSupplier of the byte-sampling interval in force. */
+        static final int SAMPLE_BYTES_NOW = 5;
+
+        private final AgentLifecycle agent;
+        private final Session session;
+        private final int role;
+        private final CountDownLatch marked;
+
+        Call(AgentLifecycle agent, Session session, int role, CountDownLatch marked) {
+            this.agent = agent;
+            this.session = session;
+            this.role = role;
+            this.marked = marked;
+        }
+
+        @Override
+        public void run() {
+            switch (role) {
+                case REPORTER_STARTS -> {
+                    session.tracker.ignoreCurrentThread();
+                    NativeThreads.runCurrentInBackground(); // reports never compete with the application for a CPU
+                    marked.countDown();
+                }
+                case COUNT_REACHED -> {
+                    agent.stopProbes();
+                    AgentLog.line("stopped after " + agent.options.count() + " reports (count="
+                            + agent.options.count() + "); probes detached");
+                }
+                case BETWEEN_REPORTS -> {
+                    session.sampling.keepWithinBudget();
+                    Owners.forgetFreed();
+                    agent.outputs.betweenReports();
+                }
+                // The JVM's exit waits for it: at nice 10 beside the JIT's threads it took several times its CPU time.
+                case EXIT_REPORT_NEXT -> NativeThreads.runCurrentInForeground();
+                default -> throw new IllegalStateException("not a Runnable: " + role);
+            }
+        }
+
+        @Override
+        public ReportSettings get() {
+            return agent.settings;
+        }
+
+        @Override
+        public void accept(Snapshot snapshot) {
+            agent.lastSnapshot = snapshot;
+            agent.report(snapshot);
+        }
+
+        @Override
+        public long getAsLong() {
+            return session.sampling.sampleBytesNow();
+        }
     }
 }

@@ -4,8 +4,8 @@ import dev.memleak4j.agent.report.ReportSettings;
 
 import java.nio.file.Path;
 import java.nio.file.Paths;
-import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -35,71 +35,111 @@ public final class AgentOptions {
     public static final long DEFAULT_MAX_TRACKED = 10_000;
 
     /** The documented options, in the order {@code help} lists them. */
-    private static final Map<String, Spec> SPECS = new LinkedHashMap<>();
+    private static final String[] NAMES = {
+            "interval", "count", "top", "show-allocs", "older", "min-size", "max-size", "sample-bytes", "max-tracked",
+            "sample-rate", "probe-mode", "combined-only", "obj", "symbols-prefix", "output", "json", "flamegraph",
+            "pprof", "jfr-file", "max-allocs", "max-stacks", "max-threads", "jni-classes", "owners", "leak-window",
+            "exit-report", "verbose", "help"};
 
-    static {
-        numeric("interval", "SECONDS", 5, 1, 86_400, "print a report every SECONDS seconds (1-86400)");
-        numeric("count", "N", 0, 1, Long.MAX_VALUE, "stop after N reports: probes are detached, the application "
-                + "runs on");
-        numeric("top", "N", 10, 1, 10_000, "show the N stacks with the most outstanding bytes (1-10000)");
-        spec("show-allocs", null, "off", "list the address and size of every outstanding allocation per stack");
-        numeric("older", "MS", 500, 0, 365L * 24 * 3600 * 1000, "report only allocations at least MS milliseconds old "
-                + "(hides short-lived ones)");
-        numeric("min-size", "BYTES", 0, 0, Long.MAX_VALUE, "track only allocations of at least BYTES "
-                + "(suffixes k, m, g)");
-        numeric("max-size", "BYTES", Long.MAX_VALUE, 0, Long.MAX_VALUE, "track only allocations of at most BYTES "
-                + "(suffixes k, m, g)");
-        // The kernel side keeps the interval in 31 bits per allocation.
-        numeric("sample-bytes", "BYTES", DEFAULT_SAMPLE_BYTES, 0, (1L << 31) - 1, "an allocation of s bytes is "
-                + "tracked with probability s/BYTES, always "
-                + "when s >= BYTES, and then counts for BYTES bytes and BYTES/s allocations: unbiased estimates; "
-                + "0 tracks every allocation exactly (suffixes k, m, g)");
-        numeric("max-tracked", "N", DEFAULT_MAX_TRACKED, 0, 1_000_000_000, "allocations tracked per second at most, "
-                + "on average: above it sample-bytes is raised (x2, x4, ...) until the rate fits, and lowered again "
-                + "when it falls; estimates stay unbiased; 0: sample-bytes stays as given");
-        numeric("sample-rate", "N", 1, 1, (1L << 31) - 1, "sample by count instead: track one allocation in N, "
-                + "chosen at random; "
-                + "totals are scaled back and marked as estimates (turns sample-bytes off)");
-        spec("probe-mode", "MODE", "auto", "hooks: in-process hooks in every loaded library's import table decide "
-                + "which calls are sampled, and only those enter the kernel (nanoseconds per unsampled call); "
-                + "uprobes: a uprobe on the allocator itself traps every call (sees calls the import tables do not "
-                + "show: static or dlsym'd allocator calls), as uprobe sessions where the kernel has them (6.13+), "
-                + "else entry and return probes; classic: uprobes, always entry and return probes; auto: hooks");
-        spec("combined-only", null, "off", "report from the per-stack counters only (no per-address listing, "
-                + "cheaper reports; 'older' and 'show-allocs' do not apply)");
-        spec("obj", "PATH", "the libc this JVM maps", "probe the allocator in this library instead (e.g. a "
-                + "jemalloc .so)");
-        spec("symbols-prefix", "PREFIX", "none", "prefix of the allocator's symbols in 'obj' (e.g. je_)");
-        spec("output", "FILE", "stderr", "write reports to FILE instead of stderr");
-        spec("json", "FILE", "none", "also write each report as a JSON document to FILE (replaced atomically)");
-        spec("flamegraph", "FILE", "none", "also write each report as an HTML flame graph of the outstanding bytes "
-                + "to FILE (self-contained; replaced atomically)");
-        spec("pprof", "FILE", "none", "also write each report as a gzipped pprof profile (inuse_space, "
-                + "inuse_objects) to FILE, for go tool pprof, Pyroscope, Speedscope (replaced atomically)");
-        spec("jfr-file", "FILE", "none", "also write each report as a JFR recording to FILE: one event per "
-                + "outstanding stack with the allocation's own stack trace, for JMC (replaced atomically)");
-        numeric("max-allocs", "N", 1 << 20, 1, 1 << 28, "outstanding allocations tracked at most; more are counted as "
-                + "dropped (96 bytes of kernel memory each, allocated as used)");
-        numeric("max-stacks", "N", 1 << 14, 1, 1 << 22, "distinct stacks stored at most; allocations beyond are "
-                + "tracked without a stack and counted");
-        numeric("max-threads", "N", 4096, 16, 1 << 20, "threads inside the allocator at the same moment, at most");
-        spec("jni-classes", "GLOBS", AgentOptions.DEFAULT_JNI_CLASSES, "classes whose JNI methods mark the calling thread, so "
-                + "that allocations in native code without frame pointers still show their Java callers where the walk "
-                + "from the thread's frame anchor cannot start: globs "
-                + "separated by ':' (* any characters); '*' is every application class, JDK classes only when "
-                + "named (java.util.zip.*); none: off");
-        spec("owners", "CLASSES", "none", "for leak suspects, count the Java objects that own the blocks: still "
-                + "reachable (retained by live objects), unreachable without releasing them (leaked), or awaiting "
-                + "their Cleaner; jdk: DirectByteBuffer, Inflater and Deflater; or those and the JNI classes named: "
-                + "CLASS#FIELD separated by ':', FIELD its long native-handle field (the only long field when left "
-                + "out), e.g. org.rocksdb.RocksObject#nativeHandle_; none: off (probe-mode=hooks only)");
-        numeric("leak-window", "SECONDS", 60, 10, 86_400, "how far back leak suspects look: a stack is growing "
-                + "when its outstanding bytes rose over this window with nothing freed (at least 3 reports; 10-86400)");
-        spec("exit-report", null, "on", "when the JVM exits (end of main, System.exit, SIGTERM), report what is "
-                + "still outstanding, however young ('older' does not apply), in every output, marked as the exit report; "
-                + "off: only the periodic reports");
-        spec("verbose", null, "off", "print libbpf's messages and where each probe was placed");
-        spec("help", null, "", "print this help; memleak4j does not start");
+    /**
+     * An option's value name, default and range, made when asked (parsing, help, an error's text, JMX's checks)
+     * rather than kept in a table: a table with every option's help text would stay in the application's JVM for good.
+     * The help texts are in {@link #description}, whose strings the JVM only resolves once one is printed. Null for
+     * a name that is no option.
+     */
+    private static Spec spec(String name) {
+        return switch (name) {
+            case "interval" -> numeric("SECONDS", 5, 1, 86_400);
+            case "count" -> numeric("N", 0, 1, Long.MAX_VALUE);
+            case "top" -> numeric("N", 10, 1, 10_000);
+            case "show-allocs" -> text(null, "off");
+            case "older" -> numeric("MS", 500, 0, 365L * 24 * 3600 * 1000);
+            case "min-size" -> numeric("BYTES", 0, 0, Long.MAX_VALUE);
+            case "max-size" -> numeric("BYTES", Long.MAX_VALUE, 0, Long.MAX_VALUE);
+            // The kernel side keeps the interval in 31 bits per allocation.
+            case "sample-bytes" -> numeric("BYTES", DEFAULT_SAMPLE_BYTES, 0, (1L << 31) - 1);
+            case "max-tracked" -> numeric("N", DEFAULT_MAX_TRACKED, 0, 1_000_000_000);
+            case "sample-rate" -> numeric("N", 1, 1, (1L << 31) - 1);
+            case "probe-mode" -> text("MODE", "auto");
+            case "combined-only" -> text(null, "off");
+            case "obj" -> text("PATH", "the libc this JVM maps");
+            case "symbols-prefix" -> text("PREFIX", "none");
+            case "output" -> text("FILE", "stderr");
+            case "json" -> text("FILE", "none");
+            case "flamegraph" -> text("FILE", "none");
+            case "pprof" -> text("FILE", "none");
+            case "jfr-file" -> text("FILE", "none");
+            case "max-allocs" -> numeric("N", 1 << 20, 1, 1 << 28);
+            case "max-stacks" -> numeric("N", 1 << 14, 1, 1 << 22);
+            case "max-threads" -> numeric("N", 4096, 16, 1 << 20);
+            case "jni-classes" -> text("GLOBS", DEFAULT_JNI_CLASSES);
+            case "owners" -> text("CLASSES", "none");
+            case "leak-window" -> numeric("SECONDS", 60, 10, 86_400);
+            case "exit-report" -> text(null, "on");
+            case "verbose" -> text(null, "off");
+            case "help" -> text(null, "");
+            default -> null;
+        };
+    }
+
+    /** What an option does, as help and error texts say it. */
+    private static String description(String name) {
+        return switch (name) {
+            case "interval" -> "print a report every SECONDS seconds (1-86400)";
+            case "count" -> "stop after N reports: probes are detached, the application runs on";
+            case "top" -> "show the N stacks with the most outstanding bytes (1-10000)";
+            case "show-allocs" -> "list the address and size of every outstanding allocation per stack";
+            case "older" -> "report only allocations at least MS milliseconds old (hides short-lived ones)";
+            case "min-size" -> "track only allocations of at least BYTES (suffixes k, m, g)";
+            case "max-size" -> "track only allocations of at most BYTES (suffixes k, m, g)";
+            case "sample-bytes" -> "an allocation of s bytes is tracked with probability s/BYTES, always when s >= "
+                    + "BYTES, and then counts for BYTES bytes and BYTES/s allocations: unbiased estimates; 0 tracks "
+                    + "every allocation exactly (suffixes k, m, g)";
+            case "max-tracked" -> "allocations tracked per second at most, on average: above it sample-bytes is "
+                    + "raised (x2, x4, ...) until the rate fits, and lowered again when it falls; estimates stay "
+                    + "unbiased; 0: sample-bytes stays as given";
+            case "sample-rate" -> "sample by count instead: track one allocation in N, chosen at random; totals are "
+                    + "scaled back and marked as estimates (turns sample-bytes off)";
+            case "probe-mode" -> "hooks: in-process hooks in every loaded library's import table decide which calls "
+                    + "are sampled, and only those enter the kernel (nanoseconds per unsampled call); uprobes: a "
+                    + "uprobe on the allocator itself traps every call (sees calls the import tables do not show: "
+                    + "static or dlsym'd allocator calls), as uprobe sessions where the kernel has them (6.13+), "
+                    + "else entry and return probes; classic: uprobes, always entry and return probes; auto: hooks";
+            case "combined-only" -> "report from the per-stack counters only (no per-address listing, cheaper "
+                    + "reports; 'older' and 'show-allocs' do not apply)";
+            case "obj" -> "probe the allocator in this library instead (e.g. a jemalloc .so)";
+            case "symbols-prefix" -> "prefix of the allocator's symbols in 'obj' (e.g. je_)";
+            case "output" -> "write reports to FILE instead of stderr";
+            case "json" -> "also write each report as a JSON document to FILE (replaced atomically)";
+            case "flamegraph" -> "also write each report as an HTML flame graph of the outstanding bytes to FILE "
+                    + "(self-contained; replaced atomically)";
+            case "pprof" -> "also write each report as a gzipped pprof profile (inuse_space, inuse_objects) to FILE, "
+                    + "for go tool pprof, Pyroscope, Speedscope (replaced atomically)";
+            case "jfr-file" -> "also write each report as a JFR recording to FILE: one event per outstanding stack "
+                    + "with the allocation's own stack trace, for JMC (replaced atomically)";
+            case "max-allocs" -> "outstanding allocations tracked at most; more are counted as dropped (96 bytes of "
+                    + "kernel memory each, allocated as used)";
+            case "max-stacks" -> "distinct stacks stored at most; allocations beyond are tracked without a stack and "
+                    + "counted";
+            case "max-threads" -> "threads inside the allocator at the same moment, at most";
+            case "jni-classes" -> "classes whose JNI methods mark the calling thread, so that allocations in native "
+                    + "code without frame pointers still show their Java callers where the walk from the thread's "
+                    + "frame anchor cannot start: globs separated by ':' (* any characters); '*' is every "
+                    + "application class, JDK classes only when named (java.util.zip.*); none: off";
+            case "owners" -> "for leak suspects, count the Java objects that own the blocks: still reachable "
+                    + "(retained by live objects), unreachable without releasing them (leaked), or awaiting their "
+                    + "Cleaner; jdk: DirectByteBuffer, Inflater and Deflater; or those and the JNI classes named: "
+                    + "CLASS#FIELD separated by ':', FIELD its long native-handle field (the only long field when "
+                    + "left out), e.g. org.rocksdb.RocksObject#nativeHandle_; none: off (probe-mode=hooks only)";
+            case "leak-window" -> "how far back leak suspects look: a stack is growing when its outstanding bytes "
+                    + "rose over this window with nothing freed (at least 3 reports; 10-86400)";
+            case "exit-report" -> "when the JVM exits (end of main, System.exit, SIGTERM), report what is still "
+                    + "outstanding, however young ('older' does not apply), in every output, marked as the exit "
+                    + "report; off: only the periodic reports";
+            case "verbose" -> "print libbpf's messages and where each probe was placed";
+            case "help" -> "print this help; memleak4j does not start";
+            default -> throw new IllegalArgumentException("no option " + name);
+        };
     }
 
     /** Inflater and Deflater (zlib has no frame pointers), and every application class with native methods. */
@@ -136,7 +176,7 @@ public final class AgentOptions {
     private final String jniClasses;
     private final String owners;
     private final boolean exitReport;
-    private final Duration leakWindow;
+    private final long leakWindowSeconds;
     private final boolean verbose;
     private final boolean help;
 
@@ -147,8 +187,8 @@ public final class AgentOptions {
         top = (int) number("top");
         showAllocs = flag("show-allocs");
         olderMillis = number("older");
-        minSize = bytes("min-size", SPECS.get("min-size").defaultValue);
-        maxSize = bytes("max-size", SPECS.get("max-size").defaultValue);
+        minSize = bytes("min-size", spec("min-size").defaultValue);
+        maxSize = bytes("max-size", spec("max-size").defaultValue);
         if (minSize > maxSize) {
             throw new OptionException("min-size=" + given.get("min-size") + " is larger than max-size="
                     + given.get("max-size"));
@@ -178,7 +218,7 @@ public final class AgentOptions {
         jniClasses = given.containsKey("jni-classes") ? classGlobs("jni-classes") : DEFAULT_JNI_CLASSES;
         owners = given.containsKey("owners") ? ownerClasses("owners") : "none";
         exitReport = !given.containsKey("exit-report") || flag("exit-report");
-        leakWindow = Duration.ofSeconds(number("leak-window"));
+        leakWindowSeconds = number("leak-window");
         verbose = flag("verbose");
         help = flag("help");
     }
@@ -195,9 +235,9 @@ public final class AgentOptions {
                 int eq = trimmed.indexOf('=');
                 String key = (eq < 0 ? trimmed : trimmed.substring(0, eq)).trim().toLowerCase(Locale.ROOT);
                 String value = eq < 0 ? null : trimmed.substring(eq + 1).trim();
-                if (!SPECS.containsKey(key)) {
+                if (spec(key) == null) {
                     throw new OptionException("unknown option '" + printable(key) + "'" + suggestion(key)
-                            + "; known: " + String.join(", ", SPECS.keySet()));
+                            + "; known: " + String.join(", ", NAMES));
                 }
                 if (given.containsKey(key)) {
                     throw new OptionException("option '" + key + "' is given twice");
@@ -210,7 +250,7 @@ public final class AgentOptions {
 
     /** A whole-number option: its default and range come from its spec. */
     private long number(String key) {
-        Spec spec = SPECS.get(key);
+        Spec spec = spec(key);
         if (!given.containsKey(key)) {
             return spec.defaultValue;
         }
@@ -257,7 +297,7 @@ public final class AgentOptions {
     }
 
     private static long checkRange(String key, String value, long parsed) {
-        Spec spec = SPECS.get(key);
+        Spec spec = spec(key);
         if (parsed < spec.min || parsed > spec.max) {
             throw new OptionException(key + "=" + printable(value) + " is out of range " + rangeText(spec) + "; "
                     + describe(key));
@@ -275,7 +315,7 @@ public final class AgentOptions {
      * @throws OptionException naming the option and its range
      */
     public static long checkValue(String key, long value) {
-        Spec spec = SPECS.get(key);
+        Spec spec = spec(key);
         if (spec == null || spec.max < spec.min) {
             throw new IllegalArgumentException("no whole-number option " + key);
         }
@@ -381,14 +421,14 @@ public final class AgentOptions {
 
     private static String requireValue(String key, String value) {
         if (value == null) {
-            throw new OptionException("option '" + key + "' needs a value: " + key + "=" + SPECS.get(key).value);
+            throw new OptionException("option '" + key + "' needs a value: " + key + "=" + spec(key).value);
         }
         return value;
     }
 
     private static String describe(String key) {
-        Spec spec = SPECS.get(key);
-        return key + "=" + spec.value + ": " + spec.description;
+        Spec spec = spec(key);
+        return key + "=" + spec.value + ": " + description(key);
     }
 
     /** Keeps error lines on one line and readable whatever bytes the user passed. */
@@ -407,7 +447,7 @@ public final class AgentOptions {
     private static String suggestion(String key) {
         String best = null;
         int bestDistance = 3;
-        for (String known : SPECS.keySet()) {
+        for (String known : NAMES) {
             int d = editDistance(key, known);
             if (d < bestDistance) {
                 bestDistance = d;
@@ -444,10 +484,10 @@ public final class AgentOptions {
         StringBuilder out = new StringBuilder();
         out.append("memleak4j: outstanding native allocations of this JVM, with their stacks.\n");
         out.append("usage: -javaagent:memleak4j-agent.jar[=option,option,...]   options are key=value or flags:\n");
-        for (Map.Entry<String, Spec> e : SPECS.entrySet()) {
-            Spec spec = e.getValue();
-            String left = e.getKey() + (spec.value == null ? "" : "=" + spec.value);
-            out.append(String.format("  %-24s %s%s%n", left, spec.description,
+        for (String name : NAMES) {
+            Spec spec = spec(name);
+            String left = name + (spec.value == null ? "" : "=" + spec.value);
+            out.append(String.format("  %-24s %s%s%n", left, description(name),
                     spec.fallback.isEmpty() ? "" : " [default: " + spec.fallback + "]"));
         }
         return out.toString();
@@ -455,7 +495,7 @@ public final class AgentOptions {
 
     /** The option names, for tests and documentation. */
     public static Set<String> names() {
-        return new TreeSet<>(SPECS.keySet());
+        return new TreeSet<>(Arrays.asList(NAMES));
     }
 
     /** The settings a report starts with: what these options ask for. */
@@ -508,7 +548,7 @@ public final class AgentOptions {
     public Path json() { return json; }
 
     /** How far back the leak detector looks. */
-    public Duration leakWindow() { return leakWindow; }
+    public long leakWindowSeconds() { return leakWindowSeconds; }
 
     /** Whether the JVM's exit takes one more report of what is still outstanding. */
     public boolean exitReport() { return exitReport; }
@@ -535,20 +575,20 @@ public final class AgentOptions {
     public boolean verbose() { return verbose; }
     public boolean help() { return help; }
 
-    private static void spec(String name, String value, String fallback, String description) {
-        SPECS.put(name, new Spec(value, fallback, description, 0, 0, -1));
+    private static Spec text(String value, String fallback) {
+        return new Spec(value, fallback, 0, 0, -1);
     }
 
     /** A whole-number option, its default and its range: parsing, JMX's setters and help all read them here. */
-    private static void numeric(String name, String value, long fallback, long min, long max, String description) {
+    private static Spec numeric(String value, long fallback, long min, long max) {
         String fallbackText = fallback == 0 && min > 0 || fallback == Long.MAX_VALUE ? "unlimited"
                 : value.equals("BYTES") && fallback >= 1024 && fallback % 1024 == 0 ? fallback / 1024 + "k"
                 : String.valueOf(fallback);
-        SPECS.put(name, new Spec(value, fallbackText, description, fallback, min, max));
+        return new Spec(value, fallbackText, fallback, min, max);
     }
 
     /** {@code min..max} for whole-number options; {@code max < min} for the others. */
-    private record Spec(String value, String fallback, String description, long defaultValue, long min, long max) {}
+    private record Spec(String value, String fallback, long defaultValue, long min, long max) {}
 
     /** A bad option: the message is shown to the user as it is. */
     public static final class OptionException extends IllegalArgumentException {

@@ -1,5 +1,7 @@
 package dev.memleak4j.agent;
 
+import dev.memleak4j.agent.report.Reporter;
+
 /**
  * premain's start, on the daemon thread {@code memleak4j-start}: the JVM's exit never waits for it. Whether tracking
  * began before the JVM started to exit is decided here, under one lock, so that exactly one of two things is said:
@@ -59,17 +61,17 @@ final class BackgroundStart {
     }
 
     /**
-     * On the start thread, once the probes are on: runs {@code startReporting} (the reporter's clock, and its exit
-     * report from now on) unless the JVM exits already, and then throws {@link JvmExiting} instead. Under the lock
-     * the exit hook takes: either tracking began or the exit line is said, never both.
+     * On the start thread, once the probes are on: starts the reporter's clock (and its exit report from now on)
+     * unless the JVM exits already, and then throws {@link JvmExiting} instead. Under the lock the exit hook takes:
+     * either tracking began or the exit line is said, never both.
      */
-    static void beginTracking(Runnable startReporting) {
+    static void beginTracking(Reporter reporter) {
         synchronized (LOCK) {
             if (exited) {
                 throw new JvmExiting();
             }
             tracking = true;
-            startReporting.run();
+            reporter.trackingStarted();
         }
     }
 

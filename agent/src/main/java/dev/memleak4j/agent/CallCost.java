@@ -3,8 +3,6 @@ package dev.memleak4j.agent;
 import dev.memleak4j.agent.bpf.BpfTracker;
 import dev.memleak4j.agent.probes.AllocatorCallCost;
 
-import java.util.function.DoubleSupplier;
-
 /**
  * What the probes add to one allocator call of the application, timed on the starting thread around the attach:
  * the start line and the MBean say it, because it differs several-fold between hosts.
@@ -16,17 +14,13 @@ final class CallCost {
     static final int HOOK_PAIRS = 20_000;
 
     private final BpfTracker tracker;
+    private final int pairs;
     private final double pairBefore;
-    /**
-     * Made before the attach: linking a lambda allocates natively for good on the calling thread, which after the
-     * attach would be tracked (and reported) as the application's.
-     */
-    private final DoubleSupplier pairNow;
 
     private CallCost(BpfTracker tracker, int pairs) {
         this.tracker = tracker;
-        this.pairNow = () -> AllocatorCallCost.pairNanos(pairs);
-        this.pairBefore = pairNow.getAsDouble();
+        this.pairs = pairs;
+        this.pairBefore = AllocatorCallCost.pairNanos(pairs);
     }
 
     /** Times {@code pairs} malloc/free pairs now, before the attach. */
@@ -40,14 +34,11 @@ final class CallCost {
      * what is left). 0 when it could not be told.
      */
     double afterAttach() {
-        return added(tracker, pairBefore, pairNow);
-    }
-
-    private static double added(BpfTracker tracker, double pairBefore, DoubleSupplier pairNow) {
         try {
+            // Ignored before anything runs after the attach: what linking the calls below allocates is not tracked.
             tracker.ignoreCurrentThread(true);
             try {
-                double pairAfter = pairNow.getAsDouble();
+                double pairAfter = AllocatorCallCost.pairNanos(pairs);
                 return pairBefore > 0 && pairAfter > pairBefore ? (pairAfter - pairBefore) / 2 : 0;
             } finally {
                 tracker.ignoreCurrentThread(false);

@@ -7,13 +7,14 @@ import dev.memleak4j.agent.sampling.TrackingBudget;
 import dev.memleak4j.agent.text.DecimalText;
 
 import java.util.function.Consumer;
+import java.util.function.LongSupplier;
 
 /**
  * What the kernel side samples, for one attach of the probes: the settings asked for (options, JMX) and the
  * max-tracked budget, which raises the byte-sampling interval while the application allocates fast. The interval in
  * force is kept here only (in the budget).
  */
-final class SamplingTuning {
+final class SamplingTuning implements LongSupplier {
     private final BpfTracker tracker;
     private final TrackingBudget budget;
     private final Consumer<String> verbose;
@@ -46,7 +47,7 @@ final class SamplingTuning {
      * the reporter thread between reports; never undoes a change {@link #apply} made meanwhile.
      */
     void keepWithinBudget() {
-        long next = budget.check(System.nanoTime(), () -> tracker.readStats()[Stat.ALLOC_SAMPLED.ordinal()]);
+        long next = budget.check(System.nanoTime(), this);
         if (next == 0) {
             return;
         }
@@ -59,5 +60,14 @@ final class SamplingTuning {
         // Not String.format: this runs whenever max-tracked moves the interval, verbose or not.
         verbose.accept("sampling new allocations 1 per " + next + " bytes (" + DecimalText.of(budget.lastRate(), 0)
                 + " tracked/s in the last second, max-tracked=" + budget.maxTrackedPerSecond() + ")");
+    }
+
+    /**
+     * The kernel side's count of allocations sampled so far, which the budget reads when it checks (this object, not
+     * a lambda: that would be a hidden class in the application's JVM for good).
+     */
+    @Override
+    public long getAsLong() {
+        return tracker.readStats()[Stat.ALLOC_SAMPLED.ordinal()];
     }
 }

@@ -54,10 +54,7 @@ class PlantedFilesTest {
         Path dir = AgentRun.tempDir("planted-dir");
         Path tmp = sharedDirectory(dir.resolve("tmp"), 01777);
         Path marker = dir.resolve("planted-code-ran");
-        Path theirs = Files.createDirectory(tmp.resolve("memleak4j-root"));
-        Files.setPosixFilePermissions(theirs, PosixFilePermissions.fromString("rwxr-xr-x"));
-        Path planted = plantLibrary(theirs, marker);
-        Files.setAttribute(theirs, "unix:uid", NOBODY);
+        Path planted = plantedDirectory(tmp.resolve("memleak4j-root"), "rwxr-xr-x", marker);
         byte[] plantedBytes = Files.readAllBytes(planted);
 
         assertTrackedNormally(runLeaks(dir, tmp), marker, tmp);
@@ -69,13 +66,33 @@ class PlantedFilesTest {
         Path dir = AgentRun.tempDir("planted-link");
         Path tmp = sharedDirectory(dir.resolve("tmp"), 01777);
         Path marker = dir.resolve("planted-code-ran");
-        Path theirs = sharedDirectory(dir.resolve("theirs"), 0777);
-        plantLibrary(theirs, marker);
-        Files.setAttribute(theirs, "unix:uid", NOBODY);
-        Path link = Files.createSymbolicLink(tmp.resolve("memleak4j-root"), theirs);
-        Files.setAttribute(link, "unix:uid", NOBODY, LinkOption.NOFOLLOW_LINKS);
+        plantedBehindLink(tmp.resolve("memleak4j-root"), dir.resolve("theirs"), marker);
 
         assertTrackedNormally(runLeaks(dir, tmp), marker, tmp);
+    }
+
+    /** The user's directory under tmpdir (memleak4j-0 for root), made first by another user: not used, not touched. */
+    @Test
+    void aUserDirectoryMadeByAnotherUserIsNotUsed() throws Exception {
+        Path dir = AgentRun.tempDir("planted-user-dir");
+        Path tmp = sharedDirectory(dir.resolve("tmp"), 01777);
+        Path marker = dir.resolve("planted-code-ran");
+        Path planted = plantedDirectory(tmp.resolve("memleak4j-0"), "rwx------", marker);
+
+        assertTrackedNormally(runLeaks(dir, tmp), marker, tmp);
+        assertOnlyPlanted(planted);
+        assertEquals(NOBODY, Files.getAttribute(planted.getParent(), "unix:uid", LinkOption.NOFOLLOW_LINKS));
+    }
+
+    @Test
+    void aLinkAtTheUserDirectorysNameIsNotFollowed() throws Exception {
+        Path dir = AgentRun.tempDir("planted-user-link");
+        Path tmp = sharedDirectory(dir.resolve("tmp"), 01777);
+        Path marker = dir.resolve("planted-code-ran");
+        Path planted = plantedBehindLink(tmp.resolve("memleak4j-0"), dir.resolve("theirs"), marker);
+
+        assertTrackedNormally(runLeaks(dir, tmp), marker, tmp);
+        assertOnlyPlanted(planted);
     }
 
     @Test
@@ -155,6 +172,39 @@ class PlantedFilesTest {
         try (var entries = Files.list(tmpdir)) {
             assertEquals(List.of(), entries.map(p -> p.getFileName().toString())
                     .filter(n -> n.startsWith("memleak4j-lib-")).toList(), "the library's directory is gone at exit");
+        }
+        Path own = tmpdir.resolve("memleak4j-0");
+        if (Files.isDirectory(own, LinkOption.NOFOLLOW_LINKS)
+                && (Integer) Files.getAttribute(own, "unix:uid", LinkOption.NOFOLLOW_LINKS) == 0) {
+            try (var entries = Files.list(own)) {
+                assertEquals(List.of(), entries.toList(), "the library's directory is gone at exit");
+            }
+        }
+    }
+
+    /** Nobody's directory {@code dir} with {@code permissions}, holding a planted library; returns the library. */
+    private static Path plantedDirectory(Path dir, String permissions, Path marker) throws Exception {
+        Files.createDirectory(dir);
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString(permissions));
+        Path planted = plantLibrary(dir, marker);
+        Files.setAttribute(dir, "unix:uid", NOBODY);
+        return planted;
+    }
+
+    /** Nobody's link {@code link} to nobody's shared directory {@code theirs}, holding a planted library (returned). */
+    private static Path plantedBehindLink(Path link, Path theirs, Path marker) throws Exception {
+        sharedDirectory(theirs, 0777);
+        Path planted = plantLibrary(theirs, marker);
+        Files.setAttribute(theirs, "unix:uid", NOBODY);
+        Files.createSymbolicLink(link, theirs);
+        Files.setAttribute(link, "unix:uid", NOBODY, LinkOption.NOFOLLOW_LINKS);
+        return planted;
+    }
+
+    /** Nothing was made beside the planted library, in their directory or through a link to it. */
+    private static void assertOnlyPlanted(Path planted) throws IOException {
+        try (var entries = Files.list(planted.getParent())) {
+            assertEquals(List.of(planted), entries.toList(), "nothing was made in their directory");
         }
     }
 

@@ -111,15 +111,40 @@ public final class SafeFiles {
         Path base = parent.toRealPath();
         checkNoOtherUserCanRename(base);
         Path dir = createNewDirectory(base, prefix + ownProcessId() + "-");
+        checkPrivate(dir, "the private directory just made");
+        return dir;
+    }
+
+    /**
+     * {@code <parent>/<name>}, a directory of this process's user alone (mode 0700), made unless it exists: one place
+     * for the private directories of every JVM this user runs, so that finding those of ended JVMs lists this
+     * directory, not all of the parent (a /tmp of thousands of entries). Checked like a private directory, without
+     * following links, under a path no other user can rename; throws IOException when it is not one (another user
+     * made it first, or put a link there).
+     */
+    public static Path userDirectory(Path parent, String name) throws IOException {
+        Path base = parent.toRealPath();
+        checkNoOtherUserCanRename(base);
+        Path dir = base.resolve(name);
+        try {
+            Files.createDirectory(dir, PRIVATE_DIRECTORY);
+        } catch (FileAlreadyExistsException e) {
+            // made by an earlier start, or by somebody else: checked below either way
+        }
+        checkPrivate(dir, "a private directory of uid " + currentUid());
+        return dir;
+    }
+
+    /** Throws unless {@code dir}, not followed if a link, is a directory of this process's user with mode 0700. */
+    private static void checkPrivate(Path dir, String meant) throws IOException {
         Map<String, Object> attributes = Files.readAttributes(dir, "unix:uid,mode,isDirectory",
                 LinkOption.NOFOLLOW_LINKS);
         int mode = (Integer) attributes.get("mode") & 07777;
         if (!(Boolean) attributes.get("isDirectory") || (Integer) attributes.get("uid") != currentUid()
                 || mode != 0700) {
-            throw new IOException(dir + " is not the private directory just made (owner uid "
-                    + attributes.get("uid") + ", mode " + Integer.toOctalString(mode) + ")");
+            throw new IOException(dir + " is not " + meant + " (owner uid " + attributes.get("uid") + ", mode "
+                    + Integer.toOctalString(mode) + ")");
         }
-        return dir;
     }
 
     /** A new directory {@code <parent>/<prefix><random>}, mode 0700 (mkdir fails rather than reuse one). */

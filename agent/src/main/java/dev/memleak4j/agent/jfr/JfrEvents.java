@@ -1,6 +1,7 @@
 package dev.memleak4j.agent.jfr;
 
 import dev.memleak4j.agent.bpf.Stat;
+import dev.memleak4j.agent.lang.Instants;
 import dev.memleak4j.agent.leaks.LeakDetector;
 import dev.memleak4j.agent.owners.OwnerCount;
 import dev.memleak4j.agent.report.Allocation;
@@ -17,7 +18,6 @@ import dev.memleak4j.jfr.StatisticsEvent;
 import jdk.jfr.FlightRecorder;
 import jdk.jfr.FlightRecorderListener;
 
-import java.time.Duration;
 import java.time.Instant;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
@@ -256,7 +256,7 @@ public final class JfrEvents implements Consumer<ReportView> {
         Instant from = listedUntil != null && listedUntil.isAfter(view.intervalStart()) ? listedUntil
                 : view.intervalStart();
         listedUntil = full.time();
-        long windowNanos = Duration.between(from, full.time()).toNanos();
+        long windowNanos = Instants.nanosBetween(from, full.time());
         long sampleRate = full.sampleRate();
         for (StackReport stack : full.stacks()) {
             String javaFrame = null;

@@ -50,13 +50,7 @@ public final class NativeMemory implements NativeMemoryMXBean {
      */
     public static void register(AgentControl control, Consumer<String> log) throws JMException {
         pending = control;
-        boolean lazy = LazyRegistration.arm(server -> {
-            try {
-                registerLater(server, log);
-            } finally {
-                LazyRegistration.disarm();
-            }
-        });
+        boolean lazy = LazyRegistration.arm(new OnPlatformServer(log));
         if (!lazy || LazyRegistration.serverExists()) {
             registerIn(ManagementFactory.getPlatformMBeanServer());
         }
@@ -75,6 +69,27 @@ public final class NativeMemory implements NativeMemoryMXBean {
         if (missed && !LazyRegistration.armed() && LazyRegistration.serverExists()) {
             LazyRegistration.disarm();
             registerLater(ManagementFactory.getPlatformMBeanServer(), log);
+        }
+    }
+
+    /**
+     * Registers the MBean in the platform server just made, once (a class, not a lambda: a hidden class for it would
+     * stay in every JVM the agent runs in, JMX used or not).
+     */
+    private static final class OnPlatformServer implements Consumer<MBeanServer> {
+        private final Consumer<String> log;
+
+        OnPlatformServer(Consumer<String> log) {
+            this.log = log;
+        }
+
+        @Override
+        public void accept(MBeanServer server) {
+            try {
+                registerLater(server, log);
+            } finally {
+                LazyRegistration.disarm();
+            }
         }
     }
 

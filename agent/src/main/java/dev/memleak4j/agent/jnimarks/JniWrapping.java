@@ -1,5 +1,6 @@
 package dev.memleak4j.agent.jnimarks;
 
+import dev.memleak4j.agent.nativelib.AgentJar;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -342,9 +343,16 @@ public final class JniWrapping {
         }
     }
 
-    /** The class file of {@code className} as {@code loader} finds it (the agent jar), or null when it has none. */
+    /**
+     * The class file of {@code className} in the agent jar, which {@code loader} loads the agent from; null when it has
+     * none. Read from the jar itself ({@link AgentJar}): the loader's lookup would search the JDK's modules first.
+     */
     private static byte[] classFile(ClassLoader loader, String className) throws IOException {
-        try (InputStream in = loader.getResourceAsStream(className.replace('.', '/') + ".class")) {
+        String entry = className.replace('.', '/') + ".class";
+        if (loader == AgentJar.class.getClassLoader()) {
+            return AgentJar.read(entry);
+        }
+        try (InputStream in = loader.getResourceAsStream(entry)) {
             return in == null ? null : in.readAllBytes();
         }
     }

@@ -160,7 +160,7 @@ public final class JsonSnapshot {
             return;
         }
         ObjectNode node = root.putObject("leakSuspects");
-        node.put("windowSeconds", leaks.window().toSeconds());
+        node.put("windowSeconds", leaks.windowSeconds());
         node.put("steadyStacks", leaks.steady());
         node.put("transientStacks", leaks.transients());
         node.put("tooNewStacks", leaks.tooNew());

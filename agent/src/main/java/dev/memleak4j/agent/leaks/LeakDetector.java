@@ -4,7 +4,6 @@ import dev.memleak4j.agent.lang.LongObjectMap;
 import dev.memleak4j.agent.owners.OwnerCount;
 import dev.memleak4j.agent.stacks.Frame;
 
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -89,15 +88,16 @@ public final class LeakDetector {
         }
     }
 
-    private final Duration window;
+    private final long windowSeconds;
     private LongObjectMap<History> histories = new LongObjectMap<>();
 
-    public LeakDetector(Duration window) {
-        this.window = window;
+    /** @param windowSeconds how far back growth is judged */
+    public LeakDetector(long windowSeconds) {
+        this.windowSeconds = windowSeconds;
     }
 
-    public Duration window() {
-        return window;
+    public long windowSeconds() {
+        return windowSeconds;
     }
 
     /**
@@ -107,7 +107,7 @@ public final class LeakDetector {
      */
     public Verdicts update(Instant time, List<StackTotals> stacks) {
         long now = time.getEpochSecond() * 1_000_000_000L + time.getNano();
-        long oldest = now - window.toNanos();
+        long oldest = now - windowSeconds * 1_000_000_000L;
         LongObjectMap<StackTotals> present = new LongObjectMap<>();
         for (StackTotals stack : stacks) {
             present.put(stack.stackId(), stack);
@@ -149,7 +149,7 @@ public final class LeakDetector {
         }
         histories = kept;
         growing.sort(FASTEST_FIRST);
-        return new Verdicts(List.copyOf(growing), steady, transients, tooNew, window);
+        return new Verdicts(List.copyOf(growing), steady, transients, tooNew, windowSeconds);
     }
 
     /*
@@ -236,7 +236,7 @@ public final class LeakDetector {
         long sinceNanos = points.timeNanos(last) - Math.max(0, points.oldestAgeNanos(last));
         Instant since = Instant.ofEpochSecond(0, sinceNanos);
         return new Suspect(stackId, points.bytes(last), points.count(last), perMinute, since, confidence, increases,
-                intervals, Duration.ofNanos(spanNanos), List.of());
+                intervals, spanNanos, List.of());
     }
 
     /**
@@ -252,14 +252,14 @@ public final class LeakDetector {
         int heldBack = 0;
         for (Suspect suspect : verdicts.suspects()) {
             Suspect withFrames = suspect.withFrames(frames.apply(suspect.stackId()));
-            if (isJvmWarmUp(withFrames.frames()) && (jvmBusy || withFrames.observed().compareTo(window) < 0)) {
+            if (isJvmWarmUp(withFrames.frames()) && (jvmBusy || withFrames.observedNanos() < windowSeconds * 1_000_000_000L)) {
                 heldBack++;
             } else {
                 named.add(withFrames);
             }
         }
         return new Verdicts(List.copyOf(named), verdicts.steady(), verdicts.transients(), verdicts.tooNew() + heldBack,
-                verdicts.window());
+                verdicts.windowSeconds());
     }
 
     /**
@@ -310,27 +310,27 @@ public final class LeakDetector {
      * @param since          when its oldest outstanding block was allocated
      * @param grewIn         intervals of the window in which it grew
      * @param intervals      intervals in the window
-     * @param observed       how long its history covers (at most the window and one interval)
+     * @param observedNanos  how long its history covers (at most the window and one interval)
      * @param frames         the stack, the allocator's direct caller first (empty until the collector names it)
      * @param owners         the Java objects owning its outstanding blocks, by class; empty when none is known
      */
     public record Suspect(long stackId, long bytes, long count, double bytesPerMinute, Instant since,
-                          Confidence confidence, int grewIn, int intervals, Duration observed, List<Frame> frames,
+                          Confidence confidence, int grewIn, int intervals, long observedNanos, List<Frame> frames,
                           List<OwnerCount> owners) {
         public Suspect(long stackId, long bytes, long count, double bytesPerMinute, Instant since,
-                       Confidence confidence, int grewIn, int intervals, Duration observed, List<Frame> frames) {
-            this(stackId, bytes, count, bytesPerMinute, since, confidence, grewIn, intervals, observed, frames,
+                       Confidence confidence, int grewIn, int intervals, long observedNanos, List<Frame> frames) {
+            this(stackId, bytes, count, bytesPerMinute, since, confidence, grewIn, intervals, observedNanos, frames,
                     List.of());
         }
 
         public Suspect withFrames(List<Frame> named) {
-            return new Suspect(stackId, bytes, count, bytesPerMinute, since, confidence, grewIn, intervals, observed,
-                    List.copyOf(named), owners);
+            return new Suspect(stackId, bytes, count, bytesPerMinute, since, confidence, grewIn, intervals,
+                    observedNanos, List.copyOf(named), owners);
         }
 
         public Suspect withOwners(List<OwnerCount> known) {
-            return new Suspect(stackId, bytes, count, bytesPerMinute, since, confidence, grewIn, intervals, observed,
-                    frames, List.copyOf(known));
+            return new Suspect(stackId, bytes, count, bytesPerMinute, since, confidence, grewIn, intervals,
+                    observedNanos, frames, List.copyOf(known));
         }
 
         /** Why it is suspected, in a few words. */
@@ -340,14 +340,14 @@ public final class LeakDetector {
     }
 
     /** One report's classification: the suspects, fastest-growing first, and how many stacks are of each kind. */
-    public record Verdicts(List<Suspect> suspects, int steady, int transients, int tooNew, Duration window) {
+    public record Verdicts(List<Suspect> suspects, int steady, int transients, int tooNew, long windowSeconds) {
         /** The same, each suspect with the owners of its blocks ({@code owners} gives a stack id's). */
         public Verdicts withOwners(LongFunction<List<OwnerCount>> owners) {
             List<Suspect> with = new ArrayList<>(suspects.size());
             for (Suspect suspect : suspects) {
                 with.add(suspect.withOwners(owners.apply(suspect.stackId())));
             }
-            return new Verdicts(List.copyOf(with), steady, transients, tooNew, window);
+            return new Verdicts(List.copyOf(with), steady, transients, tooNew, windowSeconds);
         }
     }
 }

@@ -4,7 +4,6 @@ import dev.memleak4j.agent.leaks.LeakDetector;
 import dev.memleak4j.agent.lang.Instants;
 import dev.memleak4j.agent.text.DecimalText;
 
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -52,14 +51,14 @@ public record MemoryVerdict(Kind kind, String text, ProcessMemory now, double rs
          * loader's buffers handed back): tens of MiB of malloc'd memory freed in those seconds would read as the
          * application's malloc shrinking and its arenas filling.
          */
-        static final Duration SETTLING = Duration.ofSeconds(10);
-        private final Duration window;
+        static final long SETTLING_SECONDS = 10;
+        private final long windowSeconds;
         private final Instant settled;
         private final List<ProcessMemory> history = new ArrayList<>();
 
-        public Watch(Duration window, Instant trackingSince) {
-            this.window = window;
-            this.settled = Instants.plus(trackingSince, SETTLING);
+        public Watch(long windowSeconds, Instant trackingSince) {
+            this.windowSeconds = windowSeconds;
+            this.settled = trackingSince.plusSeconds(SETTLING_SECONDS);
         }
 
         public MemoryVerdict update(ProcessMemory now, LeakDetector.Verdicts leaks) {
@@ -68,7 +67,7 @@ public record MemoryVerdict(Kind kind, String text, ProcessMemory now, double rs
             }
             history.add(now);
             // Keep one sample at or before the window's start, so the growth covers the whole window.
-            Instant start = Instants.minus(now.time(), window);
+            Instant start = now.time().minusSeconds(windowSeconds);
             while (history.size() > 2 && !history.get(1).time().isAfter(start)) {
                 history.remove(0);
             }

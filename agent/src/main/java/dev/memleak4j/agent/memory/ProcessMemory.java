@@ -1,11 +1,9 @@
 package dev.memleak4j.agent.memory;
 
 import dev.memleak4j.agent.nativelib.DiagnosticCommand;
+import dev.memleak4j.agent.nativelib.JvmManagement;
 
 import java.io.IOException;
-import java.lang.management.BufferPoolMXBean;
-import java.lang.management.ManagementFactory;
-import java.lang.management.MemoryMXBean;
 import java.nio.file.Files;
 import java.nio.file.Paths;
 import java.time.Instant;
@@ -31,25 +29,16 @@ public record ProcessMemory(Instant time, long rssBytes, MallocStats malloc, lon
 
     /** Reads everything now; figures that cannot be read are 0 (malloc: null, NMT: -1). */
     public static ProcessMemory readNow(long trackedBytes, boolean nmtOn) {
-        MemoryMXBean memory = ManagementFactory.getMemoryMXBean();
-        long direct = 0;
-        long mapped = 0;
-        for (BufferPoolMXBean pool : ManagementFactory.getPlatformMXBeans(BufferPoolMXBean.class)) {
-            if (pool.getName().equals("direct")) {
-                direct = pool.getMemoryUsed();
-            } else if (pool.getName().equals("mapped")) {
-                mapped = pool.getMemoryUsed();
-            }
-        }
+        long[] buffers = JvmManagement.bufferPoolBytes();
         return new ProcessMemory(Instant.now(), rss(), MallocStats.read(), trackedBytes,
-                memory.getHeapMemoryUsage().getCommitted(), memory.getNonHeapMemoryUsage().getCommitted(), direct,
-                mapped, ManagementFactory.getThreadMXBean().getThreadCount(), nmtOn ? nmtCommitted() : -1);
+                JvmManagement.heapCommittedBytes(), JvmManagement.nonHeapCommittedBytes(), buffers[0], buffers[1],
+                JvmManagement.liveThreads(), nmtOn ? nmtCommitted() : -1);
     }
 
     /** Whether this JVM runs with -XX:NativeMemoryTracking=summary or detail ({@code VM.flags} lists it then). */
     public static boolean nmtOn() {
         try {
-            String flags = DiagnosticCommand.execute("VM.flags");
+            String flags = DiagnosticCommand.startFlags();
             return DiagnosticCommand.listsOption(flags, "-XX:NativeMemoryTracking=summary")
                     || DiagnosticCommand.listsOption(flags, "-XX:NativeMemoryTracking=detail");
         } catch (RuntimeException | LinkageError e) {

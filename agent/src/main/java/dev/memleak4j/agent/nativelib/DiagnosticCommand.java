@@ -9,7 +9,21 @@ import java.nio.file.Paths;
  * the JVM's life, and every full GC then marks them (native/src/diagnostic_command_jni.c says how it is called).
  */
 public final class DiagnosticCommand {
+    /** {@code VM.flags}' output as first read; null until then. */
+    private static String startFlags;
+
     private DiagnosticCommand() {}
+
+    /**
+     * {@code VM.flags}' output, read once: the flags the agent looks at (PreserveFramePointer, NativeMemoryTracking)
+     * cannot change while the JVM runs, and each start asked for them twice. Throws as {@link #execute} does.
+     */
+    public static synchronized String startFlags() {
+        if (startFlags == null) {
+            startFlags = execute("VM.flags");
+        }
+        return startFlags;
+    }
 
     /**
      * The command's output, e.g. for {@code "VM.flags"}; throws (IllegalStateException, LinkageError, or what the

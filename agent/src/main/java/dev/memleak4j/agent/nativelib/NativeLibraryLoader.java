@@ -29,11 +29,14 @@ import java.util.List;
  *
  * <p>The file stays while the JVM runs (the kernel attaches uprobes to the library by its path, and the symbolizer
  * reads it) and is deleted at exit; a directory left by a JVM that was killed is deleted by the next start of the
- * same user once that JVM's pid is gone.
+ * same user once that JVM's pid is gone. The directories are made in {@code java.io.tmpdir/memleak4j-UID}, the
+ * user's own (mode 0700), which that start lists instead of all of the temporary directory.
  */
 public final class NativeLibraryLoader {
     static final String RESOURCE = "/native/linux-x86_64/libmemleak4j.so";
     static final String DIRECTORY_PREFIX = "memleak4j-lib-";
+    /** This user's directory under java.io.tmpdir, for the library's directories: the uid follows. */
+    static final String USER_DIRECTORY_PREFIX = "memleak4j-";
     private static final String FILE_NAME = "libmemleak4j.so";
     private static Path loadedFrom;
     private static boolean loaded;
@@ -94,15 +97,13 @@ public final class NativeLibraryLoader {
 
     /** Writes the jar's library into a new private directory and returns its path, or null if the jar has none. */
     static Path extractFromJar() throws IOException {
-        byte[] content;
-        try (InputStream in = NativeLibraryLoader.class.getResourceAsStream(RESOURCE)) {
-            if (in == null) {
-                return null;
-            }
-            content = in.readAllBytes();
+        byte[] content = AgentJar.read(RESOURCE.substring(1));
+        if (content == null) {
+            return null;
         }
-        deleteDirectoriesOfEndedProcesses(SafeFiles.temporaryDirectory());
-        Path dir = SafeFiles.createPrivateDirectory(SafeFiles.temporaryDirectory(), DIRECTORY_PREFIX);
+        Path parent = libraryParent(SafeFiles.temporaryDirectory());
+        deleteDirectoriesOfEndedProcesses(parent);
+        Path dir = SafeFiles.createPrivateDirectory(parent, DIRECTORY_PREFIX);
         try {
             Path library = dir.resolve(FILE_NAME);
             try (OutputStream out = Files.newOutputStream(library, StandardOpenOption.CREATE_NEW,
@@ -117,6 +118,20 @@ public final class NativeLibraryLoader {
         } catch (IOException | RuntimeException e) {
             SafeFiles.deletePrivateDirectory(dir);
             throw e;
+        }
+    }
+
+    /**
+     * Where the library's directory is made: this user's own directory in {@code tmp} ({@link SafeFiles#userDirectory}),
+     * so that looking for the directories of ended JVMs lists only that one, not every entry of a shared /tmp (which
+     * took thousands of reads and JIT compilations at each start); {@code tmp} itself when that directory cannot be
+     * had (another user made it, or put a link there), the directories then side by side with everybody's files.
+     */
+    static Path libraryParent(Path tmp) {
+        try {
+            return SafeFiles.userDirectory(tmp, USER_DIRECTORY_PREFIX + SafeFiles.currentUid());
+        } catch (IOException | RuntimeException e) {
+            return tmp;
         }
     }
 
@@ -155,15 +170,28 @@ public final class NativeLibraryLoader {
 
     private static void deleteAtExit(Path dir) {
         try {
-            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-                try {
-                    SafeFiles.deletePrivateDirectory(dir);
-                } catch (IOException e) {
-                    // The next start deletes it.
-                }
-            }, "memleak4j-library-cleanup"));
+            Runtime.getRuntime().addShutdownHook(new Cleanup(dir));
         } catch (IllegalStateException e) {
             // The JVM is already exiting.
+        }
+    }
+
+    /** The exit hook that deletes the library's directory (a class, not a lambda: no hidden class kept for it). */
+    private static final class Cleanup extends Thread {
+        private final Path dir;
+
+        Cleanup(Path dir) {
+            super("memleak4j-library-cleanup");
+            this.dir = dir;
+        }
+
+        @Override
+        public void run() {
+            try {
+                SafeFiles.deletePrivateDirectory(dir);
+            } catch (IOException e) {
+                // The next start deletes it.
+            }
         }
     }
 }

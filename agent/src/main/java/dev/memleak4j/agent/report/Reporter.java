@@ -1,9 +1,8 @@
 package dev.memleak4j.agent.report;
 
 import dev.memleak4j.agent.jnimarks.JniMarks;
+import dev.memleak4j.agent.nativelib.JvmManagement;
 
-import java.lang.management.ManagementFactory;
-import java.lang.management.ThreadMXBean;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -215,8 +214,7 @@ public final class Reporter implements Runnable {
     }
 
     private static long threadCpuNanos() {
-        ThreadMXBean threads = ManagementFactory.getThreadMXBean();
-        return threads.isCurrentThreadCpuTimeSupported() ? threads.getCurrentThreadCpuTime() : 0;
+        return JvmManagement.currentThreadCpuNanos();
     }
 
     @Override

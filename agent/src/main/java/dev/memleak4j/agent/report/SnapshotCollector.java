@@ -9,6 +9,7 @@ import dev.memleak4j.agent.lang.LongObjectMap;
 import dev.memleak4j.agent.leaks.LeakDetector;
 import dev.memleak4j.agent.memory.MemoryVerdict;
 import dev.memleak4j.agent.memory.ProcessMemory;
+import dev.memleak4j.agent.nativelib.JvmManagement;
 import dev.memleak4j.agent.owners.OwnerCount;
 import dev.memleak4j.agent.owners.OwnerRegistry;
 import dev.memleak4j.agent.owners.OwnerTally;
@@ -19,9 +20,6 @@ import dev.memleak4j.agent.stacks.StackIdentity;
 import dev.memleak4j.agent.stacks.StackResolver;
 import dev.memleak4j.agent.stacks.WalkedStackTrimmer;
 
-import java.lang.management.CompilationMXBean;
-import java.lang.management.ManagementFactory;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -131,16 +129,16 @@ public final class SnapshotCollector {
     private LongLongMap allocatedBytesAtBaseline = new LongLongMap();
     private LongLongMap allocatedCountMilliAtBaseline = new LongLongMap();
 
-    /** @param leakWindow how far back the leak suspects and the memory verdict look */
-    public SnapshotCollector(BpfTracker tracker, StackResolver resolver, Instant trackingSince, Duration leakWindow,
+    /** @param leakWindowSeconds how far back the leak suspects and the memory verdict look */
+    public SnapshotCollector(BpfTracker tracker, StackResolver resolver, Instant trackingSince, long leakWindowSeconds,
                              LongSupplier sampleBytesNow) {
         this.tracker = tracker;
         this.sampleBytesNow = sampleBytesNow;
         this.resolver = resolver;
         this.trimmer = new WalkedStackTrimmer(new JvmCodes(resolver));
         this.trackingSince = trackingSince;
-        this.leaks = new LeakDetector(leakWindow);
-        this.memory = new MemoryVerdict.Watch(leakWindow, trackingSince);
+        this.leaks = new LeakDetector(leakWindowSeconds);
+        this.memory = new MemoryVerdict.Watch(leakWindowSeconds, trackingSince);
         this.nmtOn = ProcessMemory.nmtOn();
     }
 
@@ -271,16 +269,13 @@ public final class SnapshotCollector {
 
     /** Whether the JIT compiled or classes were loaded since the last periodic report (the JVM's own growth). */
     private boolean jvmCompiledOrLoadedClasses() {
-        long compiling = 0;
+        long compiling;
         try {
-            CompilationMXBean compiler = ManagementFactory.getCompilationMXBean();
-            if (compiler != null && compiler.isCompilationTimeMonitoringSupported()) {
-                compiling = compiler.getTotalCompilationTime();
-            }
+            compiling = JvmManagement.compileMillis();
         } catch (RuntimeException | LinkageError e) {
             compiling = -1;
         }
-        long classes = ManagementFactory.getClassLoadingMXBean().getTotalLoadedClassCount();
+        long classes = JvmManagement.loadedClasses();
         boolean busy = compiling != compilationMillis || classes != loadedClasses;
         compilationMillis = compiling;
         loadedClasses = classes;

@@ -62,7 +62,7 @@ public final class TextReport {
         List<LeakDetector.Suspect> suspects = leaks.suspects();
         out.append('[').append(ClockText.of(snapshot.time())).append("] Leak suspects: ")
                 .append(suspects.isEmpty() ? "none" : String.valueOf(suspects.size()))
-                .append(" growing over the last ").append(leaks.window().toSeconds()).append(" s (")
+                .append(" growing over the last ").append(leaks.windowSeconds()).append(" s (")
                 .append(leaks.steady()).append(" steady, ").append(leaks.transients()).append(" transient, ")
                 .append(leaks.tooNew()).append(" too new to tell)\n");
         int rank = 0;

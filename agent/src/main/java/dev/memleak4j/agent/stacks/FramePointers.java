@@ -20,7 +20,7 @@ public final class FramePointers {
      */
     public static Optional<String> warning() {
         try {
-            if (!DiagnosticCommand.flagSet(DiagnosticCommand.execute("VM.flags"), "PreserveFramePointer")) {
+            if (!DiagnosticCommand.flagSet(DiagnosticCommand.startFlags(), "PreserveFramePointer")) {
                 return Optional.of("without -XX:+PreserveFramePointer, stacks of allocations made from JIT-compiled "
                         + "code with no JNI or VM transition (the frame anchor unset) may end early; Java callers of "
                         + "JNI, JNA and FFM calls are complete either way");

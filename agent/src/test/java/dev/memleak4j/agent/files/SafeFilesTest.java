@@ -125,6 +125,45 @@ class SafeFilesTest {
                 "a link is followed to the directory it names, and that one is checked");
     }
 
+    @Test
+    void theUserDirectoryIsMadeOnceOwnedByUsAndMode0700() throws IOException {
+        Path made = SafeFiles.userDirectory(dir, "memleak4j-test");
+        assertEquals(dir.toRealPath().resolve("memleak4j-test"), made);
+        assertEquals("rwx------", permissions(made));
+        assertEquals(SafeFiles.currentUid(), Files.getAttribute(made, "unix:uid", LinkOption.NOFOLLOW_LINKS));
+        Files.writeString(made.resolve("kept"), "x");
+        assertEquals(made, SafeFiles.userDirectory(dir, "memleak4j-test"), "a second start uses the same one");
+        assertTrue(Files.exists(made.resolve("kept")));
+    }
+
+    @Test
+    void aUserDirectoryThatIsNotPrivateOrIsALinkIsRefused() throws IOException {
+        Path open = Files.createDirectory(dir.resolve("open"));
+        Files.setPosixFilePermissions(open, PosixFilePermissions.fromString("rwxr-xr-x"));
+        IOException refused = assertThrows(IOException.class, () -> SafeFiles.userDirectory(dir, "open"));
+        assertTrue(refused.getMessage().contains("is not a private directory of uid"), refused.getMessage());
+
+        Path target = Files.createDirectory(dir.resolve("target"));
+        Files.setPosixFilePermissions(target, PosixFilePermissions.fromString("rwx------"));
+        Files.createSymbolicLink(dir.resolve("link"), target);
+        assertThrows(IOException.class, () -> SafeFiles.userDirectory(dir, "link"), "a link is not followed");
+
+        Path shared = Files.createDirectory(dir.resolve("shared"));
+        Files.setPosixFilePermissions(shared, PosixFilePermissions.fromString("rwxrwxrwx"));
+        assertThrows(IOException.class, () -> SafeFiles.userDirectory(shared, "memleak4j-test"));
+        assertEquals(List.of(), names(shared), "nothing was made under a parent others could rename it in");
+    }
+
+    @Test
+    void aUserDirectoryOfAnotherUserIsRefused() throws Exception {
+        assumeTrue(SafeFiles.currentUid() == 0, "skipped: giving a directory to another user needs root");
+        Path theirs = Files.createDirectory(dir.resolve("memleak4j-test"));
+        Files.setPosixFilePermissions(theirs, PosixFilePermissions.fromString("rwx------"));
+        Files.setAttribute(theirs, "unix:uid", 65534);
+        IOException refused = assertThrows(IOException.class, () -> SafeFiles.userDirectory(dir, "memleak4j-test"));
+        assertTrue(refused.getMessage().contains("owner uid 65534"), refused.getMessage());
+    }
+
     private static String permissions(Path path) throws IOException {
         return PosixFilePermissions.toString(Files.getPosixFilePermissions(path, LinkOption.NOFOLLOW_LINKS));
     }

@@ -14,18 +14,12 @@ class InstantsTest {
     private static final List<Instant> TIMES = List.of(Instant.EPOCH, Instant.parse("2026-12-05T08:00:00.999999999Z"),
             Instant.parse("2026-12-05T08:00:01.000000001Z"), Instant.parse("1969-12-31T23:59:59.5Z"),
             Instant.ofEpochSecond(-1, 1));
-    private static final List<Duration> AMOUNTS = List.of(Duration.ZERO, Duration.ofSeconds(10),
-            Duration.ofMillis(1500), Duration.ofNanos(-3), Duration.ofSeconds(-60, 999_999_999));
 
     @Test
     void matchesJavaTime() {
         for (Instant from : TIMES) {
             for (Instant to : TIMES) {
                 assertEquals(Duration.between(from, to).toNanos(), Instants.nanosBetween(from, to), from + " " + to);
-            }
-            for (Duration amount : AMOUNTS) {
-                assertEquals(from.plus(amount), Instants.plus(from, amount), from + " + " + amount);
-                assertEquals(from.minus(amount), Instants.minus(from, amount), from + " - " + amount);
             }
         }
     }

@@ -6,7 +6,6 @@ import dev.memleak4j.agent.leaks.LeakDetector.Verdicts;
 import dev.memleak4j.agent.stacks.Frame;
 import org.junit.jupiter.api.Test;
 
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -19,7 +18,7 @@ class LeakDetectorTest {
     private static final long SECOND = 1_000_000_000L;
     private static final long KIB = 1024;
 
-    private final LeakDetector detector = new LeakDetector(Duration.ofSeconds(60));
+    private final LeakDetector detector = new LeakDetector(60);
 
     /** One report every 5 s: {@code stacks} as they are at report {@code index}. */
     private Verdicts report(int index, StackTotals... stacks) {

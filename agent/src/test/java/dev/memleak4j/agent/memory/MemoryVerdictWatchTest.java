@@ -2,7 +2,6 @@ package dev.memleak4j.agent.memory;
 
 import org.junit.jupiter.api.Test;
 
-import java.time.Duration;
 import java.time.Instant;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -19,7 +18,7 @@ class MemoryVerdictWatchTest {
 
     @Test
     void theAgentsOwnStartDoesNotStartTheWindow() {
-        MemoryVerdict.Watch watch = new MemoryVerdict.Watch(Duration.ofSeconds(20), TRACKING);
+        MemoryVerdict.Watch watch = new MemoryVerdict.Watch(20, TRACKING);
         // The first report, while the agent still holds its start-up buffers (60 MiB in use); by the next they are
         // freed into the arenas. Meanwhile the application maps 20 MiB every 5 s outside malloc.
         watch.update(at(5, 140, 60, 10), null);
@@ -33,7 +32,7 @@ class MemoryVerdictWatchTest {
 
     @Test
     void afterTheStartTheWindowSeesArenasKeepingFreedMemory() {
-        MemoryVerdict.Watch watch = new MemoryVerdict.Watch(Duration.ofSeconds(20), TRACKING);
+        MemoryVerdict.Watch watch = new MemoryVerdict.Watch(20, TRACKING);
         MemoryVerdict verdict = null;
         for (long s = 10; s <= 30; s += 5) {
             // RSS grows 8 MiB every 5 s, all of it free memory that the arenas keep; malloc's in-use bytes do not grow.

@@ -9,6 +9,7 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -53,6 +54,21 @@ class NativeLibraryLoaderTest {
         Files.setAttribute(theirs, "unix:uid", 65534);
         NativeLibraryLoader.deleteDirectoriesOfEndedProcesses(parent);
         assertTrue(Files.isDirectory(theirs));
+    }
+
+    @Test
+    void theLibrarysDirectoriesGoInTheUsersOwnDirectoryUnlessItIsNotPrivate() throws Exception {
+        Path own = parent.toRealPath().resolve(NativeLibraryLoader.USER_DIRECTORY_PREFIX + SafeFiles.currentUid());
+        assertEquals(own, NativeLibraryLoader.libraryParent(parent));
+        assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(own,
+                LinkOption.NOFOLLOW_LINKS)));
+
+        Files.setPosixFilePermissions(own, PosixFilePermissions.fromString("rwxr-xr-x"));
+        assertEquals(parent, NativeLibraryLoader.libraryParent(parent), "not private: the parent itself is used");
+        Files.delete(own);
+        Path target = privateDirectory("elsewhere");
+        Files.createSymbolicLink(own, target);
+        assertEquals(parent, NativeLibraryLoader.libraryParent(parent), "a link there is not followed");
     }
 
     private Path privateDirectory(String name) throws Exception {

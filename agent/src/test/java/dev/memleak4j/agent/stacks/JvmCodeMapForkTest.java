@@ -4,15 +4,12 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -23,22 +20,7 @@ class JvmCodeMapForkTest {
     private static final String PREFIX = "dev.memleak4j.agent.stacks.CodeMapProbeMain.";
 
     private static Map<String, String> run(Path javaHome, String... jvmOptions) throws IOException, InterruptedException {
-        List<String> command = new ArrayList<>();
-        command.add(javaHome.resolve("bin/java").toString());
-        command.add("-Xcheck:jni");
-        command.add("-Dmemleak4j.library=" + TestLibrary.path());
-        command.addAll(List.of(jvmOptions));
-        command.add("--enable-native-access=ALL-UNNAMED");  // JDK 22+ warns without it; JDK 17 accepts it
-        command.add("-cp");
-        command.add(System.getProperty("java.class.path"));
-        command.add(CodeMapProbeMain.class.getName());
-        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
-        String output;
-        try (var in = process.getInputStream()) {
-            output = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-        }
-        assertTrue(process.waitFor(120, TimeUnit.SECONDS));
-        assertEquals(0, process.exitValue(), output);
+        String output = TestLibrary.runMain(javaHome, List.of(jvmOptions), CodeMapProbeMain.class.getName());
         Map<String, String> facts = new HashMap<>();
         for (String line : output.split("\n")) {
             int space = line.indexOf(' ');

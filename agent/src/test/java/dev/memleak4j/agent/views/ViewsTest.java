@@ -14,7 +14,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.zip.GZIPInputStream;
@@ -61,11 +60,11 @@ class ViewsTest {
         Snapshot plain = leakSnapshot();
         StackReport leak = plain.allStacks().get(0);
         LeakDetector.Suspect suspect = new LeakDetector.Suspect(leak.stackId(), leak.bytes(), leak.count(), 1e6,
-                Instant.parse("2026-01-02T03:01:00Z"), LeakDetector.Confidence.HIGH, 4, 4, Duration.ofSeconds(20),
+                Instant.parse("2026-01-02T03:01:00Z"), LeakDetector.Confidence.HIGH, 4, 4, 20_000_000_000L,
                 leak.frames());
         Snapshot withSuspect = new Snapshot(plain.time(), plain.stacks(), plain.stackCount(), plain.totalBytes(),
                 plain.totalCount(), 1, 0, 0, plain.stats(), plain.trackingSince(), plain.top(), plain.allStacks(),
-                List.of(), 0, false, new LeakDetector.Verdicts(List.of(suspect), 0, 0, 0, Duration.ofSeconds(60)), null);
+                List.of(), 0, false, new LeakDetector.Verdicts(List.of(suspect), 0, 0, 0, 60), null);
         StackTree.Node root = StackTree.of(withSuspect.allStacks());
         StackTree.markSuspects(root, List.of(suspect.frames()));
         StackTree.Node run = only(only(only(only(root))));

@@ -1,5 +1,6 @@
 package dev.memleak4j.agent.views.pprof;
 
+import dev.memleak4j.agent.lang.Instants;
 import dev.memleak4j.agent.report.Snapshot;
 import dev.memleak4j.agent.report.StackReport;
 import dev.memleak4j.agent.stacks.Frame;
@@ -9,7 +10,6 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -185,7 +185,7 @@ public final class PprofProfile {
         long bytesUnit = strings.of("bytes");
         long defaultType = strings.of("inuse_space");
         long nanos = snapshot.time().getEpochSecond() * 1_000_000_000L + snapshot.time().getNano();
-        long duration = Math.max(0, Duration.between(snapshot.trackingSince(), snapshot.time()).toNanos());
+        long duration = Math.max(0, Instants.nanosBetween(snapshot.trackingSince(), snapshot.time()));
         for (String text : strings.list) {
             profile.string(STRING_TABLE, text);
         }

@@ -1,0 +1,54 @@
+package dev.memleak4j.agent.nativelib;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.security.CodeSource;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipFile;
+
+/**
+ * Reads entries of the agent's own jar (its native library, class files to define elsewhere) through a ZipFile of
+ * the jar, closed after, which shares the class loader's open handle on the file. The class loader's
+ * getResourceAsStream would first search the JDK's modules (opening the runtime image's reader, kept for good) and
+ * then open a jar: URL, whose handler's classes load and whose cache keeps a second handle on the jar for the JVM's
+ * life. Where the agent's classes are not in a jar (the unit tests' class directory), or the jar cannot be read again
+ * (replaced since the JVM opened it), the class loader is asked.
+ */
+public final class AgentJar {
+    private AgentJar() {}
+
+    /** The bytes of {@code entry} (a path inside the jar, without a leading '/'), or null when the jar has none. */
+    public static byte[] read(String entry) throws IOException {
+        Path jar = codeSource();
+        if (jar != null && Files.isRegularFile(jar)) {
+            try (ZipFile zip = new ZipFile(jar.toFile())) {
+                ZipEntry found = zip.getEntry(entry);
+                if (found == null) {
+                    return null;
+                }
+                try (InputStream in = zip.getInputStream(found)) {
+                    return in.readAllBytes();
+                }
+            } catch (IOException e) {
+                // Replaced or unreadable since the JVM opened it: the class loader still holds the jar it opened.
+            }
+        }
+        try (InputStream in = AgentJar.class.getClassLoader().getResourceAsStream(entry)) {
+            return in == null ? null : in.readAllBytes();
+        }
+    }
+
+    /** The jar or directory the agent's classes were loaded from; null when that is not a local file. */
+    private static Path codeSource() {
+        try {
+            CodeSource source = AgentJar.class.getProtectionDomain().getCodeSource();
+            return source == null || source.getLocation() == null ? null : Paths.get(source.getLocation().toURI());
+        } catch (URISyntaxException | RuntimeException e) {
+            return null;
+        }
+    }
+}
