@@ -272,7 +272,8 @@ public final class AgentLifecycle implements AgentControl {
         CountDownLatch marked = new CountDownLatch(1);
         Call listener = new Call(this, started, Call.REPORTED, null);
         Reporter reporter = new Reporter(started.collector, listener, options.count(),
-                new Call(this, started, Call.REPORTER_STARTS, marked), new Call(this, started, Call.COUNT_REACHED, null));
+                new Call(this, started, Call.REPORTER_STARTS, marked),
+                new Call(this, started, Call.COUNT_REACHED, null));
         if (options.verbose()) {
             reporter.setVerboseLog(AgentLog.LINES);
         }

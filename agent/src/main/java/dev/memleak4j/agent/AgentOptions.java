@@ -205,7 +205,8 @@ public final class AgentOptions {
         hooks = probeMode.equals("hooks") || probeMode.equals("auto");
         combinedOnly = flag("combined-only");
         obj = given.containsKey("obj") ? path("obj") : null;
-        symbolsPrefix = given.containsKey("symbols-prefix") ? requireValue("symbols-prefix", given.get("symbols-prefix"))
+        symbolsPrefix = given.containsKey("symbols-prefix")
+                ? requireValue("symbols-prefix", given.get("symbols-prefix"))
                 : "";
         output = given.containsKey("output") ? path("output") : null;
         json = given.containsKey("json") ? path("json") : null;

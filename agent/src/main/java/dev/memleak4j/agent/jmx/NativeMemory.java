@@ -393,7 +393,8 @@ public final class NativeMemory implements NativeMemoryMXBean {
     @Override
     public String textSnapshot() {
         ReportView view = view();
-        return view == null ? "no report yet (" + getStatus() + ")\n" : TextReport.format(view.snapshot(), view.state().losses());
+        return view == null ? "no report yet (" + getStatus() + ")\n"
+                : TextReport.format(view.snapshot(), view.state().losses());
     }
 
     @Override

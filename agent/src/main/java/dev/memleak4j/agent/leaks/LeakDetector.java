@@ -252,7 +252,8 @@ public final class LeakDetector {
         int heldBack = 0;
         for (Suspect suspect : verdicts.suspects()) {
             Suspect withFrames = suspect.withFrames(frames.apply(suspect.stackId()));
-            if (isJvmWarmUp(withFrames.frames()) && (jvmBusy || withFrames.observedNanos() < windowSeconds * 1_000_000_000L)) {
+            boolean wholeWindow = withFrames.observedNanos() >= windowSeconds * 1_000_000_000L;
+            if (isJvmWarmUp(withFrames.frames()) && (jvmBusy || !wholeWindow)) {
                 heldBack++;
             } else {
                 named.add(withFrames);

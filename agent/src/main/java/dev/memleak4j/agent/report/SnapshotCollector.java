@@ -109,7 +109,7 @@ public final class SnapshotCollector {
      */
     private final LongLongMap idsByFrames = new LongLongMap();
     private final Map<GroupKey, Long> idsByFramesAndCallers = new HashMap<>();
-    /** The callbacks the passes hand out: made once, one class (a lambda or method reference each is a hidden class). */
+    /** The callbacks the passes hand out: made once, one class (each lambda or method reference is a hidden class). */
     private final Callbacks callbacks = new Callbacks();
     private final Instant trackingSince;
     /** The byte-sampling interval in force ({@code sampling.TrackingBudget} holds it). */
