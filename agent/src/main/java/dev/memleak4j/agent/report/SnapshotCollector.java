@@ -325,9 +325,17 @@ public final class SnapshotCollector {
         if (group.stackId == 0 && group.java == null) {
             return 0; // allocations whose stack the kernel could not store: no frames, the id says so
         }
-        GroupKey key = group.java == null ? null : new GroupKey(group.stackId, group.java);
-        if (key == null ? idsByFrames.containsKey(group.stackId) : idsByFramesAndCallers.containsKey(key)) {
-            return key == null ? idsByFrames.get(group.stackId, 0) : idsByFramesAndCallers.get(key);
+        GroupKey key = null;
+        if (group.java == null) {
+            if (idsByFrames.containsKey(group.stackId)) {
+                return idsByFrames.get(group.stackId, 0);
+            }
+        } else {
+            key = new GroupKey(group.stackId, group.java);
+            Long known = idsByFramesAndCallers.get(key);
+            if (known != null) {
+                return known;
+            }
         }
         long id = StackIdentity.of(frames(group));
         if (trimmer.settled(group.stackId)) {
@@ -550,9 +558,9 @@ public final class SnapshotCollector {
     }
 
     /**
-     * What the collector hands the trimmer and the passes: the stored stacks, the ids of cut stacks and of groups,
-     * and what the JVM knows of a value. One class, made once: a lambda or method reference is a hidden class each,
-     * and a new object at each evaluation (C1 does not elide it).
+     * What the collector hands the trimmer and the passes: the stored stacks, and the ids of cut stacks and of
+     * groups ({@link JvmCodes} is apart: it is a LongFunction too). One class, made once: a lambda or method reference
+     * is a hidden class each, and a new object at each evaluation (C1 does not elide it).
      */
     private final class Callbacks implements LongFunction<long[]>, LongUnaryOperator, ToLongFunction<Group> {
         /** The frames of a kernel stack id. */
