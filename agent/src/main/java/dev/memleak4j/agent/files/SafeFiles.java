@@ -83,12 +83,6 @@ public final class SafeFiles {
     }
 
     /**
-     * Makes a new directory {@code <tmpdir>/<prefix><pid>-<random>} with mode 0700 and checks, without following
-     * links, that it is a directory owned by this process's user with exactly that mode, and that no other user can
-     * rename it or any directory above it (each is owned by root or by us, and not writable by others unless sticky).
-     * What is written inside can then only be changed by our own user.
-     */
-    /**
      * This process's id as /proc names it (the link /proc/self), which {@link #processExists} then looks up the same
      * way; {@code ProcessHandle} only when /proc cannot say: its class initialization makes the process reaper's
      * executor, whose classes would stay in the application's JVM for good (the native library, with getpid, is not
@@ -107,6 +101,12 @@ public final class SafeFiles {
         return Files.exists(Paths.get("/proc", Long.toString(pid), "stat"), LinkOption.NOFOLLOW_LINKS);
     }
 
+    /**
+     * Makes a new directory {@code <tmpdir>/<prefix><pid>-<random>} with mode 0700 and checks, without following
+     * links, that it is a directory owned by this process's user with exactly that mode, and that no other user can
+     * rename it or any directory above it (each is owned by root or by us, and not writable by others unless sticky).
+     * What is written inside can then only be changed by our own user.
+     */
     public static Path createPrivateDirectory(Path parent, String prefix) throws IOException {
         Path base = parent.toRealPath();
         checkNoOtherUserCanRename(base);
@@ -137,14 +137,27 @@ public final class SafeFiles {
 
     /** Throws unless {@code dir}, not followed if a link, is a directory of this process's user with mode 0700. */
     private static void checkPrivate(Path dir, String meant) throws IOException {
+        String problem = privateProblem(dir);
+        if (problem != null) {
+            throw new IOException(dir + " is not " + meant + " (" + problem + ")");
+        }
+    }
+
+    /** Whether {@code dir}, not followed if a link, is a directory of this process's user with mode 0700. */
+    public static boolean isPrivate(Path dir) throws IOException {
+        return privateProblem(dir) == null;
+    }
+
+    /** Null when {@code dir} is private (see {@link #isPrivate}), else its owner and mode. */
+    private static String privateProblem(Path dir) throws IOException {
         Map<String, Object> attributes = Files.readAttributes(dir, "unix:uid,mode,isDirectory",
                 LinkOption.NOFOLLOW_LINKS);
         int mode = (Integer) attributes.get("mode") & 07777;
-        if (!(Boolean) attributes.get("isDirectory") || (Integer) attributes.get("uid") != currentUid()
-                || mode != 0700) {
-            throw new IOException(dir + " is not " + meant + " (owner uid " + attributes.get("uid") + ", mode "
-                    + Integer.toOctalString(mode) + ")");
+        if ((Boolean) attributes.get("isDirectory") && (Integer) attributes.get("uid") == currentUid()
+                && mode == 0700) {
+            return null;
         }
+        return "owner uid " + attributes.get("uid") + ", mode " + Integer.toOctalString(mode);
     }
 
     /** A new directory {@code <parent>/<prefix><random>}, mode 0700 (mkdir fails rather than reuse one). */

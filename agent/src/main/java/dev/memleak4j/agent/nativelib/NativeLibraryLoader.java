@@ -143,7 +143,6 @@ public final class NativeLibraryLoader {
         // The prefix compared here, not as a glob: a glob compiles to a regular expression, which would bring
         // java.util.regex into the application's JVM for good.
         try (var entries = Files.newDirectoryStream(parent)) {
-            int uid = SafeFiles.currentUid();
             for (Path dir : entries) {
                 String name = dir.getFileName().toString();
                 if (!name.startsWith(DIRECTORY_PREFIX)) {
@@ -152,11 +151,7 @@ public final class NativeLibraryLoader {
                 try {
                     String rest = name.substring(DIRECTORY_PREFIX.length());
                     long pid = Long.parseLong(rest.substring(0, rest.indexOf('-')));
-                    var attributes = Files.readAttributes(dir, "unix:uid,mode,isDirectory", LinkOption.NOFOLLOW_LINKS);
-                    boolean privateAndOurs = (Boolean) attributes.get("isDirectory")
-                            && (Integer) attributes.get("uid") == uid
-                            && ((Integer) attributes.get("mode") & 07777) == 0700;
-                    if (privateAndOurs && !SafeFiles.processExists(pid)) {
+                    if (SafeFiles.isPrivate(dir) && !SafeFiles.processExists(pid)) {
                         SafeFiles.deletePrivateDirectory(dir);
                     }
                 } catch (IOException | RuntimeException e) {
