@@ -1,8 +1,5 @@
 package dev.memleak4j.agent.nativelib;
 
-import java.nio.file.Path;
-import java.nio.file.Paths;
-
 /**
  * Runs a diagnostic command in this JVM, as {@code jcmd PID <command>} would, without the DiagnosticCommand MBean:
  * reaching that MBean creates the platform MBeanServer, which loads hundreds of JMX classes and keeps their objects for
@@ -31,8 +28,7 @@ public final class DiagnosticCommand {
      */
     public static String execute(String command) {
         NativeLibraryLoader.load();
-        Path library = Paths.get(System.getProperty("java.home"), "lib", "libmanagement_ext.so");
-        String output = execute0(library.toString(), command);
+        String output = execute0(NativeLibraryLoader.jdkLibrary("libmanagement_ext.so"), command);
         return output == null ? "" : output;
     }
 

@@ -108,7 +108,7 @@ public final class JvmManagement {
 
     private static long figure(int which) {
         NativeLibraryLoader.load();
-        return figure0(System.getProperty("java.home") + "/lib/libmanagement.so", which);
+        return figure0(NativeLibraryLoader.jdkLibrary("libmanagement.so"), which);
     }
 
     private static native long figure0(String library, int which);

@@ -78,6 +78,14 @@ public final class NativeLibraryLoader {
                 + System.getProperty("os.arch") + "; tried: " + String.join("; ", tried));
     }
 
+    /**
+     * The path of one of the running JDK's own native libraries ({@code java.home/lib/FILE}), which
+     * native/src/jdk_library.c opens for the diagnostic command and the JVM figures.
+     */
+    static String jdkLibrary(String file) {
+        return Paths.get(System.getProperty("java.home"), "lib", file).toString();
+    }
+
     /** The file the library was loaded from, or null when it came from {@code java.library.path} or is not loaded. */
     public static synchronized Path loadedFrom() {
         return loadedFrom;
