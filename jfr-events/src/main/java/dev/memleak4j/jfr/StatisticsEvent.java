@@ -115,7 +115,7 @@ public final class StatisticsEvent extends Event {
 
     @Label("Memory Verdict")
     @Description("The report's verdict on the process's memory: native-leak, arena-retention, untracked-malloc, "
-            + "outside-malloc or nothing-growing, with its figures")
+            + "outside-malloc, nothing-growing or too-early, with its figures")
     public String memoryVerdict;
 
     @Label("Resident Set")

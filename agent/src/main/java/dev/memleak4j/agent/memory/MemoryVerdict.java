@@ -29,7 +29,9 @@ public record MemoryVerdict(Kind kind, String text, ProcessMemory now, double rs
         /** RSS grows outside malloc: the Java heap, metaspace and code, thread stacks, mmap. */
         OUTSIDE_MALLOC,
         /** Nothing grows. */
-        NOTHING_GROWING;
+        NOTHING_GROWING,
+        /** The figures do not yet span enough time to tell growth from the JVM's and the agent's start. */
+        TOO_EARLY;
 
         public String text() {
             return name().toLowerCase(Locale.ROOT).replace('_', '-');
@@ -39,6 +41,12 @@ public record MemoryVerdict(Kind kind, String text, ProcessMemory now, double rs
     /** Growth over the window below this share of RSS (and below {@link #MIN_GROWTH}) is noise, not growth. */
     private static final double RSS_SHARE = 0.04;
     private static final long MIN_GROWTH = 4L << 20;
+    /**
+     * The shortest span RSS growth is judged over (or the whole window, when shorter). Over one report interval the
+     * JVM's and the agent's own settling (eden pages touched for the first time, symbol tables built and freed into
+     * the arenas) is as large as a real trend and reads as minutes' worth of growth.
+     */
+    static final long MIN_SPAN_SECONDS = 10;
 
     /**
      * Keeps the figures of the reports in the window and judges each new one against the oldest. Fed once per periodic
@@ -53,11 +61,13 @@ public record MemoryVerdict(Kind kind, String text, ProcessMemory now, double rs
          */
         static final long SETTLING_SECONDS = 10;
         private final long windowSeconds;
+        private final long minSpanSeconds;
         private final Instant settled;
         private final List<ProcessMemory> history = new ArrayList<>();
 
         public Watch(long windowSeconds, Instant trackingSince) {
             this.windowSeconds = windowSeconds;
+            this.minSpanSeconds = Math.min(MIN_SPAN_SECONDS, windowSeconds);
             this.settled = trackingSince.plusSeconds(SETTLING_SECONDS);
         }
 
@@ -71,12 +81,15 @@ public record MemoryVerdict(Kind kind, String text, ProcessMemory now, double rs
             while (history.size() > 2 && !history.get(1).time().isAfter(start)) {
                 history.remove(0);
             }
-            return judge(history.get(0), now, leaks);
+            return judge(history.get(0), now, leaks, minSpanSeconds);
         }
     }
 
-    static MemoryVerdict judge(ProcessMemory first, ProcessMemory now, LeakDetector.Verdicts leaks) {
-        double minutes = Instants.nanosBetween(first.time(), now.time()) / 60e9;
+    /** RSS growth is judged only when first and now are at least {@code minSpanSeconds} apart. */
+    static MemoryVerdict judge(ProcessMemory first, ProcessMemory now, LeakDetector.Verdicts leaks,
+            long minSpanSeconds) {
+        long spanNanos = Instants.nanosBetween(first.time(), now.time());
+        double minutes = spanNanos / 60e9;
         long rss = now.rssBytes() - first.rssBytes();
         long threshold = Math.max(MIN_GROWTH, Math.round(now.rssBytes() * RSS_SHARE));
         boolean rssGrows = minutes > 0 && rss > threshold;
@@ -104,7 +117,18 @@ public record MemoryVerdict(Kind kind, String text, ProcessMemory now, double rs
 
         Kind kind;
         String answer;
-        if (!rssGrows) {
+        if (spanNanos < minSpanSeconds * 1_000_000_000L) {
+            String span = "RSS growth is judged over at least " + minSpanSeconds + " s of figures after the start, "
+                    + Math.round(spanNanos / 1e9) + " s so far";
+            if (top != null) {
+                kind = Kind.NATIVE_LEAK;
+                answer = "native leak in tracked allocations: suspect #1 grows " + mib(Math.round(top.bytesPerMinute()))
+                        + "/min (" + span + ")";
+            } else {
+                kind = Kind.TOO_EARLY;
+                answer = span;
+            }
+        } else if (!rssGrows) {
             if (top != null) {
                 kind = Kind.NATIVE_LEAK;
                 answer = "native leak in tracked allocations: suspect #1 grows " + mib(Math.round(top.bytesPerMinute()))
