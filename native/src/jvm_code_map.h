@@ -29,6 +29,9 @@ struct code_frame {
  * Returns 0, or -1 with a message in err. Thread-safe; a second call returns 0 at once. */
 int jvm_code_map_start(JNIEnv *env, char *err, size_t err_len);
 
+/* How compiled frames are named (a line for verbose output); empty before jvm_code_map_start. */
+const char *jvm_code_map_naming(void);
+
 /* Whether jvm_code_map_start succeeded. */
 int jvm_code_map_started(void);
 

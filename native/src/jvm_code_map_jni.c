@@ -29,6 +29,12 @@ EXPORT(jstring, start0)(JNIEnv *env, jclass cls) {
     return NULL;
 }
 
+/* How compiled frames are named, for verbose output. */
+EXPORT(jstring, naming0)(JNIEnv *env, jclass cls) {
+    (void)cls;
+    return (*env)->NewStringUTF(env, jvm_code_map_naming());
+}
+
 EXPORT(jboolean, started0)(JNIEnv *env, jclass cls) {
     (void)env;
     (void)cls;
@@ -308,9 +314,7 @@ EXPORT(jlong, methodPointerOf0)(JNIEnv *env, jclass cls, jobject executable) {
  * frame, except that a return address into the interpreter is replaced by the interpreted caller's Method*
  * (read at [caller's fp - 3*8]) with bit 62 set. Up to max values; for tests of the interpreted path.
  */
-__attribute__((noinline, optimize("no-omit-frame-pointer")))
-EXPORT(jlongArray, walkStack0)(JNIEnv *env, jclass cls, jint max) {
-    (void)cls;
+static inline __attribute__((always_inline)) jlongArray walk_stack(JNIEnv *env, jint max) {
     jlong values[256];
     int n = 0;
     uintptr_t istart = 0, iend = 0;
@@ -346,4 +350,17 @@ EXPORT(jlongArray, walkStack0)(JNIEnv *env, jclass cls, jint max) {
         (*env)->SetLongArrayRegion(env, out, 0, n, values);
     }
     return out;
+}
+
+__attribute__((noinline, optimize("no-omit-frame-pointer")))
+EXPORT(jlongArray, walkStack0)(JNIEnv *env, jclass cls, jint max) {
+    (void)cls;
+    return walk_stack(env, max);
+}
+
+/* The same walk behind another native method: tests that warm one of them up keep the other one interpreted. */
+__attribute__((noinline, optimize("no-omit-frame-pointer")))
+EXPORT(jlongArray, walkCompiledCallers0)(JNIEnv *env, jclass cls, jint max) {
+    (void)cls;
+    return walk_stack(env, max);
 }

@@ -41,6 +41,12 @@ int vmstructs_init_once(pthread_mutex_t *lock, int *ready, int (*init)(JNIEnv *)
 int vmstructs_field(const char *type, const char *field, long *offset, uintptr_t *address);
 int vmstructs_type_size(const char *type, long *size);
 int vmstructs_int_constant(const char *name, int32_t *value);
+/*
+ * Sets the boolean VM flag name to value and its origin to ergonomic (the agent chose it) when the flag is still at its
+ * default origin: HotSpot then treats it as set. Returns 1 when set, 0 when left alone (someone set it already: the
+ * command line, a management call), -1 when this JVM does not offer what it takes (why, in why).
+ */
+int vmstructs_set_default_bool_flag(const char *name, int value, char *why, size_t why_len);
 /* Reads len bytes at addr in this process without faulting: 0 on success, -1 when not readable. */
 int safe_read(void *dst, uintptr_t addr, size_t len);
 

@@ -53,6 +53,11 @@ public final class JvmCodeMap {
         started = true;
     }
 
+    /** How compiled frames are named (a line for verbose output), empty before {@link #start()}. */
+    public static String naming() {
+        return started ? naming0() : "";
+    }
+
     public static boolean isStarted() {
         return started;
     }
@@ -201,6 +206,11 @@ public final class JvmCodeMap {
         return walkStack0(max);
     }
 
+    /** For tests: {@link #walkStack} through another native method, for the callers a test compiles. */
+    static long[] walkCompiledCallers(int max) {
+        return walkCompiledCallers0(max);
+    }
+
     /** Returns null, or why VMStructs cannot be used in this JVM. */
     static String vmStructsProblem() {
         NativeLibraryLoader.load();
@@ -210,6 +220,8 @@ public final class JvmCodeMap {
     private static native String start0();
 
     static native boolean started0();
+
+    private static native String naming0();
 
     private static native String initVmStructs0();
 
@@ -238,6 +250,8 @@ public final class JvmCodeMap {
     private static native long methodPointerOf0(Executable method);
 
     private static native long[] walkStack0(int max);
+
+    private static native long[] walkCompiledCallers0(int max);
 
     private static native int captureJavaStack0(long[] out);
 

@@ -35,9 +35,11 @@ class JvmCodeMapForkTest {
     private static void checkCompiled(Map<String, String> facts) {
         String output = facts.get("output");
         assertTrue(facts.get("interpreter").matches("[0-9a-f]+-[0-9a-f]+"), output);
-        assertTrue(facts.get("jit").matches("\\Q" + PREFIX + "\\Ehot:\\d+ \\[jit]"), output);
-        assertTrue(facts.get("inlined").matches("\\Q" + PREFIX + "\\Ecallee:\\d+ \\[inlined] \\| \\Q" + PREFIX
-                + "\\Ehot:\\d+ \\[jit]"), output);
+        // A return address in outer's code with middle and leaf inlined: each frame with the line of its call.
+        String[] lines = facts.get("lines").split(" ");
+        assertEquals(PREFIX + "outer:" + lines[2] + " [jit]", facts.get("jit"), output);
+        assertTrue(facts.get("inlined").endsWith(PREFIX + "leaf:" + lines[0] + " [inlined] | " + PREFIX + "middle:"
+                + lines[1] + " [inlined] | " + PREFIX + "outer:" + lines[2] + " [jit]"), output);
         checkInterpreted(facts);
         assertEquals(PREFIX + "callee", facts.get("jmethodid"), output);
         assertTrue(!output.contains("WARNING in native method") && !output.contains("FATAL"), output);

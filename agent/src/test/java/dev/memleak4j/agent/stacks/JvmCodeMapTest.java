@@ -8,6 +8,7 @@ import java.io.InputStream;
 import java.lang.ref.WeakReference;
 import java.lang.reflect.Method;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicReference;
@@ -60,19 +61,6 @@ class JvmCodeMapTest {
         return fail("hot() never showed up in the code map: " + JvmCodeMap.stats());
     }
 
-    /** The first address of hot()'s code that expands to callee [inlined] + hot [jit]. */
-    private static long inlinedAddress(long[] code) {
-        for (int r = 0; r + 1 < code.length; r += 2) {
-            for (long pc = code[r]; pc < code[r + 1]; pc++) {
-                List<Frame> frames = JvmCodeMap.lookup(pc);
-                if (frames.size() >= 2 && frames.get(0).kind() == Frame.Kind.INLINED) {
-                    return pc;
-                }
-            }
-        }
-        return 0;
-    }
-
     @Test
     void interpreterRangeIsKnown() {
         long[] range = JvmCodeMap.interpreterRange();
@@ -107,23 +95,20 @@ class JvmCodeMapTest {
     }
 
     @Test
-    void inlinedCalleeIsItsOwnFrameWithLines() throws InterruptedException {
-        long pc = 0;
-        for (int attempt = 0; attempt < 3 && pc == 0; attempt++) {
-            pc = inlinedAddress(compiledHot());
-        }
-        assertTrue(pc != 0, "no PC of hot() with callee inlined");
-        List<Frame> frames = JvmCodeMap.lookup(pc);
-        assertEquals(2, frames.size(), frames::toString);
-        assertEquals(Frame.Kind.INLINED, frames.get(0).kind());
-        assertEquals(JvmCodeMapTest.class.getName() + ".callee", frames.get(0).name());
-        assertEquals(Frame.Kind.JIT, frames.get(1).kind());
-        assertEquals(JvmCodeMapTest.class.getName() + ".hot", frames.get(1).name());
-        assertTrue(frames.get(0).line() > 0 && frames.get(1).line() > 0, frames::toString);
-        assertTrue(frames.get(0).text().matches("dev\\.memleak4j\\.agent\\.stacks\\.JvmCodeMapTest\\.callee:\\d+ \\[inlined]"),
-                frames.get(0).text());
-        assertTrue(frames.get(1).text().endsWith(" [jit]"), frames.get(1).text());
-        assertEquals("JvmCodeMapTest.java", frames.get(0).file());
+    void inlinedCalleesAreTheirOwnFramesWithLines() throws InterruptedException {
+        // A return address, as stacks hold them: where the compiler always records the call's scopes.
+        List<Frame> frames = CodeMapProbeMain.inlinedCallFrames();
+        assertTrue(frames.size() >= 3, "outer() never compiled with middle() and leaf() inlined");
+        StackTraceElement[] lines = CodeMapProbeMain.callLines;
+        String probe = CodeMapProbeMain.class.getName();
+        List<Frame> tail = frames.subList(frames.size() - 3, frames.size());
+        long pc = tail.get(0).address();
+        assertEquals(List.of(Frame.java(pc, Frame.Kind.INLINED, probe + ".leaf", lines[0].getLineNumber(),
+                        "CodeMapProbeMain.java"),
+                Frame.java(pc, Frame.Kind.INLINED, probe + ".middle", lines[1].getLineNumber(), "CodeMapProbeMain.java"),
+                Frame.java(pc, Frame.Kind.JIT, probe + ".outer", lines[2].getLineNumber(), "CodeMapProbeMain.java")),
+                tail);
+        assertEquals(probe + ".leaf:" + lines[0].getLineNumber() + " [inlined]", tail.get(0).text());
     }
 
     @Test
@@ -197,11 +182,9 @@ class JvmCodeMapTest {
 
     @Test
     void stackResolverExpandsEachKindOfValue() throws Exception {
-        long pc = 0;
-        for (int attempt = 0; attempt < 3 && pc == 0; attempt++) {
-            pc = inlinedAddress(compiledHot());
-        }
-        assertTrue(pc != 0);
+        List<Frame> compiled = CodeMapProbeMain.inlinedCallFrames();
+        assertTrue(compiled.size() >= 3, "outer() never compiled with middle() and leaf() inlined");
+        long pc = compiled.get(0).address();
         long tagged = JvmCodeMap.methodPointerOf(JvmCodeMapTest.class.getDeclaredMethod("hot", int.class))
                 | JavaFrameResolver.METHOD_TAG;
         long[] range = JvmCodeMap.interpreterRange();
@@ -215,10 +198,12 @@ class JvmCodeMapTest {
         }
         assertNotNull(libc.get());
         List<Frame> frames = new StackResolver(symbolizer).resolve(new long[] {pc, tagged, libc.get(), range[0] + 1});
-        assertEquals(List.of(Frame.Kind.INLINED, Frame.Kind.JIT, Frame.Kind.INTERPRETED, Frame.Kind.NATIVE,
-                Frame.Kind.STUB), frames.stream().map(Frame::kind).collect(Collectors.toList()), frames::toString);
-        assertEquals(JvmCodeMapTest.class.getName() + ".hot [interpreted]", frames.get(2).text());
-        assertTrue(frames.get(3).text().contains("libc.so.6"), frames.get(3).text());
+        List<Frame.Kind> kinds = new ArrayList<>(Collections.nCopies(compiled.size() - 1, Frame.Kind.INLINED));
+        kinds.addAll(List.of(Frame.Kind.JIT, Frame.Kind.INTERPRETED, Frame.Kind.NATIVE, Frame.Kind.STUB));
+        assertEquals(kinds, frames.stream().map(Frame::kind).collect(Collectors.toList()), frames::toString);
+        assertEquals(compiled, frames.subList(0, compiled.size()));
+        assertEquals(JvmCodeMapTest.class.getName() + ".hot [interpreted]", frames.get(compiled.size()).text());
+        assertTrue(frames.get(compiled.size() + 1).text().contains("libc.so.6"), frames.get(compiled.size() + 1).text());
         // The unknown-but-tagged case names what it can.
         List<Frame> bad = new StackResolver(symbolizer).resolve(new long[] {JavaFrameResolver.METHOD_TAG | 8});
         assertEquals("[unknown] [interpreted]", bad.get(0).text());
