@@ -16,6 +16,14 @@
  * No JVMTI call is made while it is held. Names handed out (struct code_frame) point into the arena, which is
  * never unmapped, so they stay valid without the lock.
  *
+ * Where VMStructs allows (jvm_nmethod.c), compiled code is not taken from CompiledMethodLoad at all: a lookup reads
+ * the scopes of the address from the nmethod that holds it, and the events (and their replay at start) stay off.
+ * While they are on, HotSpot records debug information at non-safepoints in every compile for them (unless the
+ * flag DebugNonSafepoints was set), and the service thread builds each event's inlining records: both cost the
+ * application CPU for names that are needed only at return addresses, where the nmethod always has them. Without
+ * unload events, names handed out stay right while their nmethods are alive: the generation (which tells the Java
+ * side's cache) moves when one of the nmethods named since it last moved is gone (see vm_generation).
+ *
  * Unload events are delivered late (deferred to the service thread), so the code cache can already hold new
  * code at an address whose unload is still in flight. Rules: a load at the start address of a live record
  * replaces it (newest wins) and, if it is the same method, remembers that one unload for that address and
@@ -25,6 +33,7 @@
 #define _GNU_SOURCE
 #include "jvm_code_map.h"
 
+#include "jvm_nmethod.h"
 #include "jvm_vmstructs.h"
 
 #include <jvmti.h>
@@ -800,7 +809,63 @@ int64_t jvm_code_map_gc_count(void) {
 }
 
 /* How compiled frames are named, for the agent's verbose output. */
-static char naming[320];
+static char naming[512];
+/* 1: compiled frames are named from their nmethods (jvm_nmethod.c), CompiledMethodLoad is off. */
+static int vm_names;
+
+/*
+ * The nmethods named since the generation last moved (by their address; the compile id tells a successor at the same
+ * address apart). Static memory; under map_lock.
+ */
+#define NAMED_SLOTS 8192
+static struct {
+    uintptr_t blob;
+    int32_t compile_id;
+} named[NAMED_SLOTS];
+static uint32_t named_count;
+
+static void named_clear(void) {
+    memset(named, 0, sizeof(named));
+    named_count = 0;
+    generation++;
+}
+
+static void named_add(const struct nmethod_ref *ref) {
+    uint32_t j = (uint32_t)hash64(ref->blob) & (NAMED_SLOTS - 1);
+    while (named[j].blob != 0) {
+        if (named[j].blob == ref->blob && named[j].compile_id == ref->compile_id) {
+            return;
+        }
+        j = (j + 1) & (NAMED_SLOTS - 1);
+    }
+    if (named_count + 1 > NAMED_SLOTS / 4 * 3) {
+        /* Full: names cached for all of them are dropped (the Java side follows the generation) and it starts over. */
+        named_clear();
+        j = (uint32_t)hash64(ref->blob) & (NAMED_SLOTS - 1);
+    }
+    named[j].blob = ref->blob;
+    named[j].compile_id = ref->compile_id;
+    named_count++;
+}
+
+/*
+ * The generation while compiled frames are named from nmethods: it moves when an nmethod named since it last moved is
+ * no longer where it was (flushed, or its memory holds another compile). A few reads per nmethod named, no system
+ * call: the names cached for addresses are checked every time the Java side asks, at the cost of its stacks' distinct
+ * nmethods. Under map_lock.
+ */
+static uint64_t vm_generation(void) {
+    for (uint32_t i = 0; i < NAMED_SLOTS && named_count > 0; i++) {
+        if (named[i].blob != 0) {
+            struct nmethod_ref ref = {.blob = named[i].blob, .compile_id = named[i].compile_id};
+            if (!jvm_nmethod_alive(&ref)) {
+                named_clear();
+                break;
+            }
+        }
+    }
+    return generation;
+}
 
 /*
  * While CompiledMethodLoad is enabled and DebugNonSafepoints is at its default, HotSpot's compilers record debug
@@ -808,10 +873,11 @@ static char naming[320];
  * nmethods grow. This map names return addresses only, where a call's safepoint descriptor always is, so it never
  * needs them: the flag is set off as the agent's ergonomic choice. A flag someone set is left as it is.
  */
-static void quiet_non_safepoint_debug_info(void) {
+static void quiet_non_safepoint_debug_info(const char *vm_why) {
     char why[160];
     int set = vmstructs_set_default_bool_flag("DebugNonSafepoints", 0, why, sizeof(why));
-    snprintf(naming, sizeof(naming), "compiled Java frames named from JVMTI CompiledMethodLoad; %s",
+    snprintf(naming, sizeof(naming), "compiled Java frames named from JVMTI CompiledMethodLoad (not from nmethods: "
+             "%s); %s", vm_why,
              set > 0    ? "DebugNonSafepoints set off (not needed at call sites)"
              : set == 0 ? "DebugNonSafepoints left as set on the command line"
                         : "DebugNonSafepoints left at its default: ");
@@ -830,6 +896,8 @@ int jvm_code_map_start(JNIEnv *env, char *err, size_t err_len) {
         pthread_mutex_unlock(&start_lock);
         return 0;
     }
+    char vm_why[160];
+    vm_names = jvm_nmethod_init(env, vm_why, sizeof(vm_why)) == 0;
     const char *what = NULL;
     jvmtiError e = JVMTI_ERROR_NONE;
     jvmtiEnv *ti = NULL;
@@ -845,14 +913,14 @@ int jvm_code_map_start(JNIEnv *env, char *err, size_t err_len) {
     }
     jvmtiCapabilities caps;
     memset(&caps, 0, sizeof(caps));
-    caps.can_generate_compiled_method_load_events = 1;
+    caps.can_generate_compiled_method_load_events = !vm_names;
     caps.can_get_line_numbers = 1;
     caps.can_get_source_file_name = 1;
     if ((e = (*ti)->AddCapabilities(ti, &caps)) != JVMTI_ERROR_NONE) {
         /* Lines are a bonus: try once more with the one capability that matters. */
         memset(&caps, 0, sizeof(caps));
-        caps.can_generate_compiled_method_load_events = 1;
-        if ((e = (*ti)->AddCapabilities(ti, &caps)) != JVMTI_ERROR_NONE) {
+        caps.can_generate_compiled_method_load_events = !vm_names;
+        if (!vm_names && (e = (*ti)->AddCapabilities(ti, &caps)) != JVMTI_ERROR_NONE) {
             what = "AddCapabilities(can_generate_compiled_method_load_events)";
             goto fail;
         }
@@ -866,8 +934,10 @@ int jvm_code_map_start(JNIEnv *env, char *err, size_t err_len) {
     if (gc_events) {
         callbacks.GarbageCollectionFinish = on_garbage_collection_finish;
     }
-    callbacks.CompiledMethodLoad = on_compiled_method_load;
-    callbacks.CompiledMethodUnload = on_compiled_method_unload;
+    if (!vm_names) {
+        callbacks.CompiledMethodLoad = on_compiled_method_load;
+        callbacks.CompiledMethodUnload = on_compiled_method_unload;
+    }
     callbacks.DynamicCodeGenerated = on_dynamic_code_generated;
     java_vm = vm;
     jvmti = ti;
@@ -875,10 +945,15 @@ int jvm_code_map_start(JNIEnv *env, char *err, size_t err_len) {
         what = "SetEventCallbacks";
         goto fail;
     }
-    quiet_non_safepoint_debug_info();
-    const jvmtiEvent events[] = {JVMTI_EVENT_COMPILED_METHOD_LOAD, JVMTI_EVENT_COMPILED_METHOD_UNLOAD,
-                                 JVMTI_EVENT_DYNAMIC_CODE_GENERATED};
-    for (size_t i = 0; i < sizeof(events) / sizeof(events[0]); i++) {
+    if (vm_names) {
+        snprintf(naming, sizeof(naming), "compiled Java frames named from their nmethods (VMStructs), without "
+                                         "JVMTI CompiledMethodLoad");
+    } else {
+        quiet_non_safepoint_debug_info(vm_why);
+    }
+    const jvmtiEvent events[] = {JVMTI_EVENT_DYNAMIC_CODE_GENERATED, JVMTI_EVENT_COMPILED_METHOD_LOAD,
+                                 JVMTI_EVENT_COMPILED_METHOD_UNLOAD};
+    for (size_t i = 0; i < (vm_names ? 1 : sizeof(events) / sizeof(events[0])); i++) {
         if ((e = (*ti)->SetEventNotificationMode(ti, JVMTI_ENABLE, events[i], NULL)) != JVMTI_ERROR_NONE) {
             what = "SetEventNotificationMode";
             goto fail;
@@ -892,7 +967,7 @@ int jvm_code_map_start(JNIEnv *env, char *err, size_t err_len) {
     replaying = 1;
     pthread_mutex_unlock(&map_lock);
     jvmtiError e1 = (*ti)->GenerateEvents(ti, JVMTI_EVENT_DYNAMIC_CODE_GENERATED);
-    jvmtiError e2 = (*ti)->GenerateEvents(ti, JVMTI_EVENT_COMPILED_METHOD_LOAD);
+    jvmtiError e2 = vm_names ? JVMTI_ERROR_NONE : (*ti)->GenerateEvents(ti, JVMTI_EVENT_COMPILED_METHOD_LOAD);
     pthread_mutex_lock(&map_lock);
     replaying = 0;
     pthread_mutex_unlock(&map_lock);
@@ -942,13 +1017,81 @@ static void set_method_frame(struct code_frame *f, int kind, const struct method
     }
 }
 
-int jvm_code_map_lookup(uintptr_t pc, struct code_frame *out, int max) {
+/*
+ * The description of a method by its Method*, through its jmethodID; when HotSpot made none yet (compiled methods seldom
+ * have one without CompiledMethodLoad), JVMTI makes them for the class's methods. NULL when it cannot be named.
+ */
+static const struct method_info *method_of(JNIEnv *jni, uintptr_t method, struct method_info *unlisted) {
+    char name[8192];
+    struct vm_method facts;
+    if (vmstructs_describe_compiled_method(method, name, sizeof(name), &facts) < 0) {
+        return NULL;
+    }
+    char *dot = strrchr(name, '.');
+    if (facts.jmethod_id == 0 && jni != NULL) {
+        *dot = '\0';
+        create_jmethod_ids(jni, name);
+        *dot = '.';
+        if (vmstructs_describe_compiled_method(method, name, sizeof(name), &facts) < 0) {
+            return NULL;
+        }
+    }
+    const struct method_info *info = facts.jmethod_id != 0 ? method_info_for(jvmti, (jmethodID)facts.jmethod_id) : NULL;
+    if (info == NULL) {
+        /* A method in no class's list (a method handle intrinsic): its name from VMStructs, without lines. */
+        memset(unlisted, 0, sizeof(*unlisted));
+        pthread_mutex_lock(&map_lock);
+        unlisted->class_name = string_table_intern(&names, name, (size_t)(dot - name));
+        unlisted->name = string_table_intern(&names, dot + 1, strlen(dot + 1));
+        pthread_mutex_unlock(&map_lock);
+        info = unlisted->class_name != NULL && unlisted->name != NULL ? unlisted : NULL;
+    }
+    return info;
+}
+
+/* Frames of a return address in compiled code, from its nmethod; -1 when pc is in no nmethod (or it went meanwhile). */
+static int lookup_nmethod(JNIEnv *jni, uintptr_t pc, struct code_frame *out, int max) {
+    struct nmethod_scope scopes[64];
+    struct nmethod_ref ref;
+    int count = jvm_nmethod_scopes(pc, scopes, max < 64 ? max : 64, &ref);
+    if (count < 0) {
+        return -1;
+    }
+    struct method_info unlisted;
+    if (count == 0) {
+        const struct method_info *m = method_of(jni, ref.method, &unlisted);
+        if (m == NULL) {
+            return -1;
+        }
+        set_method_frame(&out[0], ref.native ? CODE_FRAME_NATIVE_WRAPPER : CODE_FRAME_JIT, m, -1);
+    }
+    for (int k = 0; k < count; k++) {
+        const struct method_info *m = method_of(jni, scopes[k].method, &unlisted);
+        if (m == NULL) {
+            return -1;
+        }
+        set_method_frame(&out[k], k + 1 < count ? CODE_FRAME_INLINED : CODE_FRAME_JIT, m, line_of(m, scopes[k].bci));
+    }
+    pthread_mutex_lock(&map_lock);
+    named_add(&ref);
+    pthread_mutex_unlock(&map_lock);
+    return count > 0 ? count : 1;
+}
+
+int jvm_code_map_lookup(JNIEnv *jni, uintptr_t pc, struct code_frame *out, int max) {
     if (out == NULL || max <= 0) {
         return 0;
     }
+    if (vm_names) {
+        /* JVMTI calls (names, line tables, jmethodIDs) are made outside map_lock. */
+        int found = lookup_nmethod(jni, pc, out, max);
+        if (found > 0) {
+            return found;
+        }
+    }
     int n = 0;
     pthread_mutex_lock(&map_lock);
-    int index = nm_find_containing(pc);
+    int index = vm_names ? -1 : nm_find_containing(pc);
     if (index >= 0) {
         const struct nm *r = &nms[index];
         const struct pc_entry *pcs = r->block;
@@ -1047,6 +1190,9 @@ int jvm_code_map_interpreter(uintptr_t *start, uintptr_t *end) {
 }
 
 int jvm_code_map_ranges_of(const char *qualified_name, uintptr_t *out, int max) {
+    if (vm_names) {
+        return jvm_nmethod_ranges_of(qualified_name, out, max);
+    }
     const char *dot = strrchr(qualified_name, '.');
     if (dot == NULL) {
         return 0;
@@ -1070,7 +1216,7 @@ int jvm_code_map_ranges_of(const char *qualified_name, uintptr_t *out, int max) 
 
 uint64_t jvm_code_map_generation(void) {
     pthread_mutex_lock(&map_lock);
-    uint64_t g = generation;
+    uint64_t g = vm_names ? vm_generation() : generation;
     pthread_mutex_unlock(&map_lock);
     return g;
 }
@@ -1082,6 +1228,6 @@ void jvm_code_map_stats(uint64_t out[6]) {
     out[2] = loads_seen;
     out[3] = unloads_seen;
     out[4] = arena.mapped_bytes;
-    out[5] = generation;
+    out[5] = vm_names ? vm_generation() : generation;
     pthread_mutex_unlock(&map_lock);
 }

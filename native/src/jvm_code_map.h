@@ -36,8 +36,9 @@ const char *jvm_code_map_naming(void);
 int jvm_code_map_started(void);
 
 /* Fills frames (innermost first) for an address in generated code; returns how many (at most max),
- * 0 when the address is in no known code. The strings stay valid for the life of the process. */
-int jvm_code_map_lookup(uintptr_t pc, struct code_frame *frames, int max);
+ * 0 when the address is in no known code. The strings stay valid for the life of the process. jni: the calling
+ * thread's, for the jmethodIDs JVMTI may have to make (NULL: methods without one are not named). */
+int jvm_code_map_lookup(JNIEnv *jni, uintptr_t pc, struct code_frame *frames, int max);
 
 /* The range of the interpreter's code as announced by DynamicCodeGenerated ("Interpreter"); 0 when not seen. */
 int jvm_code_map_interpreter(uintptr_t *start, uintptr_t *end);

@@ -73,7 +73,7 @@ EXPORT(jint, lookup0)(JNIEnv *env, jclass cls, jlong pc, jintArray kinds, jintAr
         capacity = 256;
     }
     struct code_frame frames[256];
-    int n = jvm_code_map_lookup((uintptr_t)pc, frames, capacity);
+    int n = jvm_code_map_lookup(env, (uintptr_t)pc, frames, capacity);
     char name[MAX_NAME];
     for (int i = 0; i < n; i++) {
         jint kind = frames[i].kind, line = frames[i].line;

@@ -563,7 +563,7 @@ static uintptr_t cached_jmethod_id(uintptr_t ids, uint16_t idnum) {
     return words[0] > idnum ? words[needed - 1] : 0;
 }
 
-int vmstructs_describe_method(uintptr_t method, char *out, size_t out_len, struct vm_method *facts) {
+static int describe(uintptr_t method, char *out, size_t out_len, struct vm_method *facts, int from_nmethod) {
     if (!ready() || out == NULL || out_len < 4 || (method & 7) != 0) {
         return -1;
     }
@@ -598,7 +598,7 @@ int vmstructs_describe_method(uintptr_t method, char *out, size_t out_len, struc
     }
     /* The holder must know this constant pool (its current one) or this very method (a method of an older
      * version of a redefined class keeps the older pool). */
-    if (span_ptr(&vm.klass_span, klass_bytes, vm.ik_constants) != cp
+    if (!from_nmethod && span_ptr(&vm.klass_span, klass_bytes, vm.ik_constants) != cp
         && !class_has_method(span_ptr(&vm.klass_span, klass_bytes, vm.ik_methods), method)) {
         return -1;
     }
@@ -626,6 +626,14 @@ int vmstructs_describe_method(uintptr_t method, char *out, size_t out_len, struc
                                 : 0;
     }
     return (int)pos;
+}
+
+int vmstructs_describe_method(uintptr_t method, char *out, size_t out_len, struct vm_method *facts) {
+    return describe(method, out, out_len, facts, 0);
+}
+
+int vmstructs_describe_compiled_method(uintptr_t method, char *out, size_t out_len, struct vm_method *facts) {
+    return describe(method, out, out_len, facts, 1);
 }
 
 int vmstructs_resolve_method(uintptr_t method, char *out, size_t out_len) {

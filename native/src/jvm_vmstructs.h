@@ -29,6 +29,13 @@ struct vm_method {
 /* vmstructs_resolve_method, filling facts (when not NULL) as well, from the same reads. */
 int vmstructs_describe_method(uintptr_t method, char *out, size_t out_len, struct vm_method *facts);
 
+/*
+ * As vmstructs_describe_method, for a Method* read from a live nmethod's metadata: its holder need not know it, as
+ * for the methods HotSpot makes itself (method handle intrinsics such as MethodHandle.linkToNative), which are in no
+ * class's method array. The rest of the chain is checked all the same.
+ */
+int vmstructs_describe_compiled_method(uintptr_t method, char *out, size_t out_len, struct vm_method *facts);
+
 /* The interpreter's code range (AbstractInterpreter::_code's buffer). Returns 0, or -1 when unknown. */
 int vmstructs_interpreter_range(uintptr_t *start, uintptr_t *end);
 

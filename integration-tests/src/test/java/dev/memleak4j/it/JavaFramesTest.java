@@ -19,6 +19,10 @@ class JavaFramesTest {
     private static final String PROGRAM = "dev.memleak4j.it.programs.JavaFramesProgram";
 
     private static AgentRun run(String java, String... jvmFlags) throws Exception {
+        return runWith("", java, jvmFlags);
+    }
+
+    private static AgentRun runWith(String moreOptions, String java, String... jvmFlags) throws Exception {
         // Under -Xint the agent's own code is interpreted too, so its first report (parsing libjvm's symbols)
         // takes seconds: the program may wait longer for it (it ends once count=2 reports are out).
         boolean xint = List.of(jvmFlags).contains("-Xint");
@@ -32,7 +36,7 @@ class JavaFramesTest {
         }
         List<String> command = AgentRun.programCommand(java, flags, PROGRAM, sleepMillis);
         return AgentRun.withAgent(AgentRun.tempDir("javaframes"),
-                "interval=1,count=2,older=0,top=20,sample-bytes=0,min-size=1555557,max-size=1555557", command,
+                "interval=1,count=2,older=0,top=20,sample-bytes=0,min-size=1555557,max-size=1555557" + moreOptions, command,
                 List.of());
     }
 
@@ -97,6 +101,26 @@ class JavaFramesTest {
         assertTrue(interpreted.indexOf(SourceLines.frame(PROGRAM, "callSite", "JavaFramesProgram.java",
                 "return allocate(size);", "interpreted")) > 0,
                 interpreted.toString());
+    }
+
+    /**
+     * Where VMStructs is readable (JDK 17 and 25 here), compiled frames are named from their nmethods and JVMTI
+     * CompiledMethodLoad stays off: the agent says so when verbose, and leaves DebugNonSafepoints at its default (it
+     * sets the flag off, as its ergonomic choice, only where it enables the event). The frames are named all the same.
+     */
+    @Test
+    void compiledFramesAreNamedWithoutCompiledMethodLoad() throws Exception {
+        Privileges.assumeBpf();
+        Privileges.require(Files.isExecutable(AgentRun.JDK25), "no JDK 25 at " + AgentRun.JDK25);
+        for (String java : List.of(AgentRun.javaBinary(), AgentRun.JDK25.toString())) {
+            AgentRun run = runWith(",verbose", java, "-XX:+PreserveFramePointer", "-XX:+UnlockDiagnosticVMOptions",
+                    "-Djavaframes.vmOption=DebugNonSafepoints");
+            assertTrue(run.stdout.contains("VM option: DebugNonSafepoints value: false  origin: DEFAULT"),
+                    run.describe());
+            assertTrue(run.stderr.contains("memleak4j: compiled Java frames named from their nmethods (VMStructs), "
+                    + "without JVMTI CompiledMethodLoad"), run.describe());
+            assertCompiledWithInlinedCaller(leakStack(run));
+        }
     }
 
     @Test

@@ -7,13 +7,14 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * The JVM's generated code, known in process: a map kept live by JVMTI events in libmemleak4j.so
- * (native/src/jvm_code_map.c) from compiled-method loads and unloads, with their inlining records and line tables,
- * and from the named stubs of DynamicCodeGenerated; code that existed before {@link #start()} is replayed.
- * Also names a HotSpot {@code Method*} through VMStructs (native/src/jvm_vmstructs.c), for interpreted frames.
+ * The JVM's generated code, known in process (native/src/jvm_code_map.c): JIT-compiled code named from the nmethod
+ * that holds an address, through VMStructs (native/src/jvm_nmethod.c), or where VMStructs lacks something from a map
+ * kept live by JVMTI's compiled-method loads and unloads; stubs from DynamicCodeGenerated, with the code that existed
+ * before {@link #start()} replayed. {@link #naming()} says which. Also names a HotSpot {@code Method*} through
+ * VMStructs (native/src/jvm_vmstructs.c), for interpreted frames.
  *
- * <p>The map lives in the native library in memory from mmap, not malloc: memleak4j does not report it as the
- * application's. There is nothing to drain: names are taken when code is loaded, and {@link #lookup} reads them.
+ * <p>What the map keeps lives in the native library in memory from mmap, not malloc: memleak4j does not report it as
+ * the application's.
  *
  * <p>{@link #start()} belongs at agent start-up, before the allocator probes are attached: JVMTI's own set-up
  * allocates (natively, once) on the starting thread. Any thread may start it; lookups may come from any thread.
@@ -146,7 +147,8 @@ public final class JvmCodeMap {
     }
 
     /**
-     * Bumped whenever code is removed or replaced: names cached for code addresses may be stale when it changed.
+     * Moves whenever code named since it last moved was removed or replaced (from nmethods: one named is no longer
+     * where it was; from JVMTI: an unload): names cached for code addresses may be stale when it changed.
      */
     public static long generation() {
         return started ? generation0() : 0;

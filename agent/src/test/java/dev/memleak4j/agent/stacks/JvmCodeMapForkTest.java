@@ -20,7 +20,12 @@ class JvmCodeMapForkTest {
     private static final String PREFIX = "dev.memleak4j.agent.stacks.CodeMapProbeMain.";
 
     private static Map<String, String> run(Path javaHome, String... jvmOptions) throws IOException, InterruptedException {
-        String output = TestLibrary.runMain(javaHome, List.of(jvmOptions), CodeMapProbeMain.class.getName());
+        return run(CodeMapProbeMain.class, javaHome, jvmOptions);
+    }
+
+    private static Map<String, String> run(Class<?> main, Path javaHome, String... jvmOptions)
+            throws IOException, InterruptedException {
+        String output = TestLibrary.runMain(javaHome, List.of(jvmOptions), main.getName());
         Map<String, String> facts = new HashMap<>();
         for (String line : output.split("\n")) {
             int space = line.indexOf(' ');
@@ -61,6 +66,13 @@ class JvmCodeMapForkTest {
     void jdk25() throws Exception {
         Assumptions.assumeTrue(Files.isExecutable(JDK25.resolve("bin/java")), JDK25 + " is not installed");
         checkCompiled(run(JDK25));
+    }
+
+    @Test
+    void flushedCodeMovesTheGenerationOnJdk25() throws Exception {
+        Assumptions.assumeTrue(Files.isExecutable(JDK25.resolve("bin/java")), JDK25 + " is not installed");
+        Map<String, String> facts = run(FlushProbeMain.class, JDK25);
+        assertEquals("ok", facts.get("flushed"), facts.get("output"));
     }
 
     @Test
