@@ -818,50 +818,52 @@ static int vm_names;
  * address apart). Static memory; under map_lock.
  */
 #define NAMED_SLOTS 8192
+#define NAMED_MAX (NAMED_SLOTS / 4 * 3)
 static struct {
     uintptr_t blob;
     int32_t compile_id;
-} named[NAMED_SLOTS];
+} named[NAMED_MAX];
 static uint32_t named_count;
+/* named's indexes + 1 by blob (0: free), to add each nmethod once. */
+static uint32_t named_slots[NAMED_SLOTS];
 
 static void named_clear(void) {
-    memset(named, 0, sizeof(named));
+    memset(named_slots, 0, sizeof(named_slots));
     named_count = 0;
     generation++;
 }
 
 static void named_add(const struct nmethod_ref *ref) {
     uint32_t j = (uint32_t)hash64(ref->blob) & (NAMED_SLOTS - 1);
-    while (named[j].blob != 0) {
-        if (named[j].blob == ref->blob && named[j].compile_id == ref->compile_id) {
+    while (named_slots[j] != 0) {
+        uint32_t i = named_slots[j] - 1;
+        if (named[i].blob == ref->blob && named[i].compile_id == ref->compile_id) {
             return;
         }
         j = (j + 1) & (NAMED_SLOTS - 1);
     }
-    if (named_count + 1 > NAMED_SLOTS / 4 * 3) {
+    if (named_count == NAMED_MAX) {
         /* Full: names cached for all of them are dropped (the Java side follows the generation) and it starts over. */
         named_clear();
         j = (uint32_t)hash64(ref->blob) & (NAMED_SLOTS - 1);
     }
-    named[j].blob = ref->blob;
-    named[j].compile_id = ref->compile_id;
-    named_count++;
+    named[named_count].blob = ref->blob;
+    named[named_count].compile_id = ref->compile_id;
+    named_slots[j] = ++named_count;
 }
 
 /*
  * The generation while compiled frames are named from nmethods: it moves when an nmethod named since it last moved is
- * no longer where it was (flushed, or its memory holds another compile). A few reads per nmethod named, no system
- * call: the names cached for addresses are checked every time the Java side asks, at the cost of its stacks' distinct
- * nmethods. Under map_lock.
+ * no longer where it was (flushed, or its memory holds another compile). A few direct reads per nmethod named, no
+ * system call: the names cached for addresses are checked every time the Java side asks, at the cost of its stacks'
+ * distinct nmethods. Under map_lock.
  */
 static uint64_t vm_generation(void) {
-    for (uint32_t i = 0; i < NAMED_SLOTS && named_count > 0; i++) {
-        if (named[i].blob != 0) {
-            struct nmethod_ref ref = {.blob = named[i].blob, .compile_id = named[i].compile_id};
-            if (!jvm_nmethod_alive(&ref)) {
-                named_clear();
-                break;
-            }
+    for (uint32_t i = 0; i < named_count; i++) {
+        struct nmethod_ref ref = {.blob = named[i].blob, .compile_id = named[i].compile_id};
+        if (!jvm_nmethod_alive(&ref)) {
+            named_clear();
+            break;
         }
     }
     return generation;

@@ -55,6 +55,8 @@ static int init_fail(const char *what) {
     return -1;
 }
 
+static int check_stream_format(void);
+
 static int field(const char *type, const char *name, long *offset) {
     return vmstructs_field(type, name, offset, NULL);
 }
@@ -106,6 +108,9 @@ static int do_init(JNIEnv *env) {
         }
     }
     n.ready = 1;
+    if (check_stream_format() != 0) {
+        return init_fail("the debug information of compiled code reads in neither known format");
+    }
     return 0;
 }
 
@@ -328,6 +333,55 @@ int jvm_nmethod_scopes(uintptr_t pc, struct nmethod_scope *out, int max, struct 
         return -1;
     }
     return count;
+}
+
+/*
+ * The stream format follows the JDK's version (UNSIGNED5 from 21); checked on compiled code already there: the scopes
+ * of the first descriptor with any, in the first few nmethods, must read back to the nmethod's own method. Where the
+ * version's format does not, the other is tried; where neither does, compiled frames are not named from nmethods.
+ * No compiled code yet: the version's format is trusted (every lookup checks the same all the same).
+ */
+struct format_check {
+    int seen, agreed;
+};
+
+static int check_one(uintptr_t blob, void *context) {
+    struct format_check *c = context;
+    unsigned char header[4096];
+    struct layout l;
+    int kind = 0;
+    if (jvm_frame_walk_nmethod(blob, &kind, NULL) != blob || kind != JVM_NMETHOD_JAVA
+        || read_layout(blob, 0, header, &l) != 0) {
+        return 0;
+    }
+    size_t size = (size_t)n.pc_desc_size, count = (l.pcs_end - l.pcs) / size;
+    for (size_t i = 0; i < count && i < 64; i++) {
+        int32_t scope = 0, offset = 0;
+        if (safe_read(&scope, l.pcs + i * size + (uintptr_t)n.scope_offset, sizeof(scope)) != 0
+            || safe_read(&offset, l.pcs + i * size + (uintptr_t)n.pc_offset, sizeof(offset)) != 0) {
+            return 0;
+        }
+        if (scope > 0 && offset >= 0 && l.code + (uintptr_t)offset <= l.code_end) {
+            struct nmethod_scope scopes[MAX_SCOPES];
+            struct nmethod_ref ref;
+            c->seen++;
+            c->agreed += jvm_nmethod_scopes(l.code + (uintptr_t)offset, scopes, MAX_SCOPES, &ref) > 0;
+            return c->seen >= 8;
+        }
+    }
+    return 0;
+}
+
+static int check_stream_format(void) {
+    for (int attempt = 0; attempt < 2; attempt++) {
+        struct format_check c = {0, 0};
+        jvm_frame_walk_nmethods(check_one, &c);
+        if (c.seen == 0 || c.agreed * 2 > c.seen) {
+            return 0;
+        }
+        n.unsigned5 = !n.unsigned5;
+    }
+    return -1;
 }
 
 int jvm_nmethod_alive(const struct nmethod_ref *ref) {
