@@ -819,10 +819,7 @@ static int vm_names;
  */
 #define NAMED_SLOTS 8192
 #define NAMED_MAX (NAMED_SLOTS / 4 * 3)
-static struct {
-    uintptr_t blob;
-    int32_t compile_id;
-} named[NAMED_MAX];
+static struct nmethod_ref named[NAMED_MAX];
 static uint32_t named_count;
 /* named's indexes + 1 by blob (0: free), to add each nmethod once. */
 static uint32_t named_slots[NAMED_SLOTS];
@@ -847,8 +844,7 @@ static void named_add(const struct nmethod_ref *ref) {
         named_clear();
         j = (uint32_t)hash64(ref->blob) & (NAMED_SLOTS - 1);
     }
-    named[named_count].blob = ref->blob;
-    named[named_count].compile_id = ref->compile_id;
+    named[named_count] = *ref;
     named_slots[j] = ++named_count;
 }
 
@@ -860,8 +856,7 @@ static void named_add(const struct nmethod_ref *ref) {
  */
 static uint64_t vm_generation(void) {
     for (uint32_t i = 0; i < named_count; i++) {
-        struct nmethod_ref ref = {.blob = named[i].blob, .compile_id = named[i].compile_id};
-        if (!jvm_nmethod_alive(&ref)) {
+        if (!jvm_nmethod_alive(&named[i])) {
             named_clear();
             break;
         }
@@ -1080,6 +1075,52 @@ static int lookup_nmethod(JNIEnv *jni, uintptr_t pc, struct code_frame *out, int
     return count > 0 ? count : 1;
 }
 
+/* The stub holding pc, or NULL. Under map_lock. */
+static const struct stub *stub_at(uintptr_t pc) {
+    const struct stub *best = NULL;
+    for (uint32_t i = 0; i < stubs_count; i++) {
+        const struct stub *s = &stubs[i];
+        if (pc >= s->start && pc < s->end && (best == NULL || s->end - s->start < best->end - best->start)) {
+            best = s;
+        }
+    }
+    return best;
+}
+
+int jvm_code_map_classify(uintptr_t pc) {
+    if (!vm_names) {
+        return -1;
+    }
+    struct nmethod_scope scopes[64];
+    struct nmethod_ref ref;
+    int count = jvm_nmethod_scopes(pc, scopes, 64, &ref);
+    if (count == 0) {
+        scopes[0].method = ref.method;
+        count = 1;
+    }
+    if (count > 0) {
+        for (int k = 0; k < count; k++) {
+            char name[8192];
+            struct vm_method facts;
+            if (vmstructs_describe_compiled_method(scopes[k].method, name, sizeof(name), &facts) < 0) {
+                return 0;
+            }
+            if (facts.jmethod_id == 0 && jvmti != NULL) {
+                pending_add(name, (size_t)(strrchr(name, '.') - name));
+            }
+        }
+        /* What it was classified as holds while the nmethod does: the generation watches it as a named one. */
+        pthread_mutex_lock(&map_lock);
+        named_add(&ref);
+        pthread_mutex_unlock(&map_lock);
+        return 1;
+    }
+    pthread_mutex_lock(&map_lock);
+    int stub = stub_at(pc) != NULL;
+    pthread_mutex_unlock(&map_lock);
+    return stub ? 2 : 0;
+}
+
 int jvm_code_map_lookup(JNIEnv *jni, uintptr_t pc, struct code_frame *out, int max) {
     if (out == NULL || max <= 0) {
         return 0;
@@ -1124,13 +1165,7 @@ int jvm_code_map_lookup(JNIEnv *jni, uintptr_t pc, struct code_frame *out, int m
             set_method_frame(&out[n++], CODE_FRAME_JIT, r->method, -1);
         }
     } else {
-        const struct stub *best = NULL;
-        for (uint32_t i = 0; i < stubs_count; i++) {
-            const struct stub *s = &stubs[i];
-            if (pc >= s->start && pc < s->end && (best == NULL || s->end - s->start < best->end - best->start)) {
-                best = s;
-            }
-        }
+        const struct stub *best = stub_at(pc);
         if (best != NULL) {
             out[n].kind = CODE_FRAME_STUB;
             out[n].line = -1;

@@ -40,6 +40,13 @@ int jvm_code_map_started(void);
  * thread's, for the jmethodIDs JVMTI may have to make (NULL: methods without one are not named). */
 int jvm_code_map_lookup(JNIEnv *jni, uintptr_t pc, struct code_frame *frames, int max);
 
+/*
+ * What pc is without naming it: 1 compiled Java code, 2 a stub, 0 neither, -1 when compiled code is not named from
+ * nmethods (then only a lookup tells). The classes of its methods that have no jmethodIDs yet are remembered, so that
+ * the first lookup that needs one makes them for all those classes in one pass over the loaded classes.
+ */
+int jvm_code_map_classify(uintptr_t pc);
+
 /* The range of the interpreter's code as announced by DynamicCodeGenerated ("Interpreter"); 0 when not seen. */
 int jvm_code_map_interpreter(uintptr_t *start, uintptr_t *end);
 

@@ -110,6 +110,13 @@ EXPORT(jint, lookup0)(JNIEnv *env, jclass cls, jlong pc, jintArray kinds, jintAr
     return n;
 }
 
+/* What pc is, without naming it (jvm_code_map_classify): 1 compiled Java code, 2 a stub, 0 neither, -1 unknown. */
+EXPORT(jint, classify0)(JNIEnv *env, jclass cls, jlong pc) {
+    (void)env;
+    (void)cls;
+    return jvm_code_map_classify((uintptr_t)pc);
+}
+
 /* This thread's Java frames, innermost first: out[2i] the jmethodID, out[2i + 1] the bytecode index. -1: no JVMTI. */
 EXPORT(jint, captureJavaStack0)(JNIEnv *env, jclass cls, jlongArray out) {
     (void)cls;

@@ -199,7 +199,7 @@ static int is_nmethod_name(uintptr_t name) {
  * The nmethod holding pc, or 0 when pc is in no code heap block or the block is not an nmethod; its kind in *kind
  * (JVM_NMETHOD_JAVA or JVM_NMETHOD_NATIVE) when kind is not NULL.
  */
-static uintptr_t find_nmethod(uintptr_t pc, int *kind) {
+static uintptr_t find_nmethod(uintptr_t pc, int *kind, uintptr_t *mark) {
     uintptr_t heaps = *(const uintptr_t *)w.code_heaps;
     if (heaps == 0) {
         return 0;
@@ -249,6 +249,9 @@ static uintptr_t find_nmethod(uintptr_t pc, int *kind) {
         if (kind != NULL) {
             *kind = nmethod;
         }
+        if (mark != NULL) {
+            *mark = seg_low + index;
+        }
         return nmethod != 0 ? blob : 0;
     }
     return 0;
@@ -283,7 +286,7 @@ int jvm_frame_walk_nmethods(int (*visit)(uintptr_t blob, void *context), void *c
                 break;
             }
             uintptr_t blob = block + (uintptr_t)w.block_size;
-            if (used && find_nmethod(blob, NULL) == blob && visit(blob, context) != 0) {
+            if (used && find_nmethod(blob, NULL, NULL) == blob && visit(blob, context) != 0) {
                 return 0;
             }
             block += (uintptr_t)segments << log2;
@@ -292,15 +295,24 @@ int jvm_frame_walk_nmethods(int (*visit)(uintptr_t blob, void *context), void *c
     return 0;
 }
 
-uintptr_t jvm_frame_walk_nmethod(uintptr_t pc, int *kind, int32_t *compile_id) {
+uintptr_t jvm_frame_walk_nmethod(uintptr_t pc, int *kind, int32_t *compile_id, uintptr_t *mark) {
     if (__atomic_load_n(&w.ready, __ATOMIC_ACQUIRE) != 1) {
         return 0;
     }
-    uintptr_t nm = find_nmethod(pc, kind);
+    uintptr_t nm = find_nmethod(pc, kind, mark);
     if (nm != 0 && compile_id != NULL) {
         *compile_id = *(const int32_t *)(nm + w.nm_compile_id);
     }
     return nm;
+}
+
+int jvm_frame_walk_same_nmethod(uintptr_t nm, int32_t compile_id, uintptr_t mark) {
+    /* Its segment still starts a block (a freed block's segments are marked free, a block placed over it starts
+     * elsewhere or holds another blob or compile), the block is in use, and it still is this nmethod. */
+    return __atomic_load_n(&w.ready, __ATOMIC_ACQUIRE) == 1 && mark != 0 && *(const uint8_t *)mark == 0
+           && *(const uint8_t *)(nm - (uintptr_t)w.block_size + (uintptr_t)w.block_used) != 0
+           && is_nmethod_name(*(const uintptr_t *)(nm + w.blob_name))
+           && *(const int32_t *)(nm + w.nm_compile_id) == compile_id;
 }
 
 static int is_deopt_handler(uintptr_t nm, uintptr_t pc) {
@@ -454,7 +466,7 @@ int jvm_frame_walk(JNIEnv *env, jobject thread, uint64_t *out, int max, int *int
             fp = caller_fp;
             continue;
         }
-        uintptr_t nm = find_nmethod(pc, NULL);
+        uintptr_t nm = find_nmethod(pc, NULL, NULL);
         if (nm == 0 || is_deopt_handler(nm, pc)) {
             return -1;
         }

@@ -280,7 +280,7 @@ int jvm_nmethod_scopes(uintptr_t pc, struct nmethod_scope *out, int max, struct 
     if (!ready() || max <= 0) {
         return -1;
     }
-    ref->blob = jvm_frame_walk_nmethod(pc, &kind, &ref->compile_id);
+    ref->blob = jvm_frame_walk_nmethod(pc, &kind, &ref->compile_id, &ref->mark);
     if (ref->blob == 0 || read_layout(ref->blob, kind == JVM_NMETHOD_NATIVE, header, &l) != 0
         || i32_at(header, n.compile_id) != ref->compile_id
         || pc < l.code || pc > l.code_end) {
@@ -329,7 +329,7 @@ int jvm_nmethod_scopes(uintptr_t pc, struct nmethod_scope *out, int max, struct 
     }
     /* The nmethod may have been flushed while it was read. */
     int32_t again = 0;
-    if (jvm_frame_walk_nmethod(pc, NULL, &again) != ref->blob || again != ref->compile_id) {
+    if (jvm_frame_walk_nmethod(pc, NULL, &again, NULL) != ref->blob || again != ref->compile_id) {
         return -1;
     }
     return count;
@@ -350,7 +350,7 @@ static int check_one(uintptr_t blob, void *context) {
     unsigned char header[4096];
     struct layout l;
     int kind = 0;
-    if (jvm_frame_walk_nmethod(blob, &kind, NULL) != blob || kind != JVM_NMETHOD_JAVA
+    if (jvm_frame_walk_nmethod(blob, &kind, NULL, NULL) != blob || kind != JVM_NMETHOD_JAVA
         || read_layout(blob, 0, header, &l) != 0) {
         return 0;
     }
@@ -385,9 +385,7 @@ static int check_stream_format(void) {
 }
 
 int jvm_nmethod_alive(const struct nmethod_ref *ref) {
-    int32_t compile_id = 0;
-    return ready() && jvm_frame_walk_nmethod(ref->blob, NULL, &compile_id) == ref->blob
-           && compile_id == ref->compile_id;
+    return ready() && jvm_frame_walk_same_nmethod(ref->blob, ref->compile_id, ref->mark);
 }
 
 int jvm_nmethod_ready(void) {
@@ -406,7 +404,7 @@ static int add_range_if_named(uintptr_t blob, void *context) {
     struct layout l;
     char name[1024];
     int kind = 0;
-    if (jvm_frame_walk_nmethod(blob, &kind, NULL) == blob && read_layout(blob, kind == JVM_NMETHOD_NATIVE, header, &l) == 0
+    if (jvm_frame_walk_nmethod(blob, &kind, NULL, NULL) == blob && read_layout(blob, kind == JVM_NMETHOD_NATIVE, header, &l) == 0
         && vmstructs_describe_compiled_method(ptr_at(header, n.method), name, sizeof(name), NULL) >= 0
         && strcmp(name, r->name) == 0) {
         r->out[2 * r->count] = l.code;

@@ -14,6 +14,7 @@
 struct nmethod_ref {
     uintptr_t blob;     /* its address in the code heap */
     int32_t compile_id; /* unique per compilation: another nmethod at the same address has another */
+    uintptr_t mark;     /* its block's entry in the code heap's segment map */
     uintptr_t method;   /* its Method* */
     int native;         /* the compiled wrapper of a native method */
 };

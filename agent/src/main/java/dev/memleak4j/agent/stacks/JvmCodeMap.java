@@ -26,6 +26,10 @@ public final class JvmCodeMap {
     static final int KIND_INLINED = 1;
     static final int KIND_STUB = 2;
     static final int KIND_NATIVE_WRAPPER = 3;
+    /** {@link #classify} results. */
+    public static final int CODE_NONE = 0;
+    public static final int CODE_JAVA = 1;
+    public static final int CODE_STUB = 2;
 
     /** A subclass, not ThreadLocal.withInitial(LookupArrays::new): a method reference's hidden class would stay. */
     private static final ThreadLocal<LookupArrays> LOOKUP_ARRAYS = new ThreadLocal<>() {
@@ -134,6 +138,15 @@ public final class JvmCodeMap {
         return codeRangesOf0(qualifiedMethod);
     }
 
+    /**
+     * What an address is, without naming it: {@link #CODE_JAVA}, {@link #CODE_STUB}, {@link #CODE_NONE}, or -1 when
+     * only {@link #lookup} tells (compiled code named from JVMTI events, or the map not started). Cheaper than a
+     * lookup, and it gathers what a later lookup needs from JVMTI, so that one pass serves all the addresses seen.
+     */
+    public static int classify(long address) {
+        return started ? classify0(address) : -1;
+    }
+
     /** Counters of the map. */
     public record Stats(long liveCompiledMethods, long stubs, long loadsSeen, long unloadsSeen, long mappedBytes,
                         long generation) {}
@@ -224,6 +237,8 @@ public final class JvmCodeMap {
     static native boolean started0();
 
     private static native String naming0();
+
+    private static native int classify0(long pc);
 
     private static native String initVmStructs0();
 
