@@ -866,8 +866,8 @@ static uint64_t vm_generation(void) {
 
 /*
  * While CompiledMethodLoad is enabled and DebugNonSafepoints is at its default, HotSpot's compilers record debug
- * information at every non-safepoint too, for profilers that name arbitrary PCs: compiles take a third longer and
- * nmethods grow. This map names return addresses only, where a call's safepoint descriptor always is, so it never
+ * information at every non-safepoint too, for profilers that name arbitrary PCs: compiles take longer and nmethods
+ * grow. This map names return addresses only, where a call's safepoint descriptor always is, so it never
  * needs them: the flag is set off as the agent's ergonomic choice. A flag someone set is left as it is.
  */
 static void quiet_non_safepoint_debug_info(const char *vm_why) {
