@@ -1046,8 +1046,40 @@ static const struct method_info *method_of(JNIEnv *jni, uintptr_t method, struct
     return info;
 }
 
+/*
+ * The frames of addresses named from nmethods, kept while their nmethod is: the Java side drops all its names whenever
+ * one nmethod it named goes (the generation), and asks again; these answer without reading the nmethod again (a few
+ * dozen system calls). Direct-mapped by address, in the arena; under map_lock.
+ */
+#define PC_CACHE_SLOTS 2048
+#define PC_CACHE_FRAMES 6
+struct pc_cached {
+    uintptr_t pc;
+    struct nmethod_ref ref;
+    int count;
+    struct code_frame frames[PC_CACHE_FRAMES];
+};
+static struct pc_cached *pc_cache;
+
+static struct pc_cached *pc_cache_slot(uintptr_t pc) {
+    if (pc_cache == NULL) {
+        pc_cache = mmap_arena_map(&arena, mmap_arena_page_round(PC_CACHE_SLOTS * sizeof(*pc_cache)));
+    }
+    return pc_cache != NULL ? &pc_cache[hash64(pc) & (PC_CACHE_SLOTS - 1)] : NULL;
+}
+
 /* Frames of a return address in compiled code, from its nmethod; -1 when pc is in no nmethod (or it went meanwhile). */
 static int lookup_nmethod(JNIEnv *jni, uintptr_t pc, struct code_frame *out, int max) {
+    pthread_mutex_lock(&map_lock);
+    struct pc_cached *cached = pc_cache_slot(pc);
+    if (cached != NULL && cached->pc == pc && cached->count <= max && jvm_nmethod_alive(&cached->ref)) {
+        int n = cached->count;
+        memcpy(out, cached->frames, (size_t)n * sizeof(*out));
+        named_add(&cached->ref);
+        pthread_mutex_unlock(&map_lock);
+        return n;
+    }
+    pthread_mutex_unlock(&map_lock);
     struct nmethod_scope scopes[64];
     struct nmethod_ref ref;
     int count = jvm_nmethod_scopes(pc, scopes, max < 64 ? max : 64, &ref);
@@ -1069,10 +1101,18 @@ static int lookup_nmethod(JNIEnv *jni, uintptr_t pc, struct code_frame *out, int
         }
         set_method_frame(&out[k], k + 1 < count ? CODE_FRAME_INLINED : CODE_FRAME_JIT, m, line_of(m, scopes[k].bci));
     }
+    int n = count > 0 ? count : 1;
     pthread_mutex_lock(&map_lock);
     named_add(&ref);
+    cached = pc_cache_slot(pc);
+    if (cached != NULL && n <= PC_CACHE_FRAMES) {
+        cached->pc = pc;
+        cached->ref = ref;
+        cached->count = n;
+        memcpy(cached->frames, out, (size_t)n * sizeof(*out));
+    }
     pthread_mutex_unlock(&map_lock);
-    return count > 0 ? count : 1;
+    return n;
 }
 
 /* The stub holding pc, or NULL. Under map_lock. */
