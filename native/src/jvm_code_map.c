@@ -887,14 +887,14 @@ const char *jvm_code_map_naming(void) {
     return naming;
 }
 
-int jvm_code_map_start(JNIEnv *env, char *err, size_t err_len) {
+int jvm_code_map_start(JNIEnv *env, int jvmti_only, char *err, size_t err_len) {
     pthread_mutex_lock(&start_lock);
     if (started) {
         pthread_mutex_unlock(&start_lock);
         return 0;
     }
-    char vm_why[160];
-    vm_names = jvm_nmethod_init(env, vm_why, sizeof(vm_why)) == 0;
+    char vm_why[160] = "asked for";
+    vm_names = !jvmti_only && jvm_nmethod_init(env, vm_why, sizeof(vm_why)) == 0;
     const char *what = NULL;
     jvmtiError e = JVMTI_ERROR_NONE;
     jvmtiEnv *ti = NULL;

@@ -25,9 +25,10 @@ struct code_frame {
     const char *source_file; /* "Foo.java", or NULL when unknown */
 };
 
-/* Starts the map once per process: JVMTI environment, capabilities, callbacks, replay of existing code.
+/* Starts the map once per process: JVMTI environment, capabilities, callbacks, replay of existing code; compiled code
+ * from JVMTI's CompiledMethodLoad when jvmti_only or when VMStructs cannot name it from the nmethods.
  * Returns 0, or -1 with a message in err. Thread-safe; a second call returns 0 at once. */
-int jvm_code_map_start(JNIEnv *env, char *err, size_t err_len);
+int jvm_code_map_start(JNIEnv *env, int jvmti_only, char *err, size_t err_len);
 
 /* How compiled frames are named (a line for verbose output); empty before jvm_code_map_start. */
 const char *jvm_code_map_naming(void);

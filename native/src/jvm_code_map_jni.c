@@ -18,12 +18,12 @@
 #define MAX_NAME 8192
 
 /* Returns null, or why the code map could not start. */
-EXPORT(jstring, start0)(JNIEnv *env, jclass cls) {
+EXPORT(jstring, start0)(JNIEnv *env, jclass cls, jboolean jvmti_only) {
     (void)cls;
     char err[256];
     err[0] = '\0';
     vmstructs_init(env, NULL, 0);  /* optional here: resolveMethod0 reports its own failure */
-    if (jvm_code_map_start(env, err, sizeof(err)) != 0) {
+    if (jvm_code_map_start(env, jvmti_only == JNI_TRUE, err, sizeof(err)) != 0) {
         return (*env)->NewStringUTF(env, err);
     }
     return NULL;

@@ -123,6 +123,33 @@ class JavaFramesTest {
         }
     }
 
+    /**
+     * Where compiled frames are named from JVMTI's CompiledMethodLoad (forced here; else where VMStructs lacks what
+     * the nmethods take), the agent sets DebugNonSafepoints off as its ergonomic choice before it enables the event,
+     * unless the flag was given on the command line; the frames are named all the same.
+     */
+    @Test
+    void withCompiledMethodLoadDebugNonSafepointsIsSetOffUnlessGiven() throws Exception {
+        Privileges.assumeBpf();
+        Privileges.require(Files.isExecutable(AgentRun.JDK25), "no JDK 25 at " + AgentRun.JDK25);
+        for (String java : List.of(AgentRun.javaBinary(), AgentRun.JDK25.toString())) {
+            AgentRun run = runWith(",verbose", java, "-XX:+PreserveFramePointer", "-XX:+UnlockDiagnosticVMOptions",
+                    "-Dmemleak4j.compiledFrames=jvmti", "-Djavaframes.vmOption=DebugNonSafepoints");
+            assertTrue(run.stdout.contains("VM option: DebugNonSafepoints value: false  origin: ERGONOMIC"),
+                    run.describe());
+            assertTrue(run.stderr.contains("memleak4j: compiled Java frames named from JVMTI CompiledMethodLoad (not "
+                    + "from nmethods: asked for); DebugNonSafepoints set off"), run.describe());
+            assertCompiledWithInlinedCaller(leakStack(run));
+            AgentRun given = runWith(",verbose", java, "-XX:+PreserveFramePointer", "-XX:+UnlockDiagnosticVMOptions",
+                    "-XX:+DebugNonSafepoints", "-Dmemleak4j.compiledFrames=jvmti",
+                    "-Djavaframes.vmOption=DebugNonSafepoints");
+            assertTrue(given.stdout.contains("VM option: DebugNonSafepoints value: true  origin: VM_CREATION"),
+                    given.describe());
+            assertTrue(given.stderr.contains("DebugNonSafepoints left as set on the command line"), given.describe());
+            assertCompiledWithInlinedCaller(leakStack(given));
+        }
+    }
+
     @Test
     void directBufferLeakNamesTheTestMethodThatAllocatedIt() throws Exception {
         Privileges.assumeBpf();

@@ -51,7 +51,8 @@ public final class JvmCodeMap {
             return;
         }
         NativeLibraryLoader.load();
-        String error = start0();
+        // For tests and diagnosis: compiled frames from JVMTI's CompiledMethodLoad even where the nmethods can be read.
+        String error = start0("jvmti".equals(System.getProperty("memleak4j.compiledFrames")));
         if (error != null) {
             throw new IllegalStateException(error);
         }
@@ -232,7 +233,7 @@ public final class JvmCodeMap {
         return initVmStructs0();
     }
 
-    private static native String start0();
+    private static native String start0(boolean jvmtiOnly);
 
     static native boolean started0();
 
