@@ -1015,8 +1015,8 @@ static void set_method_frame(struct code_frame *f, int kind, const struct method
 }
 
 /*
- * The description of a method by its Method*, through its jmethodID; when HotSpot made none yet (compiled methods seldom
- * have one without CompiledMethodLoad), JVMTI makes them for the class's methods. NULL when it cannot be named.
+ * The description of a method by its Method*, through its jmethodID; when HotSpot made none yet (compiled methods
+ * seldom have one without CompiledMethodLoad), JVMTI makes them for the class's methods. NULL when it cannot be named.
  */
 static const struct method_info *method_of(JNIEnv *jni, uintptr_t method, struct method_info *unlisted) {
     char name[8192];

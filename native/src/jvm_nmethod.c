@@ -404,7 +404,8 @@ static int add_range_if_named(uintptr_t blob, void *context) {
     struct layout l;
     char name[1024];
     int kind = 0;
-    if (jvm_frame_walk_nmethod(blob, &kind, NULL, NULL) == blob && read_layout(blob, kind == JVM_NMETHOD_NATIVE, header, &l) == 0
+    if (jvm_frame_walk_nmethod(blob, &kind, NULL, NULL) == blob
+        && read_layout(blob, kind == JVM_NMETHOD_NATIVE, header, &l) == 0
         && vmstructs_describe_compiled_method(ptr_at(header, n.method), name, sizeof(name), NULL) >= 0
         && strcmp(name, r->name) == 0) {
         r->out[2 * r->count] = l.code;

@@ -34,8 +34,8 @@ public final class CodeMapProbeMain {
         List<Frame> frames = interpretedOnly ? List.of() : inlinedCallFrames();
         System.out.println("jit " + (frames.isEmpty() ? null : frames.get(frames.size() - 1).text()));
         System.out.println("inlined " + frames.stream().map(Frame::text).reduce((a, b) -> a + " | " + b).orElse(null));
-        System.out.println("lines " + (callLines == null ? null : callLines[0].getLineNumber() + " "
-                + callLines[1].getLineNumber() + " " + callLines[2].getLineNumber()));
+        System.out.println("lines " + (lines == null ? null : lines[0].getLineNumber() + " "
+                + lines[1].getLineNumber() + " " + lines[2].getLineNumber()));
         System.out.println("interpreted " + interpretedWalk());
         String viaId = JvmCodeMap.resolveMethod(JvmCodeMap.methodPointerOf(
                 CodeMapProbeMain.class.getDeclaredMethod("callee", int.class)));
@@ -55,7 +55,7 @@ public final class CodeMapProbeMain {
 
     private static long[] walked = new long[0];
     /** Where leaf, middle and outer are when leaf makes its native call (from the first, interpreted, call). */
-    static StackTraceElement[] callLines;
+    static StackTraceElement[] lines;
 
     /** outer -> middle -> leaf -> a native call: a frame of outer's compiled code with two levels inlined. */
     static int outer(int x) {
@@ -67,7 +67,7 @@ public final class CodeMapProbeMain {
     }
 
     static int leaf(int x) {
-        walked = JvmCodeMap.walkCompiledCallers(2); callLines = callLines != null ? callLines : new Throwable().getStackTrace();
+        walked = JvmCodeMap.walkCompiledCallers(2); lines = lines == null ? new Throwable().getStackTrace() : lines;
         return walked.length + x;
     }
 

@@ -99,13 +99,14 @@ class JvmCodeMapTest {
         // A return address, as stacks hold them: where the compiler always records the call's scopes.
         List<Frame> frames = CodeMapProbeMain.inlinedCallFrames();
         assertTrue(frames.size() >= 3, "outer() never compiled with middle() and leaf() inlined");
-        StackTraceElement[] lines = CodeMapProbeMain.callLines;
+        StackTraceElement[] lines = CodeMapProbeMain.lines;
         String probe = CodeMapProbeMain.class.getName();
         List<Frame> tail = frames.subList(frames.size() - 3, frames.size());
         long pc = tail.get(0).address();
         assertEquals(List.of(Frame.java(pc, Frame.Kind.INLINED, probe + ".leaf", lines[0].getLineNumber(),
                         "CodeMapProbeMain.java"),
-                Frame.java(pc, Frame.Kind.INLINED, probe + ".middle", lines[1].getLineNumber(), "CodeMapProbeMain.java"),
+                Frame.java(pc, Frame.Kind.INLINED, probe + ".middle", lines[1].getLineNumber(),
+                        "CodeMapProbeMain.java"),
                 Frame.java(pc, Frame.Kind.JIT, probe + ".outer", lines[2].getLineNumber(), "CodeMapProbeMain.java")),
                 tail);
         assertEquals(probe + ".leaf:" + lines[0].getLineNumber() + " [inlined]", tail.get(0).text());
@@ -203,7 +204,8 @@ class JvmCodeMapTest {
         assertEquals(kinds, frames.stream().map(Frame::kind).collect(Collectors.toList()), frames::toString);
         assertEquals(compiled, frames.subList(0, compiled.size()));
         assertEquals(JvmCodeMapTest.class.getName() + ".hot [interpreted]", frames.get(compiled.size()).text());
-        assertTrue(frames.get(compiled.size() + 1).text().contains("libc.so.6"), frames.get(compiled.size() + 1).text());
+        Frame libcFrame = frames.get(compiled.size() + 1);
+        assertTrue(libcFrame.text().contains("libc.so.6"), libcFrame.text());
         // The unknown-but-tagged case names what it can.
         List<Frame> bad = new StackResolver(symbolizer).resolve(new long[] {JavaFrameResolver.METHOD_TAG | 8});
         assertEquals("[unknown] [interpreted]", bad.get(0).text());
