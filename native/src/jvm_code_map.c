@@ -16,6 +16,14 @@
  * No JVMTI call is made while it is held. Names handed out (struct code_frame) point into the arena, which is
  * never unmapped, so they stay valid without the lock.
  *
+ * Where VMStructs allows (jvm_nmethod.c), compiled code is not taken from CompiledMethodLoad at all: a lookup reads
+ * the scopes of the address from the nmethod that holds it, and the events (and their replay at start) stay off.
+ * While they are on, HotSpot records debug information at non-safepoints in every compile for them (unless the
+ * flag DebugNonSafepoints was set), and the service thread builds each event's inlining records: both cost the
+ * application CPU for names that are needed only at return addresses, where the nmethod always has them. Without
+ * unload events, names handed out stay right while their nmethods are alive: the generation (which tells the Java
+ * side's cache) moves when one of the nmethods named since it last moved is gone (see vm_generation).
+ *
  * Unload events are delivered late (deferred to the service thread), so the code cache can already hold new
  * code at an address whose unload is still in flight. Rules: a load at the start address of a live record
  * replaces it (newest wins) and, if it is the same method, remembers that one unload for that address and
@@ -25,6 +33,7 @@
 #define _GNU_SOURCE
 #include "jvm_code_map.h"
 
+#include "jvm_nmethod.h"
 #include "jvm_vmstructs.h"
 
 #include <jvmti.h>
@@ -799,12 +808,93 @@ int64_t jvm_code_map_gc_count(void) {
     return __atomic_load_n(&gc_finished, __ATOMIC_ACQUIRE);
 }
 
-int jvm_code_map_start(JNIEnv *env, char *err, size_t err_len) {
+/* How compiled frames are named, for the agent's verbose output. */
+static char naming[512];
+/* 1: compiled frames are named from their nmethods (jvm_nmethod.c), CompiledMethodLoad is off. */
+static int vm_names;
+
+/*
+ * The nmethods named since the generation last moved (by their address; the compile id tells a successor at the same
+ * address apart). Static memory; under map_lock.
+ */
+#define NAMED_SLOTS 8192
+#define NAMED_MAX (NAMED_SLOTS / 4 * 3)
+static struct nmethod_ref named[NAMED_MAX];
+static uint32_t named_count;
+/* named's indexes + 1 by blob (0: free), to add each nmethod once. */
+static uint32_t named_slots[NAMED_SLOTS];
+
+static void named_clear(void) {
+    memset(named_slots, 0, sizeof(named_slots));
+    named_count = 0;
+    generation++;
+}
+
+static void named_add(const struct nmethod_ref *ref) {
+    uint32_t j = (uint32_t)hash64(ref->blob) & (NAMED_SLOTS - 1);
+    while (named_slots[j] != 0) {
+        uint32_t i = named_slots[j] - 1;
+        if (named[i].blob == ref->blob && named[i].compile_id == ref->compile_id) {
+            return;
+        }
+        j = (j + 1) & (NAMED_SLOTS - 1);
+    }
+    if (named_count == NAMED_MAX) {
+        /* Full: names cached for all of them are dropped (the Java side follows the generation) and it starts over. */
+        named_clear();
+        j = (uint32_t)hash64(ref->blob) & (NAMED_SLOTS - 1);
+    }
+    named[named_count] = *ref;
+    named_slots[j] = ++named_count;
+}
+
+/*
+ * The generation while compiled frames are named from nmethods: it moves when an nmethod named since it last moved is
+ * no longer where it was (flushed, or its memory holds another compile). A few direct reads per nmethod named, no
+ * system call: the names cached for addresses are checked every time the Java side asks, at the cost of its stacks'
+ * distinct nmethods. Under map_lock.
+ */
+static uint64_t vm_generation(void) {
+    for (uint32_t i = 0; i < named_count; i++) {
+        if (!jvm_nmethod_alive(&named[i])) {
+            named_clear();
+            break;
+        }
+    }
+    return generation;
+}
+
+/*
+ * While CompiledMethodLoad is enabled and DebugNonSafepoints is at its default, HotSpot's compilers record debug
+ * information at every non-safepoint too, for profilers that name arbitrary PCs: compiles take longer and nmethods
+ * grow. This map names return addresses only, where a call's safepoint descriptor always is, so it never
+ * needs them: the flag is set off as the agent's ergonomic choice. A flag someone set is left as it is.
+ */
+static void quiet_non_safepoint_debug_info(const char *vm_why) {
+    char why[160];
+    int set = vmstructs_set_default_bool_flag("DebugNonSafepoints", 0, why, sizeof(why));
+    snprintf(naming, sizeof(naming), "compiled Java frames named from JVMTI CompiledMethodLoad (not from nmethods: "
+             "%s); %s", vm_why,
+             set > 0    ? "DebugNonSafepoints set off (not needed at call sites)"
+             : set == 0 ? "DebugNonSafepoints left as set on the command line"
+                        : "DebugNonSafepoints left at its default: ");
+    if (set < 0) {
+        strncat(naming, why, sizeof(naming) - strlen(naming) - 1);
+    }
+}
+
+const char *jvm_code_map_naming(void) {
+    return naming;
+}
+
+int jvm_code_map_start(JNIEnv *env, int jvmti_only, char *err, size_t err_len) {
     pthread_mutex_lock(&start_lock);
     if (started) {
         pthread_mutex_unlock(&start_lock);
         return 0;
     }
+    char vm_why[160] = "asked for";
+    vm_names = !jvmti_only && jvm_nmethod_init(env, vm_why, sizeof(vm_why)) == 0;
     const char *what = NULL;
     jvmtiError e = JVMTI_ERROR_NONE;
     jvmtiEnv *ti = NULL;
@@ -820,14 +910,14 @@ int jvm_code_map_start(JNIEnv *env, char *err, size_t err_len) {
     }
     jvmtiCapabilities caps;
     memset(&caps, 0, sizeof(caps));
-    caps.can_generate_compiled_method_load_events = 1;
+    caps.can_generate_compiled_method_load_events = !vm_names;
     caps.can_get_line_numbers = 1;
     caps.can_get_source_file_name = 1;
     if ((e = (*ti)->AddCapabilities(ti, &caps)) != JVMTI_ERROR_NONE) {
         /* Lines are a bonus: try once more with the one capability that matters. */
         memset(&caps, 0, sizeof(caps));
-        caps.can_generate_compiled_method_load_events = 1;
-        if ((e = (*ti)->AddCapabilities(ti, &caps)) != JVMTI_ERROR_NONE) {
+        caps.can_generate_compiled_method_load_events = !vm_names;
+        if (!vm_names && (e = (*ti)->AddCapabilities(ti, &caps)) != JVMTI_ERROR_NONE) {
             what = "AddCapabilities(can_generate_compiled_method_load_events)";
             goto fail;
         }
@@ -841,8 +931,10 @@ int jvm_code_map_start(JNIEnv *env, char *err, size_t err_len) {
     if (gc_events) {
         callbacks.GarbageCollectionFinish = on_garbage_collection_finish;
     }
-    callbacks.CompiledMethodLoad = on_compiled_method_load;
-    callbacks.CompiledMethodUnload = on_compiled_method_unload;
+    if (!vm_names) {
+        callbacks.CompiledMethodLoad = on_compiled_method_load;
+        callbacks.CompiledMethodUnload = on_compiled_method_unload;
+    }
     callbacks.DynamicCodeGenerated = on_dynamic_code_generated;
     java_vm = vm;
     jvmti = ti;
@@ -850,9 +942,15 @@ int jvm_code_map_start(JNIEnv *env, char *err, size_t err_len) {
         what = "SetEventCallbacks";
         goto fail;
     }
-    const jvmtiEvent events[] = {JVMTI_EVENT_COMPILED_METHOD_LOAD, JVMTI_EVENT_COMPILED_METHOD_UNLOAD,
-                                 JVMTI_EVENT_DYNAMIC_CODE_GENERATED};
-    for (size_t i = 0; i < sizeof(events) / sizeof(events[0]); i++) {
+    if (vm_names) {
+        snprintf(naming, sizeof(naming), "compiled Java frames named from their nmethods (VMStructs), without "
+                                         "JVMTI CompiledMethodLoad");
+    } else {
+        quiet_non_safepoint_debug_info(vm_why);
+    }
+    const jvmtiEvent events[] = {JVMTI_EVENT_DYNAMIC_CODE_GENERATED, JVMTI_EVENT_COMPILED_METHOD_LOAD,
+                                 JVMTI_EVENT_COMPILED_METHOD_UNLOAD};
+    for (size_t i = 0; i < (vm_names ? 1 : sizeof(events) / sizeof(events[0])); i++) {
         if ((e = (*ti)->SetEventNotificationMode(ti, JVMTI_ENABLE, events[i], NULL)) != JVMTI_ERROR_NONE) {
             what = "SetEventNotificationMode";
             goto fail;
@@ -866,7 +964,7 @@ int jvm_code_map_start(JNIEnv *env, char *err, size_t err_len) {
     replaying = 1;
     pthread_mutex_unlock(&map_lock);
     jvmtiError e1 = (*ti)->GenerateEvents(ti, JVMTI_EVENT_DYNAMIC_CODE_GENERATED);
-    jvmtiError e2 = (*ti)->GenerateEvents(ti, JVMTI_EVENT_COMPILED_METHOD_LOAD);
+    jvmtiError e2 = vm_names ? JVMTI_ERROR_NONE : (*ti)->GenerateEvents(ti, JVMTI_EVENT_COMPILED_METHOD_LOAD);
     pthread_mutex_lock(&map_lock);
     replaying = 0;
     pthread_mutex_unlock(&map_lock);
@@ -916,13 +1014,167 @@ static void set_method_frame(struct code_frame *f, int kind, const struct method
     }
 }
 
-int jvm_code_map_lookup(uintptr_t pc, struct code_frame *out, int max) {
+/*
+ * The description of a method by its Method*, through its jmethodID; when HotSpot made none yet (compiled methods
+ * seldom have one without CompiledMethodLoad), JVMTI makes them for the class's methods. NULL when it cannot be named.
+ */
+static const struct method_info *method_of(JNIEnv *jni, uintptr_t method, struct method_info *unlisted) {
+    char name[8192];
+    struct vm_method facts;
+    if (vmstructs_describe_compiled_method(method, name, sizeof(name), &facts) < 0) {
+        return NULL;
+    }
+    char *dot = strrchr(name, '.');
+    if (facts.jmethod_id == 0 && jni != NULL) {
+        *dot = '\0';
+        create_jmethod_ids(jni, name);
+        *dot = '.';
+        if (vmstructs_describe_compiled_method(method, name, sizeof(name), &facts) < 0) {
+            return NULL;
+        }
+    }
+    const struct method_info *info = facts.jmethod_id != 0 ? method_info_for(jvmti, (jmethodID)facts.jmethod_id) : NULL;
+    if (info == NULL) {
+        /* A method in no class's list (a method handle intrinsic): its name from VMStructs, without lines. */
+        memset(unlisted, 0, sizeof(*unlisted));
+        pthread_mutex_lock(&map_lock);
+        unlisted->class_name = string_table_intern(&names, name, (size_t)(dot - name));
+        unlisted->name = string_table_intern(&names, dot + 1, strlen(dot + 1));
+        pthread_mutex_unlock(&map_lock);
+        info = unlisted->class_name != NULL && unlisted->name != NULL ? unlisted : NULL;
+    }
+    return info;
+}
+
+/*
+ * The frames of addresses named from nmethods, kept while their nmethod is: the Java side drops all its names whenever
+ * one nmethod it named goes (the generation), and asks again; these answer without reading the nmethod again (a few
+ * dozen system calls). Direct-mapped by address, in the arena; under map_lock.
+ */
+#define PC_CACHE_SLOTS 2048
+#define PC_CACHE_FRAMES 6
+struct pc_cached {
+    uintptr_t pc;
+    struct nmethod_ref ref;
+    int count;
+    struct code_frame frames[PC_CACHE_FRAMES];
+};
+static struct pc_cached *pc_cache;
+
+static struct pc_cached *pc_cache_slot(uintptr_t pc) {
+    if (pc_cache == NULL) {
+        pc_cache = mmap_arena_map(&arena, mmap_arena_page_round(PC_CACHE_SLOTS * sizeof(*pc_cache)));
+    }
+    return pc_cache != NULL ? &pc_cache[hash64(pc) & (PC_CACHE_SLOTS - 1)] : NULL;
+}
+
+/* Frames of a return address in compiled code, from its nmethod; -1 when pc is in no nmethod (or it went meanwhile). */
+static int lookup_nmethod(JNIEnv *jni, uintptr_t pc, struct code_frame *out, int max) {
+    pthread_mutex_lock(&map_lock);
+    struct pc_cached *cached = pc_cache_slot(pc);
+    if (cached != NULL && cached->pc == pc && cached->count <= max && jvm_nmethod_alive(&cached->ref)) {
+        int n = cached->count;
+        memcpy(out, cached->frames, (size_t)n * sizeof(*out));
+        named_add(&cached->ref);
+        pthread_mutex_unlock(&map_lock);
+        return n;
+    }
+    pthread_mutex_unlock(&map_lock);
+    struct nmethod_scope scopes[64];
+    struct nmethod_ref ref;
+    int count = jvm_nmethod_scopes(pc, scopes, max < 64 ? max : 64, &ref);
+    if (count < 0) {
+        return -1;
+    }
+    struct method_info unlisted;
+    if (count == 0) {
+        const struct method_info *m = method_of(jni, ref.method, &unlisted);
+        if (m == NULL) {
+            return -1;
+        }
+        set_method_frame(&out[0], ref.native ? CODE_FRAME_NATIVE_WRAPPER : CODE_FRAME_JIT, m, -1);
+    }
+    for (int k = 0; k < count; k++) {
+        const struct method_info *m = method_of(jni, scopes[k].method, &unlisted);
+        if (m == NULL) {
+            return -1;
+        }
+        set_method_frame(&out[k], k + 1 < count ? CODE_FRAME_INLINED : CODE_FRAME_JIT, m, line_of(m, scopes[k].bci));
+    }
+    int n = count > 0 ? count : 1;
+    pthread_mutex_lock(&map_lock);
+    named_add(&ref);
+    cached = pc_cache_slot(pc);
+    if (cached != NULL && n <= PC_CACHE_FRAMES) {
+        cached->pc = pc;
+        cached->ref = ref;
+        cached->count = n;
+        memcpy(cached->frames, out, (size_t)n * sizeof(*out));
+    }
+    pthread_mutex_unlock(&map_lock);
+    return n;
+}
+
+/* The stub holding pc, or NULL. Under map_lock. */
+static const struct stub *stub_at(uintptr_t pc) {
+    const struct stub *best = NULL;
+    for (uint32_t i = 0; i < stubs_count; i++) {
+        const struct stub *s = &stubs[i];
+        if (pc >= s->start && pc < s->end && (best == NULL || s->end - s->start < best->end - best->start)) {
+            best = s;
+        }
+    }
+    return best;
+}
+
+int jvm_code_map_classify(uintptr_t pc) {
+    if (!vm_names) {
+        return -1;
+    }
+    struct nmethod_scope scopes[64];
+    struct nmethod_ref ref;
+    int count = jvm_nmethod_scopes(pc, scopes, 64, &ref);
+    if (count == 0) {
+        scopes[0].method = ref.method;
+        count = 1;
+    }
+    if (count > 0) {
+        for (int k = 0; k < count; k++) {
+            char name[8192];
+            struct vm_method facts;
+            if (vmstructs_describe_compiled_method(scopes[k].method, name, sizeof(name), &facts) < 0) {
+                return 0;
+            }
+            if (facts.jmethod_id == 0 && jvmti != NULL) {
+                pending_add(name, (size_t)(strrchr(name, '.') - name));
+            }
+        }
+        /* What it was classified as holds while the nmethod does: the generation watches it as a named one. */
+        pthread_mutex_lock(&map_lock);
+        named_add(&ref);
+        pthread_mutex_unlock(&map_lock);
+        return 1;
+    }
+    pthread_mutex_lock(&map_lock);
+    int stub = stub_at(pc) != NULL;
+    pthread_mutex_unlock(&map_lock);
+    return stub ? 2 : 0;
+}
+
+int jvm_code_map_lookup(JNIEnv *jni, uintptr_t pc, struct code_frame *out, int max) {
     if (out == NULL || max <= 0) {
         return 0;
     }
+    if (vm_names) {
+        /* JVMTI calls (names, line tables, jmethodIDs) are made outside map_lock. */
+        int found = lookup_nmethod(jni, pc, out, max);
+        if (found > 0) {
+            return found;
+        }
+    }
     int n = 0;
     pthread_mutex_lock(&map_lock);
-    int index = nm_find_containing(pc);
+    int index = vm_names ? -1 : nm_find_containing(pc);
     if (index >= 0) {
         const struct nm *r = &nms[index];
         const struct pc_entry *pcs = r->block;
@@ -953,13 +1205,7 @@ int jvm_code_map_lookup(uintptr_t pc, struct code_frame *out, int max) {
             set_method_frame(&out[n++], CODE_FRAME_JIT, r->method, -1);
         }
     } else {
-        const struct stub *best = NULL;
-        for (uint32_t i = 0; i < stubs_count; i++) {
-            const struct stub *s = &stubs[i];
-            if (pc >= s->start && pc < s->end && (best == NULL || s->end - s->start < best->end - best->start)) {
-                best = s;
-            }
-        }
+        const struct stub *best = stub_at(pc);
         if (best != NULL) {
             out[n].kind = CODE_FRAME_STUB;
             out[n].line = -1;
@@ -1021,6 +1267,9 @@ int jvm_code_map_interpreter(uintptr_t *start, uintptr_t *end) {
 }
 
 int jvm_code_map_ranges_of(const char *qualified_name, uintptr_t *out, int max) {
+    if (vm_names) {
+        return jvm_nmethod_ranges_of(qualified_name, out, max);
+    }
     const char *dot = strrchr(qualified_name, '.');
     if (dot == NULL) {
         return 0;
@@ -1044,7 +1293,7 @@ int jvm_code_map_ranges_of(const char *qualified_name, uintptr_t *out, int max) 
 
 uint64_t jvm_code_map_generation(void) {
     pthread_mutex_lock(&map_lock);
-    uint64_t g = generation;
+    uint64_t g = vm_names ? vm_generation() : generation;
     pthread_mutex_unlock(&map_lock);
     return g;
 }
@@ -1056,6 +1305,6 @@ void jvm_code_map_stats(uint64_t out[6]) {
     out[2] = loads_seen;
     out[3] = unloads_seen;
     out[4] = arena.mapped_bytes;
-    out[5] = generation;
+    out[5] = vm_names ? vm_generation() : generation;
     pthread_mutex_unlock(&map_lock);
 }

@@ -25,16 +25,28 @@ struct code_frame {
     const char *source_file; /* "Foo.java", or NULL when unknown */
 };
 
-/* Starts the map once per process: JVMTI environment, capabilities, callbacks, replay of existing code.
+/* Starts the map once per process: JVMTI environment, capabilities, callbacks, replay of existing code; compiled code
+ * from JVMTI's CompiledMethodLoad when jvmti_only or when VMStructs cannot name it from the nmethods.
  * Returns 0, or -1 with a message in err. Thread-safe; a second call returns 0 at once. */
-int jvm_code_map_start(JNIEnv *env, char *err, size_t err_len);
+int jvm_code_map_start(JNIEnv *env, int jvmti_only, char *err, size_t err_len);
+
+/* How compiled frames are named (a line for verbose output); empty before jvm_code_map_start. */
+const char *jvm_code_map_naming(void);
 
 /* Whether jvm_code_map_start succeeded. */
 int jvm_code_map_started(void);
 
 /* Fills frames (innermost first) for an address in generated code; returns how many (at most max),
- * 0 when the address is in no known code. The strings stay valid for the life of the process. */
-int jvm_code_map_lookup(uintptr_t pc, struct code_frame *frames, int max);
+ * 0 when the address is in no known code. The strings stay valid for the life of the process. jni: the calling
+ * thread's, for the jmethodIDs JVMTI may have to make (NULL: methods without one are not named). */
+int jvm_code_map_lookup(JNIEnv *jni, uintptr_t pc, struct code_frame *frames, int max);
+
+/*
+ * What pc is without naming it: 1 compiled Java code, 2 a stub, 0 neither, -1 when compiled code is not named from
+ * nmethods (then only a lookup tells). The classes of its methods that have no jmethodIDs yet are remembered, so that
+ * the first lookup that needs one makes them for all those classes in one pass over the loaded classes.
+ */
+int jvm_code_map_classify(uintptr_t pc);
 
 /* The range of the interpreter's code as announced by DynamicCodeGenerated ("Interpreter"); 0 when not seen. */
 int jvm_code_map_interpreter(uintptr_t *start, uintptr_t *end);

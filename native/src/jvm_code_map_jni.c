@@ -18,15 +18,21 @@
 #define MAX_NAME 8192
 
 /* Returns null, or why the code map could not start. */
-EXPORT(jstring, start0)(JNIEnv *env, jclass cls) {
+EXPORT(jstring, start0)(JNIEnv *env, jclass cls, jboolean jvmti_only) {
     (void)cls;
     char err[256];
     err[0] = '\0';
     vmstructs_init(env, NULL, 0);  /* optional here: resolveMethod0 reports its own failure */
-    if (jvm_code_map_start(env, err, sizeof(err)) != 0) {
+    if (jvm_code_map_start(env, jvmti_only == JNI_TRUE, err, sizeof(err)) != 0) {
         return (*env)->NewStringUTF(env, err);
     }
     return NULL;
+}
+
+/* How compiled frames are named, for verbose output. */
+EXPORT(jstring, naming0)(JNIEnv *env, jclass cls) {
+    (void)cls;
+    return (*env)->NewStringUTF(env, jvm_code_map_naming());
 }
 
 EXPORT(jboolean, started0)(JNIEnv *env, jclass cls) {
@@ -67,7 +73,7 @@ EXPORT(jint, lookup0)(JNIEnv *env, jclass cls, jlong pc, jintArray kinds, jintAr
         capacity = 256;
     }
     struct code_frame frames[256];
-    int n = jvm_code_map_lookup((uintptr_t)pc, frames, capacity);
+    int n = jvm_code_map_lookup(env, (uintptr_t)pc, frames, capacity);
     char name[MAX_NAME];
     for (int i = 0; i < n; i++) {
         jint kind = frames[i].kind, line = frames[i].line;
@@ -102,6 +108,13 @@ EXPORT(jint, lookup0)(JNIEnv *env, jclass cls, jlong pc, jintArray kinds, jintAr
         }
     }
     return n;
+}
+
+/* What pc is, without naming it (jvm_code_map_classify): 1 compiled Java code, 2 a stub, 0 neither, -1 unknown. */
+EXPORT(jint, classify0)(JNIEnv *env, jclass cls, jlong pc) {
+    (void)env;
+    (void)cls;
+    return jvm_code_map_classify((uintptr_t)pc);
 }
 
 /* This thread's Java frames, innermost first: out[2i] the jmethodID, out[2i + 1] the bytecode index. -1: no JVMTI. */
@@ -308,9 +321,7 @@ EXPORT(jlong, methodPointerOf0)(JNIEnv *env, jclass cls, jobject executable) {
  * frame, except that a return address into the interpreter is replaced by the interpreted caller's Method*
  * (read at [caller's fp - 3*8]) with bit 62 set. Up to max values; for tests of the interpreted path.
  */
-__attribute__((noinline, optimize("no-omit-frame-pointer")))
-EXPORT(jlongArray, walkStack0)(JNIEnv *env, jclass cls, jint max) {
-    (void)cls;
+static inline __attribute__((always_inline)) jlongArray walk_stack(JNIEnv *env, jint max) {
     jlong values[256];
     int n = 0;
     uintptr_t istart = 0, iend = 0;
@@ -346,4 +357,17 @@ EXPORT(jlongArray, walkStack0)(JNIEnv *env, jclass cls, jint max) {
         (*env)->SetLongArrayRegion(env, out, 0, n, values);
     }
     return out;
+}
+
+__attribute__((noinline, optimize("no-omit-frame-pointer")))
+EXPORT(jlongArray, walkStack0)(JNIEnv *env, jclass cls, jint max) {
+    (void)cls;
+    return walk_stack(env, max);
+}
+
+/* The same walk behind another native method: tests that warm one of them up keep the other one interpreted. */
+__attribute__((noinline, optimize("no-omit-frame-pointer")))
+EXPORT(jlongArray, walkCompiledCallers0)(JNIEnv *env, jclass cls, jint max) {
+    (void)cls;
+    return walk_stack(env, max);
 }

@@ -13,6 +13,11 @@
  * Anything else (a runtime stub, a frame whose return address the deoptimizer has patched, a word outside the
  * thread's stack) ends the walk with no key, and the caller falls back to JVMTI.
  *
+ * jvm_frame_walk_nmethod offers the code heap look-up to other threads (naming compiled code, jvm_nmethod.c): the
+ * code heaps and their segment maps are the same memory from any thread, mapped for the JVM's life, so the same
+ * direct reads serve; only what they find may be stale there (a block freed or reused since, as nmethods are
+ * flushed at any time), which its caller checks, reading the nmethod itself through safe_read.
+ *
  * Why reads here are direct and not through safe_read: every address is checked first to lie in the thread's own
  * stack between this function's frame and the stack base, or in the committed part of a code heap (its segment
  * map, its blocks), both mapped for as long as the thread runs. The one exception, a blob's name, is read with
@@ -63,7 +68,7 @@ static struct {
 
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* Blob name pointers already classified: 1 an nmethod (Java method or native wrapper), 0 something else. */
+/* Blob name pointers already classified: JVM_NMETHOD_JAVA, JVM_NMETHOD_NATIVE or 0 (something else). */
 static struct {
     uintptr_t name;
     int nmethod;
@@ -177,7 +182,9 @@ static int is_nmethod_name(uintptr_t name) {
     if (name == 0 || safe_read(text, name, sizeof(text) - 1) != 0) {
         return 0;
     }
-    int nmethod = strcmp(text, "nmethod") == 0 || strcmp(text, "native nmethod") == 0;
+    int nmethod = strcmp(text, "nmethod") == 0          ? JVM_NMETHOD_JAVA
+                  : strcmp(text, "native nmethod") == 0 ? JVM_NMETHOD_NATIVE
+                                                        : 0;
     pthread_mutex_lock(&init_lock);
     if (name_count < NAME_CACHE) {
         names[name_count].name = name;
@@ -188,8 +195,11 @@ static int is_nmethod_name(uintptr_t name) {
     return nmethod;
 }
 
-/* The nmethod holding pc, or 0 when pc is in no code heap block or the block is not an nmethod. */
-static uintptr_t find_nmethod(uintptr_t pc) {
+/*
+ * The nmethod holding pc, or 0 when pc is in no code heap block or the block is not an nmethod; its kind in *kind
+ * (JVM_NMETHOD_JAVA or JVM_NMETHOD_NATIVE) when kind is not NULL.
+ */
+static uintptr_t find_nmethod(uintptr_t pc, int *kind, uintptr_t *mark) {
     uintptr_t heaps = *(const uintptr_t *)w.code_heaps;
     if (heaps == 0) {
         return 0;
@@ -235,9 +245,74 @@ static uintptr_t find_nmethod(uintptr_t pc) {
         if (size <= 0 || pc >= blob + (uintptr_t)size) {
             return 0;
         }
-        return is_nmethod_name(*(const uintptr_t *)(blob + w.blob_name)) ? blob : 0;
+        int nmethod = is_nmethod_name(*(const uintptr_t *)(blob + w.blob_name));
+        if (kind != NULL) {
+            *kind = nmethod;
+        }
+        if (mark != NULL) {
+            *mark = seg_low + index;
+        }
+        return nmethod != 0 ? blob : 0;
     }
     return 0;
+}
+
+int jvm_frame_walk_nmethods(int (*visit)(uintptr_t blob, void *context), void *context) {
+    long length = 0;
+    uintptr_t heaps = 0, data = 0;
+    int32_t count = 0;
+    if (__atomic_load_n(&w.ready, __ATOMIC_ACQUIRE) != 1
+        || vmstructs_field("HeapBlock::Header", "_length", &length, NULL) != 0
+        || safe_read(&heaps, w.code_heaps, sizeof(heaps)) != 0 || heaps == 0
+        || safe_read(&count, heaps + w.array_len, sizeof(count)) != 0
+        || safe_read(&data, heaps + w.array_data, sizeof(data)) != 0) {
+        return -1;
+    }
+    for (int32_t i = 0; i < count && i < 16; i++) {
+        uintptr_t heap = 0, low = 0, high = 0;
+        int32_t log2 = 0;
+        if (safe_read(&heap, data + (uintptr_t)i * sizeof(heap), sizeof(heap)) != 0
+            || safe_read(&low, heap + w.heap_memory + w.vs_low, sizeof(low)) != 0
+            || safe_read(&high, heap + w.heap_memory + w.vs_high, sizeof(high)) != 0
+            || safe_read(&log2, heap + w.heap_log2_segment, sizeof(log2)) != 0 || log2 <= 0 || log2 > 20) {
+            return -1;
+        }
+        /* Block by block: each header holds its length in segments (the low 32 bits on every JDK). */
+        for (uintptr_t block = low; block + (uintptr_t)w.block_size < high;) {
+            uint32_t segments = 0;
+            uint8_t used = 0;
+            if (safe_read(&segments, block + (uintptr_t)length, sizeof(segments)) != 0 || segments == 0
+                || safe_read(&used, block + (uintptr_t)w.block_used, sizeof(used)) != 0) {
+                break;
+            }
+            uintptr_t blob = block + (uintptr_t)w.block_size;
+            if (used && find_nmethod(blob, NULL, NULL) == blob && visit(blob, context) != 0) {
+                return 0;
+            }
+            block += (uintptr_t)segments << log2;
+        }
+    }
+    return 0;
+}
+
+uintptr_t jvm_frame_walk_nmethod(uintptr_t pc, int *kind, int32_t *compile_id, uintptr_t *mark) {
+    if (__atomic_load_n(&w.ready, __ATOMIC_ACQUIRE) != 1) {
+        return 0;
+    }
+    uintptr_t nm = find_nmethod(pc, kind, mark);
+    if (nm != 0 && compile_id != NULL) {
+        *compile_id = *(const int32_t *)(nm + w.nm_compile_id);
+    }
+    return nm;
+}
+
+int jvm_frame_walk_same_nmethod(uintptr_t nm, int32_t compile_id, uintptr_t mark) {
+    /* Its segment still starts a block (a freed block's segments are marked free, a block placed over it starts
+     * elsewhere or holds another blob or compile), the block is in use, and it still is this nmethod. */
+    return __atomic_load_n(&w.ready, __ATOMIC_ACQUIRE) == 1 && mark != 0 && *(const uint8_t *)mark == 0
+           && *(const uint8_t *)(nm - (uintptr_t)w.block_size + (uintptr_t)w.block_used) != 0
+           && is_nmethod_name(*(const uintptr_t *)(nm + w.blob_name))
+           && *(const int32_t *)(nm + w.nm_compile_id) == compile_id;
 }
 
 static int is_deopt_handler(uintptr_t nm, uintptr_t pc) {
@@ -391,7 +466,7 @@ int jvm_frame_walk(JNIEnv *env, jobject thread, uint64_t *out, int max, int *int
             fp = caller_fp;
             continue;
         }
-        uintptr_t nm = find_nmethod(pc);
+        uintptr_t nm = find_nmethod(pc, NULL, NULL);
         if (nm == 0 || is_deopt_handler(nm, pc)) {
             return -1;
         }

@@ -17,6 +17,24 @@
 /* Tag of an interpreted frame's first word (its Method*); a compiled frame's first word is its pc. */
 #define FRAME_WALK_INTERPRETED (1ULL << 63)
 
+/* Kinds of nmethod jvm_frame_walk_nmethod finds. */
+#define JVM_NMETHOD_JAVA 1   /* compiled Java code */
+#define JVM_NMETHOD_NATIVE 2 /* the compiled wrapper of a native method */
+
+/*
+ * The nmethod (its CodeBlob's address) whose code heap block holds pc, found through the code heap's segment map as
+ * CodeCache::find_blob does; 0 when none (or jvm_frame_walk_init has not succeeded). Its kind, compile id and the
+ * address of its block's entry in the segment map in *kind, *compile_id and *mark when not NULL. Any thread: the
+ * block may be freed or reused right after, its caller checks.
+ */
+uintptr_t jvm_frame_walk_nmethod(uintptr_t pc, int *kind, int32_t *compile_id, uintptr_t *mark);
+
+/* Whether the nmethod found with that compile id and mark is still there: a few reads, no system call. */
+int jvm_frame_walk_same_nmethod(uintptr_t nm, int32_t compile_id, uintptr_t mark);
+
+/* Calls visit with every nmethod of the code heaps until it returns non-zero. For tests and diagnostics (slow). */
+int jvm_frame_walk_nmethods(int (*visit)(uintptr_t blob, void *context), void *context);
+
 /* Finds the offsets the walk needs (after vmstructs_init). Returns 0, or -1 with the reason in err. Idempotent. */
 int jvm_frame_walk_init(JNIEnv *env, char *err, size_t err_len);
 

@@ -563,7 +563,7 @@ static uintptr_t cached_jmethod_id(uintptr_t ids, uint16_t idnum) {
     return words[0] > idnum ? words[needed - 1] : 0;
 }
 
-int vmstructs_describe_method(uintptr_t method, char *out, size_t out_len, struct vm_method *facts) {
+static int describe(uintptr_t method, char *out, size_t out_len, struct vm_method *facts, int from_nmethod) {
     if (!ready() || out == NULL || out_len < 4 || (method & 7) != 0) {
         return -1;
     }
@@ -598,7 +598,7 @@ int vmstructs_describe_method(uintptr_t method, char *out, size_t out_len, struc
     }
     /* The holder must know this constant pool (its current one) or this very method (a method of an older
      * version of a redefined class keeps the older pool). */
-    if (span_ptr(&vm.klass_span, klass_bytes, vm.ik_constants) != cp
+    if (!from_nmethod && span_ptr(&vm.klass_span, klass_bytes, vm.ik_constants) != cp
         && !class_has_method(span_ptr(&vm.klass_span, klass_bytes, vm.ik_methods), method)) {
         return -1;
     }
@@ -628,6 +628,14 @@ int vmstructs_describe_method(uintptr_t method, char *out, size_t out_len, struc
     return (int)pos;
 }
 
+int vmstructs_describe_method(uintptr_t method, char *out, size_t out_len, struct vm_method *facts) {
+    return describe(method, out, out_len, facts, 0);
+}
+
+int vmstructs_describe_compiled_method(uintptr_t method, char *out, size_t out_len, struct vm_method *facts) {
+    return describe(method, out, out_len, facts, 1);
+}
+
 int vmstructs_resolve_method(uintptr_t method, char *out, size_t out_len) {
     return vmstructs_describe_method(method, out, out_len, NULL);
 }
@@ -646,6 +654,66 @@ int vmstructs_int_constant(const char *name, int32_t *value) {
     }
     uintptr_t entry = find_entry(&int_constants, name, NULL);
     return entry != 0 ? safe_read(value, entry + int_constants.offset, sizeof(*value)) : -1;
+}
+
+int vmstructs_set_default_bool_flag(const char *name, int value, char *why, size_t why_len) {
+    long name_off = 0, addr_off = 0, flags_off = 0, entry_size = 0, flags_size = 0;
+    uintptr_t table_at = 0, count_at = 0, table = 0;
+    uint64_t count = 0;
+    int32_t origin_mask = 0, ergonomic = 0;
+    if (!ready() || find_field(&fields, "JVMFlag", "_name", &name_off, NULL) != 0
+        || find_field(&fields, "JVMFlag", "_addr", &addr_off, NULL) != 0
+        || find_field(&fields, "JVMFlag", "_flags", &flags_off, NULL) != 0
+        || find_field(&fields, "JVMFlag", "flags", NULL, &table_at) != 0
+        || find_field(&fields, "JVMFlag", "numFlags", NULL, &count_at) != 0
+        || find_type_size(&types, "JVMFlag", &entry_size) != 0
+        || vmstructs_int_constant("JVMFlag::VALUE_ORIGIN_MASK", &origin_mask) != 0
+        || vmstructs_int_constant("JVMFlagOrigin::ERGONOMIC", &ergonomic) != 0) {
+        snprintf(why, why_len, "VMStructs has no JVMFlag table");
+        return -1;
+    }
+    /* The origin is a bit field of Flags, an enum: its width decides how it is read and written back. */
+    if (find_type_size(&types, "JVMFlag::Flags", &flags_size) != 0 || flags_size != (long)sizeof(uint32_t)
+        || entry_size <= 0 || entry_size > 256 || name_off + 8 > entry_size || addr_off + 8 > entry_size
+        || flags_off + 4 > entry_size || (flags_off & 3) != 0 || (ergonomic & ~origin_mask) != 0) {
+        snprintf(why, why_len, "JVMFlag's layout is not the one expected");
+        return -1;
+    }
+    if (read_ptr(table_at, &table) != 0 || table == 0 || safe_read(&count, count_at, sizeof(count)) != 0
+        || count == 0 || count > 100000) {
+        snprintf(why, why_len, "the JVM's flag table is unreadable");
+        return -1;
+    }
+    for (uint64_t i = 0; i < count; i++) {
+        unsigned char entry[256];
+        uintptr_t at = table + (uintptr_t)(i * (uint64_t)entry_size), text = 0, addr = 0;
+        char flag_name[64];
+        if (safe_read(entry, at, (size_t)entry_size) != 0) {
+            break;
+        }
+        memcpy(&text, entry + name_off, sizeof(text));
+        if (text == 0 || read_cstring(text, flag_name, sizeof(flag_name)) != 0 || strcmp(flag_name, name) != 0) {
+            continue;
+        }
+        memcpy(&addr, entry + addr_off, sizeof(addr));
+        uint32_t flags = 0;
+        uint8_t current = 0;
+        memcpy(&flags, entry + flags_off, sizeof(flags));
+        if (safe_read(&current, addr, sizeof(current)) != 0) {
+            snprintf(why, why_len, "the value of %s is unreadable", name);
+            return -1;
+        }
+        if ((flags & (uint32_t)origin_mask) != 0) {
+            return 0;
+        }
+        /* The value first: a compile that reads both in between sees the new value at its default origin. */
+        __atomic_store_n((uint8_t *)addr, (uint8_t)(value != 0), __ATOMIC_RELEASE);
+        __atomic_store_n((uint32_t *)(at + (uintptr_t)flags_off),
+                         (flags & ~(uint32_t)origin_mask) | (uint32_t)ergonomic, __ATOMIC_RELEASE);
+        return 1;
+    }
+    snprintf(why, why_len, "this JVM has no flag %s", name);
+    return -1;
 }
 
 int vmstructs_interpreter_range(uintptr_t *start, uintptr_t *end) {

@@ -29,6 +29,13 @@ struct vm_method {
 /* vmstructs_resolve_method, filling facts (when not NULL) as well, from the same reads. */
 int vmstructs_describe_method(uintptr_t method, char *out, size_t out_len, struct vm_method *facts);
 
+/*
+ * As vmstructs_describe_method, for a Method* read from a live nmethod's metadata: its holder need not know it, as
+ * for the methods HotSpot makes itself (method handle intrinsics such as MethodHandle.linkToNative), which are in no
+ * class's method array. The rest of the chain is checked all the same.
+ */
+int vmstructs_describe_compiled_method(uintptr_t method, char *out, size_t out_len, struct vm_method *facts);
+
 /* The interpreter's code range (AbstractInterpreter::_code's buffer). Returns 0, or -1 when unknown. */
 int vmstructs_interpreter_range(uintptr_t *start, uintptr_t *end);
 
@@ -41,6 +48,12 @@ int vmstructs_init_once(pthread_mutex_t *lock, int *ready, int (*init)(JNIEnv *)
 int vmstructs_field(const char *type, const char *field, long *offset, uintptr_t *address);
 int vmstructs_type_size(const char *type, long *size);
 int vmstructs_int_constant(const char *name, int32_t *value);
+/*
+ * Sets the boolean VM flag name to value and its origin to ergonomic (the agent chose it) when the flag is still at its
+ * default origin: HotSpot then treats it as set. Returns 1 when set, 0 when left alone (someone set it already: the
+ * command line, a management call), -1 when this JVM does not offer what it takes (why, in why).
+ */
+int vmstructs_set_default_bool_flag(const char *name, int value, char *why, size_t why_len);
 /* Reads len bytes at addr in this process without faulting: 0 on success, -1 when not readable. */
 int safe_read(void *dst, uintptr_t addr, size_t len);
 

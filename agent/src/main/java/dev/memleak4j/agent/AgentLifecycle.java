@@ -209,7 +209,7 @@ public final class AgentLifecycle implements AgentControl {
         Session started = load();
         try {
             // Before the reporter's clock starts: wrapping the JNI methods takes a second or two at start-up.
-            JavaFrameNaming.start(started.tracker);
+            JavaFrameNaming.start(started.tracker, verbose);
             JniMarks.start(instrumentation, started.tracker, options.jniClasses(), options.verbose(), AgentLog.LINES);
             Owners.start(instrumentation, options.owners(), options.hooks(), AgentLog.LINES);
             started.collector = new SnapshotCollector(started.tracker, new StackResolver(symbolizer), Instant.now(),

@@ -19,6 +19,10 @@ class JavaFramesTest {
     private static final String PROGRAM = "dev.memleak4j.it.programs.JavaFramesProgram";
 
     private static AgentRun run(String java, String... jvmFlags) throws Exception {
+        return runWith("", java, jvmFlags);
+    }
+
+    private static AgentRun runWith(String moreOptions, String java, String... jvmFlags) throws Exception {
         // Under -Xint the agent's own code is interpreted too, so its first report (parsing libjvm's symbols)
         // takes seconds: the program may wait longer for it (it ends once count=2 reports are out).
         boolean xint = List.of(jvmFlags).contains("-Xint");
@@ -32,7 +36,8 @@ class JavaFramesTest {
         }
         List<String> command = AgentRun.programCommand(java, flags, PROGRAM, sleepMillis);
         return AgentRun.withAgent(AgentRun.tempDir("javaframes"),
-                "interval=1,count=2,older=0,top=20,sample-bytes=0,min-size=1555557,max-size=1555557", command,
+                "interval=1,count=2,older=0,top=20,sample-bytes=0,min-size=1555557,max-size=1555557" + moreOptions,
+                command,
                 List.of());
     }
 
@@ -97,6 +102,50 @@ class JavaFramesTest {
         assertTrue(interpreted.indexOf(SourceLines.frame(PROGRAM, "callSite", "JavaFramesProgram.java",
                 "return allocate(size);", "interpreted")) > 0,
                 interpreted.toString());
+    }
+
+    /**
+     * Runs the program on JDK 17 and on JDK 25 with {@code jvmFlags}, the agent verbose: each run's compiled frame is
+     * named with its inlined callee, the program prints DebugNonSafepoints as {@code flag} ("value: V  origin: O"),
+     * and the agent says {@code naming} of how it names compiled frames.
+     */
+    private static void assertNamingAndFlag(String naming, String flag, String... jvmFlags) throws Exception {
+        Privileges.assumeBpf();
+        Privileges.require(Files.isExecutable(AgentRun.JDK25), "no JDK 25 at " + AgentRun.JDK25);
+        List<String> flags = new ArrayList<>(List.of("-XX:+PreserveFramePointer", "-XX:+UnlockDiagnosticVMOptions",
+                "-Djavaframes.vmOption=DebugNonSafepoints"));
+        flags.addAll(List.of(jvmFlags));
+        for (String java : List.of(AgentRun.javaBinary(), AgentRun.JDK25.toString())) {
+            AgentRun run = runWith(",verbose", java, flags.toArray(new String[0]));
+            assertTrue(run.stdout.contains("VM option: DebugNonSafepoints " + flag), run.describe());
+            assertTrue(run.stderr.contains("memleak4j: compiled Java frames named from " + naming), run.describe());
+            assertCompiledWithInlinedCaller(leakStack(run));
+        }
+    }
+
+    /**
+     * Where VMStructs is readable (JDK 17 and 25 here), compiled frames are named from their nmethods and JVMTI
+     * CompiledMethodLoad stays off: the agent says so when verbose, and leaves DebugNonSafepoints at its default (it
+     * sets the flag off, as its ergonomic choice, only where it enables the event). The frames are named all the same.
+     */
+    @Test
+    void compiledFramesAreNamedWithoutCompiledMethodLoad() throws Exception {
+        assertNamingAndFlag("their nmethods (VMStructs), without JVMTI CompiledMethodLoad",
+                "value: false  origin: DEFAULT");
+    }
+
+    /**
+     * Where compiled frames are named from JVMTI's CompiledMethodLoad (forced here; else where VMStructs lacks what
+     * the nmethods take), the agent sets DebugNonSafepoints off as its ergonomic choice before it enables the event,
+     * unless the flag was given on the command line; the frames are named all the same.
+     */
+    @Test
+    void withCompiledMethodLoadDebugNonSafepointsIsSetOffUnlessGiven() throws Exception {
+        assertNamingAndFlag("JVMTI CompiledMethodLoad (not from nmethods: asked for); DebugNonSafepoints set off",
+                "value: false  origin: ERGONOMIC", "-Dmemleak4j.compiledFrames=jvmti");
+        assertNamingAndFlag("JVMTI CompiledMethodLoad (not from nmethods: asked for); DebugNonSafepoints left as set "
+                + "on the command line", "value: true  origin: VM_CREATION", "-Dmemleak4j.compiledFrames=jvmti",
+                "-XX:+DebugNonSafepoints");
     }
 
     @Test

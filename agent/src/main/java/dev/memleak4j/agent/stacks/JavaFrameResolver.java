@@ -6,6 +6,7 @@ import dev.memleak4j.agent.lang.LongObjectMap;
 import java.util.List;
 import java.util.function.LongFunction;
 import java.util.function.LongSupplier;
+import java.util.function.LongToIntFunction;
 
 /**
  * Names the Java side of a stack: an address in JIT-compiled code expands to its inlined methods and the compiled
@@ -38,6 +39,7 @@ public final class JavaFrameResolver {
     private final LongSupplier gcCount;
     private final LongSupplier generation;
     private final LongFunction<List<Frame>> compiled;
+    private final LongToIntFunction classifier;
     private final LongObjectMap<Interpreted> interpreted = new LongObjectMap<>();
     private final LongObjectMap<List<Frame>> interpretedFrames = new LongObjectMap<>();
     /** The collection count the interpreted caches were filled in. */
@@ -50,14 +52,15 @@ public final class JavaFrameResolver {
     }
 
     private JavaFrameResolver(CodeMap map) {
-        this(map, map, map.generation, map);
+        this(map, map, map.generation, map, map);
     }
 
     /**
      * The code map as the resolver reads it. A class, not method references: each would be a hidden class, with its
      * call site's method handles, kept in the application's JVM for good (every full GC walks them).
      */
-    private static final class CodeMap implements MethodReader, LongSupplier, LongFunction<List<Frame>> {
+    private static final class CodeMap implements MethodReader, LongSupplier, LongFunction<List<Frame>>,
+            LongToIntFunction {
         final LongSupplier generation = new LongSupplier() {
             @Override
             public long getAsLong() {
@@ -80,15 +83,42 @@ public final class JavaFrameResolver {
         public List<Frame> apply(long address) {
             return JvmCodeMap.lookup(address);
         }
+
+        @Override
+        public int applyAsInt(long address) {
+            return JvmCodeMap.classify(address);
+        }
+    }
+
+    /** No classification without a lookup (for tests). */
+    private static final class LookupOnly implements LongToIntFunction {
+        @Override
+        public int applyAsInt(long address) {
+            return -1;
+        }
     }
 
     /** Over other sources than the JVM's: for tests. */
     JavaFrameResolver(MethodReader methods, LongSupplier gcCount, LongSupplier generation,
                       LongFunction<List<Frame>> compiled) {
+        this(methods, gcCount, generation, compiled, new LookupOnly());
+    }
+
+    private JavaFrameResolver(MethodReader methods, LongSupplier gcCount, LongSupplier generation,
+                              LongFunction<List<Frame>> compiled, LongToIntFunction classifier) {
         this.methods = methods;
         this.gcCount = gcCount;
         this.generation = generation;
         this.compiled = compiled;
+        this.classifier = classifier;
+    }
+
+    /**
+     * What an address (not a tagged value) is without naming it, as {@link JvmCodeMap#classify}: -1 when only
+     * {@link #resolve} tells.
+     */
+    public int classify(long address) {
+        return classifier.applyAsInt(address);
     }
 
     /**

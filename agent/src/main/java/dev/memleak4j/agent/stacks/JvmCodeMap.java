@@ -7,13 +7,14 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * The JVM's generated code, known in process: a map kept live by JVMTI events in libmemleak4j.so
- * (native/src/jvm_code_map.c) from compiled-method loads and unloads, with their inlining records and line tables,
- * and from the named stubs of DynamicCodeGenerated; code that existed before {@link #start()} is replayed.
- * Also names a HotSpot {@code Method*} through VMStructs (native/src/jvm_vmstructs.c), for interpreted frames.
+ * The JVM's generated code, known in process (native/src/jvm_code_map.c): JIT-compiled code named from the nmethod
+ * that holds an address, through VMStructs (native/src/jvm_nmethod.c), or where VMStructs lacks something from a map
+ * kept live by JVMTI's compiled-method loads and unloads; stubs from DynamicCodeGenerated, with the code that existed
+ * before {@link #start()} replayed. {@link #naming()} says which. Also names a HotSpot {@code Method*} through
+ * VMStructs (native/src/jvm_vmstructs.c), for interpreted frames.
  *
- * <p>The map lives in the native library in memory from mmap, not malloc: memleak4j does not report it as the
- * application's. There is nothing to drain: names are taken when code is loaded, and {@link #lookup} reads them.
+ * <p>What the map keeps lives in the native library in memory from mmap, not malloc: memleak4j does not report it as
+ * the application's.
  *
  * <p>{@link #start()} belongs at agent start-up, before the allocator probes are attached: JVMTI's own set-up
  * allocates (natively, once) on the starting thread. Any thread may start it; lookups may come from any thread.
@@ -25,6 +26,10 @@ public final class JvmCodeMap {
     static final int KIND_INLINED = 1;
     static final int KIND_STUB = 2;
     static final int KIND_NATIVE_WRAPPER = 3;
+    /** {@link #classify} results. */
+    public static final int CODE_NONE = 0;
+    public static final int CODE_JAVA = 1;
+    public static final int CODE_STUB = 2;
 
     /** A subclass, not ThreadLocal.withInitial(LookupArrays::new): a method reference's hidden class would stay. */
     private static final ThreadLocal<LookupArrays> LOOKUP_ARRAYS = new ThreadLocal<>() {
@@ -46,11 +51,17 @@ public final class JvmCodeMap {
             return;
         }
         NativeLibraryLoader.load();
-        String error = start0();
+        // For tests and diagnosis: compiled frames from JVMTI's CompiledMethodLoad even where the nmethods can be read.
+        String error = start0("jvmti".equals(System.getProperty("memleak4j.compiledFrames")));
         if (error != null) {
             throw new IllegalStateException(error);
         }
         started = true;
+    }
+
+    /** How compiled frames are named (a line for verbose output), empty before {@link #start()}. */
+    public static String naming() {
+        return started ? naming0() : "";
     }
 
     public static boolean isStarted() {
@@ -128,6 +139,15 @@ public final class JvmCodeMap {
         return codeRangesOf0(qualifiedMethod);
     }
 
+    /**
+     * What an address is, without naming it: {@link #CODE_JAVA}, {@link #CODE_STUB}, {@link #CODE_NONE}, or -1 when
+     * only {@link #lookup} tells (compiled code named from JVMTI events, or the map not started). Cheaper than a
+     * lookup, and it gathers what a later lookup needs from JVMTI, so that one pass serves all the addresses seen.
+     */
+    public static int classify(long address) {
+        return started ? classify0(address) : -1;
+    }
+
     /** Counters of the map. */
     public record Stats(long liveCompiledMethods, long stubs, long loadsSeen, long unloadsSeen, long mappedBytes,
                         long generation) {}
@@ -141,7 +161,8 @@ public final class JvmCodeMap {
     }
 
     /**
-     * Bumped whenever code is removed or replaced: names cached for code addresses may be stale when it changed.
+     * Moves whenever code named since it last moved was removed or replaced (from nmethods: one named is no longer
+     * where it was; from JVMTI: an unload): names cached for code addresses may be stale when it changed.
      */
     public static long generation() {
         return started ? generation0() : 0;
@@ -201,15 +222,24 @@ public final class JvmCodeMap {
         return walkStack0(max);
     }
 
+    /** For tests: {@link #walkStack} through another native method, for the callers a test compiles. */
+    static long[] walkCompiledCallers(int max) {
+        return walkCompiledCallers0(max);
+    }
+
     /** Returns null, or why VMStructs cannot be used in this JVM. */
     static String vmStructsProblem() {
         NativeLibraryLoader.load();
         return initVmStructs0();
     }
 
-    private static native String start0();
+    private static native String start0(boolean jvmtiOnly);
 
     static native boolean started0();
+
+    private static native String naming0();
+
+    private static native int classify0(long pc);
 
     private static native String initVmStructs0();
 
@@ -238,6 +268,8 @@ public final class JvmCodeMap {
     private static native long methodPointerOf0(Executable method);
 
     private static native long[] walkStack0(int max);
+
+    private static native long[] walkCompiledCallers0(int max);
 
     private static native int captureJavaStack0(long[] out);
 

@@ -32,6 +32,8 @@ public final class StackResolver {
     /** By address, without boxing: looked up at every frame of every stack (the agent's code runs under C1 only). */
     private final LongObjectMap<Frame> nativeCache = new LongObjectMap<>();
     private final LongObjectMap<List<Frame>> javaCache = new LongObjectMap<>();
+    /** Compiled code and stubs classified without a name yet ({@link #jvmCodeOf}), kept as the names are. */
+    private final LongObjectMap<JvmCode> classified = new LongObjectMap<>();
     private long javaGeneration = Long.MIN_VALUE;
 
     /**
@@ -71,6 +73,21 @@ public final class StackResolver {
         }
         List<Frame> frames = javaCache.get(value);
         if (frames == null) {
+            // Classified without being named: names come later, for the stacks a report shows, and what they need of
+            // JVMTI is then asked for all the classes seen here at once.
+            JvmCode known = classified.get(value);
+            if (known != null) {
+                return known;
+            }
+            int kind = java.classify(value);
+            if (kind >= 0) {
+                known = kind == JvmCodeMap.CODE_JAVA ? JvmCode.JAVA : kind == JvmCodeMap.CODE_STUB ? JvmCode.STUB
+                        : JvmCode.NONE;
+                if (known != JvmCode.NONE) {
+                    classified.put(value, known);
+                }
+                return known;
+            }
             frames = java.resolve(value);
             if (!frames.isEmpty()) {
                 javaCache.put(value, frames);
@@ -86,6 +103,7 @@ public final class StackResolver {
     public synchronized void forgetNames() {
         nativeCache.clear();
         javaCache.clear();
+        classified.clear();
         if (java != null) {
             java.forgetAll();
         }
@@ -97,8 +115,9 @@ public final class StackResolver {
             return;
         }
         long generation = java.generation();
-        if (generation != javaGeneration || javaCache.size() > CACHE_LIMIT) {
+        if (generation != javaGeneration || javaCache.size() > CACHE_LIMIT || classified.size() > CACHE_LIMIT) {
             javaCache.clear();
+            classified.clear();
             java.forget();
             javaGeneration = generation;
         }

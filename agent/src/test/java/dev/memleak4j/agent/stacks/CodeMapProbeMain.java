@@ -31,26 +31,11 @@ public final class CodeMapProbeMain {
             }
         }
         System.out.println("compiled " + (code.length / 2));
-        String jit = null;
-        String inlined = null;
-        for (int r = 0; r + 1 < code.length && inlined == null; r += 2) {
-            for (long pc = code[r]; pc < code[r + 1]; pc++) {
-                List<Frame> frames = JvmCodeMap.lookup(pc);
-                if (frames.isEmpty()) {
-                    continue;
-                }
-                String text = frames.stream().map(Frame::text).reduce((a, b) -> a + " | " + b).orElse("");
-                if (jit == null) {
-                    jit = text;
-                }
-                if (frames.size() > 1 && frames.get(0).kind() == Frame.Kind.INLINED) {
-                    inlined = text;
-                    break;
-                }
-            }
-        }
-        System.out.println("jit " + jit);
-        System.out.println("inlined " + inlined);
+        List<Frame> frames = interpretedOnly ? List.of() : inlinedCallFrames();
+        System.out.println("jit " + (frames.isEmpty() ? null : frames.get(frames.size() - 1).text()));
+        System.out.println("inlined " + frames.stream().map(Frame::text).reduce((a, b) -> a + " | " + b).orElse(null));
+        System.out.println("lines " + (lines == null ? null : lines[0].getLineNumber() + " "
+                + lines[1].getLineNumber() + " " + lines[2].getLineNumber()));
         System.out.println("interpreted " + interpretedWalk());
         String viaId = JvmCodeMap.resolveMethod(JvmCodeMap.methodPointerOf(
                 CodeMapProbeMain.class.getDeclaredMethod("callee", int.class)));
@@ -66,6 +51,44 @@ public final class CodeMapProbeMain {
         int[] a = new int[(x & 7) + 1];
         a[0] = x;
         return a.length + a[0];
+    }
+
+    private static long[] walked = new long[0];
+    /** Where leaf, middle and outer are when leaf makes its native call (from the first, interpreted, call). */
+    static StackTraceElement[] lines;
+
+    /** outer -> middle -> leaf -> a native call: a frame of outer's compiled code with two levels inlined. */
+    static int outer(int x) {
+        return middle(x) + 1;
+    }
+
+    static int middle(int x) {
+        return leaf(x) * 2;
+    }
+
+    static int leaf(int x) {
+        walked = JvmCodeMap.walkCompiledCallers(2); lines = lines == null ? new Throwable().getStackTrace() : lines;
+        return walked.length + x;
+    }
+
+    /**
+     * The frames of a real return address in compiled code, as stacks hold them: warms outer() until the return
+     * address of leaf's native call (the caller's frame of the native wrapper) names outer as the compiled method,
+     * with middle and leaf inlined into it. Empty when that never happened.
+     */
+    static List<Frame> inlinedCallFrames() throws InterruptedException {
+        for (int round = 0; round < 300; round++) {
+            for (int i = 0; i < 20_000; i++) {
+                sink += outer(i);
+            }
+            List<Frame> frames = walked.length > 1 ? JvmCodeMap.lookup(walked[1]) : List.of();
+            if (frames.size() >= 3 && frames.get(frames.size() - 1).name().endsWith(".outer")
+                    && frames.get(frames.size() - 1).kind() == Frame.Kind.JIT) {
+                return frames;
+            }
+            Thread.sleep(20);
+        }
+        return List.of();
     }
 
     /** Runs interpreted: called once. The stack as BPF would record it, resolved. */

@@ -20,7 +20,12 @@ class JvmCodeMapForkTest {
     private static final String PREFIX = "dev.memleak4j.agent.stacks.CodeMapProbeMain.";
 
     private static Map<String, String> run(Path javaHome, String... jvmOptions) throws IOException, InterruptedException {
-        String output = TestLibrary.runMain(javaHome, List.of(jvmOptions), CodeMapProbeMain.class.getName());
+        return run(CodeMapProbeMain.class, javaHome, jvmOptions);
+    }
+
+    private static Map<String, String> run(Class<?> main, Path javaHome, String... jvmOptions)
+            throws IOException, InterruptedException {
+        String output = TestLibrary.runMain(javaHome, List.of(jvmOptions), main.getName());
         Map<String, String> facts = new HashMap<>();
         for (String line : output.split("\n")) {
             int space = line.indexOf(' ');
@@ -35,9 +40,11 @@ class JvmCodeMapForkTest {
     private static void checkCompiled(Map<String, String> facts) {
         String output = facts.get("output");
         assertTrue(facts.get("interpreter").matches("[0-9a-f]+-[0-9a-f]+"), output);
-        assertTrue(facts.get("jit").matches("\\Q" + PREFIX + "\\Ehot:\\d+ \\[jit]"), output);
-        assertTrue(facts.get("inlined").matches("\\Q" + PREFIX + "\\Ecallee:\\d+ \\[inlined] \\| \\Q" + PREFIX
-                + "\\Ehot:\\d+ \\[jit]"), output);
+        // A return address in outer's code with middle and leaf inlined: each frame with the line of its call.
+        String[] lines = facts.get("lines").split(" ");
+        assertEquals(PREFIX + "outer:" + lines[2] + " [jit]", facts.get("jit"), output);
+        assertTrue(facts.get("inlined").endsWith(PREFIX + "leaf:" + lines[0] + " [inlined] | " + PREFIX + "middle:"
+                + lines[1] + " [inlined] | " + PREFIX + "outer:" + lines[2] + " [jit]"), output);
         checkInterpreted(facts);
         assertEquals(PREFIX + "callee", facts.get("jmethodid"), output);
         assertTrue(!output.contains("WARNING in native method") && !output.contains("FATAL"), output);
@@ -59,6 +66,13 @@ class JvmCodeMapForkTest {
     void jdk25() throws Exception {
         Assumptions.assumeTrue(Files.isExecutable(JDK25.resolve("bin/java")), JDK25 + " is not installed");
         checkCompiled(run(JDK25));
+    }
+
+    @Test
+    void flushedCodeMovesTheGenerationOnJdk25() throws Exception {
+        Assumptions.assumeTrue(Files.isExecutable(JDK25.resolve("bin/java")), JDK25 + " is not installed");
+        Map<String, String> facts = run(FlushProbeMain.class, JDK25);
+        assertEquals("ok", facts.get("flushed"), facts.get("output"));
     }
 
     @Test

@@ -1,5 +1,8 @@
 package dev.memleak4j.it.programs;
 
+import com.sun.management.HotSpotDiagnosticMXBean;
+
+import java.lang.management.ManagementFactory;
 
 /**
  * Leaks 3 blocks of 1,555,557 bytes through LeakLib.viaMalloc from {@link #allocate}, called by {@link #callSite}.
@@ -7,7 +10,8 @@ package dev.memleak4j.it.programs;
  * callSite and inlines allocate into it (the test makes callSite's compilations block, so that they are done by
  * then): the leak's stack then has allocate as an inlined frame of callSite's compiled code. Whether C1's or C2's
  * code makes the leaks does not matter: the report groups stacks by the frames they name, not by return addresses.
- * Under -Xint both are interpreted frames.
+ * Under -Xint both are interpreted frames. With {@code -Djavaframes.vmOption=NAME}, prints that VM flag (its value
+ * and origin) once the leaks are made.
  * {@code JavaFramesProgram SLEEP_MS}.
  */
 public final class JavaFramesProgram {
@@ -25,6 +29,11 @@ public final class JavaFramesProgram {
             callSite(LEAK_SIZE);
         }
         System.out.println("LEAKS DONE");
+        String option = System.getProperty("javaframes.vmOption");
+        if (option != null) {
+            // Needs -XX:+UnlockDiagnosticVMOptions for a diagnostic flag.
+            System.out.println(ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class).getVMOption(option));
+        }
         System.out.flush();
         AwaitTracking.reportsEnded(Long.parseLong(args[0]));
     }
