@@ -41,6 +41,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "mmap_arena.h"
 #include "string_table.h"
@@ -851,10 +852,20 @@ static void named_add(const struct nmethod_ref *ref) {
 /*
  * The generation while compiled frames are named from nmethods: it moves when an nmethod named since it last moved is
  * no longer where it was (flushed, or its memory holds another compile). A few direct reads per nmethod named, no
- * system call: the names cached for addresses are checked every time the Java side asks, at the cost of its stacks'
- * distinct nmethods. Under map_lock.
+ * system call, but the Java side asks for every stack value it checks (tens of thousands per report): the nmethods
+ * are looked at again at most every GENERATION_SCAN_NANOS. That is no new staleness: a sampled address already waited
+ * seconds for its report, in which its nmethod could have gone unseen. Under map_lock.
  */
+#define GENERATION_SCAN_NANOS 10000000ULL
 static uint64_t vm_generation(void) {
+    static uint64_t last_scan;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    uint64_t now = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+    if (last_scan != 0 && now - last_scan < GENERATION_SCAN_NANOS) {
+        return generation;
+    }
+    last_scan = now;
     for (uint32_t i = 0; i < named_count; i++) {
         if (!jvm_nmethod_alive(&named[i])) {
             named_clear();
