@@ -101,12 +101,41 @@ final class AgentRun {
         Path err = workDir.resolve("stderr.txt");
         Process process = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
         if (!process.waitFor(120, TimeUnit.SECONDS)) {
+            // What a hang needs to be understood, taken before the JVM is killed: its threads, and the end of the
+            // report file, where the agent's own lines go when output= is given.
+            String threads = threadDump(process.pid(), workDir);
+            String report = reportFile != null && Files.exists(reportFile)
+                    ? tail(Files.readString(reportFile, StandardCharsets.UTF_8), 6000) : "(none)";
             process.destroyForcibly();
-            fail("the JVM did not finish in 120 s: " + command + "\nstderr:\n" + Files.readString(err));
+            fail("the JVM did not finish in 120 s: " + command + "\nstderr:\n" + Files.readString(err)
+                    + "\nreport file, last lines:\n" + report + "\nthreads (jstack -l):\n" + threads);
         }
         String reports = reportFile != null && Files.exists(reportFile)
                 ? Files.readString(reportFile, StandardCharsets.UTF_8) : "";
         return new AgentRun(process.exitValue(), Files.readString(out), Files.readString(err), reports);
+    }
+
+    /** jstack's view of a JVM that hangs (at most 30 s), or why there is none. */
+    private static String threadDump(long pid, Path workDir) {
+        Path dump = workDir.resolve("jstack.txt");
+        try {
+            Process jstack = new ProcessBuilder(Paths.get(System.getProperty("java.home"), "bin", "jstack").toString(),
+                    "-l", Long.toString(pid)).redirectErrorStream(true).redirectOutput(dump.toFile()).start();
+            if (!jstack.waitFor(30, TimeUnit.SECONDS)) {
+                jstack.destroyForcibly();
+                return "(jstack did not answer in 30 s)";
+            }
+            return Files.readString(dump);
+        } catch (IOException e) {
+            return "(jstack failed: " + e + ")";
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "(interrupted)";
+        }
+    }
+
+    private static String tail(String text, int chars) {
+        return text.length() <= chars ? text : "..." + text.substring(text.length() - chars);
     }
 
     /**
