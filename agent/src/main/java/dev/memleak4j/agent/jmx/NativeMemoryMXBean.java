@@ -71,7 +71,8 @@ public interface NativeMemoryMXBean {
 
     /**
      * The latest report's verdict on the process's memory, one line: native leak, glibc arenas keeping freed memory,
-     * growth outside malloc, nothing growing or too early to tell, with RSS, glibc's figures and the JVM's pools; empty before the first.
+     * growth outside malloc, nothing growing or too early to tell, with RSS, glibc's figures and the JVM's pools;
+     * empty before the first.
      */
     String getMemoryVerdict();
 

@@ -122,8 +122,7 @@ public record MemoryVerdict(Kind kind, String text, ProcessMemory now, double rs
                     + Math.round(spanNanos / 1e9) + " s so far";
             if (top != null) {
                 kind = Kind.NATIVE_LEAK;
-                answer = "native leak in tracked allocations: suspect #1 grows " + mib(Math.round(top.bytesPerMinute()))
-                        + "/min (" + span + ")";
+                answer = suspectGrows(top) + " (" + span + ")";
             } else {
                 kind = Kind.TOO_EARLY;
                 answer = span;
@@ -131,8 +130,7 @@ public record MemoryVerdict(Kind kind, String text, ProcessMemory now, double rs
         } else if (!rssGrows) {
             if (top != null) {
                 kind = Kind.NATIVE_LEAK;
-                answer = "native leak in tracked allocations: suspect #1 grows " + mib(Math.round(top.bytesPerMinute()))
-                        + "/min (RSS not growing beyond noise yet)";
+                answer = suspectGrows(top) + " (RSS not growing beyond noise yet)";
             } else {
                 kind = Kind.NOTHING_GROWING;
                 answer = "nothing growing";
@@ -143,8 +141,8 @@ public record MemoryVerdict(Kind kind, String text, ProcessMemory now, double rs
                     + " of freed memory; try MALLOC_ARENA_MAX=2 (fewer arenas) or calling malloc_trim(0)";
         } else if (top != null && tracked * 4 >= rss) {
             kind = Kind.NATIVE_LEAK;
-            answer = "native leak in tracked allocations: suspect #1 grows " + mib(Math.round(top.bytesPerMinute()))
-                    + "/min, tracked outstanding bytes " + rate(tracked, minutes) + " of RSS " + rate(rss, minutes);
+            answer = suspectGrows(top) + ", tracked outstanding bytes " + rate(tracked, minutes) + " of RSS "
+                    + rate(rss, minutes);
         } else if (m1 != null && allocated * 2 >= rss) {
             kind = Kind.UNTRACKED_MALLOC;
             answer = "malloc'd memory grows " + rate(allocated, minutes) + " but no tracked stack does: lower "
@@ -154,6 +152,10 @@ public record MemoryVerdict(Kind kind, String text, ProcessMemory now, double rs
             answer = "RSS grows outside malloc: " + outside(first, now, rss, minutes);
         }
         return new MemoryVerdict(kind, kind.text() + ": " + answer + "; " + figures, now, perMinute);
+    }
+
+    private static String suspectGrows(LeakDetector.Suspect top) {
+        return "native leak in tracked allocations: suspect #1 grows " + mib(Math.round(top.bytesPerMinute())) + "/min";
     }
 
     /** Which non-malloc figures grew, largest first in the text, or mmap and the like when none explains it. */
