@@ -34,11 +34,14 @@ public final class BenchMain {
     private static final String CHILD_HEAP = "256m";
 
     /** What a child JVM runs with. */
-    enum Config { BASELINE, MEMLEAK4J, ASYNC_PROFILER, COUNT }
+    enum Config { BASELINE, EMPTY_AGENT, MEMLEAK4J, ASYNC_PROFILER, COUNT }
 
     /** One configuration as a column of the tables; memleak4j's columns carry the agent options they run with. */
     static final class Column {
         static final Column BASELINE = new Column(Config.BASELINE, "baseline", "no tool", null);
+        /** The bench jar as a Java agent that does nothing ({@link EmptyAgent}): what any -javaagent costs. */
+        static final Column EMPTY_AGENT = new Column(Config.EMPTY_AGENT, "empty-agent", "a do-nothing -javaagent",
+                null);
         static final Column ASYNC_PROFILER = new Column(Config.ASYNC_PROFILER, "async-profiler",
                 "async-profiler nativemem", null);
         static final Column COUNT = new Column(Config.COUNT, "count", "allocator-call counter (LD_PRELOAD)", null);
@@ -170,6 +173,9 @@ public final class BenchMain {
                 "  --variant OPTS            one more memleak4j column with these agent options (repeatable; e.g.",
                 "                            probe-mode=hooks,sample-bytes=1g to see what a part costs)",
                 "  --startup-runs N          runs per tool of the 1-second program (default 5; 0 skips the start-up row)",
+                "  --empty-agent LIST        workloads (and 'startup') that also run with a do-nothing -javaagent: what",
+                "                            the JDK charges any Java agent (default direct-buffer,gc-heavy,startup;",
+                "                            none skips it)",
                 "  --javac-rounds N          rounds of the javac row (default 3; 0 skips it)",
                 "  --javac-sources DIR       what the javac row compiles (default agent/src/main/java)",
                 "  --javac-classpath CP      its classpath (scripts/bench.sh gives the agent's dependencies)",
@@ -191,6 +197,11 @@ public final class BenchMain {
         out.append("- async-profiler: ").append(options.asyncProfiler != null
                 ? "`-agentpath:" + options.asyncProfiler + "=start,nativemem,file=<work-dir>/async-profiler.jfr`"
                 : "skipped: " + options.noAsyncProfilerReason).append('\n');
+        if (!options.emptyAgentWorkloads.isEmpty()) {
+            out.append("- a do-nothing -javaagent: `-javaagent:").append(benchJar).append("` (an empty premain), in ")
+                    .append(String.join(", ", options.emptyAgentWorkloads))
+                    .append(": what the JVM charges any Java agent (no archived module graph)\n");
+        }
         out.append("- load average at start: ").append(read("/proc/loadavg")).append('\n');
         out.append("- child JVMs: `").append(String.join(" ", baseJvmArgs())).append("`; ")
                 .append(options.rounds).append(" rounds of ").append(seconds(options.warmupMs)).append(" s warm-up + ")
@@ -220,6 +231,9 @@ public final class BenchMain {
             Map<Column, List<Run>> byColumn = new LinkedHashMap<>();
             for (int round = 1; round <= options.rounds; round++) {
                 for (Column column : columns) {
+                    if (column == Column.EMPTY_AGENT && !options.emptyAgentWorkloads.contains(workload.id)) {
+                        continue;
+                    }
                     Run run = runChild(workload, column, round, options.warmupMs, options.measureMs, List.of());
                     byColumn.computeIfAbsent(column, c -> new ArrayList<>()).add(run);
                     progress(workload.id + " round " + round + "/" + options.rounds + " " + column.id + ": "
@@ -235,8 +249,11 @@ public final class BenchMain {
             }
             results.put(workload, byColumn);
         }
-        String startup = options.startupRuns > 0 ? startup(columns) : null;
-        String javac = options.javacRounds > 0 ? javac(columns) : null;
+        List<Column> toolColumns = new ArrayList<>(columns);
+        toolColumns.remove(Column.EMPTY_AGENT);
+        String startup = options.startupRuns > 0
+                ? startup(options.emptyAgentWorkloads.contains("startup") ? columns : toolColumns) : null;
+        String javac = options.javacRounds > 0 ? javac(toolColumns) : null;
         Run millionBaseline = null;
         Run millionAgent = null;
         if (options.million > 0) {
@@ -321,6 +338,9 @@ public final class BenchMain {
     /** The columns of every table: no tool, memleak4j in both probe modes (or as its options say), the variants. */
     private List<Column> columns() {
         List<Column> columns = new ArrayList<>(List.of(Column.BASELINE));
+        if (!options.emptyAgentWorkloads.isEmpty()) {
+            columns.add(Column.EMPTY_AGENT);
+        }
         if (options.agentOptions.contains("probe-mode=")) {
             columns.add(Column.memleak4j("memleak4j", "memleak4j " + options.agentOptions, options.agentOptions));
         } else { // both modes, unless the options chose one
@@ -342,6 +362,8 @@ public final class BenchMain {
     /** The JVM arguments that put a column's tool into a JVM. */
     private List<String> toolArgs(Column column) {
         switch (column.config) {
+            case EMPTY_AGENT:
+                return List.of("-javaagent:" + benchJar);
             case MEMLEAK4J:
                 return List.of("-javaagent:" + options.agent + agentSuffix(column.agentOptions));
             case ASYNC_PROFILER:
@@ -602,9 +624,14 @@ public final class BenchMain {
             Workload workload = entry.getKey();
             List<Run> base = entry.getValue().get(Column.BASELINE);
             Double calls = callsPerOp.get(workload);
+            List<Run> empty = entry.getValue().get(Column.EMPTY_AGENT);
             for (Column column : columns) {
                 List<Run> runs = entry.getValue().get(column);
+                if (runs == null) {
+                    continue;
+                }
                 List<Double> rates = new ArrayList<>();
+                List<Double> overEmpty = new ArrayList<>();
                 List<Double> ratios = new ArrayList<>();
                 List<Double> nsPerOp = new ArrayList<>();
                 List<Double> nsPerCall = new ArrayList<>();
@@ -634,6 +661,9 @@ public final class BenchMain {
                         continue;
                     }
                     ratios.add(run.opsPerSecond() / ref.opsPerSecond());
+                    if (empty != null && column.config == Config.MEMLEAK4J && empty.get(i).ok()) {
+                        overEmpty.add(run.opsPerSecond() / empty.get(i).opsPerSecond());
+                    }
                     nsPerOp.add(1e9 / run.opsPerSecond() - 1e9 / ref.opsPerSecond());
                     if (calls != null && calls > 0 && run.cpuNanos >= 0 && ref.cpuNanos >= 0) {
                         nsPerCall.add((run.cpuNanosPerOp() - ref.cpuNanosPerOp()) / calls);
@@ -643,6 +673,10 @@ public final class BenchMain {
                 if (failure != null) {
                     notes.add(workload.id + " / " + column.id + ": " + (runs.size() - rates.size()) + " of "
                             + runs.size() + " runs failed: " + failure);
+                }
+                if (!overEmpty.isEmpty()) {
+                    notes.add(workload.id + ": " + column.label + " against a do-nothing -javaagent in the same round: "
+                            + spread(overEmpty, 3));
                 }
                 boolean baseline = column.config == Config.BASELINE;
                 table.append("| ").append(baseline ? workload.id : "").append(" | ").append(column.label)
@@ -682,6 +716,9 @@ public final class BenchMain {
                 table.append("|---|---|---:|---:|---:|---:|---:|\n");
             }
             for (Column column : columns) {
+                if (!entry.getValue().containsKey(column)) {
+                    continue;
+                }
                 List<Double> classes = new ArrayList<>();
                 List<Double> live = new ArrayList<>();
                 List<Double> perSecond = new ArrayList<>();
@@ -1170,6 +1207,8 @@ public final class BenchMain {
         int javacRounds = 3;
         Path javacSources = Path.of("agent/src/main/java").toAbsolutePath();
         String javacClasspath = "";
+        /** Workload ids (and "startup") that get the do-nothing -javaagent column. */
+        List<String> emptyAgentWorkloads = new ArrayList<>(List.of("direct-buffer", "gc-heavy", "startup"));
 
         static Options parse(String[] args) {
             Options options = new Options();
@@ -1198,6 +1237,17 @@ public final class BenchMain {
             switch (name) {
                 case "--agent":
                     agent = Path.of(value).toAbsolutePath();
+                    break;
+                case "--empty-agent":
+                    emptyAgentWorkloads = new ArrayList<>();
+                    if (!value.equals("none")) {
+                        for (String id : value.split(",")) {
+                            if (!id.equals("startup")) {
+                                Workload.byId(id);
+                            }
+                            emptyAgentWorkloads.add(id);
+                        }
+                    }
                     break;
                 case "--agent-options":
                     agentOptions = value;

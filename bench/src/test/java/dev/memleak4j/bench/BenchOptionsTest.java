@@ -1,0 +1,31 @@
+package dev.memleak4j.bench;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+
+class BenchOptionsTest {
+    @Test
+    void theDoNothingAgentRunsInTheGcBoundWorkloadsAndTheStartUpRowByDefault() {
+        BenchMain.Options options = BenchMain.Options.parse(new String[0]);
+        assertEquals(List.of("direct-buffer", "gc-heavy", "startup"), options.emptyAgentWorkloads);
+    }
+
+    @Test
+    void emptyAgentTakesWorkloadsAndStartupOrNone() {
+        assertEquals(List.of("mix", "startup"),
+                BenchMain.Options.parse(new String[] {"--empty-agent", "mix,startup"}).emptyAgentWorkloads);
+        assertTrue(BenchMain.Options.parse(new String[] {"--empty-agent", "none"}).emptyAgentWorkloads.isEmpty());
+    }
+
+    @Test
+    void anUnknownWorkloadForTheDoNothingAgentIsRefused() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> BenchMain.Options.parse(new String[] {"--empty-agent", "gc-hevy"}));
+        assertEquals("unknown workload: gc-hevy", e.getMessage());
+    }
+}
