@@ -25,8 +25,9 @@ public interface NativeMemoryMXBean {
     int getAttachedProbes();
 
     /**
-     * ns every allocator call of this JVM pays for the probes (the kernel's trap), timed at the last start; 0 when
-     * stopped. Times {@link #getAllocationCallsPerSecond()} and the free calls, it is the CPU the probes take.
+     * ns every allocator call of this JVM pays for the probes, timed at the last start (with hooks: the hook, and the
+     * sampled calls' traps spread over all calls; with uprobes: the kernel's trap); 0 when stopped. Times
+     * {@link #getAllocationCallsPerSecond()} and the free calls, it is the CPU the probes take.
      */
     long getAllocatorCallCostNanos();
 
