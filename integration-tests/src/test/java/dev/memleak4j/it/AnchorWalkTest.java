@@ -103,11 +103,14 @@ class AnchorWalkTest {
 
     /**
      * At least 95% of the bytes of stacks through {@code caller} also name one of {@code methods} (the native methods
-     * it calls) before it.
+     * it calls) before it. The JVM's own blocks under {@code caller} are left out: loading a class the first call
+     * needs takes arena chunks (32 KiB each) for the class parser, which the JVM's chunk pool keeps or frees on its
+     * own schedule, so whether a report still has them is timing.
      */
     private static void assertNamedShare(Report report, String caller, String... methods) {
-        long all = bytes(report.stacks.stream().filter(s -> indexOf(s, caller) >= 0).collect(Collectors.toList()));
-        long named = bytes(report.stacks.stream().filter(s -> Arrays.stream(methods)
+        long all = bytes(report.stacks.stream().filter(s -> indexOf(s, caller) >= 0 && !jvmOwn(s))
+                .collect(Collectors.toList()));
+        long named = bytes(report.stacks.stream().filter(s -> !jvmOwn(s) && Arrays.stream(methods)
                 .anyMatch(m -> indexOf(s, m) >= 0 && indexOf(s, caller) > indexOf(s, m))).collect(Collectors.toList()));
         assertTrue(all > 0 && named >= 0.95 * all, named + " of " + all + " bytes from " + caller + " name "
                 + Arrays.toString(methods) + ":\n" + report);
