@@ -257,7 +257,7 @@ static uintptr_t find_nmethod(uintptr_t pc, int *kind, uintptr_t *mark) {
     return 0;
 }
 
-int jvm_frame_walk_nmethods(int (*visit)(uintptr_t blob, void *context), void *context) {
+int jvm_frame_walk_nmethods(int (*visit)(uintptr_t blob, int kind, void *context), void *context) {
     long length = 0;
     uintptr_t heaps = 0, data = 0;
     int32_t count = 0;
@@ -286,7 +286,8 @@ int jvm_frame_walk_nmethods(int (*visit)(uintptr_t blob, void *context), void *c
                 break;
             }
             uintptr_t blob = block + (uintptr_t)w.block_size;
-            if (used && find_nmethod(blob, NULL, NULL) == blob && visit(blob, context) != 0) {
+            int kind = 0;
+            if (used && find_nmethod(blob, &kind, NULL) == blob && visit(blob, kind, context) != 0) {
                 return 0;
             }
             block += (uintptr_t)segments << log2;

@@ -32,8 +32,11 @@ uintptr_t jvm_frame_walk_nmethod(uintptr_t pc, int *kind, int32_t *compile_id, u
 /* Whether the nmethod found with that compile id and mark is still there: a few reads, no system call. */
 int jvm_frame_walk_same_nmethod(uintptr_t nm, int32_t compile_id, uintptr_t mark);
 
-/* Calls visit with every nmethod of the code heaps until it returns non-zero. For tests and diagnostics (slow). */
-int jvm_frame_walk_nmethods(int (*visit)(uintptr_t blob, void *context), void *context);
+/*
+ * Calls visit with every nmethod of the code heaps and its kind (JVM_NMETHOD_JAVA or JVM_NMETHOD_NATIVE) until it
+ * returns non-zero. For the start's checks, tests and diagnostics (slow).
+ */
+int jvm_frame_walk_nmethods(int (*visit)(uintptr_t blob, int kind, void *context), void *context);
 
 /* Finds the offsets the walk needs (after vmstructs_init). Returns 0, or -1 with the reason in err. Idempotent. */
 int jvm_frame_walk_init(JNIEnv *env, char *err, size_t err_len);

@@ -345,13 +345,11 @@ struct format_check {
     int seen, agreed;
 };
 
-static int check_one(uintptr_t blob, void *context) {
+static int check_one(uintptr_t blob, int kind, void *context) {
     struct format_check *c = context;
     unsigned char header[4096];
     struct layout l;
-    int kind = 0;
-    if (jvm_frame_walk_nmethod(blob, &kind, NULL, NULL) != blob || kind != JVM_NMETHOD_JAVA
-        || read_layout(blob, 0, header, &l) != 0) {
+    if (kind != JVM_NMETHOD_JAVA || read_layout(blob, 0, header, &l) != 0) {
         return 0;
     }
     size_t size = (size_t)n.pc_desc_size, count = (l.pcs_end - l.pcs) / size;
@@ -398,14 +396,12 @@ struct ranges {
     int max, count;
 };
 
-static int add_range_if_named(uintptr_t blob, void *context) {
+static int add_range_if_named(uintptr_t blob, int kind, void *context) {
     struct ranges *r = context;
     unsigned char header[4096];
     struct layout l;
     char name[1024];
-    int kind = 0;
-    if (jvm_frame_walk_nmethod(blob, &kind, NULL, NULL) == blob
-        && read_layout(blob, kind == JVM_NMETHOD_NATIVE, header, &l) == 0
+    if (read_layout(blob, kind == JVM_NMETHOD_NATIVE, header, &l) == 0
         && vmstructs_describe_compiled_method(ptr_at(header, n.method), name, sizeof(name), NULL) >= 0
         && strcmp(name, r->name) == 0) {
         r->out[2 * r->count] = l.code;
