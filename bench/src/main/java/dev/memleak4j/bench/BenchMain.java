@@ -229,11 +229,9 @@ public final class BenchMain {
                 }
             }
             Map<Column, List<Run>> byColumn = new LinkedHashMap<>();
+            List<Column> workloadColumns = columnsFor(workload.id, columns);
             for (int round = 1; round <= options.rounds; round++) {
-                for (Column column : columns) {
-                    if (column == Column.EMPTY_AGENT && !options.emptyAgentWorkloads.contains(workload.id)) {
-                        continue;
-                    }
+                for (Column column : workloadColumns) {
                     Run run = runChild(workload, column, round, options.warmupMs, options.measureMs, List.of());
                     byColumn.computeIfAbsent(column, c -> new ArrayList<>()).add(run);
                     progress(workload.id + " round " + round + "/" + options.rounds + " " + column.id + ": "
@@ -249,11 +247,8 @@ public final class BenchMain {
             }
             results.put(workload, byColumn);
         }
-        List<Column> toolColumns = new ArrayList<>(columns);
-        toolColumns.remove(Column.EMPTY_AGENT);
-        String startup = options.startupRuns > 0
-                ? startup(options.emptyAgentWorkloads.contains("startup") ? columns : toolColumns) : null;
-        String javac = options.javacRounds > 0 ? javac(toolColumns) : null;
+        String startup = options.startupRuns > 0 ? startup(columnsFor("startup", columns)) : null;
+        String javac = options.javacRounds > 0 ? javac(columnsFor("javac", columns)) : null;
         Run millionBaseline = null;
         Run millionAgent = null;
         if (options.million > 0) {
@@ -357,6 +352,15 @@ public final class BenchMain {
             columns.add(Column.ASYNC_PROFILER);
         }
         return columns;
+    }
+
+    /** {@code columns} for one row (a workload's id, "startup", "javac"): the do-nothing agent only where asked for. */
+    private List<Column> columnsFor(String row, List<Column> columns) {
+        List<Column> forRow = new ArrayList<>(columns);
+        if (!options.emptyAgentWorkloads.contains(row)) {
+            forRow.remove(Column.EMPTY_AGENT);
+        }
+        return forRow;
     }
 
     /** The JVM arguments that put a column's tool into a JVM. */
