@@ -37,8 +37,7 @@ class JavaFramesTest {
         List<String> command = AgentRun.programCommand(java, flags, PROGRAM, sleepMillis);
         return AgentRun.withAgent(AgentRun.tempDir("javaframes"),
                 "interval=1,count=2,older=0,top=20,sample-bytes=0,min-size=1555557,max-size=1555557" + moreOptions,
-                command,
-                List.of());
+                command, List.of());
     }
 
     /** The leak's stack: exactly 3 blocks, the JNI function first, then named Java frames. */
