@@ -23,16 +23,17 @@ public final class AgentOptions {
      * Default sampling: allocations of 8 KiB and more are tracked exactly, smaller ones in proportion to their size,
      * so that most calls (small ones) never trap (hooks) or skip the return probe and the stack walk (uprobes). What
      * an application pays for the sampled ones is bounded by max-tracked, which raises the interval under churn; a
-     * leak of 4 KiB blocks at 1 MiB a minute inside 100 MiB/s of churn was estimated within 4% after 3 minutes
-     * (interval raised to 16 KiB by max-tracked). See docs/probe-modes.md.
+     * leak of 4 KiB blocks at 1 MiB a minute inside 100 MiB/s of churn stays within ±25% after 3 minutes at the
+     * interval max-tracked raises it to there (32 KiB: ~10% expected error). See docs/probe-modes.md.
      */
     public static final long DEFAULT_SAMPLE_BYTES = 8192;
 
     /**
-     * Default budget of tracked allocations per second (see {@code sampling.TrackingBudget}): at ~3 µs each (alloc
-     * and free), tracking stays near 3% of one CPU however fast the application allocates. See README, "Sampling".
+     * Default budget of tracked allocations per second (see {@code sampling.TrackingBudget}). A tracked allocation
+     * costs two traps (its own, with the stack walk, and its free's), ~6 µs of CPU together where stacks are deep, so
+     * tracking stays near 3% of one CPU however fast the application allocates. See docs/sampling.md, "The budget".
      */
-    public static final long DEFAULT_MAX_TRACKED = 10_000;
+    public static final long DEFAULT_MAX_TRACKED = 5_000;
 
     /** The documented options, in the order {@code help} lists them. */
     private static final String[] NAMES = {
