@@ -143,7 +143,6 @@ public final class AgentOptions {
         };
     }
 
-    /** Inflater and Deflater (zlib has no frame pointers), and every application class with native methods. */
     /**
      * Off: the kernel side walks each Java thread's frames from its frame anchor, which names the Java callers of any
      * native call; the marks only help where that walk cannot start (the agent says so at start).
