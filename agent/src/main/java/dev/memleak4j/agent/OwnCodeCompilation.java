@@ -20,10 +20,11 @@ import java.util.function.Consumer;
  * design choices"). Only methods of our own packages match the directive, and not the JNI marks' hot path (below);
  * advice that Byte Buddy inlines into wrapped classes is compiled as part of them.
  *
- * <p>Code that runs at the start only (decoding the probe sites' instructions, parsing /proc/self/maps) is not
- * compiled at all: C1 compiled it there with full profiling (~95 KB, a third of the agent's compiled code), and
- * every full GC of the application walks compiled code for good; interpreted, the start took no longer
- * (docs/benchmarks.md, "Side by side, one CPU each").
+ * <p>Code that runs in bursts, at the start and in the first report, and seldom after (decoding instructions: the
+ * probe sites, and whether each new return address a walk found follows a call; parsing /proc/self/maps) is not
+ * compiled at all: C1 compiled it in those bursts with full profiling (~95 KB, a third of the agent's compiled
+ * code), and every full GC of the application walks compiled code for good. Interpreted, neither the start nor the
+ * first report took measurably longer (docs/benchmarks.md, "Side by side, one CPU each").
  */
 final class OwnCodeCompilation {
     /**
@@ -31,8 +32,8 @@ final class OwnCodeCompilation {
      * wrapped JNI call (Inflater, Deflater), so it stays with C2, which inlines it into the JDK's compiled methods;
      * left to C1 it slowed gzip round trips down measurably in steady state (docs/benchmarks.md). The owners'
      * registration (the owners package and the hooks' lookup) runs in every direct buffer's constructor: left to C1,
-     * the calls from the JDK's C2 code into it cost more per buffer than the lookup itself. Then the start-up-only
-     * code, never compiled, and everything else of ours, compiled by C1 only.
+     * the calls from the JDK's C2 code into it cost more per buffer than the lookup itself. Then the instruction
+     * decoding and maps parsing, never compiled, and everything else of ours, compiled by C1 only.
      */
     private static final String DIRECTIVE = "[ { match: [\"dev/memleak4j/agent/jnimarks/JniMarkBridge*.*\","
             + " \"dev/memleak4j/agent/owners*.*\", \"dev/memleak4j/agent/bpf/AllocHooks*.*\"], c2: { Exclude: false } },"
@@ -76,8 +77,8 @@ final class OwnCodeCompilation {
             Files.writeString(file, DIRECTIVE, StandardCharsets.UTF_8, StandardOpenOption.CREATE_NEW,
                     StandardOpenOption.WRITE);
             String output = DiagnosticCommand.execute("Compiler.directives_add " + argument(file.toString())).trim();
-            log.accept("the agent's own code, but for the JNI marks' path, is compiled by C1 only, and its start-up "
-                    + "code not at all (compiler directive)"
+            log.accept("the agent's own code, but for the JNI marks' path, is compiled by C1 only, and its instruction "
+                    + "decoding and maps parsing not at all (compiler directive)"
                     + (output.isEmpty() || output.endsWith("compiler directives added") ? "" : ": " + output));
         } catch (Exception | LinkageError e) {
             log.accept("note: the agent's own code may be compiled by C2 (compiler directive not added: " + e + ")");
