@@ -17,7 +17,7 @@ if [ $# -ne 5 ]; then
     exit 2
 fi
 rounds=$1 label_a=$2 args_a=$3 label_b=$4 args_b=$5
-cache=${BENCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/memleak4j-bench}
+. scripts/bench-cache.sh
 library="$cache/native/libmemleak4jbench.so"
 bench_jar=bench/target/memleak4j-bench.jar
 for file in "$library" "$bench_jar"; do
@@ -31,7 +31,8 @@ if [ "$(nproc)" -lt 2 ]; then
     exit 2
 fi
 
-# child CPU LABEL ARGS: one child pinned to CPU; prints "LABEL OPS_PER_S FULL_GC_MS"
+# child CPU LABEL ARGS: one child pinned to CPU, with the bench's child flags (BenchMain.baseJvmArgs: keep the two alike);
+# prints "LABEL OPS_PER_S FULL_GC_MS"
 child() {
     # shellcheck disable=SC2086 # ARGS are JVM arguments separated by spaces, as given
     taskset -c "$1" java -XX:ActiveProcessorCount=1 -Xms256m -Xmx256m -XX:+AlwaysPreTouch \
@@ -44,18 +45,19 @@ child() {
         }'
 }
 
-results=$(mktemp)
-trap 'rm -f "$results" "$results".*' EXIT
+work=$(mktemp -d) # private (0700): the per-round files are written as root
+trap 'rm -rf "$work"' EXIT
+results=$work/pairs
 for round in $(seq 1 "$rounds"); do
     cpu_a=$(( round % 2 )) cpu_b=$(( (round + 1) % 2 ))
-    child "$cpu_a" "$label_a" "$args_a" > "$results.a" &
-    child "$cpu_b" "$label_b" "$args_b" > "$results.b"
+    child "$cpu_a" "$label_a" "$args_a" > "$work/a" &
+    child "$cpu_b" "$label_b" "$args_b" > "$work/b"
     wait
-    if [ ! -s "$results.a" ] || [ ! -s "$results.b" ]; then
+    if [ ! -s "$work/a" ] || [ ! -s "$work/b" ]; then
         echo "[bench-pair] round $round: a child printed no result (run its command by hand to see why)" >&2
         exit 1
     fi
-    paste -d ' ' "$results.a" "$results.b" | tee -a "$results" |
+    paste -d ' ' "$work/a" "$work/b" | tee -a "$results" |
         awk -v r="$round" '{ printf "round %d: %s %s ops/s, full GC %s ms | %s %s ops/s, full GC %s ms\n", r, $1, $2, $3, $4, $5, $6 }'
 done
 awk -v a="$label_a" -v b="$label_b" '

@@ -13,13 +13,8 @@
 # path another user could have made first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cache=${BENCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/memleak4j-bench}
+. scripts/bench-cache.sh
 agent=${BENCH_AGENT:-agent/target/memleak4j-agent.jar}
-mkdir -p -m 0700 "$cache"
-if [ -L "$cache" ] || [ "$(stat -c %u "$cache")" != "$(id -u)" ] || [ $(( 0$(stat -c %a "$cache") & 022 )) -ne 0 ]; then
-    echo "[bench] $cache must be a directory of $(id -un) that no one else can write (set BENCH_CACHE)" >&2
-    exit 2
-fi
 
 if [ "${BENCH_SKIP_BUILD:-0}" != 1 ]; then
     if [ -n "${BENCH_AGENT:-}" ]; then
