@@ -16,6 +16,9 @@ cd "$(dirname "$0")/.."
 . scripts/bench-cache.sh
 agent=${BENCH_AGENT:-agent/target/memleak4j-agent.jar}
 
+# The build also writes each module's compile classpath (target/compile-classpath.txt), resolved in the reactor:
+# the javac row compiles the agent's own sources against the agent's, and nothing needs to be installed for it.
+classpath_goal=(dependency:build-classpath -Dmdep.includeScope=compile -Dmdep.outputFile=target/compile-classpath.txt)
 if [ "${BENCH_SKIP_BUILD:-0}" != 1 ]; then
     if [ -n "${BENCH_AGENT:-}" ]; then
         echo "[bench] building the benchmark (mvn package -pl bench)" >&2
@@ -23,7 +26,14 @@ if [ "${BENCH_SKIP_BUILD:-0}" != 1 ]; then
     else
         scripts/install-toolchain.sh
         echo "[bench] building memleak4j's agent and the benchmark (mvn package -pl agent,bench -am)" >&2
-        mvn -B -q package -DskipTests -pl agent,bench -am
+        mvn -B -q package -DskipTests -pl agent,bench -am "${classpath_goal[@]}"
+    fi
+fi
+
+# The bare-uprobe line needs tracefs, which a fresh Debian VM has in its kernel but does not mount.
+if [ "$(id -u)" = 0 ] && ! mountpoint -q /sys/kernel/tracing && grep -qw tracefs /proc/filesystems; then
+    if mount -t tracefs tracefs /sys/kernel/tracing; then
+        echo "[bench] mounted tracefs on /sys/kernel/tracing (for the bare-uprobe line)" >&2
     fi
 fi
 
@@ -48,15 +58,15 @@ else
     profiler_args=(--no-async-profiler "tools.profiler:async-profiler:$profiler_version could not be fetched from Maven Central (see $cache/async-profiler-fetch.log)")
 fi
 
-# The javac row compiles the agent's own sources against its compile classpath.
-javac_args=()
-if mvn -B -q dependency:build-classpath -pl agent -Dmdep.includeScope=compile \
-        -Dmdep.outputFile="$cache/javac-classpath.txt" >"$cache/javac-classpath.log" 2>&1; then
-    javac_args=(--javac-classpath "$(cat "$cache/javac-classpath.txt")")
+# The javac row's classpath: the one the build wrote, else resolved from the local repository (what an earlier
+# `mvn install` put there). Without one the row is skipped, whatever --javac-rounds says (so it goes last).
+javac_classpath=agent/target/compile-classpath.txt
+if [ -s "$javac_classpath" ] || mvn -B -q "${classpath_goal[@]}" -pl agent >"$cache/javac-classpath.log" 2>&1; then
+    javac_args=(--javac-classpath "$(cat "$javac_classpath")")
 else
     echo "[bench] could not resolve the agent's classpath (see $cache/javac-classpath.log): no javac row" >&2
     javac_args=(--javac-rounds 0)
 fi
 
 exec java -Xmx128m -jar bench/target/memleak4j-bench.jar --agent "$agent" --work-dir "$cache" \
-    "${profiler_args[@]}" "${javac_args[@]}" "$@"
+    "${profiler_args[@]}" "$@" "${javac_args[@]}"
