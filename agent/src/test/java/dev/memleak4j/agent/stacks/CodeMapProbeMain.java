@@ -1,5 +1,6 @@
 package dev.memleak4j.agent.stacks;
 
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -57,8 +58,20 @@ public final class CodeMapProbeMain {
     /** Where leaf, middle and outer are when leaf makes its native call (from the first, interpreted, call). */
     static StackTraceElement[] lines;
 
-    /** outer -> middle -> leaf -> a native call: a frame of outer's compiled code with two levels inlined. */
+    /**
+     * outer -> middle -> leaf -> a native call: a frame of outer's compiled code with two levels inlined. Its branch
+     * that never runs makes it too big for the JIT to inline anywhere (over {@code -XX:FreqInlineSize}, 325 bytes of
+     * bytecode), so that outer() is always a compiled method of its own: once the warm-up loop had run often enough
+     * the JIT compiled it with outer() inside, and leaf's caller was that loop from then on (a test that warmed it up
+     * after others failed that way).
+     */
     static int outer(int x) {
+        if (x == Integer.MIN_VALUE) {
+            return Arrays.hashCode(new int[] {
+                0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27,
+                28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53,
+                54, 55, 56, 57, 58, 59, 60, 61, 62, 63});
+        }
         return middle(x) + 1;
     }
 
