@@ -59,14 +59,13 @@ else
 fi
 
 # The javac row's classpath: the one the build wrote, else resolved from the local repository (what an earlier
-# `mvn install` put there). Without one the row is skipped, whatever --javac-rounds says (so it goes last).
+# `mvn install` put there). Without one the row is skipped, whatever --javac-rounds says, with the reason.
 javac_classpath=agent/target/compile-classpath.txt
 if [ -s "$javac_classpath" ] || mvn -B -q "${classpath_goal[@]}" -pl agent >"$cache/javac-classpath.log" 2>&1; then
     javac_args=(--javac-classpath "$(cat "$javac_classpath")")
 else
-    echo "[bench] could not resolve the agent's classpath (see $cache/javac-classpath.log): no javac row" >&2
-    javac_args=(--javac-rounds 0)
+    javac_args=(--no-javac "the agent's classpath could not be resolved (see $cache/javac-classpath.log)")
 fi
 
 exec java -Xmx128m -jar bench/target/memleak4j-bench.jar --agent "$agent" --work-dir "$cache" \
-    "${profiler_args[@]}" "$@" "${javac_args[@]}"
+    "${profiler_args[@]}" "${javac_args[@]}" "$@"

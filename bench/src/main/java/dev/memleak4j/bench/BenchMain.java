@@ -179,6 +179,7 @@ public final class BenchMain {
                 "  --javac-rounds N          rounds of the javac row (default 3; 0 skips it)",
                 "  --javac-sources DIR       what the javac row compiles (default agent/src/main/java)",
                 "  --javac-classpath CP      its classpath (scripts/bench.sh gives the agent's dependencies)",
+                "  --no-javac WHY            skip the javac row, saying why, whatever --javac-rounds says",
                 "  --java PATH               java for the child JVMs (default: this JVM's)",
                 "  --jvm-arg ARG             an extra argument for every child JVM (repeatable)",
                 "  --work-dir DIR            logs, extracted libraries, async-profiler output (default ~/.cache/memleak4j-bench; ours alone)");
@@ -197,6 +198,9 @@ public final class BenchMain {
         out.append("- async-profiler: ").append(options.asyncProfiler != null
                 ? "`-agentpath:" + options.asyncProfiler + "=start,nativemem,file=<work-dir>/async-profiler.jfr`"
                 : "skipped: " + options.noAsyncProfilerReason).append('\n');
+        if (options.javacRounds > 0 && options.noJavacReason != null) {
+            out.append("- javac row: skipped: ").append(options.noJavacReason).append('\n');
+        }
         if (!options.emptyAgentWorkloads.isEmpty()) {
             out.append("- a do-nothing -javaagent: `-javaagent:").append(benchJar).append("` (an empty premain), in ")
                     .append(String.join(", ", options.emptyAgentWorkloads))
@@ -248,7 +252,7 @@ public final class BenchMain {
             results.put(workload, byColumn);
         }
         String startup = options.startupRuns > 0 ? startup(columnsFor("startup", columns)) : null;
-        String javac = options.javacRounds > 0 ? javac(columnsFor("javac", columns)) : null;
+        String javac = options.runsJavac() ? javac(columnsFor("javac", columns)) : null;
         Run millionBaseline = null;
         Run millionAgent = null;
         if (options.million > 0) {
@@ -1211,6 +1215,13 @@ public final class BenchMain {
         int javacRounds = 3;
         Path javacSources = Path.of("agent/src/main/java").toAbsolutePath();
         String javacClasspath = "";
+        /** Why the javac row cannot run (no classpath), or null. */
+        String noJavacReason;
+
+        /** Whether the javac row runs: rounds asked for, and nothing that rules it out, in whatever order given. */
+        boolean runsJavac() {
+            return javacRounds > 0 && noJavacReason == null;
+        }
         /** Workload ids (and "startup") that get the do-nothing -javaagent column. */
         List<String> emptyAgentWorkloads = new ArrayList<>(List.of("direct-buffer", "gc-heavy", "startup"));
 
@@ -1311,6 +1322,9 @@ public final class BenchMain {
                     break;
                 case "--javac-classpath":
                     javacClasspath = value;
+                    break;
+                case "--no-javac":
+                    noJavacReason = value;
                     break;
                 case "--jvm-arg":
                     jvmArgs.add(value);

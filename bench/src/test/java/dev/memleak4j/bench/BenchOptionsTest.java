@@ -1,6 +1,7 @@
 package dev.memleak4j.bench;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -27,5 +28,15 @@ class BenchOptionsTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> BenchMain.Options.parse(new String[] {"--empty-agent", "gc-hevy"}));
         assertEquals("unknown workload: gc-hevy", e.getMessage());
+    }
+
+    @Test
+    void noJavacSkipsTheRowWhateverTheRoundsSay() {
+        assertTrue(BenchMain.Options.parse(new String[] {"--javac-rounds", "9"}).runsJavac());
+        assertFalse(BenchMain.Options.parse(new String[] {"--no-javac", "no classpath", "--javac-rounds", "9"})
+                .runsJavac());
+        BenchMain.Options last = BenchMain.Options.parse(new String[] {"--javac-rounds", "9", "--no-javac", "why"});
+        assertFalse(last.runsJavac());
+        assertEquals("why", last.noJavacReason);
     }
 }
