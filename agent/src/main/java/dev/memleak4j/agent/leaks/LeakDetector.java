@@ -140,11 +140,16 @@ public final class LeakDetector {
             if (!isPresent) {
                 continue; // nothing outstanding: not counted, but its history shows that it comes and goes
             }
-            switch (classify(points)) {
-                case GROWING -> growing.add(suspect(points.stackId, points));
-                case STEADY -> steady++;
-                case TRANSIENT -> transients++;
-                default -> tooNew++;
+            // If/else rather than a switch: a switch on an enum is one more class in the application's JVM for good.
+            Trend trend = classify(points);
+            if (trend == Trend.GROWING) {
+                growing.add(suspect(points.stackId, points));
+            } else if (trend == Trend.STEADY) {
+                steady++;
+            } else if (trend == Trend.TRANSIENT) {
+                transients++;
+            } else {
+                tooNew++;
             }
         }
         histories = kept;

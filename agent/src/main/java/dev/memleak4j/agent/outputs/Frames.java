@@ -2,22 +2,16 @@ package dev.memleak4j.agent.outputs;
 
 import dev.memleak4j.agent.stacks.Frame;
 
-import java.lang.reflect.Method;
-import java.lang.reflect.RecordComponent;
 import java.util.List;
 import java.util.Locale;
 
 /** What the JFR events, the MBean and the JSON document show of a stack's frames. */
 public final class Frames {
-    private static final Method FILE = component("file");
-    private static final Method LINE = component("line");
-
     private Frames() {}
 
-    /** Java code: JIT-compiled, inlined or interpreted (by kind name, so new kinds of Java frame count too). */
+    /** Java code: JIT-compiled, inlined, interpreted, or a JNI method's Java caller ({@link Frame#isJava}). */
     public static boolean isJava(Frame frame) {
-        String kind = frame.kind().name();
-        return kind.equals("JIT") || kind.equals("INLINED") || kind.equals("INTERPRETED") || kind.contains("JAVA");
+        return frame.isJava();
     }
 
     public static boolean isNative(Frame frame) {
@@ -66,34 +60,11 @@ public final class Frames {
 
     /** The source file, when the frame carries one. */
     public static String file(Frame frame) {
-        Object value = read(FILE, frame);
-        return value instanceof String ? (String) value : null;
+        return frame.file();
     }
 
     /** The source line, or -1 when unknown. */
     public static int line(Frame frame) {
-        Object value = read(LINE, frame);
-        return value instanceof Number && ((Number) value).intValue() > 0 ? ((Number) value).intValue() : -1;
-    }
-
-    // Frame grows with the merged-stacks work (line, maybe file): read those when they are there.
-    private static Method component(String name) {
-        for (RecordComponent component : Frame.class.getRecordComponents()) {
-            if (component.getName().equals(name)) {
-                return component.getAccessor();
-            }
-        }
-        return null;
-    }
-
-    private static Object read(Method accessor, Frame frame) {
-        if (accessor == null) {
-            return null;
-        }
-        try {
-            return accessor.invoke(frame);
-        } catch (ReflectiveOperationException e) {
-            return null;
-        }
+        return frame.line() > 0 ? frame.line() : -1;
     }
 }

@@ -25,9 +25,12 @@ public record Frame(long address, Kind kind, String name, String module, long of
          */
         JAVA_CALLER;
 
+        /** Made once: a report prints it after every Java frame. */
+        private final String label = name().toLowerCase(java.util.Locale.ROOT).replace('_', ' ');
+
         /** The label printed after a frame of this kind: {@code jit}, {@code interpreted}, {@code native wrapper}... */
         public String label() {
-            return name().toLowerCase(java.util.Locale.ROOT).replace('_', ' ');
+            return label;
         }
     }
 
@@ -73,17 +76,14 @@ public record Frame(long address, Kind kind, String name, String module, long of
      * {@code java.util.zip.Inflater.inflateBytesBytes [native wrapper]}; stubs: {@code call_stub [stub]}.
      */
     public String text() {
-        switch (kind) {
-            case JIT, INLINED, INTERPRETED, NATIVE_WRAPPER, JAVA_CALLER -> {
-                return (name != null ? name : "[unknown]") + (line > 0 ? ":" + line : "") + " [" + kind.label() + "]";
-            }
-            case STUB -> {
-                return (name != null ? name : "[unknown]") + " [stub]";
-            }
-            default -> {
-                // native and unknown frames below
-            }
+        // If/else rather than a switch: a switch on an enum is one more class in the application's JVM for good.
+        if (isJava() || kind == Kind.NATIVE_WRAPPER) {
+            return (name != null ? name : "[unknown]") + (line > 0 ? ":" + line : "") + " [" + kind.label() + "]";
         }
+        if (kind == Kind.STUB) {
+            return (name != null ? name : "[unknown]") + " [stub]";
+        }
+        // native and unknown frames
         if (name != null && module != null) {
             return name + "+0x" + Long.toHexString(offset) + " [" + module + "]";
         }

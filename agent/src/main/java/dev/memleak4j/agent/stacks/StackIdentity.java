@@ -38,28 +38,27 @@ public final class StackIdentity {
         long hash = FNV_OFFSET;
         for (Frame frame : frames.subList(0, end)) {
             hash = mix(hash, kindOf(frame));
-            switch (frame.kind()) {
-                case JIT, INLINED, INTERPRETED, NATIVE_WRAPPER, JAVA_CALLER -> {
-                    hash = mix(hash, frame.name());
-                    hash = mix(hash, frame.line());
-                }
-                case STUB -> hash = frame.name() != null ? mix(hash, frame.name()) : mix(hash, frame.address());
-                case NATIVE -> {
-                    hash = mix(hash, frame.module());
-                    hash = mix(hash, frame.name());
-                    hash = mix(hash, frame.offset());
-                }
-                default -> hash = mix(hash, frame.address());
+            // If/else rather than a switch: a switch on an enum is one more class in the application's JVM for good.
+            Frame.Kind kind = frame.kind();
+            if (isJava(frame)) {
+                hash = mix(hash, frame.name());
+                hash = mix(hash, frame.line());
+            } else if (kind == Frame.Kind.STUB) {
+                hash = frame.name() != null ? mix(hash, frame.name()) : mix(hash, frame.address());
+            } else if (kind == Frame.Kind.NATIVE) {
+                hash = mix(hash, frame.module());
+                hash = mix(hash, frame.name());
+                hash = mix(hash, frame.offset());
+            } else {
+                hash = mix(hash, frame.address());
             }
         }
         return hash | 1;
     }
 
+    /** Java code or a native method's wrapper: named by method and line, wherever its code sits. */
     private static boolean isJava(Frame frame) {
-        return switch (frame.kind()) {
-            case JIT, INLINED, INTERPRETED, NATIVE_WRAPPER, JAVA_CALLER -> true;
-            default -> false;
-        };
+        return frame.isJava() || frame.kind() == Frame.Kind.NATIVE_WRAPPER;
     }
 
     private static int kindOf(Frame frame) {

@@ -3,14 +3,12 @@ package dev.memleak4j.agent.stacks;
 import dev.memleak4j.agent.probes.CallInstructions;
 import dev.memleak4j.agent.lang.LongLongMap;
 import dev.memleak4j.agent.lang.LongObjectMap;
+import dev.memleak4j.agent.nativelib.NativeLibraryLoader;
 import dev.memleak4j.agent.symbols.Mapping;
 import dev.memleak4j.agent.symbols.ProcessMaps;
 
+
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -200,26 +198,13 @@ public final class WalkedStackTrimmer {
             }
             // The code cache commits its reserved memory as the JIT fills it: code compiled since the maps were read
             // lies in what they showed as reserved. The JVM says whether it is code; until it knows, decided again.
-            switch (jvm.apply(value)) {
-                case JAVA -> {
-                    return Trust.ALWAYS;
-                }
-                case STUB -> {
-                    return Trust.BEFORE_CUT;
-                }
-                default -> undecided = true;
-            }
-            return Trust.NEVER;
+            Trust byJvm = byJvmCode(value);
+            return byJvm != null ? byJvm : Trust.NEVER;
         }
         if (anonymous[mapping]) {
-            switch (jvm.apply(value)) {
-                case JAVA -> {
-                    return Trust.ALWAYS;
-                }
-                case STUB -> {
-                    return Trust.BEFORE_CUT;
-                }
-                default -> undecided = true; // compiled code the map learns of later, or garbage: decided again
+            Trust byJvm = byJvmCode(value);
+            if (byJvm != null) {
+                return byJvm;
             }
             return followsCall(value) ? Trust.BEFORE_CUT : Trust.NEVER;
         }
@@ -229,6 +214,23 @@ public final class WalkedStackTrimmer {
             afterCall.put(value, known);
         }
         return known ? Trust.BEFORE_CUT : Trust.NEVER;
+    }
+
+    /**
+     * What the JVM's code map makes of a value in anonymous or reserved code memory; null when it does not know the
+     * value (compiled code the map learns of later, or garbage), which is then decided again at the next report.
+     * If/else rather than a switch: a switch on an enum is one more class in the application's JVM for good.
+     */
+    private Trust byJvmCode(long value) {
+        JvmCode code = jvm.apply(value);
+        if (code == JvmCode.JAVA) {
+            return Trust.ALWAYS;
+        }
+        if (code == JvmCode.STUB) {
+            return Trust.BEFORE_CUT;
+        }
+        undecided = true;
+        return null;
     }
 
     private boolean followsCall(long address) {
@@ -334,39 +336,33 @@ public final class WalkedStackTrimmer {
         return hash | 1;
     }
 
-    /** This process's memory through /proc/self/mem: a bad address is an error to read, never a fault. */
+    /**
+     * This process's memory, read by the agent's native library with {@code process_vm_readv}: a bad address is an
+     * error to read, never a fault. Not a {@code FileChannel} on /proc/self/mem: each of its reads runs some thirty
+     * JDK methods, which the JIT then compiles into the application's code cache, where every full GC walks them.
+     */
     static final class SelfMemory implements CodeReader {
-        private final FileChannel channel;
+        private static final SelfMemory INSTANCE = new SelfMemory();
 
-        private SelfMemory(FileChannel channel) {
-            this.channel = channel;
+        private SelfMemory() {
         }
 
-        /** The reader, or null when /proc/self/mem cannot be opened. */
+        /** The reader, or null when the agent's native library cannot be loaded. */
         static SelfMemory open() {
             try {
-                return new SelfMemory(FileChannel.open(Path.of("/proc/self/mem"), StandardOpenOption.READ));
-            } catch (IOException | RuntimeException e) {
+                NativeLibraryLoader.load();
+                read0(0, 0);
+                return INSTANCE;
+            } catch (IllegalStateException | UnsatisfiedLinkError e) {
                 return null;
             }
         }
 
         @Override
         public byte[] read(long address, int length) {
-            if (address < 0) {
-                return null;
-            }
-            ByteBuffer buffer = ByteBuffer.allocate(length);
-            try {
-                while (buffer.hasRemaining()) {
-                    if (channel.read(buffer, address + buffer.position()) <= 0) {
-                        return null;
-                    }
-                }
-            } catch (IOException e) {
-                return null;
-            }
-            return buffer.array();
+            return address < 0 ? null : read0(address, length);
         }
+
+        private static native byte[] read0(long address, int length);
     }
 }

@@ -224,8 +224,9 @@ class WalkedStackTrimmerTest {
         Mapping libjvm = ProcessMaps.readSelf().mappings().stream()
                 .filter(m -> m.perms().startsWith("r-x") && m.pathname().endsWith("/libjvm.so"))
                 .findFirst().orElseThrow();
+        TestLibrary.use();
         WalkedStackTrimmer.SelfMemory memory = WalkedStackTrimmer.SelfMemory.open();
-        assertNotNull(memory, "/proc/self/mem opens");
+        assertNotNull(memory, "the agent's native library reads this process's memory");
         byte[] inFile = new byte[64];
         try (RandomAccessFile file = new RandomAccessFile(libjvm.pathname(), "r")) {
             file.seek(libjvm.offset() + 0x1000);
@@ -234,5 +235,21 @@ class WalkedStackTrimmerTest {
         assertArrayEquals(inFile, memory.read(libjvm.start() + 0x1000, 64));
         assertNull(memory.read(-16, 8), "a negative address is not read");
         assertNull(memory.read(8, 8), "the zero page is not read, and nothing faults");
+        long unmapped = firstUnmappedPage();
+        assertNull(memory.read(unmapped, 8), "an unmapped page is an error to read, not a fault");
+        assertNull(memory.read(unmapped - 4, 8), "nor is a read that runs into one");
+    }
+
+    /** The start of a hole in this process's address space: the end of a readable mapping that no mapping follows. */
+    private static long firstUnmappedPage() throws Exception {
+        List<Mapping> sorted = new ArrayList<>(ProcessMaps.readSelf().mappings());
+        sorted.sort((a, b) -> Long.compareUnsigned(a.start(), b.start()));
+        for (int i = 0; i + 1 < sorted.size(); i++) {
+            Mapping each = sorted.get(i);
+            if (each.perms().startsWith("r") && sorted.get(i + 1).start() != each.end()) {
+                return each.end();
+            }
+        }
+        throw new AssertionError("no hole after a readable mapping in /proc/self/maps");
     }
 }
