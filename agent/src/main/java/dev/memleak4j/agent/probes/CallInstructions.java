@@ -11,8 +11,11 @@ package dev.memleak4j.agent.probes;
  * {@code CallInstructionsTest} holds the two to the same answer at every position of libc's and libjvm's code.
  */
 public final class CallInstructions {
-    /** Bytes to read before an address for {@link #endsWithCall}: the longest instruction. */
-    public static final int MAX_LENGTH = 15;
+    /**
+     * Bytes to read before an address for {@link #endsWithCall}: the longest instruction. A constant, which the
+     * compiler copies here: reading it does not load the decoder.
+     */
+    public static final int MAX_LENGTH = InstructionDecoder.MAX_LENGTH;
 
     private CallInstructions() {}
 
