@@ -95,8 +95,12 @@ public final class CallInstructions {
                 || b == 0x2e || b == 0x36 || b == 0x3e || b == 0x26 || b == 0x64 || b == 0x65;
     }
 
-    /** Where the operand of {@code modrm} ends (its SIB byte and displacement), {@code pos} being right after it. */
-    private static int afterMemoryOperand(byte[] code, int pos, int limit, int modrm) {
+    /**
+     * Where the operand of {@code modrm} ends (its SIB byte and displacement), {@code pos} being right after it; -1
+     * when the SIB byte lies at or past {@code limit} (the displacement's end may: callers check it). The general
+     * decoder sizes its ModRM operands with this too: here, so that asking for a call does not load the decoder.
+     */
+    static int afterMemoryOperand(byte[] code, int pos, int limit, int modrm) {
         int mod = modrm >>> 6;
         int rm = modrm & 7;
         if (mod == 3) {

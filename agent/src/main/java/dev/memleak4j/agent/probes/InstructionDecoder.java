@@ -155,22 +155,11 @@ final class InstructionDecoder {
             mod = m >>> 6;
             regField = (m >>> 3) & 7;
             rmField = m & 7;
-            if (mod == 3) {
-                return;
+            int end = CallInstructions.afterMemoryOperand(code, pos, limit, m);
+            if (end < 0 || end > limit) {
+                throw fail();
             }
-            if (rmField == 4) {
-                int sib = u8();
-                if (mod == 0 && (sib & 7) == 5) {
-                    skip(4); // no base, disp32
-                }
-            } else if (mod == 0 && rmField == 5) {
-                skip(4); // rip-relative disp32
-            }
-            if (mod == 1) {
-                skip(1);
-            } else if (mod == 2) {
-                skip(4);
-            }
+            pos = end;
         }
 
         private void skip(int n) {

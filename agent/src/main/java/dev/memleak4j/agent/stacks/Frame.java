@@ -77,7 +77,7 @@ public record Frame(long address, Kind kind, String name, String module, long of
      */
     public String text() {
         // If/else rather than a switch: a switch on an enum is one more class in the application's JVM for good.
-        if (isJava() || kind == Kind.NATIVE_WRAPPER) {
+        if (namesJavaMethod()) {
             return (name != null ? name : "[unknown]") + (line > 0 ? ":" + line : "") + " [" + kind.label() + "]";
         }
         if (kind == Kind.STUB) {
@@ -98,6 +98,11 @@ public record Frame(long address, Kind kind, String name, String module, long of
 
     public boolean named() {
         return name != null;
+    }
+
+    /** Whether the frame is named as a Java method, with its line: Java code, or a native method's wrapper. */
+    public boolean namesJavaMethod() {
+        return isJava() || kind == Kind.NATIVE_WRAPPER;
     }
 
     /** Whether this is a frame of Java code (compiled, inlined or interpreted; not a native method's wrapper). */

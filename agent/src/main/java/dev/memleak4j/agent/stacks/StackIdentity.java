@@ -30,7 +30,7 @@ public final class StackIdentity {
     public static long of(List<Frame> frames) {
         int end = frames.size();
         for (int i = frames.size() - 1; i >= 0; i--) {
-            if (isJava(frames.get(i))) {
+            if (frames.get(i).namesJavaMethod()) {
                 end = i + 1;
                 break;
             }
@@ -40,7 +40,7 @@ public final class StackIdentity {
             hash = mix(hash, kindOf(frame));
             // If/else rather than a switch: a switch on an enum is one more class in the application's JVM for good.
             Frame.Kind kind = frame.kind();
-            if (isJava(frame)) {
+            if (frame.namesJavaMethod()) {
                 hash = mix(hash, frame.name());
                 hash = mix(hash, frame.line());
             } else if (kind == Frame.Kind.STUB) {
@@ -56,13 +56,8 @@ public final class StackIdentity {
         return hash | 1;
     }
 
-    /** Java code or a native method's wrapper: named by method and line, wherever its code sits. */
-    private static boolean isJava(Frame frame) {
-        return frame.isJava() || frame.kind() == Frame.Kind.NATIVE_WRAPPER;
-    }
-
     private static int kindOf(Frame frame) {
-        return isJava(frame) ? Frame.Kind.JIT.ordinal() : frame.kind().ordinal();
+        return frame.namesJavaMethod() ? Frame.Kind.JIT.ordinal() : frame.kind().ordinal();
     }
 
     private static long mix(long hash, long value) {

@@ -7,7 +7,6 @@ import dev.memleak4j.agent.nativelib.NativeLibraryLoader;
 import dev.memleak4j.agent.symbols.Mapping;
 import dev.memleak4j.agent.symbols.ProcessMaps;
 
-
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
