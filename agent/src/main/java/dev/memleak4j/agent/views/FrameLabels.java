@@ -53,13 +53,6 @@ public final class FrameLabels {
         }
     }
 
-    /** Whether a frame is Java code or a native method's wrapper (named as a Java method). */
-    public static boolean isJavaMethod(Frame frame) {
-        Category category = category(frame);
-        return category == Category.JIT || category == Category.INLINED || category == Category.INTERPRETED
-                || category == Category.JAVA;
-    }
-
     /**
      * The function: {@code pkg.Class.method} for Java, the symbol for native code, the stub's name; a native frame
      * without a symbol is {@code [libfoo.so+0x1234]}, one without a library {@code [unknown]}.

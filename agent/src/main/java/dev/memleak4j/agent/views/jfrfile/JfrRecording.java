@@ -184,7 +184,7 @@ public final class JfrRecording {
         private TypedValue frame(Frame frame) {
             String owner;
             String method;
-            if (FrameLabels.isJavaMethod(frame) || frame.kind() == Frame.Kind.NATIVE_WRAPPER) {
+            if (frame.namesJavaMethod()) {
                 String name = FrameLabels.function(frame);
                 int dot = name.lastIndexOf('.');
                 owner = dot > 0 ? name.substring(0, dot).replace('.', '/') : "[unknown]";

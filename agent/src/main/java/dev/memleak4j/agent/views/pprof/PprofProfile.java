@@ -124,7 +124,7 @@ public final class PprofProfile {
                     }
                 }
                 String function = FrameLabels.function(frame);
-                String file = FrameLabels.isJavaMethod(frame) ? frame.file() : module;
+                String file = frame.namesJavaMethod() ? frame.file() : module;
                 String functionKey = function + '\u0000' + (file == null ? "" : file);
                 Long functionId = functions.get(functionKey);
                 if (functionId == null) {
