@@ -20,15 +20,11 @@ import java.util.function.Consumer;
  * design choices"). Only methods of our own packages match the directive, and not the JNI marks' hot path (below);
  * advice that Byte Buddy inlines into wrapped classes is compiled as part of them.
  *
- * <p>Code that runs in bursts, at the start and when stacks are new, and seldom after, is not compiled at all:
- * decoding instructions (the probe sites, and whether each new return address a walk found follows a call), parsing
- * /proc/self/maps, and naming a new stack (symbols, Java frames, the trimmer, the stack's identity). The first
- * report names every stack there is, a few thousand frames: enough for C1 to compile that code with full profiling,
- * and too few afterwards (a report names its top stacks and the new ones) for it ever to reach the tier that would
- * replace it. So it stayed as lukewarm profiled code, which every full GC of the application walks for good.
- * Interpreted, the start did not take measurably longer; naming thousands of new stacks at once takes a few times
- * the CPU (about a second for 15,000 stacks, on the reporter's thread; docs/benchmarks.md, "Naming new stacks
- * interpreted"). {@link dev.memleak4j.agent.stacks.Frame}, which every output reads frame by frame, stays compiled.
+ * <p>Code that runs in bursts, at the start and in the first report, and seldom after (decoding instructions: the
+ * probe sites, and whether each new return address a walk found follows a call; parsing /proc/self/maps) is not
+ * compiled at all: C1 compiled it in those bursts with full profiling (~95 KB, a third of the agent's compiled
+ * code), and every full GC of the application walks compiled code for good. Interpreted, neither the start nor the
+ * first report took measurably longer (docs/benchmarks.md, "Side by side, one CPU each").
  */
 final class OwnCodeCompilation {
     /**
@@ -36,15 +32,12 @@ final class OwnCodeCompilation {
      * wrapped JNI call (Inflater, Deflater), so it stays with C2, which inlines it into the JDK's compiled methods;
      * left to C1 it slowed gzip round trips down measurably in steady state (docs/benchmarks.md). The owners'
      * registration (the owners package and the hooks' lookup) runs in every direct buffer's constructor: left to C1,
-     * the calls from the JDK's C2 code into it cost more per buffer than the lookup itself. Then the code that runs
-     * in bursts (above), never compiled, and everything else of ours, compiled by C1 only. The JVM code map stays
-     * compiled: the JNI marks walk the Java stack through it on the application's threads.
+     * the calls from the JDK's C2 code into it cost more per buffer than the lookup itself. Then the instruction
+     * decoding and maps parsing, never compiled, and everything else of ours, compiled by C1 only.
      */
     private static final String DIRECTIVE = "[ { match: [\"dev/memleak4j/agent/jnimarks/JniMarkBridge*.*\","
             + " \"dev/memleak4j/agent/owners*.*\", \"dev/memleak4j/agent/bpf/AllocHooks*.*\"], c2: { Exclude: false } },"
-            + " { match: [\"dev/memleak4j/agent/probes*.*\", \"dev/memleak4j/agent/symbols*.*\","
-            + " \"dev/memleak4j/agent/stacks/StackResolver*.*\", \"dev/memleak4j/agent/stacks/JavaFrameResolver*.*\","
-            + " \"dev/memleak4j/agent/stacks/WalkedStackTrimmer*.*\", \"dev/memleak4j/agent/stacks/StackIdentity*.*\"],"
+            + " { match: [\"dev/memleak4j/agent/probes*.*\", \"dev/memleak4j/agent/symbols/ProcessMaps*.*\"],"
             + " Exclude: true },"
             + " { match: [\"dev/memleak4j/agent*.*\", \"dev/memleak4j/shaded*.*\"], c2: { Exclude: true } } ]\n";
 
@@ -85,7 +78,7 @@ final class OwnCodeCompilation {
                     StandardOpenOption.WRITE);
             String output = DiagnosticCommand.execute("Compiler.directives_add " + argument(file.toString())).trim();
             log.accept("the agent's own code, but for the JNI marks' path, is compiled by C1 only, and its instruction "
-                    + "decoding, maps parsing and naming of new stacks not at all (compiler directive)"
+                    + "decoding and maps parsing not at all (compiler directive)"
                     + (output.isEmpty() || output.endsWith("compiler directives added") ? "" : ": " + output));
         } catch (Exception | LinkageError e) {
             log.accept("note: the agent's own code may be compiled by C2 (compiler directive not added: " + e + ")");

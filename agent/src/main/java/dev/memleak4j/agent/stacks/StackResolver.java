@@ -116,11 +116,16 @@ public final class StackResolver {
         }
         long generation = java.generation();
         if (generation != javaGeneration || javaCache.size() > CACHE_LIMIT || classified.size() > CACHE_LIMIT) {
-            javaCache.clear();
-            classified.clear();
-            java.forget();
-            javaGeneration = generation;
+            forgetJava(generation);
         }
+    }
+
+    /** Apart from the check above, which runs for every stack resolved: the JIT compiles the check alone. */
+    private void forgetJava(long generation) {
+        javaCache.clear();
+        classified.clear();
+        java.forget();
+        javaGeneration = generation;
     }
 
     private void resolveInto(long address, List<Frame> frames) {

@@ -116,6 +116,14 @@ public final class WalkedStackTrimmer {
         if (canonicalIds.containsKey(stackId)) {
             return canonicalIds.get(stackId, stackId);
         }
+        return cutNew(stackId, frames);
+    }
+
+    /**
+     * {@link #canonicalId} of a stack not cut yet: apart from the lookup above, which runs for every stack of every
+     * report, so that the JIT compiles the lookup without this (compiled code stays for every full GC to walk).
+     */
+    private long cutNew(long stackId, LongFunction<long[]> frames) {
         if (canonicalIds.size() >= MAX_REMEMBERED) {
             canonicalIds.clear();
             framesById.clear();
@@ -248,12 +256,22 @@ public final class WalkedStackTrimmer {
         return before != null && CallInstructions.endsWithCall(before);
     }
 
-    /** The index of the executable mapping that holds {@code address}, or -1. */
+    /**
+     * The index of the executable mapping that holds {@code address}, or -1. Looked up at most values of every stack
+     * cut, so the maps are read in a method of their own: they are read at most once per report, and compiled into
+     * this lookup they made it the largest compiled method of the agent (every full GC walks compiled code).
+     */
     private int executableMapping(long address) {
         int mapping = inRanges(address);
         if (mapping >= 0 || rangesCurrent) {
             return mapping;
         }
+        readRanges();
+        return inRanges(address);
+    }
+
+    /** The executable mappings and the code heaps' reserved memory, from this process's maps as they are now. */
+    private void readRanges() {
         rangesCurrent = true;
         List<Mapping> current = mappings.get();
         if (current == null) {
@@ -262,7 +280,7 @@ public final class WalkedStackTrimmer {
             ends = new long[] {-1L >>> 1};
             anonymous = new boolean[] {false};
             reservedCode = new long[0];
-            return inRanges(address);
+            return;
         }
         List<Mapping> found = new ArrayList<>();
         List<Mapping> reserved = new ArrayList<>();
@@ -292,7 +310,6 @@ public final class WalkedStackTrimmer {
             reservedCode[2 * i] = reserved.get(i).start();
             reservedCode[2 * i + 1] = reserved.get(i).end();
         }
-        return inRanges(address);
     }
 
     /** Written out, not a lambda: a lambda's hidden class and method handles would stay in the application's JVM. */
