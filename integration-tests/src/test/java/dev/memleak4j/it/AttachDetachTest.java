@@ -93,6 +93,14 @@ class AttachDetachTest {
             assertEquals("DONE " + line, out.readLine(), "the target did " + line);
         }
 
+        /** Whether the application's class loader can load memleak4j's classes (CommandProgram agent-classes). */
+        String agentClasses() throws IOException {
+            in.println("agent-classes");
+            String answer = out.readLine();
+            assertEquals("DONE agent-classes", out.readLine());
+            return answer;
+        }
+
         /** Whether the JDK's Deflater and Inflater call into memleak4j's advice now (CommandProgram jni-woven). */
         boolean jniWoven() throws IOException {
             in.println("jni-woven");
@@ -194,6 +202,8 @@ class AttachDetachTest {
         assertTrue(attach.stdout().contains("tracking since "), attach.describe());
         assertTrue(bpfFds(pid) > 0, "while attached the target holds BPF maps and links");
         long bpftoolWhileAttached = bpftoolObjectsOf(pid);
+        // The agent jar is on the application's class path now; its classes are a loader's of their own.
+        assertEquals("AGENT_CLASSES hidden", app.agentClasses());
 
         Cli again = cli("attach", String.valueOf(pid), "interval=1");
         assertEquals(1, again.exitCode(), again.describe());
@@ -226,6 +236,7 @@ class AttachDetachTest {
         Path second = dir.resolve("second.txt");
         Cli reattach = cli("attach", String.valueOf(pid), "interval=1,older=0,top=50,min-size=1200000,output=" + second);
         assertEquals(0, reattach.exitCode(), reattach.describe());
+        assertEquals("AGENT_CLASSES hidden", app.agentClasses());
         app.command("leak 1 " + SECOND_SESSION);
         report = awaitReport(second, SECOND_SESSION);
         assertEquals(1, report.countFrom(MALLOC), report.toString());

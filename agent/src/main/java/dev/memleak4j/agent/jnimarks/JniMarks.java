@@ -19,6 +19,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
+import java.util.function.IntSupplier;
+import java.util.function.LongConsumer;
 import java.util.stream.Collectors;
 
 /**
@@ -409,23 +411,27 @@ public final class JniMarks {
     }
 
     /**
-     * The only class that names {@link JniMarkBridge}: loaded after {@link JniWrapping#install} has put the bridge
-     * into the bootstrap loader, so the agent and the wrapped JDK classes share that one copy.
+     * The bridge in the bootstrap loader, where {@link JniWrapping#install} has put it so that the agent and the
+     * wrapped JDK classes share one copy.
      */
     private static final class Bridge {
+        private static BootstrapBridge bridge() {
+            return BootstrapBridge.of(JniMarks.class.getPackageName() + ".JniMarkBridge");
+        }
+
         static void install(JniMarks marks) {
-            if (JniMarkBridge.class.getClassLoader() != null) {
-                throw new IllegalStateException("the JNI mark bridge is not in the bootstrap class loader");
-            }
-            JniMarkBridge.install(marks.buffer, marks::register, marks::bind);
+            IntSupplier registrar = marks::register;
+            LongConsumer onHit = marks::bind;
+            bridge().install(new Class<?>[] {ByteBuffer.class, IntSupplier.class, LongConsumer.class}, marks.buffer,
+                    registrar, onHit);
         }
 
         static void uninstall() {
-            JniMarkBridge.uninstall();
+            bridge().uninstall();
         }
 
         static long failures() {
-            return JniMarkBridge.failures();
+            return bridge().failures();
         }
     }
 }

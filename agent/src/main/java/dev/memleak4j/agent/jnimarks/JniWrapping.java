@@ -2,6 +2,7 @@ package dev.memleak4j.agent.jnimarks;
 
 import dev.memleak4j.agent.nativelib.AgentJar;
 
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.lang.instrument.ClassFileTransformer;
@@ -294,6 +295,27 @@ public final class JniWrapping {
                 }
                 return type;
             }
+        }
+
+        /**
+         * Class files as the agent's loader holds them: Byte Buddy reads the advice classes' files through their
+         * loader, and the agent's classes are no entries of the jar that the class path could find (they are in its
+         * class pack, dev.memleak4j.boot.AgentClassPack).
+         */
+        @Override
+        public InputStream getResourceAsStream(String name) {
+            if (name.startsWith("dev/memleak4j/agent/") && name.endsWith(".class")) {
+                try {
+                    byte[] classFile = classFile(agentLoader,
+                            name.substring(0, name.length() - ".class".length()).replace('/', '.'));
+                    if (classFile != null) {
+                        return new ByteArrayInputStream(classFile);
+                    }
+                } catch (IOException e) {
+                    // as for any other resource: the parents are asked
+                }
+            }
+            return super.getResourceAsStream(name);
         }
     }
 

@@ -15,8 +15,10 @@ import java.util.zip.ZipFile;
  * the jar, closed after, which shares the class loader's open handle on the file. The class loader's
  * getResourceAsStream would first search the JDK's modules (opening the runtime image's reader, kept for good) and
  * then open a jar: URL, whose handler's classes load and whose cache keeps a second handle on the jar for the JVM's
- * life. Where the agent's classes are not in a jar (the unit tests' class directory), or the jar cannot be read again
- * (replaced since the JVM opened it), the class loader is asked.
+ * life. The class loader is asked for what the jar does not hold as an entry of its own: the agent's classes, which
+ * its loader defines from the jar's class pack (dev.memleak4j.boot.AgentClassLoader), and everything where the
+ * agent's classes are not in a jar (the unit tests' class directory) or the jar cannot be read again (replaced since
+ * the JVM opened it).
  */
 public final class AgentJar {
     private AgentJar() {}
@@ -27,11 +29,10 @@ public final class AgentJar {
         if (jar != null && Files.isRegularFile(jar)) {
             try (ZipFile zip = new ZipFile(jar.toFile())) {
                 ZipEntry found = zip.getEntry(entry);
-                if (found == null) {
-                    return null;
-                }
-                try (InputStream in = zip.getInputStream(found)) {
-                    return in.readAllBytes();
+                if (found != null) {
+                    try (InputStream in = zip.getInputStream(found)) {
+                        return in.readAllBytes();
+                    }
                 }
             } catch (IOException e) {
                 // Replaced or unreadable since the JVM opened it: the class loader still holds the jar it opened.

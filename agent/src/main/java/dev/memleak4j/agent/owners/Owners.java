@@ -1,6 +1,7 @@
 package dev.memleak4j.agent.owners;
 
 import dev.memleak4j.agent.bpf.AllocHooks;
+import dev.memleak4j.agent.jnimarks.BootstrapBridge;
 import dev.memleak4j.agent.jnimarks.JniWrapping;
 
 import java.lang.instrument.ClassFileTransformer;
@@ -12,6 +13,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
+import java.util.function.ObjLongConsumer;
 import java.util.zip.Deflater;
 import java.util.zip.Inflater;
 
@@ -31,6 +33,8 @@ import java.util.zip.Inflater;
  */
 public final class Owners {
     private static OwnerRegistry registry;
+    /** {@link OwnerBridge} in the bootstrap loader, which the woven code calls; set with {@link #registry}. */
+    private static BootstrapBridge bridge;
     private static ClassFileTransformer transformer;
     private static List<Class<?>> wovenClasses = List.of();
 
@@ -92,14 +96,9 @@ public final class Owners {
             log.accept("note: owners of native blocks will not be known: this JVM does not allow retransformation");
             return false;
         }
-        String bridge = Owners.class.getPackageName() + ".OwnerBridge";
-        JniWrapping.defineInBootstrap(bridge);
-        Class<?> bridgeClass;
-        try {
-            bridgeClass = Class.forName(bridge, false, null);
-        } catch (ClassNotFoundException e) {
-            throw new IllegalStateException("the owners' bridge did not reach the bootstrap loader", e);
-        }
+        String bridgeName = Owners.class.getPackageName() + ".OwnerBridge";
+        JniWrapping.defineInBootstrap(bridgeName);
+        BootstrapBridge bridgeClass = BootstrapBridge.of(bridgeName);
         List<Class<?>> jdk = new ArrayList<>();
         for (String name : List.of(OwnerWeaver.DIRECT_BUFFER, OwnerWeaver.INFLATER_REF, OwnerWeaver.DEFLATER_REF)) {
             try {
@@ -122,19 +121,21 @@ public final class Owners {
         }
         OwnerRegistry made = new OwnerRegistry(OwnerRegistry.DEFAULT_CAPACITY,
                 AllocHooks::isSampledQuick, System::nanoTime, Owners::cleanerManaged);
-        OwnerBridge.install(made);
+        bridgeClass.install(new Class<?>[] {ObjLongConsumer.class}, made);
         try {
             Method weave = JniWrapping.weaverLoader().loadClass(Owners.class.getPackageName() + ".OwnerWeaver")
                     .getMethod("weave", Instrumentation.class, Map.class, Class.class, List.class, Consumer.class);
-            transformer = (ClassFileTransformer) weave.invoke(null, instrumentation, named, bridgeClass, loaded, log);
+            transformer = (ClassFileTransformer) weave.invoke(null, instrumentation, named, bridgeClass.type(), loaded,
+                    log);
         } catch (InvocationTargetException e) {
-            OwnerBridge.uninstall();
+            bridgeClass.uninstall();
             log.accept("note: owners of native blocks will not be known: " + e.getCause());
             return false;
         } catch (ReflectiveOperationException e) {
-            OwnerBridge.uninstall();
+            bridgeClass.uninstall();
             throw new IllegalStateException("the owners' weaver did not load: " + e, e);
         }
+        bridge = bridgeClass;
         wovenClasses = loaded;
         registry = made;
         return true;
@@ -149,7 +150,7 @@ public final class Owners {
         if (registry == null) {
             return;
         }
-        OwnerBridge.uninstall();
+        bridge.uninstall();
         registry = null;
         if (transformer != null) {
             instrumentation.removeTransformer(transformer);
@@ -169,6 +170,6 @@ public final class Owners {
 
     /** Owners not registered (registry full) and registrations that failed, for the losses line. */
     public static synchronized long lost() {
-        return registry == null ? 0 : registry.dropped() + OwnerBridge.failures();
+        return registry == null ? 0 : registry.dropped() + bridge.failures();
     }
 }

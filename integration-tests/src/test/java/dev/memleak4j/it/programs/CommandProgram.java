@@ -17,7 +17,9 @@ import java.util.zip.Inflater;
  * A JVM driven line by line from stdin, for tests that attach the agent at run time. Commands: {@code leak N SIZE}
  * (N blocks of SIZE through malloc, kept), {@code free SIZE} (frees every kept block of SIZE), {@code jni-woven}
  * (prints {@code WOVEN N}: N is 1 when a Deflater and Inflater round trip calls into memleak4j's JNI mark bridge,
- * i.e. its advice is woven into them, 0 when not), {@code exit CODE}. Prints {@code READY} at start and
+ * i.e. its advice is woven into them, 0 when not), {@code agent-classes} (prints {@code AGENT_CLASSES visible} when
+ * the application's class loader can load memleak4j's entry class, {@code AGENT_CLASSES hidden} when not),
+ * {@code exit CODE}. Prints {@code READY} at start and
  * {@code DONE <command>} after each command.
  */
 public final class CommandProgram {
@@ -58,6 +60,9 @@ public final class CommandProgram {
                 case "jni-woven":
                     System.out.println("WOVEN " + callsIntoBridge());
                     break;
+                case "agent-classes":
+                    System.out.println("AGENT_CLASSES " + agentClassesVisible());
+                    break;
                 case "exit":
                     System.exit(Integer.parseInt(words[1]));
                     break;
@@ -66,6 +71,15 @@ public final class CommandProgram {
             }
             System.out.println("DONE " + line.trim());
             System.out.flush();
+        }
+    }
+
+    private static String agentClassesVisible() {
+        try {
+            Class.forName("dev.memleak4j.agent.AgentEntry", false, ClassLoader.getSystemClassLoader());
+            return "visible";
+        } catch (ClassNotFoundException e) {
+            return "hidden";
         }
     }
 

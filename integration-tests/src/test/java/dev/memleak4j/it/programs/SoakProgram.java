@@ -2,7 +2,7 @@ package dev.memleak4j.it.programs;
 
 import java.io.IOException;
 import java.io.RandomAccessFile;
-import java.lang.reflect.Method;
+import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -15,6 +15,8 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.zip.Deflater;
 import java.util.zip.Inflater;
+import javax.management.JMException;
+import javax.management.ObjectName;
 
 /**
  * The soak's application (scripts/soak.sh). {@code SoakProgram REPORT_FILE SECONDS}: runs under the agent with
@@ -147,17 +149,15 @@ public final class SoakProgram {
         return -1;
     }
 
-    /** The agent's BPF map memory, read through its own API (the agent jar is on the system class path). */
+    /**
+     * The agent's BPF map memory, read from its MBean (the agent's classes are its own loader's, out of the
+     * application's sight).
+     */
     private static long mapMemoryBytes() {
         try {
-            Class<?> agent = Class.forName("dev.memleak4j.agent.AgentLifecycle");
-            Object current = agent.getMethod("current").invoke(null);
-            if (current == null) {
-                return -1;
-            }
-            Method bytes = agent.getMethod("mapMemoryBytes");
-            return (long) bytes.invoke(current);
-        } catch (ReflectiveOperationException e) {
+            return (long) ManagementFactory.getPlatformMBeanServer()
+                    .getAttribute(new ObjectName("memleak4j:type=NativeMemory"), "MapMemoryBytes");
+        } catch (JMException | RuntimeException e) {
             return -1;
         }
     }
