@@ -71,16 +71,15 @@ public final class AgentClassPacker {
 
     /**
      * Rewrites {@code jar} with the classes of {@link AgentClassPack#PACKAGE} moved into the pack, every other entry
-     * as it was, in its order (the manifest first, as JarInputStream expects). Returns how many classes it packed.
+     * as it was, in its order (the manifest first, as JarInputStream expects). Returns how many classes it packed: 0
+     * when the jar holds its pack already and no class to pack.
      */
     static int packJar(Path jar) throws IOException {
         Map<String, byte[]> classes = new TreeMap<>();
         List<ZipEntry> kept = new ArrayList<>();
         Path packed = jar.resolveSibling(jar.getFileName() + ".packing");
         try (ZipFile in = new ZipFile(jar.toFile())) {
-            if (in.getEntry(AgentClassPack.ENTRY) != null) {
-                throw new IOException(jar + " holds a class pack already");
-            }
+            boolean packedBefore = in.getEntry(AgentClassPack.ENTRY) != null;
             for (Enumeration<? extends ZipEntry> entries = in.entries(); entries.hasMoreElements(); ) {
                 ZipEntry entry = entries.nextElement();
                 String name = entry.getName();
@@ -93,6 +92,14 @@ public final class AgentClassPacker {
                 } else {
                     kept.add(entry);
                 }
+            }
+            if (packedBefore) {
+                // A build without `clean` re-shades the jar it shaded before, which is packed already.
+                if (!classes.isEmpty()) {
+                    throw new IOException(jar + " holds a class pack and classes of " + AgentClassPack.PACKAGE
+                            + " besides");
+                }
+                return 0;
             }
             if (classes.isEmpty()) {
                 throw new IOException(jar + " holds no classes of " + AgentClassPack.PACKAGE);
@@ -132,7 +139,7 @@ public final class AgentClassPacker {
             System.exit(2);
         }
         int packed = packJar(Paths.get(args[0]));
-        System.out.println("memleak4j: " + packed + " agent classes packed into " + args[0] + "!/"
-                + AgentClassPack.ENTRY);
+        System.out.println(packed == 0 ? "memleak4j: " + args[0] + " holds its class pack already"
+                : "memleak4j: " + packed + " agent classes packed into " + args[0] + "!/" + AgentClassPack.ENTRY);
     }
 }

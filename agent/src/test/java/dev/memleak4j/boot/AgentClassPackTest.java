@@ -60,8 +60,26 @@ class AgentClassPackTest {
         try (JarInputStream in = new JarInputStream(Files.newInputStream(jar))) {
             assertEquals("9.9", in.getManifest().getMainAttributes().getValue("Implementation-Version"));
         }
-        IOException again = assertThrows(IOException.class, () -> AgentClassPacker.packJar(jar));
-        assertTrue(again.getMessage().contains("holds a class pack already"), again.getMessage());
+        // A build without `clean` packs the packed jar again: nothing to do, nothing changed.
+        byte[] packedJar = Files.readAllBytes(jar);
+        assertEquals(0, AgentClassPacker.packJar(jar));
+        assertArrayEquals(packedJar, Files.readAllBytes(jar));
+    }
+
+    @Test
+    void aJarWithAPackAndAgentClassesBesidesIsRefused() throws Exception {
+        Path jar = dir.resolve("mixed.jar");
+        try (OutputStream file = Files.newOutputStream(jar); JarOutputStream out = new JarOutputStream(file)) {
+            out.putNextEntry(new JarEntry(AgentClassPack.ENTRY));
+            out.write(AgentClassPacker.write(Map.of(MAP, classFile(MAP))));
+            out.closeEntry();
+            out.putNextEntry(new JarEntry(entryOf(LONG_MAP)));
+            out.write(classFile(LONG_MAP));
+            out.closeEntry();
+        }
+        IOException refused = assertThrows(IOException.class, () -> AgentClassPacker.packJar(jar));
+        assertTrue(refused.getMessage().contains("holds a class pack and classes of dev.memleak4j.agent."),
+                refused.getMessage());
     }
 
     @Test

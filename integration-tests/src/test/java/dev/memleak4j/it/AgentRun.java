@@ -161,8 +161,14 @@ final class AgentRun {
 
     /** Runs {@code javaCommand} with {@code -javaagent:JAR=options} exactly as given (no output= added). */
     static AgentRun rawAgent(Path workDir, String options, List<String> javaCommand) throws Exception {
+        return rawAgent(workDir, AGENT_JAR, options, javaCommand);
+    }
+
+    /** As {@link #rawAgent(Path, String, List)} with another agent jar than the build's. */
+    static AgentRun rawAgent(Path workDir, Path agentJar, String options, List<String> javaCommand)
+            throws Exception {
         List<String> command = new ArrayList<>(javaCommand);
-        command.add(1, "-javaagent:" + AGENT_JAR + "=" + options);
+        command.add(1, "-javaagent:" + agentJar + "=" + options);
         return run(workDir, command, null);
     }
 

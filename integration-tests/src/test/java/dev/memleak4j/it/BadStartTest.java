@@ -2,10 +2,14 @@ package dev.memleak4j.it;
 
 import org.junit.jupiter.api.Test;
 
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.List;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipInputStream;
+import java.util.zip.ZipOutputStream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -36,6 +40,35 @@ class BadStartTest {
             assertEquals(1, run.stderr.lines().count(), options + "\n" + run.describe());
             assertTrue(run.stderr.startsWith("memleak4j: bad option: "), run.describe());
         }
+    }
+
+    /** The agent's classes come from one entry of its jar (its class pack): damaged, the agent cannot start. */
+    @Test
+    void aDamagedAgentJarPrintsOneLineAndTheApplicationKeepsItsExitCode() throws Exception {
+        Path dir = AgentRun.tempDir("damaged");
+        Path damaged = dir.resolve("memleak4j-agent.jar");
+        try (ZipInputStream in = new ZipInputStream(Files.newInputStream(AgentRun.AGENT_JAR));
+             ZipOutputStream out = new ZipOutputStream(Files.newOutputStream(damaged))) {
+            boolean packSeen = false;
+            for (ZipEntry entry; (entry = in.getNextEntry()) != null; ) {
+                out.putNextEntry(new ZipEntry(entry.getName()));
+                if (entry.getName().equals("META-INF/memleak4j/agent-classes.pack")) {
+                    packSeen = true;
+                    out.write("not a class pack".getBytes(StandardCharsets.US_ASCII));
+                } else {
+                    in.transferTo(out);
+                }
+                out.closeEntry();
+            }
+            assertTrue(packSeen, "the agent jar holds its classes in a class pack");
+        }
+        AgentRun run = AgentRun.rawAgent(dir, damaged, "interval=1", AgentRun.idleProgram("5"));
+        assertEquals(5, run.exitCode, run.describe());
+        assertTrue(run.stdout.contains("LEAKS DONE"), run.describe());
+        assertEquals(1, run.stderr.lines().count(), run.describe());
+        assertTrue(run.stderr.startsWith("memleak4j: not started: the agent's classes could not be read from its jar ("),
+                run.describe());
+        assertTrue(run.stderr.contains("the application runs on without memleak4j"), run.describe());
     }
 
     @Test
