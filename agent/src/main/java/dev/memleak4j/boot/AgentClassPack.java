@@ -57,7 +57,13 @@ public final class AgentClassPack {
             return null;
         }
         try (InputStream in = jar.getInputStream(entry)) {
-            return new AgentClassPack(in.readAllBytes());
+            long size = entry.getSize();
+            // Read into an array of its size where the jar says it (it does for the jars the build writes).
+            byte[] pack = size >= 0 && size < Integer.MAX_VALUE ? in.readNBytes((int) size) : in.readAllBytes();
+            if (in.read() != -1) {
+                throw new IOException("a class pack longer than its jar entry says");
+            }
+            return new AgentClassPack(pack);
         }
     }
 
@@ -89,7 +95,7 @@ public final class AgentClassPack {
         return -1;
     }
 
-    /** The pack itself, for {@link ClassLoader#defineClass(String, byte[], int, int, java.security.ProtectionDomain)}. */
+    /** The pack itself: classes are defined from slices of it. */
     byte[] bytes() {
         return pack;
     }

@@ -43,7 +43,14 @@ public final class AgentLauncher {
 
     /** {@code java -jar memleak4j-agent.jar ...}: the attach command line. */
     public static void main(String[] args) throws Throwable {
-        Method main = agentLoader().loadClass(COMMAND_LINE).getMethod("main", String[].class);
+        Method main;
+        try {
+            main = agentLoader().loadClass(COMMAND_LINE).getMethod("main", String[].class);
+        } catch (IOException e) {
+            System.err.println("memleak4j: the agent's classes could not be read from its jar (" + e + ")");
+            System.exit(1);
+            return;
+        }
         try {
             main.invoke(null, (Object) args);
         } catch (InvocationTargetException e) {

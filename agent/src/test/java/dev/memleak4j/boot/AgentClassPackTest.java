@@ -152,7 +152,8 @@ class AgentClassPackTest {
         Manifest manifest = new Manifest();
         manifest.getMainAttributes().put(Attributes.Name.MANIFEST_VERSION, "1.0");
         manifest.getMainAttributes().put(Attributes.Name.IMPLEMENTATION_VERSION, "9.9");
-        try (OutputStream file = Files.newOutputStream(jar); JarOutputStream out = new JarOutputStream(file, manifest)) {
+        try (OutputStream file = Files.newOutputStream(jar);
+             JarOutputStream out = new JarOutputStream(file, manifest)) {
             for (String name : List.of(MAP, LAUNCHER, LONG_MAP)) {
                 out.putNextEntry(new JarEntry(entryOf(name)));
                 out.write(classFile(name));

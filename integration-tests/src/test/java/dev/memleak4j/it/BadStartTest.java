@@ -66,8 +66,8 @@ class BadStartTest {
         assertEquals(5, run.exitCode, run.describe());
         assertTrue(run.stdout.contains("LEAKS DONE"), run.describe());
         assertEquals(1, run.stderr.lines().count(), run.describe());
-        assertTrue(run.stderr.startsWith("memleak4j: not started: the agent's classes could not be read from its jar ("),
-                run.describe());
+        assertTrue(run.stderr.startsWith(
+                "memleak4j: not started: the agent's classes could not be read from its jar ("), run.describe());
         assertTrue(run.stderr.contains("the application runs on without memleak4j"), run.describe());
     }
 

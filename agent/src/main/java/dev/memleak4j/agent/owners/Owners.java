@@ -98,7 +98,7 @@ public final class Owners {
         }
         String bridgeName = Owners.class.getPackageName() + ".OwnerBridge";
         JniWrapping.defineInBootstrap(bridgeName);
-        BootstrapBridge bridgeClass = BootstrapBridge.of(bridgeName);
+        BootstrapBridge ownerBridge = BootstrapBridge.of(bridgeName);
         List<Class<?>> jdk = new ArrayList<>();
         for (String name : List.of(OwnerWeaver.DIRECT_BUFFER, OwnerWeaver.INFLATER_REF, OwnerWeaver.DEFLATER_REF)) {
             try {
@@ -121,21 +121,21 @@ public final class Owners {
         }
         OwnerRegistry made = new OwnerRegistry(OwnerRegistry.DEFAULT_CAPACITY,
                 AllocHooks::isSampledQuick, System::nanoTime, Owners::cleanerManaged);
-        bridgeClass.install(new Class<?>[] {ObjLongConsumer.class}, made);
+        ownerBridge.install(new Class<?>[] {ObjLongConsumer.class}, made);
         try {
             Method weave = JniWrapping.weaverLoader().loadClass(Owners.class.getPackageName() + ".OwnerWeaver")
                     .getMethod("weave", Instrumentation.class, Map.class, Class.class, List.class, Consumer.class);
-            transformer = (ClassFileTransformer) weave.invoke(null, instrumentation, named, bridgeClass.type(), loaded,
+            transformer = (ClassFileTransformer) weave.invoke(null, instrumentation, named, ownerBridge.type(), loaded,
                     log);
         } catch (InvocationTargetException e) {
-            bridgeClass.uninstall();
+            ownerBridge.uninstall();
             log.accept("note: owners of native blocks will not be known: " + e.getCause());
             return false;
         } catch (ReflectiveOperationException e) {
-            bridgeClass.uninstall();
+            ownerBridge.uninstall();
             throw new IllegalStateException("the owners' weaver did not load: " + e, e);
         }
-        bridge = bridgeClass;
+        bridge = ownerBridge;
         wovenClasses = loaded;
         registry = made;
         return true;
