@@ -81,6 +81,8 @@ public final class JniMarks {
             ThreadLocal.withInitial(() -> new long[1 + 2 * (MAX_JAVA_FRAMES + OWN_FRAMES)]);
     /** Null when raw walks work in this JVM, else why not (then every capture goes through JVMTI). */
     private final String walkProblem;
+    /** {@link JniMarkBridge} in the bootstrap loader, where {@link JniWrapping#install} put it. */
+    private final BootstrapBridge bridge;
     private final LongAdder captures = new LongAdder();
     private final LongAdder capturesOfKnownPaths = new LongAdder();
     private final AtomicLong sequence = new AtomicLong();
@@ -90,8 +92,9 @@ public final class JniMarks {
 
     private record Binding(JavaStack stack, long sequence) {}
 
-    private JniMarks(BpfTracker tracker, ByteBuffer buffer, String walkProblem) {
+    private JniMarks(BpfTracker tracker, ByteBuffer buffer, String walkProblem, BootstrapBridge bridge) {
         this.tracker = tracker;
+        this.bridge = bridge;
         this.walkProblem = walkProblem;
         this.buffer = buffer;
         this.slots = buffer.capacity() / 16;
@@ -126,8 +129,12 @@ public final class JniMarks {
                 tracker.ignoreCurrentThread(false);
             }
             String walkProblem = frameWalkProblem();
-            JniMarks marks = new JniMarks(tracker, buffer, walkProblem);
-            Bridge.install(marks);
+            JniMarks marks = new JniMarks(tracker, buffer, walkProblem,
+                    BootstrapBridge.of(JniMarks.class.getPackageName() + ".JniMarkBridge"));
+            IntSupplier registrar = marks::register;
+            LongConsumer onHit = marks::bind;
+            marks.bridge.install(new Class<?>[] {ByteBuffer.class, IntSupplier.class, LongConsumer.class},
+                    marks.buffer, registrar, onHit);
             active = marks;
             JniMarks.instrumentation = instrumentation;
             JniMarks.log = log;
@@ -158,11 +165,7 @@ public final class JniMarks {
      */
     public static synchronized void stop() {
         if (active != null) {
-            try {
-                Bridge.uninstall();
-            } catch (LinkageError e) {
-                // the bridge never loaded: nothing to switch off
-            }
+            active.bridge.uninstall();
             active = null;
             JniWrapping.uninstall(instrumentation, log);
             instrumentation = null;
@@ -316,11 +319,7 @@ public final class JniMarks {
 
     /** Captures of Java callers and thread registrations that failed in the bridge. */
     public long bridgeFailures() {
-        try {
-            return Bridge.failures();
-        } catch (LinkageError e) {
-            return 0; // the bridge never loaded: nothing failed in it
-        }
+        return bridge.failures();
     }
 
     /**
@@ -407,31 +406,6 @@ public final class JniMarks {
             return Thread.class.getMethod("isVirtual");
         } catch (NoSuchMethodException e) {
             return null; // JDK 17: no virtual threads
-        }
-    }
-
-    /**
-     * The bridge in the bootstrap loader, where {@link JniWrapping#install} has put it so that the agent and the
-     * wrapped JDK classes share one copy.
-     */
-    private static final class Bridge {
-        private static BootstrapBridge bridge() {
-            return BootstrapBridge.of(JniMarks.class.getPackageName() + ".JniMarkBridge");
-        }
-
-        static void install(JniMarks marks) {
-            IntSupplier registrar = marks::register;
-            LongConsumer onHit = marks::bind;
-            bridge().install(new Class<?>[] {ByteBuffer.class, IntSupplier.class, LongConsumer.class}, marks.buffer,
-                    registrar, onHit);
-        }
-
-        static void uninstall() {
-            bridge().uninstall();
-        }
-
-        static long failures() {
-            return bridge().failures();
         }
     }
 }
