@@ -4,7 +4,7 @@
  *
  * Entry probes note what was asked for in a per-thread `pending` slot; the one return probe
  * (shared by every allocating function) completes the call: it walks the user stack, stores
- * it once per distinct stack in `stacks`, records the block in `allocs` and adds it to the
+ * it once per distinct stack in `stacks`, records the block in `allocs` (or allocs_overflow) and adds it to the
  * per-stack counters in `combined`. free() removes a block and subtracts it again.
  *
  * Semantics the classic tools get wrong and this file gets right:
@@ -22,6 +22,7 @@
 #include "memleak.h"
 
 #define EEXIST 17
+#define E2BIG 7
 /* An entry slot older than this when the thread enters again is a leftover, not a nesting. */
 #define STALE_PENDING_NS (1000ULL * 1000 * 1000)
 
@@ -75,13 +76,33 @@ struct pending_call {
 	struct java_walk walk;
 };
 
+/*
+ * The tracked blocks, in two tables: `allocs`, allocated when the map is created, holds the first ALLOCS_PREALLOCATED
+ * (the loader sizes both); `allocs_overflow` takes the rest, its elements allocated as they come, so that memory
+ * grows with what is outstanding up to max-allocs. Filling and emptying a preallocated table is cheaper: an element
+ * comes from and goes back to a per-CPU free list, where the kernel's BPF allocator behind the other refills its
+ * caches in batches, and blocks that another thread frees (a direct buffer's cleaner) keep it doing so
+ * (docs/benchmarks.md, "A table allocated up front"). Nothing is in the overflow table until the first table is full.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC); /* memory grows with what is outstanding */
-	__uint(max_entries, 1 << 20);
+	__uint(max_entries, ALLOCS_PREALLOCATED);
 	__type(key, __u64);
 	__type(value, struct alloc_info);
 } allocs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1 << 20);
+	__type(key, __u64);
+	__type(value, struct alloc_info);
+} allocs_overflow SEC(".maps");
+
+/* Set by the loader: whether max-allocs leaves room for allocs_overflow (a map cannot be sized 0). */
+const volatile __u32 allocs_overflow_enabled = 0;
+/* Set by the programs when a block first goes to allocs_overflow: until then a miss in `allocs` is final. */
+volatile __u32 allocs_overflow_used = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -226,23 +247,34 @@ static __always_inline __u32 sampling_setting(__u32 index)
 	return sampling_settings[index & (SAMPLING_SETTINGS - 1)];
 }
 
+/*
+ * Removes the record of the block at addr from table into out. Returns 0 when this call removed it: only the thread
+ * whose delete succeeds accounts for the block.
+ */
+static __always_inline int take_block(void *table, __u64 addr, struct alloc_info *out)
+{
+	struct alloc_info *info = bpf_map_lookup_elem(table, &addr);
+
+	if (!info)
+		return -1;
+	*out = *info;
+	return bpf_map_delete_elem(table, &addr) ? -1 : 0;
+}
+
 static __always_inline void release_block(__u64 addr, int count_call)
 {
-	struct alloc_info *info;
+	struct alloc_info info;
 	__u64 size, stack_id, est_bytes, est_count_milli;
 	__u32 setting;
 
 	if (count_call)
 		stat_add(STAT_FREE_CALLS, 1);
-	info = bpf_map_lookup_elem(&allocs, &addr);
-	if (!info)
-		return; /* not tracked: sampled out, or allocated before we attached */
-	size = alloc_size(info->tags);
-	stack_id = info->stack_id;
-	setting = alloc_setting(info->tags);
-	/* Only the thread whose delete succeeds accounts for the block. */
-	if (bpf_map_delete_elem(&allocs, &addr))
+	/* A miss in both: not tracked (sampled out, or allocated before we attached). */
+	if (take_block(&allocs, addr, &info) && (!allocs_overflow_used || take_block(&allocs_overflow, addr, &info)))
 		return;
+	size = alloc_size(info.tags);
+	stack_id = info.stack_id;
+	setting = alloc_setting(info.tags);
 	sampling_weights(size, sampling_setting(setting), &est_bytes, &est_count_milli);
 	combined_add(stack_id, -(__s64)size, -1, -(__s64)est_bytes, -(__s64)est_count_milli);
 	stat_add(STAT_FREE_TRACKED, 1);
@@ -725,6 +757,18 @@ static __always_inline __u64 store_stack(__u64 ip, __u64 fp, __u64 sp, __u32 tid
 	return hash;
 }
 
+/* Stores a new block's record: in `allocs` while it has room, then in allocs_overflow. */
+static __always_inline long store_block(__u64 addr, const struct alloc_info *info)
+{
+	long err = bpf_map_update_elem(&allocs, &addr, info, BPF_NOEXIST);
+
+	if (err != -E2BIG || !allocs_overflow_enabled)
+		return err;
+	if (!allocs_overflow_used)
+		allocs_overflow_used = 1;
+	return bpf_map_update_elem(&allocs_overflow, &addr, info, BPF_NOEXIST);
+}
+
 /*
  * Records the block at addr for the call in p; the stack walk starts at ip (the allocator's caller) with frame fp, and
  * the thread's stack pointer is sp.
@@ -755,11 +799,13 @@ static __always_inline void record(__u64 ip, __u64 fp, __u64 sp, struct pending_
 		}
 	}
 	info.stack_id = store_stack(ip, fp, sp, tid, p);
-	err = bpf_map_update_elem(&allocs, &addr, &info, BPF_NOEXIST);
-	if (err == -EEXIST) {
-		/* Still tracked: its free went by a path we do not see. The new block replaces it. */
+	/* Still tracked: its free went by a path we do not see. The new block replaces it. */
+	if (allocs_overflow_used && bpf_map_lookup_elem(&allocs_overflow, &addr))
 		release(addr);
-		err = bpf_map_update_elem(&allocs, &addr, &info, BPF_ANY);
+	err = store_block(addr, &info);
+	if (err == -EEXIST) {
+		release(addr);
+		err = store_block(addr, &info);
 	}
 	if (err) {
 		stat_add(STAT_DROPPED_ALLOCS_FULL, 1);

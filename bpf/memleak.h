@@ -49,6 +49,12 @@ struct alloc_info {
  * 96-byte cache; a 40-byte value (104 bytes) would take a 128-byte object. A block that succeeded
  * is below 2^47 bytes on x86-64, so 48 bits hold its size.
  */
+/*
+ * Tracked blocks kept in the table allocated when the map is created (`allocs`); more go to a table whose elements are
+ * allocated as they come (allocs_overflow), up to max-allocs in all. 32,768 elements are ~3.5 MB of kernel memory.
+ */
+#define ALLOCS_PREALLOCATED (1 << 15)
+
 #define ALLOC_SIZE_MASK ((1ULL << 48) - 1)
 #define ALLOC_FUNC_SHIFT 48
 #define ALLOC_SETTING_SHIFT 56
@@ -217,7 +223,7 @@ enum stat {
 	STAT_ALLOC_SAMPLED,        /* ... of which chosen by sampling and size filters */
 	STAT_ALLOC_TRACKED,        /* ... of which recorded in `allocs` */
 	STAT_ALLOC_FAILED,         /* allocations that returned NULL/error */
-	STAT_DROPPED_ALLOCS_FULL,  /* not tracked: `allocs` full */
+	STAT_DROPPED_ALLOCS_FULL,  /* not tracked: max-allocs blocks tracked already */
 	STAT_DROPPED_STACKS_FULL,  /* tracked without a stack: `stacks` full */
 	STAT_DROPPED_STACK_ERROR,  /* tracked without a stack: the walk failed */
 	STAT_DROPPED_NO_PENDING,   /* return seen without its entry (per-thread state evicted) */

@@ -158,7 +158,14 @@ static int open_and_load(const struct tracker_config *config, bool with_sessions
 	skel->rodata->target_tgid = config->tgid;
 	sampling_settings_used = 1;
 	choose_programs(config, with_sessions);
-	if ((error = bpf_map__set_max_entries(skel->maps.allocs, config->max_allocs)) ||
+	/* max-allocs in all: the preallocated table first, the rest as they come (a map has a size: 1 when unused). */
+	uint32_t preallocated = config->max_allocs < ALLOCS_PREALLOCATED ? config->max_allocs : ALLOCS_PREALLOCATED;
+	uint32_t overflow = config->max_allocs > preallocated ? config->max_allocs - preallocated : 1;
+
+	skel->rodata->allocs_overflow_enabled = config->max_allocs > preallocated;
+
+	if ((error = bpf_map__set_max_entries(skel->maps.allocs, preallocated)) ||
+	    (error = bpf_map__set_max_entries(skel->maps.allocs_overflow, overflow)) ||
 	    (error = bpf_map__set_max_entries(skel->maps.stacks, config->max_stacks)) ||
 	    (error = bpf_map__set_max_entries(skel->maps.combined, config->max_combined)) ||
 	    (error = bpf_map__set_max_entries(skel->maps.pending, config->max_threads)) ||
@@ -477,30 +484,44 @@ void tracker_close(void)
  * Reads a hash map in chunks of CHUNK entries (one batch syscall each; key-by-key iteration on kernels
  * without batch operations), converts each chunk into records and hands them to the sink. Only one
  * chunk is ever held here, so reading a million allocations costs a few MB of native memory, not
- * hundreds. Returns the records written, or -(records found) when there are more than capacity: the
- * caller then knows the size to ask for (the read goes on counting once the sink is full).
+ * hundreds. Several maps can be read into one sink, one after the other: the read's totals go on.
  */
 #define CHUNK 16384
 
 typedef size_t (*convert_fn)(const uint8_t *keys, const uint8_t *values, size_t n, uint64_t *records);
 
-static long read_hash_map(int fd, size_t key_size, size_t value_size, size_t words, size_t capacity,
-			  convert_fn convert, struct record_sink *sink)
+/* Where reads into one sink are: the records written, and all found (more than capacity: only counted). */
+struct map_read {
+	struct record_sink *sink;
+	size_t capacity;
+	size_t written, found;
+	bool failed; /* one bucket larger than a chunk (ENOSPC) */
+};
+
+/*
+ * The read's result: the records written, or -(records found) when there are more than capacity (the caller then
+ * knows the size to ask for).
+ */
+static long map_read_result(const struct map_read *read)
+{
+	if (read->failed)
+		return -(long)(read->capacity * 2);
+	return read->found > read->capacity ? -(long)read->found : (long)read->written;
+}
+
+static void read_hash_map(int fd, size_t key_size, size_t value_size, size_t words, convert_fn convert,
+			  struct map_read *read)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);
 	uint8_t *keys = malloc(CHUNK * key_size), *values = malloc(CHUNK * value_size);
 	uint64_t *records = malloc(CHUNK * words * sizeof(uint64_t));
 	uint64_t in_batch = 0, out_batch = 0;
-	size_t written = 0, found = 0;
 	bool first = true, batches = true, done = false;
 	uint8_t key[16], next[16];
 	void *previous = NULL;
-	long result;
 
-	if (!keys || !values || !records) {
-		result = 0;
+	if (!keys || !values || !records)
 		goto out;
-	}
 	while (!done) {
 		size_t n = 0, converted;
 
@@ -514,7 +535,7 @@ static long read_hash_map(int fd, size_t key_size, size_t value_size, size_t wor
 				continue;
 			}
 			if (error && errno != ENOENT) {
-				result = -(long)(capacity * 2); /* ENOSPC: one bucket larger than a chunk */
+				read->failed = true;
 				goto out;
 			}
 			n = count;
@@ -531,18 +552,16 @@ static long read_hash_map(int fd, size_t key_size, size_t value_size, size_t wor
 			done = n < CHUNK;
 		}
 		converted = convert(keys, values, n, records);
-		found += converted;
-		if (found > capacity)
+		read->found += converted;
+		if (read->found > read->capacity)
 			continue; /* too small: only count the rest */
-		sink->write(sink, written, records, converted);
-		written += converted;
+		read->sink->write(read->sink, read->written, records, converted);
+		read->written += converted;
 	}
-	result = found > capacity ? -(long)found : (long)written;
 out:
 	free(keys);
 	free(values);
 	free(records);
-	return result;
 }
 
 static size_t convert_allocs(const uint8_t *keys, const uint8_t *values, size_t n, uint64_t *records)
@@ -592,18 +611,27 @@ static size_t convert_combined(const uint8_t *keys, const uint8_t *values, size_
 
 long tracker_read_allocs(struct record_sink *sink, size_t capacity)
 {
+	struct map_read read = { .sink = sink, .capacity = capacity };
+
 	if (!skel)
 		return 0;
-	return read_hash_map(bpf_map__fd(skel->maps.allocs), sizeof(uint64_t), sizeof(struct alloc_info),
-			     ALLOC_RECORD_WORDS, capacity, convert_allocs, sink);
+	read_hash_map(bpf_map__fd(skel->maps.allocs), sizeof(uint64_t), sizeof(struct alloc_info), ALLOC_RECORD_WORDS,
+		      convert_allocs, &read);
+	if (!read.failed && skel->bss->allocs_overflow_used)
+		read_hash_map(bpf_map__fd(skel->maps.allocs_overflow), sizeof(uint64_t), sizeof(struct alloc_info),
+			      ALLOC_RECORD_WORDS, convert_allocs, &read);
+	return map_read_result(&read);
 }
 
 long tracker_read_combined(struct record_sink *sink, size_t capacity)
 {
+	struct map_read read = { .sink = sink, .capacity = capacity };
+
 	if (!skel)
 		return 0;
-	return read_hash_map(bpf_map__fd(skel->maps.combined), sizeof(uint64_t), sizeof(struct combined_info),
-			     COMBINED_RECORD_WORDS, capacity, convert_combined, sink);
+	read_hash_map(bpf_map__fd(skel->maps.combined), sizeof(uint64_t), sizeof(struct combined_info),
+		      COMBINED_RECORD_WORDS, convert_combined, &read);
+	return map_read_result(&read);
 }
 
 int tracker_read_stack(uint64_t stack_id, uint64_t *out, size_t capacity)

@@ -108,4 +108,16 @@ class ReportOptionsTest {
         assertEquals(300_000L, report.countFrom(LIB + "mallocMany+0x"), report.toString());
         assertEquals(300_000L * 23, report.bytesFrom(LIB + "mallocMany+0x"), report.toString());
     }
+
+    @Test
+    void blocksPastThePreallocatedTableAreTrackedAndFreedExactly() throws Exception {
+        // 100,000 blocks fill the kernel side's preallocated table (32,768) and go on in the overflow table; the
+        // frees of 90,000 of them hit both tables.
+        AgentRun run = AgentRun.leakProgram(AgentRun.tempDir("100k"),
+                "interval=2,count=2,older=0,top=5,sample-bytes=0,min-size=23,max-size=23", "100k-keep-tenth", "4500");
+        assertTrue(run.stdout.contains("KEPT 10000"), run.describe());
+        Report report = run.lastReport();
+        assertEquals(10_000L, report.countFrom(LIB + "fragment+0x"), report.toString());
+        assertEquals(10_000L * 23, report.bytesFrom(LIB + "fragment+0x"), report.toString());
+    }
 }

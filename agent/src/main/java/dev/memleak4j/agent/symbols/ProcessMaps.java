@@ -105,27 +105,46 @@ public final class ProcessMaps {
                 at++;
             }
             if (begin == at) {
-                throw malformed(line, null);
+                throw malformed(line);
             }
             bounds[2 * field] = begin;
             bounds[2 * field + 1] = at;
         }
         int dash = line.indexOf('-', bounds[0]);
         if (dash < 0 || dash >= bounds[1]) {
-            throw malformed(line, null);
+            throw malformed(line);
         }
-        try {
-            return new Mapping(
-                    Long.parseUnsignedLong(line, bounds[0], dash, 16),
-                    Long.parseUnsignedLong(line, dash + 1, bounds[1], 16),
-                    shared(shared, line.substring(bounds[2], bounds[3])),
-                    Long.parseUnsignedLong(line, bounds[4], bounds[5], 16),
-                    shared(shared, line.substring(bounds[6], bounds[7])),
-                    Long.parseLong(line, bounds[8], bounds[9], 10),
-                    shared(shared, line.substring(skipSpaces(line, at))));
-        } catch (NumberFormatException e) {
-            throw malformed(line, e);
+        return new Mapping(
+                number(line, bounds[0], dash, 16),
+                number(line, dash + 1, bounds[1], 16),
+                shared(shared, line.substring(bounds[2], bounds[3])),
+                number(line, bounds[4], bounds[5], 16),
+                shared(shared, line.substring(bounds[6], bounds[7])),
+                number(line, bounds[8], bounds[9], 10),
+                shared(shared, line.substring(skipSpaces(line, at))));
+    }
+
+    /**
+     * The unsigned number in line[begin, end) in radix 16 (at most 16 digits) or 10 (at most 19). Parsed here rather
+     * than by Long's parsers: called thousands of times at start, those would be compiled into the application's
+     * code cache for good, where every full GC walks them, while this class stays interpreted (OwnCodeCompilation).
+     */
+    private static long number(String line, int begin, int end, int radix) {
+        if (begin >= end || end - begin > (radix == 16 ? 16 : 19)) {
+            throw malformed(line);
         }
+        long value = 0;
+        for (int i = begin; i < end; i++) {
+            char c = line.charAt(i);
+            int digit = c >= '0' && c <= '9' ? c - '0'
+                    : radix == 16 && c >= 'a' && c <= 'f' ? c - 'a' + 10
+                    : radix == 16 && c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+            if (digit < 0) {
+                throw malformed(line);
+            }
+            value = value * radix + digit;
+        }
+        return value;
     }
 
     private static String shared(Map<String, String> shared, String text) {
@@ -140,8 +159,8 @@ public final class ProcessMaps {
         return at;
     }
 
-    private static IllegalArgumentException malformed(String line, Exception cause) {
-        return new IllegalArgumentException("Malformed maps line: " + line, cause);
+    private static IllegalArgumentException malformed(String line) {
+        return new IllegalArgumentException("Malformed maps line: " + line);
     }
 
     /** All mappings in ascending address order (made anew at each call). */

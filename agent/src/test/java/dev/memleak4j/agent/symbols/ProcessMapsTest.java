@@ -114,6 +114,10 @@ class ProcessMapsTest {
         assertThrows(IllegalArgumentException.class, () -> ProcessMaps.parse("1020 r-xp 0 00:00 0 /lib/x.so"));
         assertThrows(IllegalArgumentException.class, () -> ProcessMaps.parse("10-20 r-xp 0 00-00 zero /lib/x.so"));
         assertThrows(IllegalArgumentException.class, () -> ProcessMaps.parse("10- r-xp 0 00:00 0"));
+        // An address of 17 hex digits, an inode in hex, a sign: none is a number the kernel writes there.
+        assertThrows(IllegalArgumentException.class, () -> ProcessMaps.parse("10000000000000000-1 r-xp 0 00:00 0"));
+        assertThrows(IllegalArgumentException.class, () -> ProcessMaps.parse("10-20 r-xp 0 00:00 1f /lib/x.so"));
+        assertThrows(IllegalArgumentException.class, () -> ProcessMaps.parse("+10-20 r-xp 0 00:00 0 /lib/x.so"));
     }
 
     /** Every line of a real maps file, field by field, against a plain split of the same line. */

@@ -29,6 +29,10 @@ public final class LeakProgram {
                 // More outstanding blocks than a report's first read buffer grows to at once.
                 System.out.println("MADE " + LeakLib.mallocMany(300_000, 23));
                 break;
+            case "100k-keep-tenth":
+                // More blocks than the kernel side's preallocated table holds, 9 in 10 freed again.
+                System.out.println("KEPT " + LeakLib.fragment(100_000, 23, 10));
+                break;
             case "nothing":
                 break;
             case "budget":
