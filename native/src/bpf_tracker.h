@@ -12,7 +12,7 @@
 
 struct tracker_config {
 	uint32_t tgid;          /* the process whose allocator is traced (ours) */
-	uint32_t max_allocs;    /* capacity of `allocs` (outstanding tracked blocks) */
+	uint32_t max_allocs;    /* outstanding tracked blocks: `allocs` and allocs_overflow together */
 	uint32_t max_stacks;    /* capacity of `stacks` (distinct stacks) */
 	uint32_t max_combined;  /* capacity of `combined` (per-stack counters) */
 	uint32_t max_threads;   /* capacity of `pending` (threads inside the allocator at once) */

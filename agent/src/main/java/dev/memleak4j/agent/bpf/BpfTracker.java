@@ -11,7 +11,10 @@ import java.util.function.IntConsumer;
  * safe to call from any thread, and none after {@link #close()} does anything harmful.
  */
 public final class BpfTracker implements AutoCloseable {
-    /** Map capacities. {@code maxAllocs} bounds the kernel memory most: 96 bytes per tracked block. */
+    /**
+     * Map capacities. {@code maxAllocs} bounds the kernel memory most: 96 bytes per tracked block beyond the first
+     * 32,768, whose table is allocated at start.
+     */
     public record Limits(long maxAllocs, long maxStacks, long maxCombined, long maxThreads) {}
 
     /** Allocations per chunk of {@link #forEachAllocationChunk}: 1 MB of records. */
