@@ -101,23 +101,27 @@ class ReportOptionsTest {
 
     @Test
     void threeHundredThousandOutstandingAllocationsAreAllReported() throws Exception {
-        AgentRun run = AgentRun.leakProgram(AgentRun.tempDir("300k"),
-                "interval=2,count=2,older=0,top=5,sample-bytes=0,min-size=23,max-size=23", "300k", "4500");
-        assertTrue(run.stdout.contains("MADE 300000"), run.describe());
-        Report report = run.lastReport();
-        assertEquals(300_000L, report.countFrom(LIB + "mallocMany+0x"), report.toString());
-        assertEquals(300_000L * 23, report.bytesFrom(LIB + "mallocMany+0x"), report.toString());
+        assertExactlyOutstanding("300k", "MADE 300000", "mallocMany", 300_000);
     }
 
     @Test
     void blocksPastThePreallocatedTableAreTrackedAndFreedExactly() throws Exception {
         // 100,000 blocks fill the kernel side's preallocated table (32,768) and go on in the overflow table; the
         // frees of 90,000 of them hit both tables.
-        AgentRun run = AgentRun.leakProgram(AgentRun.tempDir("100k"),
-                "interval=2,count=2,older=0,top=5,sample-bytes=0,min-size=23,max-size=23", "100k-keep-tenth", "4500");
-        assertTrue(run.stdout.contains("KEPT 10000"), run.describe());
+        assertExactlyOutstanding("100k-keep-tenth", "KEPT 10000", "fragment", 10_000);
+    }
+
+    /**
+     * Runs LeakProgram's scenario with every 23-byte block tracked; the last report must hold exactly count of them
+     * from the test library's function, and the program must have printed what it made.
+     */
+    private static void assertExactlyOutstanding(String scenario, String printed, String function, long count)
+            throws Exception {
+        AgentRun run = AgentRun.leakProgram(AgentRun.tempDir(scenario),
+                "interval=2,count=2,older=0,top=5,sample-bytes=0,min-size=23,max-size=23", scenario, "4500");
+        assertTrue(run.stdout.contains(printed), run.describe());
         Report report = run.lastReport();
-        assertEquals(10_000L, report.countFrom(LIB + "fragment+0x"), report.toString());
-        assertEquals(10_000L * 23, report.bytesFrom(LIB + "fragment+0x"), report.toString());
+        assertEquals(count, report.countFrom(LIB + function + "+0x"), report.toString());
+        assertEquals(count * 23, report.bytesFrom(LIB + function + "+0x"), report.toString());
     }
 }
