@@ -79,9 +79,9 @@ struct pending_call {
 /*
  * The tracked blocks, in two tables: `allocs`, allocated when the map is created, holds the first ALLOCS_PREALLOCATED
  * (the loader sizes both); `allocs_overflow` takes the rest, its elements allocated as they come, so that memory
- * grows with what is outstanding up to max-allocs. Filling and emptying a preallocated table is cheaper: an element
- * comes from and goes back to a per-CPU free list, where the kernel's BPF allocator behind the other refills its
- * caches in batches, and blocks that another thread frees (a direct buffer's cleaner) keep it doing so
+ * grows with what is outstanding up to max-allocs. Filling and emptying a preallocated table is cheaper: its elements
+ * come from and go back to a free list, while the other gets them from the kernel's BPF allocator, whose per-CPU
+ * caches refill and drain in batches, all the time when another thread (a direct buffer's cleaner) frees the blocks
  * (docs/benchmarks.md, "A table allocated up front"). Nothing is in the overflow table until the first table is full.
  */
 struct {

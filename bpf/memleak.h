@@ -51,7 +51,7 @@ struct alloc_info {
  */
 /*
  * Tracked blocks kept in the table allocated when the map is created (`allocs`); more go to a table whose elements are
- * allocated as they come (allocs_overflow), up to max-allocs in all. 32,768 elements are ~3.5 MB of kernel memory.
+ * allocated as they come (allocs_overflow), up to max-allocs in all. 32,768 elements are 3.4 MB of kernel memory.
  */
 #define ALLOCS_PREALLOCATED (1 << 15)
 
@@ -221,7 +221,7 @@ struct stack_trace {
 enum stat {
 	STAT_ALLOC_CALLS = 0,      /* allocator calls seen from the application's threads */
 	STAT_ALLOC_SAMPLED,        /* ... of which chosen by sampling and size filters */
-	STAT_ALLOC_TRACKED,        /* ... of which recorded in `allocs` */
+	STAT_ALLOC_TRACKED,        /* ... of which recorded (`allocs` or allocs_overflow) */
 	STAT_ALLOC_FAILED,         /* allocations that returned NULL/error */
 	STAT_DROPPED_ALLOCS_FULL,  /* not tracked: max-allocs blocks tracked already */
 	STAT_DROPPED_STACKS_FULL,  /* tracked without a stack: `stacks` full */
