@@ -764,7 +764,7 @@ static __always_inline long store_block(__u64 addr, const struct alloc_info *inf
 
 	if (err != -E2BIG || !allocs_overflow_enabled)
 		return err;
-	if (!allocs_overflow_used)
+	if (!allocs_overflow_used) /* written once: every free reads this line */
 		allocs_overflow_used = 1;
 	return bpf_map_update_elem(&allocs_overflow, &addr, info, BPF_NOEXIST);
 }

@@ -84,17 +84,24 @@ public final class AgentLauncher {
         return agentLoader;
     }
 
+    /**
+     * The jar the agent was loaded from (in the unit tests, the classes' directory); null when that is not a local
+     * file. The agent's packed classes carry the same code source.
+     */
+    public static Path codeSource() {
+        CodeSource source = AgentLauncher.class.getProtectionDomain().getCodeSource();
+        try {
+            return source == null || source.getLocation() == null ? null : Paths.get(source.getLocation().toURI());
+        } catch (URISyntaxException | RuntimeException e) {
+            return null;
+        }
+    }
+
     private static ClassLoader createLoader() throws IOException {
         ClassLoader own = AgentLauncher.class.getClassLoader();
-        CodeSource source = AgentLauncher.class.getProtectionDomain().getCodeSource();
-        Path jar = null;
-        try {
-            jar = source == null || source.getLocation() == null ? null : Paths.get(source.getLocation().toURI());
-        } catch (URISyntaxException | RuntimeException e) {
-            // not a local file: the classes can only come from this class's loader
-        }
+        Path jar = codeSource();
         if (jar == null || !Files.isRegularFile(jar)) {
-            return own;
+            return own; // no jar of its own: the classes can only come from this class's loader
         }
         AgentClassPack pack;
         try (ZipFile zip = new ZipFile(jar.toFile())) {
@@ -104,7 +111,7 @@ public final class AgentLauncher {
             return own;
         }
         Package launcherPackage = AgentLauncher.class.getPackage();
-        return new AgentClassLoader(pack, own, source, launcherPackage.getImplementationTitle(),
-                launcherPackage.getImplementationVersion());
+        return new AgentClassLoader(pack, own, AgentLauncher.class.getProtectionDomain().getCodeSource(),
+                launcherPackage.getImplementationTitle(), launcherPackage.getImplementationVersion());
     }
 }

@@ -15,6 +15,7 @@ import dev.memleak4j.agent.report.Snapshot;
 import dev.memleak4j.agent.views.flamegraph.FlameGraph;
 import dev.memleak4j.agent.views.jfrfile.JfrRecording;
 import dev.memleak4j.agent.views.pprof.PprofProfile;
+import dev.memleak4j.boot.AgentLauncher;
 
 import javax.management.InstanceNotFoundException;
 import javax.management.JMException;
@@ -30,7 +31,6 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
@@ -339,12 +339,11 @@ public final class AttachCommand {
     }
 
     private static Path agentJar() {
-        try {
-            return Paths.get(AttachCommand.class.getProtectionDomain().getCodeSource().getLocation().toURI())
-                    .toAbsolutePath();
-        } catch (URISyntaxException | RuntimeException e) {
-            throw new Failure("cannot tell where memleak4j-agent.jar is: " + message(e));
+        Path jar = AgentLauncher.codeSource();
+        if (jar == null) {
+            throw new Failure("cannot tell where memleak4j-agent.jar is: its classes' code source is not a local file");
         }
+        return jar.toAbsolutePath();
     }
 
     private static long pid(String text) {

@@ -130,7 +130,7 @@ public final class JniMarks {
             }
             String walkProblem = frameWalkProblem();
             JniMarks marks = new JniMarks(tracker, buffer, walkProblem,
-                    BootstrapBridge.of(JniMarks.class.getPackageName() + ".JniMarkBridge"));
+                    BootstrapBridge.of(JniWrapping.MARK_BRIDGE));
             IntSupplier registrar = marks::register;
             LongConsumer onHit = marks::bind;
             marks.bridge.install(new Class<?>[] {ByteBuffer.class, IntSupplier.class, LongConsumer.class},

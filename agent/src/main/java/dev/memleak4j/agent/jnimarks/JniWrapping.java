@@ -35,6 +35,11 @@ import java.util.stream.Collectors;
  * names that package itself: the default {@code *} means every application class.
  */
 public final class JniWrapping {
+    /**
+     * {@link JniMarkBridge}'s name: the class the woven JDK code calls is the bootstrap loader's copy, reached by name
+     * ({@link BootstrapBridge}); a class literal here would load the agent loader's own copy.
+     */
+    static final String MARK_BRIDGE = JniWrapping.class.getPackageName() + ".JniMarkBridge";
     private static final List<String> JDK_PREFIXES = List.of("java.", "javax.", "jdk.", "sun.", "com.sun.");
     private static boolean installed;
     /** While installed: the JDK classes woven, and the transformers of ours registered (application classes, watcher). */
@@ -140,7 +145,7 @@ public final class JniWrapping {
                     Instrumentation.class, List.class, Class.class, List.class, boolean.class, Consumer.class);
             @SuppressWarnings("unchecked")
             List<ClassFileTransformer> registered = (List<ClassFileTransformer>) weave.invoke(null, instrumentation,
-                    globs, bridgeClass(), loaded, verbose, log);
+                    globs, BootstrapBridge.of(MARK_BRIDGE).type(), loaded, verbose, log);
             stays = registered;
         } catch (InvocationTargetException e) {
             Throwable cause = e.getCause();
@@ -334,8 +339,7 @@ public final class JniWrapping {
 
     /** Defines {@link JniMarkBridge} (and its nested class) in the bootstrap loader, from the agent's own bytes. */
     private static void injectBridge() {
-        String name = JniWrapping.class.getPackageName() + ".JniMarkBridge";
-        defineInBootstrap(name, name + "$ThreadSlot");
+        defineInBootstrap(MARK_BRIDGE, MARK_BRIDGE + "$ThreadSlot");
     }
 
     /**
@@ -379,11 +383,4 @@ public final class JniWrapping {
         }
     }
 
-    private static Class<?> bridgeClass() {
-        try {
-            return Class.forName(JniWrapping.class.getPackageName() + ".JniMarkBridge", false, null);
-        } catch (ClassNotFoundException e) {
-            throw new IllegalStateException("the JNI mark bridge did not reach the bootstrap loader", e);
-        }
-    }
 }

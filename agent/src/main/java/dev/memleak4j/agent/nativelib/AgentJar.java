@@ -1,12 +1,11 @@
 package dev.memleak4j.agent.nativelib;
 
+import dev.memleak4j.boot.AgentLauncher;
+
 import java.io.IOException;
 import java.io.InputStream;
-import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.Paths;
-import java.security.CodeSource;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipFile;
 
@@ -25,7 +24,7 @@ public final class AgentJar {
 
     /** The bytes of {@code entry} (a path inside the jar, without a leading '/'), or null when the jar has none. */
     public static byte[] read(String entry) throws IOException {
-        Path jar = codeSource();
+        Path jar = AgentLauncher.codeSource();
         if (jar != null && Files.isRegularFile(jar)) {
             try (ZipFile zip = new ZipFile(jar.toFile())) {
                 ZipEntry found = zip.getEntry(entry);
@@ -40,16 +39,6 @@ public final class AgentJar {
         }
         try (InputStream in = AgentJar.class.getClassLoader().getResourceAsStream(entry)) {
             return in == null ? null : in.readAllBytes();
-        }
-    }
-
-    /** The jar or directory the agent's classes were loaded from; null when that is not a local file. */
-    private static Path codeSource() {
-        try {
-            CodeSource source = AgentJar.class.getProtectionDomain().getCodeSource();
-            return source == null || source.getLocation() == null ? null : Paths.get(source.getLocation().toURI());
-        } catch (URISyntaxException | RuntimeException e) {
-            return null;
         }
     }
 }
