@@ -45,6 +45,8 @@ public final class BenchMain {
         static final Column ASYNC_PROFILER = new Column(Config.ASYNC_PROFILER, "async-profiler",
                 "async-profiler nativemem", null);
         static final Column COUNT = new Column(Config.COUNT, "count", "allocator-call counter (LD_PRELOAD)", null);
+        /** The ids of the --variant columns start so. */
+        static final String VARIANT_PREFIX = "memleak4j-v";
 
         final Config config;
         /** In log file names. */
@@ -62,6 +64,15 @@ public final class BenchMain {
 
         static Column memleak4j(String id, String label, String agentOptions) {
             return new Column(Config.MEMLEAK4J, id, label, agentOptions);
+        }
+
+        /**
+         * The column the targets are judged on ({@link Targets}): memleak4j in its default probe mode, hooks, and not
+         * a --variant.
+         */
+        boolean judged() {
+            return config == Config.MEMLEAK4J && !id.startsWith(VARIANT_PREFIX)
+                    && agentOptions.contains("probe-mode=hooks");
         }
 
         /** memleak4j with uprobes: every allocator call traps (else, with hooks, only the sampled ones). */
@@ -121,6 +132,8 @@ public final class BenchMain {
     private final Path benchLibrary;
     private final Path countLibrary;
     private final List<String> notes = new ArrayList<>();
+    /** Per target, the values of its rows' rounds in the judged column ({@link Column#judged()}). */
+    private final Map<Targets.Target, List<Double>> targetSamples = new EnumMap<>(Targets.Target.class);
     private final List<Double> otherCpus = new ArrayList<>();
     private long stealTicks;
     private String millionAgentOptions;
@@ -254,16 +267,18 @@ public final class BenchMain {
         String startup = options.startupRuns > 0 ? startup(columnsFor("startup", columns)) : null;
         String javac = options.runsJavac() ? javac(columnsFor("javac", columns)) : null;
         Run millionBaseline = null;
-        Run millionAgent = null;
+        Map<Column, Run> millionAgents = new LinkedHashMap<>();
         if (options.million > 0) {
             List<String> extra = List.of(String.valueOf(options.million), "32");
             millionBaseline = runChild(Workload.MILLION, Column.BASELINE, 0, 0, options.millionHoldMs, extra);
             progress("million baseline: " + (millionBaseline.ok() ? "RSS " + millionBaseline.rssKb / 1024 + " MiB"
                     : "FAILED: " + millionBaseline.error));
-            millionAgent = runChild(Workload.MILLION, Column.memleak4j("memleak4j", "memleak4j",
-                    withProbeMode(millionAgentOptions(), "uprobes")), 0, 0, options.millionHoldMs, extra);
-            progress("million memleak4j: " + (millionAgent.ok() ? "RSS " + millionAgent.rssKb / 1024 + " MiB, BPF maps "
-                    + mib(millionAgent.bpfMapBytes) + " MiB" : "FAILED: " + millionAgent.error));
+            for (Column column : millionColumns()) {
+                Run run = runChild(Workload.MILLION, column, 0, 0, options.millionHoldMs, extra);
+                millionAgents.put(column, run);
+                progress("million " + column.label + ": " + (run.ok() ? "RSS " + run.rssKb / 1024 + " MiB, BPF maps "
+                        + mib(run.bpfMapBytes) + " MiB" : "FAILED: " + run.error));
+            }
         }
 
         if (options.viewsStacks > 0) {
@@ -282,8 +297,10 @@ public final class BenchMain {
             out.append('\n').append(javac);
         }
         if (millionBaseline != null) {
-            out.append('\n').append(millionTable(millionBaseline, millionAgent));
+            out.append('\n').append(millionTable(millionBaseline, millionAgents));
         }
+        columns.stream().filter(Column::judged).findFirst().filter(judged -> !targetSamples.isEmpty())
+                .ifPresent(judged -> out.append('\n').append(Targets.table(targetSamples, judged.agentOptions)));
         if (!results.isEmpty()) {
             out.append('\n').append(legend());
         }
@@ -350,7 +367,7 @@ public final class BenchMain {
         }
         for (int i = 0; i < options.variants.size(); i++) {
             String variant = options.variants.get(i);
-            columns.add(Column.memleak4j("memleak4j-v" + (i + 1), "memleak4j " + variant, variant));
+            columns.add(Column.memleak4j(Column.VARIANT_PREFIX + (i + 1), "memleak4j " + variant, variant));
         }
         if (options.asyncProfiler != null) {
             columns.add(Column.ASYNC_PROFILER);
@@ -682,6 +699,10 @@ public final class BenchMain {
                     notes.add(workload.id + " / " + column.id + ": " + (runs.size() - rates.size()) + " of "
                             + runs.size() + " runs failed: " + failure);
                 }
+                Targets.Target target = Targets.Target.forRow(workload.id);
+                if (column.judged() && target != null) {
+                    targetSamples.put(target, target == Targets.Target.JNI_PAIR ? nsPerOp : ratios);
+                }
                 if (!overEmpty.isEmpty()) {
                     notes.add(workload.id + ": " + column.label + " against a do-nothing -javaagent in the same round: "
                             + spread(overEmpty, 3));
@@ -820,6 +841,7 @@ public final class BenchMain {
                 List.of(SleepMain.class.getName(), "1000"),
                 t -> format(t.wallSeconds, 2) + " s, main after " + format(t.mainSeconds, 2) + " s");
         failures("start-up", byColumn);
+        judgeWall(Targets.Target.STARTUP, byColumn);
         return "Start-up: `SleepMain` (Thread.sleep(1000) in main, no other JVM options), " + options.startupRuns
                 + " runs per tool, alternating; wall time from launch to exit, and from launch to main; medians "
                 + "[min–max]:\n\n" + timedTable(columns, byColumn, "time to main (s)", t -> t.mainSeconds,
@@ -853,6 +875,7 @@ public final class BenchMain {
                 List.of(JavacMain.class.getName(), "@" + argFile),
                 t -> format(t.wallSeconds, 2) + " s wall, " + format(t.cpuSeconds, 2) + " s CPU");
         failures("javac", byColumn);
+        judgeWall(Targets.Target.JAVAC, byColumn);
         return "javac: " + sources.size() + " sources of " + options.javacSources + " compiled in a JVM of their own "
                 + "(no other JVM options), " + options.javacRounds + " rounds, alternating; wall time from launch to "
                 + "exit, CPU time of the process; medians [min–max]:\n\n"
@@ -900,6 +923,24 @@ public final class BenchMain {
         return byColumn;
     }
 
+    /** The judged column's wall time over no tool's, round by round (the rounds where both ran). */
+    private void judgeWall(Targets.Target target, Map<Column, List<Timed>> byColumn) {
+        List<Timed> base = byColumn.get(Column.BASELINE);
+        for (Map.Entry<Column, List<Timed>> entry : byColumn.entrySet()) {
+            if (!entry.getKey().judged() || base == null) {
+                continue;
+            }
+            List<Double> ratios = new ArrayList<>();
+            List<Timed> runs = entry.getValue();
+            for (int i = 0; i < runs.size() && i < base.size(); i++) {
+                if (runs.get(i).error == null && base.get(i).error == null) {
+                    ratios.add(runs.get(i).wallSeconds / base.get(i).wallSeconds);
+                }
+            }
+            targetSamples.put(target, ratios);
+        }
+    }
+
     private void failures(String row, Map<Column, List<Timed>> byColumn) {
         for (Map.Entry<Column, List<Timed>> entry : byColumn.entrySet()) {
             entry.getValue().stream().filter(t -> t.error != null).findFirst().ifPresent(t -> notes.add(row + " / "
@@ -927,7 +968,21 @@ public final class BenchMain {
         return spread(valuesOf(runs, value), decimals);
     }
 
-    private String millionTable(Run baseline, Run agent) {
+    /**
+     * The agent-memory row's memleak4j runs: one per probe mode (the hooks' set of sampled addresses is memory the
+     * uprobes do not need), or the one the agent options name.
+     */
+    private List<Column> millionColumns() {
+        if (options.agentOptions.contains("probe-mode=")) {
+            return List.of(Column.memleak4j("memleak4j", "memleak4j", millionAgentOptions()));
+        }
+        return List.of(Column.memleak4j("memleak4j", "memleak4j probe-mode=uprobes",
+                        withProbeMode(millionAgentOptions(), "uprobes")),
+                Column.memleak4j("memleak4j-hooks", "memleak4j probe-mode=hooks",
+                        withProbeMode(millionAgentOptions(), "hooks")));
+    }
+
+    private String millionTable(Run baseline, Map<Column, Run> agents) {
         StringBuilder table = new StringBuilder();
         table.append("Agent memory with ").append(String.format(Locale.ROOT, "%,d", options.million))
                 .append(" outstanding 32-byte allocations (JNI malloc, kept; agent options `")
@@ -935,37 +990,50 @@ public final class BenchMain {
                 .append(" s held, one report or more included):\n\n");
         table.append("| | RSS (MiB) | RSS added (MiB) | peak RSS added (MiB) | BPF maps before → after (MiB) "
                 + "| BPF maps per allocation (bytes) | agent memory per allocation (bytes) "
-                + "| time to allocate them (s) | largest count in a report |\n");
-        table.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+                + "| time to allocate them (s) | largest count in a report | total agent memory (MiB) "
+                + "| at the RSS peak (MiB) |\n");
+        table.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         table.append("| no tool | ").append(baseline.ok() ? format(baseline.rssKb / 1024.0, 1) : "failed")
                 .append(" | | | | | | ").append(baseline.ok() ? format(baseline.heldAllocNanos / 1e9, 2) : "")
-                .append(" | |\n");
-        if (!agent.ok() || !baseline.ok()) {
-            table.append("| memleak4j | failed | | | | | | | |\n");
-            notes.add("million: " + (agent.ok() ? baseline.error : agent.error) + " (log: "
-                    + (agent.ok() ? baseline.log : agent.log) + ")");
-            return table.toString();
+                .append(" | | | |\n");
+        for (Map.Entry<Column, Run> entry : agents.entrySet()) {
+            Column column = entry.getKey();
+            Run agent = entry.getValue();
+            if (!agent.ok() || !baseline.ok()) {
+                table.append("| ").append(column.label).append(" | failed | | | | | | | | | |\n");
+                notes.add("million / " + column.label + ": " + (agent.ok() ? baseline.error : agent.error)
+                        + " (log: " + (agent.ok() ? baseline.log : agent.log) + ")");
+                continue;
+            }
+            double rssAdded = (agent.rssKb - baseline.rssKb) / 1024.0;
+            double peakAdded = (agent.hwmKb - baseline.hwmKb) / 1024.0;
+            double maps = agent.bpfMapBytes / 1048576.0;
+            long mapsBefore = agent.before != null ? agent.before.bpfMapBytes : -1;
+            double perAllocation = ((agent.rssKb - baseline.rssKb) * 1024.0 + agent.bpfMapBytes) / options.million;
+            if (options.million == 1_000_000 && column.judged()) { // the target's count, in the default mode
+                targetSamples.put(Targets.Target.MILLION, List.of(rssAdded + maps));
+            }
+            table.append("| ").append(column.label).append(" | ").append(format(agent.rssKb / 1024.0, 1))
+                    .append(" | ").append(format(rssAdded, 1)).append(" | ").append(format(peakAdded, 1))
+                    .append(" | ").append(mapsBefore < 0 ? "?" : mib(mapsBefore)).append(" → ")
+                    .append(format(maps, 1)).append(" | ")
+                    .append(mapsBefore < 0 ? "" : format((agent.bpfMapBytes - mapsBefore) / (double) options.million,
+                            0))
+                    .append(" | ").append(format(perAllocation, 0)).append(" | ")
+                    .append(format(agent.heldAllocNanos / 1e9, 2)).append(" | ")
+                    .append(agent.reportedAllocations < 0 ? "no report" : String.format(Locale.ROOT, "%,d",
+                            agent.reportedAllocations))
+                    .append(" | ").append(format(rssAdded + maps, 1)).append(" | ")
+                    .append(format(peakAdded + maps, 1)).append(" |\n");
+            if (agent.untrackedLine != null) {
+                notes.add("million / " + column.label + ": the agent's last report said: "
+                        + agent.untrackedLine.trim());
+            }
         }
-        double rssAdded = (agent.rssKb - baseline.rssKb) / 1024.0;
-        double peakAdded = (agent.hwmKb - baseline.hwmKb) / 1024.0;
-        double maps = agent.bpfMapBytes / 1048576.0;
-        long mapsBefore = agent.before != null ? agent.before.bpfMapBytes : -1;
-        double perAllocation = ((agent.rssKb - baseline.rssKb) * 1024.0 + agent.bpfMapBytes) / options.million;
-        table.append("| memleak4j | ").append(format(agent.rssKb / 1024.0, 1)).append(" | ")
-                .append(format(rssAdded, 1)).append(" | ").append(format(peakAdded, 1)).append(" | ")
-                .append(mapsBefore < 0 ? "?" : mib(mapsBefore)).append(" → ").append(format(maps, 1)).append(" | ")
-                .append(mapsBefore < 0 ? "" : format((agent.bpfMapBytes - mapsBefore) / (double) options.million, 0))
-                .append(" | ").append(format(perAllocation, 0)).append(" | ")
-                .append(format(agent.heldAllocNanos / 1e9, 2)).append(" | ")
-                .append(agent.reportedAllocations < 0 ? "no report" : String.format(Locale.ROOT, "%,d",
-                        agent.reportedAllocations)).append(" |\n");
-        table.append("\nTotal agent memory (RSS added + BPF maps): ").append(format(rssAdded + maps, 1))
-                .append(" MiB; at the RSS peak: ").append(format(peakAdded + maps, 1)).append(" MiB.\n");
-        if (agent.untrackedLine != null) {
-            notes.add("million: the agent's last report said: " + agent.untrackedLine.trim());
-        }
+        table.append("\nTotal agent memory: RSS added + BPF maps.\n");
         return table.toString();
     }
+
 
     /**
      * The agent's options in the million mode: room for every block, and every allocation tracked exactly when the
