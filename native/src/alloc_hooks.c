@@ -158,10 +158,11 @@ static volatile int tracking_enabled = 1;
 
 /*
  * The sampled addresses: buckets of 8 slots (one cache line), 0 = empty. Insert claims an empty slot of the
- * address's bucket, remove clears the slot again: no tombstones, so a lookup never reads more than one line. The
- * primary table is small (its pages are all touched as samples come and go, so it is what the set adds to the RSS);
- * an address whose primary bucket is full goes to the overflow table, sized for max-allocs outstanding blocks, and
- * its primary bucket is marked as spilled, so that only lookups in such buckets read the overflow table. Under
+ * address's bucket, remove clears the slot again: no tombstones, so a lookup reads one line (three where its bucket
+ * spilled, below). The primary table is small (its pages are all touched as samples come and go, so it is what the set
+ * adds to the RSS); an address whose primary bucket is full goes to the emptier of its two buckets in the overflow
+ * table, sized for max-allocs outstanding blocks, and its primary bucket is marked as spilled, so that only lookups in
+ * such buckets read the overflow table. Under
  * sampling the overflow table is never touched; with sample-bytes=0 it holds what the primary cannot. Both full: the
  * sample is dropped (counted). In front of both, 64 Ki counters of how many sampled addresses hash to each: a free
  * whose counter is 0 (nearly all under sampling) is decided from 64 KiB that stay in the CPU's cache.
@@ -186,10 +187,18 @@ static inline uint64_t hash_address(uint64_t address)
 	return (address >> 4) * 0x9E3779B97F4A7C15ULL;
 }
 
-/* An independent second hash for the overflow table (the primary bucket's addresses spread over it). */
-static inline uint64_t hash_overflow(uint64_t address)
+/*
+ * The overflow table's two buckets for an address, from two hashes independent of the primary's (a primary bucket's
+ * addresses spread over the whole table). An address goes to the emptier of its two and is looked for in both: with
+ * two choices the fullest bucket stays near the mean, so the table holds max-allocs in as many slots where one choice
+ * needed twice as many and still overflowed buckets (about 1 insert in 500 of a million random addresses, against 6
+ * in a million with two choices at half the size).
+ */
+static inline uint64_t *overflow_bucket(const struct address_set *set, uint64_t address, int second)
 {
-	return ((address >> 4) * 0xC2B2AE3D27D4EB4FULL) >> 20;
+	uint64_t hash = (address >> 4) * (second ? 0x27D4EB2F165667C5ULL : 0xC2B2AE3D27D4EB4FULL);
+
+	return set->overflow + ((hash >> 20) & (set->overflow_buckets - 1)) * SET_WAYS;
 }
 
 static inline void filter_add(uint8_t *counter, int delta)
@@ -235,24 +244,58 @@ static bool bucket_remove(uint64_t *bucket, uint64_t address)
 	return false;
 }
 
+static int bucket_used(const uint64_t *bucket)
+{
+	int used = 0;
+
+	for (int i = 0; i < SET_WAYS; i++)
+		used += __atomic_load_n(&bucket[i], __ATOMIC_RELAXED) != 0;
+	return used;
+}
+
+static bool overflow_contains(const struct address_set *set, uint64_t address)
+{
+	return bucket_contains(overflow_bucket(set, address, 0), address) ||
+	       bucket_contains(overflow_bucket(set, address, 1), address);
+}
+
+/* Into the emptier of the address's two buckets; the other when a concurrent insert filled it first. */
+static bool overflow_insert(const struct address_set *set, uint64_t address)
+{
+	uint64_t *first = overflow_bucket(set, address, 0), *second = overflow_bucket(set, address, 1);
+
+	if (bucket_used(second) < bucket_used(first)) {
+		uint64_t *emptier = second;
+
+		second = first;
+		first = emptier;
+	}
+	return bucket_insert(first, address) || bucket_insert(second, address);
+}
+
+static bool overflow_remove(const struct address_set *set, uint64_t address)
+{
+	return bucket_remove(overflow_bucket(set, address, 0), address) ||
+	       bucket_remove(overflow_bucket(set, address, 1), address);
+}
+
 static bool set_insert(uint64_t address)
 {
 	struct address_set *set = current_set;
 	uint64_t hash = hash_address(address);
 	size_t index = (hash >> 24) & (set->primary_buckets - 1);
 	uint64_t *primary = set->primary + index * SET_WAYS;
-	uint64_t *overflow = set->overflow + (hash_overflow(address) & (set->overflow_buckets - 1)) * SET_WAYS;
 	uint8_t *counter = &filter[hash >> (64 - FILTER_BITS)];
 
 	/* Present already (its free went by a path without a hook, before the address came back): marked once. */
 	if (bucket_contains(primary, address) ||
-	    (__atomic_load_n(&set->spilled[index], __ATOMIC_ACQUIRE) && bucket_contains(overflow, address)))
+	    (__atomic_load_n(&set->spilled[index], __ATOMIC_ACQUIRE) && overflow_contains(set, address)))
 		return true;
 	filter_add(counter, 1);
 	if (bucket_insert(primary, address))
 		return true;
 	__atomic_store_n(&set->spilled[index], 1, __ATOMIC_RELEASE);
-	if (bucket_insert(overflow, address))
+	if (overflow_insert(set, address))
 		return true;
 	filter_add(counter, -1);
 	return false;
@@ -270,9 +313,7 @@ static bool set_remove(uint64_t address)
 	set = current_set;
 	index = (hash >> 24) & (set->primary_buckets - 1);
 	if (bucket_remove(set->primary + index * SET_WAYS, address) ||
-	    (__atomic_load_n(&set->spilled[index], __ATOMIC_ACQUIRE) &&
-	     bucket_remove(set->overflow + (hash_overflow(address) & (set->overflow_buckets - 1)) * SET_WAYS,
-			   address))) {
+	    (__atomic_load_n(&set->spilled[index], __ATOMIC_ACQUIRE) && overflow_remove(set, address))) {
 		filter_add(counter, -1);
 		return true;
 	}
@@ -911,11 +952,12 @@ static int make_set(uint64_t max_tracked, char *err, size_t err_len)
 {
 	/*
 	 * The primary table holds max_tracked at most, in 2 MiB at most: with 50,000 sampled blocks outstanding about 1
-	 * insert in 5,000 finds its bucket full and goes on to the overflow table, which has room for twice max_tracked
-	 * (max-allocs, what the BPF side can track) and is mapped but untouched until then.
+	 * insert in 5,000 finds its bucket full and goes on to the overflow table, which has a slot for each of
+	 * max_tracked (max-allocs, what the BPF side can track; two choices per address fill it evenly) and is mapped but
+	 * untouched until then.
 	 */
 	size_t primary = power_of_two_at_least(max_tracked / SET_WAYS, 1024, PRIMARY_BUCKETS_MAX);
-	size_t overflow = power_of_two_at_least(max_tracked / (SET_WAYS / 2), 1024, (size_t)1 << 28);
+	size_t overflow = power_of_two_at_least(max_tracked / SET_WAYS, 1024, (size_t)1 << 28);
 	size_t line = SET_WAYS * sizeof(uint64_t);
 	size_t bytes = (primary + overflow) * line + primary;
 	struct address_set *set = current_set;
@@ -1064,9 +1106,7 @@ bool alloc_hooks_is_sampled(uint64_t address)
 		return false;
 	index = (hash >> 24) & (set->primary_buckets - 1);
 	return bucket_contains(set->primary + index * SET_WAYS, address) ||
-	       (__atomic_load_n(&set->spilled[index], __ATOMIC_ACQUIRE) &&
-		bucket_contains(set->overflow + (hash_overflow(address) & (set->overflow_buckets - 1)) * SET_WAYS,
-				address));
+	       (__atomic_load_n(&set->spilled[index], __ATOMIC_ACQUIRE) && overflow_contains(set, address));
 }
 
 bool alloc_hooks_installed(void)
