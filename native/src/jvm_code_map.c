@@ -584,6 +584,7 @@ static void create_jmethod_ids(JNIEnv *jni, const char *class_name) {
     pending_used = 0;
     pthread_mutex_unlock(&pending_lock);
     (*jvmti)->Deallocate(jvmti, (unsigned char *)classes);
+    safe_read_pass_forget(); /* the classes' jmethodID caches changed: pages read before are stale */
 }
 
 int jvm_code_map_interpreted_method(JNIEnv *jni, uintptr_t method, char *name, size_t name_len, int *code_size,

@@ -169,6 +169,17 @@ EXPORT(jint, walkJavaStack0)(JNIEnv *env, jclass cls, jobject thread, jlongArray
     return n;
 }
 
+/* A report's pass of reads of the JVM's memory begins (true) or ends (false): see safe_read_pass_begin. */
+EXPORT(void, readPass0)(JNIEnv *env, jclass cls, jboolean begin) {
+    (void)env;
+    (void)cls;
+    if (begin) {
+        safe_read_pass_begin();
+    } else {
+        safe_read_pass_end();
+    }
+}
+
 EXPORT(jlong, gcCount0)(JNIEnv *env, jclass cls) {
     (void)env;
     (void)cls;

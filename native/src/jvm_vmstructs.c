@@ -19,6 +19,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -76,6 +77,87 @@ struct table {
 /* The three tables, kept for the look-ups of other files (vmstructs_field...); valid once vm.ready == 1. */
 static struct table fields, types, int_constants;
 
+/*
+ * Reads in passes. A report reads thousands of small pieces of the JVM's memory (Method*s and their constant pools,
+ * Symbols, nmethods' scope tables, the bytes before return addresses), most of them in pages it read a moment before;
+ * each read is a system call that looks the process up and pins a page, 1-2 us when the kernel's page tables are cold.
+ * Between safe_read_pass_begin() and safe_read_pass_end(), the reads of the thread that began the pass go through a
+ * cache of whole pages, each filled by one system call. One pass at a time (the report holds its collector's lock);
+ * other threads read as always.
+ *
+ * What a pass assumes: what it reads does not change while it runs, a fraction of a second. What can change (a class
+ * unloaded, an nmethod flushed) could as well have changed between the allocation and the report, and the readers check
+ * for it as before (the holder class knows its constant pool, the code map's generation). The one change the agent
+ * itself makes and then reads back, a class's jmethodIDs created through JVMTI, empties the cache
+ * (safe_read_pass_forget).
+ */
+#define PASS_PAGE 4096UL
+#define PASS_PAGES 256
+static uint8_t *pass_bytes; /* PASS_PAGES pages, mapped at the first pass; given back to the kernel after each */
+static uintptr_t pass_tags[PASS_PAGES]; /* the page each slot holds, 0 for none */
+static int pass_busy;                   /* 1 while a thread is in a pass */
+static __thread int in_pass;
+
+static int read_direct(void *dst, uintptr_t addr, size_t len);
+
+int safe_read_pass_begin(void) {
+    if (__atomic_exchange_n(&pass_busy, 1, __ATOMIC_ACQUIRE)) {
+        return 0; /* another thread's pass: this one reads as always */
+    }
+    if (pass_bytes == NULL) {
+        void *p = mmap(NULL, PASS_PAGES * PASS_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) {
+            __atomic_store_n(&pass_busy, 0, __ATOMIC_RELEASE);
+            return 0;
+        }
+        pass_bytes = p;
+    }
+    memset(pass_tags, 0, sizeof(pass_tags));
+    in_pass = 1;
+    return 1;
+}
+
+void safe_read_pass_forget(void) {
+    if (in_pass) {
+        memset(pass_tags, 0, sizeof(pass_tags));
+    }
+}
+
+void safe_read_pass_end(void) {
+    if (!in_pass) {
+        return;
+    }
+    in_pass = 0;
+    madvise(pass_bytes, PASS_PAGES * PASS_PAGE, MADV_DONTNEED); /* no copy of the JVM's memory kept between reports */
+    __atomic_store_n(&pass_busy, 0, __ATOMIC_RELEASE);
+}
+
+/* A read inside a pass: page by page through the cache. A page that cannot be read fails the read, as the read of any
+ * byte in it would (a page is readable whole or not at all). */
+static int pass_read(uint8_t *dst, uintptr_t addr, size_t len) {
+    while (len > 0) {
+        uintptr_t page = addr & ~(PASS_PAGE - 1);
+        size_t here = PASS_PAGE - (addr - page);
+        if (here > len) {
+            here = len;
+        }
+        unsigned slot = (unsigned)((page / PASS_PAGE) ^ (page / PASS_PAGE / PASS_PAGES)) & (PASS_PAGES - 1);
+        uint8_t *cached = pass_bytes + (size_t)slot * PASS_PAGE;
+        if (pass_tags[slot] != page) {
+            pass_tags[slot] = 0;
+            if (read_direct(cached, page, PASS_PAGE) != 0) {
+                return -1;
+            }
+            pass_tags[slot] = page;
+        }
+        memcpy(dst, cached + (addr - page), here);
+        dst += here;
+        addr += here;
+        len -= here;
+    }
+    return 0;
+}
+
 int safe_read(void *dst, uintptr_t addr, size_t len) {
     if (len == 0) {
         return 0;
@@ -84,6 +166,10 @@ int safe_read(void *dst, uintptr_t addr, size_t len) {
     if (addr < 4096 || addr >= (1ULL << 47) || len > (1ULL << 30) || addr + len > (1ULL << 47)) {
         return -1;
     }
+    return in_pass ? pass_read(dst, addr, len) : read_direct(dst, addr, len);
+}
+
+static int read_direct(void *dst, uintptr_t addr, size_t len) {
     struct iovec local = {.iov_base = dst, .iov_len = len};
     struct iovec remote = {.iov_base = (void *)addr, .iov_len = len};
     pid_t pid = __atomic_load_n(&self_pid, __ATOMIC_RELAXED);

@@ -56,5 +56,14 @@ int vmstructs_int_constant(const char *name, int32_t *value);
 int vmstructs_set_default_bool_flag(const char *name, int value, char *why, size_t why_len);
 /* Reads len bytes at addr in this process without faulting: 0 on success, -1 when not readable. */
 int safe_read(void *dst, uintptr_t addr, size_t len);
+/*
+ * A pass of reads (a report): until safe_read_pass_end, this thread's safe_reads go through a cache of whole pages
+ * (see jvm_vmstructs.c for what that assumes). Returns 1 when the pass began, 0 when this thread reads uncached (another
+ * thread is in a pass, or no memory for the cache). safe_read_pass_forget empties the cache after the agent changed
+ * what it may hold (JVMTI made a class's jmethodIDs).
+ */
+int safe_read_pass_begin(void);
+void safe_read_pass_forget(void);
+void safe_read_pass_end(void);
 
 #endif

@@ -16,6 +16,7 @@ import dev.memleak4j.agent.owners.OwnerTally;
 import dev.memleak4j.agent.owners.Owners;
 import dev.memleak4j.agent.stacks.Frame;
 import dev.memleak4j.agent.stacks.JvmCode;
+import dev.memleak4j.agent.stacks.JvmCodeMap;
 import dev.memleak4j.agent.stacks.StackIdentity;
 import dev.memleak4j.agent.stacks.StackResolver;
 import dev.memleak4j.agent.stacks.WalkedStackTrimmer;
@@ -186,9 +187,11 @@ public final class SnapshotCollector {
 
     /** Synchronized: the reporter and JMX clients may ask at once, and the stack trimmer is not thread-safe. */
     private synchronized Snapshot collect(ReportSettings settings, boolean allStacks, boolean forReport) {
+        JvmCodeMap.beginReadPass();
         try {
             return collectNow(settings, allStacks, forReport);
         } finally {
+            JvmCodeMap.endReadPass();
             // A report names its top stacks and the stacks new since the last (ids by frames are remembered): the
             // names are cheap to find again, and kept until the next report they would only be more for every full
             // GC of the application to mark. Kept when every stack was named (flame graph, pprof, JFR file): the

@@ -194,6 +194,24 @@ public final class JvmCodeMap {
         return started ? walkJavaStack0(Thread.currentThread(), out) : -1;
     }
 
+    /**
+     * A report's reads of the JVM's memory begin: until {@link #endReadPass}, this thread reads through a cache of
+     * whole pages, one system call per page instead of one per read (native/src/jvm_vmstructs.c,
+     * safe_read_pass_begin, says what that assumes). Another thread's reads are not affected.
+     */
+    public static void beginReadPass() {
+        if (started) {
+            readPass0(true);
+        }
+    }
+
+    /** The pass of {@link #beginReadPass} ends: its cache is emptied and its memory given back. */
+    public static void endReadPass() {
+        if (started) {
+            readPass0(false);
+        }
+    }
+
     /** Garbage collections finished since the code map started, or -1 when this JVM does not tell. */
     public static long gcCount() {
         return started ? gcCount0() : -1;
@@ -278,6 +296,8 @@ public final class JvmCodeMap {
     private static native int walkJavaStack0(Thread current, long[] out);
 
     private static native long gcCount0();
+
+    private static native void readPass0(boolean begin);
 
     private static native int describeJavaFrame0(long method, long location, String[] names);
 }
