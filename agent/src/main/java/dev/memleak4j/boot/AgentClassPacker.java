@@ -17,6 +17,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.jar.JarEntry;
 import java.util.jar.JarOutputStream;
+import java.util.zip.CRC32;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipFile;
 
@@ -112,11 +113,15 @@ public final class AgentClassPacker {
                         writePack(out, classes);
                         packWritten = true;
                     }
-                    out.putNextEntry(new JarEntry(entry.getName()));
                     try (InputStream data = in.getInputStream(entry)) {
-                        data.transferTo(out);
+                        if (readWholeAtStart(entry.getName())) {
+                            putStored(out, entry.getName(), data.readAllBytes());
+                        } else {
+                            out.putNextEntry(new JarEntry(entry.getName()));
+                            data.transferTo(out);
+                            out.closeEntry();
+                        }
                     }
-                    out.closeEntry();
                 }
                 if (!packWritten) {
                     writePack(out, classes);
@@ -128,8 +133,28 @@ public final class AgentClassPacker {
     }
 
     private static void writePack(JarOutputStream out, Map<String, byte[]> classes) throws IOException {
-        out.putNextEntry(new JarEntry(AgentClassPack.ENTRY));
-        out.write(write(classes));
+        putStored(out, AgentClassPack.ENTRY, write(classes));
+    }
+
+    /**
+     * Whether the agent reads the entry whole at every start: the class pack (on the application's main thread, before
+     * main) and the native library (on the start thread). Those are stored, not deflated, so that no start inflates
+     * them (~1.5 MB); the jar grows by what deflating them saved.
+     */
+    static boolean readWholeAtStart(String name) {
+        return name.equals(AgentClassPack.ENTRY) || name.endsWith(".so");
+    }
+
+    private static void putStored(JarOutputStream out, String name, byte[] data) throws IOException {
+        JarEntry entry = new JarEntry(name);
+        CRC32 crc = new CRC32();
+        crc.update(data);
+        entry.setMethod(ZipEntry.STORED);
+        entry.setSize(data.length);
+        entry.setCompressedSize(data.length);
+        entry.setCrc(crc.getValue());
+        out.putNextEntry(entry);
+        out.write(data);
         out.closeEntry();
     }
 

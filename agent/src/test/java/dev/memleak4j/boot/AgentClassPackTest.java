@@ -36,6 +36,8 @@ class AgentClassPackTest {
     private static final String MAP = "dev.memleak4j.agent.lang.LongObjectMap";
     private static final String LONG_MAP = "dev.memleak4j.agent.lang.LongLongMap";
     private static final String LAUNCHER = "dev.memleak4j.boot.AgentLauncher";
+    private static final String LIBRARY = "native/linux-x86_64/libmemleak4j.so";
+    private static final byte[] LIBRARY_BYTES = "\177ELF, compressible compressible compressible".getBytes();
 
     @TempDir
     Path dir;
@@ -54,9 +56,17 @@ class AgentClassPackTest {
             assertArrayEquals(classFile(LAUNCHER), zip.getInputStream(zip.getEntry(entryOf(LAUNCHER))).readAllBytes());
             assertArrayEquals("<html/>".getBytes(), zip.getInputStream(zip.getEntry("dev/memleak4j/agent/x.html"))
                     .readAllBytes());
+            assertArrayEquals(LIBRARY_BYTES, zip.getInputStream(zip.getEntry(LIBRARY)).readAllBytes());
+            // What every start reads whole is stored: no start inflates it. The rest stays deflated.
+            assertEquals(ZipEntry.STORED, zip.getEntry(AgentClassPack.ENTRY).getMethod());
+            assertEquals(ZipEntry.STORED, zip.getEntry(LIBRARY).getMethod());
+            assertEquals(ZipEntry.DEFLATED, zip.getEntry(entryOf(LAUNCHER)).getMethod());
+            assertEquals(ZipEntry.DEFLATED, zip.getEntry("dev/memleak4j/agent/x.html").getMethod());
+            assertTrue(AgentClassPack.of(zip.getInputStream(zip.getEntry(AgentClassPack.ENTRY)).readAllBytes())
+                    .indexOf(MAP) >= 0);
         }
         assertEquals(List.of("META-INF/MANIFEST.MF", AgentClassPack.ENTRY, entryOf(LAUNCHER),
-                "dev/memleak4j/agent/x.html"), names);
+                "dev/memleak4j/agent/x.html", LIBRARY), names);
         try (JarInputStream in = new JarInputStream(Files.newInputStream(jar))) {
             assertEquals("9.9", in.getManifest().getMainAttributes().getValue("Implementation-Version"));
         }
@@ -161,6 +171,9 @@ class AgentClassPackTest {
             }
             out.putNextEntry(new JarEntry("dev/memleak4j/agent/x.html"));
             out.write("<html/>".getBytes());
+            out.closeEntry();
+            out.putNextEntry(new JarEntry(LIBRARY));
+            out.write(LIBRARY_BYTES);
             out.closeEntry();
         }
         return jar;
