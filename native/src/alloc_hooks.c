@@ -191,8 +191,9 @@ static inline uint64_t hash_address(uint64_t address)
  * The overflow table's two buckets for an address, from two hashes independent of the primary's (a primary bucket's
  * addresses spread over the whole table). An address goes to the emptier of its two and is looked for in both: with
  * two choices the fullest bucket stays near the mean, so the table holds max-allocs in as many slots where one choice
- * needed twice as many and still overflowed buckets (about 1 insert in 500 of a million random addresses, against 6
- * in a million with two choices at half the size).
+ * needed twice as many and still overflowed buckets (simulated with a million random addresses outstanding: 918
+ * inserts dropped with one choice, 1 with two at half the size; docs/benchmarks.md, "The hooks' set at a million
+ * blocks").
  */
 static inline uint64_t *overflow_bucket(const struct address_set *set, uint64_t address, int second)
 {
