@@ -162,10 +162,10 @@ static volatile int tracking_enabled = 1;
  * spilled, below). The primary table is small (its pages are all touched as samples come and go, so it is what the set
  * adds to the RSS); an address whose primary bucket is full goes to the emptier of its two buckets in the overflow
  * table, sized for max-allocs outstanding blocks, and its primary bucket is marked as spilled, so that only lookups in
- * such buckets read the overflow table. Under
- * sampling the overflow table is never touched; with sample-bytes=0 it holds what the primary cannot. Both full: the
- * sample is dropped (counted). In front of both, 64 Ki counters of how many sampled addresses hash to each: a free
- * whose counter is 0 (nearly all under sampling) is decided from 64 KiB that stay in the CPU's cache.
+ * such buckets read the overflow table. Under sampling the overflow table is never touched; with sample-bytes=0 it
+ * holds what the primary cannot. Both full: the sample is dropped (counted). In front of both, 64 Ki counters of how
+ * many sampled addresses hash to each: a free whose counter is 0 (nearly all under sampling) is decided from 64 KiB
+ * that stay in the CPU's cache.
  */
 #define SET_WAYS 8
 #define FILTER_BITS 16
