@@ -273,7 +273,7 @@ public final class BenchMain {
             millionBaseline = runChild(Workload.MILLION, Column.BASELINE, 0, 0, options.millionHoldMs, extra);
             progress("million baseline: " + (millionBaseline.ok() ? "RSS " + millionBaseline.rssKb / 1024 + " MiB"
                     : "FAILED: " + millionBaseline.error));
-            for (Column column : millionColumns()) {
+            for (Column column : memleak4jColumns(millionAgentOptions(), "memleak4j")) {
                 Run run = runChild(Workload.MILLION, column, 0, 0, options.millionHoldMs, extra);
                 millionAgents.put(column, run);
                 progress("million " + column.label + ": " + (run.ok() ? "RSS " + run.rssKb / 1024 + " MiB, BPF maps "
@@ -357,14 +357,7 @@ public final class BenchMain {
         if (!options.emptyAgentWorkloads.isEmpty()) {
             columns.add(Column.EMPTY_AGENT);
         }
-        if (options.agentOptions.contains("probe-mode=")) {
-            columns.add(Column.memleak4j("memleak4j", "memleak4j " + options.agentOptions, options.agentOptions));
-        } else { // both modes, unless the options chose one
-            columns.add(Column.memleak4j("memleak4j", "memleak4j probe-mode=uprobes",
-                    withProbeMode(options.agentOptions, "uprobes")));
-            columns.add(Column.memleak4j("memleak4j-hooks", "memleak4j probe-mode=hooks",
-                    withProbeMode(options.agentOptions, "hooks")));
-        }
+        columns.addAll(memleak4jColumns(options.agentOptions, "memleak4j " + options.agentOptions));
         for (int i = 0; i < options.variants.size(); i++) {
             String variant = options.variants.get(i);
             columns.add(Column.memleak4j(Column.VARIANT_PREFIX + (i + 1), "memleak4j " + variant, variant));
@@ -969,17 +962,18 @@ public final class BenchMain {
     }
 
     /**
-     * The agent-memory row's memleak4j runs: one per probe mode (the hooks' set of sampled addresses is memory the
-     * uprobes do not need), or the one the agent options name.
+     * memleak4j's columns for {@code agentOptions}: one per probe mode, or the one mode the options name (labelled
+     * {@code singleLabel}). The workloads' tables and the agent-memory row (the hooks' set of sampled addresses is
+     * memory the uprobes do not need) both run them.
      */
-    private List<Column> millionColumns() {
-        if (options.agentOptions.contains("probe-mode=")) {
-            return List.of(Column.memleak4j("memleak4j", "memleak4j", millionAgentOptions()));
+    private static List<Column> memleak4jColumns(String agentOptions, String singleLabel) {
+        if (agentOptions.contains("probe-mode=")) {
+            return List.of(Column.memleak4j("memleak4j", singleLabel, agentOptions));
         }
-        return List.of(Column.memleak4j("memleak4j", "memleak4j probe-mode=uprobes",
-                        withProbeMode(millionAgentOptions(), "uprobes")),
-                Column.memleak4j("memleak4j-hooks", "memleak4j probe-mode=hooks",
-                        withProbeMode(millionAgentOptions(), "hooks")));
+        String uprobes = withProbeMode(agentOptions, "uprobes");
+        String hooks = withProbeMode(agentOptions, "hooks");
+        return List.of(Column.memleak4j("memleak4j", "memleak4j probe-mode=uprobes", uprobes),
+                Column.memleak4j("memleak4j-hooks", "memleak4j probe-mode=hooks", hooks));
     }
 
     private String millionTable(Run baseline, Map<Column, Run> agents) {

@@ -109,8 +109,8 @@ final class Targets {
         }
         Interval interval = ofMedian(values);
         if (interval.coverage() < CONFIDENCE) {
-            return "no verdict: " + values.size() + " rounds give the median no " + percent(CONFIDENCE)
-                    + " interval (5 rounds at least)";
+            return "no verdict: a " + percent(CONFIDENCE) + " interval of the median needs 5 rounds at least, this row "
+                    + "has " + values.size();
         }
         if (target.holds(interval.low()) && target.holds(interval.high())) {
             return "met";
