@@ -118,8 +118,9 @@ public record MemoryVerdict(Kind kind, String text, ProcessMemory now, double rs
         Kind kind;
         String answer;
         if (spanNanos < minSpanSeconds * 1_000_000_000L) {
-            String span = "RSS growth is judged over at least " + minSpanSeconds + " s of figures after the start, "
-                    + Math.round(spanNanos / 1e9) + " s so far";
+            String span = "RSS growth is judged once its figures span " + minSpanSeconds + " s, counted from "
+                    + Watch.SETTLING_SECONDS + " s after tracking began (" + Math.round(spanNanos / 1e9)
+                    + " s so far)";
             if (top != null) {
                 kind = Kind.NATIVE_LEAK;
                 answer = suspectGrows(top) + " (" + span + ")";
