@@ -31,7 +31,7 @@ if [ "$(nproc)" -lt 2 ]; then
     exit 2
 fi
 
-# child CPU LABEL ARGS: one child pinned to CPU, with the bench's child flags (BenchMain.baseJvmArgs: keep the two alike);
+# child CPU LABEL ARGS: one child pinned to CPU, with the bench's child flags (ChildRunner.baseJvmArgs: keep the two alike);
 # prints "LABEL OPS_PER_S FULL_GC_MS"
 child() {
     # shellcheck disable=SC2086 # ARGS are JVM arguments separated by spaces, as given

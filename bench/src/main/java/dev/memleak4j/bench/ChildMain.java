@@ -11,7 +11,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
 
 /**
- * One measurement in a fresh JVM, started by {@link BenchMain}: {@code ChildMain WORKLOAD WARMUP_MS MEASURE_MS
+ * One measurement in a fresh JVM, started by {@link ChildRunner}: {@code ChildMain WORKLOAD WARMUP_MS MEASURE_MS
  * [COUNT SIZE]}. Waits until memleak4j (when present) tracks, runs the workload's threads, lets them warm up, counts
  * the operations done during the measurement window, and prints one line the parent parses:
  *

@@ -139,7 +139,7 @@ final class Targets {
             }
             Interval interval = ofMedian(values);
             table.append("| ").append(target.text).append(" | ").append(values.size()).append(" | ")
-                    .append(values.isEmpty() ? "" : format(target, BenchMain.median(values))).append(" | ")
+                    .append(values.isEmpty() ? "" : format(target, Numbers.median(values))).append(" | ")
                     .append(values.size() < 2 ? "" : "[" + format(target, interval.low()) + "–"
                             + format(target, interval.high()) + "] (" + percent(interval.coverage()) + ")")
                     .append(" | ").append(verdict(target, values)).append(" |\n");

@@ -12,30 +12,30 @@ import org.junit.jupiter.api.Test;
 class BenchOptionsTest {
     @Test
     void theDoNothingAgentRunsInTheGcBoundWorkloadsAndTheStartUpRowByDefault() {
-        BenchMain.Options options = BenchMain.Options.parse(new String[0]);
+        BenchOptions options = BenchOptions.parse(new String[0]);
         assertEquals(List.of("direct-buffer", "gc-heavy", "startup"), options.emptyAgentWorkloads);
     }
 
     @Test
     void emptyAgentTakesWorkloadsAndStartupOrNone() {
         assertEquals(List.of("mix", "startup"),
-                BenchMain.Options.parse(new String[] {"--empty-agent", "mix,startup"}).emptyAgentWorkloads);
-        assertTrue(BenchMain.Options.parse(new String[] {"--empty-agent", "none"}).emptyAgentWorkloads.isEmpty());
+                BenchOptions.parse(new String[] {"--empty-agent", "mix,startup"}).emptyAgentWorkloads);
+        assertTrue(BenchOptions.parse(new String[] {"--empty-agent", "none"}).emptyAgentWorkloads.isEmpty());
     }
 
     @Test
     void anUnknownWorkloadForTheDoNothingAgentIsRefused() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> BenchMain.Options.parse(new String[] {"--empty-agent", "gc-hevy"}));
+                () -> BenchOptions.parse(new String[] {"--empty-agent", "gc-hevy"}));
         assertEquals("unknown workload: gc-hevy", e.getMessage());
     }
 
     @Test
     void noJavacSkipsTheRowWhateverTheRoundsSay() {
-        assertTrue(BenchMain.Options.parse(new String[] {"--javac-rounds", "9"}).runsJavac());
-        assertFalse(BenchMain.Options.parse(new String[] {"--no-javac", "no classpath", "--javac-rounds", "9"})
+        assertTrue(BenchOptions.parse(new String[] {"--javac-rounds", "9"}).runsJavac());
+        assertFalse(BenchOptions.parse(new String[] {"--no-javac", "no classpath", "--javac-rounds", "9"})
                 .runsJavac());
-        BenchMain.Options last = BenchMain.Options.parse(new String[] {"--javac-rounds", "9", "--no-javac", "why"});
+        BenchOptions last = BenchOptions.parse(new String[] {"--javac-rounds", "9", "--no-javac", "why"});
         assertFalse(last.runsJavac());
         assertEquals("why", last.noJavacReason);
     }

@@ -73,10 +73,10 @@ class TargetsTest {
 
     @Test
     void theTargetsAreJudgedOnTheHooksColumnNotOnVariantsOrUprobes() {
-        assertTrue(BenchMain.Column.memleak4j("memleak4j-hooks", "hooks", "interval=5,probe-mode=hooks").judged());
-        assertFalse(BenchMain.Column.memleak4j("memleak4j", "uprobes", "interval=5,probe-mode=uprobes").judged());
-        assertFalse(BenchMain.Column.memleak4j(BenchMain.Column.VARIANT_PREFIX + 1, "variant",
+        assertTrue(Column.memleak4j("memleak4j-hooks", "hooks", "interval=5,probe-mode=hooks").judged());
+        assertFalse(Column.memleak4j("memleak4j", "uprobes", "interval=5,probe-mode=uprobes").judged());
+        assertFalse(Column.memleak4j(Column.VARIANT_PREFIX + 1, "variant",
                 "probe-mode=hooks,sample-bytes=1g").judged());
-        assertFalse(BenchMain.Column.BASELINE.judged());
+        assertFalse(Column.BASELINE.judged());
     }
 }
