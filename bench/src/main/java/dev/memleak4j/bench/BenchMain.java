@@ -193,9 +193,8 @@ public final class BenchMain {
      */
     private void viewsCost() {
         for (String format : List.of("flamegraph", "pprof", "jfr")) {
-            String output = Machine.command(options.java.toString(), "-XX:TieredStopAtLevel=1", "-cp",
-                    options.agent.toString(), "dev.memleak4j.agent.views.cost.ViewsCost",
-                    String.valueOf(options.viewsStacks), format);
+            String output = Machine.command(options.java.toString(), "-XX:TieredStopAtLevel=1", "-jar",
+                    options.agent.toString(), "views-cost", String.valueOf(options.viewsStacks), format);
             for (String line : output.split("\n")) {
                 if (!line.isBlank()) {
                     notes.add("views, C1 only: " + line.trim());

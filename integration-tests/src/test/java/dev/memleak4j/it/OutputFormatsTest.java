@@ -134,6 +134,24 @@ class OutputFormatsTest {
         Views.assertSamePaths(Views.fromText(report, Views::jmcKey), Views.fromJfr(jfr), "the JFR file from " + json);
     }
 
+    @Test
+    void commandLineMeasuresWhatWritingAViewCosts() throws Exception {
+        // The bench's views row runs this; the agent's classes come from the jar's class pack, so it is a command of
+        // the jar, not a class on a class path.
+        AttachDetachTest.Cli cost = AttachDetachTest.cli("views-cost", "64", "flamegraph", "pprof");
+        assertEquals(0, cost.exitCode(), cost.describe());
+        List<String> lines = cost.stdout().lines().toList();
+        assertEquals(2, lines.size(), cost.describe());
+        assertTrue(lines.get(0).matches("flame graph of 64 stacks x 25 frames: \\d+ KiB; first write \\d+ ms of CPU, "
+                + "then \\d+ ms \\(writing thread\\) / \\d+ ms \\(process\\) each"), cost.describe());
+        assertTrue(lines.get(1).startsWith("pprof of 64 stacks x 25 frames: "), cost.describe());
+
+        AttachDetachTest.Cli wrong = AttachDetachTest.cli("views-cost", "64", "svg");
+        assertEquals(2, wrong.exitCode(), wrong.describe());
+        assertEquals("memleak4j: views-cost: unknown format svg, known: [flamegraph, pprof, jfr]; usage: views-cost "
+                + "[STACKS [flamegraph|pprof|jfr ...]]\n", wrong.stderr());
+    }
+
     static AttachDetachTest.Cli cli(String... args) throws Exception {
         AttachDetachTest.Cli cli = AttachDetachTest.cli(args);
         assertEquals(0, cli.exitCode(), cli.describe());

@@ -59,6 +59,8 @@ public final class AttachCommand {
             "                         the same as a gzipped pprof profile (go tool pprof, Pyroscope, Speedscope)",
             "  jfr PID|SNAPSHOT.json OUT.jfr",
             "                         the same as a JFR recording with each stack's trace (JDK Mission Control)",
+            "  views-cost [STACKS [flamegraph|pprof|jfr ...]]",
+            "                         what writing each view of STACKS (default 16384) made-up stacks costs here",
             "  help                   this text and the options",
             "Same user as the target (or root), and CAP_BPF+CAP_PERFMON in the target.", "");
 

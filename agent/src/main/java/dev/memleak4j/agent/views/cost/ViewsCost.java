@@ -19,7 +19,7 @@ import java.util.function.Function;
 
 /**
  * What writing the flame graph, the pprof profile and the JFR file of a large snapshot costs: for the bench's notes
- * ({@code java -cp memleak4j-agent.jar dev.memleak4j.agent.views.cost.ViewsCost [STACKS [FORMAT...]]}, FORMAT one of
+ * ({@code java -jar memleak4j-agent.jar views-cost [STACKS [FORMAT...]]}, FORMAT one of
  * flamegraph, pprof, jfr: only those, in that order; a format's first write is only its own in a fresh JVM when it
  * comes first, since the formats share code). The snapshot is made up: STACKS distinct stacks of 25 frames (a native
  * allocator caller under 24 Java frames), sharing their frames as real stacks do, and as the stack resolver
@@ -29,7 +29,15 @@ public final class ViewsCost {
     private ViewsCost() {}
 
     public static void main(String[] args) {
-        int count = args.length > 0 ? Integer.parseInt(args[0]) : 16_384;
+        int count;
+        try {
+            count = args.length > 0 ? Integer.parseInt(args[0]) : 16_384;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("STACKS must be a whole number, not " + args[0]);
+        }
+        if (count < 1) {
+            throw new IllegalArgumentException("STACKS must be at least 1, not " + count);
+        }
         Snapshot snapshot = snapshot(count);
         ThreadMXBean threads = ManagementFactory.getThreadMXBean();
         Map<String, Function<Snapshot, byte[]>> known = new LinkedHashMap<>();
