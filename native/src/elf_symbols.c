@@ -1,16 +1,20 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * See elf_symbols.h. The file is read with libelf's ELF_C_READ (sections read into memory as they are asked for,
- * released by elf_end) rather than mapped: a lingering mapping of a library would show up in the /proc/self/maps
- * that the symbolizer reads, and a mapped file truncated on disk would fault.
+ * See elf_symbols.h. The file is read with pread into anonymous mappings of the reader's own, unmapped as soon as the
+ * index is built: not mapped (a lingering mapping of a library would show up in the /proc/self/maps that the
+ * symbolizer reads, and a mapped file truncated on disk would fault), and not malloc'd (the symbol and string tables
+ * of libjvm.so are megabytes, which glibc would keep in the reporter thread's arena once freed).
+ *
+ * The index keeps the file open and no copy of the names: a lookup reads its name from the string table with pread,
+ * once per address and report (the Java side caches). libjvm.so's function names are megabytes that every JVM would
+ * keep resident; the index holds 24 bytes per function instead.
  */
 #define _GNU_SOURCE
 #include "elf_symbols.h"
 
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <gelf.h>
-#include <libelf.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,15 +27,18 @@
 #define FLAG_TWIN 0x80
 /* Set in a .gnu.version entry when the symbol is a non-default version (name@VER, not name@@VER). */
 #define VERSYM_HIDDEN 0x8000
+/* No table of a real library comes near this; a corrupt header asking for more is refused. */
+#define MAX_TABLE_BYTES (256UL << 20)
 
 struct elf_symbols {
 	size_t count;
+	int fd; /* the file, read at each lookup for the name */
 	uint64_t *starts;
 	/* Exclusive end of each symbol: start + size, or the section end for a symbol without a size. */
 	uint64_t *ends;
-	/* Offset of each kept name in names; every name is NUL-terminated. */
+	/* Where each kept name is in the file, and its length (without the NUL or "@VER"). */
 	uint32_t *name_offsets;
-	char *names;
+	uint32_t *name_lengths;
 };
 
 /* One defined function symbol as the file has it, while the index is built. */
@@ -39,7 +46,8 @@ struct raw_symbol {
 	uint64_t value;
 	uint64_t size;
 	uint64_t section_end;
-	const char *name; /* inside libelf's copy of the string table; valid until elf_end */
+	const char *name; /* inside the reader's copy of the string table */
+	uint32_t name_offset; /* in the file */
 	uint32_t name_length;
 	uint32_t sequence; /* order of reading: .dynsym first */
 	uint8_t flags;
@@ -56,6 +64,37 @@ static void fail(char *err, size_t err_len, const char *path, const char *what)
 	snprintf(err, err_len, "%s: %s", path, what);
 }
 
+/* Anonymous memory for the reader's temporaries: mmap'd and unmapped, never left in an allocator's arena. */
+static void *scratch_alloc(size_t size)
+{
+	void *p = mmap(NULL, size ? size : 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void scratch_free(void *p, size_t size)
+{
+	if (p)
+		munmap(p, size ? size : 1);
+}
+
+/* Exactly size bytes at offset; false on a short read or an error. */
+static bool read_at(int fd, void *buffer, size_t size, uint64_t offset)
+{
+	size_t done = 0;
+
+	while (done < size) {
+		ssize_t n = pread(fd, (char *)buffer + done, size - done, (off_t)(offset + done));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		done += (size_t)n;
+	}
+	return true;
+}
+
 /* Length of a symbol name: up to its NUL, or to the "@VER"/"@@VER" that .symtab names may carry. */
 static uint32_t name_length(const char *name)
 {
@@ -64,111 +103,198 @@ static uint32_t name_length(const char *name)
 	return length > UINT32_MAX ? UINT32_MAX : (uint32_t)length;
 }
 
-static bool add_symbol(struct raw_symbols *symbols, const struct raw_symbol *symbol)
-{
-	if (symbols->count == symbols->capacity) {
-		size_t grown = symbols->capacity ? symbols->capacity * 2 : 4096;
-		struct raw_symbol *items = realloc(symbols->items, grown * sizeof(*items));
+static int by_address(const void *a, const void *b);
 
-		if (!items)
-			return false;
-		symbols->items = items;
-		symbols->capacity = grown;
-	}
-	symbols->items[symbols->count] = *symbol;
-	symbols->items[symbols->count].sequence = (uint32_t)symbols->count;
-	symbols->count++;
-	return true;
+/* An open file's section headers, and the tables read from it. */
+struct reading {
+	int fd;
+	uint64_t file_size;
+	Elf64_Shdr *sections;
+	size_t section_count;
+	struct raw_symbols symbols; /* names point into the string tables below */
+	/* Each symbol table's copies: symbols, strings, versions (.dynsym only); unmapped by end_reading. */
+	struct {
+		void *data;
+		size_t size;
+	} copies[6];
+	int copy_count;
+};
+
+static void end_reading(struct reading *r)
+{
+	scratch_free(r->symbols.items, r->symbols.capacity * sizeof(*r->symbols.items));
+	for (int i = 0; i < r->copy_count; i++)
+		scratch_free(r->copies[i].data, r->copies[i].size);
+	scratch_free(r->sections, r->section_count * sizeof(*r->sections));
+	if (r->fd >= 0)
+		close(r->fd);
 }
 
-/* The .gnu.version data that belongs to the symbol table at section index symtab_index, or NULL. */
-static Elf_Data *versions_of(Elf *elf, size_t symtab_index)
+/* A section's contents, copied; NULL when it lies outside the file or is too large (a corrupt header). */
+static void *copy_section(struct reading *r, const Elf64_Shdr *section)
 {
-	Elf_Scn *scn = NULL;
-	GElf_Shdr shdr;
+	void *data;
 
-	while ((scn = elf_nextscn(elf, scn))) {
-		if (gelf_getshdr(scn, &shdr) && shdr.sh_type == SHT_GNU_versym && shdr.sh_link == symtab_index)
-			return elf_getdata(scn, NULL);
+	if (section->sh_type == SHT_NOBITS || section->sh_size == 0 || section->sh_size > MAX_TABLE_BYTES ||
+	    section->sh_offset > r->file_size || section->sh_size > r->file_size - section->sh_offset ||
+	    r->copy_count == (int)(sizeof(r->copies) / sizeof(r->copies[0])))
+		return NULL;
+	data = scratch_alloc(section->sh_size);
+	if (!data)
+		return NULL;
+	r->copies[r->copy_count].data = data;
+	r->copies[r->copy_count].size = section->sh_size;
+	r->copy_count++;
+	if (!read_at(r->fd, data, section->sh_size, section->sh_offset))
+		return NULL; /* unmapped with the other copies */
+	return data;
+}
+
+/* The .gnu.version section that belongs to the symbol table at section index symtab_index, or NULL. */
+static const Elf64_Shdr *versions_of(const struct reading *r, size_t symtab_index)
+{
+	for (size_t i = 0; i < r->section_count; i++) {
+		if (r->sections[i].sh_type == SHT_GNU_versym && r->sections[i].sh_link == symtab_index)
+			return &r->sections[i];
 	}
 	return NULL;
 }
 
 /*
- * Adds the defined FUNC and IFUNC symbols of one symbol table; false only when memory ran out. section_ends holds
- * each section's end address, which bounds a size-less symbol.
+ * Adds the defined FUNC and IFUNC symbols of the symbol table at section index table_index; false only when memory
+ * ran out. A table that cannot be read adds nothing.
  */
-static bool read_table(Elf *elf, Elf_Scn *table, const GElf_Shdr *table_header, bool dynamic,
-		       const uint64_t *section_ends, size_t section_count, struct raw_symbols *symbols)
+static bool read_table(struct reading *r, size_t table_index, bool dynamic)
 {
-	Elf_Data *data = elf_getdata(table, NULL);
-	Elf_Data *versions = dynamic ? versions_of(elf, elf_ndxscn(table)) : NULL;
-	size_t count;
+	const Elf64_Shdr *table = &r->sections[table_index];
+	const Elf64_Shdr *strings_header, *versions_header;
+	const Elf64_Sym *syms;
+	const char *strings;
+	const uint16_t *versions = NULL;
+	size_t count, versions_count = 0;
 
-	if (!data || table_header->sh_entsize == 0 || table_header->sh_link == 0 ||
-	    table_header->sh_link >= section_count)
+	if (table->sh_entsize != sizeof(Elf64_Sym) || table->sh_link == 0 || table->sh_link >= r->section_count)
 		return true; /* no usable table: no symbols from it */
-	count = data->d_size / sizeof(Elf64_Sym);
+	strings_header = &r->sections[table->sh_link];
+	if (strings_header->sh_type != SHT_STRTAB)
+		return true;
+	syms = copy_section(r, table);
+	strings = syms ? copy_section(r, strings_header) : NULL;
+	if (!syms || !strings)
+		return true;
+	versions_header = dynamic ? versions_of(r, table_index) : NULL;
+	if (versions_header && (versions = copy_section(r, versions_header)))
+		versions_count = versions_header->sh_size / sizeof(uint16_t);
+	count = table->sh_size / sizeof(Elf64_Sym);
 	/* Entry 0 is the reserved null symbol. */
 	for (size_t i = 1; i < count; i++) {
-		GElf_Sym sym;
+		const Elf64_Sym *sym = &syms[i];
+		int type = ELF64_ST_TYPE(sym->st_info);
+		struct raw_symbol *symbol;
 		const char *name;
-		struct raw_symbol symbol;
 		uint32_t length;
-		int type;
 
-		if (!gelf_getsym(data, (int)i, &sym))
-			break;
-		type = GELF_ST_TYPE(sym.st_info);
-		if ((type != STT_FUNC && type != STT_GNU_IFUNC) || sym.st_value == 0 || sym.st_shndx == SHN_UNDEF ||
-		    sym.st_shndx >= SHN_LORESERVE || sym.st_shndx >= section_count)
+		if ((type != STT_FUNC && type != STT_GNU_IFUNC) || sym->st_value == 0 || sym->st_shndx == SHN_UNDEF ||
+		    sym->st_shndx >= SHN_LORESERVE || sym->st_shndx >= r->section_count ||
+		    sym->st_name >= strings_header->sh_size)
 			continue;
-		name = elf_strptr(elf, table_header->sh_link, sym.st_name);
-		if (!name || (length = name_length(name)) == 0)
+		name = strings + sym->st_name;
+		if (!memchr(name, '\0', strings_header->sh_size - sym->st_name) || (length = name_length(name)) == 0)
 			continue;
-		symbol = (struct raw_symbol){
-			.value = sym.st_value,
-			.size = sym.st_size,
-			.section_end = section_ends[sym.st_shndx],
+		if (r->symbols.count == r->symbols.capacity)
+			return false; /* sized for every entry of both tables: cannot happen */
+		symbol = &r->symbols.items[r->symbols.count];
+		*symbol = (struct raw_symbol){
+			.value = sym->st_value,
+			.size = sym->st_size,
+			.section_end = r->sections[sym->st_shndx].sh_addr + r->sections[sym->st_shndx].sh_size,
 			.name = name,
+			.name_offset = (uint32_t)(strings_header->sh_offset + sym->st_name),
 			.name_length = length,
-			.flags = (GELF_ST_BIND(sym.st_info) == STB_LOCAL ? ELF_FUNCTION_LOCAL : 0) |
+			.sequence = (uint32_t)r->symbols.count,
+			.flags = (ELF64_ST_BIND(sym->st_info) == STB_LOCAL ? ELF_FUNCTION_LOCAL : 0) |
 				 (dynamic ? ELF_FUNCTION_DYNAMIC : 0) | (type == STT_GNU_IFUNC ? ELF_FUNCTION_IFUNC : 0),
 		};
-		if (versions && (i + 1) * sizeof(uint16_t) <= versions->d_size &&
-		    (((const uint16_t *)versions->d_buf)[i] & VERSYM_HIDDEN))
-			symbol.flags |= ELF_FUNCTION_HIDDEN_VERSION;
-		if (!add_symbol(symbols, &symbol))
-			return false;
+		if (versions && i < versions_count && (versions[i] & VERSYM_HIDDEN))
+			symbol->flags |= ELF_FUNCTION_HIDDEN_VERSION;
+		r->symbols.count++;
 	}
 	return true;
 }
 
-/* Every defined function symbol of .dynsym, then of .symtab; false only when memory ran out. */
-static bool read_symbols(Elf *elf, size_t section_count, struct raw_symbols *symbols)
+/*
+ * Opens the file at path and reads every defined function symbol of .dynsym, then of .symtab, sorted by address
+ * (ties in reading order); 0, or -1 with a message in err. end_reading releases r either way.
+ */
+static int start_reading(const char *path, struct reading *r, char *err, size_t err_len)
 {
-	/* Each section's end, read once (libelf has every header once elf_getshdrnum succeeded): a symbol's extent may
-	 * need its section's. */
-	uint64_t *section_ends = calloc(section_count ? section_count : 1, sizeof(uint64_t));
-	Elf_Scn *scn = NULL;
-	GElf_Shdr shdr;
-	bool ok = true;
+	Elf64_Ehdr header;
+	Elf64_Shdr first;
+	struct stat st;
+	size_t entries = 0;
 
-	if (!section_ends)
-		return false;
-	while ((scn = elf_nextscn(elf, scn))) {
-		if (gelf_getshdr(scn, &shdr) && elf_ndxscn(scn) < section_count)
-			section_ends[elf_ndxscn(scn)] = shdr.sh_addr + shdr.sh_size;
+	*r = (struct reading){.fd = -1};
+	r->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (r->fd < 0) {
+		fail(err, err_len, path, strerror(errno));
+		return -1;
 	}
-	for (int pass = 0; pass < 2 && ok; pass++) {
-		scn = NULL;
-		while (ok && (scn = elf_nextscn(elf, scn))) {
-			if (gelf_getshdr(scn, &shdr) && shdr.sh_type == (pass == 0 ? SHT_DYNSYM : SHT_SYMTAB))
-				ok = read_table(elf, scn, &shdr, pass == 0, section_ends, section_count, symbols);
+	/* Only regular files: reading a mapped device node could have side effects. */
+	if (fstat(r->fd, &st) || !S_ISREG(st.st_mode)) {
+		fail(err, err_len, path, "not a regular file");
+		return -1;
+	}
+	r->file_size = (uint64_t)st.st_size;
+	if (!read_at(r->fd, &header, sizeof(header), 0) || memcmp(header.e_ident, ELFMAG, SELFMAG) ||
+	    header.e_ident[EI_CLASS] != ELFCLASS64 || header.e_ident[EI_DATA] != ELFDATA2LSB) {
+		fail(err, err_len, path, "not a 64-bit ELF file");
+		return -1;
+	}
+	/* Names are found again by their offset in the file, kept in 32 bits. */
+	if (r->file_size > UINT32_MAX) {
+		fail(err, err_len, path, "larger than 4 GiB");
+		return -1;
+	}
+	if (header.e_shoff == 0) {
+		r->section_count = 0; /* no section headers: no symbols */
+	} else {
+		if (header.e_shentsize != sizeof(Elf64_Shdr) ||
+		    !read_at(r->fd, &first, sizeof(first), header.e_shoff)) {
+			fail(err, err_len, path, "unreadable section headers");
+			return -1;
+		}
+		/* More sections than e_shnum holds: the count is in the first header's sh_size. */
+		r->section_count = header.e_shnum ? header.e_shnum : first.sh_size;
+		if (header.e_shoff > r->file_size ||
+		    r->section_count > (r->file_size - header.e_shoff) / sizeof(Elf64_Shdr) ||
+		    !(r->sections = scratch_alloc(r->section_count * sizeof(*r->sections))) ||
+		    !read_at(r->fd, r->sections, r->section_count * sizeof(*r->sections), header.e_shoff)) {
+			fail(err, err_len, path, "unreadable section headers");
+			return -1;
 		}
 	}
-	free(section_ends);
-	return ok;
+	for (size_t i = 0; i < r->section_count; i++) {
+		if ((r->sections[i].sh_type == SHT_DYNSYM || r->sections[i].sh_type == SHT_SYMTAB) &&
+		    r->sections[i].sh_size <= MAX_TABLE_BYTES)
+			entries += r->sections[i].sh_size / sizeof(Elf64_Sym);
+	}
+	r->symbols.capacity = entries;
+	if (entries && !(r->symbols.items = scratch_alloc(entries * sizeof(*r->symbols.items)))) {
+		r->symbols.capacity = 0;
+		fail(err, err_len, path, "out of memory reading its symbols");
+		return -1;
+	}
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < r->section_count; i++) {
+			if (r->sections[i].sh_type == (pass == 0 ? SHT_DYNSYM : SHT_SYMTAB) &&
+			    !read_table(r, i, pass == 0)) {
+				fail(err, err_len, path, "out of memory reading its symbols");
+				return -1;
+			}
+		}
+	}
+	qsort(r->symbols.items, r->symbols.count, sizeof(*r->symbols.items), by_address);
+	return 0;
 }
 
 static int by_address(const void *a, const void *b)
@@ -238,11 +364,10 @@ struct group {
 	uint64_t end;
 };
 
-static size_t group_symbols(const struct raw_symbols *symbols, struct group *groups, size_t *names_size)
+static size_t group_symbols(const struct raw_symbols *symbols, struct group *groups)
 {
 	size_t n = 0;
 
-	*names_size = 0;
 	for (size_t i = 0; i < symbols->count;) {
 		const struct raw_symbol *group = &symbols->items[i];
 		const struct raw_symbol *preferred = NULL;
@@ -269,7 +394,6 @@ static size_t group_symbols(const struct raw_symbols *symbols, struct group *gro
 		/* A size-0 symbol reaches to its section's end; the next symbol's start bounds it too, because lookup
 		 * only ever considers the last symbol starting at or below the address. */
 		groups[n].end = sized ? sized_end : section_end;
-		*names_size += preferred->name_length + 1;
 		n++;
 		i += group_size;
 	}
@@ -279,26 +403,24 @@ static size_t group_symbols(const struct raw_symbols *symbols, struct group *gro
 /*
  * The index in one anonymous mapping of its own, not malloc'd: it lives as long as the agent, and a thread whose
  * allocations are tracked (a JMX client asking for a snapshot) may build it; mmap is not an allocator function the
- * probes see, so memleak4j's own tables never show up as the application's outstanding memory.
+ * probes see, so memleak4j's own tables never show up as the application's outstanding memory. The index takes
+ * over the reader's file descriptor.
  */
-static struct elf_symbols *build_index(const struct raw_symbols *symbols)
+static struct elf_symbols *build_index(struct reading *r)
 {
-	struct group *groups = malloc((symbols->count + 1) * sizeof(*groups));
+	size_t groups_size = (r->symbols.count + 1) * sizeof(struct group);
+	struct group *groups = scratch_alloc(groups_size);
 	struct elf_symbols *index;
-	size_t count, names_size, mapping_size, offset = 0;
+	size_t count, mapping_size;
 	char *memory;
 
 	if (!groups)
 		return NULL;
-	count = group_symbols(symbols, groups, &names_size);
-	if (names_size > UINT32_MAX) {
-		free(groups);
-		return NULL;
-	}
-	mapping_size = sizeof(*index) + count * (2 * sizeof(uint64_t) + sizeof(uint32_t)) + names_size;
-	memory = mmap(NULL, mapping_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (memory == MAP_FAILED) {
-		free(groups);
+	count = group_symbols(&r->symbols, groups);
+	mapping_size = sizeof(*index) + count * (2 * sizeof(uint64_t) + 2 * sizeof(uint32_t));
+	memory = scratch_alloc(mapping_size);
+	if (!memory) {
+		scratch_free(groups, groups_size);
 		return NULL;
 	}
 	index = (struct elf_symbols *)memory;
@@ -306,78 +428,21 @@ static struct elf_symbols *build_index(const struct raw_symbols *symbols)
 	index->starts = (uint64_t *)(memory + sizeof(*index));
 	index->ends = index->starts + count;
 	index->name_offsets = (uint32_t *)(index->ends + count);
-	index->names = (char *)(index->name_offsets + count);
+	index->name_lengths = index->name_offsets + count;
 	for (size_t n = 0; n < count; n++) {
 		const struct raw_symbol *preferred = groups[n].preferred;
 
 		index->starts[n] = preferred->value;
 		index->ends[n] = groups[n].end;
-		index->name_offsets[n] = (uint32_t)offset;
-		memcpy(index->names + offset, preferred->name, preferred->name_length);
-		offset += preferred->name_length;
-		index->names[offset++] = '\0';
+		index->name_offsets[n] = preferred->name_offset;
+		index->name_lengths[n] = preferred->name_length;
 	}
-	free(groups);
+	scratch_free(groups, groups_size);
+	index->fd = r->fd;
+	r->fd = -1;
 	/* Read-only from now on: lookups on several threads, and a stray write faults rather than corrupts. */
 	mprotect(memory, mapping_size, PROT_READ);
 	return index;
-}
-
-/* An open file and its function symbols, while an index or a listing is made from them. */
-struct reading {
-	int fd;
-	Elf *elf;
-	struct raw_symbols symbols; /* names point into elf's copy of the string tables */
-};
-
-static void end_reading(struct reading *r)
-{
-	free(r->symbols.items);
-	if (r->elf)
-		elf_end(r->elf);
-	if (r->fd >= 0)
-		close(r->fd);
-}
-
-/*
- * Every defined function symbol of the file at path, sorted by address (ties in reading order); 0, or -1 with a
- * message in err. end_reading releases r either way.
- */
-static int start_reading(const char *path, struct reading *r, char *err, size_t err_len)
-{
-	size_t section_count;
-	struct stat st;
-
-	*r = (struct reading){.fd = -1};
-	if (elf_version(EV_CURRENT) == EV_NONE) {
-		fail(err, err_len, path, "libelf is too old");
-		return -1;
-	}
-	r->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (r->fd < 0) {
-		fail(err, err_len, path, strerror(errno));
-		return -1;
-	}
-	/* Only regular files: reading a mapped device node could have side effects. */
-	if (fstat(r->fd, &st) || !S_ISREG(st.st_mode)) {
-		fail(err, err_len, path, "not a regular file");
-		return -1;
-	}
-	r->elf = elf_begin(r->fd, ELF_C_READ, NULL);
-	if (!r->elf || elf_kind(r->elf) != ELF_K_ELF || gelf_getclass(r->elf) != ELFCLASS64) {
-		fail(err, err_len, path, "not a 64-bit ELF file");
-		return -1;
-	}
-	if (elf_getshdrnum(r->elf, &section_count)) {
-		fail(err, err_len, path, elf_errmsg(-1));
-		return -1;
-	}
-	if (!read_symbols(r->elf, section_count, &r->symbols)) {
-		fail(err, err_len, path, "out of memory reading its symbols");
-		return -1;
-	}
-	qsort(r->symbols.items, r->symbols.count, sizeof(*r->symbols.items), by_address);
-	return 0;
 }
 
 struct elf_symbols *elf_symbols_load(const char *path, char *err, size_t err_len)
@@ -386,7 +451,7 @@ struct elf_symbols *elf_symbols_load(const char *path, char *err, size_t err_len
 	struct reading r;
 
 	if (!start_reading(path, &r, err, err_len)) {
-		index = build_index(&r.symbols);
+		index = build_index(&r);
 		if (!index)
 			fail(err, err_len, path, "out of memory indexing its symbols");
 	}
@@ -446,9 +511,10 @@ out:
 	return result;
 }
 
-const char *elf_symbols_lookup(const struct elf_symbols *index, uint64_t vaddr, uint64_t *start)
+long elf_symbols_lookup(const struct elf_symbols *index, uint64_t vaddr, uint64_t *start, char *name, size_t size)
 {
 	size_t low = 0, high = index->count;
+	uint32_t length;
 
 	/* The last symbol starting at or below vaddr. */
 	while (low < high) {
@@ -460,9 +526,13 @@ const char *elf_symbols_lookup(const struct elf_symbols *index, uint64_t vaddr, 
 			high = middle;
 	}
 	if (low == 0 || vaddr >= index->ends[low - 1])
-		return NULL;
+		return -1;
 	*start = index->starts[low - 1];
-	return index->names + index->name_offsets[low - 1];
+	length = index->name_lengths[low - 1];
+	/* The file changed under the index (rewritten in place, not replaced): no name rather than a wrong one. */
+	if (length <= size && !read_at(index->fd, name, length, index->name_offsets[low - 1]))
+		return -1;
+	return length;
 }
 
 size_t elf_symbols_size(const struct elf_symbols *index)

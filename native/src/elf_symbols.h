@@ -16,7 +16,7 @@
  * The index is built in C so that the first report, which names libjvm.so's frames (tens of thousands of
  * functions), does not run cold Java code beside the application (interpreted loops, class loading, JIT compiles).
  * An index is immutable once built (lookups may run on several threads at once) and never freed: the agent keeps
- * one per file for the life of the process.
+ * one per file for the life of the process, with the file open (names are read from it at lookup).
  */
 #ifndef MEMLEAK4J_ELF_SYMBOLS_H
 #define MEMLEAK4J_ELF_SYMBOLS_H
@@ -29,8 +29,12 @@ struct elf_symbols;
 /* Reads the file at path; NULL with a message in err when it is unreadable or not a 64-bit ELF file. */
 struct elf_symbols *elf_symbols_load(const char *path, char *err, size_t err_len);
 
-/* The function containing link-time address vaddr: its NUL-terminated name (owned by the index), else NULL. */
-const char *elf_symbols_lookup(const struct elf_symbols *index, uint64_t vaddr, uint64_t *start);
+/*
+ * The function containing link-time address vaddr: the length of its name, with the name (not NUL-terminated) in
+ * name when it fits in size bytes, and its start in start; -1 when no function contains it or its name cannot be
+ * read (the name is read from the file: see elf_symbols.c).
+ */
+long elf_symbols_lookup(const struct elf_symbols *index, uint64_t vaddr, uint64_t *start, char *name, size_t size);
 
 /* Number of distinct symbol addresses. */
 size_t elf_symbols_size(const struct elf_symbols *index);

@@ -149,24 +149,33 @@ out:
 EXPORT(jbyteArray, lookup0)(JNIEnv *env, jclass type, jlong handle, jlong vaddr, jlongArray start)
 {
 	const struct elf_symbols *index = (const struct elf_symbols *)(uintptr_t)handle;
+	char small[1024];
+	char *name = small;
 	uint64_t symbol_start;
-	const char *name;
-	jbyteArray result;
+	jbyteArray result = NULL;
 	jlong value;
-	size_t length;
+	long length;
 
 	if (!index || !start || (*env)->GetArrayLength(env, start) < 1)
 		return NULL;
-	name = elf_symbols_lookup(index, (uint64_t)vaddr, &symbol_start);
-	if (!name)
+	length = elf_symbols_lookup(index, (uint64_t)vaddr, &symbol_start, small, sizeof(small));
+	if (length < 0)
 		return NULL;
-	length = strlen(name);
+	if ((size_t)length > sizeof(small)) {
+		/* A long C++ name: read again into a buffer of its size. */
+		if (!(name = malloc((size_t)length)) ||
+		    elf_symbols_lookup(index, (uint64_t)vaddr, &symbol_start, name, (size_t)length) != length)
+			goto out;
+	}
 	result = (*env)->NewByteArray(env, (jsize)length);
 	if (!result)
-		return NULL; /* OutOfMemoryError pending */
+		goto out; /* OutOfMemoryError pending */
 	(*env)->SetByteArrayRegion(env, result, 0, (jsize)length, (const jbyte *)name);
 	value = (jlong)symbol_start;
 	(*env)->SetLongArrayRegion(env, start, 0, 1, &value);
+out:
+	if (name != small)
+		free(name);
 	return result;
 }
 
