@@ -12,6 +12,7 @@ import dev.memleak4j.agent.files.SafeFiles;
 import dev.memleak4j.agent.jmx.NativeMemoryMXBean;
 import dev.memleak4j.agent.json.JsonSnapshotReader;
 import dev.memleak4j.agent.report.Snapshot;
+import dev.memleak4j.agent.views.cost.ViewsCost;
 import dev.memleak4j.agent.views.flamegraph.FlameGraph;
 import dev.memleak4j.agent.views.jfrfile.JfrRecording;
 import dev.memleak4j.agent.views.pprof.PprofProfile;
@@ -59,7 +60,7 @@ public final class AttachCommand {
             "                         the same as a gzipped pprof profile (go tool pprof, Pyroscope, Speedscope)",
             "  jfr PID|SNAPSHOT.json OUT.jfr",
             "                         the same as a JFR recording with each stack's trace (JDK Mission Control)",
-            "  views-cost [STACKS [flamegraph|pprof|jfr ...]]",
+            "  " + ViewsCost.COMMAND,
             "                         what writing each view of STACKS (default 16384) made-up stacks costs here",
             "  help                   this text and the options",
             "Same user as the target (or root), and CAP_BPF+CAP_PERFMON in the target.", "");

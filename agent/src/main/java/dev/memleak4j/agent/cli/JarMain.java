@@ -20,8 +20,7 @@ public final class JarMain {
             try {
                 ViewsCost.main(Arrays.copyOfRange(args, 1, args.length));
             } catch (IllegalArgumentException e) {
-                System.err.println("memleak4j: views-cost: " + e.getMessage()
-                        + "; usage: views-cost [STACKS [flamegraph|pprof|jfr ...]]");
+                System.err.println("memleak4j: views-cost: " + e.getMessage() + "; usage: " + ViewsCost.COMMAND);
                 System.exit(2);
             }
             return;

@@ -26,6 +26,9 @@ import java.util.function.Function;
  * does, one Frame object per distinct frame (its caches hand out the same object for an address).
  */
 public final class ViewsCost {
+    /** The jar's command line for it (cli.JarMain), as the tool's usage and its errors print it. */
+    public static final String COMMAND = "views-cost [STACKS [flamegraph|pprof|jfr ...]]";
+
     private ViewsCost() {}
 
     public static void main(String[] args) {
