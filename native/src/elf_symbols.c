@@ -293,7 +293,8 @@ static int start_reading(const char *path, struct reading *r, char *err, size_t 
 			}
 		}
 	}
-	qsort(r->symbols.items, r->symbols.count, sizeof(*r->symbols.items), by_address);
+	if (r->symbols.count > 1)
+		qsort(r->symbols.items, r->symbols.count, sizeof(*r->symbols.items), by_address);
 	return 0;
 }
 
@@ -489,7 +490,8 @@ int elf_symbols_functions(const char *path, elf_function_visitor visit, void *co
 		}
 		i += group_size;
 	}
-	qsort(items, count, sizeof(*items), by_sequence);
+	if (count > 1)
+		qsort(items, count, sizeof(*items), by_sequence);
 	result = 0;
 	for (size_t i = 0; i < count && !result; i++) {
 		struct elf_function function = {
