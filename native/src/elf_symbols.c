@@ -11,6 +11,7 @@
  */
 #define _GNU_SOURCE
 #include "elf_symbols.h"
+#include "mmap_arena.h"
 
 #include <elf.h>
 #include <errno.h>
@@ -64,18 +65,16 @@ static void fail(char *err, size_t err_len, const char *path, const char *what)
 	snprintf(err, err_len, "%s: %s", path, what);
 }
 
-/* Anonymous memory for the reader's temporaries: mmap'd and unmapped, never left in an allocator's arena. */
-static void *scratch_alloc(size_t size)
+/* The reader's temporaries: mappings of their own (mmap_arena.h), unmapped by end_reading, never in an allocator's
+ * arena. size > 0. */
+static void *scratch_alloc(struct mmap_arena *scratch, size_t size)
 {
-	void *p = mmap(NULL, size ? size : 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-	return p == MAP_FAILED ? NULL : p;
+	return mmap_arena_map(scratch, mmap_arena_page_round(size));
 }
 
-static void scratch_free(void *p, size_t size)
+static void scratch_free(struct mmap_arena *scratch, void *p, size_t size)
 {
-	if (p)
-		munmap(p, size ? size : 1);
+	mmap_arena_unmap(scratch, p, mmap_arena_page_round(size));
 }
 
 /* Exactly size bytes at offset; false on a short read or an error. */
@@ -108,6 +107,7 @@ static int by_address(const void *a, const void *b);
 /* An open file's section headers, and the tables read from it. */
 struct reading {
 	int fd;
+	struct mmap_arena scratch; /* where the temporaries below are mapped */
 	uint64_t file_size;
 	Elf64_Shdr *sections;
 	size_t section_count;
@@ -122,10 +122,12 @@ struct reading {
 
 static void end_reading(struct reading *r)
 {
-	scratch_free(r->symbols.items, r->symbols.capacity * sizeof(*r->symbols.items));
+	if (r->symbols.items)
+		scratch_free(&r->scratch, r->symbols.items, r->symbols.capacity * sizeof(*r->symbols.items));
 	for (int i = 0; i < r->copy_count; i++)
-		scratch_free(r->copies[i].data, r->copies[i].size);
-	scratch_free(r->sections, r->section_count * sizeof(*r->sections));
+		scratch_free(&r->scratch, r->copies[i].data, r->copies[i].size);
+	if (r->sections)
+		scratch_free(&r->scratch, r->sections, r->section_count * sizeof(*r->sections));
 	if (r->fd >= 0)
 		close(r->fd);
 }
@@ -139,7 +141,7 @@ static void *copy_section(struct reading *r, const Elf64_Shdr *section)
 	    section->sh_offset > r->file_size || section->sh_size > r->file_size - section->sh_offset ||
 	    r->copy_count == (int)(sizeof(r->copies) / sizeof(r->copies[0])))
 		return NULL;
-	data = scratch_alloc(section->sh_size);
+	data = scratch_alloc(&r->scratch, section->sh_size);
 	if (!data)
 		return NULL;
 	r->copies[r->copy_count].data = data;
@@ -267,8 +269,9 @@ static int start_reading(const char *path, struct reading *r, char *err, size_t 
 		r->section_count = header.e_shnum ? header.e_shnum : first.sh_size;
 		if (header.e_shoff > r->file_size ||
 		    r->section_count > (r->file_size - header.e_shoff) / sizeof(Elf64_Shdr) ||
-		    !(r->sections = scratch_alloc(r->section_count * sizeof(*r->sections))) ||
-		    !read_at(r->fd, r->sections, r->section_count * sizeof(*r->sections), header.e_shoff)) {
+		    (r->section_count &&
+		     (!(r->sections = scratch_alloc(&r->scratch, r->section_count * sizeof(*r->sections))) ||
+		      !read_at(r->fd, r->sections, r->section_count * sizeof(*r->sections), header.e_shoff)))) {
 			fail(err, err_len, path, "unreadable section headers");
 			return -1;
 		}
@@ -279,7 +282,7 @@ static int start_reading(const char *path, struct reading *r, char *err, size_t 
 			entries += r->sections[i].sh_size / sizeof(Elf64_Sym);
 	}
 	r->symbols.capacity = entries;
-	if (entries && !(r->symbols.items = scratch_alloc(entries * sizeof(*r->symbols.items)))) {
+	if (entries && !(r->symbols.items = scratch_alloc(&r->scratch, entries * sizeof(*r->symbols.items)))) {
 		r->symbols.capacity = 0;
 		fail(err, err_len, path, "out of memory reading its symbols");
 		return -1;
@@ -410,7 +413,7 @@ static size_t group_symbols(const struct raw_symbols *symbols, struct group *gro
 static struct elf_symbols *build_index(struct reading *r)
 {
 	size_t groups_size = (r->symbols.count + 1) * sizeof(struct group);
-	struct group *groups = scratch_alloc(groups_size);
+	struct group *groups = scratch_alloc(&r->scratch, groups_size);
 	struct elf_symbols *index;
 	size_t count, mapping_size;
 	char *memory;
@@ -419,9 +422,9 @@ static struct elf_symbols *build_index(struct reading *r)
 		return NULL;
 	count = group_symbols(&r->symbols, groups);
 	mapping_size = sizeof(*index) + count * (2 * sizeof(uint64_t) + 2 * sizeof(uint32_t));
-	memory = scratch_alloc(mapping_size);
+	memory = scratch_alloc(&r->scratch, mapping_size);
 	if (!memory) {
-		scratch_free(groups, groups_size);
+		scratch_free(&r->scratch, groups, groups_size);
 		return NULL;
 	}
 	index = (struct elf_symbols *)memory;
@@ -438,7 +441,7 @@ static struct elf_symbols *build_index(struct reading *r)
 		index->name_offsets[n] = preferred->name_offset;
 		index->name_lengths[n] = preferred->name_length;
 	}
-	scratch_free(groups, groups_size);
+	scratch_free(&r->scratch, groups, groups_size);
 	index->fd = r->fd;
 	r->fd = -1;
 	/* Read-only from now on: lookups on several threads, and a stray write faults rather than corrupts. */
