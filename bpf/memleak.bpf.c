@@ -126,11 +126,12 @@ struct {
 } stacks SEC(".maps");
 
 /*
- * The ids of stacks stored lately, one per slot chosen by the id's bits: a tracked allocation whose stack is found
- * here skips the update of `stacks` (a bucket lock and a key compare, costly when its lines are cold, as they are
- * after a little application work; see docs/benchmarks.md, "Where the time goes"). Never stale: nothing deletes from `stacks`. A miss only costs the update.
+ * The ids of stacks stored lately, one per slot (stored_stack_slot): a tracked allocation whose stack is found here
+ * skips the update of `stacks` (a bucket lock and a key compare, costly when its lines are cold, as they are after a
+ * little application work; see docs/benchmarks.md, "Where the time goes"). A miss only costs the update. User space
+ * forgets stacks that nothing outstanding names (native/src/forgotten_stacks.c): it clears their slots first, and puts
+ * back any stack it forgot that a slot or an allocation still named once the programs running meanwhile are done.
  */
-#define STORED_STACK_SLOTS 4096
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, STORED_STACK_SLOTS);
@@ -743,7 +744,7 @@ static __always_inline __u64 store_stack(__u64 ip, __u64 fp, __u64 sp, __u32 tid
 	hashing.trace = &p->stack;
 	bpf_loop(frames, hash_frame, &hashing, 0);
 	hash = hashing.hash | 1; /* 0 means "no stack" */
-	slot = (__u32)(hash >> 1) & (STORED_STACK_SLOTS - 1);
+	slot = stored_stack_slot(hash);
 	stored = bpf_map_lookup_elem(&stored_stacks, &slot);
 	if (stored && *stored == hash)
 		return hash;
@@ -752,6 +753,8 @@ static __always_inline __u64 store_stack(__u64 ip, __u64 fp, __u64 sp, __u32 tid
 		stat_add(STAT_DROPPED_STACKS_FULL, 1);
 		return 0;
 	}
+	if (!err)
+		stat_add(STAT_STACKS_STORED, 1); /* user space keeps `stacks` from filling by this count */
 	if (stored)
 		*stored = hash;
 	return hash;

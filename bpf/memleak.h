@@ -217,6 +217,13 @@ struct stack_trace {
 	__u64 ips[MAX_STACK_DEPTH];
 };
 
+/* The `stored_stacks` slot that remembers a stack id: the BPF side fills it, user space clears it when it forgets. */
+#define STORED_STACK_SLOTS 4096
+static inline __u32 stored_stack_slot(__u64 stack_id)
+{
+	return (__u32)(stack_id >> 1) & (STORED_STACK_SLOTS - 1);
+}
+
 /* Counters in the per-CPU `stats` array. Userspace sums the CPUs. */
 enum stat {
 	STAT_ALLOC_CALLS = 0,      /* allocator calls seen from the application's threads */
@@ -235,6 +242,9 @@ enum stat {
 	STAT_IGNORED_CALLS,        /* allocator calls from the agent's own threads or its own work on others */
 	STAT_STALE_PENDING,        /* per-thread entry state found stale and replaced */
 	STAT_JAVA_WALK_PARTIAL,    /* Java frames walked from the frame anchor ended early (unknown frame, bad read) */
+	STAT_STACKS_STORED,        /* stacks put into `stacks` by the programs */
+	STAT_STACKS_FORGOTTEN,     /* ... taken out by user space: nothing outstanding named them (written by user space) */
+	STAT_STACKS_RESTORED,      /* ... put back by user space: named after all (written by user space) */
 	STAT_COUNT,
 };
 

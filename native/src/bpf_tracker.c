@@ -15,6 +15,7 @@
 #include <bpf/libbpf.h>
 
 #include "alloc_hooks.h"
+#include "forgotten_stacks.h"
 #include "memleak.h"
 #include "memleak.skel.h"
 
@@ -474,6 +475,7 @@ void tracker_close(void)
 	tracker_release_probes();
 	tracker_await_release();
 	unmap_jni_marks();
+	forgotten_stacks_drop();
 	if (skel)
 		memleak_bpf__destroy(skel);
 	skel = NULL;
@@ -639,13 +641,67 @@ int tracker_read_stack(uint64_t stack_id, uint64_t *out, size_t capacity)
 	struct stack_trace trace;
 	int frames = 0;
 
-	if (!skel || bpf_map_lookup_elem(bpf_map__fd(skel->maps.stacks), &stack_id, &trace))
+	if (!skel)
 		return 0;
+	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.stacks), &stack_id, &trace))
+		return forgotten_stacks_read(stack_id, out, capacity);
 	while (frames < MAX_STACK_DEPTH && (size_t)frames < capacity && trace.ips[frames]) {
 		out[frames] = trace.ips[frames];
 		frames++;
 	}
 	return frames;
+}
+
+/* Adds to a counter of `stats` that only user space writes: on the first CPU's copy (readers sum the CPUs). */
+static void stat_add_from_user(uint32_t stat, uint64_t value)
+{
+	int cpus = libbpf_num_possible_cpus();
+	uint64_t *per_cpu;
+
+	if (cpus <= 0 || !(per_cpu = calloc((size_t)cpus, sizeof(*per_cpu))))
+		return;
+	if (!bpf_map_lookup_elem(bpf_map__fd(skel->maps.stats), &stat, per_cpu)) {
+		per_cpu[0] += value;
+		bpf_map_update_elem(bpf_map__fd(skel->maps.stats), &stat, per_cpu, BPF_ANY);
+	}
+	free(per_cpu);
+}
+
+static struct stack_maps stack_maps(bool counters)
+{
+	return (struct stack_maps){
+		.stacks_fd = bpf_map__fd(skel->maps.stacks),
+		.combined_fd = counters ? bpf_map__fd(skel->maps.combined) : -1,
+		.stored_fd = bpf_map__fd(skel->maps.stored_stacks),
+	};
+}
+
+long tracker_forget_stacks(const uint64_t *ids, size_t n, bool counters)
+{
+	struct stack_maps maps;
+	long forgotten;
+
+	if (!skel)
+		return 0;
+	maps = stack_maps(counters);
+	forgotten = forgotten_stacks_forget(&maps, ids, n);
+	if (forgotten > 0)
+		stat_add_from_user(STAT_STACKS_FORGOTTEN, (uint64_t)forgotten);
+	return forgotten;
+}
+
+long tracker_settle_forgotten_stacks(const uint64_t *referenced, size_t n)
+{
+	struct stack_maps maps;
+	long restored;
+
+	if (!skel)
+		return 0;
+	maps = stack_maps(false);
+	restored = forgotten_stacks_settle(&maps, referenced, n);
+	if (restored > 0)
+		stat_add_from_user(STAT_STACKS_RESTORED, (uint64_t)restored);
+	return restored;
 }
 
 void tracker_read_stats(uint64_t *out, size_t count)

@@ -54,8 +54,15 @@ struct record_sink {
 /* Returns the number of records written, or a negative number when capacity is too small. */
 long tracker_read_allocs(struct record_sink *sink, size_t capacity);
 long tracker_read_combined(struct record_sink *sink, size_t capacity);
-/* Returns the number of frames (0 when the id is unknown). */
+/* Returns the number of frames (0 when the id is unknown); a forgotten stack's until the next report settles it. */
 int tracker_read_stack(uint64_t stack_id, uint64_t *out, size_t capacity);
+/*
+ * Forgets the stacks of ids (ascending), and with counters their per-stack counters too (forgotten_stacks.h); returns
+ * how many, or -EBUSY while the last ones are not settled.
+ */
+long tracker_forget_stacks(const uint64_t *ids, size_t n, bool counters);
+/* Puts back the forgotten stacks that referenced (ascending) or the kernel's cache names; returns how many. */
+long tracker_settle_forgotten_stacks(const uint64_t *referenced, size_t n);
 void tracker_read_stats(uint64_t *out, size_t count);
 /* 0, -ERANGE for a rate or interval of 2^31 or more, -ENOSPC after 255 distinct sampling settings. */
 int tracker_set_tuning(uint64_t sample_rate, uint64_t sample_bytes, uint64_t min_size, uint64_t max_size,

@@ -218,6 +218,44 @@ EXPORT(jint, readStack0)(JNIEnv *env, jclass type, jlong stack_id, jlongArray ou
 	return n;
 }
 
+static int compare_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Calls use with the stack ids of the Java array, sorted as the kernel's ids sort (unsigned). */
+static jlong with_sorted_ids(JNIEnv *env, jlongArray ids, jboolean flag,
+			     long (*use)(const uint64_t *ids, size_t n, bool flag))
+{
+	jsize n = (*env)->GetArrayLength(env, ids);
+	jlong *elements = (*env)->GetLongArrayElements(env, ids, NULL);
+	long result;
+
+	if (!elements)
+		return 0; /* OutOfMemoryError pending */
+	qsort(elements, (size_t)n, sizeof(*elements), compare_u64);
+	result = use((const uint64_t *)elements, (size_t)n, flag);
+	(*env)->ReleaseLongArrayElements(env, ids, elements, JNI_ABORT);
+	return result;
+}
+
+static long settle(const uint64_t *referenced, size_t n, bool unused)
+{
+	return tracker_settle_forgotten_stacks(referenced, n);
+}
+
+EXPORT(jlong, forgetStacks0)(JNIEnv *env, jclass type, jlongArray ids, jboolean counters)
+{
+	return with_sorted_ids(env, ids, counters, tracker_forget_stacks);
+}
+
+EXPORT(jlong, settleForgottenStacks0)(JNIEnv *env, jclass type, jlongArray referenced)
+{
+	return with_sorted_ids(env, referenced, false, settle);
+}
+
 EXPORT(void, readStats0)(JNIEnv *env, jclass type, jlongArray out)
 {
 	uint64_t stats[64];

@@ -169,3 +169,21 @@ EXPORT(jlong, mmapTouched)(JNIEnv *env, jclass type, jlong size)
 	memset(mapped, 0x5a, (size_t)size);
 	return (jlong)(uintptr_t)mapped;
 }
+
+/* One frame per level (no inlining, no sibling calls: see CFLAGS), so each depth is a stack of its own. */
+static __attribute__((noinline)) void *malloc_at_depth(int depth, size_t size)
+{
+	void *volatile block;
+
+	if (depth > 0)
+		block = malloc_at_depth(depth - 1, size);
+	else
+		block = malloc(size);
+	return block;
+}
+
+/* A block of `size` from a stack `depth` frames deeper than the export's; 0 on failure. */
+EXPORT(jlong, mallocAtDepth)(JNIEnv *env, jclass type, jint depth, jlong size)
+{
+	return (jlong)(uintptr_t)malloc_at_depth(depth, (size_t)size);
+}

@@ -213,7 +213,7 @@ public final class AgentLifecycle implements AgentControl {
             JniMarks.start(instrumentation, started.tracker, options.jniClasses(), options.verbose(), AgentLog.LINES);
             Owners.start(instrumentation, options.owners(), options.hooks(), AgentLog.LINES);
             started.collector = new SnapshotCollector(started.tracker, new StackResolver(symbolizer), Instant.now(),
-                    options.leakWindowSeconds(), new Call(this, started, Call.SAMPLE_BYTES_NOW, null));
+                    options.leakWindowSeconds(), options.maxStacks(), new Call(this, started, Call.SAMPLE_BYTES_NOW, null));
             started.reporter = startReporter(started);
             if (options.hooks()) {
                 attachHooks(started);

@@ -121,8 +121,8 @@ public final class AgentOptions {
             case "max-allocs" -> "outstanding allocations tracked at most; more are counted as dropped (the first "
                     + "32768 in a table allocated at start, 3.4 MB; beyond, 96 bytes of kernel memory each, allocated as "
                     + "used)";
-            case "max-stacks" -> "distinct stacks stored at most; allocations beyond are tracked without a stack and "
-                    + "counted";
+            case "max-stacks" -> "distinct stacks stored at most; from half full on, reports forget stacks that hold "
+                    + "nothing; allocations beyond a full map are tracked without a stack and counted";
             case "max-threads" -> "threads inside the allocator at the same moment, at most";
             case "jni-classes" -> "classes whose JNI methods mark the calling thread, so that allocations in native "
                     + "code without frame pointers still show their Java callers where the walk from the thread's "

@@ -50,6 +50,12 @@ final class BpfNative {
 
     static native int readStack0(long stackId, long[] out);
 
+    /** Forgets the stacks of ids (any order) and, with counters, their per-stack counters; how many, or -EBUSY. */
+    static native long forgetStacks0(long[] ids, boolean counters);
+
+    /** Puts back the forgotten stacks that referenced (any order) or the kernel's cache names; how many. */
+    static native long settleForgottenStacks0(long[] referenced);
+
     static native void readStats0(long[] out);
 
     static native void setTuning0(long sampleRate, long sampleBytes, long minSize, long maxSize, boolean enabled);

@@ -191,6 +191,33 @@ public final class BpfTracker implements AutoCloseable {
         }
     }
 
+    /**
+     * Takes the stacks of {@code ids} out of the kernel's stack map, and with {@code counters} their per-stack
+     * counters, keeping their frames (readStack still gives them) until {@link #settleForgottenStacks} says which of
+     * them outstanding allocations name after all. Nothing outstanding may name them when this is called. Returns how
+     * many were forgotten, or -1 while the last forgotten are not settled.
+     */
+    public long forgetStacks(long[] ids, boolean counters) {
+        synchronized (LOCK) {
+            if (closed) {
+                return 0;
+            }
+            long forgotten = BpfNative.forgetStacks0(ids.clone(), counters);
+            return forgotten < 0 ? -1 : forgotten;
+        }
+    }
+
+    /**
+     * Puts back the stacks forgotten last that {@code referenced} (the stack ids of the allocations outstanding now)
+     * or the kernel's cache of stored stacks names, and lets the others go; call it once the probes that ran while
+     * they were forgotten are done (a report interval later). Returns how many were put back.
+     */
+    public long settleForgottenStacks(long[] referenced) {
+        synchronized (LOCK) {
+            return closed ? 0 : BpfNative.settleForgottenStacks0(referenced.clone());
+        }
+    }
+
     /** The counters of {@link Stat}, summed over CPUs, indexed by ordinal. */
     public long[] readStats() {
         synchronized (LOCK) {

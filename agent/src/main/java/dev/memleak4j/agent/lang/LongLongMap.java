@@ -67,6 +67,18 @@ public final class LongLongMap {
         }
     }
 
+    /** The keys, in no particular order. */
+    public long[] keys() {
+        long[] taken = new long[size];
+        int n = 0;
+        for (int i = 0; i < keys.length; i++) {
+            if (taken(i)) {
+                taken[n++] = keys[i];
+            }
+        }
+        return taken;
+    }
+
     /** Removes every entry (and gives back the room it had grown to). */
     public void clear() {
         keys = new long[MIN_CAPACITY];

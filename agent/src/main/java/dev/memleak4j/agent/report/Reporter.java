@@ -319,7 +319,7 @@ public final class Reporter implements Runnable {
             long cpu = threadCpuNanos();
             // At exit nothing will be freed any more: 'older' (which hides blocks in flight) does not apply.
             Snapshot snapshot = atExit
-                    ? collector.collectForReport(settings.get().withOlderMillis(0), allStacks).asExitReport()
+                    ? collector.collectForExitReport(settings.get().withOlderMillis(0), allStacks).asExitReport()
                     : collector.collectForReport(settings.get(), allStacks);
             for (Consumer<Snapshot> listener : listeners) {
                 listener.accept(snapshot);

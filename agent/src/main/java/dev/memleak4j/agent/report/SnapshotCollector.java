@@ -51,6 +51,10 @@ public final class SnapshotCollector {
      * by default, so this cuts only when max-stacks is raised.
      */
     public static final int MAX_FREED_STACKS = 16_384;
+    /** The group of the stacks forgotten while they held nothing: even, so no kernel stack id (always odd) is it. */
+    static final long FORGOTTEN_STACKS = 2;
+    private static final List<Frame> FORGOTTEN_STACKS_FRAMES = List.of(
+            new Frame(0, Frame.Kind.UNKNOWN, "[stacks forgotten while they held nothing]", null, 0));
     /*
      * The orders are written out, not chained from Comparator.comparingLong(...).reversed().thenComparing...: each
      * link of such a chain is a lambda, whose first use leaves a hidden class and its method handles in the
@@ -129,11 +133,25 @@ public final class SnapshotCollector {
     /** Per kernel stack id, bytes and count/1000 allocated up to the baseline; empty for the probes' attach. */
     private LongLongMap allocatedBytesAtBaseline = new LongLongMap();
     private LongLongMap allocatedCountMilliAtBaseline = new LongLongMap();
+    private final StackForgetting forgetting;
+    /**
+     * What the stacks forgotten with their counters had allocated since the baseline (bytes, count/1000): the views'
+     * allocated totals keep it, under {@link #FORGOTTEN_STACKS} (with combined-only, the counters stay, and go there
+     * report by report).
+     */
+    private long forgottenAllocatedBytes;
+    private long forgottenAllocatedCountMilli;
+    /** The kernel stack ids that what the last pass read names (outstanding allocations, or counters), sorted. */
+    private long[] referencedStackIds = new long[0];
 
-    /** @param leakWindowSeconds how far back the leak suspects and the memory verdict look */
+    /**
+     * @param leakWindowSeconds how far back the leak suspects and the memory verdict look
+     * @param maxStacks         the kernel's stack map's capacity (max-stacks)
+     */
     public SnapshotCollector(BpfTracker tracker, StackResolver resolver, Instant trackingSince, long leakWindowSeconds,
-                             LongSupplier sampleBytesNow) {
+                             long maxStacks, LongSupplier sampleBytesNow) {
         this.tracker = tracker;
+        this.forgetting = new StackForgetting(tracker, maxStacks);
         this.sampleBytesNow = sampleBytesNow;
         this.resolver = resolver;
         this.trimmer = new WalkedStackTrimmer(new JvmCodes(resolver));
@@ -145,7 +163,7 @@ public final class SnapshotCollector {
 
     /** A snapshot of the top stacks on demand (JMX, JFR): its stacks and counters, without leak suspects. */
     public Snapshot collect(ReportSettings settings) {
-        return collect(settings, false, false);
+        return collect(settings, false, false, false);
     }
 
     /** When the probes whose allocations this collector reads were attached. */
@@ -158,7 +176,7 @@ public final class SnapshotCollector {
      * graph, pprof, JFR file: they come from the same pass over the kernel's maps); no leak suspects.
      */
     public Snapshot collect(ReportSettings settings, boolean allStacks) {
-        return collect(settings, allStacks, false);
+        return collect(settings, allStacks, false, false);
     }
 
     /**
@@ -167,7 +185,12 @@ public final class SnapshotCollector {
      * the reporter calls this, once per report, so the histories have one point per interval.
      */
     public Snapshot collectForReport(ReportSettings settings, boolean allStacks) {
-        return collect(settings, allStacks, true);
+        return collect(settings, allStacks, true, true);
+    }
+
+    /** The exit report's snapshot: as a periodic report's, without forgetting stacks (nothing comes after it). */
+    public Snapshot collectForExitReport(ReportSettings settings, boolean allStacks) {
+        return collect(settings, allStacks, true, false);
     }
 
     /**
@@ -183,13 +206,19 @@ public final class SnapshotCollector {
         }
         allocatedBytesAtBaseline = bytes;
         allocatedCountMilliAtBaseline = countMilli;
+        forgottenAllocatedBytes = 0;
+        forgottenAllocatedCountMilli = 0;
     }
 
-    /** Synchronized: the reporter and JMX clients may ask at once, and the stack trimmer is not thread-safe. */
-    private synchronized Snapshot collect(ReportSettings settings, boolean allStacks, boolean forReport) {
+    /**
+     * Synchronized: the reporter and JMX clients may ask at once, and the stack trimmer is not thread-safe.
+     * {@code forgetStacks}: whether idle stacks may be forgotten ({@link StackForgetting}), at periodic reports only.
+     */
+    private synchronized Snapshot collect(ReportSettings settings, boolean allStacks, boolean forReport,
+                                          boolean forgetStacks) {
         JvmCodeMap.beginReadPass();
         try {
-            return collectNow(settings, allStacks, forReport);
+            return collectNow(settings, allStacks, forReport, forgetStacks);
         } finally {
             JvmCodeMap.endReadPass();
             // A report names its top stacks and the stacks new since the last (ids by frames are remembered): the
@@ -202,7 +231,7 @@ public final class SnapshotCollector {
         }
     }
 
-    private Snapshot collectNow(ReportSettings settings, boolean allStacks, boolean forReport) {
+    private Snapshot collectNow(ReportSettings settings, boolean allStacks, boolean forReport, boolean forgetStacks) {
         trimmer.newReport();
         BpfTracker.StackCounters[] counters = settings.combinedOnly() ? tracker.readCombined() : null;
         List<Group> raw = settings.combinedOnly() ? fromCounters(counters) : fromAllocations(settings);
@@ -211,7 +240,9 @@ public final class SnapshotCollector {
             // never shows more in use than it allocated.
             counters = tracker.readCombined();
         }
+        long[] allocatedBefore = lastAllocated;
         if (forReport) {
+            forgetting.settle(referencedStackIds);
             lastAllocated = allocatedOf(counters);
         }
         // The allocated-since-baseline counters are per kernel stack: added before stacks that name the same code
@@ -250,10 +281,45 @@ public final class SnapshotCollector {
         Instant time = Instant.now();
         LeakDetector.Verdicts verdicts = forReport ? suspects(time, groups) : null;
         MemoryVerdict verdict = forReport ? memory.update(ProcessMemory.readNow(totalBytes, nmtOn), verdicts) : null;
+        long[] stats = tracker.readStats();
+        if (forgetStacks) {
+            startAllocatedOver(forgetting.forgetIdle(counters, allocatedBefore, referencedStackIds, stats,
+                    settings.combinedOnly()), counters);
+        }
         return new Snapshot(time, every.subList(0, top), groups.size(), totalBytes, totalCount,
-                settings.sampleRate(), settings.sampleBytes(), sampleBytesNow.getAsLong(), tracker.readStats(),
-                trackingSince, settings.top(), every, List.copyOf(freedReports), allStacks ? freed.size() : -1, false,
-                verdicts, verdict);
+                settings.sampleRate(), settings.sampleBytes(), sampleBytesNow.getAsLong(), stats, trackingSince,
+                settings.top(), every, List.copyOf(freedReports), allStacks ? freed.size() : -1, false, verdicts,
+                verdict);
+    }
+
+    /**
+     * The stacks of {@code forgotten} were taken out of the kernel's maps with their counters: what they allocated
+     * since the baseline goes to {@link #FORGOTTEN_STACKS}, and if one allocates again, its counters start from zero,
+     * and so must what its allocated-since-the-baseline is counted from.
+     */
+    private void startAllocatedOver(long[] forgotten, BpfTracker.StackCounters[] counters) {
+        if (forgotten.length == 0) {
+            return;
+        }
+        for (BpfTracker.StackCounters c : counters) {
+            if (Arrays.binarySearch(forgotten, c.stackId()) >= 0) {
+                forgottenAllocatedBytes += c.allocatedBytes() - allocatedBytesAtBaseline.get(c.stackId(), 0);
+                forgottenAllocatedCountMilli += c.allocatedCountMilli()
+                        - allocatedCountMilliAtBaseline.get(c.stackId(), 0);
+            }
+        }
+        for (int i = 0; i < lastAllocated.length; i += 3) {
+            if (Arrays.binarySearch(forgotten, lastAllocated[i]) >= 0) {
+                lastAllocated[i + 1] = 0;
+                lastAllocated[i + 2] = 0;
+            }
+        }
+        for (long id : forgotten) {
+            if (allocatedCountMilliAtBaseline.containsKey(id)) {
+                allocatedBytesAtBaseline.put(id, 0);
+                allocatedCountMilliAtBaseline.put(id, 0);
+            }
+        }
     }
 
     private static long[] allocatedOf(BpfTracker.StackCounters[] counters) {
@@ -267,6 +333,9 @@ public final class SnapshotCollector {
     }
 
     private List<Frame> frames(Group group) {
+        if (group.stackId == FORGOTTEN_STACKS) {
+            return FORGOTTEN_STACKS_FRAMES;
+        }
         return JniMarks.merge(resolver.resolve(framesOf(group.stackId)), group.java);
     }
 
@@ -370,10 +439,17 @@ public final class SnapshotCollector {
     private List<Group> addAllocated(List<Group> groups, BpfTracker.StackCounters[] counters) {
         LongObjectMap<long[]> allocated = new LongObjectMap<>();
         List<long[]> byStack = new ArrayList<>();
+        long forgottenBytes = forgottenAllocatedBytes;
+        long forgottenCountMilli = forgottenAllocatedCountMilli;
         for (BpfTracker.StackCounters c : counters) {
             long bytes = c.allocatedBytes() - allocatedBytesAtBaseline.get(c.stackId(), 0);
             long countMilli = c.allocatedCountMilli() - allocatedCountMilliAtBaseline.get(c.stackId(), 0);
             if (countMilli <= 0) {
+                continue;
+            }
+            if (forgetting.forgottenKeepingCounters(c.stackId(), c.allocatedCountMilli())) {
+                forgottenBytes += bytes;
+                forgottenCountMilli += countMilli;
                 continue;
             }
             long id = canonicalId(c.stackId());
@@ -410,6 +486,12 @@ public final class SnapshotCollector {
             group.allocatedBytes = sum[1];
             group.allocatedCountMilli = sum[2];
         }
+        if (forgottenCountMilli > 0) {
+            Group forgotten = new Group(FORGOTTEN_STACKS, null);
+            forgotten.allocatedBytes = forgottenBytes;
+            forgotten.allocatedCountMilli = forgottenCountMilli;
+            freed.add(forgotten);
+        }
         return freed;
     }
 
@@ -419,7 +501,11 @@ public final class SnapshotCollector {
             marks.prune(marks.pruneBegin(), new long[0]); // the counters carry no marks: nothing to bind
         }
         LongObjectMap<Group> groups = new LongObjectMap<>();
+        LongLongMap referenced = new LongLongMap();
         for (BpfTracker.StackCounters stack : counters) {
+            if (stack.count() != 0 || stack.estimatedCountMilli() != 0) {
+                referenced.put(stack.stackId(), 0);
+            }
             if (stack.count() > 0) {
                 long id = canonicalId(stack.stackId());
                 Group group = groups.get(id);
@@ -433,7 +519,13 @@ public final class SnapshotCollector {
                 group.estimatedCountMilli += stack.estimatedCountMilli();
             }
         }
+        referencedStackIds = sorted(referenced.keys());
         return groups.values();
+    }
+
+    private static long[] sorted(long[] ids) {
+        Arrays.sort(ids);
+        return ids;
     }
 
     /**
@@ -459,6 +551,10 @@ public final class SnapshotCollector {
         }
         List<Group> raw = grouping.byStack.values();
         raw.addAll(grouping.byStackAndCallers.values());
+        for (Group group : raw) {
+            grouping.referenced.put(group.stackId, 0);
+        }
+        referencedStackIds = sorted(grouping.referenced.keys());
         return merged(raw, callbacks, new ReachesJava());
     }
 
@@ -475,6 +571,11 @@ public final class SnapshotCollector {
         /** Grouped by native stack and, for allocations made inside a wrapped JNI method, by its Java callers. */
         final LongObjectMap<Group> byStack = new LongObjectMap<>();
         final Map<GroupKey, Group> byStackAndCallers = new HashMap<>();
+        /**
+         * The stack ids of the outstanding allocations: those too young to report (older=) go in as they are read,
+         * the others' with their groups once all are read.
+         */
+        final LongLongMap referenced = new LongLongMap();
         final MarkList seenMarks = new MarkList();
 
         Grouping(ReportSettings settings, JniMarks marks, OwnerRegistry.Pass owners) {
@@ -495,6 +596,7 @@ public final class SnapshotCollector {
                 }
                 long age = now - table.timestampNanos(i);
                 if (age < olderNanos) {
+                    referenced.put(table.stackId(i), 0);
                     if (owners != null) {
                         owners.keep(table.address(i));
                     }

@@ -48,4 +48,7 @@ public final class LeakLib {
 
     /** An anonymous mapping of {@code size} bytes, touched and never unmapped; 0 on failure. */
     public static native long mmapTouched(long size);
+
+    /** malloc from a stack {@code depth} frames deeper than this method's: a distinct stack per depth; 0 on failure. */
+    public static native long mallocAtDepth(int depth, long size);
 }

@@ -43,6 +43,9 @@ public final class LeakProgram {
                 System.out.println("CHURNED " + LeakLib.churn(1000, 4096));
                 System.out.println("MADE " + LeakLib.mallocMany(10, 4096));
                 break;
+            case "idle-stacks":
+                idleStacks();
+                break;
             case "three-leaks":
                 for (int i = 0; i < 3; i++) {
                     leak(LeakLib.viaMalloc(1_999_993), 1_999_993, "viaMalloc");
@@ -85,6 +88,29 @@ public final class LeakProgram {
             }
         } catch (javax.management.JMException | InterruptedException e) {
             throw new IllegalStateException(e);
+        }
+    }
+
+    /** The block size of the idle-stacks scenario: no JVM allocation has it. */
+    public static final long IDLE_STACKS_SIZE = 777_773;
+
+    /**
+     * For forgetting idle stacks: a block from depth 1 (mallocAtDepth) kept; then 8 rounds of 12 blocks, each from a
+     * stack of its own (depths 2 to 97) and freed at once, each round followed by two reports; then 3 blocks from
+     * depth 98, kept. 98 stacks in all.
+     */
+    private static void idleStacks() throws Exception {
+        leak(LeakLib.mallocAtDepth(1, IDLE_STACKS_SIZE), IDLE_STACKS_SIZE, "mallocAtDepth");
+        for (int round = 0; round < 8; round++) {
+            for (int depth = 2 + 12 * round; depth < 14 + 12 * round; depth++) {
+                LeakLib.release(LeakLib.mallocAtDepth(depth, IDLE_STACKS_SIZE));
+            }
+            if (!AwaitTracking.reportReadAfterNow(15_000)) {
+                throw new IllegalStateException("no report read round " + round + " in 15 s");
+            }
+        }
+        for (int i = 0; i < 3; i++) {
+            leak(LeakLib.mallocAtDepth(98, IDLE_STACKS_SIZE), IDLE_STACKS_SIZE, "mallocAtDepth");
         }
     }
 

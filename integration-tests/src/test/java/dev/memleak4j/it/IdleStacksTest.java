@@ -1,0 +1,82 @@
+package dev.memleak4j.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.memleak4j.it.programs.LeakProgram;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The kernel's stack map is never emptied by the BPF programs; the reports forget the stacks that nothing outstanding
+ * names once it is half full. Here 98 stacks go through a map of max-stacks=64: 96 of them hold nothing after their
+ * round, one holds a block from the first round to the end, and the last, new after the others were forgotten, holds
+ * three. Without forgetting, the last stacks would find the map full and be reported without frames; what the
+ * forgotten stacks allocated stays in the allocated totals.
+ */
+class IdleStacksTest {
+    private static final long SIZE = LeakProgram.IDLE_STACKS_SIZE;
+
+    @Test
+    void stacksThatHoldNothingAreForgottenAndNewStacksStillGetTheirFrames() throws Exception {
+        runAndCheck("idle-stacks", "older=0");
+    }
+
+    /** combined-only: the report comes from the per-stack counters, which forgetting keeps. */
+    @Test
+    void withCombinedOnlyTheCountersStayAndTheFramesGo() throws Exception {
+        runAndCheck("idle-stacks-combined", "combined-only");
+    }
+
+    private static void runAndCheck(String name, String modeOption) throws Exception {
+        Privileges.assumeBpf();
+        Path dir = AgentRun.tempDir(name);
+        Path json = dir.resolve("snapshot.json");
+        AgentRun run = AgentRun.leakProgram(dir, "interval=1," + modeOption + ",top=100,min-size=" + SIZE + ",max-size="
+                + SIZE + ",max-stacks=64,json=" + json + ",pprof=" + dir.resolve("p.pb.gz"), "idle-stacks", "5000");
+        assertEquals(0, run.exitCode, run.describe());
+        JsonNode document = new ObjectMapper().readTree(Files.readString(json));
+        String context = run.describe() + "\n" + document.toPrettyString();
+
+        assertEquals(4 * SIZE, document.get("outstanding").get("bytes").asLong(), context);
+        assertEquals(4, document.get("outstanding").get("allocations").asLong(), context);
+        // One stack per kept depth, each with its frames: the first round's (depth 1, never forgotten: its block is
+        // outstanding) and the last one's (depth 98, stored after the others were forgotten).
+        List<Long> depths = new ArrayList<>();
+        for (JsonNode stack : document.get("stacks")) {
+            int levels = 0;
+            for (JsonNode frame : stack.get("frames")) {
+                if (frame.get("name").asText().equals("malloc_at_depth")) {
+                    levels++;
+                }
+            }
+            assertTrue(levels > 0, "a stack without its frames:\n" + context);
+            depths.add((long) levels - 1);
+            assertEquals(levels - 1 == 1 ? 1 : 3, stack.get("allocations").asLong(), context);
+        }
+        assertEquals(List.of(1L, 98L), depths.stream().sorted().toList(), context);
+
+        JsonNode counters = document.get("counters");
+        assertEquals(0, document.get("losses").get("stackMapFull").asLong(), context);
+        assertEquals(100, counters.get("allocTracked").asLong(), context);
+        // 98 stacks through 64 slots: at least 34 forgotten, none of them named again (each held nothing).
+        assertTrue(counters.get("stacksForgotten").asLong() >= 34, context);
+        assertEquals(98, counters.get("stacksStored").asLong(), context);
+        assertEquals(0, counters.get("stacksRestored").asLong(), context);
+
+        // What the forgotten stacks allocated stays in pprof's alloc_* (since the attach), under one entry of its own:
+        // the 100 blocks in all, exactly.
+        Map<List<String>, List<Long>> alloc = Views.fromPprof(dir.resolve("p.pb.gz"), dir, "alloc");
+        assertEquals(100 * SIZE, alloc.values().stream().mapToLong(v -> v.get(0)).sum(), alloc.toString());
+        assertEquals(100, alloc.values().stream().mapToLong(v -> v.get(1)).sum(), alloc.toString());
+        List<Long> forgotten = alloc.get(List.of("[stacks forgotten while they held nothing]"));
+        assertTrue(forgotten != null && forgotten.get(1) >= 34, alloc.toString());
+        assertEquals(forgotten.get(1) * SIZE, forgotten.get(0), alloc.toString());
+    }
+}
