@@ -1,5 +1,6 @@
 package dev.memleak4j.agent.views;
 
+import dev.memleak4j.agent.bpf.Stat;
 import dev.memleak4j.agent.views.cost.ViewsCost;
 import dev.memleak4j.agent.leaks.LeakDetector;
 import dev.memleak4j.agent.report.Snapshot;
@@ -51,8 +52,8 @@ class ViewsTest {
         long bytes = stacks.stream().mapToLong(StackReport::bytes).sum();
         long count = stacks.stream().mapToLong(StackReport::count).sum();
         return new Snapshot(Instant.parse("2026-01-02T03:04:05Z"), stacks.subList(0, Math.min(10, stacks.size())),
-                stacks.size(), bytes, count, 1, 0, 0, new long[16], Instant.parse("2026-01-02T03:00:00Z"), 10,
-                stacks, List.of(), 0, false, null, null);
+                stacks.size(), bytes, count, 1, 0, 0, new long[Stat.values().length],
+                Instant.parse("2026-01-02T03:00:00Z"), 10, stacks, List.of(), 0, false, null, null);
     }
 
     @Test

@@ -1,5 +1,6 @@
 package dev.memleak4j.agent.views.cost;
 
+import dev.memleak4j.agent.bpf.Stat;
 import dev.memleak4j.agent.report.Snapshot;
 import dev.memleak4j.agent.report.StackReport;
 import dev.memleak4j.agent.stacks.Frame;
@@ -104,7 +105,8 @@ public final class ViewsCost {
         long allocations = stacks.stream().mapToLong(StackReport::count).sum();
         Instant now = Instant.now();
         return new Snapshot(now, stacks.subList(0, Math.min(10, count)), count, bytes, allocations, 1, 0, 0,
-                new long[16], now.minusSeconds(60), 10, List.copyOf(stacks), List.of(), 0, false, null, null);
+                new long[Stat.values().length], now.minusSeconds(60), 10, List.copyOf(stacks), List.of(), 0, false,
+                null, null);
     }
 
     private static long processCpuNanos() {
