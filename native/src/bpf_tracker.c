@@ -667,41 +667,37 @@ static void stat_add_from_user(uint32_t stat, uint64_t value)
 	free(per_cpu);
 }
 
-static struct stack_maps stack_maps(bool counters)
+/*
+ * One step of forgetting stacks (forgotten_stacks.h) on the tracker's maps, with or without the per-stack counters;
+ * what it moved is added to stat.
+ */
+static long stack_upkeep(long (*step)(const struct stack_maps *maps, const uint64_t *ids, size_t n),
+			 const uint64_t *ids, size_t n, bool counters, uint32_t stat)
 {
-	return (struct stack_maps){
+	struct stack_maps maps;
+	long moved;
+
+	if (!skel)
+		return 0;
+	maps = (struct stack_maps){
 		.stacks_fd = bpf_map__fd(skel->maps.stacks),
 		.combined_fd = counters ? bpf_map__fd(skel->maps.combined) : -1,
 		.stored_fd = bpf_map__fd(skel->maps.stored_stacks),
 	};
+	moved = step(&maps, ids, n);
+	if (moved > 0)
+		stat_add_from_user(stat, (uint64_t)moved);
+	return moved;
 }
 
 long tracker_forget_stacks(const uint64_t *ids, size_t n, bool counters)
 {
-	struct stack_maps maps;
-	long forgotten;
-
-	if (!skel)
-		return 0;
-	maps = stack_maps(counters);
-	forgotten = forgotten_stacks_forget(&maps, ids, n);
-	if (forgotten > 0)
-		stat_add_from_user(STAT_STACKS_FORGOTTEN, (uint64_t)forgotten);
-	return forgotten;
+	return stack_upkeep(forgotten_stacks_forget, ids, n, counters, STAT_STACKS_FORGOTTEN);
 }
 
 long tracker_settle_forgotten_stacks(const uint64_t *referenced, size_t n)
 {
-	struct stack_maps maps;
-	long restored;
-
-	if (!skel)
-		return 0;
-	maps = stack_maps(false);
-	restored = forgotten_stacks_settle(&maps, referenced, n);
-	if (restored > 0)
-		stat_add_from_user(STAT_STACKS_RESTORED, (uint64_t)restored);
-	return restored;
+	return stack_upkeep(forgotten_stacks_settle, referenced, n, false, STAT_STACKS_RESTORED);
 }
 
 void tracker_read_stats(uint64_t *out, size_t count)
