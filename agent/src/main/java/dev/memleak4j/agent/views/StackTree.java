@@ -6,43 +6,90 @@ import dev.memleak4j.agent.stacks.Frame;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 
 /**
  * The stacks of a snapshot merged into one tree, outermost caller at the root: what a flame graph draws. Two frames
  * are one node when they are the same function of the same library with the same category under the same parent.
  */
 public final class StackTree {
+    /** Most bytes first, then by function. A class, not a comparator chain: each link of one is a lambda. */
+    private static final Comparator<Node> MOST_BYTES = new Comparator<>() {
+        @Override
+        public int compare(Node a, Node b) {
+            int byBytes = Long.compare(b.bytes, a.bytes);
+            return byBytes != 0 ? byBytes : a.label.function.compareTo(b.label.function);
+        }
+    };
+
+    /**
+     * What makes two frames one node under a parent: their function, library (native frames) and category. Made once
+     * per frame object in a tree (stacks share their frames' objects), not once per frame of every stack.
+     */
+    private static final class Label {
+        final String function;
+        final String module;
+        final FrameLabels.Category category;
+        private final int hash;
+
+        Label(Frame frame) {
+            this(FrameLabels.function(frame), frame.kind() == Frame.Kind.NATIVE ? frame.module() : null,
+                    FrameLabels.category(frame));
+        }
+
+        Label(String function, String module, FrameLabels.Category category) {
+            this.function = function;
+            this.module = module;
+            this.category = category;
+            this.hash = (function.hashCode() * 31 + Objects.hashCode(module)) * 31 + category.ordinal();
+        }
+
+        @Override
+        public boolean equals(Object other) {
+            return other instanceof Label that && that.hash == hash && that.category == category
+                    && that.function.equals(function) && Objects.equals(that.module, module);
+        }
+
+        @Override
+        public int hashCode() {
+            return hash;
+        }
+    }
+
+    private static final Label ROOT = new Label("all", null, FrameLabels.Category.UNKNOWN);
+
     /** One function on one path from the root. */
     public static final class Node {
-        private final String function;
-        private final String module;
-        private final FrameLabels.Category category;
-        private final Map<String, Node> byKey = new HashMap<>();
-        private final List<Node> children = new ArrayList<>();
+        /** Children found by a scan up to this many; past it, by a map (most nodes have one child or none). */
+        private static final int SCANNED_CHILDREN = 8;
+        private final Label label;
+        /** Null while there are none. */
+        private List<Node> children;
+        /** Null until there are more than SCANNED_CHILDREN children. */
+        private Map<Label, Node> byLabel;
         private long bytes;
         private long count;
         /** The rank of the first leak suspect whose stack passes through this node; 0 when none does. */
         private int suspectRank;
 
-        Node(String function, String module, FrameLabels.Category category) {
-            this.function = function;
-            this.module = module;
-            this.category = category;
+        Node(Label label) {
+            this.label = label;
         }
 
         public String function() {
-            return function;
+            return label.function;
         }
 
         /** The library of a native frame, else null. */
         public String module() {
-            return module;
+            return label.module;
         }
 
         public FrameLabels.Category category() {
-            return category;
+            return label.category;
         }
 
         /** Outstanding bytes of every stack through this node. */
@@ -57,36 +104,53 @@ public final class StackTree {
 
         /** Most bytes first. */
         public List<Node> children() {
-            return children;
+            return children == null ? List.of() : children;
         }
 
         public int suspectRank() {
             return suspectRank;
         }
 
-        private static String key(Frame frame) {
-            FrameLabels.Category category = FrameLabels.category(frame);
-            String module = frame.kind() == Frame.Kind.NATIVE ? frame.module() : null;
-            return category.ordinal() + "\u0000" + FrameLabels.function(frame) + "\u0000"
-                    + (module == null ? "" : module);
+        /** The child for label, or null. */
+        Node find(Label label) {
+            if (byLabel != null) {
+                return byLabel.get(label);
+            }
+            if (children != null) {
+                for (Node child : children) {
+                    if (child.label.equals(label)) {
+                        return child;
+                    }
+                }
+            }
+            return null;
         }
 
-        Node child(Frame frame) {
-            FrameLabels.Category category = FrameLabels.category(frame);
-            String function = FrameLabels.function(frame);
-            String module = frame.kind() == Frame.Kind.NATIVE ? frame.module() : null;
-            String key = key(frame);
-            Node child = byKey.get(key);
+        Node child(Label label) {
+            Node child = find(label);
             if (child == null) {
-                child = new Node(function, module, category);
-                byKey.put(key, child);
+                child = new Node(label);
+                if (children == null) {
+                    children = new ArrayList<>(2);
+                }
                 children.add(child);
+                if (byLabel != null) {
+                    byLabel.put(label, child);
+                } else if (children.size() > SCANNED_CHILDREN) {
+                    byLabel = new HashMap<>();
+                    for (Node known : children) {
+                        byLabel.put(known.label, known);
+                    }
+                }
             }
             return child;
         }
 
         void sort() {
-            children.sort(Comparator.comparingLong(Node::bytes).reversed().thenComparing(Node::function));
+            if (children == null) {
+                return;
+            }
+            children.sort(MOST_BYTES);
             for (Node child : children) {
                 child.sort();
             }
@@ -105,7 +169,7 @@ public final class StackTree {
             List<Node> path = new ArrayList<>(frames.size());
             Node node = root;
             for (int i = frames.size() - 1; i >= 0 && node != null; i--) {
-                node = node.byKey.get(Node.key(frames.get(i)));
+                node = node.find(new Label(frames.get(i)));
                 path.add(node);
             }
             if (node == null) {
@@ -121,14 +185,21 @@ public final class StackTree {
 
     /** The tree of {@code stacks} (frames listed innermost first, as in a {@link StackReport}). */
     public static Node of(List<StackReport> stacks) {
-        Node root = new Node("all", null, FrameLabels.Category.UNKNOWN);
+        Node root = new Node(ROOT);
+        Map<Frame, Label> labels = new IdentityHashMap<>();
         for (StackReport stack : stacks) {
             Node node = root;
             node.bytes += stack.bytes();
             node.count += stack.count();
             List<Frame> frames = stack.frames();
             for (int i = frames.size() - 1; i >= 0; i--) {
-                node = node.child(frames.get(i));
+                Frame frame = frames.get(i);
+                Label label = labels.get(frame);
+                if (label == null) {
+                    label = new Label(frame);
+                    labels.put(frame, label);
+                }
+                node = node.child(label);
                 node.bytes += stack.bytes();
                 node.count += stack.count();
             }

@@ -12,6 +12,7 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.zip.GZIPOutputStream;
@@ -104,6 +105,9 @@ public final class PprofProfile {
         Map<String, long[]> mappingRanges = new HashMap<>();
         Map<String, Long> functions = new HashMap<>();
         Map<LocationKey, Long> locations = new HashMap<>();
+        // Stacks share their frames' objects (the resolver's caches): each object's location is found once, not
+        // once per stack it is in. By identity: Frame's record equals goes through method handles, slow under C1.
+        Map<Frame, Long> locationOfFrame = new IdentityHashMap<>();
         Proto functionTable = new Proto(1 << 12);
         Proto locationTable = new Proto(1 << 14);
         for (StackReport stack : stacks) {
@@ -111,6 +115,11 @@ public final class PprofProfile {
             long[] ids = new long[frames.size()];
             for (int i = 0; i < frames.size(); i++) {
                 Frame frame = frames.get(i);
+                Long known = locationOfFrame.get(frame);
+                if (known != null) {
+                    ids[i] = known;
+                    continue;
+                }
                 String module = frame.kind() == Frame.Kind.NATIVE ? frame.module() : null;
                 long mapping = 0;
                 if (module != null) {
@@ -156,6 +165,7 @@ public final class PprofProfile {
                     location.message(LOCATION_LINE, line);
                     locationTable.message(LOCATION, location);
                 }
+                locationOfFrame.put(frame, locationId);
                 ids[i] = locationId;
             }
             Proto sample = new Proto(16 + 2 * ids.length);
