@@ -21,13 +21,14 @@ import java.util.concurrent.TimeUnit;
  */
 final class StackForgetting {
     /** Settling waits this long at least after forgetting: the probes that ran meanwhile take microseconds. */
-    static final long SETTLE_AFTER_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+    private static final long SETTLE_AFTER_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
 
     private final BpfTracker tracker;
     private final long maxStacks;
     /** When the last forgetting was, while its stacks are not settled. */
     private long unsettledSinceNanos = -1;
-    private long droppedBecauseFull;
+    /** The stack-map-full count at the last report: when it grows, the map needs room whatever the fill says. */
+    private long stackMapFullBefore;
     /**
      * With combined-only, forgetting keeps a stack's counters (they are what the report shows): the stacks forgotten
      * so, with what they had allocated then (count/1000), so that a stack is forgotten again only once it allocated.
@@ -53,15 +54,14 @@ final class StackForgetting {
     /**
      * Forgets the idle stacks when the map needs it. {@code allocatedBefore}: (stack id, allocated bytes, count/1000)
      * triples of the report before (what tells an idle stack); {@code referenced}: the stack ids of what is
-     * outstanding now, sorted;
-     * {@code keepCounters}: combined-only. Returns the stacks forgotten with their counters (their allocated-since
-     * baselines start over), an empty array when none.
+     * outstanding now, sorted; {@code keepCounters}: combined-only. Returns the stacks forgotten with their counters
+     * (their allocated-since-the-baseline starts over), an empty array when none.
      */
     long[] forgetIdle(BpfTracker.StackCounters[] counters, long[] allocatedBefore, long[] referenced, long[] stats,
                       boolean keepCounters) {
-        long dropped = stats[Stat.DROPPED_STACKS_FULL.ordinal()];
-        boolean foundFull = dropped > droppedBecauseFull;
-        droppedBecauseFull = dropped;
+        long stackMapFull = stats[Stat.DROPPED_STACKS_FULL.ordinal()];
+        boolean foundFull = stackMapFull > stackMapFullBefore;
+        stackMapFullBefore = stackMapFull;
         if (unsettledSinceNanos >= 0 || (!foundFull && stored(stats) < maxStacks / 2)) {
             return new long[0];
         }
