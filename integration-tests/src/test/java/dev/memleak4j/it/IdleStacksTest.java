@@ -11,7 +11,11 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.Test;
+import java.util.TreeMap;
+import java.util.concurrent.Callable;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The kernel's stack map is never emptied by the BPF programs; the reports forget the stacks that nothing outstanding
@@ -22,26 +26,35 @@ import org.junit.jupiter.api.Test;
  */
 class IdleStacksTest {
     private static final long SIZE = LeakProgram.IDLE_STACKS_SIZE;
+    /** The two report modes' options, by name; combined-only reads the per-stack counters, which forgetting keeps. */
+    private static final Map<String, String> MODES = Map.of("allocations", "older=0", "combined-only",
+            "combined-only");
+    private static Map<String, AgentRun> runs;
+    private static Map<String, Path> dirs;
 
-    @Test
-    void stacksThatHoldNothingAreForgottenAndNewStacksStillGetTheirFrames() throws Exception {
-        runAndCheck("idle-stacks", "older=0");
-    }
-
-    /** combined-only: the report comes from the per-stack counters, which forgetting keeps. */
-    @Test
-    void withCombinedOnlyTheCountersStayAndTheFramesGo() throws Exception {
-        runAndCheck("idle-stacks-combined", "combined-only");
-    }
-
-    private static void runAndCheck(String name, String modeOption) throws Exception {
+    /** One JVM per mode, side by side: each waits for reports most of its run. */
+    @BeforeAll
+    static void runEachModeSideBySide() throws Exception {
         Privileges.assumeBpf();
-        Path dir = AgentRun.tempDir(name);
-        Path json = dir.resolve("snapshot.json");
-        AgentRun run = AgentRun.leakProgram(dir, "interval=1," + modeOption + ",top=100,min-size=" + SIZE + ",max-size="
-                + SIZE + ",max-stacks=64,json=" + json + ",pprof=" + dir.resolve("p.pb.gz"), "idle-stacks", "5000");
+        Map<String, Callable<AgentRun>> started = new TreeMap<>();
+        dirs = new TreeMap<>();
+        for (Map.Entry<String, String> mode : MODES.entrySet()) {
+            Path dir = AgentRun.tempDir("idle-stacks-" + mode.getKey());
+            dirs.put(mode.getKey(), dir);
+            started.put(mode.getKey(), () -> AgentRun.leakProgram(dir, "interval=1," + mode.getValue() + ",top=100"
+                    + ",min-size=" + SIZE + ",max-size=" + SIZE + ",max-stacks=64,json=" + dir.resolve("snapshot.json")
+                    + ",pprof=" + dir.resolve("p.pb.gz"), "idle-stacks", "5000"));
+        }
+        runs = AgentRun.sideBySide(started);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"allocations", "combined-only"})
+    void stacksThatHoldNothingAreForgottenAndNewStacksStillGetTheirFrames(String mode) throws Exception {
+        AgentRun run = runs.get(mode);
+        Path dir = dirs.get(mode);
         assertEquals(0, run.exitCode, run.describe());
-        JsonNode document = new ObjectMapper().readTree(Files.readString(json));
+        JsonNode document = new ObjectMapper().readTree(Files.readString(dir.resolve("snapshot.json")));
         String context = run.describe() + "\n" + document.toPrettyString();
 
         assertEquals(4 * SIZE, document.get("outstanding").get("bytes").asLong(), context);
