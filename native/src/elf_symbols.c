@@ -122,12 +122,11 @@ struct reading {
 
 static void end_reading(struct reading *r)
 {
-	if (r->symbols.items)
-		scratch_free(&r->scratch, r->symbols.items, r->symbols.capacity * sizeof(*r->symbols.items));
+	/* mmap_arena_unmap takes NULL: what was never mapped is skipped there. */
+	scratch_free(&r->scratch, r->symbols.items, r->symbols.capacity * sizeof(*r->symbols.items));
 	for (int i = 0; i < r->copy_count; i++)
 		scratch_free(&r->scratch, r->copies[i].data, r->copies[i].size);
-	if (r->sections)
-		scratch_free(&r->scratch, r->sections, r->section_count * sizeof(*r->sections));
+	scratch_free(&r->scratch, r->sections, r->section_count * sizeof(*r->sections));
 	if (r->fd >= 0)
 		close(r->fd);
 }
