@@ -49,7 +49,14 @@ volatile struct jvm_layout jvm = {};
  */
 struct java_walk {
 	__u64 sp, fp, pc;
-	__u64 lo, hi; /* the thread's stack above the probe's frame */
+	__u64 lo, hi; /* where frames are read: the thread's stack above the probe's frame, or a stack chunk's words */
+	__u64 thread; /* the JavaThread */
+	/* In a stack chunk (in_chunk): the chunk, where its frames end, the stack's bounds and the entry frame to go back to. */
+	__u64 chunk, chunk_end;
+	__u64 stack_lo, stack_hi;
+	__u64 entry_sp, entry_fp;
+	__u32 in_chunk;
+	__u32 continuations; /* entered by this walk: the entry's frame need not lie above the barrier's */
 	__u32 frames;    /* the next free index in trace->ips */
 	__u32 java;      /* Java frames stored */
 	__u32 ended;     /* JAVA_WALK_* */
@@ -363,6 +370,8 @@ __noinline __u32 walk_stack(__u64 ip, __u64 fp, struct stack_trace *trace, __u32
 
 #define JAVA_WALK_BOTTOM 1 /* reached the thread's first Java call (an entry frame with no Java frames below) */
 #define JAVA_WALK_FAILED 2
+/* reached a continuation's entry frame: a virtual thread's frames end there (below are its carrier's) */
+#define JAVA_WALK_CONTINUATION 3
 /* Segment map hops to a block's start: each goes back at most 254 segments, so 64 cover a block of 1 MiB or more. */
 #define SEGMAP_HOPS 64
 /* Segment map bytes read at once, ending at pc's segment. */
@@ -519,11 +528,120 @@ static __always_inline int java_frame_store(struct java_walk *w, struct stack_tr
 }
 
 /*
+ * The oop in the field at offset of the object at obj, decoded; 0 when null or unreadable. Reads into scratch (the
+ * walk's, in its map value: java_frame's callers leave little BPF stack).
+ */
+static __always_inline __u64 oop_field(__u64 obj, __u64 offset, __u64 *scratch)
+{
+	*scratch = 0;
+	if (!obj)
+		return 0;
+	if (jvm.compressed_oops)
+		return bpf_probe_read_user(scratch, sizeof(__u32), (void *)(obj + offset)) || !*scratch
+			       ? 0
+			       : jvm.narrow_oop_base + (*scratch << (jvm.narrow_oop_shift & 31));
+	return bpf_probe_read_user(scratch, sizeof(*scratch), (void *)(obj + offset)) ? 0 : *scratch;
+}
+
+/* A virtual thread's continuation, and at most one nested in it (HotSpot's own use of the API). */
+#define MAX_CONTINUATIONS 2
+/* Chunks looked at for one with frames: HotSpot leaves at most an empty newest one before them. */
+#define CHUNKS_TRIED 4
+#define MAX_CHUNK_WORDS (1 << 24)
+
+/*
+ * Goes on at the top frame of the first chunk with frames from chunk on (itself, then its parents), as
+ * StackChunkFrameStream does: its frames lie from sp to bottom, words after the chunk's fields, each frame's pc in
+ * the word below its sp. The walk's reads are then bounded by the chunk. Returns 0, or -1 (the walk unchanged).
+ */
+static __always_inline int enter_chunk(struct java_walk *w, __u64 chunk)
+{
+	__u64 *field = &w->words[0], *top = &w->words[1];
+
+	for (int i = 0; i < CHUNKS_TRIED && chunk; i++) {
+		__s64 sp, bottom, size;
+
+		*field = 0;
+		if (bpf_probe_read_user(field, sizeof(__s32), (void *)(chunk + jvm.chunk_size)))
+			return -1;
+		size = *(__s32 *)field;
+		if (bpf_probe_read_user(field, sizeof(__s32), (void *)(chunk + jvm.chunk_bottom)))
+			return -1;
+		bottom = *(__s32 *)field;
+		if (bpf_probe_read_user(field, sizeof(__s32), (void *)(chunk + jvm.chunk_sp)))
+			return -1;
+		sp = *(__s32 *)field;
+		if (size <= 0 || size > MAX_CHUNK_WORDS || bottom > size || sp < 0)
+			return -1;
+		if (sp >= bottom) { /* empty */
+			chunk = oop_field(chunk, jvm.chunk_parent, field);
+			continue;
+		}
+		if (sp < 2 || bpf_probe_read_user(top, 2 * sizeof(*top),
+						  (void *)(chunk + jvm.chunk_stack + (__u64)(sp - 2) * 8)))
+			return -1;
+		w->chunk = chunk;
+		w->lo = chunk + jvm.chunk_stack;
+		w->hi = w->lo + (__u64)size * 8;
+		w->chunk_end = w->lo + (__u64)bottom * 8;
+		w->sp = w->lo + (__u64)sp * 8;
+		w->pc = top[1];
+		w->fp = w->sp - 16 + (top[0] << 3); /* an interpreted frame's saved fp is relative to its slot */
+		w->in_chunk = 1;
+		return 0;
+	}
+	return -1;
+}
+
+/*
+ * A frame returned to the continuation's return barrier: its callers are frozen in the mounted virtual thread's
+ * chunks (JavaThread::_vthread, VirtualThread.cont, Continuation.tail). Remembers the entry frame the carrier's
+ * frames go on from (JavaThread::_cont_entry). Returns 0, or -1 when they cannot be found.
+ */
+static __always_inline int enter_continuation(struct java_walk *w)
+{
+	__u64 *word = &w->words[0], vthread, entry, entry_fp;
+
+	if (w->continuations >= MAX_CONTINUATIONS ||
+	    bpf_probe_read_user(word, sizeof(*word), (void *)(w->thread + jvm.thread_vthread)) || !*word ||
+	    bpf_probe_read_user(word, sizeof(*word), (void *)*word) || !(vthread = *word) ||
+	    bpf_probe_read_user(word, sizeof(*word), (void *)(w->thread + jvm.thread_cont_entry)) ||
+	    !(entry = *word) || stack_word(w, entry + jvm.cont_entry_size, word))
+		return -1;
+	entry_fp = *word;
+	w->stack_lo = w->lo;
+	w->stack_hi = w->hi;
+	if (enter_chunk(w, oop_field(oop_field(vthread, jvm.vthread_cont, word), jvm.cont_tail, word)))
+		return -1;
+	w->continuations++;
+	w->entry_sp = entry;
+	w->entry_fp = entry_fp;
+	return 0;
+}
+
+/* The chunk's frames are done: on to its parent's, or to the carrier's entry frame (Continuation::continuation_parent_frame). */
+static __always_inline void leave_chunk(struct java_walk *w)
+{
+	__u64 parent = oop_field(w->chunk, jvm.chunk_parent, &w->words[0]);
+
+	if (parent && !enter_chunk(w, parent))
+		return;
+	w->in_chunk = 0;
+	w->lo = w->stack_lo;
+	w->hi = w->stack_hi;
+	w->sp = w->entry_sp;
+	w->fp = w->entry_fp;
+	w->pc = jvm.cont_entry_return_pc;
+}
+
+/*
  * One step of the walk from the frame anchor, as HotSpot's frame::sender on x86-64 (native/src/jvm_frame_walk.c does
  * the same in process): an interpreted frame is stored as its Method* with the bytecode index, a compiled one as its
  * pc (the agent's code map names it, with what was inlined); a stub's frame is crossed by its frame size; an entry
  * frame (the call stub) leads, through its JavaCallWrapper's anchor, to the Java frames of an outer Java call, or
- * ends the walk at the thread's first one. Returns 0 to go on, 1 to stop.
+ * ends the walk at the thread's first one. On a virtual thread, a frame that returns to the continuation's return
+ * barrier leads to its callers frozen in the Java heap (enter_continuation), and the continuation's entry frame ends
+ * the walk. Returns 0 to go on, 1 to stop.
  * A global function, verified once on its own: as the body of the bpf_loop callback it was verified again for every
  * state the walk could be in when it started (the combinations of usable code heaps, of Java frames stored...).
  */
@@ -540,6 +658,8 @@ __noinline long java_frame(struct java_walk *w, struct stack_trace *trace)
 		return 1;
 	if (sp < w->lo || sp >= w->hi)
 		goto failed;
+	if (pc == jvm.cont_return_barrier && pc && !w->in_chunk)
+		return enter_continuation(w) ? (w->ended = JAVA_WALK_FAILED, 1) : 0;
 	if (pc == jvm.call_stub_return) {
 		__u64 wrapper = 0, anchor[JVM_ANCHOR_BYTES / 8];
 
@@ -568,6 +688,11 @@ __noinline long java_frame(struct java_walk *w, struct stack_trace *trace)
 		caller_sp = w->words[INTERPRETER_FRAME_WORD(-INTERPRETER_FRAME_SENDER_SP_OFFSET)];
 		caller_fp = w->words[INTERPRETER_FRAME_WORD(0)];
 		caller_pc = w->words[INTERPRETER_FRAME_WORD(8)];
+		if (w->in_chunk) {
+			/* Frozen, HotSpot keeps these as words relative to fp (the saved fp: to its own slot, fp). */
+			caller_sp = fp + (caller_sp << 3);
+			caller_fp = fp + (caller_fp << 3);
+		}
 		if (!method || (method & ~FRAME_METHOD_MASK) || caller_sp <= sp)
 			goto failed;
 		value = method | FRAME_INTERPRETED;
@@ -583,6 +708,10 @@ __noinline long java_frame(struct java_walk *w, struct stack_trace *trace)
 		}
 		if (java_frame_store(w, trace, value))
 			return 1;
+		/* The chunk's last frame: its locals (relative to fp) reach the chunk's bottom. */
+		if (w->in_chunk &&
+		    fp + (w->words[INTERPRETER_FRAME_WORD(-INTERPRETER_FRAME_LOCALS_OFFSET)] << 3) + 8 >= w->chunk_end)
+			goto chunk_done;
 		goto next;
 	}
 	{
@@ -602,17 +731,26 @@ __noinline long java_frame(struct java_walk *w, struct stack_trace *trace)
 			goto failed;
 		if (is_nmethod(name) && java_frame_store(w, trace, pc))
 			return 1;
+		if (blob == jvm.cont_enter_special && blob) {
+			w->ended = JAVA_WALK_CONTINUATION;
+			return 1;
+		}
 		/* The caller's saved fp and return address, below the caller's sp, in one read. */
 		caller_sp = sp + (__u64)words * 8;
+		if (w->in_chunk && caller_sp + 16 >= w->chunk_end)
+			goto chunk_done;
 		if (stack_read(w, caller_sp - 16, link, sizeof(link)))
 			goto failed;
-		caller_fp = link[0];
+		caller_fp = w->in_chunk ? caller_sp - 16 + (link[0] << 3) : link[0];
 		caller_pc = link[1];
 	}
 next:
 	w->sp = caller_sp;
 	w->fp = caller_fp;
 	w->pc = caller_pc;
+	return 0;
+chunk_done:
+	leave_chunk(w);
 	return 0;
 failed:
 	w->ended = JAVA_WALK_FAILED;
@@ -636,7 +774,8 @@ static long java_walk_step(__u32 index, void *data)
 /*
  * The stack of an allocation on a Java thread: the native frames from the allocator's caller up to where the
  * thread's Java frames begin, then the Java frames walked from the thread's frame anchor (set by HotSpot whenever a
- * thread is in native code or in the VM), then the native callers of its first Java call. The anchor does not depend
+ * thread is in native code or in the VM), then the native callers of its first Java call (a virtual thread's end at
+ * its continuation's entry: below are its carrier's, the scheduler's). The anchor does not depend
  * on the native code's frame pointers, so the Java method that made a JNI, JNA or FFM call and its callers are named
  * through libraries built without them. Returns the frames, or 0 when this thread has no usable anchor (the caller
  * then walks as for any thread). A global function, like the steps it calls: each is verified once, on its own.
@@ -658,6 +797,8 @@ __noinline __u32 walk_with_anchor(__u64 ip, __u64 fp, __u64 sp, __u32 tid, struc
 	loop.trace = trace;
 	w->frames = w->java = w->ended = 0;
 	java_thread = *thread;
+	w->thread = java_thread;
+	w->in_chunk = w->continuations = 0;
 	if (bpf_probe_read_user(&w->hi, sizeof(w->hi), (void *)(java_thread + jvm.thread_stack_base)) ||
 	    w->hi <= sp || w->hi - sp > (1ULL << 32) ||
 	    bpf_probe_read_user(anchor, sizeof(anchor), (void *)(java_thread + jvm.thread_anchor + jvm.anchor_first)))

@@ -168,6 +168,7 @@ struct combined_info {
 /* ... its bytecode pointer at [fp - 8 * wordSize] and its caller's sp at [fp - 1 * wordSize] (frame_x86.hpp). */
 #define INTERPRETER_FRAME_BCP_OFFSET (8 * 8)
 #define INTERPRETER_FRAME_SENDER_SP_OFFSET (1 * 8)
+#define INTERPRETER_FRAME_LOCALS_OFFSET (7 * 8)
 /* The words of an interpreter frame the walk needs, from its bcp's slot up to its return address at [fp + 8]. */
 #define INTERPRETER_FRAME_WORDS ((INTERPRETER_FRAME_BCP_OFFSET + 16) / 8)
 /* The index in those words of the word at fp + offset. */
@@ -210,6 +211,23 @@ struct jvm_layout {
 	__u64 blob_name, blob_size, blob_frame_size; /* CodeBlob:: */
 	__u64 method_const_method; /* Method::_constMethod */
 	__u64 const_method_size;   /* sizeof(ConstMethod): the bytecodes follow it */
+	/*
+	 * A mounted virtual thread's frozen frames (JDK 21+, native/src/jvm_continuations.c); cont_return_barrier 0:
+	 * the walk ends where a thawed frame returns to the barrier.
+	 */
+	__u64 cont_return_barrier;  /* StubRoutines::_cont_returnBarrier */
+	__u64 cont_entry_return_pc; /* ContinuationEntry::_return_pc: the carrier's entry frame's pc */
+	__u64 cont_enter_special;   /* ContinuationEntry::_enter_special: that frame's nmethod, where the walk ends */
+	__u64 cont_entry_size;      /* sizeof(ContinuationEntry): the entry frame's fp is the word after it */
+	__u64 thread_cont_entry;    /* JavaThread::_cont_entry */
+	__u64 thread_vthread;       /* JavaThread::_vthread: the address of the mounted virtual thread's oop */
+	__u64 vthread_cont;         /* VirtualThread.cont */
+	__u64 cont_tail;            /* Continuation.tail: the newest StackChunk */
+	__u64 chunk_sp, chunk_bottom, chunk_size; /* StackChunk.sp, .bottom, .size: ints, in words from chunk_stack */
+	__u64 chunk_parent;         /* StackChunk.parent: the next older chunk */
+	__u64 chunk_stack;          /* where a StackChunk's words begin (InstanceStackChunkKlass::_offset_of_stack) */
+	__u64 compressed_oops;      /* whether the oop fields above are 32-bit: base + (narrow << shift) */
+	__u64 narrow_oop_base, narrow_oop_shift;
 };
 
 /* A user stack: ips[0] is the allocator's direct caller, then its callers; 0 ends the stack. */

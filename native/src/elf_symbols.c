@@ -223,16 +223,12 @@ static bool read_table(struct reading *r, size_t table_index, bool dynamic)
 	return true;
 }
 
-/*
- * Opens the file at path and reads every defined function symbol of .dynsym, then of .symtab, sorted by address
- * (ties in reading order); 0, or -1 with a message in err. end_reading releases r either way.
- */
-static int start_reading(const char *path, struct reading *r, char *err, size_t err_len)
+/* Opens the file at path and reads its section headers; 0, or -1 with a message in err. end_reading releases r. */
+static int open_sections(const char *path, struct reading *r, char *err, size_t err_len)
 {
 	Elf64_Ehdr header;
 	Elf64_Shdr first;
 	struct stat st;
-	size_t entries = 0;
 
 	*r = (struct reading){.fd = -1};
 	r->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
@@ -275,6 +271,19 @@ static int start_reading(const char *path, struct reading *r, char *err, size_t 
 			return -1;
 		}
 	}
+	return 0;
+}
+
+/*
+ * Opens the file at path and reads every defined function symbol of .dynsym, then of .symtab, sorted by address
+ * (ties in reading order); 0, or -1 with a message in err. end_reading releases r either way.
+ */
+static int start_reading(const char *path, struct reading *r, char *err, size_t err_len)
+{
+	size_t entries = 0;
+
+	if (open_sections(path, r, err, err_len))
+		return -1;
 	for (size_t i = 0; i < r->section_count; i++) {
 		if ((r->sections[i].sh_type == SHT_DYNSYM || r->sections[i].sh_type == SHT_SYMTAB) &&
 		    r->sections[i].sh_size <= MAX_TABLE_BYTES)
@@ -542,4 +551,47 @@ long elf_symbols_lookup(const struct elf_symbols *index, uint64_t vaddr, uint64_
 size_t elf_symbols_size(const struct elf_symbols *index)
 {
 	return index->count;
+}
+
+int elf_symbols_objects(const char *path, const char *const *names, uint64_t *values, size_t count, char *err,
+			size_t err_len)
+{
+	struct reading r;
+	int result = -1;
+
+	memset(values, 0, count * sizeof(*values));
+	if (open_sections(path, &r, err, err_len))
+		goto out;
+	for (size_t t = 0; t < r.section_count; t++) {
+		const Elf64_Shdr *table = &r.sections[t], *strings_header;
+		const Elf64_Sym *syms;
+		const char *strings;
+
+		if ((table->sh_type != SHT_DYNSYM && table->sh_type != SHT_SYMTAB) ||
+		    table->sh_entsize != sizeof(Elf64_Sym) || table->sh_link == 0 || table->sh_link >= r.section_count)
+			continue;
+		strings_header = &r.sections[table->sh_link];
+		if (strings_header->sh_type != SHT_STRTAB || !(syms = copy_section(&r, table)) ||
+		    !(strings = copy_section(&r, strings_header)))
+			continue;
+		for (size_t i = 1; i < table->sh_size / sizeof(Elf64_Sym); i++) {
+			const Elf64_Sym *sym = &syms[i];
+			const char *name = strings + sym->st_name;
+
+			if (ELF64_ST_TYPE(sym->st_info) != STT_OBJECT || sym->st_value == 0 ||
+			    sym->st_shndx == SHN_UNDEF || sym->st_shndx >= SHN_LORESERVE ||
+			    sym->st_name >= strings_header->sh_size ||
+			    !memchr(name, '\0', strings_header->sh_size - sym->st_name))
+				continue;
+			for (size_t k = 0; k < count; k++) {
+				if (!values[k] && name_length(name) == strlen(names[k]) &&
+				    !memcmp(name, names[k], strlen(names[k])))
+					values[k] = sym->st_value;
+			}
+		}
+	}
+	result = 0;
+out:
+	end_reading(&r);
+	return result;
 }

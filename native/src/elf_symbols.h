@@ -63,4 +63,12 @@ typedef int (*elf_function_visitor)(void *context, const struct elf_function *fu
  */
 int elf_symbols_functions(const char *path, elf_function_visitor visit, void *context, char *err, size_t err_len);
 
+/*
+ * The link-time addresses of the named data objects (defined STT_OBJECT symbols, .dynsym and .symtab) of the file at
+ * path: values[i] for names[i], 0 where the file has none. For the few HotSpot statics that VMStructs does not list.
+ * 0, or -1 with a message in err when the file is unreadable or not 64-bit ELF.
+ */
+int elf_symbols_objects(const char *path, const char *const *names, uint64_t *values, size_t count, char *err,
+			size_t err_len);
+
 #endif

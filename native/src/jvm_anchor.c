@@ -9,6 +9,7 @@
 #include "jvm_anchor.h"
 
 #include "bpf_tracker.h"
+#include "jvm_continuations.h"
 #include "jvm_frame_walk.h"
 #include "jvm_vmstructs.h"
 
@@ -23,6 +24,7 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static jvmtiEnv *jvmti;
 static jfieldID eetop;
 static long thread_osthread, osthread_thread_id;
+static char note[512];
 
 static void JNICALL on_thread_start(jvmtiEnv *ti, JNIEnv *env, jthread thread) {
     jlong java_thread = (*env)->GetLongField(env, thread, eetop);
@@ -101,9 +103,15 @@ static int register_live_threads(JNIEnv *env) {
 
 int jvm_anchor_start(JNIEnv *env, char *err, size_t err_len) {
     struct jvm_layout layout;
+    char why[256];
     pthread_mutex_lock(&lock);
     int result = -1;
+    note[0] = '\0';
     if (jvm_frame_walk_layout(env, &layout, err, err_len) == 0 && start_events(env, err, err_len) == 0) {
+        if (jvm_continuations_layout(env, &layout, why, sizeof(why)) < 0) {
+            snprintf(note, sizeof(note), "stacks from virtual threads that ran again after parking (a sleep, "
+                     "I/O, a lock) may end early, where their callers are still frozen in the heap: %s", why);
+        }
         if (tracker_set_jvm_layout(&layout) != 0) {
             snprintf(err, err_len, "BPF programs are not loaded");
         } else {
@@ -112,4 +120,8 @@ int jvm_anchor_start(JNIEnv *env, char *err, size_t err_len) {
     }
     pthread_mutex_unlock(&lock);
     return result;
+}
+
+const char *jvm_anchor_note(void) {
+    return note[0] != '\0' ? note : NULL;
 }

@@ -12,4 +12,7 @@
  * of threads registered, or -1 with the reason in err.
  */
 int jvm_anchor_start(JNIEnv *env, char *err, size_t err_len);
+
+/* What the last jvm_anchor_start left out that this JVM has (virtual threads' frozen frames), or NULL. */
+const char *jvm_anchor_note(void);
 #endif

@@ -295,6 +295,14 @@ EXPORT(jint, startAnchorWalk0)(JNIEnv *env, jclass type)
 	return threads;
 }
 
+/* What the walk from the frame anchor leaves out on this JVM, or null. */
+EXPORT(jstring, anchorWalkNote0)(JNIEnv *env, jclass type)
+{
+	const char *note = jvm_anchor_note();
+
+	return note ? (*env)->NewStringUTF(env, note) : NULL;
+}
+
 EXPORT(void, ignoreThread0)(JNIEnv *env, jclass type, jint tid, jboolean ignore)
 {
 	if (tracker_ignore_thread((uint32_t)tid, ignore) && ignore)

@@ -33,6 +33,10 @@ final class JavaFrameNaming {
         }
         try {
             tracker.startAnchorWalk();
+            String note = tracker.anchorWalkNote();
+            if (note != null) {
+                AgentLog.line("note: " + note);
+            }
         } catch (RuntimeException | LinkageError e) {
             AgentLog.line("note: Java callers of native code without frame pointers will be missing: " + e.getMessage());
         }

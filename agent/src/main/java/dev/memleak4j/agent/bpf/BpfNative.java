@@ -66,6 +66,8 @@ final class BpfNative {
 
     static native int startAnchorWalk0();
 
+    static native String anchorWalkNote0();
+
     /** The {@code jni_marks} BPF array, mmap-ed: 16 bytes (mark, hit) per slot, native byte order. */
     static native java.nio.ByteBuffer mapJniMarks0();
 

@@ -274,6 +274,13 @@ public final class BpfTracker implements AutoCloseable {
         }
     }
 
+    /** What the walk from the frame anchor cannot do on this JVM though it would be needed, or null. */
+    public String anchorWalkNote() {
+        synchronized (LOCK) {
+            return closed ? null : BpfNative.anchorWalkNote0();
+        }
+    }
+
     /** The calling thread's allocations are the agent's own from now on, not the application's. */
     public void ignoreCurrentThread() {
         synchronized (LOCK) {
