@@ -42,6 +42,35 @@ class VirtualThreadsTest {
                 "-XX:CompileCommand=compileonly," + PROGRAM + "::*"));
     }
 
+    /**
+     * A hundred virtual threads parking every few calls while full GCs move the heap's stack chunks: every leaked
+     * block counted, one stack per recursion depth, each ending at the continuation's entry, no walk that ended early.
+     */
+    @Test
+    void virtualThreadsParkingUnderFullGcsAreExact() throws Exception {
+        Privileges.require(Files.isExecutable(AgentRun.JDK25), "no JDK 25 at " + AgentRun.JDK25);
+        int depths = 10;
+        List<String> command = AgentRun.programCommand(AgentRun.JDK25.toString(),
+                List.of("--enable-native-access=ALL-UNNAMED"),
+                Paths.get(System.getProperty("jdk25.sources"), "VirtualThreadChurnProgram.java").toString(),
+                "4", "100", Integer.toString(depths), Long.toString(LEAKED));
+        AgentRun run = AgentRun.withAgent(AgentRun.tempDir("vthreads-churn"), "interval=1,older=0,top=50,"
+                + "sample-bytes=0,min-size=" + LEAKED + ",max-size=" + LEAKED, command, List.of());
+        assertEquals(0, run.exitCode, run.describe());
+        long leaked = run.stdout.lines().filter(l -> l.startsWith("LEAKED ")).mapToLong(l -> Long.parseLong(l.substring(7)))
+                .findFirst().orElseThrow(() -> new AssertionError(run.describe()));
+        assertTrue(leaked > 100, run.describe());
+        Report report = run.lastReport();
+        assertEquals(depths, report.stacks.size(), report.toString());
+        assertEquals(leaked, report.stacks.stream().mapToLong(s -> s.count).sum(), report.toString());
+        assertEquals(leaked * LEAKED, report.stacks.stream().mapToLong(s -> s.bytes).sum(), report.toString());
+        for (Report.Stack stack : report.stacks) {
+            assertEquals("jdk.internal.vm.Continuation.enterSpecial [native wrapper]",
+                    stack.frames.get(stack.frames.size() - 1), stack.toString());
+        }
+        assertFalse(run.reports.contains("could not all be walked"), run.reports);
+    }
+
     private static void assertOneWholeStackEach(List<String> jvmFlags) throws Exception {
         Privileges.require(Files.isExecutable(AgentRun.JDK25), "no JDK 25 at " + AgentRun.JDK25);
         List<String> flags = new ArrayList<>(jvmFlags);
