@@ -22,7 +22,11 @@
  * VMStructs lists the JavaThread fields and the entry; the Java field offsets, the chunk's stack offset and the
  * return barrier are HotSpot statics found by their symbols in libjvm's .symtab (OpenJDK builds keep it). Where any
  * is missing the layout keeps zeros and the walk ends at the return barrier as before, counted as a walk that
- * ended early. So it does under ZGC, whose references carry color bits that a plain read would have to take off.
+ * ended early. So it does under ZGC and Shenandoah, which move objects while the application runs: a reference not yet
+ * updated leads to the old copy of a chunk, whose frames may be stale (ZGC's references also carry color bits).
+ * G1, Parallel and Serial move objects only in pauses, and a chunk's frames do not change while its carrier thread
+ * is in the allocator: a read that races a pause's move finds the chunk's words or garbage, which the checks on
+ * every pc and Method* turn away (the walk then ends early).
  */
 #define _GNU_SOURCE
 #include "jvm_continuations.h"
@@ -47,7 +51,10 @@ enum {
     SYM_CHUNK_PARENT,
     SYM_CHUNK_STACK,
     SYM_COMPRESSED_OOPS,
-    SYM_ZGC,
+    SYM_REQUIRED,
+    /* Collectors that move objects while the application runs (optional: a build may leave them out). */
+    SYM_ZGC = SYM_REQUIRED,
+    SYM_SHENANDOAH,
     SYM_COUNT,
 };
 
@@ -64,6 +71,7 @@ static const char *const symbol_names[SYM_COUNT] = {
     [SYM_CHUNK_STACK] = "_ZN23InstanceStackChunkKlass16_offset_of_stackE",
     [SYM_COMPRESSED_OOPS] = "UseCompressedOops",
     [SYM_ZGC] = "UseZGC",
+    [SYM_SHENANDOAH] = "UseShenandoahGC",
 };
 
 /* An int static of libjvm at its runtime address, as a field offset: 0 when unreadable or implausible. */
@@ -105,7 +113,7 @@ int jvm_continuations_layout(JNIEnv *env, struct jvm_layout *out, char *why, siz
     if (handle != NULL) {
         dlclose(handle);
     }
-    for (int i = 0; i < SYM_COUNT; i++) {
+    for (int i = 0; i < SYM_REQUIRED; i++) {
         if (values[i] == 0 || vmstructs == 0) {
             snprintf(why, why_len, "libjvm has no symbol %s (no .symtab?)", symbol_names[i]);
             return -1;
@@ -114,7 +122,7 @@ int jvm_continuations_layout(JNIEnv *env, struct jvm_layout *out, char *why, siz
     uintptr_t bias = vmstructs - values[SYM_VMSTRUCTS];
     uint64_t barrier = 0, enter_special = 0, return_pc = 0, base = 0;
     int32_t shift = -1;
-    uint8_t compressed = 0, zgc = 0;
+    uint8_t compressed = 0;
     if (safe_read(&barrier, bias + values[SYM_RETURN_BARRIER], sizeof(barrier)) != 0 || barrier == 0
         || safe_read(&enter_special, bias + values[SYM_ENTER_SPECIAL], sizeof(enter_special)) != 0
         || enter_special == 0
@@ -125,9 +133,14 @@ int jvm_continuations_layout(JNIEnv *env, struct jvm_layout *out, char *why, siz
         snprintf(why, why_len, "the continuation stubs or compressed oops are unreadable");
         return -1;
     }
-    if (safe_read(&zgc, bias + values[SYM_ZGC], sizeof(zgc)) != 0 || zgc) {
-        snprintf(why, why_len, "ZGC's references carry color bits, which the walk does not take off");
-        return -1;
+    for (int i = SYM_REQUIRED; i < SYM_COUNT; i++) {
+        uint8_t in_use = 0;
+        if (values[i] != 0 && (safe_read(&in_use, bias + values[i], sizeof(in_use)) != 0 || in_use)) {
+            /* A chunk read through a reference the collector has not updated yet may be a stale copy. */
+            snprintf(why, why_len, "%s moves objects while the application runs",
+                     i == SYM_ZGC ? "ZGC" : "Shenandoah");
+            return -1;
+        }
     }
     uint64_t offsets[SYM_COUNT] = {0};
     for (int i = SYM_VTHREAD_CONT; i <= SYM_CHUNK_STACK; i++) {
