@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * What the kernel side's walk needs to go on through a virtual thread's frozen frames (JDK 21+).
  *
@@ -11,8 +12,8 @@
  * So the walk follows HotSpot's own (Continuation::continuation_top_frame, StackChunkFrameStream): the mounted
  * virtual thread (JavaThread::_vthread), its Continuation (VirtualThread.cont), the continuation's newest chunk
  * (Continuation.tail, then StackChunk.parent), whose frames lie from StackChunk.sp to StackChunk.bottom words past
- * the chunk's fields; then the carrier's frames again, from the ContinuationEntry (JavaThread::_cont_entry: the
- * entry frame's sp is its address, its fp the word after it, its pc ContinuationEntry::_return_pc).
+ * the chunk's fields; then the continuation's entry frame on the carrier's stack (JavaThread::_cont_entry: the
+ * frame's sp is the ContinuationEntry's address, its fp the word after it, its pc ContinuationEntry::_return_pc).
  *
  * A virtual thread's stack ends at that entry frame (Continuation.enterSpecial, ContinuationEntry::_enter_special),
  * whole or thawed: below it are its carrier's frames, the scheduler's, which differ between a thread's first run and

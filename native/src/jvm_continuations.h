@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The layout the kernel side's Java walk needs to go on through a mounted virtual thread's frozen frames, in the
  * Java heap's stack chunks (see jvm_continuations.c).
