@@ -51,7 +51,7 @@ struct java_walk {
 	__u64 sp, fp, pc;
 	__u64 lo, hi; /* where frames are read: the thread's stack above the probe's frame, or a stack chunk's words */
 	__u64 thread; /* the JavaThread */
-	/* In a stack chunk (in_chunk): the chunk, where its frames end, the stack's bounds and the entry frame to go back to. */
+	/* In a stack chunk (in_chunk): the chunk, where its frames end, the stack's bounds, the entry frame after it. */
 	__u64 chunk, chunk_end;
 	__u64 stack_lo, stack_hi;
 	__u64 entry_sp, entry_fp;
@@ -619,7 +619,7 @@ static __always_inline int enter_continuation(struct java_walk *w)
 	return 0;
 }
 
-/* The chunk's frames are done: on to its parent's, or to the carrier's entry frame (Continuation::continuation_parent_frame). */
+/* The chunk's frames are done: on to its parent's, or to the entry frame (Continuation::continuation_parent_frame). */
 static __always_inline void leave_chunk(struct java_walk *w)
 {
 	__u64 parent = oop_field(w->chunk, jvm.chunk_parent, &w->words[0]);

@@ -57,8 +57,9 @@ class VirtualThreadsTest {
         AgentRun run = AgentRun.withAgent(AgentRun.tempDir("vthreads-churn"), "interval=1,older=0,top=50,"
                 + "sample-bytes=0,min-size=" + LEAKED + ",max-size=" + LEAKED, command, List.of());
         assertEquals(0, run.exitCode, run.describe());
-        long leaked = run.stdout.lines().filter(l -> l.startsWith("LEAKED ")).mapToLong(l -> Long.parseLong(l.substring(7)))
-                .findFirst().orElseThrow(() -> new AssertionError(run.describe()));
+        long leaked = run.stdout.lines().filter(l -> l.startsWith("LEAKED "))
+                .mapToLong(l -> Long.parseLong(l.substring(7))).findFirst()
+                .orElseThrow(() -> new AssertionError(run.describe()));
         assertTrue(leaked > 100, run.describe());
         Report report = run.lastReport();
         assertEquals(depths, report.stacks.size(), report.toString());
