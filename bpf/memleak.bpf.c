@@ -953,6 +953,11 @@ static __always_inline void record(__u64 ip, __u64 fp, __u64 sp, struct pending_
 	}
 	if (err) {
 		stat_add(STAT_DROPPED_ALLOCS_FULL, 1);
+		/*
+		 * The stack is stored all the same: counters of nothing make it one that user space can forget once it
+		 * stays idle (report/StackForgetting), as it forgets the stacks of blocks that were freed.
+		 */
+		combined_add(info.stack_id, 0, 0, 0, 0);
 		return;
 	}
 	sampling_weights(p->size, sampling_setting(p->setting), &est_bytes, &est_count_milli);

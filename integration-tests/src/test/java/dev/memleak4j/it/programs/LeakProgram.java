@@ -46,6 +46,9 @@ public final class LeakProgram {
             case "idle-stacks":
                 idleStacks();
                 break;
+            case "dropped-stacks":
+                droppedStacks();
+                break;
             case "three-leaks":
                 for (int i = 0; i < 3; i++) {
                     leak(LeakLib.viaMalloc(1_999_993), 1_999_993, "viaMalloc");
@@ -109,6 +112,28 @@ public final class LeakProgram {
                 throw new IllegalStateException("no report read round " + round + " in 15 s");
             }
         }
+        for (int i = 0; i < 3; i++) {
+            leak(LeakLib.mallocAtDepth(98, IDLE_STACKS_SIZE), IDLE_STACKS_SIZE, "mallocAtDepth");
+        }
+    }
+
+    /**
+     * For stacks stored for allocations that were not tracked (run with max-allocs=1): a block from depth 1 kept,
+     * filling the agent's table; then 4 rounds of 24 blocks, each from a stack of its own (depths 2 to 97) and freed
+     * at once, each round followed by a report; then the kept block freed and 3 from depth 98 kept, of which the
+     * agent tracks the first. 98 stacks in all, the 96 of the rounds stored for blocks the agent could not track.
+     */
+    private static void droppedStacks() throws Exception {
+        long kept = LeakLib.mallocAtDepth(1, IDLE_STACKS_SIZE);
+        for (int round = 0; round < 4; round++) {
+            for (int depth = 2 + 24 * round; depth < 26 + 24 * round; depth++) {
+                LeakLib.release(LeakLib.mallocAtDepth(depth, IDLE_STACKS_SIZE));
+            }
+            if (!AwaitTracking.reportReadAfterNow(15_000)) {
+                throw new IllegalStateException("no report read round " + round + " in 15 s");
+            }
+        }
+        LeakLib.release(kept);
         for (int i = 0; i < 3; i++) {
             leak(LeakLib.mallocAtDepth(98, IDLE_STACKS_SIZE), IDLE_STACKS_SIZE, "mallocAtDepth");
         }
