@@ -161,46 +161,73 @@ static const Elf64_Shdr *versions_of(const struct reading *r, size_t symtab_inde
 	return NULL;
 }
 
+/* One symbol table of the file, copied: its entries (entry 0 is the reserved null symbol) and its string table. */
+struct symbol_table {
+	const Elf64_Sym *syms;
+	size_t count;
+	const char *strings;
+	const Elf64_Shdr *strings_header;
+};
+
+/* Copies the symbol table at section index table_index; false when it cannot be read (no symbols from it). */
+static bool copy_table(struct reading *r, size_t table_index, struct symbol_table *out)
+{
+	const Elf64_Shdr *table = &r->sections[table_index];
+
+	if (table->sh_entsize != sizeof(Elf64_Sym) || table->sh_link == 0 || table->sh_link >= r->section_count)
+		return false;
+	out->strings_header = &r->sections[table->sh_link];
+	if (out->strings_header->sh_type != SHT_STRTAB)
+		return false;
+	out->syms = copy_section(r, table);
+	out->strings = out->syms ? copy_section(r, out->strings_header) : NULL;
+	out->count = table->sh_size / sizeof(Elf64_Sym);
+	return out->syms && out->strings;
+}
+
+/*
+ * The name of a symbol defined in the file (an address, a real section), ending at its NUL inside the string table,
+ * and its length in *length (see name_length); NULL for any other symbol, or a name that is empty or runs off the
+ * table.
+ */
+static const char *defined_name(const struct reading *r, const struct symbol_table *t, const Elf64_Sym *sym,
+				uint32_t *length)
+{
+	const char *name;
+
+	if (sym->st_value == 0 || sym->st_shndx == SHN_UNDEF || sym->st_shndx >= SHN_LORESERVE ||
+	    sym->st_shndx >= r->section_count || sym->st_name >= t->strings_header->sh_size)
+		return NULL;
+	name = t->strings + sym->st_name;
+	if (!memchr(name, '\0', t->strings_header->sh_size - sym->st_name) || (*length = name_length(name)) == 0)
+		return NULL;
+	return name;
+}
+
 /*
  * Adds the defined FUNC and IFUNC symbols of the symbol table at section index table_index; false only when memory
  * ran out. A table that cannot be read adds nothing.
  */
 static bool read_table(struct reading *r, size_t table_index, bool dynamic)
 {
-	const Elf64_Shdr *table = &r->sections[table_index];
-	const Elf64_Shdr *strings_header, *versions_header;
-	const Elf64_Sym *syms;
-	const char *strings;
+	const Elf64_Shdr *versions_header;
 	const uint16_t *versions = NULL;
-	size_t count, versions_count = 0;
+	struct symbol_table t;
+	size_t versions_count = 0;
 
-	if (table->sh_entsize != sizeof(Elf64_Sym) || table->sh_link == 0 || table->sh_link >= r->section_count)
-		return true; /* no usable table: no symbols from it */
-	strings_header = &r->sections[table->sh_link];
-	if (strings_header->sh_type != SHT_STRTAB)
-		return true;
-	syms = copy_section(r, table);
-	strings = syms ? copy_section(r, strings_header) : NULL;
-	if (!syms || !strings)
+	if (!copy_table(r, table_index, &t))
 		return true;
 	versions_header = dynamic ? versions_of(r, table_index) : NULL;
 	if (versions_header && (versions = copy_section(r, versions_header)))
 		versions_count = versions_header->sh_size / sizeof(uint16_t);
-	count = table->sh_size / sizeof(Elf64_Sym);
-	/* Entry 0 is the reserved null symbol. */
-	for (size_t i = 1; i < count; i++) {
-		const Elf64_Sym *sym = &syms[i];
+	for (size_t i = 1; i < t.count; i++) {
+		const Elf64_Sym *sym = &t.syms[i];
 		int type = ELF64_ST_TYPE(sym->st_info);
 		struct raw_symbol *symbol;
 		const char *name;
 		uint32_t length;
 
-		if ((type != STT_FUNC && type != STT_GNU_IFUNC) || sym->st_value == 0 || sym->st_shndx == SHN_UNDEF ||
-		    sym->st_shndx >= SHN_LORESERVE || sym->st_shndx >= r->section_count ||
-		    sym->st_name >= strings_header->sh_size)
-			continue;
-		name = strings + sym->st_name;
-		if (!memchr(name, '\0', strings_header->sh_size - sym->st_name) || (length = name_length(name)) == 0)
+		if ((type != STT_FUNC && type != STT_GNU_IFUNC) || !(name = defined_name(r, &t, sym, &length)))
 			continue;
 		if (r->symbols.count == r->symbols.capacity)
 			return false; /* sized for every entry of both tables: cannot happen */
@@ -210,7 +237,7 @@ static bool read_table(struct reading *r, size_t table_index, bool dynamic)
 			.size = sym->st_size,
 			.section_end = r->sections[sym->st_shndx].sh_addr + r->sections[sym->st_shndx].sh_size,
 			.name = name,
-			.name_offset = (uint32_t)(strings_header->sh_offset + sym->st_name),
+			.name_offset = (uint32_t)(t.strings_header->sh_offset + sym->st_name),
 			.name_length = length,
 			.sequence = (uint32_t)r->symbols.count,
 			.flags = (ELF64_ST_BIND(sym->st_info) == STB_LOCAL ? ELF_FUNCTION_LOCAL : 0) |
@@ -562,31 +589,22 @@ int elf_symbols_objects(const char *path, const char *const *names, uint64_t *va
 	memset(values, 0, count * sizeof(*values));
 	if (open_sections(path, &r, err, err_len))
 		goto out;
-	for (size_t t = 0; t < r.section_count; t++) {
-		const Elf64_Shdr *table = &r.sections[t], *strings_header;
-		const Elf64_Sym *syms;
-		const char *strings;
+	for (size_t i = 0; i < r.section_count; i++) {
+		struct symbol_table t;
 
-		if ((table->sh_type != SHT_DYNSYM && table->sh_type != SHT_SYMTAB) ||
-		    table->sh_entsize != sizeof(Elf64_Sym) || table->sh_link == 0 || table->sh_link >= r.section_count)
+		if ((r.sections[i].sh_type != SHT_DYNSYM && r.sections[i].sh_type != SHT_SYMTAB) ||
+		    !copy_table(&r, i, &t))
 			continue;
-		strings_header = &r.sections[table->sh_link];
-		if (strings_header->sh_type != SHT_STRTAB || !(syms = copy_section(&r, table)) ||
-		    !(strings = copy_section(&r, strings_header)))
-			continue;
-		for (size_t i = 1; i < table->sh_size / sizeof(Elf64_Sym); i++) {
-			const Elf64_Sym *sym = &syms[i];
-			const char *name = strings + sym->st_name;
+		for (size_t s = 1; s < t.count; s++) {
+			const char *name;
+			uint32_t length;
 
-			if (ELF64_ST_TYPE(sym->st_info) != STT_OBJECT || sym->st_value == 0 ||
-			    sym->st_shndx == SHN_UNDEF || sym->st_shndx >= SHN_LORESERVE ||
-			    sym->st_name >= strings_header->sh_size ||
-			    !memchr(name, '\0', strings_header->sh_size - sym->st_name))
+			if (ELF64_ST_TYPE(t.syms[s].st_info) != STT_OBJECT ||
+			    !(name = defined_name(&r, &t, &t.syms[s], &length)))
 				continue;
 			for (size_t k = 0; k < count; k++) {
-				if (!values[k] && name_length(name) == strlen(names[k]) &&
-				    !memcmp(name, names[k], strlen(names[k])))
-					values[k] = sym->st_value;
+				if (!values[k] && strlen(names[k]) == length && !memcmp(name, names[k], length))
+					values[k] = t.syms[s].st_value;
 			}
 		}
 	}
