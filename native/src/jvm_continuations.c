@@ -35,7 +35,7 @@
 #include "elf_symbols.h"
 #include "jvm_vmstructs.h"
 
-#include <dlfcn.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -98,24 +98,20 @@ int jvm_continuations_layout(JNIEnv *env, struct jvm_layout *out, char *why, siz
         snprintf(why, why_len, "VMStructs lacks the continuation entry or compressed oops");
         return -1;
     }
-    Dl_info info;
-    if (env == NULL || dladdr((void *)(*env)->GetVersion, &info) == 0 || info.dli_fname == NULL) {
+    char libjvm[PATH_MAX];
+    uintptr_t vmstructs = 0;
+    if (vmstructs_libjvm(env, libjvm, sizeof(libjvm), &vmstructs) != 0) {
         snprintf(why, why_len, "libjvm's file is unknown");
         return -1;
     }
     uint64_t values[SYM_COUNT];
     char err[256];
-    if (elf_symbols_objects(info.dli_fname, symbol_names, values, SYM_COUNT, err, sizeof(err)) != 0) {
+    if (elf_symbols_objects(libjvm, symbol_names, values, SYM_COUNT, err, sizeof(err)) != 0) {
         snprintf(why, why_len, "%s", err);
         return -1;
     }
-    void *handle = dlopen(info.dli_fname, RTLD_LAZY | RTLD_NOLOAD);
-    uintptr_t vmstructs = handle != NULL ? (uintptr_t)dlsym(handle, symbol_names[SYM_VMSTRUCTS]) : 0;
-    if (handle != NULL) {
-        dlclose(handle);
-    }
     for (int i = 0; i < SYM_REQUIRED; i++) {
-        if (values[i] == 0 || vmstructs == 0) {
+        if (values[i] == 0) {
             snprintf(why, why_len, "libjvm has no symbol %s (no .symtab?)", symbol_names[i]);
             return -1;
         }

@@ -369,6 +369,18 @@ static void *find_libjvm(JNIEnv *env) {
     return dlopen("libjvm.so", RTLD_LAZY | RTLD_NOLOAD);
 }
 
+int vmstructs_libjvm(JNIEnv *env, char *path, size_t path_len, uintptr_t *vmstructs_at) {
+    void *jvm = find_libjvm(env);
+    void *symbol = jvm != NULL ? dlsym(jvm, "gHotSpotVMStructs") : NULL;
+    Dl_info info;
+    if (symbol == NULL || dladdr(symbol, &info) == 0 || info.dli_fname == NULL
+        || (size_t)snprintf(path, path_len, "%s", info.dli_fname) >= path_len) {
+        return -1;
+    }
+    *vmstructs_at = (uintptr_t)symbol;
+    return 0;
+}
+
 /* Widens a span to hold a field of size bytes at offset (a negative offset is a field this JVM does not have). */
 static void span_add(struct span *s, long offset, long size) {
     if (s->len == 0) {

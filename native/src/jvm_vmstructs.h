@@ -46,6 +46,11 @@ int vmstructs_init_once(pthread_mutex_t *lock, int *ready, int (*init)(JNIEnv *)
 /* Look-ups for other readers of JVM memory (after a successful vmstructs_init): a field's offset (non-static)
  * or address (static), a type's size, an integer constant. Each returns 0, or -1 when this JVM does not have it. */
 int vmstructs_field(const char *type, const char *field, long *offset, uintptr_t *address);
+/*
+ * libjvm's file (for readers of its symbol table) and the address of its exported gHotSpotVMStructs here, which with
+ * that symbol's value in the file gives where the file is loaded. 0, or -1 when libjvm is not found.
+ */
+int vmstructs_libjvm(JNIEnv *env, char *path, size_t path_len, uintptr_t *vmstructs_at);
 int vmstructs_type_size(const char *type, long *size);
 int vmstructs_int_constant(const char *name, int32_t *value);
 /*
