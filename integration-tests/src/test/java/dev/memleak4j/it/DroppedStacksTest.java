@@ -34,13 +34,8 @@ class DroppedStacksTest {
         assertEquals(1, document.get("outstanding").get("allocations").asLong(), context);
         JsonNode stacks = document.get("stacks");
         assertEquals(1, stacks.size(), context);
-        long levels = 0;
-        for (JsonNode frame : stacks.get(0).get("frames")) {
-            if (frame.get("name").asText().equals("malloc_at_depth")) {
-                levels++;
-            }
-        }
-        assertEquals(99, levels, "the kept blocks' stack, depth 98, with its frames:\n" + context);
+        assertEquals(99, IdleStacksTest.mallocAtDepthFrames(stacks.get(0)),
+                "the kept block's stack, depth 98, with its frames:\n" + context);
 
         JsonNode losses = document.get("losses");
         // The 96 blocks of the rounds and the two last from depth 98.

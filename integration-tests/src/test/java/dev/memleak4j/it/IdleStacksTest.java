@@ -63,12 +63,7 @@ class IdleStacksTest {
         // outstanding) and the last one's (depth 98, stored after the others were forgotten).
         List<Long> depths = new ArrayList<>();
         for (JsonNode stack : document.get("stacks")) {
-            int levels = 0;
-            for (JsonNode frame : stack.get("frames")) {
-                if (frame.get("name").asText().equals("malloc_at_depth")) {
-                    levels++;
-                }
-            }
+            int levels = mallocAtDepthFrames(stack);
             assertTrue(levels > 0, "a stack without its frames:\n" + context);
             depths.add((long) levels - 1);
             assertEquals(levels - 1 == 1 ? 1 : 3, stack.get("allocations").asLong(), context);
@@ -91,5 +86,16 @@ class IdleStacksTest {
         List<Long> forgotten = alloc.get(List.of("[stacks forgotten while they held nothing]"));
         assertTrue(forgotten != null && forgotten.get(1) >= 34, alloc.toString());
         assertEquals(forgotten.get(1) * SIZE, forgotten.get(0), alloc.toString());
+    }
+
+    /** The frames of the test library's recursion in a JSON snapshot's stack: its depth + 1, 0 without frames. */
+    static int mallocAtDepthFrames(JsonNode stack) {
+        int levels = 0;
+        for (JsonNode frame : stack.get("frames")) {
+            if (frame.get("name").asText().equals("malloc_at_depth")) {
+                levels++;
+            }
+        }
+        return levels;
     }
 }
